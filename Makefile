@@ -1,0 +1,206 @@
+# libtinynn - GNU make build.
+#
+#   make                 shared + static library in build/
+#   make check           install missing packages, build, run every test
+#   make demo            install missing packages, build, run the experiments
+#   make install         PREFIX=/usr/local DESTDIR= (and make uninstall)
+#   make abi-check       compare the built library with abi/libtinynn.abi
+#   make abi-update      rewrite abi/libtinynn.abi (deliberate additions only)
+#   make bench           benchmarks
+#
+# Options: BLAS=openblas|reference, SANITIZE=1 (address+undefined) or
+# SANITIZE=thread, WERROR=1, CC=gcc|clang, BUILD=dir.
+
+.SUFFIXES:
+SHELL := /bin/bash
+
+# --- version, read from the header -----------------------------------------
+version_field = $(shell sed -n 's/^\#define TNN_VERSION_$(1) \([0-9]*\).*/\1/p' include/tinynn.h)
+MAJOR := $(call version_field,MAJOR)
+MINOR := $(call version_field,MINOR)
+PATCH := $(call version_field,PATCH)
+VERSION := $(MAJOR).$(MINOR).$(PATCH)
+
+# --- places -----------------------------------------------------------------
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR ?=
+BUILD ?= build
+OBJDIR := $(BUILD)/obj
+
+SONAME := libtinynn.so.$(MAJOR)
+SHARED := $(BUILD)/libtinynn.so.$(VERSION)
+STATIC := $(BUILD)/libtinynn.a
+
+# --- toolchain --------------------------------------------------------------
+CC ?= cc
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+CXX ?= c++
+WARN := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+OPT ?= -O2 -g
+CFLAGS ?=
+LDFLAGS ?=
+CPPFLAGS_ALL := -Iinclude -Ilib $(CPPFLAGS)
+
+ifeq ($(SANITIZE),1)
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else ifeq ($(SANITIZE),thread)
+SAN_FLAGS := -fsanitize=thread
+else ifneq ($(SANITIZE),)
+$(error SANITIZE must be empty, 1 or thread)
+endif
+
+# --- BLAS ---------------------------------------------------------------------
+BLAS ?= openblas
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+ifeq ($(BLAS),openblas)
+BLAS_CFLAGS = $(shell pkg-config --cflags openblas 2>/dev/null) -DTNN_HAVE_OPENBLAS
+BLAS_LIBS := -lopenblas
+else ifeq ($(BLAS),reference)
+# Debian's netlib BLAS (with CBLAS) lives in its own directory; linking it by
+# path and run path keeps the alternatives system from handing us OpenBLAS.
+REFBLAS_DIR ?= /usr/lib/$(MULTIARCH)/blas
+BLAS_CFLAGS :=
+BLAS_LIBS := -L$(REFBLAS_DIR) -Wl,-rpath,$(REFBLAS_DIR) -lblas
+else
+$(error BLAS must be openblas or reference)
+endif
+LIBS_PRIVATE := $(BLAS_LIBS) -lm -lpthread
+
+LIB_CFLAGS = -std=c11 $(WARN) $(OPT) -fPIC -fvisibility=hidden $(SAN_FLAGS) \
+	$(BLAS_CFLAGS) $(CFLAGS)
+LIB_LDFLAGS = -shared -Wl,-soname,$(SONAME) -Wl,--version-script,lib/libtinynn.map \
+	-Wl,--no-undefined -Wl,-z,defs $(SAN_FLAGS) $(LDFLAGS)
+
+LIB_SRCS := $(wildcard lib/*.c)
+LIB_OBJS := $(patsubst lib/%.c,$(OBJDIR)/%.o,$(LIB_SRCS))
+
+# Rebuild everything when the configuration changes (BLAS, flags, compiler).
+CONFIG_LINE := $(CC)|$(OPT)|$(CFLAGS)|$(LDFLAGS)|$(WARN)|$(SAN_FLAGS)|$(BLAS)
+CONFIG_STAMP := $(BUILD)/config
+$(shell mkdir -p $(BUILD) && { [ "$$(cat $(CONFIG_STAMP) 2>/dev/null)" = '$(CONFIG_LINE)' ] || echo '$(CONFIG_LINE)' > $(CONFIG_STAMP); })
+
+.PHONY: all lib clean install uninstall check check-run deps demo demo-run \
+	abi-check abi-update bench tests examples
+
+all: lib examples
+
+lib: $(SHARED) $(BUILD)/$(SONAME) $(BUILD)/libtinynn.so $(STATIC)
+
+$(OBJDIR)/%.o: lib/%.c lib/internal.h include/tinynn.h $(CONFIG_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(LIB_CFLAGS) -c $< -o $@
+
+$(SHARED): $(LIB_OBJS) lib/libtinynn.map
+	$(CC) $(LIB_LDFLAGS) -o $@ $(LIB_OBJS) $(LIBS_PRIVATE)
+
+$(BUILD)/$(SONAME): $(SHARED)
+	ln -sf $(notdir $<) $@
+
+$(BUILD)/libtinynn.so: $(BUILD)/$(SONAME)
+	ln -sf $(notdir $<) $@
+
+$(STATIC): $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+# The .pc file names the install prefix, so it is made at install time.
+define make_pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|' libtinynn.pc.in > $(1)
+endef
+
+# --- examples -----------------------------------------------------------------
+EXAMPLE_SRCS := $(wildcard examples/*.c)
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/%,$(EXAMPLE_SRCS))
+PROG_CFLAGS = -std=c11 $(WARN) $(OPT) $(SAN_FLAGS) $(CFLAGS)
+PROG_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS) -L$(BUILD) -Wl,-rpath,$(abspath $(BUILD))
+
+examples: $(EXAMPLES)
+
+$(BUILD)/%: examples/%.c include/tinynn.h $(SHARED) | lib
+	$(CC) -Iinclude $(PROG_CFLAGS) $< -o $@ $(PROG_LDFLAGS) -ltinynn -lm
+
+# --- install ------------------------------------------------------------------
+install: lib
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 include/tinynn.h $(DESTDIR)$(INCLUDEDIR)/tinynn.h
+	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/libtinynn.so.$(VERSION)
+	ln -sf libtinynn.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libtinynn.so
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/libtinynn.a
+	$(call make_pc,$(DESTDIR)$(PKGCONFIGDIR)/tinynn.pc)
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/tinynn.h \
+	      $(DESTDIR)$(LIBDIR)/libtinynn.so.$(VERSION) \
+	      $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libtinynn.so \
+	      $(DESTDIR)$(LIBDIR)/libtinynn.a $(DESTDIR)$(PKGCONFIGDIR)/tinynn.pc
+
+# --- tests --------------------------------------------------------------------
+TEST_SRCS := $(wildcard tests/*.c)
+TEST_SRCS := $(filter-out tests/consumer.c tests/header_c99.c,$(TEST_SRCS))
+TEST_BIN := $(BUILD)/tests/check_tinynn
+CHECK_CFLAGS = $(shell pkg-config --cflags check)
+CHECK_LIBS = $(shell pkg-config --libs check)
+
+tests: $(TEST_BIN)
+
+$(TEST_BIN): $(TEST_SRCS) tests/testutil.h include/tinynn.h $(SHARED) | lib
+	@mkdir -p $(@D)
+	$(CC) -Iinclude $(PROG_CFLAGS) -DTNN_EXAMPLES_DIR='"$(abspath $(BUILD))"' \
+	    $(CHECK_CFLAGS) $(TEST_SRCS) -o $@ $(PROG_LDFLAGS) -ltinynn $(CHECK_LIBS) -lm
+
+# Missing Debian packages are installed first (or the apt-get line printed);
+# the tests then run in a fresh make that sees the installed tools.
+check: deps
+	@$(MAKE) --no-print-directory check-run
+
+check-run: lib examples $(TEST_BIN)
+	$(TEST_BIN)
+	@CC='$(CC)' CXX='$(CXX)' SAN_FLAGS='$(SAN_FLAGS)' BUILD='$(BUILD)' \
+	    bash tests/header-compile.sh
+	@CC='$(CC)' SAN_FLAGS='$(SAN_FLAGS)' BUILD='$(BUILD)' MAKE='$(MAKE)' \
+	    BLAS='$(BLAS)' bash tests/installed-tree.sh
+	@$(MAKE) --no-print-directory abi-check
+
+deps:
+	@bash scripts/install-deps.sh
+
+# --- ABI ----------------------------------------------------------------------
+ABI_BASELINE := abi/libtinynn.abi
+ABIDW_FLAGS := --no-corpus-path --no-comp-dir-path --no-show-locs \
+	--headers-dir include --drop-private-types
+
+abi-update: $(SHARED)
+	abidw $(ABIDW_FLAGS) --out-file $(ABI_BASELINE) $(SHARED)
+
+# abidiff's status is a bit field: 1 tool error, 2 usage error, 4 some change,
+# 8 an incompatible change. Additions (4 alone) pass but are reported, so the
+# baseline can be refreshed in the same commit.
+abi-check: $(SHARED)
+	@rc=0; abidiff --hd2 include --drop-private-types $(ABI_BASELINE) $(SHARED) \
+	    > $(BUILD)/abidiff.txt 2>&1 || rc=$$?; \
+	if [ $$((rc & 11)) -ne 0 ]; then \
+	    cat $(BUILD)/abidiff.txt; echo "abi-check: FAILED (abidiff status $$rc)"; exit 1; \
+	elif [ $$rc -ne 0 ]; then \
+	    cat $(BUILD)/abidiff.txt; echo "abi-check: compatible changes; run 'make abi-update' and commit the baseline"; \
+	else echo "abi-check: OK, no change against $(ABI_BASELINE)"; fi
+
+# --- demo and benchmarks ------------------------------------------------------
+demo: deps
+	@$(MAKE) --no-print-directory demo-run
+
+demo-run: all
+	$(BUILD)/linear_regression
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,100 @@
+/*
+ * Seeded random numbers: xoshiro256** (Blackman and Vigna), state filled by
+ * splitmix64 so that any seed, 0 included, gives a well-mixed start.
+ */
+#include <math.h>
+
+#include "internal.h"
+
+struct tnn_rng {
+    uint64_t s[4];
+    /* Box-Muller yields two normals; the second waits here. */
+    double spare_normal;
+    bool has_spare;
+};
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static void rng_seed(tnn_rng *rng, uint64_t seed)
+{
+    for (int i = 0; i < 4; i++)
+        rng->s[i] = splitmix64(&seed);
+    rng->has_spare = false;
+    rng->spare_normal = 0.0;
+}
+
+tnn_rng *tnn_rng_new(uint64_t seed)
+{
+    tnn_rng *rng = tnn__malloc(sizeof *rng);
+    if (!rng) {
+        tnn__fail(TNN_E_NOMEM, __func__, "cannot allocate %zu bytes",
+                  sizeof *rng);
+        return NULL;
+    }
+    rng_seed(rng, seed);
+    return rng;
+}
+
+void tnn_rng_free(tnn_rng *rng) { tnn__free(rng); }
+
+int tnn_rng_seed(tnn_rng *rng, uint64_t seed)
+{
+    if (!rng)
+        return tnn__fail(TNN_E_INVALID, __func__, "rng is NULL");
+    rng_seed(rng, seed);
+    return TNN_OK;
+}
+
+uint64_t tnn_rng_next_u64(tnn_rng *rng)
+{
+    if (!rng) {
+        tnn__fail(TNN_E_INVALID, __func__, "rng is NULL");
+        return 0;
+    }
+    uint64_t *s = rng->s;
+    uint64_t result = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+double tnn_rng_uniform(tnn_rng *rng)
+{
+    if (!rng) {
+        tnn__fail(TNN_E_INVALID, __func__, "rng is NULL");
+        return 0.0;
+    }
+    /* The top 53 bits make every double in [0, 1) on a 2^-53 grid. */
+    return (double)(tnn_rng_next_u64(rng) >> 11) * 0x1.0p-53;
+}
+
+double tnn_rng_normal(tnn_rng *rng)
+{
+    if (!rng) {
+        tnn__fail(TNN_E_INVALID, __func__, "rng is NULL");
+        return 0.0;
+    }
+    if (rng->has_spare) {
+        rng->has_spare = false;
+        return rng->spare_normal;
+    }
+    /* 1 - u lies in (0, 1], so the logarithm is finite. */
+    double radius = sqrt(-2.0 * log(1.0 - tnn_rng_uniform(rng)));
+    double angle = 2.0 * 3.14159265358979323846 * tnn_rng_uniform(rng);
+    rng->spare_normal = radius * sin(angle);
+    rng->has_spare = true;
+    return radius * cos(angle);
+}

@@ -1,0 +1,43 @@
+/*
+ * Thread count. The library starts no threads; the number is handed to the
+ * BLAS when it can take it (OpenBLAS), and recorded otherwise.
+ */
+#include "internal.h"
+
+#ifdef TNN_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
+
+/* 0 means "not set": report the BLAS's own default. */
+static int num_threads;
+
+static void blas_apply_threads(int n)
+{
+#ifdef TNN_HAVE_OPENBLAS
+    openblas_set_num_threads(n);
+#else
+    (void)n;
+#endif
+}
+
+int tnn_set_num_threads(int n)
+{
+    if (n < 1)
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "n is %d; it must be at least 1", n);
+    num_threads = n;
+    blas_apply_threads(n);
+    return TNN_OK;
+}
+
+int tnn_get_num_threads(void)
+{
+    if (num_threads > 0)
+        return num_threads;
+#ifdef TNN_HAVE_OPENBLAS
+    int blas_default = openblas_get_num_threads();
+    return blas_default > 0 ? blas_default : 1;
+#else
+    return 1;
+#endif
+}

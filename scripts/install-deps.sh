@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Install the Debian packages that building, testing and the demo need.
+# As root on Debian/Ubuntu it installs what is missing; otherwise it prints
+# the exact command and fails. Quiet when everything is present.
+#
+#   scripts/install-deps.sh [extra-package ...]
+set -euo pipefail
+
+packages=(gcc make pkg-config libopenblas-dev libblas-dev check abigail-tools
+          "$@")
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+    echo "install-deps: not a Debian system; install these (or their" \
+         "equivalents) by hand: ${packages[*]}" >&2
+    exit 1
+fi
+
+missing=()
+for pkg in "${packages[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+    [ "$status" = "install ok installed" ] || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "install-deps: missing packages; run:" >&2
+    echo "  sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,17 @@
+/*
+ * Runs every Check suite of the library and prints Check's summary line.
+ */
+#include <stdlib.h>
+
+#include "testutil.h"
+
+int main(void)
+{
+    SRunner *runner = srunner_create(support_suite());
+    srunner_add_suite(runner, rng_suite());
+    srunner_add_suite(runner, tensor_suite());
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Install into a temporary prefix, build an outside program with pkg-config
+# against the shared library and, with --static, against the static one;
+# then check that uninstall removes exactly what install put there.
+set -euo pipefail
+: "${CC:=cc}" "${BUILD:=build}" "${SAN_FLAGS:=}" "${MAKE:=make}" "${BLAS:=openblas}"
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+prefix="$root/usr"
+stage="$root/stage"
+out="$root/out"
+mkdir -p "$out" "$stage"
+
+# Install with DESTDIR staging, as packagers do.
+$MAKE --no-print-directory -s install PREFIX="$prefix" DESTDIR="$stage" \
+    BUILD="$BUILD" BLAS="$BLAS" SANITIZE="${SANITIZE:-}" >/dev/null
+# Then for real into the prefix the .pc file names.
+$MAKE --no-print-directory -s install PREFIX="$prefix" BUILD="$BUILD" \
+    BLAS="$BLAS" SANITIZE="${SANITIZE:-}" >/dev/null
+export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+pkg-config --exists tinynn
+want=$(sed -n 's/^#define TNN_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\).*/\2/p' include/tinynn.h | paste -sd.)
+[ "$(pkg-config --modversion tinynn)" = "$want" ]
+[ -L "$prefix/lib/libtinynn.so" ] && [ -L "$prefix/lib/libtinynn.so.1" ]
+
+# Shared.
+"$CC" $SAN_FLAGS tests/consumer.c -o "$out/consumer" \
+    $(pkg-config --cflags --libs tinynn)
+LD_LIBRARY_PATH="$prefix/lib" "$out/consumer"
+LD_LIBRARY_PATH="$prefix/lib" ldd "$out/consumer" | grep -q "libtinynn.so.1 => $prefix/lib/libtinynn.so.1"
+
+# Static: the linker prefers the .so, so name the archive; the rest of the
+# link line (BLAS, libm, pthread) must come from pkg-config --static.
+static_libs=$(pkg-config --static --libs tinynn | sed 's/-ltinynn/-l:libtinynn.a/')
+"$CC" $SAN_FLAGS tests/consumer.c -o "$out/consumer-static" \
+    $(pkg-config --cflags tinynn) $static_libs
+"$out/consumer-static"
+if ldd "$out/consumer-static" | grep -q libtinynn; then
+    echo "installed-tree: static consumer still needs libtinynn.so" >&2
+    exit 1
+fi
+
+# Uninstall leaves nothing of ours behind in either tree.
+for dest in "" "$stage"; do
+    $MAKE --no-print-directory -s uninstall PREFIX="$prefix" DESTDIR="$dest" BUILD="$BUILD" BLAS="$BLAS" >/dev/null
+    left=$(find "$dest$prefix" -type f -o -type l)
+    if [ -n "$left" ]; then
+        echo "installed-tree: uninstall left: $left" >&2
+        exit 1
+    fi
+done
+echo "installed-tree: pkg-config shared and static consumers OK, uninstall clean"
