@@ -166,6 +166,7 @@ check: deps
 
 check-run: lib examples $(TEST_BIN)
 	$(TEST_BIN)
+	@BUILD='$(BUILD)' bash tests/exports.sh
 	@CC='$(CC)' CXX='$(CXX)' SAN_FLAGS='$(SAN_FLAGS)' BUILD='$(BUILD)' \
 	    bash tests/header-compile.sh
 	@CC='$(CC)' SAN_FLAGS='$(SAN_FLAGS)' BUILD='$(BUILD)' MAKE='$(MAKE)' \

@@ -46,7 +46,7 @@ extern "C" {
 #endif
 
 #define TNN_VERSION_MAJOR 1
-#define TNN_VERSION_MINOR 0
+#define TNN_VERSION_MINOR 1
 #define TNN_VERSION_PATCH 0
 #define TNN_VERSION_NUMBER \
     (TNN_VERSION_MAJOR * 10000 + TNN_VERSION_MINOR * 100 + TNN_VERSION_PATCH)
@@ -232,6 +232,415 @@ TNN_API int tnn_tensor_rand_uniform(tnn_tensor *t, tnn_rng *rng, float lo,
  * stddev >= 0, both finite. */
 TNN_API int tnn_tensor_rand_normal(tnn_tensor *t, tnn_rng *rng, float mean,
                                    float stddev);
+
+/* ------------------------------------------------------------------------ */
+/* Layers                                                   (since 1.1)     */
+/* ------------------------------------------------------------------------ */
+
+/* A layer maps a batch of rows (batch, in_features) to (batch,
+ * out_features). Layers are created alone, then handed to a model with
+ * tnn_model_add(), which takes ownership. A layer can also be run alone
+ * through tnn_layer_forward() / tnn_layer_backward(). */
+typedef struct tnn_layer tnn_layer;
+
+/* Layer kinds, as reported by tnn_layer_kind(). Values never change. */
+enum tnn_layer_kind {
+    TNN_LAYER_DENSE = 1,
+    TNN_LAYER_RELU = 2,
+    TNN_LAYER_SIGMOID = 3,
+    TNN_LAYER_TANH = 4,
+    TNN_LAYER_SOFTMAX = 5,
+    TNN_LAYER_IDENTITY = 6,
+    TNN_LAYER_DROPOUT = 7,
+    TNN_LAYER_BATCHNORM = 8
+};
+
+/* Whether a layer computes for training or for evaluation. */
+enum tnn_mode { TNN_MODE_EVAL = 0, TNN_MODE_TRAIN = 1 };
+
+/* Weight initialisers of the dense layer; biases always start at 0. */
+enum tnn_init {
+    /* U(-l, l) with l = sqrt(6 / (in + out)) (Keras' default). */
+    TNN_INIT_GLOROT_UNIFORM = 0,
+    /* N(0, 2 / in) truncated at two standard deviations, rescaled so the
+     * variance stays 2 / in (Keras' he_normal). */
+    TNN_INIT_HE_NORMAL = 1,
+    /* All weights 0. */
+    TNN_INIT_ZEROS = 2,
+    /* All weights equal to the value given to tnn_dense_set_init(). */
+    TNN_INIT_CONSTANT = 3
+};
+
+/* Fully connected layer y = x W + b, W of shape (in, out) stored row-major
+ * (W[i * out + j] links input i to output j), b of shape (out). Parameters
+ * are initialised when the layer is added to a model (or when the model is
+ * re-seeded), from the model's generator, with Glorot uniform weights
+ * unless tnn_dense_set_init() says otherwise. in, out >= 1. Owned by the
+ * caller until added to a model. */
+TNN_API tnn_layer *tnn_dense_new(size_t in, size_t out);
+
+/* Choose the weight initialiser (enum tnn_init); value is used by
+ * TNN_INIT_CONSTANT only. Takes effect at the next initialisation (adding
+ * to a model, tnn_model_set_seed(), tnn_layer_init()). */
+TNN_API int tnn_dense_set_init(tnn_layer *dense, int init, float value);
+
+/* Elementwise activations; they take the width of the previous layer.
+ * relu: max(0, x). sigmoid: 1 / (1 + exp(-x)). tanh: tanh(x).
+ * identity: x. softmax: row-wise exp(x_i - max) / sum_j exp(x_j - max).
+ * A softmax that ends a model trained with TNN_LOSS_CROSS_ENTROPY is fused
+ * with the loss (see tnn_model_set_loss()). */
+TNN_API tnn_layer *tnn_relu_new(void);
+TNN_API tnn_layer *tnn_sigmoid_new(void);
+TNN_API tnn_layer *tnn_tanh_new(void);
+TNN_API tnn_layer *tnn_softmax_new(void);
+TNN_API tnn_layer *tnn_identity_new(void);
+
+/* Inverted dropout: in training each element is kept with probability
+ * 1 - rate and scaled by 1 / (1 - rate), else set to 0, the mask drawn
+ * from the generator given to the forward pass (the model's); in
+ * evaluation the identity. 0 <= rate < 1. */
+TNN_API tnn_layer *tnn_dropout_new(float rate);
+
+/* Batch normalisation over the features of (batch, features) rows:
+ * y = gamma * (x - mean) / sqrt(var + eps) + beta.
+ * Training uses the batch mean and biased batch variance and then updates
+ * running_mean = momentum * running_mean + (1 - momentum) * batch_mean,
+ * and running_var likewise with the biased batch variance (the Keras
+ * convention; momentum 0.99 by default). Evaluation uses the running
+ * statistics (initially mean 0, variance 1). gamma starts at 1, beta at 0,
+ * eps is 1e-3 by default. A training batch of one row gives y = beta and
+ * zero input gradient. */
+TNN_API tnn_layer *tnn_batchnorm_new(size_t features);
+
+/* Running-average momentum, in [0, 1). */
+TNN_API int tnn_batchnorm_set_momentum(tnn_layer *bn, float momentum);
+TNN_API float tnn_batchnorm_momentum(const tnn_layer *bn);
+
+/* The eps added to the variance, > 0. */
+TNN_API int tnn_batchnorm_set_eps(tnn_layer *bn, float eps);
+TNN_API float tnn_batchnorm_eps(const tnn_layer *bn);
+
+/* Borrowed running mean and variance tensors of shape (features). */
+TNN_API tnn_tensor *tnn_batchnorm_running_mean(tnn_layer *bn);
+TNN_API tnn_tensor *tnn_batchnorm_running_var(tnn_layer *bn);
+
+/* Release a layer that no model owns. NULL does nothing. Freeing a layer
+ * owned by a model is an error the library cannot detect: don't. */
+TNN_API void tnn_layer_free(tnn_layer *layer);
+
+/* The layer's enum tnn_layer_kind, or 0 for NULL. */
+TNN_API int tnn_layer_kind(const tnn_layer *layer);
+
+/* Lower-case static name of the kind ("dense", "relu", ...), "" for NULL. */
+TNN_API const char *tnn_layer_name(const tnn_layer *layer);
+
+/* Input and output width. Activations and dropout report 0 until added to
+ * a model (they take the width of what precedes them). */
+TNN_API size_t tnn_layer_in_features(const tnn_layer *layer);
+TNN_API size_t tnn_layer_out_features(const tnn_layer *layer);
+
+/* Number of parameter tensors: dense 2 (W, b), batchnorm 2 (gamma,
+ * beta), others 0. */
+TNN_API int tnn_layer_num_params(const tnn_layer *layer);
+
+/* Borrowed parameter tensor i and its gradient (same shape); NULL if i is
+ * out of range. Values may be read and written between training steps. */
+TNN_API tnn_tensor *tnn_layer_param(tnn_layer *layer, int i);
+TNN_API tnn_tensor *tnn_layer_grad(tnn_layer *layer, int i);
+
+/* A frozen layer (trainable 0) keeps its parameters through training;
+ * batch-norm still updates its running statistics in training mode.
+ * Layers are trainable by default. */
+TNN_API int tnn_layer_set_trainable(tnn_layer *layer, int trainable);
+TNN_API int tnn_layer_trainable(const tnn_layer *layer);
+
+/* (Re)initialise the parameters from rng as the model would. */
+TNN_API int tnn_layer_init(tnn_layer *layer, tnn_rng *rng);
+
+/* Run the layer alone on in (batch, in_features) into out (batch,
+ * out_features). mode is enum tnn_mode; rng is needed by dropout in
+ * training and may be NULL otherwise. Layers whose width is not fixed
+ * (activations) take in's width. */
+TNN_API int tnn_layer_forward(tnn_layer *layer, const tnn_tensor *in,
+                              tnn_tensor *out, int mode, tnn_rng *rng);
+
+/* Backward pass of the last tnn_layer_forward() call, which must have had
+ * the same in and out: from dout (the loss gradient with respect to out)
+ * it ADDS the parameter gradients into tnn_layer_grad() and writes the
+ * input gradient into din (same shape as in), unless din is NULL.
+ * TNN_E_STATE if no forward of that batch size preceded it. */
+TNN_API int tnn_layer_backward(tnn_layer *layer, const tnn_tensor *in,
+                               const tnn_tensor *out, const tnn_tensor *dout,
+                               tnn_tensor *din);
+
+/* Set every parameter gradient of the layer to 0. */
+TNN_API int tnn_layer_zero_grad(tnn_layer *layer);
+
+/* ------------------------------------------------------------------------ */
+/* Losses                                                   (since 1.1)     */
+/* ------------------------------------------------------------------------ */
+
+enum tnn_loss_kind {
+    /* J = 1/(2m) * sum over the m rows and all outputs of (p - t)^2, the
+     * cost of the textbook linear regression; dJ/dp = (p - t) / m. It is
+     * half the sum-of-squares per row, so it equals
+     * outputs / 2 * mean-of-squares (Keras' and PyTorch's "mse"). */
+    TNN_LOSS_MSE = 0,
+    /* Softmax cross-entropy on logits z:
+     * J = 1/m * sum_rows (logsumexp(z) - sum_c t_c * z_c), with t a one-hot
+     * or probability row, or a class index; dJ/dz = (softmax(z) - t) / m. */
+    TNN_LOSS_CROSS_ENTROPY = 1
+};
+
+/* MSE of pred against target (same shape, 2-D (m, k)). Writes J into
+ * *loss (may be NULL) and dJ/dpred into grad (same shape; may be NULL).
+ * Sums run in double. */
+TNN_API int tnn_loss_mse(const tnn_tensor *pred, const tnn_tensor *target,
+                         double *loss, tnn_tensor *grad);
+
+/* Softmax cross-entropy of logits (m, classes). labels is either 1-D (m)
+ * of class indices stored as floats (integers in [0, classes)), or 2-D
+ * (m, classes) of probability rows. Computed with log-sum-exp, so finite
+ * for any finite logits. Writes J into *loss, dJ/dlogits into grad, and
+ * the fraction of rows whose largest logit is the label (for probability
+ * rows: the label row's largest entry) into *accuracy; each may be NULL. */
+TNN_API int tnn_loss_cross_entropy(const tnn_tensor *logits,
+                                   const tnn_tensor *labels, double *loss,
+                                   tnn_tensor *grad, double *accuracy);
+
+/* ------------------------------------------------------------------------ */
+/* Optimizers                                               (since 1.1)     */
+/* ------------------------------------------------------------------------ */
+
+/* An optimizer updates the parameters of the model that owns it from their
+ * gradients, once per training step. */
+typedef struct tnn_optim tnn_optim;
+
+/* SGD with learning rate lr > 0. With momentum mu (default 0) it keeps a
+ * velocity v = mu * v + g and steps w -= lr * v; Nesterov steps
+ * w -= lr * (g + mu * v) (the PyTorch formulation). */
+TNN_API tnn_optim *tnn_sgd_new(float lr);
+
+/* Momentum in [0, 1). */
+TNN_API int tnn_sgd_set_momentum(tnn_optim *sgd, float momentum);
+
+/* Nesterov momentum on (1) or off (0, default); needs momentum > 0 to
+ * make a difference. */
+TNN_API int tnn_sgd_set_nesterov(tnn_optim *sgd, int nesterov);
+
+/* Adam with learning rate lr > 0, beta1 0.9, beta2 0.999, eps 1e-7. At step
+ * t = 1, 2, ...: m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
+ * w -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps). */
+TNN_API tnn_optim *tnn_adam_new(float lr);
+
+/* beta1, beta2 in [0, 1); eps > 0. */
+TNN_API int tnn_adam_set_betas(tnn_optim *adam, float beta1, float beta2);
+TNN_API int tnn_adam_set_eps(tnn_optim *adam, float eps);
+
+/* Weight decay lambda >= 0 (default 0), applied to the parameters chosen
+ * by tnn_optim_set_decay_all().
+ * Coupled (the default, "L2"): g += lambda * w before the update, which is
+ * gradient descent on loss + lambda/2 * sum w^2.
+ * Decoupled (Adam only, "AdamW"): w -= lr * lambda * w beside the Adam
+ * step, g untouched. */
+TNN_API int tnn_optim_set_weight_decay(tnn_optim *opt, float lambda);
+TNN_API float tnn_optim_weight_decay(const tnn_optim *opt);
+
+/* Decoupled decay on (1) or off (0). TNN_E_INVALID for SGD. */
+TNN_API int tnn_adam_set_decoupled(tnn_optim *adam, int decoupled);
+
+/* By default (0) weight decay touches dense weights only, not biases or
+ * batch-norm parameters; 1 applies it to every parameter. */
+TNN_API int tnn_optim_set_decay_all(tnn_optim *opt, int all);
+
+/* Base learning rate, > 0. */
+TNN_API int tnn_optim_set_lr(tnn_optim *opt, float lr);
+TNN_API float tnn_optim_lr(const tnn_optim *opt);
+
+/* Learning rate the next step will use, after the schedule. */
+TNN_API float tnn_optim_current_lr(const tnn_optim *opt);
+
+/* Number of update steps taken so far. */
+TNN_API long tnn_optim_steps(const tnn_optim *opt);
+
+/* Step schedule: lr_t = lr * gamma^floor(t / step_size), t the number of
+ * steps taken, step_size >= 1, 0 < gamma <= 1. */
+TNN_API int tnn_optim_set_step_schedule(tnn_optim *opt, long step_size,
+                                        float gamma);
+
+/* Cosine schedule: lr_t = min_lr + (lr - min_lr) * (1 + cos(pi * s)) / 2,
+ * s = min(t, total_steps) / total_steps; total_steps >= 1,
+ * 0 <= min_lr <= lr. */
+TNN_API int tnn_optim_set_cosine_schedule(tnn_optim *opt, long total_steps,
+                                          float min_lr);
+
+/* Back to a constant learning rate. */
+TNN_API int tnn_optim_clear_schedule(tnn_optim *opt);
+
+/* Release an optimizer no model owns. NULL does nothing. */
+TNN_API void tnn_optim_free(tnn_optim *opt);
+
+/* ------------------------------------------------------------------------ */
+/* Models                                                   (since 1.1)     */
+/* ------------------------------------------------------------------------ */
+
+/* A sequential model: layers applied in order to rows of input_features
+ * values. It owns its layers, its optimizer and a seeded generator from
+ * which every random choice (initialisation, dropout, shuffling) comes. */
+typedef struct tnn_model tnn_model;
+
+/* Progress of tnn_model_fit(), read through the getters below; valid only
+ * during the callback. */
+typedef struct tnn_progress tnn_progress;
+
+/* Called by tnn_model_fit() after each batch and each epoch; return 0 to
+ * go on, anything else to stop training (fit then returns TNN_OK). */
+typedef int (*tnn_fit_callback)(const tnn_progress *progress, void *user);
+
+enum tnn_event { TNN_EVENT_BATCH_END = 1, TNN_EVENT_EPOCH_END = 2 };
+
+/* New empty model for rows of input_features (>= 1) values, generator
+ * seeded with 0, loss TNN_LOSS_MSE, no optimizer. Owned by the caller. */
+TNN_API tnn_model *tnn_model_new(size_t input_features);
+
+/* Release a model with its layers and optimizer. NULL does nothing. */
+TNN_API void tnn_model_free(tnn_model *model);
+
+/* Append layer, taking ownership in every case: on failure the layer is
+ * freed. Its parameters are initialised from the model's generator.
+ * TNN_E_SHAPE if its input width differs from the current output width. */
+TNN_API int tnn_model_add(tnn_model *model, tnn_layer *layer);
+
+/* Number of layers, and borrowed layer i (NULL if out of range). */
+TNN_API size_t tnn_model_num_layers(const tnn_model *model);
+TNN_API tnn_layer *tnn_model_layer(tnn_model *model, size_t i);
+
+/* Input width and current output width. */
+TNN_API size_t tnn_model_in_features(const tnn_model *model);
+TNN_API size_t tnn_model_out_features(const tnn_model *model);
+
+/* Total number of scalar parameters (trainable and frozen). */
+TNN_API size_t tnn_model_num_params(const tnn_model *model);
+
+/* Write a table of the layers, output shapes and parameter counts into
+ * buf (size bytes, always NUL-terminated when size > 0). *needed (may be
+ * NULL) receives the length of the whole text without the NUL; the text
+ * is complete if *needed < size. */
+TNN_API int tnn_model_summary(const tnn_model *model, char *buf,
+                              size_t size, size_t *needed);
+
+/* Reseed the generator and re-initialise every layer (parameters,
+ * batch-norm statistics) as if the layers had been added after seeding:
+ * same seed, same thread count, same build give bit-identical training. */
+TNN_API int tnn_model_set_seed(tnn_model *model, uint64_t seed);
+
+/* The model's generator (borrowed), e.g. for a layer run alone. */
+TNN_API tnn_rng *tnn_model_rng(tnn_model *model);
+
+/* Loss used by training and evaluation (enum tnn_loss_kind). With
+ * TNN_LOSS_CROSS_ENTROPY and a softmax last layer, training computes the
+ * loss from the softmax's input (the logits) and skips the softmax, while
+ * prediction returns probabilities; without a softmax the model's outputs
+ * are the logits. */
+TNN_API int tnn_model_set_loss(tnn_model *model, int loss);
+
+/* Give the model its optimizer, taking ownership in every case (a previous
+ * one is freed). */
+TNN_API int tnn_model_set_optim(tnn_model *model, tnn_optim *opt);
+
+/* Borrowed optimizer, NULL if none. */
+TNN_API tnn_optim *tnn_model_optim(tnn_model *model);
+
+/* Mode read by every layer in tnn_model_forward() (enum tnn_mode;
+ * TNN_MODE_EVAL initially). Training calls use training mode and
+ * evaluation calls eval mode whatever this says. */
+TNN_API int tnn_model_set_mode(tnn_model *model, int mode);
+TNN_API int tnn_model_mode(const tnn_model *model);
+
+/* Check the loss and every parameter for NaN or infinity after each
+ * training step (off by default); a failed check stops training with
+ * TNN_E_NUMERIC and a message naming the epoch and step. */
+TNN_API int tnn_model_set_check_finite(tnn_model *model, int on);
+
+/* One training step on the batch x (m, in_features), y (labels as the
+ * loss expects): forward, loss, backward, optimizer update. *loss (may be
+ * NULL) receives the batch loss before the update. Needs an optimizer. */
+TNN_API int tnn_model_train_batch(tnn_model *model, const tnn_tensor *x,
+                                  const tnn_tensor *y, double *loss);
+
+/* Train for epochs passes over (x, y) in batches of batch_size rows (the
+ * last one may be smaller), the rows shuffled by the model's generator
+ * before each epoch when shuffle is 1. After each epoch, if x_val and
+ * y_val are given (both or neither), they are evaluated. callback (may be
+ * NULL) sees every batch and epoch. */
+TNN_API int tnn_model_fit(tnn_model *model, const tnn_tensor *x,
+                          const tnn_tensor *y, const tnn_tensor *x_val,
+                          const tnn_tensor *y_val, int epochs,
+                          size_t batch_size, int shuffle,
+                          tnn_fit_callback callback, void *user);
+
+/* Loss and, for cross-entropy, accuracy of the model on (x, y) in eval
+ * mode; accuracy is NaN for MSE. Either output may be NULL. */
+TNN_API int tnn_model_evaluate(tnn_model *model, const tnn_tensor *x,
+                               const tnn_tensor *y, double *loss,
+                               double *accuracy);
+
+/* Outputs for x (m, in_features) into out (m, out_features) in eval mode;
+ * any m. */
+TNN_API int tnn_model_predict(tnn_model *model, const tnn_tensor *x,
+                              tnn_tensor *out);
+
+/* Outputs for x into out in the model's current mode (tnn_model_mode()). */
+TNN_API int tnn_model_forward(tnn_model *model, const tnn_tensor *x,
+                              tnn_tensor *out);
+
+/* Getters of tnn_progress. epoch and batch count from 0; loss and accuracy
+ * are running means over the epoch so far (accuracy NaN for MSE);
+ * val_loss and val_accuracy are NaN unless the event is
+ * TNN_EVENT_EPOCH_END with validation data; seconds is the time since the
+ * epoch started. */
+TNN_API int tnn_progress_event(const tnn_progress *p);
+TNN_API int tnn_progress_epoch(const tnn_progress *p);
+TNN_API int tnn_progress_epochs(const tnn_progress *p);
+TNN_API size_t tnn_progress_batch(const tnn_progress *p);
+TNN_API size_t tnn_progress_batches(const tnn_progress *p);
+TNN_API double tnn_progress_loss(const tnn_progress *p);
+TNN_API double tnn_progress_accuracy(const tnn_progress *p);
+TNN_API double tnn_progress_val_loss(const tnn_progress *p);
+TNN_API double tnn_progress_val_accuracy(const tnn_progress *p);
+TNN_API double tnn_progress_seconds(const tnn_progress *p);
+
+/* ------------------------------------------------------------------------ */
+/* Data files                                               (since 1.1)     */
+/* ------------------------------------------------------------------------ */
+
+/* Flags of tnn_idx_load(). */
+enum tnn_idx_flags {
+    /* Divide the unsigned bytes by 255, giving values in [0, 1]. */
+    TNN_IDX_SCALE = 1,
+    /* Return (n, product of the other dims) instead of the file's shape. */
+    TNN_IDX_FLATTEN = 2
+};
+
+/* Read an IDX file of unsigned bytes (the MNIST format: big-endian magic
+ * 0x00000801 for 1-D labels ... 0x00000804 for 4-D, then the dims as
+ * big-endian uint32, then the data) into a new float tensor *out, owned by
+ * the caller. Without TNN_IDX_SCALE the bytes come out as their values, so
+ * labels are class indices (0.0f, 1.0f, ...). TNN_IDX_FLATTEN leaves a 1-D
+ * file 1-D. Only regular files are read; the size is checked against the
+ * header before anything is allocated.
+ * Errors (*out is then NULL): TNN_E_INVALID for NULL path or out, or
+ * unknown flag bits; TNN_E_IO if the file cannot be opened or read, or is
+ * not a regular file; TNN_E_FORMAT for a wrong magic, an element type other
+ * than unsigned byte, 0 or more than 4 dims, a zero dimension, or dims
+ * whose product overflows size_t; TNN_E_CORRUPT for a truncated header or
+ * data shorter or longer than the header says; TNN_E_NOMEM. */
+TNN_API int tnn_idx_load(const char *path, int flags, tnn_tensor **out);
+
+/* The same from size bytes at data (NULL data is TNN_E_INVALID); data is
+ * not kept after the call. */
+TNN_API int tnn_idx_load_buffer(const void *data, size_t size, int flags,
+                                tnn_tensor **out);
 
 #ifdef __cplusplus
 }

@@ -51,4 +51,101 @@ struct tnn_tensor {
 int tnn__check_tensor(const char *func, const char *name,
                       const tnn_tensor *t);
 
+/* Largest batch or width handed to the BLAS, whose sizes are int. */
+#define TNN_MAX_BLAS_DIM ((size_t)0x7fffffff)
+
+/* ---- layers (layer.c and one file per kind) ------------------------------
+ * Every kind implements these operations on raw row-major buffers of n
+ * rows; the model owns the buffers and walks the layers, layers never call
+ * each other. */
+struct tnn_layer_ops {
+    enum tnn_layer_kind kind;
+    const char *name;
+    /* Draws random numbers in training (the forward needs an rng). */
+    bool needs_rng;
+    /* Make room for per-batch state of up to n rows; may allocate. NULL if
+     * the kind keeps none. */
+    int (*reserve)(tnn_layer *layer, size_t n);
+    void (*forward)(tnn_layer *layer, const float *in, float *out, size_t n,
+                    bool training, tnn_rng *rng);
+    /* From dout, parameter gradients (overwritten when accumulate is
+     * false, added to otherwise) and, unless din is NULL, the input
+     * gradient. Follows a training forward of the same n rows. */
+    void (*backward)(tnn_layer *layer, const float *in, const float *out,
+                     const float *dout, float *din, size_t n,
+                     bool accumulate);
+    /* Initialise parameters and state; NULL if there are none. */
+    void (*init)(tnn_layer *layer, tnn_rng *rng);
+    /* Free the kind's private state; NULL if there is none. */
+    void (*destroy)(tnn_layer *layer);
+};
+
+#define TNN_LAYER_MAX_PARAMS 2
+
+struct tnn_layer {
+    const struct tnn_layer_ops *ops;
+    /* 0 for kinds that take their width from the previous layer, until
+     * they are added to a model or run. */
+    size_t in_features;
+    size_t out_features;
+    int num_params;
+    tnn_tensor *param[TNN_LAYER_MAX_PARAMS];
+    tnn_tensor *grad[TNN_LAYER_MAX_PARAMS];
+    /* Weight decay applies to this parameter by default (weights, not
+     * biases or batch-norm scales). */
+    bool is_weight[TNN_LAYER_MAX_PARAMS];
+    bool trainable;
+    /* Rows of the last training forward, which backward must match; 0 if
+     * there was none. */
+    size_t forward_rows;
+    /* The kind's private state. */
+    void *impl;
+};
+
+/* A layer with zeroed private state of impl_size bytes. */
+tnn_layer *tnn__layer_alloc(const char *func, const struct tnn_layer_ops *ops,
+                            size_t in, size_t out, size_t impl_size);
+
+/* Append a parameter tensor (and its gradient) of the given shape. */
+int tnn__layer_add_param(tnn_layer *layer, const char *func, int ndim,
+                         const size_t *dims, bool is_weight);
+
+/* Give a width-taking layer its width; TNN_E_SHAPE if the layer's fixed
+ * input width differs. */
+int tnn__layer_bind(tnn_layer *layer, const char *func, size_t in_features);
+
+/* Reserve per-batch state for n rows (TNN_OK when the kind keeps none). */
+int tnn__layer_reserve(tnn_layer *layer, size_t n);
+
+/* Whether the layer has parameters that training changes. */
+bool tnn__layer_learns(const tnn_layer *layer);
+
+/* The kinds' operation tables. */
+extern const struct tnn_layer_ops tnn__dense_ops;
+extern const struct tnn_layer_ops tnn__relu_ops;
+extern const struct tnn_layer_ops tnn__sigmoid_ops;
+extern const struct tnn_layer_ops tnn__tanh_ops;
+extern const struct tnn_layer_ops tnn__identity_ops;
+extern const struct tnn_layer_ops tnn__softmax_ops;
+extern const struct tnn_layer_ops tnn__dropout_ops;
+extern const struct tnn_layer_ops tnn__batchnorm_ops;
+
+/* ---- losses (loss.c) ----------------------------------------------------
+ * On n rows of k values. grad (n x k) may be NULL. Sums in double. */
+double tnn__mse(const float *pred, const float *target, size_t n, size_t k,
+                float *grad);
+
+/* labels: n class indices when index_labels, else n x k probability rows.
+ * *correct counts rows whose arg-max matches. TNN_E_INVALID for a label
+ * that is no class index. */
+int tnn__cross_entropy(const char *func, const float *logits,
+                       const float *labels, bool index_labels, size_t n,
+                       size_t k, float *grad, double *loss, size_t *correct);
+
+/* ---- optimizers (optim.c) ---------------------------------------------- */
+
+/* One update of every trainable parameter of the layers from its
+ * gradient; allocates its state on the first call only. */
+int tnn__optim_step(tnn_optim *opt, tnn_layer *const *layers, size_t count);
+
 #endif /* TINYNN_INTERNAL_H */

@@ -10,6 +10,11 @@ int main(void)
     SRunner *runner = srunner_create(support_suite());
     srunner_add_suite(runner, rng_suite());
     srunner_add_suite(runner, tensor_suite());
+    srunner_add_suite(runner, layers_suite());
+    srunner_add_suite(runner, loss_suite());
+    srunner_add_suite(runner, optim_suite());
+    srunner_add_suite(runner, model_suite());
+    srunner_add_suite(runner, idx_suite());
     srunner_run_all(runner, CK_NORMAL);
     int failed = srunner_ntests_failed(runner);
     srunner_free(runner);

@@ -29,4 +29,5 @@ awk '/^```c$/ {on=1; next} /^```$/ {if (on) exit} on' README.md > "$out/readme.c
 "$CC" -std=c99 -Wall -Wextra -Werror $SAN_FLAGS -Iinclude "$out/readme.c" \
     -o "$out/readme" -L"$BUILD" -Wl,-rpath,"$(cd "$BUILD" && pwd)" -ltinynn -lm
 "$out/readme" > "$out/readme.out"
+grep -q "accuracy 1.00" "$out/readme.out" || { echo "header-compile: README example did not learn XOR: $(cat "$out/readme.out")" >&2; exit 1; }
 echo "header-compile: C99, C++ and README example OK"

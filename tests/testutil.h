@@ -75,5 +75,10 @@ static inline void counting_remove(void)
 Suite *support_suite(void);
 Suite *rng_suite(void);
 Suite *tensor_suite(void);
+Suite *layers_suite(void);
+Suite *loss_suite(void);
+Suite *optim_suite(void);
+Suite *model_suite(void);
+Suite *idx_suite(void);
 
 #endif

@@ -1,0 +1,144 @@
+/*
+ * Elementwise activations. Each backward uses the forward's output, which
+ * the model keeps, so these layers store nothing.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "internal.h"
+
+static size_t count(const tnn_layer *layer, size_t n)
+{
+    return n * layer->in_features;
+}
+
+static void relu_forward(tnn_layer *layer, const float *in, float *out,
+                         size_t n, bool training, tnn_rng *rng)
+{
+    (void)training;
+    (void)rng;
+    for (size_t i = 0, c = count(layer, n); i < c; i++)
+        out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+}
+
+static void relu_backward(tnn_layer *layer, const float *in, const float *out,
+                          const float *dout, float *din, size_t n,
+                          bool accumulate)
+{
+    (void)in;
+    (void)accumulate;
+    if (!din)
+        return;
+    for (size_t i = 0, c = count(layer, n); i < c; i++)
+        din[i] = out[i] > 0.0f ? dout[i] : 0.0f;
+}
+
+static void sigmoid_forward(tnn_layer *layer, const float *in, float *out,
+                            size_t n, bool training, tnn_rng *rng)
+{
+    (void)training;
+    (void)rng;
+    for (size_t i = 0, c = count(layer, n); i < c; i++)
+        out[i] = 1.0f / (1.0f + expf(-in[i]));
+}
+
+static void sigmoid_backward(tnn_layer *layer, const float *in,
+                             const float *out, const float *dout, float *din,
+                             size_t n, bool accumulate)
+{
+    (void)in;
+    (void)accumulate;
+    if (!din)
+        return;
+    for (size_t i = 0, c = count(layer, n); i < c; i++)
+        din[i] = dout[i] * out[i] * (1.0f - out[i]);
+}
+
+static void tanh_forward(tnn_layer *layer, const float *in, float *out,
+                         size_t n, bool training, tnn_rng *rng)
+{
+    (void)training;
+    (void)rng;
+    for (size_t i = 0, c = count(layer, n); i < c; i++)
+        out[i] = tanhf(in[i]);
+}
+
+static void tanh_backward(tnn_layer *layer, const float *in, const float *out,
+                          const float *dout, float *din, size_t n,
+                          bool accumulate)
+{
+    (void)in;
+    (void)accumulate;
+    if (!din)
+        return;
+    for (size_t i = 0, c = count(layer, n); i < c; i++)
+        din[i] = dout[i] * (1.0f - out[i] * out[i]);
+}
+
+static void identity_forward(tnn_layer *layer, const float *in, float *out,
+                             size_t n, bool training, tnn_rng *rng)
+{
+    (void)training;
+    (void)rng;
+    if (out != in)
+        memcpy(out, in, count(layer, n) * sizeof *out);
+}
+
+static void identity_backward(tnn_layer *layer, const float *in,
+                              const float *out, const float *dout, float *din,
+                              size_t n, bool accumulate)
+{
+    (void)in;
+    (void)out;
+    (void)accumulate;
+    if (din && din != dout)
+        memcpy(din, dout, count(layer, n) * sizeof *din);
+}
+
+const struct tnn_layer_ops tnn__relu_ops = {
+    .kind = TNN_LAYER_RELU,
+    .name = "relu",
+    .forward = relu_forward,
+    .backward = relu_backward,
+};
+
+const struct tnn_layer_ops tnn__sigmoid_ops = {
+    .kind = TNN_LAYER_SIGMOID,
+    .name = "sigmoid",
+    .forward = sigmoid_forward,
+    .backward = sigmoid_backward,
+};
+
+const struct tnn_layer_ops tnn__tanh_ops = {
+    .kind = TNN_LAYER_TANH,
+    .name = "tanh",
+    .forward = tanh_forward,
+    .backward = tanh_backward,
+};
+
+const struct tnn_layer_ops tnn__identity_ops = {
+    .kind = TNN_LAYER_IDENTITY,
+    .name = "identity",
+    .forward = identity_forward,
+    .backward = identity_backward,
+};
+
+tnn_layer *tnn_relu_new(void)
+{
+    return tnn__layer_alloc(__func__, &tnn__relu_ops, 0, 0, 0);
+}
+
+tnn_layer *tnn_sigmoid_new(void)
+{
+    return tnn__layer_alloc(__func__, &tnn__sigmoid_ops, 0, 0, 0);
+}
+
+tnn_layer *tnn_tanh_new(void)
+{
+    return tnn__layer_alloc(__func__, &tnn__tanh_ops, 0, 0, 0);
+}
+
+tnn_layer *tnn_identity_new(void)
+{
+    return tnn__layer_alloc(__func__, &tnn__identity_ops, 0, 0, 0);
+}

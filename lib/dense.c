@@ -1,0 +1,136 @@
+/*
+ * Dense layer: y = x W + b with W (in, out) row-major, through cblas_sgemm.
+ */
+#include <math.h>
+
+#include <cblas.h>
+
+#include "internal.h"
+
+struct dense {
+    int init;
+    float init_value;
+};
+
+static void dense_init(tnn_layer *layer, tnn_rng *rng)
+{
+    const struct dense *d = layer->impl;
+    tnn_tensor *w = layer->param[0];
+    double in = (double)layer->in_features, out = (double)layer->out_features;
+    switch (d->init) {
+    case TNN_INIT_HE_NORMAL: {
+        /* N(0,1) truncated at 2 has standard deviation 0.8796; dividing by
+         * it keeps the variance at 2 / in, as Keras does. */
+        double sd = sqrt(2.0 / in) / 0.87962566103423978;
+        for (size_t i = 0; i < w->size; i++) {
+            double z;
+            do
+                z = tnn_rng_normal(rng);
+            while (fabs(z) > 2.0);
+            w->data[i] = (float)(sd * z);
+        }
+        break;
+    }
+    case TNN_INIT_ZEROS: tnn_tensor_fill(w, 0.0f); break;
+    case TNN_INIT_CONSTANT: tnn_tensor_fill(w, d->init_value); break;
+    default: {
+        float limit = (float)sqrt(6.0 / (in + out));
+        tnn_tensor_rand_uniform(w, rng, -limit, limit);
+        break;
+    }
+    }
+    tnn_tensor_fill(layer->param[1], 0.0f);
+}
+
+static void dense_forward(tnn_layer *layer, const float *in, float *out,
+                          size_t n, bool training, tnn_rng *rng)
+{
+    (void)training;
+    (void)rng;
+    const int rows = (int)n, k = (int)layer->in_features;
+    const int m = (int)layer->out_features;
+    const float *b = layer->param[1]->data;
+    /* Seed every row with the bias so the product adds onto it (beta 1):
+     * one pass fewer than adding the bias afterwards. */
+    for (size_t r = 0; r < n; r++)
+        for (size_t j = 0; j < layer->out_features; j++)
+            out[r * layer->out_features + j] = b[j];
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, m, k, 1.0f,
+                in, k, layer->param[0]->data, m, 1.0f, out, m);
+}
+
+static void dense_backward(tnn_layer *layer, const float *in, const float *out,
+                           const float *dout, float *din, size_t n,
+                           bool accumulate)
+{
+    (void)out;
+    const int rows = (int)n, k = (int)layer->in_features;
+    const int m = (int)layer->out_features;
+    float *db = layer->grad[1]->data;
+    /* dW = x^T dy, db = column sums of dy, dx = dy W^T; the transposes are
+     * sgemm flags, never copies. */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, m, rows, 1.0f, in,
+                k, dout, m, accumulate ? 1.0f : 0.0f, layer->grad[0]->data,
+                m);
+    if (!accumulate)
+        for (size_t j = 0; j < layer->out_features; j++)
+            db[j] = 0.0f;
+    for (size_t r = 0; r < n; r++)
+        for (size_t j = 0; j < layer->out_features; j++)
+            db[j] += dout[r * layer->out_features + j];
+    if (din)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, k, m, 1.0f,
+                    dout, m, layer->param[0]->data, m, 0.0f, din, k);
+}
+
+const struct tnn_layer_ops tnn__dense_ops = {
+    .kind = TNN_LAYER_DENSE,
+    .name = "dense",
+    .forward = dense_forward,
+    .backward = dense_backward,
+    .init = dense_init,
+};
+
+tnn_layer *tnn_dense_new(size_t in, size_t out)
+{
+    if (in == 0 || out == 0) {
+        tnn__fail(TNN_E_INVALID, __func__,
+                  "in is %zu and out is %zu; both must be at least 1", in,
+                  out);
+        return NULL;
+    }
+    size_t weights;
+    if (!tnn__mul_size(in, out, &weights) || weights > TNN_MAX_BLAS_DIM) {
+        tnn__fail(TNN_E_INVALID, __func__, "%zu x %zu weights are too many",
+                  in, out);
+        return NULL;
+    }
+    tnn_layer *layer = tnn__layer_alloc(__func__, &tnn__dense_ops, in, out,
+                                        sizeof(struct dense));
+    if (!layer)
+        return NULL;
+    size_t wdims[2] = {in, out};
+    if (tnn__layer_add_param(layer, __func__, 2, wdims, true) != TNN_OK ||
+        tnn__layer_add_param(layer, __func__, 1, &out, false) != TNN_OK) {
+        tnn_layer_free(layer);
+        return NULL;
+    }
+    return layer;
+}
+
+int tnn_dense_set_init(tnn_layer *dense, int init, float value)
+{
+    if (!dense || dense->ops != &tnn__dense_ops)
+        return tnn__fail(TNN_E_INVALID, __func__, "layer is %s, not dense",
+                         dense ? dense->ops->name : "NULL");
+    if (init < TNN_INIT_GLOROT_UNIFORM || init > TNN_INIT_CONSTANT)
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "init is %d; not an enum tnn_init value", init);
+    if (!isfinite(value))
+        return tnn__fail(TNN_E_INVALID, __func__, "value %g is not finite",
+                         (double)value);
+    struct dense *d = dense->impl;
+    d->init = init;
+    d->init_value = value;
+    return TNN_OK;
+}

@@ -1,0 +1,96 @@
+/*
+ * Inverted dropout: scale the kept units in training so that evaluation is
+ * the identity.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+struct dropout {
+    float rate;
+    /* 0 or 1 / (1 - rate) per element of the last training batch. */
+    float *mask;
+    size_t mask_rows;
+};
+
+static int dropout_reserve(tnn_layer *layer, size_t n)
+{
+    struct dropout *d = layer->impl;
+    if (n <= d->mask_rows)
+        return TNN_OK;
+    float *mask = tnn__calloc(n * layer->in_features, sizeof *mask);
+    if (!mask)
+        return tnn__fail(TNN_E_NOMEM, "tnn_dropout",
+                         "cannot allocate a mask of %zu x %zu", n,
+                         layer->in_features);
+    tnn__free(d->mask);
+    d->mask = mask;
+    d->mask_rows = n;
+    return TNN_OK;
+}
+
+static void dropout_forward(tnn_layer *layer, const float *in, float *out,
+                            size_t n, bool training, tnn_rng *rng)
+{
+    struct dropout *d = layer->impl;
+    size_t count = n * layer->in_features;
+    if (!training || d->rate == 0.0f) {
+        if (out != in)
+            memcpy(out, in, count * sizeof *out);
+        if (training)
+            for (size_t i = 0; i < count; i++)
+                d->mask[i] = 1.0f;
+        return;
+    }
+    float scale = 1.0f / (1.0f - d->rate);
+    for (size_t i = 0; i < count; i++) {
+        /* 24 random bits are a uniform float in [0, 1) exactly. */
+        float u = (float)(tnn_rng_next_u64(rng) >> 40) * 0x1.0p-24f;
+        d->mask[i] = u >= d->rate ? scale : 0.0f;
+        out[i] = in[i] * d->mask[i];
+    }
+}
+
+static void dropout_backward(tnn_layer *layer, const float *in,
+                             const float *out, const float *dout, float *din,
+                             size_t n, bool accumulate)
+{
+    (void)in;
+    (void)out;
+    (void)accumulate;
+    if (!din)
+        return;
+    const struct dropout *d = layer->impl;
+    for (size_t i = 0, c = n * layer->in_features; i < c; i++)
+        din[i] = dout[i] * d->mask[i];
+}
+
+static void dropout_destroy(tnn_layer *layer)
+{
+    struct dropout *d = layer->impl;
+    tnn__free(d->mask);
+}
+
+const struct tnn_layer_ops tnn__dropout_ops = {
+    .kind = TNN_LAYER_DROPOUT,
+    .name = "dropout",
+    .needs_rng = true,
+    .reserve = dropout_reserve,
+    .forward = dropout_forward,
+    .backward = dropout_backward,
+    .destroy = dropout_destroy,
+};
+
+tnn_layer *tnn_dropout_new(float rate)
+{
+    if (!(rate >= 0.0f && rate < 1.0f)) {
+        tnn__fail(TNN_E_INVALID, __func__,
+                  "rate is %g; it must be in [0, 1)", (double)rate);
+        return NULL;
+    }
+    tnn_layer *layer = tnn__layer_alloc(__func__, &tnn__dropout_ops, 0, 0,
+                                        sizeof(struct dropout));
+    if (layer)
+        ((struct dropout *)layer->impl)->rate = rate;
+    return layer;
+}

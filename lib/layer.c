@@ -1,0 +1,235 @@
+/*
+ * What all layers share: allocation, parameters, the public accessors and
+ * running a layer alone.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+tnn_layer *tnn__layer_alloc(const char *func, const struct tnn_layer_ops *ops,
+                            size_t in, size_t out, size_t impl_size)
+{
+    if (in > TNN_MAX_BLAS_DIM || out > TNN_MAX_BLAS_DIM) {
+        tnn__fail(TNN_E_INVALID, func,
+                  "width %zu exceeds the supported maximum %zu",
+                  in > out ? in : out, TNN_MAX_BLAS_DIM);
+        return NULL;
+    }
+    tnn_layer *layer = tnn__calloc(1, sizeof *layer);
+    void *impl = impl_size ? tnn__calloc(1, impl_size) : NULL;
+    if (!layer || (impl_size && !impl)) {
+        tnn__free(layer);
+        tnn__free(impl);
+        tnn__fail(TNN_E_NOMEM, func, "cannot allocate a %s layer", ops->name);
+        return NULL;
+    }
+    layer->ops = ops;
+    layer->in_features = in;
+    layer->out_features = out;
+    layer->trainable = true;
+    layer->impl = impl;
+    return layer;
+}
+
+int tnn__layer_add_param(tnn_layer *layer, const char *func, int ndim,
+                         const size_t *dims, bool is_weight)
+{
+    int i = layer->num_params;
+    layer->param[i] = tnn_tensor_new(ndim, dims);
+    layer->grad[i] = tnn_tensor_new(ndim, dims);
+    if (!layer->param[i] || !layer->grad[i]) {
+        tnn_tensor_free(layer->param[i]);
+        tnn_tensor_free(layer->grad[i]);
+        layer->param[i] = layer->grad[i] = NULL;
+        return tnn__fail(TNN_E_NOMEM, func,
+                         "cannot allocate the parameters of a %s layer",
+                         layer->ops->name);
+    }
+    layer->is_weight[i] = is_weight;
+    layer->num_params = i + 1;
+    return TNN_OK;
+}
+
+int tnn__layer_bind(tnn_layer *layer, const char *func, size_t in_features)
+{
+    if (layer->in_features == 0) {
+        layer->in_features = in_features;
+        layer->out_features = in_features;
+        return TNN_OK;
+    }
+    if (layer->in_features != in_features)
+        return tnn__fail(TNN_E_SHAPE, func,
+                         "%s layer expects %zu inputs, previous layer "
+                         "gives %zu",
+                         layer->ops->name, layer->in_features, in_features);
+    return TNN_OK;
+}
+
+int tnn__layer_reserve(tnn_layer *layer, size_t n)
+{
+    return layer->ops->reserve ? layer->ops->reserve(layer, n) : TNN_OK;
+}
+
+bool tnn__layer_learns(const tnn_layer *layer)
+{
+    return layer->trainable && layer->num_params > 0;
+}
+
+void tnn_layer_free(tnn_layer *layer)
+{
+    if (!layer)
+        return;
+    if (layer->ops->destroy)
+        layer->ops->destroy(layer);
+    for (int i = 0; i < layer->num_params; i++) {
+        tnn_tensor_free(layer->param[i]);
+        tnn_tensor_free(layer->grad[i]);
+    }
+    tnn__free(layer->impl);
+    tnn__free(layer);
+}
+
+int tnn_layer_kind(const tnn_layer *layer)
+{
+    return layer ? (int)layer->ops->kind : 0;
+}
+
+const char *tnn_layer_name(const tnn_layer *layer)
+{
+    return layer ? layer->ops->name : "";
+}
+
+size_t tnn_layer_in_features(const tnn_layer *layer)
+{
+    return layer ? layer->in_features : 0;
+}
+
+size_t tnn_layer_out_features(const tnn_layer *layer)
+{
+    return layer ? layer->out_features : 0;
+}
+
+int tnn_layer_num_params(const tnn_layer *layer)
+{
+    return layer ? layer->num_params : 0;
+}
+
+tnn_tensor *tnn_layer_param(tnn_layer *layer, int i)
+{
+    if (!layer || i < 0 || i >= layer->num_params)
+        return NULL;
+    return layer->param[i];
+}
+
+tnn_tensor *tnn_layer_grad(tnn_layer *layer, int i)
+{
+    if (!layer || i < 0 || i >= layer->num_params)
+        return NULL;
+    return layer->grad[i];
+}
+
+int tnn_layer_set_trainable(tnn_layer *layer, int trainable)
+{
+    if (!layer)
+        return tnn__fail(TNN_E_INVALID, __func__, "layer is NULL");
+    if (trainable != 0 && trainable != 1)
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "trainable is %d; it must be 0 or 1", trainable);
+    layer->trainable = trainable == 1;
+    return TNN_OK;
+}
+
+int tnn_layer_trainable(const tnn_layer *layer)
+{
+    return layer && layer->trainable ? 1 : 0;
+}
+
+int tnn_layer_init(tnn_layer *layer, tnn_rng *rng)
+{
+    if (!layer)
+        return tnn__fail(TNN_E_INVALID, __func__, "layer is NULL");
+    if (!rng)
+        return tnn__fail(TNN_E_INVALID, __func__, "rng is NULL");
+    if (layer->ops->init)
+        layer->ops->init(layer, rng);
+    return TNN_OK;
+}
+
+int tnn_layer_zero_grad(tnn_layer *layer)
+{
+    if (!layer)
+        return tnn__fail(TNN_E_INVALID, __func__, "layer is NULL");
+    for (int i = 0; i < layer->num_params; i++)
+        tnn_tensor_fill(layer->grad[i], 0.0f);
+    return TNN_OK;
+}
+
+/* t must be (rows, width); width 0 accepts any. */
+static int check_rows(const char *func, const char *name, const tnn_tensor *t,
+                      size_t rows, size_t width)
+{
+    if (!t)
+        return tnn__fail(TNN_E_INVALID, func, "%s is NULL", name);
+    if (t->ndim != 2 || (rows && t->dims[0] != rows) ||
+        (width && t->dims[1] != width))
+        return tnn__fail(TNN_E_SHAPE, func,
+                         "%s has %d dims (%zu, %zu); expected (%zu, %zu)",
+                         name, t->ndim, t->dims[0],
+                         t->ndim > 1 ? t->dims[1] : 0, rows, width);
+    return TNN_OK;
+}
+
+int tnn_layer_forward(tnn_layer *layer, const tnn_tensor *in,
+                      tnn_tensor *out, int mode, tnn_rng *rng)
+{
+    if (!layer)
+        return tnn__fail(TNN_E_INVALID, __func__, "layer is NULL");
+    if (mode != TNN_MODE_EVAL && mode != TNN_MODE_TRAIN)
+        return tnn__fail(TNN_E_INVALID, __func__, "mode is %d", mode);
+    int rc = check_rows(__func__, "in", in, 0, layer->in_features);
+    if (rc != TNN_OK)
+        return rc;
+    size_t n = in->dims[0];
+    if (n > TNN_MAX_BLAS_DIM)
+        return tnn__fail(TNN_E_SHAPE, __func__, "batch of %zu rows", n);
+    rc = tnn__layer_bind(layer, __func__, in->dims[1]);
+    if (rc == TNN_OK)
+        rc = check_rows(__func__, "out", out, n, layer->out_features);
+    if (rc != TNN_OK)
+        return rc;
+    bool training = mode == TNN_MODE_TRAIN;
+    if (training && layer->ops->needs_rng && !rng)
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "a %s layer in training mode needs an rng",
+                         layer->ops->name);
+    rc = tnn__layer_reserve(layer, n);
+    if (rc != TNN_OK)
+        return rc;
+    layer->ops->forward(layer, in->data, out->data, n, training, rng);
+    layer->forward_rows = training ? n : 0;
+    return TNN_OK;
+}
+
+int tnn_layer_backward(tnn_layer *layer, const tnn_tensor *in,
+                       const tnn_tensor *out, const tnn_tensor *dout,
+                       tnn_tensor *din)
+{
+    if (!layer)
+        return tnn__fail(TNN_E_INVALID, __func__, "layer is NULL");
+    if (layer->forward_rows == 0)
+        return tnn__fail(TNN_E_STATE, __func__,
+                         "no forward pass in training mode preceded it");
+    size_t n = layer->forward_rows;
+    int rc = check_rows(__func__, "in", in, n, layer->in_features);
+    if (rc == TNN_OK)
+        rc = check_rows(__func__, "out", out, n, layer->out_features);
+    if (rc == TNN_OK)
+        rc = check_rows(__func__, "dout", dout, n, layer->out_features);
+    if (rc == TNN_OK && din)
+        rc = check_rows(__func__, "din", din, n, layer->in_features);
+    if (rc != TNN_OK)
+        return rc;
+    layer->ops->backward(layer, in->data, out->data, dout->data,
+                         din ? din->data : NULL, n, true);
+    return TNN_OK;
+}

@@ -1,0 +1,781 @@
+/*
+ * The sequential model: owns its layers, optimizer, generator and the
+ * per-batch buffers, and walks the layers for training and inference.
+ */
+#define _POSIX_C_SOURCE 199309L
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+struct tnn_progress {
+    int event;
+    int epoch;
+    int epochs;
+    size_t batch;
+    size_t batches;
+    double loss;
+    double accuracy;
+    double val_loss;
+    double val_accuracy;
+    double seconds;
+};
+
+struct tnn_model {
+    size_t in_features;
+    tnn_layer **layers;
+    size_t num_layers;
+    size_t layers_cap;
+    tnn_optim *optim;
+    int loss;
+    int mode;
+    bool check_finite;
+    tnn_rng *rng;
+    /* Buffers for up to rows_cap rows, made on first use and kept: act[0]
+     * gathers shuffled input rows, act[i + 1] is layer i's output and
+     * dact[i + 1] the loss gradient with respect to it. */
+    size_t rows_cap;
+    float **act;
+    float **dact;
+    float *labels;
+};
+
+/* The rows a model is fed: dims[0] rows of everything else. */
+struct rows {
+    const float *data;
+    size_t count;
+    size_t width;
+    /* Labels that are class indices, one per row. */
+    bool index;
+};
+
+/* ---- buffers ------------------------------------------------------------ */
+
+static size_t width_after(const tnn_model *m, size_t layers)
+{
+    return layers == 0 ? m->in_features : m->layers[layers - 1]->out_features;
+}
+
+static void free_buffers(tnn_model *m)
+{
+    for (size_t i = 0; m->act && i <= m->num_layers; i++)
+        tnn__free(m->act[i]);
+    for (size_t i = 0; m->dact && i <= m->num_layers; i++)
+        tnn__free(m->dact[i]);
+    tnn__free(m->act);
+    tnn__free(m->dact);
+    tnn__free(m->labels);
+    m->act = m->dact = NULL;
+    m->labels = NULL;
+    m->rows_cap = 0;
+}
+
+/* Make every buffer hold n rows; allocates only when n grows. */
+static int ensure_rows(tnn_model *m, const char *func, size_t n)
+{
+    if (n <= m->rows_cap)
+        return TNN_OK;
+    free_buffers(m);
+    size_t count = m->num_layers + 1;
+    m->act = tnn__calloc(count, sizeof *m->act);
+    m->dact = tnn__calloc(count, sizeof *m->dact);
+    bool ok = m->act && m->dact;
+    for (size_t i = 0; ok && i < count; i++) {
+        m->act[i] = tnn__calloc(n * width_after(m, i), sizeof(float));
+        m->dact[i] = i ? tnn__calloc(n * width_after(m, i), sizeof(float))
+                       : NULL;
+        ok = m->act[i] && (i == 0 || m->dact[i]);
+    }
+    /* Labels are as wide as the output at most (probability rows). */
+    if (ok)
+        m->labels = tnn__calloc(n * width_after(m, m->num_layers),
+                                sizeof(float));
+    ok = ok && m->labels;
+    for (size_t i = 0; ok && i < m->num_layers; i++)
+        ok = tnn__layer_reserve(m->layers[i], n) == TNN_OK;
+    if (!ok) {
+        free_buffers(m);
+        return tnn__fail(TNN_E_NOMEM, func,
+                         "cannot allocate buffers for %zu rows", n);
+    }
+    m->rows_cap = n;
+    return TNN_OK;
+}
+
+/* ---- life cycle ---------------------------------------------------------- */
+
+tnn_model *tnn_model_new(size_t input_features)
+{
+    if (input_features == 0 || input_features > TNN_MAX_BLAS_DIM) {
+        tnn__fail(TNN_E_INVALID, __func__,
+                  "input_features is %zu; it must be in [1, %zu]",
+                  input_features, TNN_MAX_BLAS_DIM);
+        return NULL;
+    }
+    tnn_model *m = tnn__calloc(1, sizeof *m);
+    tnn_rng *rng = tnn_rng_new(0);
+    if (!m || !rng) {
+        tnn__free(m);
+        tnn_rng_free(rng);
+        tnn__fail(TNN_E_NOMEM, __func__, "cannot allocate a model");
+        return NULL;
+    }
+    m->in_features = input_features;
+    m->rng = rng;
+    m->loss = TNN_LOSS_MSE;
+    m->mode = TNN_MODE_EVAL;
+    return m;
+}
+
+void tnn_model_free(tnn_model *m)
+{
+    if (!m)
+        return;
+    free_buffers(m);
+    for (size_t i = 0; i < m->num_layers; i++)
+        tnn_layer_free(m->layers[i]);
+    tnn__free(m->layers);
+    tnn_optim_free(m->optim);
+    tnn_rng_free(m->rng);
+    tnn__free(m);
+}
+
+int tnn_model_add(tnn_model *m, tnn_layer *layer)
+{
+    int rc = TNN_OK;
+    if (!m || !layer)
+        rc = tnn__fail(TNN_E_INVALID, __func__, "%s is NULL",
+                       m ? "layer" : "model");
+    if (rc == TNN_OK)
+        rc = tnn__layer_bind(layer, __func__, width_after(m, m->num_layers));
+    if (rc == TNN_OK && m->num_layers == m->layers_cap) {
+        size_t cap = m->layers_cap ? 2 * m->layers_cap : 8;
+        tnn_layer **grown = tnn__realloc(m->layers, cap * sizeof *grown);
+        if (grown) {
+            m->layers = grown;
+            m->layers_cap = cap;
+        } else {
+            rc = tnn__fail(TNN_E_NOMEM, __func__,
+                           "cannot grow the layer list to %zu", cap);
+        }
+    }
+    if (rc != TNN_OK) {
+        tnn_layer_free(layer);
+        return rc;
+    }
+    free_buffers(m);
+    if (layer->ops->init)
+        layer->ops->init(layer, m->rng);
+    m->layers[m->num_layers++] = layer;
+    return TNN_OK;
+}
+
+/* ---- accessors ----------------------------------------------------------- */
+
+size_t tnn_model_num_layers(const tnn_model *m)
+{
+    return m ? m->num_layers : 0;
+}
+
+tnn_layer *tnn_model_layer(tnn_model *m, size_t i)
+{
+    return m && i < m->num_layers ? m->layers[i] : NULL;
+}
+
+size_t tnn_model_in_features(const tnn_model *m)
+{
+    return m ? m->in_features : 0;
+}
+
+size_t tnn_model_out_features(const tnn_model *m)
+{
+    return m ? width_after(m, m->num_layers) : 0;
+}
+
+static size_t layer_param_count(const tnn_layer *layer)
+{
+    size_t total = 0;
+    for (int p = 0; p < layer->num_params; p++)
+        total += layer->param[p]->size;
+    return total;
+}
+
+size_t tnn_model_num_params(const tnn_model *m)
+{
+    size_t total = 0;
+    for (size_t i = 0; m && i < m->num_layers; i++)
+        total += layer_param_count(m->layers[i]);
+    return total;
+}
+
+/* snprintf into buf at *used, counting what would not fit. */
+static void append(char *buf, size_t size, size_t *used, const char *fmt, ...)
+    TNN_PRINTF_LIKE(4, 5);
+
+#include <stdarg.h>
+static void append(char *buf, size_t size, size_t *used, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *at = *used < size ? buf + *used : NULL;
+    int n = vsnprintf(at, at ? size - *used : 0, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        *used += (size_t)n;
+}
+
+int tnn_model_summary(const tnn_model *m, char *buf, size_t size,
+                      size_t *needed)
+{
+    if (!m)
+        return tnn__fail(TNN_E_INVALID, __func__, "model is NULL");
+    if (!buf && size > 0)
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "buf is NULL but size is %zu", size);
+    size_t used = 0, trainable = 0;
+    append(buf, size, &used, "%-5s %-12s %-16s %12s\n", "#", "Layer",
+           "Output shape", "Params");
+    append(buf, size, &used, "%.48s\n",
+           "================================================");
+    append(buf, size, &used, "%-5s %-12s (None, %zu)\n", "", "input",
+           m->in_features);
+    for (size_t i = 0; i < m->num_layers; i++) {
+        const tnn_layer *layer = m->layers[i];
+        size_t params = layer_param_count(layer);
+        char shape[40];
+        snprintf(shape, sizeof shape, "(None, %zu)", layer->out_features);
+        append(buf, size, &used, "%-5zu %-12s %-16s %12zu%s\n", i,
+               layer->ops->name, shape, params,
+               layer->trainable || !params ? "" : " (frozen)");
+        if (layer->trainable)
+            trainable += params;
+    }
+    size_t total = tnn_model_num_params(m);
+    append(buf, size, &used, "%.48s\n",
+           "================================================");
+    append(buf, size, &used,
+           "Total params: %zu\nTrainable params: %zu\n"
+           "Non-trainable params: %zu\n",
+           total, trainable, total - trainable);
+    if (size > 0 && used >= size)
+        buf[size - 1] = '\0';
+    if (needed)
+        *needed = used;
+    return TNN_OK;
+}
+
+int tnn_model_set_seed(tnn_model *m, uint64_t seed)
+{
+    if (!m)
+        return tnn__fail(TNN_E_INVALID, __func__, "model is NULL");
+    tnn_rng_seed(m->rng, seed);
+    for (size_t i = 0; i < m->num_layers; i++)
+        if (m->layers[i]->ops->init)
+            m->layers[i]->ops->init(m->layers[i], m->rng);
+    return TNN_OK;
+}
+
+tnn_rng *tnn_model_rng(tnn_model *m) { return m ? m->rng : NULL; }
+
+int tnn_model_set_loss(tnn_model *m, int loss)
+{
+    if (!m)
+        return tnn__fail(TNN_E_INVALID, __func__, "model is NULL");
+    if (loss != TNN_LOSS_MSE && loss != TNN_LOSS_CROSS_ENTROPY)
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "loss is %d; not an enum tnn_loss_kind value",
+                         loss);
+    m->loss = loss;
+    return TNN_OK;
+}
+
+int tnn_model_set_optim(tnn_model *m, tnn_optim *opt)
+{
+    if (!m) {
+        tnn_optim_free(opt);
+        return tnn__fail(TNN_E_INVALID, __func__, "model is NULL");
+    }
+    if (m->optim != opt)
+        tnn_optim_free(m->optim);
+    m->optim = opt;
+    return TNN_OK;
+}
+
+tnn_optim *tnn_model_optim(tnn_model *m) { return m ? m->optim : NULL; }
+
+int tnn_model_set_mode(tnn_model *m, int mode)
+{
+    if (!m)
+        return tnn__fail(TNN_E_INVALID, __func__, "model is NULL");
+    if (mode != TNN_MODE_EVAL && mode != TNN_MODE_TRAIN)
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "mode is %d; not an enum tnn_mode value", mode);
+    m->mode = mode;
+    return TNN_OK;
+}
+
+int tnn_model_mode(const tnn_model *m) { return m ? m->mode : 0; }
+
+int tnn_model_set_check_finite(tnn_model *m, int on)
+{
+    if (!m)
+        return tnn__fail(TNN_E_INVALID, __func__, "model is NULL");
+    if (on != 0 && on != 1)
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "on is %d; it must be 0 or 1", on);
+    m->check_finite = on == 1;
+    return TNN_OK;
+}
+
+/* ---- argument checks ------------------------------------------------------ */
+
+/* x: dims[0] rows of in_features values (any shape with that many). */
+static int check_input(const tnn_model *m, const char *func,
+                       const tnn_tensor *x, struct rows *rows)
+{
+    if (!x)
+        return tnn__fail(TNN_E_INVALID, func, "x is NULL");
+    size_t n = x->dims[0];
+    if (x->ndim < 2 || x->size / n != m->in_features)
+        return tnn__fail(TNN_E_SHAPE, func,
+                         "x must be (rows, %zu); it has %d dims with %zu "
+                         "values per row",
+                         m->in_features, x->ndim, x->size / n);
+    *rows = (struct rows){x->data, n, m->in_features, false};
+    return TNN_OK;
+}
+
+/* Whether the loss is cross-entropy fused with a final softmax. */
+static bool fused_softmax(const tnn_model *m)
+{
+    return m->loss == TNN_LOSS_CROSS_ENTROPY && m->num_layers > 0 &&
+           m->layers[m->num_layers - 1]->ops->kind == TNN_LAYER_SOFTMAX;
+}
+
+/* Layers that run before the loss: all but a fused softmax. */
+static size_t head_layers(const tnn_model *m)
+{
+    return m->num_layers - (fused_softmax(m) ? 1 : 0);
+}
+
+/* y: as many rows as x, each a class index (1-D y, cross-entropy) or as
+ * wide as the loss input. */
+static int check_labels(const tnn_model *m, const char *func,
+                        const tnn_tensor *y, size_t n, struct rows *rows)
+{
+    if (!y)
+        return tnn__fail(TNN_E_INVALID, func, "y is NULL");
+    size_t width = width_after(m, head_layers(m));
+    bool index = m->loss == TNN_LOSS_CROSS_ENTROPY && y->ndim == 1;
+    size_t want = index ? 1 : width;
+    if (y->dims[0] != n || y->size / y->dims[0] != want)
+        return tnn__fail(TNN_E_SHAPE, func,
+                         "y must have %zu rows of %zu value%s; it has %zu "
+                         "rows of %zu",
+                         n, want, want == 1 ? "" : "s", y->dims[0],
+                         y->size / y->dims[0]);
+    *rows = (struct rows){y->data, n, want, index};
+    return TNN_OK;
+}
+
+static int check_trainable(const tnn_model *m, const char *func)
+{
+    if (!m)
+        return tnn__fail(TNN_E_INVALID, func, "model is NULL");
+    if (m->num_layers == 0)
+        return tnn__fail(TNN_E_STATE, func, "the model has no layers");
+    if (!m->optim)
+        return tnn__fail(TNN_E_STATE, func,
+                         "the model has no optimizer; call "
+                         "tnn_model_set_optim() first");
+    return TNN_OK;
+}
+
+/* ---- the passes ------------------------------------------------------------ */
+
+/* Run layers [0, count) on n rows from x; the last one writes into
+ * last_out when given (predictions straight into the caller's tensor). */
+static const float *forward_layers(tnn_model *m, const float *x, size_t n,
+                                   size_t count, bool training,
+                                   float *last_out)
+{
+    const float *in = x;
+    for (size_t i = 0; i < count; i++) {
+        tnn_layer *layer = m->layers[i];
+        float *out = last_out && i + 1 == count ? last_out : m->act[i + 1];
+        layer->ops->forward(layer, in, out, n, training, m->rng);
+        layer->forward_rows = training ? n : 0;
+        in = out;
+    }
+    return in;
+}
+
+/* Loss of n rows of loss input against labels; gradient into grad unless
+ * NULL; *correct counts right answers for cross-entropy. */
+static int compute_loss(const tnn_model *m, const char *func,
+                        const float *head, const struct rows *y, size_t n,
+                        float *grad, double *loss, size_t *correct)
+{
+    size_t width = width_after(m, head_layers(m));
+    *correct = 0;
+    if (m->loss == TNN_LOSS_MSE) {
+        *loss = tnn__mse(head, y->data, n, width, grad);
+        return TNN_OK;
+    }
+    return tnn__cross_entropy(func, head, y->data, y->index, n, width, grad,
+                              loss, correct);
+}
+
+static int check_finite_state(const tnn_model *m, const char *func,
+                              double loss, const char *where)
+{
+    if (!isfinite(loss))
+        return tnn__fail(TNN_E_NUMERIC, func, "%s: loss is %g", where, loss);
+    for (size_t i = 0; i < m->num_layers; i++) {
+        const tnn_layer *layer = m->layers[i];
+        for (int p = 0; p < layer->num_params; p++) {
+            const tnn_tensor *w = layer->param[p];
+            for (size_t k = 0; k < w->size; k++)
+                if (!isfinite(w->data[k]))
+                    return tnn__fail(TNN_E_NUMERIC, func,
+                                     "%s: parameter %d of layer %zu (%s) "
+                                     "has %g at %zu",
+                                     where, p, i, layer->ops->name,
+                                     (double)w->data[k], k);
+        }
+    }
+    return TNN_OK;
+}
+
+/* One training step on n rows: forward, loss, backward, update. where
+ * names the step in messages. */
+static int train_step(tnn_model *m, const char *func, const float *x,
+                      const struct rows *y, size_t n, double *loss,
+                      size_t *correct, const char *where)
+{
+    size_t head = head_layers(m);
+    const float *out = forward_layers(m, x, n, head, true, NULL);
+    int rc = compute_loss(m, func, out, y, n, head ? m->dact[head] : NULL,
+                          loss, correct);
+    if (rc != TNN_OK)
+        return rc;
+    /* Backward stops at the first layer that learns; it alone needs no
+     * input gradient, nor do the layers before it. */
+    size_t first = 0;
+    while (first < head && !tnn__layer_learns(m->layers[first]))
+        first++;
+    for (size_t i = head; i-- > first;) {
+        tnn_layer *layer = m->layers[i];
+        const float *in = i ? m->act[i] : x;
+        layer->ops->backward(layer, in, m->act[i + 1], m->dact[i + 1],
+                             i > first ? m->dact[i] : NULL, n, false);
+    }
+    rc = tnn__optim_step(m->optim, m->layers, m->num_layers);
+    if (rc == TNN_OK && m->check_finite)
+        rc = check_finite_state(m, func, *loss, where);
+    return rc;
+}
+
+int tnn_model_train_batch(tnn_model *m, const tnn_tensor *x,
+                          const tnn_tensor *y, double *loss)
+{
+    struct rows xr, yr;
+    int rc = check_trainable(m, __func__);
+    if (rc == TNN_OK)
+        rc = check_input(m, __func__, x, &xr);
+    if (rc == TNN_OK)
+        rc = check_labels(m, __func__, y, xr.count, &yr);
+    if (rc == TNN_OK && xr.count > TNN_MAX_BLAS_DIM)
+        rc = tnn__fail(TNN_E_SHAPE, __func__, "batch of %zu rows",
+                       xr.count);
+    if (rc == TNN_OK)
+        rc = ensure_rows(m, __func__, xr.count);
+    if (rc != TNN_OK)
+        return rc;
+    double value;
+    size_t correct;
+    char where[48];
+    snprintf(where, sizeof where, "step %ld",
+             tnn_optim_steps(m->optim) + 1);
+    rc = train_step(m, __func__, xr.data, &yr, xr.count, &value, &correct,
+                    where);
+    if (rc == TNN_OK && loss)
+        *loss = value;
+    return rc;
+}
+
+/* Largest chunk evaluation and prediction run at once. */
+static size_t chunk_rows(const tnn_model *m, size_t total)
+{
+    size_t chunk = m->rows_cap > 256 ? m->rows_cap : 256;
+    return chunk < total ? chunk : total;
+}
+
+static int evaluate_rows(tnn_model *m, const char *func,
+                         const struct rows *x, const struct rows *y,
+                         double *loss, double *accuracy)
+{
+    size_t chunk = chunk_rows(m, x->count);
+    int rc = ensure_rows(m, func, chunk);
+    if (rc != TNN_OK)
+        return rc;
+    double total = 0.0;
+    size_t hits = 0;
+    for (size_t start = 0; start < x->count; start += chunk) {
+        size_t n = x->count - start < chunk ? x->count - start : chunk;
+        const float *out = forward_layers(m, x->data + start * x->width, n,
+                                          head_layers(m), false, NULL);
+        struct rows part = {y->data + start * y->width, n, y->width, y->index};
+        double value;
+        size_t correct;
+        rc = compute_loss(m, func, out, &part, n, NULL, &value, &correct);
+        if (rc != TNN_OK)
+            return rc;
+        total += value * (double)n;
+        hits += correct;
+    }
+    *loss = total / (double)x->count;
+    *accuracy = m->loss == TNN_LOSS_CROSS_ENTROPY
+                    ? (double)hits / (double)x->count
+                    : NAN;
+    return TNN_OK;
+}
+
+int tnn_model_evaluate(tnn_model *m, const tnn_tensor *x, const tnn_tensor *y,
+                       double *loss, double *accuracy)
+{
+    struct rows xr, yr;
+    if (!m)
+        return tnn__fail(TNN_E_INVALID, __func__, "model is NULL");
+    int rc = check_input(m, __func__, x, &xr);
+    if (rc == TNN_OK)
+        rc = check_labels(m, __func__, y, xr.count, &yr);
+    if (rc != TNN_OK)
+        return rc;
+    double value, acc;
+    rc = evaluate_rows(m, __func__, &xr, &yr, &value, &acc);
+    if (rc != TNN_OK)
+        return rc;
+    if (loss)
+        *loss = value;
+    if (accuracy)
+        *accuracy = acc;
+    return TNN_OK;
+}
+
+static int run_forward(tnn_model *m, const char *func, const tnn_tensor *x,
+                       tnn_tensor *out, bool training)
+{
+    struct rows xr;
+    if (!m)
+        return tnn__fail(TNN_E_INVALID, func, "model is NULL");
+    int rc = check_input(m, func, x, &xr);
+    if (rc != TNN_OK)
+        return rc;
+    size_t width = width_after(m, m->num_layers);
+    if (!out)
+        return tnn__fail(TNN_E_INVALID, func, "out is NULL");
+    if (out->dims[0] != xr.count || out->size / out->dims[0] != width)
+        return tnn__fail(TNN_E_SHAPE, func,
+                         "out must be (%zu, %zu); it has %zu rows of %zu",
+                         xr.count, width, out->dims[0],
+                         out->size / out->dims[0]);
+    /* A training forward keeps what backward needs: one chunk only. */
+    size_t chunk = training ? xr.count : chunk_rows(m, xr.count);
+    if (training && chunk > TNN_MAX_BLAS_DIM)
+        return tnn__fail(TNN_E_SHAPE, func, "batch of %zu rows", chunk);
+    rc = ensure_rows(m, func, chunk);
+    if (rc != TNN_OK)
+        return rc;
+    for (size_t start = 0; start < xr.count; start += chunk) {
+        size_t n = xr.count - start < chunk ? xr.count - start : chunk;
+        const float *in = xr.data + start * xr.width;
+        float *dst = out->data + start * width;
+        if (m->num_layers == 0)
+            memcpy(dst, in, n * width * sizeof *dst);
+        else
+            forward_layers(m, in, n, m->num_layers, training, dst);
+    }
+    return TNN_OK;
+}
+
+int tnn_model_predict(tnn_model *m, const tnn_tensor *x, tnn_tensor *out)
+{
+    return run_forward(m, __func__, x, out, false);
+}
+
+int tnn_model_forward(tnn_model *m, const tnn_tensor *x, tnn_tensor *out)
+{
+    return run_forward(m, __func__, x, out, m && m->mode == TNN_MODE_TRAIN);
+}
+
+/* ---- fit ---------------------------------------------------------------- */
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Fisher-Yates with the model's generator. */
+static void shuffle_indices(tnn_rng *rng, size_t *perm, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        perm[i] = i;
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)(tnn_rng_uniform(rng) * (double)i);
+        size_t t = perm[i - 1];
+        perm[i - 1] = perm[j];
+        perm[j] = t;
+    }
+}
+
+static void gather(float *dst, const struct rows *src, const size_t *perm,
+                   size_t start, size_t n)
+{
+    for (size_t r = 0; r < n; r++)
+        memcpy(dst + r * src->width, src->data + perm[start + r] * src->width,
+               src->width * sizeof *dst);
+}
+
+static int check_fit_args(tnn_model *m, const char *func, int epochs,
+                          size_t batch_size, int shuffle,
+                          const tnn_tensor *x_val, const tnn_tensor *y_val)
+{
+    int rc = check_trainable(m, func);
+    if (rc != TNN_OK)
+        return rc;
+    if (epochs < 1)
+        return tnn__fail(TNN_E_INVALID, func,
+                         "epochs is %d; it must be at least 1", epochs);
+    if (batch_size < 1 || batch_size > TNN_MAX_BLAS_DIM)
+        return tnn__fail(TNN_E_INVALID, func,
+                         "batch_size is %zu; it must be in [1, %zu]",
+                         batch_size, TNN_MAX_BLAS_DIM);
+    if (shuffle != 0 && shuffle != 1)
+        return tnn__fail(TNN_E_INVALID, func,
+                         "shuffle is %d; it must be 0 or 1", shuffle);
+    if (!x_val != !y_val)
+        return tnn__fail(TNN_E_INVALID, func,
+                         "x_val and y_val must be given together");
+    return TNN_OK;
+}
+
+int tnn_model_fit(tnn_model *m, const tnn_tensor *x, const tnn_tensor *y,
+                  const tnn_tensor *x_val, const tnn_tensor *y_val,
+                  int epochs, size_t batch_size, int shuffle,
+                  tnn_fit_callback callback, void *user)
+{
+    struct rows xr, yr, xv, yv;
+    int rc = check_fit_args(m, __func__, epochs, batch_size, shuffle, x_val,
+                            y_val);
+    if (rc == TNN_OK)
+        rc = check_input(m, __func__, x, &xr);
+    if (rc == TNN_OK)
+        rc = check_labels(m, __func__, y, xr.count, &yr);
+    if (rc == TNN_OK && x_val)
+        rc = check_input(m, __func__, x_val, &xv);
+    if (rc == TNN_OK && x_val)
+        rc = check_labels(m, __func__, y_val, xv.count, &yv);
+    size_t batch = batch_size < xr.count ? batch_size : xr.count;
+    if (rc == TNN_OK)
+        rc = ensure_rows(m, __func__, batch);
+    if (rc != TNN_OK)
+        return rc;
+    size_t *perm = NULL;
+    if (shuffle && !(perm = tnn__calloc(xr.count, sizeof *perm)))
+        return tnn__fail(TNN_E_NOMEM, __func__,
+                         "cannot allocate a permutation of %zu rows",
+                         xr.count);
+
+    struct tnn_progress p = {.epochs = epochs,
+                             .batches = (xr.count + batch - 1) / batch};
+    bool stop = false;
+    for (int epoch = 0; epoch < epochs && !stop && rc == TNN_OK; epoch++) {
+        double started = now_seconds(), loss_sum = 0.0;
+        size_t seen = 0, hits = 0;
+        if (perm)
+            shuffle_indices(m->rng, perm, xr.count);
+        p.epoch = epoch;
+        p.val_loss = p.val_accuracy = NAN;
+        for (size_t b = 0; b < p.batches && !stop; b++) {
+            size_t start = b * batch;
+            size_t n = xr.count - start < batch ? xr.count - start : batch;
+            const float *xb = xr.data + start * xr.width;
+            struct rows yb = {yr.data + start * yr.width, n, yr.width, yr.index};
+            if (perm) {
+                gather(m->act[0], &xr, perm, start, n);
+                gather(m->labels, &yr, perm, start, n);
+                xb = m->act[0];
+                yb.data = m->labels;
+            }
+            char where[64];
+            snprintf(where, sizeof where, "epoch %d, step %zu", epoch + 1,
+                     b + 1);
+            double loss;
+            size_t correct;
+            rc = train_step(m, __func__, xb, &yb, n, &loss, &correct, where);
+            if (rc != TNN_OK)
+                break;
+            loss_sum += loss * (double)n;
+            hits += correct;
+            seen += n;
+            p.event = TNN_EVENT_BATCH_END;
+            p.batch = b;
+            p.loss = loss_sum / (double)seen;
+            p.accuracy = m->loss == TNN_LOSS_CROSS_ENTROPY
+                             ? (double)hits / (double)seen
+                             : NAN;
+            p.seconds = now_seconds() - started;
+            stop = callback && callback(&p, user) != 0;
+        }
+        if (rc != TNN_OK || stop)
+            break;
+        if (x_val)
+            rc = evaluate_rows(m, __func__, &xv, &yv, &p.val_loss,
+                               &p.val_accuracy);
+        p.event = TNN_EVENT_EPOCH_END;
+        p.seconds = now_seconds() - started;
+        if (rc == TNN_OK && callback && callback(&p, user) != 0)
+            stop = true;
+    }
+    tnn__free(perm);
+    return rc;
+}
+
+/* ---- progress getters ------------------------------------------------------ */
+
+int tnn_progress_event(const tnn_progress *p) { return p ? p->event : 0; }
+int tnn_progress_epoch(const tnn_progress *p) { return p ? p->epoch : 0; }
+int tnn_progress_epochs(const tnn_progress *p) { return p ? p->epochs : 0; }
+size_t tnn_progress_batch(const tnn_progress *p) { return p ? p->batch : 0; }
+
+size_t tnn_progress_batches(const tnn_progress *p)
+{
+    return p ? p->batches : 0;
+}
+
+double tnn_progress_loss(const tnn_progress *p) { return p ? p->loss : NAN; }
+
+double tnn_progress_accuracy(const tnn_progress *p)
+{
+    return p ? p->accuracy : NAN;
+}
+
+double tnn_progress_val_loss(const tnn_progress *p)
+{
+    return p ? p->val_loss : NAN;
+}
+
+double tnn_progress_val_accuracy(const tnn_progress *p)
+{
+    return p ? p->val_accuracy : NAN;
+}
+
+double tnn_progress_seconds(const tnn_progress *p)
+{
+    return p ? p->seconds : NAN;
+}

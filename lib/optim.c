@@ -1,0 +1,370 @@
+/*
+ * Optimizers: SGD (momentum, Nesterov) and Adam (AdamW), coupled or
+ * decoupled weight decay, step and cosine schedules. Each update is one
+ * pass over each parameter buffer.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "internal.h"
+
+enum optim_kind { OPTIM_SGD, OPTIM_ADAM };
+enum schedule_kind { SCHEDULE_NONE, SCHEDULE_STEP, SCHEDULE_COSINE };
+
+struct tnn_optim {
+    enum optim_kind kind;
+    float lr;
+    float momentum;
+    bool nesterov;
+    float beta1, beta2, eps;
+    bool decoupled;
+    float weight_decay;
+    bool decay_all;
+    enum schedule_kind schedule;
+    long schedule_steps;
+    float schedule_value; /* gamma (step) or min_lr (cosine) */
+    long steps;
+    /* One state buffer per parameter slot (velocity for SGD, m and v side
+     * by side for Adam), in the order the model lists its parameters. */
+    size_t num_slots;
+    float **state;
+    size_t *state_size;
+};
+
+static tnn_optim *optim_new(const char *func, enum optim_kind kind, float lr)
+{
+    if (!(lr > 0.0f) || !isfinite(lr)) {
+        tnn__fail(TNN_E_INVALID, func,
+                  "lr is %g; it must be positive and finite", (double)lr);
+        return NULL;
+    }
+    tnn_optim *opt = tnn__calloc(1, sizeof *opt);
+    if (!opt) {
+        tnn__fail(TNN_E_NOMEM, func, "cannot allocate an optimizer");
+        return NULL;
+    }
+    opt->kind = kind;
+    opt->lr = lr;
+    opt->beta1 = 0.9f;
+    opt->beta2 = 0.999f;
+    opt->eps = 1e-7f;
+    return opt;
+}
+
+tnn_optim *tnn_sgd_new(float lr) { return optim_new(__func__, OPTIM_SGD, lr); }
+
+tnn_optim *tnn_adam_new(float lr)
+{
+    return optim_new(__func__, OPTIM_ADAM, lr);
+}
+
+static void free_state(tnn_optim *opt)
+{
+    for (size_t i = 0; i < opt->num_slots; i++)
+        tnn__free(opt->state[i]);
+    tnn__free(opt->state);
+    tnn__free(opt->state_size);
+    opt->state = NULL;
+    opt->state_size = NULL;
+    opt->num_slots = 0;
+}
+
+void tnn_optim_free(tnn_optim *opt)
+{
+    if (!opt)
+        return;
+    free_state(opt);
+    tnn__free(opt);
+}
+
+static int check_optim(const char *func, const tnn_optim *opt)
+{
+    if (!opt)
+        return tnn__fail(TNN_E_INVALID, func, "optimizer is NULL");
+    return TNN_OK;
+}
+
+static int check_kind(const char *func, const tnn_optim *opt,
+                      enum optim_kind kind)
+{
+    int rc = check_optim(func, opt);
+    if (rc == TNN_OK && opt->kind != kind)
+        rc = tnn__fail(TNN_E_INVALID, func, "optimizer is %s, not %s",
+                       opt->kind == OPTIM_SGD ? "sgd" : "adam",
+                       kind == OPTIM_SGD ? "sgd" : "adam");
+    return rc;
+}
+
+static bool in_unit_interval(float x) { return x >= 0.0f && x < 1.0f; }
+
+int tnn_sgd_set_momentum(tnn_optim *sgd, float momentum)
+{
+    int rc = check_kind(__func__, sgd, OPTIM_SGD);
+    if (rc != TNN_OK)
+        return rc;
+    if (!in_unit_interval(momentum))
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "momentum is %g; it must be in [0, 1)",
+                         (double)momentum);
+    sgd->momentum = momentum;
+    return TNN_OK;
+}
+
+int tnn_sgd_set_nesterov(tnn_optim *sgd, int nesterov)
+{
+    int rc = check_kind(__func__, sgd, OPTIM_SGD);
+    if (rc != TNN_OK)
+        return rc;
+    if (nesterov != 0 && nesterov != 1)
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "nesterov is %d; it must be 0 or 1", nesterov);
+    sgd->nesterov = nesterov == 1;
+    return TNN_OK;
+}
+
+int tnn_adam_set_betas(tnn_optim *adam, float beta1, float beta2)
+{
+    int rc = check_kind(__func__, adam, OPTIM_ADAM);
+    if (rc != TNN_OK)
+        return rc;
+    if (!in_unit_interval(beta1) || !in_unit_interval(beta2))
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "beta1 %g and beta2 %g must be in [0, 1)",
+                         (double)beta1, (double)beta2);
+    adam->beta1 = beta1;
+    adam->beta2 = beta2;
+    return TNN_OK;
+}
+
+int tnn_adam_set_eps(tnn_optim *adam, float eps)
+{
+    int rc = check_kind(__func__, adam, OPTIM_ADAM);
+    if (rc != TNN_OK)
+        return rc;
+    if (!(eps > 0.0f) || !isfinite(eps))
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "eps is %g; it must be positive and finite",
+                         (double)eps);
+    adam->eps = eps;
+    return TNN_OK;
+}
+
+int tnn_adam_set_decoupled(tnn_optim *adam, int decoupled)
+{
+    int rc = check_kind(__func__, adam, OPTIM_ADAM);
+    if (rc != TNN_OK)
+        return rc;
+    if (decoupled != 0 && decoupled != 1)
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "decoupled is %d; it must be 0 or 1", decoupled);
+    adam->decoupled = decoupled == 1;
+    return TNN_OK;
+}
+
+int tnn_optim_set_weight_decay(tnn_optim *opt, float lambda)
+{
+    int rc = check_optim(__func__, opt);
+    if (rc != TNN_OK)
+        return rc;
+    if (!(lambda >= 0.0f) || !isfinite(lambda))
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "lambda is %g; it must be finite and >= 0",
+                         (double)lambda);
+    opt->weight_decay = lambda;
+    return TNN_OK;
+}
+
+float tnn_optim_weight_decay(const tnn_optim *opt)
+{
+    return opt ? opt->weight_decay : 0.0f;
+}
+
+int tnn_optim_set_decay_all(tnn_optim *opt, int all)
+{
+    int rc = check_optim(__func__, opt);
+    if (rc != TNN_OK)
+        return rc;
+    if (all != 0 && all != 1)
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "all is %d; it must be 0 or 1", all);
+    opt->decay_all = all == 1;
+    return TNN_OK;
+}
+
+int tnn_optim_set_lr(tnn_optim *opt, float lr)
+{
+    int rc = check_optim(__func__, opt);
+    if (rc != TNN_OK)
+        return rc;
+    if (!(lr > 0.0f) || !isfinite(lr))
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "lr is %g; it must be positive and finite",
+                         (double)lr);
+    if (opt->schedule == SCHEDULE_COSINE && opt->schedule_value > lr)
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "lr %g is below the cosine schedule's min_lr %g",
+                         (double)lr, (double)opt->schedule_value);
+    opt->lr = lr;
+    return TNN_OK;
+}
+
+float tnn_optim_lr(const tnn_optim *opt) { return opt ? opt->lr : 0.0f; }
+
+long tnn_optim_steps(const tnn_optim *opt) { return opt ? opt->steps : 0; }
+
+float tnn_optim_current_lr(const tnn_optim *opt)
+{
+    if (!opt)
+        return 0.0f;
+    double lr = opt->lr, t = (double)opt->steps;
+    switch (opt->schedule) {
+    case SCHEDULE_STEP:
+        return (float)(lr * pow(opt->schedule_value,
+                                floor(t / (double)opt->schedule_steps)));
+    case SCHEDULE_COSINE: {
+        double total = (double)opt->schedule_steps;
+        double s = (t < total ? t : total) / total;
+        double min = opt->schedule_value;
+        return (float)(min + (lr - min) * (1.0 + cos(3.14159265358979323846 * s)) / 2.0);
+    }
+    default: return opt->lr;
+    }
+}
+
+int tnn_optim_set_step_schedule(tnn_optim *opt, long step_size, float gamma)
+{
+    int rc = check_optim(__func__, opt);
+    if (rc != TNN_OK)
+        return rc;
+    if (step_size < 1 || !(gamma > 0.0f && gamma <= 1.0f))
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "step_size %ld must be >= 1 and gamma %g in (0, 1]",
+                         step_size, (double)gamma);
+    opt->schedule = SCHEDULE_STEP;
+    opt->schedule_steps = step_size;
+    opt->schedule_value = gamma;
+    return TNN_OK;
+}
+
+int tnn_optim_set_cosine_schedule(tnn_optim *opt, long total_steps,
+                                  float min_lr)
+{
+    int rc = check_optim(__func__, opt);
+    if (rc != TNN_OK)
+        return rc;
+    if (total_steps < 1 || !(min_lr >= 0.0f && min_lr <= opt->lr))
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "total_steps %ld must be >= 1 and min_lr %g in "
+                         "[0, lr = %g]",
+                         total_steps, (double)min_lr, (double)opt->lr);
+    opt->schedule = SCHEDULE_COSINE;
+    opt->schedule_steps = total_steps;
+    opt->schedule_value = min_lr;
+    return TNN_OK;
+}
+
+int tnn_optim_clear_schedule(tnn_optim *opt)
+{
+    int rc = check_optim(__func__, opt);
+    if (rc == TNN_OK)
+        opt->schedule = SCHEDULE_NONE;
+    return rc;
+}
+
+/* Make one state buffer per parameter slot, sized for SGD's velocity or
+ * Adam's two moments. Rebuilt (state reset) only if the model's parameter
+ * list changed since the last step. */
+static int ensure_state(tnn_optim *opt, tnn_layer *const *layers,
+                        size_t count)
+{
+    size_t slots = 0;
+    for (size_t i = 0; i < count; i++)
+        slots += (size_t)layers[i]->num_params;
+    size_t per = opt->kind == OPTIM_ADAM ? 2 : 1;
+    bool same = slots == opt->num_slots;
+    for (size_t i = 0, s = 0; same && i < count; i++)
+        for (int p = 0; p < layers[i]->num_params; p++, s++)
+            same = opt->state_size[s] == per * layers[i]->param[p]->size;
+    if (same)
+        return TNN_OK;
+    free_state(opt);
+    opt->state = tnn__calloc(slots, sizeof *opt->state);
+    opt->state_size = tnn__calloc(slots, sizeof *opt->state_size);
+    if (!opt->state || !opt->state_size)
+        goto nomem;
+    opt->num_slots = slots;
+    for (size_t i = 0, s = 0; i < count; i++)
+        for (int p = 0; p < layers[i]->num_params; p++, s++) {
+            opt->state_size[s] = per * layers[i]->param[p]->size;
+            opt->state[s] = tnn__calloc(opt->state_size[s], sizeof(float));
+            if (!opt->state[s])
+                goto nomem;
+        }
+    return TNN_OK;
+nomem:
+    free_state(opt);
+    return tnn__fail(TNN_E_NOMEM, "tnn_model_train_batch",
+                     "cannot allocate the optimizer state");
+}
+
+static void sgd_update(const tnn_optim *opt, float *w, const float *g,
+                       float *v, size_t n, float lr, float decay)
+{
+    const float mu = opt->momentum;
+    if (mu == 0.0f) {
+        for (size_t i = 0; i < n; i++)
+            w[i] -= lr * (g[i] + decay * w[i]);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i] + decay * w[i];
+        v[i] = mu * v[i] + gi;
+        w[i] -= lr * (opt->nesterov ? gi + mu * v[i] : v[i]);
+    }
+}
+
+static void adam_update(const tnn_optim *opt, float *w, const float *g,
+                        float *m, float *v, size_t n, float lr, float decay)
+{
+    const float b1 = opt->beta1, b2 = opt->beta2, eps = opt->eps;
+    const double t = (double)(opt->steps + 1);
+    const float c1 = (float)(1.0 / (1.0 - pow(b1, t)));
+    const float c2 = (float)(1.0 / (1.0 - pow(b2, t)));
+    const float coupled = opt->decoupled ? 0.0f : decay;
+    const float shrink = opt->decoupled ? lr * decay : 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i] + coupled * w[i];
+        m[i] = b1 * m[i] + (1.0f - b1) * gi;
+        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+        w[i] -= lr * (m[i] * c1) / (sqrtf(v[i] * c2) + eps) + shrink * w[i];
+    }
+}
+
+int tnn__optim_step(tnn_optim *opt, tnn_layer *const *layers, size_t count)
+{
+    int rc = ensure_state(opt, layers, count);
+    if (rc != TNN_OK)
+        return rc;
+    const float lr = tnn_optim_current_lr(opt);
+    size_t slot = 0;
+    for (size_t i = 0; i < count; i++) {
+        const tnn_layer *layer = layers[i];
+        for (int p = 0; p < layer->num_params; p++, slot++) {
+            if (!layer->trainable)
+                continue;
+            tnn_tensor *w = layer->param[p];
+            const float *g = layer->grad[p]->data;
+            float decay = layer->is_weight[p] || opt->decay_all
+                              ? opt->weight_decay
+                              : 0.0f;
+            float *state = opt->state[slot];
+            if (opt->kind == OPTIM_SGD)
+                sgd_update(opt, w->data, g, state, w->size, lr, decay);
+            else
+                adam_update(opt, w->data, g, state, state + w->size, w->size,
+                            lr, decay);
+        }
+    }
+    opt->steps++;
+    return TNN_OK;
+}

@@ -1,0 +1,63 @@
+/*
+ * Row-wise softmax. Followed by cross-entropy in a model, the model fuses
+ * the two and this layer only runs for predictions.
+ */
+#include <math.h>
+
+#include "internal.h"
+
+static void softmax_forward(tnn_layer *layer, const float *in, float *out,
+                            size_t n, bool training, tnn_rng *rng)
+{
+    (void)training;
+    (void)rng;
+    const size_t k = layer->in_features;
+    for (size_t r = 0; r < n; r++) {
+        const float *x = in + r * k;
+        float *y = out + r * k;
+        /* Subtracting the row maximum keeps exp() from overflowing. */
+        float max = x[0];
+        for (size_t j = 1; j < k; j++)
+            max = x[j] > max ? x[j] : max;
+        double sum = 0.0;
+        for (size_t j = 0; j < k; j++) {
+            y[j] = expf(x[j] - max);
+            sum += y[j];
+        }
+        float scale = (float)(1.0 / sum);
+        for (size_t j = 0; j < k; j++)
+            y[j] *= scale;
+    }
+}
+
+/* dx_j = y_j * (dy_j - sum_i dy_i y_i) */
+static void softmax_backward(tnn_layer *layer, const float *in,
+                             const float *out, const float *dout, float *din,
+                             size_t n, bool accumulate)
+{
+    (void)in;
+    (void)accumulate;
+    if (!din)
+        return;
+    const size_t k = layer->in_features;
+    for (size_t r = 0; r < n; r++) {
+        const float *y = out + r * k, *dy = dout + r * k;
+        double dot = 0.0;
+        for (size_t j = 0; j < k; j++)
+            dot += (double)dy[j] * y[j];
+        for (size_t j = 0; j < k; j++)
+            din[r * k + j] = y[j] * (dy[j] - (float)dot);
+    }
+}
+
+const struct tnn_layer_ops tnn__softmax_ops = {
+    .kind = TNN_LAYER_SOFTMAX,
+    .name = "softmax",
+    .forward = softmax_forward,
+    .backward = softmax_backward,
+};
+
+tnn_layer *tnn_softmax_new(void)
+{
+    return tnn__layer_alloc(__func__, &tnn__softmax_ops, 0, 0, 0);
+}

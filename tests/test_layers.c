@@ -1,0 +1,405 @@
+/*
+ * Layers run alone: gradients against central finite differences of the
+ * layer's own output (sums in double), and hand-computed values.
+ */
+#include <math.h>
+
+#include "testutil.h"
+
+#define FD_STEP 1e-2
+
+/* The test objective L = sum_i out_i * weight_i, so dL/dout = weight. */
+static double objective(tnn_layer *layer, tnn_tensor *in, tnn_tensor *out,
+                        const tnn_tensor *weight, tnn_rng *rng)
+{
+    /* Reseeding gives dropout the same mask on every evaluation. */
+    tnn_rng_seed(rng, 1234);
+    ck_assert_int_eq(tnn_layer_forward(layer, in, out, TNN_MODE_TRAIN, rng),
+                     TNN_OK);
+    double sum = 0.0;
+    for (size_t i = 0; i < tnn_tensor_size(out); i++)
+        sum += (double)tnn_tensor_data(out)[i] *
+               (double)tnn_tensor_cdata(weight)[i];
+    return sum;
+}
+
+/* Relative error between analytic and numeric gradients of one tensor,
+ * ||a - n|| / max(||a||, ||n||, 1e-6). */
+static double relative_error(const float *analytic, const double *numeric,
+                             size_t n)
+{
+    double diff = 0.0, na = 0.0, nn = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = analytic[i] - numeric[i];
+        diff += d * d;
+        na += (double)analytic[i] * analytic[i];
+        nn += numeric[i] * numeric[i];
+    }
+    double scale = fmax(fmax(sqrt(na), sqrt(nn)), 1e-6);
+    return sqrt(diff) / scale;
+}
+
+/* Central differences of the objective with respect to every element of
+ * values (the input or a parameter), compared with analytic. */
+static void check_tensor_gradient(const char *what, tnn_layer *layer,
+                                  tnn_tensor *in, tnn_tensor *out,
+                                  const tnn_tensor *weight, tnn_rng *rng,
+                                  tnn_tensor *values, const float *analytic,
+                                  double tolerance)
+{
+    size_t n = tnn_tensor_size(values);
+    double *numeric = calloc(n, sizeof *numeric);
+    float *v = tnn_tensor_data(values);
+    for (size_t i = 0; i < n; i++) {
+        float saved = v[i];
+        v[i] = (float)(saved + FD_STEP);
+        double plus = objective(layer, in, out, weight, rng);
+        v[i] = (float)(saved - FD_STEP);
+        double minus = objective(layer, in, out, weight, rng);
+        v[i] = saved;
+        numeric[i] = (plus - minus) / (2.0 * FD_STEP);
+    }
+    double err = relative_error(analytic, numeric, n);
+    ck_assert_msg(err < tolerance, "%s: %s gradient relative error %g",
+                  tnn_layer_name(layer), what, err);
+    free(numeric);
+}
+
+/* Full check of a layer on a (rows, width) input: input gradient and
+ * every parameter gradient. Inputs are kept away from 0 by at least
+ * `margin` so that ReLU's kink is never inside a difference step. */
+static void gradient_check(tnn_layer *layer, size_t rows, size_t width,
+                           double margin, double tolerance)
+{
+    tnn_rng *rng = tnn_rng_new(77);
+    tnn_layer_init(layer, rng);
+    tnn_tensor *in = tnn_tensor_new_2d(rows, width);
+    tnn_tensor_rand_uniform(in, rng, -1.0f, 1.0f);
+    for (size_t i = 0; i < tnn_tensor_size(in); i++) {
+        float *x = &tnn_tensor_data(in)[i];
+        if (fabsf(*x) < margin)
+            *x = *x < 0 ? (float)-margin : (float)margin;
+    }
+    /* Non-trivial parameters, so that e.g. gamma != 1 is exercised. */
+    for (int p = 0; p < tnn_layer_num_params(layer); p++)
+        tnn_tensor_rand_uniform(tnn_layer_param(layer, p), rng, 0.5f, 1.5f);
+    ck_assert_int_eq(tnn_layer_forward(layer, in, NULL, TNN_MODE_TRAIN, rng),
+                     TNN_E_INVALID); /* out NULL, width now bound */
+    size_t out_width = tnn_layer_out_features(layer);
+    tnn_tensor *out = tnn_tensor_new_2d(rows, out_width);
+    tnn_tensor *weight = tnn_tensor_new_2d(rows, out_width);
+    tnn_tensor *din = tnn_tensor_new_2d(rows, width);
+    tnn_tensor_rand_uniform(weight, rng, -1.0f, 1.0f);
+
+    objective(layer, in, out, weight, rng);
+    tnn_layer_zero_grad(layer);
+    ck_assert_int_eq(tnn_layer_backward(layer, in, out, weight, din), TNN_OK);
+    float *din_copy = malloc(tnn_tensor_size(din) * sizeof(float));
+    tnn_tensor_copy_to(din, din_copy, tnn_tensor_size(din));
+    check_tensor_gradient("input", layer, in, out, weight, rng, in, din_copy,
+                          tolerance);
+    for (int p = 0; p < tnn_layer_num_params(layer); p++) {
+        tnn_tensor *g = tnn_tensor_clone(tnn_layer_grad(layer, p));
+        check_tensor_gradient("parameter", layer, in, out, weight, rng,
+                              tnn_layer_param(layer, p), tnn_tensor_data(g),
+                              tolerance);
+        tnn_tensor_free(g);
+    }
+    free(din_copy);
+    tnn_tensor_free(in);
+    tnn_tensor_free(out);
+    tnn_tensor_free(weight);
+    tnn_tensor_free(din);
+    tnn_rng_free(rng);
+    tnn_layer_free(layer);
+}
+
+START_TEST(dense_gradients)
+{
+    gradient_check(tnn_dense_new(5, 3), 4, 5, 0.0, 1e-3);
+}
+END_TEST
+
+START_TEST(activation_gradients)
+{
+    gradient_check(tnn_relu_new(), 3, 6, 0.05, 1e-3);
+    gradient_check(tnn_sigmoid_new(), 3, 6, 0.0, 1e-3);
+    gradient_check(tnn_tanh_new(), 3, 6, 0.0, 1e-3);
+    gradient_check(tnn_identity_new(), 3, 6, 0.0, 1e-3);
+    gradient_check(tnn_softmax_new(), 3, 6, 0.0, 1e-3);
+}
+END_TEST
+
+START_TEST(dropout_gradients_fixed_mask)
+{
+    gradient_check(tnn_dropout_new(0.4f), 5, 8, 0.0, 1e-3);
+}
+END_TEST
+
+START_TEST(batchnorm_gradients_training)
+{
+    gradient_check(tnn_batchnorm_new(4), 6, 4, 0.0, 2e-3);
+}
+END_TEST
+
+START_TEST(dense_forward_by_hand)
+{
+    tnn_layer *dense = tnn_dense_new(2, 3);
+    const float w[6] = {1, 2, 3, 4, 5, 6}; /* W[i][j], i input, j output */
+    const float b[3] = {0.5f, -1, 0};
+    tnn_tensor_copy_from(tnn_layer_param(dense, 0), w, 6);
+    tnn_tensor_copy_from(tnn_layer_param(dense, 1), b, 3);
+    tnn_tensor *x = tnn_tensor_new_2d(2, 2);
+    const float xv[4] = {1, -1, 2, 0.5f};
+    tnn_tensor_copy_from(x, xv, 4);
+    tnn_tensor *y = tnn_tensor_new_2d(2, 3);
+    ck_assert_int_eq(tnn_layer_forward(dense, x, y, TNN_MODE_EVAL, NULL),
+                     TNN_OK);
+    /* Row 0: (1*1 - 1*4, 1*2 - 1*5, 1*3 - 1*6) + b = (-2.5, -4, -3);
+     * row 1: (2 + 2, 4 + 2.5, 6 + 3) + b = (4.5, 5.5, 9). */
+    const float want[6] = {-2.5f, -4, -3, 4.5f, 5.5f, 9};
+    for (int i = 0; i < 6; i++)
+        ck_assert_float_eq_tol(tnn_tensor_data(y)[i], want[i], 1e-6f);
+    /* Eval forward leaves nothing for backward. */
+    ck_assert_int_eq(tnn_layer_backward(dense, x, y, y, NULL), TNN_E_STATE);
+    assert_failed_with(TNN_E_STATE, "tnn_layer_backward");
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_layer_free(dense);
+}
+END_TEST
+
+START_TEST(softmax_rows_sum_to_one)
+{
+    tnn_layer *sm = tnn_softmax_new();
+    tnn_tensor *x = tnn_tensor_new_2d(2, 3);
+    const float xv[6] = {1000, 1000, 1000, 0, 1, 2};
+    tnn_tensor_copy_from(x, xv, 6);
+    tnn_tensor *y = tnn_tensor_new_2d(2, 3);
+    ck_assert_int_eq(tnn_layer_forward(sm, x, y, TNN_MODE_EVAL, NULL),
+                     TNN_OK);
+    const float *p = tnn_tensor_cdata(y);
+    for (int j = 0; j < 3; j++)
+        ck_assert_float_eq_tol(p[j], 1.0f / 3.0f, 1e-6f);
+    double e0 = 1, e1 = exp(1.0), e2 = exp(2.0), s = e0 + e1 + e2;
+    ck_assert_float_eq_tol(p[3], (float)(e0 / s), 1e-6f);
+    ck_assert_float_eq_tol(p[5], (float)(e2 / s), 1e-6f);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_layer_free(sm);
+}
+END_TEST
+
+START_TEST(dropout_modes)
+{
+    tnn_layer *drop = tnn_dropout_new(0.25f);
+    tnn_rng *rng = tnn_rng_new(5);
+    tnn_tensor *x = tnn_tensor_new_2d(200, 100);
+    tnn_tensor *y = tnn_tensor_new_2d(200, 100);
+    tnn_tensor_fill(x, 2.0f);
+    ck_assert_int_eq(tnn_layer_forward(drop, x, y, TNN_MODE_EVAL, NULL),
+                     TNN_OK);
+    ck_assert_mem_eq(tnn_tensor_data(x), tnn_tensor_data(y), 20000 * 4);
+    ck_assert_int_eq(tnn_layer_forward(drop, x, y, TNN_MODE_TRAIN, NULL),
+                     TNN_E_INVALID);
+    ck_assert_int_eq(tnn_layer_forward(drop, x, y, TNN_MODE_TRAIN, rng),
+                     TNN_OK);
+    size_t kept = 0;
+    for (size_t i = 0; i < 20000; i++) {
+        float v = tnn_tensor_data(y)[i];
+        ck_assert(v == 0.0f || fabsf(v - 2.0f / 0.75f) < 1e-6f);
+        kept += v != 0.0f;
+    }
+    /* 15000 expected, standard deviation 61. */
+    ck_assert_uint_ge(kept, 14700);
+    ck_assert_uint_le(kept, 15300);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_rng_free(rng);
+    tnn_layer_free(drop);
+}
+END_TEST
+
+/* Running statistics after three training batches, computed by hand, and
+ * the evaluation output that uses them. */
+START_TEST(batchnorm_running_statistics)
+{
+    tnn_layer *bn = tnn_batchnorm_new(2);
+    ck_assert_int_eq(tnn_batchnorm_set_momentum(bn, 0.9f), TNN_OK);
+    ck_assert_float_eq(tnn_batchnorm_momentum(bn), 0.9f);
+    ck_assert_float_eq(tnn_batchnorm_eps(bn), 1e-3f);
+    tnn_tensor *x = tnn_tensor_new_2d(4, 2);
+    tnn_tensor *y = tnn_tensor_new_2d(4, 2);
+    double rm[2] = {0, 0}, rv[2] = {1, 1};
+    for (int step = 0; step < 3; step++) {
+        float xv[8];
+        for (int r = 0; r < 4; r++) {
+            xv[2 * r] = (float)(r + step);          /* mean 1.5 + step */
+            xv[2 * r + 1] = (float)(3 * r * r - step); /* spread out */
+        }
+        tnn_tensor_copy_from(x, xv, 8);
+        ck_assert_int_eq(tnn_layer_forward(bn, x, y, TNN_MODE_TRAIN, NULL),
+                         TNN_OK);
+        for (int j = 0; j < 2; j++) {
+            double mean = 0, var = 0;
+            for (int r = 0; r < 4; r++)
+                mean += xv[2 * r + j] / 4.0;
+            for (int r = 0; r < 4; r++)
+                var += (xv[2 * r + j] - mean) * (xv[2 * r + j] - mean) / 4.0;
+            rm[j] = 0.9 * rm[j] + 0.1 * mean;
+            rv[j] = 0.9 * rv[j] + 0.1 * var;
+            /* Training output is normalised with the batch statistics. */
+            double y0 = (xv[j] - mean) / sqrt(var + 1e-3);
+            ck_assert_double_eq_tol(tnn_tensor_data(y)[j], y0, 1e-5);
+        }
+    }
+    for (int j = 0; j < 2; j++) {
+        ck_assert_double_eq_tol(tnn_tensor_data(tnn_batchnorm_running_mean(bn))[j],
+                                rm[j], 1e-5);
+        ck_assert_double_eq_tol(tnn_tensor_data(tnn_batchnorm_running_var(bn))[j],
+                                rv[j], 1e-4);
+    }
+    ck_assert_int_eq(tnn_layer_forward(bn, x, y, TNN_MODE_EVAL, NULL), TNN_OK);
+    for (int r = 0; r < 4; r++)
+        for (int j = 0; j < 2; j++) {
+            double want = (tnn_tensor_data(x)[2 * r + j] - rm[j]) /
+                          sqrt(rv[j] + 1e-3);
+            ck_assert_double_eq_tol(tnn_tensor_data(y)[2 * r + j], want,
+                                    1e-4);
+        }
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_layer_free(bn);
+}
+END_TEST
+
+START_TEST(batchnorm_single_row_is_defined)
+{
+    tnn_layer *bn = tnn_batchnorm_new(3);
+    tnn_tensor_fill(tnn_layer_param(bn, 1), 0.25f); /* beta */
+    tnn_tensor *x = tnn_tensor_new_2d(1, 3);
+    tnn_tensor *y = tnn_tensor_new_2d(1, 3);
+    tnn_tensor *din = tnn_tensor_new_2d(1, 3);
+    tnn_tensor_fill(x, 7.0f);
+    ck_assert_int_eq(tnn_layer_forward(bn, x, y, TNN_MODE_TRAIN, NULL),
+                     TNN_OK);
+    ck_assert_int_eq(tnn_layer_backward(bn, x, y, x, din), TNN_OK);
+    for (int j = 0; j < 3; j++) {
+        ck_assert_float_eq(tnn_tensor_data(y)[j], 0.25f);
+        ck_assert_float_eq(tnn_tensor_data(din)[j], 0.0f);
+    }
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_tensor_free(din);
+    tnn_layer_free(bn);
+}
+END_TEST
+
+START_TEST(layer_misuse)
+{
+    ck_assert_ptr_null(tnn_dense_new(0, 3));
+    assert_failed_with(TNN_E_INVALID, "tnn_dense_new");
+    ck_assert_ptr_null(tnn_dropout_new(1.0f));
+    assert_failed_with(TNN_E_INVALID, "tnn_dropout_new");
+    ck_assert_ptr_null(tnn_dropout_new(-0.1f));
+    ck_assert_ptr_null(tnn_dropout_new(NAN));
+    ck_assert_ptr_null(tnn_batchnorm_new(0));
+    assert_failed_with(TNN_E_INVALID, "tnn_batchnorm_new");
+
+    tnn_layer *dense = tnn_dense_new(3, 2);
+    tnn_layer *relu = tnn_relu_new();
+    ck_assert_int_eq(tnn_dense_set_init(relu, TNN_INIT_ZEROS, 0),
+                     TNN_E_INVALID);
+    assert_failed_with(TNN_E_INVALID, "tnn_dense_set_init");
+    ck_assert_int_eq(tnn_dense_set_init(dense, 17, 0), TNN_E_INVALID);
+    ck_assert_int_eq(tnn_batchnorm_set_eps(dense, 1e-3f), TNN_E_INVALID);
+    ck_assert_int_eq(tnn_layer_set_trainable(dense, 2), TNN_E_INVALID);
+    ck_assert_int_eq(tnn_layer_set_trainable(NULL, 1), TNN_E_INVALID);
+
+    tnn_tensor *x = tnn_tensor_new_2d(4, 5);
+    tnn_tensor *y = tnn_tensor_new_2d(4, 2);
+    ck_assert_int_eq(tnn_layer_forward(dense, x, y, TNN_MODE_EVAL, NULL),
+                     TNN_E_SHAPE);
+    assert_failed_with(TNN_E_SHAPE, "tnn_layer_forward");
+    ck_assert_int_eq(tnn_layer_forward(dense, x, y, 7, NULL), TNN_E_INVALID);
+    ck_assert_int_eq(tnn_layer_backward(dense, x, y, y, NULL), TNN_E_STATE);
+    assert_failed_with(TNN_E_STATE, "tnn_layer_backward");
+    ck_assert_int_eq(tnn_layer_forward(NULL, x, y, 0, NULL), TNN_E_INVALID);
+
+    ck_assert_int_eq(tnn_layer_num_params(dense), 2);
+    ck_assert_int_eq(tnn_layer_num_params(relu), 0);
+    ck_assert_ptr_null(tnn_layer_param(dense, 2));
+    ck_assert_ptr_null(tnn_layer_grad(relu, 0));
+    ck_assert_uint_eq(tnn_tensor_dim(tnn_layer_param(dense, 0), 0), 3);
+    ck_assert_uint_eq(tnn_tensor_dim(tnn_layer_param(dense, 0), 1), 2);
+    ck_assert_int_eq(tnn_layer_kind(dense), TNN_LAYER_DENSE);
+    ck_assert_str_eq(tnn_layer_name(relu), "relu");
+    ck_assert_int_eq(tnn_layer_kind(NULL), 0);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_layer_free(dense);
+    tnn_layer_free(relu);
+    tnn_layer_free(NULL);
+}
+END_TEST
+
+static double sample_variance(const tnn_tensor *t)
+{
+    double s1 = 0, s2 = 0;
+    size_t n = tnn_tensor_size(t);
+    for (size_t i = 0; i < n; i++) {
+        s1 += tnn_tensor_cdata(t)[i];
+        s2 += (double)tnn_tensor_cdata(t)[i] * tnn_tensor_cdata(t)[i];
+    }
+    return s2 / (double)n - (s1 / (double)n) * (s1 / (double)n);
+}
+
+START_TEST(dense_initialisers)
+{
+    tnn_rng *rng = tnn_rng_new(3);
+    tnn_layer *dense = tnn_dense_new(300, 200);
+    ck_assert_int_eq(tnn_layer_init(dense, rng), TNN_OK);
+    tnn_tensor *w = tnn_layer_param(dense, 0);
+    double limit = sqrt(6.0 / 500.0);
+    for (size_t i = 0; i < tnn_tensor_size(w); i++)
+        ck_assert(fabs(tnn_tensor_data(w)[i]) <= limit);
+    /* Uniform(-l, l) has variance l^2 / 3 = 2 / (in + out). */
+    ck_assert_double_eq_tol(sample_variance(w), 2.0 / 500.0, 1e-4);
+
+    ck_assert_int_eq(tnn_dense_set_init(dense, TNN_INIT_HE_NORMAL, 0),
+                     TNN_OK);
+    tnn_layer_init(dense, rng);
+    double sd = sqrt(2.0 / 300.0) / 0.87962566103423978;
+    for (size_t i = 0; i < tnn_tensor_size(w); i++)
+        ck_assert(fabs(tnn_tensor_data(w)[i]) <= 2.0 * sd + 1e-6);
+    ck_assert_double_eq_tol(sample_variance(w), 2.0 / 300.0, 3e-4);
+
+    ck_assert_int_eq(tnn_dense_set_init(dense, TNN_INIT_CONSTANT, 0.5f),
+                     TNN_OK);
+    tnn_layer_init(dense, rng);
+    ck_assert_float_eq(tnn_tensor_data(w)[1234], 0.5f);
+    ck_assert_float_eq(tnn_tensor_data(tnn_layer_param(dense, 1))[7], 0.0f);
+    tnn_layer_free(dense);
+    tnn_rng_free(rng);
+}
+END_TEST
+
+Suite *layers_suite(void)
+{
+    Suite *s = suite_create("layers");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, dense_gradients);
+    tcase_add_test(tc, activation_gradients);
+    tcase_add_test(tc, dropout_gradients_fixed_mask);
+    tcase_add_test(tc, batchnorm_gradients_training);
+    tcase_add_test(tc, dense_forward_by_hand);
+    tcase_add_test(tc, softmax_rows_sum_to_one);
+    tcase_add_test(tc, dropout_modes);
+    tcase_add_test(tc, batchnorm_running_statistics);
+    tcase_add_test(tc, batchnorm_single_row_is_defined);
+    tcase_add_test(tc, layer_misuse);
+    tcase_add_test(tc, dense_initialisers);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,500 @@
+/*
+ * The sequential model: learning small problems, closed-form agreement,
+ * fit mechanics, determinism, steady-state allocations, ownership and
+ * misuse.
+ */
+#include <math.h>
+#include <stdio.h>
+
+#include "testutil.h"
+
+static tnn_tensor *tensor_from(size_t rows, size_t cols, const float *v)
+{
+    tnn_tensor *t = cols ? tnn_tensor_new_2d(rows, cols)
+                         : tnn_tensor_new(1, &rows);
+    ck_assert_ptr_nonnull(t);
+    tnn_tensor_copy_from(t, v, tnn_tensor_size(t));
+    return t;
+}
+
+/* XOR with class-index labels and a fused softmax: 100% accuracy. */
+START_TEST(learns_xor)
+{
+    const float xv[8] = {0, 0, 0, 1, 1, 0, 1, 1}, yv[4] = {0, 1, 1, 0};
+    tnn_tensor *x = tensor_from(4, 2, xv), *y = tensor_from(4, 0, yv);
+    tnn_model *m = tnn_model_new(2);
+    ck_assert_int_eq(tnn_model_set_seed(m, 3), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(2, 8)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_tanh_new()), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(8, 2)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_softmax_new()), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_loss(m, TNN_LOSS_CROSS_ENTROPY), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_optim(m, tnn_adam_new(0.05f)), TNN_OK);
+    for (int i = 0; i < 300; i++)
+        ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_OK);
+    double loss, acc;
+    ck_assert_int_eq(tnn_model_evaluate(m, x, y, &loss, &acc), TNN_OK);
+    ck_assert_double_eq(acc, 1.0);
+    ck_assert_double_lt(loss, 0.05);
+    /* Predictions are probabilities: the softmax runs outside training. */
+    tnn_tensor *p = tnn_tensor_new_2d(4, 2);
+    ck_assert_int_eq(tnn_model_predict(m, x, p), TNN_OK);
+    for (int r = 0; r < 4; r++) {
+        const float *row = tnn_tensor_cdata(p) + 2 * r;
+        ck_assert_float_eq_tol(row[0] + row[1], 1.0f, 1e-6f);
+        ck_assert(row[(int)yv[r]] > 0.9f);
+    }
+    tnn_tensor_free(p);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+}
+END_TEST
+
+/* Data of the textbook example: y = 4 + 3x + noise. */
+static void line_data(size_t n, tnn_tensor **x, tnn_tensor **y)
+{
+    tnn_rng *rng = tnn_rng_new(12);
+    *x = tnn_tensor_new_2d(n, 1);
+    *y = tnn_tensor_new_2d(n, 1);
+    for (size_t i = 0; i < n; i++) {
+        float xi = (float)(2.0 * tnn_rng_uniform(rng));
+        tnn_tensor_data(*x)[i] = xi;
+        tnn_tensor_data(*y)[i] = (float)(4.0 + 3.0 * xi +
+                                         0.5 * tnn_rng_normal(rng));
+    }
+    tnn_rng_free(rng);
+}
+
+/* Solve (X^T X / m + lambda I) t = X^T y / m for t = (t0, t1): the fixed
+ * point of t -= alpha * (dJ/dt + lambda t). */
+static void closed_form(const tnn_tensor *x, const tnn_tensor *y,
+                        double lambda, double t[2])
+{
+    double n = (double)tnn_tensor_size(x), sx = 0, sxx = 0, sy = 0, sxy = 0;
+    for (size_t i = 0; i < tnn_tensor_size(x); i++) {
+        double xi = tnn_tensor_cdata(x)[i], yi = tnn_tensor_cdata(y)[i];
+        sx += xi;
+        sxx += xi * xi;
+        sy += yi;
+        sxy += xi * yi;
+    }
+    double a = 1 + lambda, b = sx / n, d = sxx / n + lambda;
+    double det = a * d - b * b;
+    t[0] = (d * sy / n - b * sxy / n) / det;
+    t[1] = (a * sxy / n - b * sy / n) / det;
+}
+
+static void linear_regression(double lambda)
+{
+    tnn_tensor *x, *y;
+    line_data(200, &x, &y);
+    tnn_model *m = tnn_model_new(1);
+    tnn_layer *dense = tnn_dense_new(1, 1);
+    ck_assert_int_eq(tnn_dense_set_init(dense, TNN_INIT_ZEROS, 0), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, dense), TNN_OK);
+    tnn_optim *sgd = tnn_sgd_new(0.3f);
+    ck_assert_int_eq(tnn_optim_set_weight_decay(sgd, (float)lambda), TNN_OK);
+    ck_assert_int_eq(tnn_optim_set_decay_all(sgd, 1), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_optim(m, sgd), TNN_OK);
+    for (int i = 0; i < 3000; i++)
+        ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_OK);
+    double t[2];
+    closed_form(x, y, lambda, t);
+    double t0 = tnn_tensor_data(tnn_layer_param(dense, 1))[0];
+    double t1 = tnn_tensor_data(tnn_layer_param(dense, 0))[0];
+    ck_assert_double_eq_tol(t0, t[0], 1e-4);
+    ck_assert_double_eq_tol(t1, t[1], 1e-4);
+    if (lambda == 0.0) {
+        ck_assert_double_eq_tol(t0, 4.0, 0.3);
+        ck_assert_double_eq_tol(t1, 3.0, 0.3);
+    }
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+}
+
+START_TEST(linear_regression_closed_form)
+{
+    linear_regression(0.0);
+    linear_regression(0.1);
+}
+END_TEST
+
+struct fit_log {
+    int batch_events, epoch_events;
+    size_t last_batches;
+    double last_loss, val_loss;
+    int stop_after;
+};
+
+static int log_progress(const tnn_progress *p, void *user)
+{
+    struct fit_log *log = user;
+    if (tnn_progress_event(p) == TNN_EVENT_BATCH_END) {
+        log->batch_events++;
+        ck_assert_uint_eq(tnn_progress_batch(p),
+                          (size_t)(log->batch_events - 1) %
+                              tnn_progress_batches(p));
+    } else {
+        ck_assert_int_eq(tnn_progress_event(p), TNN_EVENT_EPOCH_END);
+        ck_assert_int_eq(tnn_progress_epoch(p), log->epoch_events);
+        log->epoch_events++;
+        log->val_loss = tnn_progress_val_loss(p);
+    }
+    ck_assert_int_eq(tnn_progress_epochs(p), 3);
+    ck_assert(tnn_progress_seconds(p) >= 0.0);
+    ck_assert(isnan(tnn_progress_accuracy(p))); /* MSE */
+    log->last_batches = tnn_progress_batches(p);
+    log->last_loss = tnn_progress_loss(p);
+    return log->stop_after && log->batch_events == log->stop_after;
+}
+
+static tnn_model *small_regressor(uint64_t seed, float dropout)
+{
+    tnn_model *m = tnn_model_new(1);
+    tnn_model_add(m, tnn_dense_new(1, 16));
+    tnn_model_add(m, tnn_relu_new());
+    tnn_model_add(m, tnn_dropout_new(dropout));
+    tnn_model_add(m, tnn_batchnorm_new(16));
+    tnn_model_add(m, tnn_dense_new(16, 1));
+    tnn_model_set_optim(m, tnn_adam_new(0.01f));
+    ck_assert_int_eq(tnn_model_set_seed(m, seed), TNN_OK);
+    ck_assert_uint_eq(tnn_model_num_layers(m), 5);
+    return m;
+}
+
+START_TEST(fit_batches_and_callbacks)
+{
+    tnn_tensor *x, *y;
+    line_data(10, &x, &y);
+    tnn_model *m = small_regressor(1, 0.0f);
+    struct fit_log log = {0};
+    /* 10 rows in batches of 4: 4, 4 and a partial 2. */
+    ck_assert_int_eq(tnn_model_fit(m, x, y, x, y, 3, 4, 1, log_progress,
+                                   &log),
+                     TNN_OK);
+    ck_assert_int_eq(log.batch_events, 9);
+    ck_assert_int_eq(log.epoch_events, 3);
+    ck_assert_uint_eq(log.last_batches, 3);
+    double loss;
+    ck_assert_int_eq(tnn_model_evaluate(m, x, y, &loss, NULL), TNN_OK);
+    ck_assert_double_eq_tol(log.val_loss, loss, 1e-9);
+    ck_assert_int_eq(tnn_optim_steps(tnn_model_optim(m)), 9);
+
+    struct fit_log stop = {.stop_after = 2};
+    ck_assert_int_eq(tnn_model_fit(m, x, y, NULL, NULL, 3, 4, 0,
+                                   log_progress, &stop),
+                     TNN_OK);
+    ck_assert_int_eq(stop.batch_events, 2);
+    ck_assert_int_eq(stop.epoch_events, 0);
+    ck_assert_int_eq(tnn_optim_steps(tnn_model_optim(m)), 11);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+}
+END_TEST
+
+static void train_copy(uint64_t seed, float *weights, size_t count)
+{
+    tnn_tensor *x, *y;
+    line_data(50, &x, &y);
+    tnn_model *m = small_regressor(seed, 0.3f);
+    ck_assert_int_eq(tnn_model_fit(m, x, y, NULL, NULL, 2, 8, 1, NULL, NULL),
+                     TNN_OK);
+    ck_assert_int_eq(tnn_tensor_copy_to(tnn_layer_param(tnn_model_layer(m, 0),
+                                                         0),
+                                        weights, count),
+                     TNN_OK);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+}
+
+START_TEST(same_seed_bit_identical)
+{
+    float a[16], b[16], c[16];
+    train_copy(42, a, 16);
+    train_copy(42, b, 16);
+    train_copy(43, c, 16);
+    ck_assert_mem_eq(a, b, sizeof a);
+    ck_assert(memcmp(a, c, sizeof a) != 0);
+}
+END_TEST
+
+/* After the first step, training allocates nothing. */
+START_TEST(no_allocation_in_steady_state)
+{
+    struct counting_allocator a;
+    counting_install(&a, 0);
+    tnn_tensor *x, *y;
+    line_data(64, &x, &y);
+    tnn_model *m = small_regressor(5, 0.2f);
+    ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_OK);
+    long after_first = a.calls;
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_OK);
+    ck_assert_int_eq(a.calls, after_first);
+    /* fit allocates its permutation once, whatever the number of steps. */
+    ck_assert_int_eq(tnn_model_fit(m, x, y, NULL, NULL, 3, 8, 1, NULL, NULL),
+                     TNN_OK);
+    ck_assert_int_eq(a.calls, after_first + 1);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+    ck_assert_int_eq(a.live, 0);
+    counting_remove();
+}
+END_TEST
+
+START_TEST(frozen_layer_keeps_weights)
+{
+    tnn_tensor *x, *y;
+    line_data(32, &x, &y);
+    tnn_model *m = small_regressor(9, 0.0f);
+    tnn_layer *first = tnn_model_layer(m, 0);
+    ck_assert_int_eq(tnn_layer_set_trainable(first, 0), TNN_OK);
+    tnn_tensor *before = tnn_tensor_clone(tnn_layer_param(first, 0));
+    tnn_tensor *last_before =
+        tnn_tensor_clone(tnn_layer_param(tnn_model_layer(m, 4), 0));
+    ck_assert_int_eq(tnn_model_fit(m, x, y, NULL, NULL, 2, 8, 1, NULL, NULL),
+                     TNN_OK);
+    ck_assert_mem_eq(tnn_tensor_data(before),
+                     tnn_tensor_data(tnn_layer_param(first, 0)), 16 * 4);
+    ck_assert(memcmp(tnn_tensor_data(last_before),
+                     tnn_tensor_data(tnn_layer_param(tnn_model_layer(m, 4), 0)),
+                     16 * 4) != 0);
+    char text[1024];
+    size_t needed;
+    ck_assert_int_eq(tnn_model_summary(m, text, sizeof text, &needed), TNN_OK);
+    ck_assert_ptr_nonnull(strstr(text, "(frozen)"));
+    ck_assert_ptr_nonnull(strstr(text, "Non-trainable params: 32"));
+    tnn_tensor_free(before);
+    tnn_tensor_free(last_before);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+}
+END_TEST
+
+START_TEST(summary_and_counts)
+{
+    tnn_model *m = tnn_model_new(784);
+    tnn_model_add(m, tnn_dense_new(784, 512));
+    tnn_model_add(m, tnn_relu_new());
+    tnn_model_add(m, tnn_dropout_new(0.2f));
+    tnn_model_add(m, tnn_dense_new(512, 10));
+    tnn_model_add(m, tnn_softmax_new());
+    ck_assert_uint_eq(tnn_model_num_params(m), 784 * 512 + 512 + 5130);
+    ck_assert_uint_eq(tnn_model_out_features(m), 10);
+    ck_assert_uint_eq(tnn_model_in_features(m), 784);
+    char text[2048];
+    size_t needed;
+    ck_assert_int_eq(tnn_model_summary(m, text, sizeof text, &needed), TNN_OK);
+    ck_assert_uint_eq(strlen(text), needed);
+    ck_assert_ptr_nonnull(strstr(text, "dense"));
+    ck_assert_ptr_nonnull(strstr(text, "(None, 512)"));
+    ck_assert_ptr_nonnull(strstr(text, "401920"));
+    ck_assert_ptr_nonnull(strstr(text, "Total params: 407050"));
+    /* A short buffer is truncated but terminated, and says what it
+     * needs. */
+    char small[16];
+    size_t again;
+    ck_assert_int_eq(tnn_model_summary(m, small, sizeof small, &again),
+                     TNN_OK);
+    ck_assert_uint_eq(again, needed);
+    ck_assert_uint_eq(strlen(small), 15);
+    ck_assert_int_eq(tnn_model_summary(m, NULL, 0, &again), TNN_OK);
+    ck_assert_uint_eq(again, needed);
+    tnn_model_free(m);
+}
+END_TEST
+
+START_TEST(predict_any_batch_size)
+{
+    tnn_model *m = tnn_model_new(3);
+    tnn_model_add(m, tnn_dense_new(3, 5));
+    tnn_model_add(m, tnn_sigmoid_new());
+    tnn_model_add(m, tnn_dense_new(5, 2));
+    tnn_rng *rng = tnn_rng_new(4);
+    tnn_tensor *x = tnn_tensor_new_2d(1000, 3);
+    tnn_tensor_rand_normal(x, rng, 0, 1);
+    tnn_tensor *all = tnn_tensor_new_2d(1000, 2);
+    ck_assert_int_eq(tnn_model_predict(m, x, all), TNN_OK);
+    tnn_tensor *one = tnn_tensor_new_2d(1, 3), *out = tnn_tensor_new_2d(1, 2);
+    for (size_t r = 0; r < 1000; r += 111) {
+        tnn_tensor_copy_from(one, tnn_tensor_cdata(x) + 3 * r, 3);
+        ck_assert_int_eq(tnn_model_predict(m, one, out), TNN_OK);
+        for (int j = 0; j < 2; j++)
+            ck_assert_float_eq_tol(tnn_tensor_data(out)[j],
+                                   tnn_tensor_data(all)[2 * r + (size_t)j],
+                                   1e-6f);
+    }
+    tnn_tensor *wrong = tnn_tensor_new_2d(999, 2);
+    ck_assert_int_eq(tnn_model_predict(m, x, wrong), TNN_E_SHAPE);
+    assert_failed_with(TNN_E_SHAPE, "tnn_model_predict");
+    tnn_tensor_free(wrong);
+    tnn_tensor_free(one);
+    tnn_tensor_free(out);
+    tnn_tensor_free(x);
+    tnn_tensor_free(all);
+    tnn_rng_free(rng);
+    tnn_model_free(m);
+}
+END_TEST
+
+START_TEST(divergence_is_reported)
+{
+    tnn_tensor *x, *y;
+    line_data(20, &x, &y);
+    tnn_model *m = tnn_model_new(1);
+    tnn_model_add(m, tnn_dense_new(1, 1));
+    tnn_model_set_optim(m, tnn_sgd_new(1e6f));
+    ck_assert_int_eq(tnn_model_set_check_finite(m, 1), TNN_OK);
+    int rc = tnn_model_fit(m, x, y, NULL, NULL, 50, 5, 0, NULL, NULL);
+    ck_assert_int_eq(rc, TNN_E_NUMERIC);
+    assert_failed_with(TNN_E_NUMERIC, "tnn_model_fit");
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "epoch "));
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "step "));
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+}
+END_TEST
+
+START_TEST(add_checks_shapes_and_takes_ownership)
+{
+    struct counting_allocator a;
+    counting_install(&a, 0);
+    tnn_model *m = tnn_model_new(784);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(784, 512)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(784, 10)), TNN_E_SHAPE);
+    assert_failed_with(TNN_E_SHAPE, "tnn_model_add");
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "expects 784 inputs"));
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "gives 512"));
+    ck_assert_int_eq(tnn_model_add(m, tnn_batchnorm_new(10)), TNN_E_SHAPE);
+    ck_assert_int_eq(tnn_model_add(NULL, tnn_relu_new()), TNN_E_INVALID);
+    ck_assert_int_eq(tnn_model_add(m, NULL), TNN_E_INVALID);
+    ck_assert_int_eq(tnn_model_set_optim(NULL, tnn_sgd_new(0.1f)),
+                     TNN_E_INVALID);
+    ck_assert_uint_eq(tnn_model_num_layers(m), 1);
+    tnn_model_free(m);
+    ck_assert_int_eq(a.live, 0); /* rejected layers were freed */
+    counting_remove();
+}
+END_TEST
+
+START_TEST(model_misuse)
+{
+    ck_assert_ptr_null(tnn_model_new(0));
+    assert_failed_with(TNN_E_INVALID, "tnn_model_new");
+    tnn_model *m = tnn_model_new(2);
+    tnn_tensor *x = tnn_tensor_new_2d(4, 2), *y = tnn_tensor_new_2d(4, 1);
+    ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_E_STATE);
+    assert_failed_with(TNN_E_STATE, "tnn_model_train_batch");
+    tnn_model_add(m, tnn_dense_new(2, 1));
+    ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_E_STATE);
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "optimizer"));
+    tnn_model_set_optim(m, tnn_sgd_new(0.1f));
+    tnn_tensor *bad_x = tnn_tensor_new_2d(4, 3), *bad_y = tnn_tensor_new_2d(3, 1);
+    ck_assert_int_eq(tnn_model_train_batch(m, bad_x, y, NULL), TNN_E_SHAPE);
+    ck_assert_int_eq(tnn_model_train_batch(m, x, bad_y, NULL), TNN_E_SHAPE);
+    assert_failed_with(TNN_E_SHAPE, "tnn_model_train_batch");
+    ck_assert_int_eq(tnn_model_train_batch(m, NULL, y, NULL), TNN_E_INVALID);
+    ck_assert_int_eq(tnn_model_fit(m, x, y, NULL, NULL, 0, 2, 0, NULL, NULL),
+                     TNN_E_INVALID);
+    ck_assert_int_eq(tnn_model_fit(m, x, y, NULL, NULL, 1, 0, 0, NULL, NULL),
+                     TNN_E_INVALID);
+    ck_assert_int_eq(tnn_model_fit(m, x, y, x, NULL, 1, 2, 0, NULL, NULL),
+                     TNN_E_INVALID);
+    assert_failed_with(TNN_E_INVALID, "tnn_model_fit");
+    ck_assert_int_eq(tnn_model_set_loss(m, 9), TNN_E_INVALID);
+    ck_assert_int_eq(tnn_model_set_mode(m, 2), TNN_E_INVALID);
+    ck_assert_int_eq(tnn_model_set_check_finite(m, 5), TNN_E_INVALID);
+    /* Cross-entropy labels must be class indices of the output width. */
+    tnn_model_set_loss(m, TNN_LOSS_CROSS_ENTROPY);
+    size_t four = 4;
+    tnn_tensor *labels = tnn_tensor_new(1, &four);
+    tnn_tensor_fill(labels, 1.0f); /* one output: only class 0 exists */
+    ck_assert_int_eq(tnn_model_train_batch(m, x, labels, NULL),
+                     TNN_E_INVALID);
+    ck_assert_int_eq(tnn_model_evaluate(NULL, x, y, NULL, NULL),
+                     TNN_E_INVALID);
+    ck_assert_int_eq(tnn_model_predict(m, x, NULL), TNN_E_INVALID);
+    tnn_model_free(NULL);
+    tnn_tensor_free(labels);
+    tnn_tensor_free(bad_x);
+    tnn_tensor_free(bad_y);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+}
+END_TEST
+
+/* Add a layer whose constructor may have failed, passing its code on. */
+static int add_made(tnn_model *m, tnn_layer *layer)
+{
+    return layer ? tnn_model_add(m, layer) : tnn_last_error_code();
+}
+
+/* Fail every allocation in turn while building and training a small
+ * model: each failure is reported, and nothing leaks. */
+START_TEST(allocation_failure_sweep)
+{
+    struct counting_allocator a;
+    tnn_tensor *x, *y;
+    line_data(16, &x, &y);
+    for (long n = 1;; n++) {
+        counting_install(&a, n);
+        tnn_model *m = tnn_model_new(1);
+        int rc = m ? TNN_OK : TNN_E_NOMEM;
+        if (rc == TNN_OK)
+            rc = add_made(m, tnn_dense_new(1, 8));
+        if (rc == TNN_OK)
+            rc = add_made(m, tnn_batchnorm_new(8));
+        if (rc == TNN_OK)
+            rc = add_made(m, tnn_dropout_new(0.5f));
+        if (rc == TNN_OK)
+            rc = add_made(m, tnn_dense_new(8, 1));
+        if (rc == TNN_OK)
+            rc = tnn_model_set_optim(m, tnn_adam_new(0.01f));
+        if (rc == TNN_OK && !tnn_model_optim(m))
+            rc = TNN_E_NOMEM;
+        if (rc == TNN_OK)
+            rc = tnn_model_fit(m, x, y, x, y, 2, 4, 1, NULL, NULL);
+        tnn_model_free(m);
+        long calls = a.calls;
+        ck_assert_int_eq(a.live, 0);
+        counting_remove();
+        if (calls < n) { /* every allocation succeeded */
+            ck_assert_int_eq(rc, TNN_OK);
+            break;
+        }
+        ck_assert_msg(rc == TNN_E_NOMEM, "failing allocation %ld gave %d",
+                      n, rc);
+    }
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+}
+END_TEST
+
+Suite *model_suite(void)
+{
+    Suite *s = suite_create("model");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, learns_xor);
+    tcase_add_test(tc, linear_regression_closed_form);
+    tcase_add_test(tc, fit_batches_and_callbacks);
+    tcase_add_test(tc, same_seed_bit_identical);
+    tcase_add_test(tc, no_allocation_in_steady_state);
+    tcase_add_test(tc, frozen_layer_keeps_weights);
+    tcase_add_test(tc, summary_and_counts);
+    tcase_add_test(tc, predict_any_batch_size);
+    tcase_add_test(tc, divergence_is_reported);
+    tcase_add_test(tc, add_checks_shapes_and_takes_ownership);
+    tcase_add_test(tc, model_misuse);
+    tcase_add_test(tc, allocation_failure_sweep);
+    suite_add_tcase(s, tc);
+    return s;
+}

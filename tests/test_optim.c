@@ -1,0 +1,253 @@
+/*
+ * Optimizers: 10-step trajectories of a dense 3 -> 2 model under MSE
+ * against a double-precision reference of the published update rules.
+ */
+#include <math.h>
+#include <stdbool.h>
+
+#include "testutil.h"
+
+#define ROWS 4
+#define IN 3
+#define OUT 2
+#define STEPS 10
+
+static const float X[ROWS * IN] = {0.5f, -1, 2, 1, 0.25f, -0.5f,
+                                   -1.5f, 1, 0.75f, 2, -2, 1};
+static const float Y[ROWS * OUT] = {1, -1, 0.5f, 2, -1, 0, 3, 1};
+
+enum rule { SGD, MOMENTUM, NESTEROV, ADAM, ADAMW };
+
+struct config {
+    enum rule rule;
+    double lr, mu, decay;
+    bool decay_all;
+    /* schedule: 0 none, 1 step (every 3 steps, gamma 0.5), 2 cosine over
+     * 8 steps down to lr / 10 */
+    int schedule;
+};
+
+static double scheduled_lr(const struct config *c, int t)
+{
+    if (c->schedule == 1)
+        return c->lr * pow(0.5, floor(t / 3.0));
+    if (c->schedule == 2) {
+        double s = fmin(t, 8) / 8.0, min = c->lr / 10;
+        return min + (c->lr - min) * (1 + cos(3.14159265358979323846 * s)) / 2;
+    }
+    return c->lr;
+}
+
+/* params: W (IN x OUT) then b (OUT), in double. */
+static void reference(const struct config *c, const float *w0, double *p)
+{
+    const int n = IN * OUT + OUT;
+    double m[IN * OUT + OUT] = {0}, v[IN * OUT + OUT] = {0};
+    for (int i = 0; i < IN * OUT; i++)
+        p[i] = w0[i];
+    for (int i = IN * OUT; i < n; i++)
+        p[i] = 0.0;
+    for (int t = 0; t < STEPS; t++) {
+        double g[IN * OUT + OUT] = {0};
+        for (int r = 0; r < ROWS; r++)
+            for (int j = 0; j < OUT; j++) {
+                double pred = p[IN * OUT + j];
+                for (int i = 0; i < IN; i++)
+                    pred += X[r * IN + i] * p[i * OUT + j];
+                double d = (pred - Y[r * OUT + j]) / ROWS;
+                for (int i = 0; i < IN; i++)
+                    g[i * OUT + j] += X[r * IN + i] * d;
+                g[IN * OUT + j] += d;
+            }
+        double lr = scheduled_lr(c, t);
+        for (int k = 0; k < n; k++) {
+            bool decays = k < IN * OUT || c->decay_all;
+            double lambda = decays ? c->decay : 0.0;
+            double gk = g[k] + (c->rule == ADAMW ? 0.0 : lambda * p[k]);
+            switch (c->rule) {
+            case SGD: p[k] -= lr * gk; break;
+            case MOMENTUM:
+                v[k] = c->mu * v[k] + gk;
+                p[k] -= lr * v[k];
+                break;
+            case NESTEROV:
+                v[k] = c->mu * v[k] + gk;
+                p[k] -= lr * (gk + c->mu * v[k]);
+                break;
+            case ADAM:
+            case ADAMW: {
+                m[k] = 0.9 * m[k] + 0.1 * gk;
+                v[k] = 0.999 * v[k] + 0.001 * gk * gk;
+                double mh = m[k] / (1 - pow(0.9, t + 1));
+                double vh = v[k] / (1 - pow(0.999, t + 1));
+                double shrink = c->rule == ADAMW ? lr * lambda * p[k] : 0.0;
+                p[k] -= lr * mh / (sqrt(vh) + 1e-7) + shrink;
+                break;
+            }
+            }
+        }
+    }
+}
+
+static tnn_optim *make_optim(const struct config *c)
+{
+    bool adam = c->rule == ADAM || c->rule == ADAMW;
+    tnn_optim *o = adam ? tnn_adam_new((float)c->lr) : tnn_sgd_new((float)c->lr);
+    ck_assert_ptr_nonnull(o);
+    if (c->rule == MOMENTUM || c->rule == NESTEROV)
+        ck_assert_int_eq(tnn_sgd_set_momentum(o, (float)c->mu), TNN_OK);
+    if (c->rule == NESTEROV)
+        ck_assert_int_eq(tnn_sgd_set_nesterov(o, 1), TNN_OK);
+    if (c->rule == ADAMW)
+        ck_assert_int_eq(tnn_adam_set_decoupled(o, 1), TNN_OK);
+    ck_assert_int_eq(tnn_optim_set_weight_decay(o, (float)c->decay), TNN_OK);
+    ck_assert_int_eq(tnn_optim_set_decay_all(o, c->decay_all), TNN_OK);
+    if (c->schedule == 1)
+        ck_assert_int_eq(tnn_optim_set_step_schedule(o, 3, 0.5f), TNN_OK);
+    if (c->schedule == 2)
+        ck_assert_int_eq(
+            tnn_optim_set_cosine_schedule(o, 8, (float)(c->lr / 10)), TNN_OK);
+    return o;
+}
+
+static void run_trajectory(const struct config *c)
+{
+    tnn_model *model = tnn_model_new(IN);
+    tnn_layer *dense = tnn_dense_new(IN, OUT);
+    ck_assert_int_eq(tnn_model_add(model, dense), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_optim(model, make_optim(c)), TNN_OK);
+    float w0[IN * OUT];
+    tnn_tensor_copy_to(tnn_layer_param(dense, 0), w0, IN * OUT);
+    /* Non-zero biases would hide a decay_all mistake less; start them
+     * at 0 as the reference does. */
+    tnn_tensor *x = tnn_tensor_new_2d(ROWS, IN);
+    tnn_tensor *y = tnn_tensor_new_2d(ROWS, OUT);
+    tnn_tensor_copy_from(x, X, ROWS * IN);
+    tnn_tensor_copy_from(y, Y, ROWS * OUT);
+    for (int t = 0; t < STEPS; t++)
+        ck_assert_int_eq(tnn_model_train_batch(model, x, y, NULL), TNN_OK);
+    ck_assert_int_eq(tnn_optim_steps(tnn_model_optim(model)), STEPS);
+
+    double want[IN * OUT + OUT];
+    reference(c, w0, want);
+    const float *w = tnn_tensor_cdata(tnn_layer_param(dense, 0));
+    const float *b = tnn_tensor_cdata(tnn_layer_param(dense, 1));
+    for (int k = 0; k < IN * OUT + OUT; k++) {
+        double got = k < IN * OUT ? w[k] : b[k - IN * OUT];
+        ck_assert_msg(fabs(got - want[k]) <= 2e-5 * fmax(1.0, fabs(want[k])),
+                      "rule %d schedule %d parameter %d: %.9g, reference "
+                      "%.9g",
+                      c->rule, c->schedule, k, got, want[k]);
+    }
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(model);
+}
+
+START_TEST(sgd_trajectory)
+{
+    run_trajectory(&(struct config){SGD, 0.05, 0, 0, false, 0});
+}
+END_TEST
+
+START_TEST(momentum_trajectory)
+{
+    run_trajectory(&(struct config){MOMENTUM, 0.05, 0.9, 0, false, 0});
+}
+END_TEST
+
+START_TEST(nesterov_trajectory)
+{
+    run_trajectory(&(struct config){NESTEROV, 0.05, 0.8, 0, false, 0});
+}
+END_TEST
+
+START_TEST(adam_trajectory)
+{
+    run_trajectory(&(struct config){ADAM, 0.01, 0, 0, false, 0});
+}
+END_TEST
+
+START_TEST(adamw_trajectory)
+{
+    run_trajectory(&(struct config){ADAMW, 0.01, 0, 0.5, false, 0});
+}
+END_TEST
+
+START_TEST(l2_trajectories)
+{
+    run_trajectory(&(struct config){SGD, 0.05, 0, 0.3, false, 0});
+    run_trajectory(&(struct config){SGD, 0.05, 0, 0.3, true, 0});
+    run_trajectory(&(struct config){MOMENTUM, 0.05, 0.5, 0.2, true, 0});
+    run_trajectory(&(struct config){ADAM, 0.01, 0, 0.2, false, 0});
+    run_trajectory(&(struct config){ADAM, 0.01, 0, 0.2, true, 0});
+}
+END_TEST
+
+START_TEST(schedule_trajectories)
+{
+    run_trajectory(&(struct config){SGD, 0.05, 0, 0, false, 1});
+    run_trajectory(&(struct config){SGD, 0.05, 0, 0, false, 2});
+    run_trajectory(&(struct config){ADAM, 0.01, 0, 0, false, 2});
+}
+END_TEST
+
+START_TEST(schedule_values)
+{
+    tnn_optim *o = tnn_sgd_new(0.1f);
+    ck_assert_float_eq(tnn_optim_current_lr(o), 0.1f);
+    ck_assert_int_eq(tnn_optim_set_cosine_schedule(o, 10, 0.0f), TNN_OK);
+    ck_assert_float_eq_tol(tnn_optim_current_lr(o), 0.1f, 1e-7f);
+    ck_assert_int_eq(tnn_optim_clear_schedule(o), TNN_OK);
+    ck_assert_int_eq(tnn_optim_set_lr(o, 0.5f), TNN_OK);
+    ck_assert_float_eq(tnn_optim_lr(o), 0.5f);
+    ck_assert_float_eq(tnn_optim_current_lr(o), 0.5f);
+    tnn_optim_free(o);
+}
+END_TEST
+
+START_TEST(optim_misuse)
+{
+    ck_assert_ptr_null(tnn_sgd_new(0.0f));
+    assert_failed_with(TNN_E_INVALID, "tnn_sgd_new");
+    ck_assert_ptr_null(tnn_adam_new(-1.0f));
+    assert_failed_with(TNN_E_INVALID, "tnn_adam_new");
+    ck_assert_ptr_null(tnn_adam_new(NAN));
+    tnn_optim *sgd = tnn_sgd_new(0.1f), *adam = tnn_adam_new(0.1f);
+    ck_assert_int_eq(tnn_optim_set_lr(sgd, 0.0f), TNN_E_INVALID);
+    assert_failed_with(TNN_E_INVALID, "tnn_optim_set_lr");
+    ck_assert_float_eq(tnn_optim_lr(sgd), 0.1f);
+    ck_assert_int_eq(tnn_sgd_set_momentum(sgd, 1.0f), TNN_E_INVALID);
+    ck_assert_int_eq(tnn_sgd_set_momentum(adam, 0.5f), TNN_E_INVALID);
+    assert_failed_with(TNN_E_INVALID, "tnn_sgd_set_momentum");
+    ck_assert_int_eq(tnn_adam_set_decoupled(sgd, 1), TNN_E_INVALID);
+    ck_assert_int_eq(tnn_adam_set_betas(adam, 0.9f, 1.0f), TNN_E_INVALID);
+    ck_assert_int_eq(tnn_adam_set_eps(adam, 0.0f), TNN_E_INVALID);
+    ck_assert_int_eq(tnn_optim_set_weight_decay(adam, -1.0f), TNN_E_INVALID);
+    ck_assert_int_eq(tnn_optim_set_step_schedule(adam, 0, 0.5f),
+                     TNN_E_INVALID);
+    ck_assert_int_eq(tnn_optim_set_cosine_schedule(adam, 10, 1.0f),
+                     TNN_E_INVALID);
+    ck_assert_int_eq(tnn_optim_set_lr(NULL, 0.1f), TNN_E_INVALID);
+    tnn_optim_free(sgd);
+    tnn_optim_free(adam);
+    tnn_optim_free(NULL);
+}
+END_TEST
+
+Suite *optim_suite(void)
+{
+    Suite *s = suite_create("optim");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, sgd_trajectory);
+    tcase_add_test(tc, momentum_trajectory);
+    tcase_add_test(tc, nesterov_trajectory);
+    tcase_add_test(tc, adam_trajectory);
+    tcase_add_test(tc, adamw_trajectory);
+    tcase_add_test(tc, l2_trajectories);
+    tcase_add_test(tc, schedule_trajectories);
+    tcase_add_test(tc, schedule_values);
+    tcase_add_test(tc, optim_misuse);
+    suite_add_tcase(s, tc);
+    return s;
+}
