@@ -481,7 +481,7 @@ static int train_step(tnn_model *m, const char *func, const float *x,
 int tnn_model_train_batch(tnn_model *m, const tnn_tensor *x,
                           const tnn_tensor *y, double *loss)
 {
-    struct rows xr, yr;
+    struct rows xr = {0}, yr = {0};
     int rc = check_trainable(m, __func__);
     if (rc == TNN_OK)
         rc = check_input(m, __func__, x, &xr);
@@ -546,7 +546,7 @@ static int evaluate_rows(tnn_model *m, const char *func,
 int tnn_model_evaluate(tnn_model *m, const tnn_tensor *x, const tnn_tensor *y,
                        double *loss, double *accuracy)
 {
-    struct rows xr, yr;
+    struct rows xr = {0}, yr = {0};
     if (!m)
         return tnn__fail(TNN_E_INVALID, __func__, "model is NULL");
     int rc = check_input(m, __func__, x, &xr);
@@ -568,7 +568,7 @@ int tnn_model_evaluate(tnn_model *m, const tnn_tensor *x, const tnn_tensor *y,
 static int run_forward(tnn_model *m, const char *func, const tnn_tensor *x,
                        tnn_tensor *out, bool training)
 {
-    struct rows xr;
+    struct rows xr = {0};
     if (!m)
         return tnn__fail(TNN_E_INVALID, func, "model is NULL");
     int rc = check_input(m, func, x, &xr);
@@ -669,7 +669,7 @@ int tnn_model_fit(tnn_model *m, const tnn_tensor *x, const tnn_tensor *y,
                   int epochs, size_t batch_size, int shuffle,
                   tnn_fit_callback callback, void *user)
 {
-    struct rows xr, yr, xv, yv;
+    struct rows xr = {0}, yr = {0}, xv = {0}, yv = {0};
     int rc = check_fit_args(m, __func__, epochs, batch_size, shuffle, x_val,
                             y_val);
     if (rc == TNN_OK)

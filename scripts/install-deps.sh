@@ -3,7 +3,11 @@
 # As root on Debian/Ubuntu it installs what is missing; otherwise it prints
 # the exact command and fails. Quiet when everything is present.
 #
-#   scripts/install-deps.sh [extra-package ...]
+#   scripts/install-deps.sh [extra ...]
+#
+# An extra of the form PACKAGE=COMMAND counts as present when COMMAND is on
+# the PATH, however it was installed (npm often comes with Node.js from
+# elsewhere than Debian's npm package).
 set -euo pipefail
 
 packages=(gcc make pkg-config libopenblas-dev libblas-dev check abigail-tools
@@ -11,12 +15,16 @@ packages=(gcc make pkg-config libopenblas-dev libblas-dev check abigail-tools
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "install-deps: not a Debian system; install these (or their" \
-         "equivalents) by hand: ${packages[*]}" >&2
+         "equivalents) by hand: ${packages[*]%%=*}" >&2
     exit 1
 fi
 
 missing=()
-for pkg in "${packages[@]}"; do
+for item in "${packages[@]}"; do
+    pkg=${item%%=*}
+    if [ "$pkg" != "$item" ] && command -v "${item#*=}" >/dev/null 2>&1; then
+        continue
+    fi
     status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
     [ "$status" = "install ok installed" ] || missing+=("$pkg")
 done

@@ -5,7 +5,7 @@
  * times a second, the last step always):
  *
  *   Epoch 2/5
- *    412/938 [============>.................] - 3s 7ms/step - loss: 0.1234
+ *   412/938 [============>.................] - 3s 7ms/step - loss: 0.1234
  *   - accuracy: 0.9630 - ETA: 4s
  *
  * (one line on screen), and progress_end_epoch() leaves the final state:

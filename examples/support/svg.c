@@ -157,6 +157,7 @@ typedef struct axis {
     double pix_lo, pix_hi; /* where lo and hi are drawn */
     tick ticks[MAX_TICKS];
     size_t n_ticks;
+    int scale_exp; /* labels are in units of 10^scale_exp (0: plain) */
 } axis;
 
 typedef struct range {
@@ -231,6 +232,26 @@ static range widen(range r)
     return r;
 }
 
+/* Below 0.001 or from a million up, labels like "0.0000025" or "5000000"
+ * are hard to read; they become "2.5" and "5" with a "x10^-6" (or 10^6)
+ * written once next to the axis.  Multiples of three, as with SI units. */
+static int scale_exponent(double largest)
+{
+    if (largest == 0.0 || (largest >= 1e-3 && largest < 1e6))
+        return 0;
+    return 3 * (int)floor(floor(log10(largest)) / 3.0);
+}
+
+static void label_linear_ticks(axis *a, double step, double largest)
+{
+    a->scale_exp = scale_exponent(largest);
+    double unit = pow(10.0, a->scale_exp);
+    int decimals = step_decimals(step / unit);
+    for (size_t i = 0; i < a->n_ticks; i++)
+        snprintf(a->ticks[i].text, sizeof a->ticks[i].text, "%.*f", decimals,
+                 a->ticks[i].value / unit);
+}
+
 /* A linear axis.  Automatic ranges grow outwards to whole steps so that
  * both ends carry a label; fixed ranges are kept as given. */
 static void linear_axis(axis *a, range r, int fixed, int parts)
@@ -251,16 +272,16 @@ static void linear_axis(axis *a, range r, int fixed, int parts)
     a->lo = r.lo;
     a->hi = r.hi;
     a->n_ticks = 0;
-    int decimals = step_decimals(step);
+    double largest = 0.0;
     for (double i = first; i <= last; i++) {
         double v = i * step;
         if (fabs(v) < step * 1e-6)
             v = 0.0; /* no "-0.00" */
-        tick *t = add_tick(a, v, 1);
-        if (!t)
+        if (!add_tick(a, v, 1))
             break;
-        snprintf(t->text, sizeof t->text, "%.*f", decimals, v);
+        largest = fmax(largest, fabs(v));
     }
+    label_linear_ticks(a, step, largest);
 }
 
 /* Labels mantissa * 10^exponent, as plain digits or with a superscript
@@ -296,6 +317,7 @@ static void log_axis(axis *a, range r)
     int stride = (decades + 6) / 7;
     int plain = e_lo >= -3 && e_hi <= 4; /* from 0.001 to 10000 */
     a->log = 1;
+    a->scale_exp = 0;
     a->lo = e_lo;
     a->hi = e_hi;
     a->n_ticks = 0;
@@ -305,8 +327,9 @@ static void log_axis(axis *a, range r)
                 break;
             int labelled = decades <= 2 ? (m == 1 || m == 2 || m == 5)
                                         : (m == 1 && (e - e_lo) % stride == 0);
-            if (!labelled && m > 1 && decades > 6)
-                continue; /* minor lines would crowd each other */
+            /* Minor lines would crowd each other on a long axis. */
+            if (!labelled && decades > 6 && (m > 1 || decades > 40))
+                continue;
             tick *t = add_tick(a, m * pow(10.0, e), labelled);
             if (t && labelled)
                 label_power(t, m, e, plain);
@@ -506,6 +529,16 @@ static void put_axes(FILE *out, const axis *x, const axis *y,
                        box->bottom + 19.0, "text-anchor=\"middle\"");
 }
 
+/* The "x10^n" unit of a scaled axis's labels. */
+static void put_scale_note(FILE *out, const axis *a, double x, double y)
+{
+    if (a->scale_exp == 0)
+        return;
+    tick note = {.text = "\u00d710"};
+    snprintf(note.power, sizeof note.power, "%d", a->scale_exp);
+    put_tick_label(out, &note, x, y, "text-anchor=\"end\"");
+}
+
 static void put_marker(FILE *out, double x, double y, const char *colour)
 {
     fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"", x, y);
@@ -607,6 +640,8 @@ static void put_panel(FILE *out, const svg_panel *p, size_t index)
     fputs("</g>\n", out);
 
     put_legend(out, p, &box);
+    put_scale_note(out, &y, box.left - 8.0, box.top - 14.0);
+    put_scale_note(out, &x, box.right, PANEL_H - 12.0);
     double mid_x = (box.left + box.right) / 2;
     put_text(out, mid_x, 24.0,
              "text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\"",
@@ -772,8 +807,11 @@ static double widest_class_label(const confusion *cm)
 static void layout_confusion(const confusion *cm, cm_layout *l)
 {
     double k = (double)cm->k;
-    l->cell = cm->k <= 10 ? 48.0 : fmax(18.0, floor(480.0 / k));
+    /* About 480 px for the matrix, but never cells too small for their
+     * widest count at a readable 9 px. */
     double digits = decimal_digits(cm->max_count);
+    double min_cell = ceil(digits * 0.62 * 9.0 / 0.8) + 2.0;
+    l->cell = fmax(cm->k <= 10 ? 48.0 : floor(480.0 / k), min_cell);
     l->count_font = fmin(13.0, l->cell * 0.8 / (digits * 0.62));
     double label_w = widest_class_label(cm);
 
@@ -851,6 +889,19 @@ static void put_class_labels(FILE *out, const confusion *cm,
     }
 }
 
+/* "97.3%"; never "100.0%" while there are errors, and an en dash for an
+ * empty row. */
+static void format_share(char *text, size_t size, long hits, long total)
+{
+    double percent = total > 0 ? 100.0 * (double)hits / (double)total : 0;
+    if (total <= 0)
+        snprintf(text, size, "\u2013");
+    else if (hits < total && percent >= 99.95)
+        snprintf(text, size, ">99.9%%");
+    else
+        snprintf(text, size, "%.1f%%", percent);
+}
+
 static void put_accuracy_column(FILE *out, const confusion *cm,
                                 const cm_layout *l)
 {
@@ -863,10 +914,8 @@ static void put_accuracy_column(FILE *out, const confusion *cm,
         long hits = cm->counts[row * cm->k + row];
         correct += hits;
         total += row_total;
-        char text[16] = "\u2013"; /* en dash: no samples in this row */
-        if (row_total > 0)
-            snprintf(text, sizeof text, "%.1f%%",
-                     100.0 * (double)hits / (double)row_total);
+        char text[16];
+        format_share(text, sizeof text, hits, row_total);
         put_text(out, centre_x, l->grid_y + ((double)row + 0.5) * l->cell,
                  "text-anchor=\"middle\" dy=\"0.35em\"", text);
     }

@@ -1,0 +1,301 @@
+/*
+ * linear_regression - batch gradient descent on h(x) = t0 + t1 * x with
+ * libtinynn (a dense 1 -> 1 layer, MSE of convention 1/(2m), plain SGD),
+ * checked against the closed-form solution.
+ *
+ * Cost, with the textbook regularisation that includes t0:
+ *     J = 1/(2m) * [ sum_i (h(x_i) - y_i)^2 + lambda * (t0^2 + t1^2) ]
+ * Update, for j = 0, 1:
+ *     t_j := t_j - alpha * [ 1/m * sum_i (h(x_i) - y_i) x_ij + lambda/m t_j ]
+ * The library's MSE gives the first term; its coupled weight decay, set to
+ * lambda / m on every parameter, gives the second. Gradient descent stops
+ * at the t that solves (X^T X + lambda I) t = X^T y (x_i0 = 1), which is
+ * what the program compares it with.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <tinynn.h>
+
+#include "support/svg.h"
+
+struct options {
+    double alpha;
+    long iterations;
+    double lambda;
+    unsigned long long seed;
+    long samples;
+    long every;
+    double tolerance;
+    const char *out_dir;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: linear_regression [options]\n"
+            "  -a, --alpha A       learning rate (default 0.1)\n"
+            "  -i, --iterations N  gradient steps (default 3000)\n"
+            "  -l, --lambda L      L2 strength as in J above (default 0)\n"
+            "  -s, --seed N        seed of the synthetic data (default 7)\n"
+            "  -m, --samples N     number of points (default 1000)\n"
+            "  -e, --every N       print every N iterations (default 500)\n"
+            "  -t, --tolerance T   largest accepted |t_gd - t_closed| "
+            "(default 1e-3)\n"
+            "  -o, --out DIR       where cost.svg goes (default "
+            "out/linear_regression)\n"
+            "  -h, --help          this text\n"
+            "Data: y = 4 + 3x + N(0, 1) noise, x uniform in [0, 2).\n"
+            "Exit status 1 if gradient descent ends further than the "
+            "tolerance from the closed form.\n");
+}
+
+static int parse_double(const char *text, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno || *end || end == text || !(v >= lo && v <= hi))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_long(const char *text, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || *end || end == text || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    static const struct option longopts[] = {
+        {"alpha", required_argument, NULL, 'a'},
+        {"iterations", required_argument, NULL, 'i'},
+        {"lambda", required_argument, NULL, 'l'},
+        {"seed", required_argument, NULL, 's'},
+        {"samples", required_argument, NULL, 'm'},
+        {"every", required_argument, NULL, 'e'},
+        {"tolerance", required_argument, NULL, 't'},
+        {"out", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    *o = (struct options){0.1, 3000, 0.0, 7, 1000, 500, 1e-3,
+                          "out/linear_regression"};
+    int c;
+    long v;
+    while ((c = getopt_long(argc, argv, "a:i:l:s:m:e:t:o:h", longopts,
+                            NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case 'a': bad = parse_double(optarg, 1e-9, 10, &o->alpha); break;
+        case 'i': bad = parse_long(optarg, 1, 100000000, &o->iterations); break;
+        case 'l': bad = parse_double(optarg, 0, 1e9, &o->lambda); break;
+        case 's':
+            bad = parse_long(optarg, 0, 0x7fffffffL, &v);
+            o->seed = (unsigned long long)v;
+            break;
+        case 'm': bad = parse_long(optarg, 2, 10000000, &o->samples); break;
+        case 'e': bad = parse_long(optarg, 1, 100000000, &o->every); break;
+        case 't': bad = parse_double(optarg, 0, 1e9, &o->tolerance); break;
+        case 'o': o->out_dir = optarg; break;
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); return -1;
+        }
+        if (bad) {
+            fprintf(stderr, "linear_regression: invalid value '%s' for -%c\n",
+                    optarg, c);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "linear_regression: unexpected argument '%s'\n",
+                argv[optind]);
+        return -1;
+    }
+    return 0;
+}
+
+/* y = 4 + 3x + N(0, 1), reproducible from the seed. */
+static int make_data(const struct options *o, tnn_tensor **x, tnn_tensor **y)
+{
+    size_t m = (size_t)o->samples;
+    tnn_rng *rng = tnn_rng_new(o->seed);
+    *x = tnn_tensor_new_2d(m, 1);
+    *y = tnn_tensor_new_2d(m, 1);
+    if (!rng || !*x || !*y) {
+        tnn_rng_free(rng);
+        return -1;
+    }
+    for (size_t i = 0; i < m; i++) {
+        double xi = 2.0 * tnn_rng_uniform(rng);
+        tnn_tensor_data(*x)[i] = (float)xi;
+        tnn_tensor_data(*y)[i] = (float)(4.0 + 3.0 * xi + tnn_rng_normal(rng));
+    }
+    tnn_rng_free(rng);
+    return 0;
+}
+
+/* Solve (X^T X + lambda I) t = X^T y in double for the columns (1, x). */
+static void closed_form(const tnn_tensor *x, const tnn_tensor *y,
+                        double lambda, double t[2])
+{
+    double n = 0, sx = 0, sxx = 0, sy = 0, sxy = 0;
+    for (size_t i = 0; i < tnn_tensor_size(x); i++) {
+        double xi = tnn_tensor_cdata(x)[i], yi = tnn_tensor_cdata(y)[i];
+        n += 1;
+        sx += xi;
+        sxx += xi * xi;
+        sy += yi;
+        sxy += xi * yi;
+    }
+    double a = n + lambda, b = sx, d = sxx + lambda, det = a * d - b * b;
+    t[0] = (d * sy - b * sxy) / det;
+    t[1] = (a * sxy - b * sy) / det;
+}
+
+/* The regularised cost J of the header comment, in double. */
+static double cost(const tnn_tensor *x, const tnn_tensor *y, double t0,
+                   double t1, double lambda)
+{
+    double sum = 0;
+    size_t m = tnn_tensor_size(x);
+    for (size_t i = 0; i < m; i++) {
+        double e = t0 + t1 * tnn_tensor_cdata(x)[i] - tnn_tensor_cdata(y)[i];
+        sum += e * e;
+    }
+    return (sum + lambda * (t0 * t0 + t1 * t1)) / (2.0 * (double)m);
+}
+
+static tnn_model *build_model(const struct options *o, tnn_layer **dense)
+{
+    tnn_model *m = tnn_model_new(1);
+    *dense = tnn_dense_new(1, 1);
+    tnn_optim *sgd = tnn_sgd_new((float)o->alpha);
+    int rc = m && *dense && sgd ? TNN_OK : TNN_E_NOMEM;
+    /* theta starts at 0, as in the textbook. */
+    if (rc == TNN_OK)
+        rc = tnn_dense_set_init(*dense, TNN_INIT_ZEROS, 0.0f);
+    if (rc == TNN_OK)
+        rc = tnn_optim_set_weight_decay(sgd,
+                                        (float)(o->lambda / (double)o->samples));
+    if (rc == TNN_OK)
+        rc = tnn_optim_set_decay_all(sgd, 1); /* t0 is regularised too */
+    if (rc == TNN_OK) {
+        rc = tnn_model_add(m, *dense); /* owned by the model from here */
+        *dense = rc == TNN_OK ? *dense : NULL;
+    } else {
+        tnn_layer_free(*dense);
+    }
+    if (rc == TNN_OK)
+        rc = tnn_model_set_optim(m, sgd);
+    else
+        tnn_optim_free(sgd);
+    if (rc != TNN_OK) {
+        fprintf(stderr, "linear_regression: %s\n", tnn_last_error());
+        tnn_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+static int write_curve(const char *dir, const double *iters,
+                       const double *costs, size_t n)
+{
+    if (mkdir(dir, 0777) && errno != EEXIST) {
+        char parent[4096];
+        snprintf(parent, sizeof parent, "%s", dir);
+        char *slash = strrchr(parent, '/');
+        if (slash) {
+            *slash = '\0';
+            mkdir(parent, 0777);
+        }
+        if (mkdir(dir, 0777) && errno != EEXIST) {
+            fprintf(stderr, "linear_regression: cannot create %s: %s\n",
+                    dir, strerror(errno));
+            return -1;
+        }
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/cost.svg", dir);
+    svg_series curve = {"J(t0, t1)", iters, costs, n, NULL};
+    svg_panel panel = {"Gradient descent: cost per iteration", "iteration",
+                       "J (log scale)", &curve, 1, 1, 0, 0, 0, 0};
+    if (svg_write_line_chart(path, &panel, 1)) {
+        fprintf(stderr, "linear_regression: cannot write %s: %s\n", path,
+                strerror(errno));
+        return -1;
+    }
+    printf("Cost curve: %s\n", path);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    if (parse_options(argc, argv, &o))
+        return 2;
+    tnn_tensor *x = NULL, *y = NULL;
+    tnn_layer *dense = NULL;
+    tnn_model *model = NULL;
+    double *iters = calloc((size_t)o.iterations + 1, sizeof *iters);
+    double *costs = calloc((size_t)o.iterations + 1, sizeof *costs);
+    int status = 2;
+    if (!iters || !costs || make_data(&o, &x, &y) ||
+        !(model = build_model(&o, &dense)))
+        goto done;
+
+    const float *t1p = tnn_tensor_cdata(tnn_layer_param(dense, 0));
+    const float *t0p = tnn_tensor_cdata(tnn_layer_param(dense, 1));
+    printf("Linear regression by gradient descent: m = %ld, alpha = %g, "
+           "lambda = %g, seed %llu\n\n%10s %12s %12s %14s\n",
+           o.samples, o.alpha, o.lambda, o.seed, "iteration", "t0", "t1",
+           "J");
+    for (long it = 0; it <= o.iterations; it++) {
+        costs[it] = cost(x, y, *t0p, *t1p, o.lambda);
+        iters[it] = (double)it;
+        if (it % o.every == 0 || it == o.iterations)
+            printf("%10ld %12.6f %12.6f %14.8f\n", it, *t0p, *t1p, costs[it]);
+        if (it < o.iterations &&
+            tnn_model_train_batch(model, x, y, NULL) != TNN_OK) {
+            fprintf(stderr, "linear_regression: %s\n", tnn_last_error());
+            goto done;
+        }
+    }
+
+    double t[2];
+    closed_form(x, y, o.lambda, t);
+    double d0 = fabs(*t0p - t[0]), d1 = fabs(*t1p - t[1]);
+    printf("\n%-18s %12s %12s\n", "", "t0", "t1");
+    printf("%-18s %12.6f %12.6f\n", "gradient descent", *t0p, *t1p);
+    printf("%-18s %12.6f %12.6f\n", "closed form", t[0], t[1]);
+    printf("%-18s %12.2e %12.2e   (tolerance %g)\n", "difference", d0, d1,
+           o.tolerance);
+    if (write_curve(o.out_dir, iters, costs, (size_t)o.iterations + 1))
+        goto done;
+    if (d0 <= o.tolerance && d1 <= o.tolerance) {
+        printf("result: agree\n");
+        status = 0;
+    } else {
+        printf("result: DISAGREE (more iterations or a larger alpha?)\n");
+        status = 1;
+    }
+done:
+    tnn_model_free(model);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    free(iters);
+    free(costs);
+    return status;
+}

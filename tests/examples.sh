@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The example programs: linear regression agrees with the closed form with
+# and without L2 (and its check can fail), and the MNIST example explains
+# missing data instead of crashing.
+set -euo pipefail
+: "${BUILD:=build}"
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+# "gradient descent  t0  t1" and "closed form  t0  t1" lines.
+field() { awk -v key="$2" '$0 ~ "^"key {print $(NF - 1) " " $NF}' "$1"; }
+near() { awk -v a="$1" -v b="$2" -v tol="$3" 'BEGIN {d = a - b; if (d < 0) d = -d; exit !(d <= tol)}'; }
+
+"$BUILD/linear_regression" --out "$out/plain" > "$out/plain.txt"
+read -r gd0 gd1 <<< "$(field "$out/plain.txt" "gradient descent")"
+read -r cf0 cf1 <<< "$(field "$out/plain.txt" "closed form")"
+near "$gd0" "$cf0" 1e-3 && near "$gd1" "$cf1" 1e-3
+# The data are y = 4 + 3x + N(0, 1) noise on 1000 points.
+near "$gd0" 4 0.2 && near "$gd1" 3 0.2
+grep -q '^result: agree' "$out/plain.txt"
+[ -s "$out/plain/cost.svg" ]
+
+"$BUILD/linear_regression" --lambda 100 --out "$out/l2" > "$out/l2.txt"
+read -r l0 l1 <<< "$(field "$out/l2.txt" "gradient descent")"
+read -r c0 c1 <<< "$(field "$out/l2.txt" "closed form")"
+near "$l0" "$c0" 1e-3 && near "$l1" "$c1" 1e-3
+# L2 on both parameters shrinks the norm of theta.
+awk -v a="$l0" -v b="$l1" -v c="$gd0" -v d="$gd1" \
+    'BEGIN {exit !(a * a + b * b < c * c + d * d)}'
+
+# Too few iterations: the check must fail with status 1.
+rc=0
+"$BUILD/linear_regression" --iterations 20 --out "$out/short" > "$out/short.txt" || rc=$?
+[ "$rc" -eq 1 ] && grep -q '^result: DISAGREE' "$out/short.txt"
+
+rc=0
+"$BUILD/linear_regression" --alpha banana > /dev/null 2>&1 || rc=$?
+[ "$rc" -eq 2 ]
+
+rc=0
+"$BUILD/mnist_mlp" --data "$out/nowhere" --out "$out/mnist" 2> "$out/mnist.err" > /dev/null || rc=$?
+[ "$rc" -eq 1 ] && grep -q 'fetch-mnist.sh' "$out/mnist.err" &&
+    grep -q 'tnn_idx_load' "$out/mnist.err"
+echo "examples: linear regression (plain, L2, failing check) and missing-data message OK"
