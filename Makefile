@@ -89,7 +89,7 @@ CONFIG_STAMP := $(BUILD)/config
 $(shell mkdir -p $(BUILD) && { [ "$$(cat $(CONFIG_STAMP) 2>/dev/null)" = '$(CONFIG_LINE)' ] || echo '$(CONFIG_LINE)' > $(CONFIG_STAMP); })
 
 .PHONY: all lib clean install uninstall check check-run deps demo demo-run \
-	abi-check abi-update bench tests examples
+	abi-check abi-update bench bench-compare tests examples
 
 all: lib examples
 
@@ -238,6 +238,12 @@ bench: deps $(BUILD)/bench_mlp
 	@bash scripts/install-deps.sh $(DEMO_DEPS)
 	@bash scripts/fetch-mnist.sh $(DATA_DIR)
 	$(BUILD)/bench_mlp $(DATA_DIR) $(BENCH_EPOCHS) $(BENCH_THREADS)
+
+# PyTorch from Debian (python3-torch), run right after libtinynn's benchmark.
+bench-compare: deps $(BUILD)/bench_mlp
+	@bash scripts/install-deps.sh $(DEMO_DEPS) python3-torch
+	@bash scripts/fetch-mnist.sh $(DATA_DIR)
+	@bash bench/compare.sh $(BUILD)/bench_mlp $(DATA_DIR) $(BENCH_EPOCHS) $(BENCH_THREADS)
 
 clean:
 	rm -rf $(BUILD)

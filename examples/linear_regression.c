@@ -210,8 +210,11 @@ static tnn_model *build_model(const struct options *o, tnn_layer **dense)
     return m;
 }
 
+/* Two panels: the cost over the first iterations, where it falls, and its
+ * excess over the closed-form optimum J* on a log scale, which shows the
+ * linear convergence down to float rounding. */
 static int write_curve(const char *dir, const double *iters,
-                       const double *costs, size_t n)
+                       const double *costs, size_t n, double best)
 {
     if (mkdir(dir, 0777) && errno != EEXIST) {
         char parent[4096];
@@ -227,12 +230,25 @@ static int write_curve(const char *dir, const double *iters,
             return -1;
         }
     }
+    double *excess = malloc(n * sizeof *excess);
+    if (!excess)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        excess[i] = costs[i] - best; /* <= 0 points are left out */
+    size_t head = n < 201 ? n : 201;
+    svg_series cost_series = {"J", iters, costs, head, NULL};
+    svg_series excess_series = {"J - J*", iters, excess, n, "#d62728"};
+    svg_panel panels[2] = {
+        {.title = "Cost, first iterations", .x_label = "iteration",
+         .y_label = "J", .series = &cost_series, .n_series = 1},
+        {.title = "Distance to the optimum", .x_label = "iteration",
+         .y_label = "J - J* (log scale)", .series = &excess_series,
+         .n_series = 1, .log_y = 1}};
     char path[4096];
     snprintf(path, sizeof path, "%s/cost.svg", dir);
-    svg_series curve = {"J(t0, t1)", iters, costs, n, NULL};
-    svg_panel panel = {"Gradient descent: cost per iteration", "iteration",
-                       "J (log scale)", &curve, 1, 1, 0, 0, 0, 0};
-    if (svg_write_line_chart(path, &panel, 1)) {
+    int rc = svg_write_line_chart(path, panels, 2);
+    free(excess);
+    if (rc) {
         fprintf(stderr, "linear_regression: cannot write %s: %s\n", path,
                 strerror(errno));
         return -1;
@@ -282,7 +298,8 @@ int main(int argc, char **argv)
     printf("%-18s %12.6f %12.6f\n", "closed form", t[0], t[1]);
     printf("%-18s %12.2e %12.2e   (tolerance %g)\n", "difference", d0, d1,
            o.tolerance);
-    if (write_curve(o.out_dir, iters, costs, (size_t)o.iterations + 1))
+    if (write_curve(o.out_dir, iters, costs, (size_t)o.iterations + 1,
+                    cost(x, y, t[0], t[1], o.lambda)))
         goto done;
     if (d0 <= o.tolerance && d1 <= o.tolerance) {
         printf("result: agree\n");

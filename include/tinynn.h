@@ -119,12 +119,14 @@ TNN_API int tnn_set_allocator(tnn_malloc_fn malloc_fn,
                               tnn_realloc_fn realloc_fn, tnn_free_fn free_fn,
                               void *ctx);
 
-/* Number of threads the BLAS may use for the library's matrix products. The
- * library starts no threads of its own. With OpenBLAS this calls
- * openblas_set_num_threads(); with a BLAS without thread control (the
- * reference BLAS) it only records the number. n must be >= 1. Process-wide,
- * like the BLAS's own setting: call it before starting work, not while
- * another thread is computing. */
+/* Number of threads the library's computations use: the BLAS's matrix
+ * products (OpenBLAS takes the number through openblas_set_num_threads();
+ * a BLAS without thread control, like the reference BLAS, is left alone)
+ * and the optimizer update, which a model splits over n - 1 worker threads
+ * of its own, started at its first training step and stopped by
+ * tnn_model_free(). Results do not depend on n beyond what the BLAS does.
+ * n must be >= 1. Process-wide, like the BLAS's own setting: call it before
+ * starting work, not while another thread is computing. */
 TNN_API int tnn_set_num_threads(int n);
 
 /* The value last set by tnn_set_num_threads(), or the BLAS's own default

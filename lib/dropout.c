@@ -42,11 +42,17 @@ static void dropout_forward(tnn_layer *layer, const float *in, float *out,
                 d->mask[i] = 1.0f;
         return;
     }
-    float scale = 1.0f / (1.0f - d->rate);
+    /* Each 64-bit draw decides two elements: a 32-bit half at or above
+     * rate * 2^32 keeps its element. */
+    const float scale = 1.0f / (1.0f - d->rate);
+    const uint64_t threshold = (uint64_t)((double)d->rate * 4294967296.0);
+    uint64_t bits = 0;
     for (size_t i = 0; i < count; i++) {
-        /* 24 random bits are a uniform float in [0, 1) exactly. */
-        float u = (float)(tnn_rng_next_u64(rng) >> 40) * 0x1.0p-24f;
-        d->mask[i] = u >= d->rate ? scale : 0.0f;
+        if (i % 2 == 0)
+            bits = tnn_rng_next_u64(rng);
+        else
+            bits >>= 32;
+        d->mask[i] = (bits & 0xffffffffu) >= threshold ? scale : 0.0f;
         out[i] = in[i] * d->mask[i];
     }
 }

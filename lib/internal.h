@@ -17,6 +17,17 @@
 #define TNN_PRINTF_LIKE(fmt, args)
 #endif
 
+/* Compile a hot elementwise loop for AVX-512 and AVX2 as well as the
+ * baseline, the variant chosen once by the dynamic loader (GNU ifunc).
+ * The results do not depend on the variant: the loops are elementwise. */
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(TNN_NO_CLONES)
+#define TNN_VECTOR_CLONES \
+    __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define TNN_VECTOR_CLONES
+#endif
+
 /* error.c: record code and a formatted message for tnn_last_error(); return
  * code so that callers can write `return tnn__fail(...)`. */
 int tnn__fail(int code, const char *func, const char *fmt, ...)
@@ -142,10 +153,30 @@ int tnn__cross_entropy(const char *func, const float *logits,
                        const float *labels, bool index_labels, size_t n,
                        size_t k, float *grad, double *loss, size_t *correct);
 
+/* ---- worker threads (pool.c) -------------------------------------------- */
+
+struct tnn__pool;
+
+/* A task runs as part `part` of `parts` (0 is the calling thread). */
+typedef void (*tnn__task)(void *arg, int part, int parts);
+
+/* A pool of parts - 1 worker threads, parts >= 2. */
+int tnn__pool_new(const char *func, int parts, struct tnn__pool **out);
+void tnn__pool_free(struct tnn__pool *pool);
+
+/* Number of parts tasks are split into (1 without a pool). */
+int tnn__pool_parts(const struct tnn__pool *pool);
+
+/* Run task on every part at once and wait for all; serial when pool is
+ * NULL. */
+void tnn__pool_run(struct tnn__pool *pool, tnn__task task, void *arg);
+
 /* ---- optimizers (optim.c) ---------------------------------------------- */
 
 /* One update of every trainable parameter of the layers from its
- * gradient; allocates its state on the first call only. */
-int tnn__optim_step(tnn_optim *opt, tnn_layer *const *layers, size_t count);
+ * gradient, which it then sets to zero; split over the pool's threads
+ * (pool may be NULL); allocates its state on the first call only. */
+int tnn__optim_step(tnn_optim *opt, tnn_layer *const *layers, size_t count,
+                    struct tnn__pool *pool);
 
 #endif /* TINYNN_INTERNAL_H */

@@ -135,6 +135,10 @@ int tnn_layer_set_trainable(tnn_layer *layer, int trainable)
     if (trainable != 0 && trainable != 1)
         return tnn__fail(TNN_E_INVALID, __func__,
                          "trainable is %d; it must be 0 or 1", trainable);
+    /* A frozen layer's gradients are overwritten, not consumed by the
+     * optimizer: start a trainable layer again from zero. */
+    if (trainable == 1 && !layer->trainable)
+        tnn_layer_zero_grad(layer);
     layer->trainable = trainable == 1;
     return TNN_OK;
 }

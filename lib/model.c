@@ -33,6 +33,9 @@ struct tnn_model {
     int mode;
     bool check_finite;
     tnn_rng *rng;
+    /* Worker threads for the optimizer update, made on the first training
+     * step when more than one thread is asked for. */
+    struct tnn__pool *pool;
     /* Buffers for up to rows_cap rows, made on first use and kept: act[0]
      * gathers shuffled input rows, act[i + 1] is layer i's output and
      * dact[i + 1] the loss gradient with respect to it. */
@@ -104,6 +107,17 @@ static int ensure_rows(tnn_model *m, const char *func, size_t n)
     return TNN_OK;
 }
 
+/* Match the pool to the thread count; only allocates when it changes. */
+static int ensure_pool(tnn_model *m, const char *func)
+{
+    int threads = tnn_get_num_threads();
+    if (tnn__pool_parts(m->pool) == threads)
+        return TNN_OK;
+    tnn__pool_free(m->pool);
+    m->pool = NULL;
+    return threads > 1 ? tnn__pool_new(func, threads, &m->pool) : TNN_OK;
+}
+
 /* ---- life cycle ---------------------------------------------------------- */
 
 tnn_model *tnn_model_new(size_t input_features)
@@ -139,6 +153,7 @@ void tnn_model_free(tnn_model *m)
     tnn__free(m->layers);
     tnn_optim_free(m->optim);
     tnn_rng_free(m->rng);
+    tnn__pool_free(m->pool);
     tnn__free(m);
 }
 
@@ -469,10 +484,13 @@ static int train_step(tnn_model *m, const char *func, const float *x,
     for (size_t i = head; i-- > first;) {
         tnn_layer *layer = m->layers[i];
         const float *in = i ? m->act[i] : x;
+        /* The optimizer leaves the gradients of trainable layers at zero,
+         * so they accumulate; frozen layers overwrite theirs. */
         layer->ops->backward(layer, in, m->act[i + 1], m->dact[i + 1],
-                             i > first ? m->dact[i] : NULL, n, false);
+                             i > first ? m->dact[i] : NULL, n,
+                             layer->trainable);
     }
-    rc = tnn__optim_step(m->optim, m->layers, m->num_layers);
+    rc = tnn__optim_step(m->optim, m->layers, m->num_layers, m->pool);
     if (rc == TNN_OK && m->check_finite)
         rc = check_finite_state(m, func, *loss, where);
     return rc;
@@ -492,6 +510,8 @@ int tnn_model_train_batch(tnn_model *m, const tnn_tensor *x,
                        xr.count);
     if (rc == TNN_OK)
         rc = ensure_rows(m, __func__, xr.count);
+    if (rc == TNN_OK)
+        rc = ensure_pool(m, __func__);
     if (rc != TNN_OK)
         return rc;
     double value;
@@ -683,6 +703,8 @@ int tnn_model_fit(tnn_model *m, const tnn_tensor *x, const tnn_tensor *y,
     size_t batch = batch_size < xr.count ? batch_size : xr.count;
     if (rc == TNN_OK)
         rc = ensure_rows(m, __func__, batch);
+    if (rc == TNN_OK)
+        rc = ensure_pool(m, __func__);
     if (rc != TNN_OK)
         return rc;
     size_t *perm = NULL;

@@ -309,15 +309,19 @@ nomem:
 
 /* The update loops take restrict pointers and keep every scalar in a local
  * so that the compiler can vectorise them: they run over every parameter
- * at every step. */
+ * at every step. TNN_VECTOR_CLONES builds them for wider vector units
+ * too, picked at load time by the CPU. */
+TNN_VECTOR_CLONES
 static void sgd_update(const tnn_optim *opt, float *restrict w,
-                       const float *restrict g, float *restrict v, size_t n,
+                       float *restrict g, float *restrict v, size_t n,
                        float lr, float decay)
 {
     const float mu = opt->momentum;
     if (mu == 0.0f) {
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
             w[i] -= lr * (g[i] + decay * w[i]);
+            g[i] = 0.0f;
+        }
         return;
     }
     /* Nesterov steps along g + mu v, classical momentum along v. */
@@ -327,12 +331,14 @@ static void sgd_update(const tnn_optim *opt, float *restrict w,
         float gi = g[i] + decay * w[i];
         float vi = mu * v[i] + gi;
         v[i] = vi;
+        g[i] = 0.0f;
         w[i] -= lr * (g_coef * gi + v_coef * vi);
     }
 }
 
+TNN_VECTOR_CLONES
 static void adam_update(const tnn_optim *opt, float *restrict w,
-                        const float *restrict g, float *restrict m,
+                        float *restrict g, float *restrict m,
                         float *restrict v, size_t n, float lr, float decay)
 {
     const float b1 = opt->beta1, b2 = opt->beta2, eps = opt->eps;
@@ -345,6 +351,7 @@ static void adam_update(const tnn_optim *opt, float *restrict w,
     for (size_t i = 0; i < n; i++) {
         float wi = w[i];
         float gi = g[i] + coupled * wi;
+        g[i] = 0.0f;
         float mi = b1 * m[i] + (1.0f - b1) * gi;
         float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
         m[i] = mi;
@@ -353,31 +360,59 @@ static void adam_update(const tnn_optim *opt, float *restrict w,
     }
 }
 
-int tnn__optim_step(tnn_optim *opt, tnn_layer *const *layers, size_t count)
+struct step_job {
+    const tnn_optim *opt;
+    tnn_layer *const *layers;
+    size_t count;
+    float lr;
+};
+
+/* Part `part` of `parts` of the update: the same slice of every parameter
+ * buffer, cut at multiples of 16 floats (64 bytes, a cache line). Each
+ * gradient is reset to zero as it is used, so that the next backward pass
+ * can add into it: cheaper than having the BLAS clear it first. */
+static void step_part(void *arg, int part, int parts)
 {
-    int rc = ensure_state(opt, layers, count);
-    if (rc != TNN_OK)
-        return rc;
-    const float lr = tnn_optim_current_lr(opt);
+    const struct step_job *job = arg;
+    const tnn_optim *opt = job->opt;
     size_t slot = 0;
-    for (size_t i = 0; i < count; i++) {
-        const tnn_layer *layer = layers[i];
+    for (size_t i = 0; i < job->count; i++) {
+        const tnn_layer *layer = job->layers[i];
         for (int p = 0; p < layer->num_params; p++, slot++) {
             if (!layer->trainable)
                 continue;
-            tnn_tensor *w = layer->param[p];
-            const float *g = layer->grad[p]->data;
+            size_t size = layer->param[p]->size;
+            size_t begin = (size * (size_t)part / (size_t)parts) & ~(size_t)15;
+            size_t end = part + 1 == parts
+                             ? size
+                             : (size * (size_t)(part + 1) / (size_t)parts) &
+                                   ~(size_t)15;
+            if (begin >= end)
+                continue;
+            float *w = layer->param[p]->data + begin;
+            float *g = layer->grad[p]->data + begin;
             float decay = layer->is_weight[p] || opt->decay_all
                               ? opt->weight_decay
                               : 0.0f;
             float *state = opt->state[slot];
             if (opt->kind == OPTIM_SGD)
-                sgd_update(opt, w->data, g, state, w->size, lr, decay);
+                sgd_update(opt, w, g, state + begin, end - begin, job->lr,
+                           decay);
             else
-                adam_update(opt, w->data, g, state, state + w->size, w->size,
-                            lr, decay);
+                adam_update(opt, w, g, state + begin, state + size + begin,
+                            end - begin, job->lr, decay);
         }
     }
+}
+
+int tnn__optim_step(tnn_optim *opt, tnn_layer *const *layers, size_t count,
+                    struct tnn__pool *pool)
+{
+    int rc = ensure_state(opt, layers, count);
+    if (rc != TNN_OK)
+        return rc;
+    struct step_job job = {opt, layers, count, tnn_optim_current_lr(opt)};
+    tnn__pool_run(pool, step_part, &job);
     opt->steps++;
     return TNN_OK;
 }

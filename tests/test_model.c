@@ -222,6 +222,22 @@ START_TEST(same_seed_bit_identical)
 }
 END_TEST
 
+/* The optimizer's worker threads split elementwise work only: any thread
+ * count gives the same bits (the matrices here are too small for the BLAS
+ * to split). */
+START_TEST(thread_count_does_not_change_results)
+{
+    int saved = tnn_get_num_threads();
+    float one[16], three[16];
+    ck_assert_int_eq(tnn_set_num_threads(1), TNN_OK);
+    train_copy(42, one, 16);
+    ck_assert_int_eq(tnn_set_num_threads(3), TNN_OK);
+    train_copy(42, three, 16);
+    ck_assert_int_eq(tnn_set_num_threads(saved), TNN_OK);
+    ck_assert_mem_eq(one, three, sizeof one);
+}
+END_TEST
+
 /* After the first step, training allocates nothing. */
 START_TEST(no_allocation_in_steady_state)
 {
@@ -487,6 +503,7 @@ Suite *model_suite(void)
     tcase_add_test(tc, linear_regression_closed_form);
     tcase_add_test(tc, fit_batches_and_callbacks);
     tcase_add_test(tc, same_seed_bit_identical);
+    tcase_add_test(tc, thread_count_does_not_change_results);
     tcase_add_test(tc, no_allocation_in_steady_state);
     tcase_add_test(tc, frozen_layer_keeps_weights);
     tcase_add_test(tc, summary_and_counts);

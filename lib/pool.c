@@ -1,0 +1,131 @@
+/*
+ * A small pool of worker threads for the elementwise passes that touch
+ * every parameter at every step (the optimizer update). While the main
+ * thread runs them alone, the other cores only wait for the next matrix
+ * product; splitting the pass by index ranges keeps the results
+ * bit-identical for any number of threads.
+ */
+#include <pthread.h>
+
+#include "internal.h"
+
+struct tnn__pool {
+    pthread_mutex_t lock;
+    pthread_cond_t start;
+    pthread_cond_t done;
+    pthread_t *workers;
+    int parts;       /* the caller and the workers */
+    int started;     /* workers created, for shutdown */
+    unsigned long generation;
+    int pending;     /* workers still running the current task */
+    bool stop;
+    tnn__task task;
+    void *arg;
+};
+
+struct worker_start {
+    struct tnn__pool *pool;
+    int part;
+};
+
+static void *worker_main(void *p)
+{
+    struct tnn__pool *pool = ((struct worker_start *)p)->pool;
+    int part = ((struct worker_start *)p)->part;
+    tnn__free(p);
+    unsigned long seen = 0;
+    pthread_mutex_lock(&pool->lock);
+    for (;;) {
+        while (!pool->stop && pool->generation == seen)
+            pthread_cond_wait(&pool->start, &pool->lock);
+        if (pool->stop)
+            break;
+        seen = pool->generation;
+        tnn__task task = pool->task;
+        void *arg = pool->arg;
+        pthread_mutex_unlock(&pool->lock);
+        task(arg, part, pool->parts);
+        pthread_mutex_lock(&pool->lock);
+        if (--pool->pending == 0)
+            pthread_cond_signal(&pool->done);
+    }
+    pthread_mutex_unlock(&pool->lock);
+    return NULL;
+}
+
+void tnn__pool_free(struct tnn__pool *pool)
+{
+    if (!pool)
+        return;
+    pthread_mutex_lock(&pool->lock);
+    pool->stop = true;
+    pthread_cond_broadcast(&pool->start);
+    pthread_mutex_unlock(&pool->lock);
+    for (int i = 0; i < pool->started; i++)
+        pthread_join(pool->workers[i], NULL);
+    pthread_cond_destroy(&pool->start);
+    pthread_cond_destroy(&pool->done);
+    pthread_mutex_destroy(&pool->lock);
+    tnn__free(pool->workers);
+    tnn__free(pool);
+}
+
+int tnn__pool_new(const char *func, int parts, struct tnn__pool **out)
+{
+    *out = NULL;
+    struct tnn__pool *pool = tnn__calloc(1, sizeof *pool);
+    if (!pool)
+        return tnn__fail(TNN_E_NOMEM, func, "cannot allocate a thread pool");
+    pool->workers = tnn__calloc((size_t)(parts - 1), sizeof *pool->workers);
+    if (!pool->workers || pthread_mutex_init(&pool->lock, NULL)) {
+        tnn__free(pool->workers);
+        tnn__free(pool);
+        return tnn__fail(TNN_E_NOMEM, func, "cannot set up a thread pool");
+    }
+    pthread_cond_init(&pool->start, NULL);
+    pthread_cond_init(&pool->done, NULL);
+    pool->parts = parts;
+    for (int i = 1; i < parts; i++) {
+        struct worker_start *ws = tnn__malloc(sizeof *ws);
+        if (!ws) {
+            tnn__pool_free(pool);
+            return tnn__fail(TNN_E_NOMEM, func,
+                             "cannot start thread %d of %d", i, parts);
+        }
+        *ws = (struct worker_start){pool, i};
+        if (pthread_create(&pool->workers[i - 1], NULL, worker_main, ws)) {
+            tnn__free(ws);
+            tnn__pool_free(pool);
+            return tnn__fail(TNN_E_NOMEM, func,
+                             "cannot start thread %d of %d", i, parts);
+        }
+        pool->started = i;
+    }
+    *out = pool;
+    return TNN_OK;
+}
+
+int tnn__pool_parts(const struct tnn__pool *pool)
+{
+    return pool ? pool->parts : 1;
+}
+
+void tnn__pool_run(struct tnn__pool *pool, tnn__task task, void *arg)
+{
+    if (!pool || pool->parts == 1) {
+        task(arg, 0, 1);
+        return;
+    }
+    pthread_mutex_lock(&pool->lock);
+    pool->task = task;
+    pool->arg = arg;
+    pool->pending = pool->parts - 1;
+    pool->generation++;
+    pthread_cond_broadcast(&pool->start);
+    pthread_mutex_unlock(&pool->lock);
+    task(arg, 0, pool->parts);
+    pthread_mutex_lock(&pool->lock);
+    while (pool->pending > 0)
+        pthread_cond_wait(&pool->done, &pool->lock);
+    pthread_mutex_unlock(&pool->lock);
+}
