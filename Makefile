@@ -52,7 +52,10 @@ CPPFLAGS_ALL := -Iinclude -Ilib $(CPPFLAGS)
 ifeq ($(SANITIZE),1)
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 else ifeq ($(SANITIZE),thread)
+# TSan cannot run the ifunc resolvers of function clones (they run before
+# it is set up), so that build uses the baseline loops only.
 SAN_FLAGS := -fsanitize=thread
+LIB_EXTRA := -DTNN_NO_CLONES
 else ifneq ($(SANITIZE),)
 $(error SANITIZE must be empty, 1 or thread)
 endif
@@ -74,8 +77,10 @@ $(error BLAS must be openblas or reference)
 endif
 LIBS_PRIVATE := $(BLAS_LIBS) -lm -lpthread
 
-# The library reads no errno from libm; without it sqrtf vectorises.
-LIB_CFLAGS = -std=c11 $(WARN) $(OPT) -fno-math-errno -fPIC -fvisibility=hidden $(SAN_FLAGS) \
+# The library reads no errno from libm; without it sqrtf vectorises. No
+# contraction into FMA: the vector clones must give the baseline's bits.
+LIB_CFLAGS = -std=c11 $(WARN) $(OPT) -fno-math-errno -ffp-contract=off \
+	-fPIC -fvisibility=hidden $(SAN_FLAGS) $(LIB_EXTRA) \
 	$(BLAS_CFLAGS) $(CFLAGS)
 LIB_LDFLAGS = -shared -Wl,-soname,$(SONAME) -Wl,--version-script,lib/libtinynn.map \
 	-Wl,--no-undefined -Wl,-z,defs $(SAN_FLAGS) $(LDFLAGS)
@@ -161,7 +166,7 @@ tests: $(TEST_BIN)
 
 $(TEST_BIN): $(TEST_SRCS) tests/testutil.h include/tinynn.h $(SHARED) | lib
 	@mkdir -p $(@D)
-	$(CC) -Iinclude $(PROG_CFLAGS) -DTNN_EXAMPLES_DIR='"$(abspath $(BUILD))"' \
+	$(CC) -Iinclude $(PROG_CFLAGS) -DTNN_TEST_DATA_DIR='"$(abspath tests/data)"' \
 	    $(CHECK_CFLAGS) $(TEST_SRCS) -o $@ $(PROG_LDFLAGS) -ltinynn $(CHECK_LIBS) -lm
 
 # Missing Debian packages are installed first (or the apt-get line printed);

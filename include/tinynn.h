@@ -46,7 +46,7 @@ extern "C" {
 #endif
 
 #define TNN_VERSION_MAJOR 1
-#define TNN_VERSION_MINOR 1
+#define TNN_VERSION_MINOR 2
 #define TNN_VERSION_PATCH 0
 #define TNN_VERSION_NUMBER \
     (TNN_VERSION_MAJOR * 10000 + TNN_VERSION_MINOR * 100 + TNN_VERSION_PATCH)
@@ -388,9 +388,11 @@ enum tnn_loss_kind {
      * half the sum-of-squares per row, so it equals
      * outputs / 2 * mean-of-squares (Keras' and PyTorch's "mse"). */
     TNN_LOSS_MSE = 0,
-    /* Softmax cross-entropy on logits z:
-     * J = 1/m * sum_rows (logsumexp(z) - sum_c t_c * z_c), with t a one-hot
-     * or probability row, or a class index; dJ/dz = (softmax(z) - t) / m. */
+    /* Softmax cross-entropy on logits z, with t a one-hot or probability
+     * row, or a class index:
+     * J = 1/m * sum_rows sum_c t_c * (logsumexp(z) - z_c),
+     * dJ/dz = (softmax(z) * sum_c t_c - t) / m, i.e. (softmax(z) - t) / m
+     * for rows that sum to 1. */
     TNN_LOSS_CROSS_ENTROPY = 1
 };
 
@@ -643,6 +645,56 @@ TNN_API int tnn_idx_load(const char *path, int flags, tnn_tensor **out);
  * not kept after the call. */
 TNN_API int tnn_idx_load_buffer(const void *data, size_t size, int flags,
                                 tnn_tensor **out);
+
+/* ------------------------------------------------------------------------ */
+/* Model files                                              (since 1.2)     */
+/* ------------------------------------------------------------------------ */
+
+/* Flags of tnn_model_save() and tnn_model_save_buffer(). */
+enum tnn_save_flags {
+    /* Also store the optimizer with its state (Adam's moments, momentum
+     * velocities, step count, schedule), so that training resumed from the
+     * file continues exactly as if it had not stopped. */
+    TNN_SAVE_OPTIMIZER = 1
+};
+
+/* Write the model to path: its layers with their configuration,
+ * parameters, batch-norm running statistics and trainable flags, the loss,
+ * the mode and the state of its generator; with TNN_SAVE_OPTIMIZER also the
+ * optimizer. The format (docs/format.md) is little-endian with a CRC-32 per
+ * section and over the whole file. The file is written under a temporary
+ * name in the same directory, flushed to disk and renamed over path: on any
+ * failure path keeps its previous content and no temporary file remains.
+ * TNN_E_INVALID for NULL arguments or unknown flags, TNN_E_STATE for
+ * TNN_SAVE_OPTIMIZER without an optimizer, TNN_E_IO, TNN_E_NOMEM. */
+TNN_API int tnn_model_save(const tnn_model *model, const char *path,
+                           int flags);
+
+/* The same file image into buf (size bytes). *needed (may be NULL) gets
+ * the image's size; buf NULL with size 0 only asks for it. TNN_E_SHAPE if
+ * size is too small (buf is then left untouched). */
+TNN_API int tnn_model_save_buffer(const tnn_model *model, int flags,
+                                  void *buf, size_t size, size_t *needed);
+
+/* Read a model file into a new model *out, owned by the caller, that
+ * predicts bit-identically to the saved one (and trains on identically if
+ * the optimizer was saved). Files of every format version up to this
+ * library's are read. Errors (*out is then NULL): TNN_E_INVALID for NULL
+ * arguments, TNN_E_IO if the file cannot be read, TNN_E_FORMAT if it is
+ * no model file, TNN_E_VERSION if its format is newer than this library
+ * knows, TNN_E_CORRUPT for a checksum mismatch, a truncated file or
+ * inconsistent content, TNN_E_NOMEM. */
+TNN_API int tnn_model_load(const char *path, tnn_model **out);
+
+/* The same from size bytes at data, which is not kept. */
+TNN_API int tnn_model_load_buffer(const void *data, size_t size,
+                                  tnn_model **out);
+
+/* A deep copy of model (layers, parameters, optimizer and its state,
+ * generator), owned by the caller; NULL on failure. A model must not be
+ * used from two threads at once: give each thread its own clone, e.g. to
+ * serve predictions in parallel. */
+TNN_API tnn_model *tnn_model_clone(const tnn_model *model);
 
 #ifdef __cplusplus
 }

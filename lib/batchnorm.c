@@ -22,14 +22,17 @@ struct batchnorm {
     size_t xhat_rows;
 };
 
-static int batchnorm_reserve(tnn_layer *layer, size_t n)
+static int batchnorm_reserve(tnn_layer *layer, const char *func, size_t n)
 {
     struct batchnorm *bn = layer->impl;
     if (n <= bn->xhat_rows)
         return TNN_OK;
-    float *xhat = tnn__calloc(n * layer->in_features, sizeof *xhat);
+    size_t count;
+    float *xhat = tnn__mul_size(n, layer->in_features, &count)
+                      ? tnn__calloc(count, sizeof *xhat)
+                      : NULL;
     if (!xhat)
-        return tnn__fail(TNN_E_NOMEM, "tnn_batchnorm",
+        return tnn__fail(TNN_E_NOMEM, func,
                          "cannot allocate %zu x %zu values", n,
                          layer->in_features);
     tnn__free(bn->xhat);

@@ -134,3 +134,10 @@ int tnn_dense_set_init(tnn_layer *dense, int init, float value)
     d->init_value = value;
     return TNN_OK;
 }
+
+void tnn__dense_get_init(const tnn_layer *dense, int *init, float *value)
+{
+    const struct dense *d = dense->impl;
+    *init = d->init;
+    *value = d->init_value;
+}

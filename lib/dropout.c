@@ -13,14 +13,17 @@ struct dropout {
     size_t mask_rows;
 };
 
-static int dropout_reserve(tnn_layer *layer, size_t n)
+static int dropout_reserve(tnn_layer *layer, const char *func, size_t n)
 {
     struct dropout *d = layer->impl;
     if (n <= d->mask_rows)
         return TNN_OK;
-    float *mask = tnn__calloc(n * layer->in_features, sizeof *mask);
+    size_t count;
+    float *mask = tnn__mul_size(n, layer->in_features, &count)
+                      ? tnn__calloc(count, sizeof *mask)
+                      : NULL;
     if (!mask)
-        return tnn__fail(TNN_E_NOMEM, "tnn_dropout",
+        return tnn__fail(TNN_E_NOMEM, func,
                          "cannot allocate a mask of %zu x %zu", n,
                          layer->in_features);
     tnn__free(d->mask);
@@ -99,4 +102,9 @@ tnn_layer *tnn_dropout_new(float rate)
     if (layer)
         ((struct dropout *)layer->impl)->rate = rate;
     return layer;
+}
+
+float tnn__dropout_rate(const tnn_layer *dropout)
+{
+    return ((const struct dropout *)dropout->impl)->rate;
 }

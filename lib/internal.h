@@ -76,7 +76,7 @@ struct tnn_layer_ops {
     bool needs_rng;
     /* Make room for per-batch state of up to n rows; may allocate. NULL if
      * the kind keeps none. */
-    int (*reserve)(tnn_layer *layer, size_t n);
+    int (*reserve)(tnn_layer *layer, const char *func, size_t n);
     void (*forward)(tnn_layer *layer, const float *in, float *out, size_t n,
                     bool training, tnn_rng *rng);
     /* From dout, parameter gradients (overwritten when accumulate is
@@ -126,7 +126,7 @@ int tnn__layer_add_param(tnn_layer *layer, const char *func, int ndim,
 int tnn__layer_bind(tnn_layer *layer, const char *func, size_t in_features);
 
 /* Reserve per-batch state for n rows (TNN_OK when the kind keeps none). */
-int tnn__layer_reserve(tnn_layer *layer, size_t n);
+int tnn__layer_reserve(tnn_layer *layer, const char *func, size_t n);
 
 /* Whether the layer has parameters that training changes. */
 bool tnn__layer_learns(const tnn_layer *layer);
@@ -146,12 +146,25 @@ extern const struct tnn_layer_ops tnn__batchnorm_ops;
 double tnn__mse(const float *pred, const float *target, size_t n, size_t k,
                 float *grad);
 
+/* Every label an integer class index in [0, k). */
+int tnn__check_class_labels(const char *func, const float *labels, size_t n,
+                            size_t k);
+
 /* labels: n class indices when index_labels, else n x k probability rows.
  * *correct counts rows whose arg-max matches. TNN_E_INVALID for a label
  * that is no class index. */
 int tnn__cross_entropy(const char *func, const float *logits,
                        const float *labels, bool index_labels, size_t n,
                        size_t k, float *grad, double *loss, size_t *correct);
+
+/* ---- random numbers (rng.c) --------------------------------------------- */
+
+struct tnn_rng {
+    uint64_t s[4];
+    /* Box-Muller yields two normals; the second waits here. */
+    double spare_normal;
+    bool has_spare;
+};
 
 /* ---- worker threads (pool.c) -------------------------------------------- */
 
@@ -173,10 +186,90 @@ void tnn__pool_run(struct tnn__pool *pool, tnn__task task, void *arg);
 
 /* ---- optimizers (optim.c) ---------------------------------------------- */
 
+/* Values stored in model files: never renumber. */
+enum optim_kind { OPTIM_SGD = 1, OPTIM_ADAM = 2 };
+enum schedule_kind { SCHEDULE_NONE = 0, SCHEDULE_STEP = 1, SCHEDULE_COSINE = 2 };
+
+struct tnn_optim {
+    enum optim_kind kind;
+    float lr;
+    float momentum;
+    bool nesterov;
+    float beta1, beta2, eps;
+    bool decoupled;
+    float weight_decay;
+    bool decay_all;
+    enum schedule_kind schedule;
+    long schedule_steps;
+    float schedule_value; /* gamma (step) or min_lr (cosine) */
+    long steps;
+    /* Updates since the state below was made: Adam's bias correction
+     * counts from it, the schedules from steps. */
+    long state_steps;
+    /* One state buffer per parameter slot (velocity for SGD, m and v side
+     * by side for Adam), in the order the model lists its parameters. */
+    size_t num_slots;
+    float **state;
+    size_t *state_size;
+};
+
+/* Make the per-parameter state for the layers' parameters (kept if it
+ * already fits them, zeroed otherwise). */
+int tnn__optim_prepare(tnn_optim *opt, const char *func,
+                       tnn_layer *const *layers, size_t count);
+
+/* Forget the state and the step count, as a new optimizer. */
+void tnn__optim_reset(tnn_optim *opt);
+
 /* One update of every trainable parameter of the layers from its
  * gradient, which it then sets to zero; split over the pool's threads
- * (pool may be NULL); allocates its state on the first call only. */
-int tnn__optim_step(tnn_optim *opt, tnn_layer *const *layers, size_t count,
-                    struct tnn__pool *pool);
+ * (pool may be NULL). tnn__optim_prepare() must have succeeded for the
+ * same layers. */
+void tnn__optim_step(tnn_optim *opt, tnn_layer *const *layers, size_t count,
+                     struct tnn__pool *pool);
+
+/* ---- files (crc32.c, fileio.c) -------------------------------------------- */
+
+uint32_t tnn__crc32(const void *data, size_t size);
+
+/* The whole regular file at path, in a buffer from tnn__malloc. */
+int tnn__read_file(const char *func, const char *path, uint8_t **data,
+                   size_t *size);
+
+/* Replace path by data: temporary file in the same directory, fsync,
+ * rename. On failure path is untouched and no temporary file is left. */
+int tnn__write_file_atomic(const char *func, const char *path,
+                           const void *data, size_t size);
+
+/* Configuration of the kinds, for model files. */
+void tnn__dense_get_init(const tnn_layer *dense, int *init, float *value);
+float tnn__dropout_rate(const tnn_layer *dropout);
+
+/* ---- models (model.c) ---------------------------------------------------- */
+
+struct tnn_model {
+    size_t in_features;
+    tnn_layer **layers;
+    size_t num_layers;
+    size_t layers_cap;
+    tnn_optim *optim;
+    int loss;
+    int mode;
+    bool check_finite;
+    tnn_rng *rng;
+    /* Worker threads for the optimizer update, made on the first training
+     * step when more than one thread is asked for. */
+    struct tnn__pool *pool;
+    /* Set while tnn_model_fit() runs, so that its callback cannot change
+     * the model under it. */
+    bool busy;
+    /* Buffers for up to rows_cap rows, made on first use and kept: act[0]
+     * gathers shuffled input rows, act[i + 1] is layer i's output and
+     * dact[i + 1] the loss gradient with respect to it. */
+    size_t rows_cap;
+    float **act;
+    float **dact;
+    float *labels;
+};
 
 #endif /* TINYNN_INTERNAL_H */

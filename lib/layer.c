@@ -65,9 +65,10 @@ int tnn__layer_bind(tnn_layer *layer, const char *func, size_t in_features)
     return TNN_OK;
 }
 
-int tnn__layer_reserve(tnn_layer *layer, size_t n)
+int tnn__layer_reserve(tnn_layer *layer, const char *func, size_t n)
 {
-    return layer->ops->reserve ? layer->ops->reserve(layer, n) : TNN_OK;
+    return layer->ops->reserve ? layer->ops->reserve(layer, func, n)
+                               : TNN_OK;
 }
 
 bool tnn__layer_learns(const tnn_layer *layer)
@@ -196,9 +197,12 @@ int tnn_layer_forward(tnn_layer *layer, const tnn_tensor *in,
     size_t n = in->dims[0];
     if (n > TNN_MAX_BLAS_DIM)
         return tnn__fail(TNN_E_SHAPE, __func__, "batch of %zu rows", n);
-    rc = tnn__layer_bind(layer, __func__, in->dims[1]);
+    /* Check out against the width the layer will have before binding it,
+     * so that a failed call leaves the layer as it was. */
+    size_t out_width = layer->in_features ? layer->out_features : in->dims[1];
+    rc = check_rows(__func__, "out", out, n, out_width);
     if (rc == TNN_OK)
-        rc = check_rows(__func__, "out", out, n, layer->out_features);
+        rc = tnn__layer_bind(layer, __func__, in->dims[1]);
     if (rc != TNN_OK)
         return rc;
     bool training = mode == TNN_MODE_TRAIN;
@@ -206,7 +210,7 @@ int tnn_layer_forward(tnn_layer *layer, const tnn_tensor *in,
         return tnn__fail(TNN_E_INVALID, __func__,
                          "a %s layer in training mode needs an rng",
                          layer->ops->name);
-    rc = tnn__layer_reserve(layer, n);
+    rc = tnn__layer_reserve(layer, __func__, n);
     if (rc != TNN_OK)
         return rc;
     layer->ops->forward(layer, in->data, out->data, n, training, rng);
@@ -224,6 +228,10 @@ int tnn_layer_backward(tnn_layer *layer, const tnn_tensor *in,
         return tnn__fail(TNN_E_STATE, __func__,
                          "no forward pass in training mode preceded it");
     size_t n = layer->forward_rows;
+    if (in && in->ndim == 2 && in->dims[0] != n)
+        return tnn__fail(TNN_E_STATE, __func__,
+                         "in has %zu rows; the last training forward had %zu",
+                         in->dims[0], n);
     int rc = check_rows(__func__, "in", in, n, layer->in_features);
     if (rc == TNN_OK)
         rc = check_rows(__func__, "out", out, n, layer->out_features);

@@ -41,23 +41,34 @@ static int label_class(const char *func, float label, size_t row, size_t k,
     return TNN_OK;
 }
 
+int tnn__check_class_labels(const char *func, const float *labels, size_t n,
+                            size_t k)
+{
+    size_t cls;
+    for (size_t r = 0; r < n; r++) {
+        int rc = label_class(func, labels[r], r, k, &cls);
+        if (rc != TNN_OK)
+            return rc;
+    }
+    return TNN_OK;
+}
+
 int tnn__cross_entropy(const char *func, const float *logits,
                        const float *labels, bool index_labels, size_t n,
                        size_t k, float *grad, double *loss, size_t *correct)
 {
+    /* Labels are checked before anything is written to grad. */
+    if (index_labels) {
+        int rc = tnn__check_class_labels(func, labels, n, k);
+        if (rc != TNN_OK)
+            return rc;
+    }
     double total = 0.0;
     size_t hits = 0;
     const double inv_n = 1.0 / (double)n;
     for (size_t r = 0; r < n; r++) {
         const float *z = logits + r * k;
-        size_t cls = 0;
-        if (index_labels) {
-            int rc = label_class(func, labels[r], r, k, &cls);
-            if (rc != TNN_OK)
-                return rc;
-        } else {
-            cls = argmax(labels + r * k, k);
-        }
+        size_t cls = index_labels ? (size_t)labels[r] : argmax(labels + r * k, k);
         size_t top = argmax(z, k);
         hits += top == cls;
         /* log-sum-exp around the maximum: finite for any finite logits. */
@@ -65,17 +76,23 @@ int tnn__cross_entropy(const char *func, const float *logits,
         for (size_t j = 0; j < k; j++)
             sum += exp((double)z[j] - max);
         double lse = max + log(sum);
+        /* J_row = sum_c t_c (lse - z_c), so dJ/dz_j = p_j sum_c t_c - t_j;
+         * for rows that sum to 1 that is the familiar p - t. */
+        double mass = 1.0;
         if (index_labels) {
             total += lse - z[cls];
         } else {
-            for (size_t j = 0; j < k; j++)
+            mass = 0.0;
+            for (size_t j = 0; j < k; j++) {
                 total += labels[r * k + j] * (lse - z[j]);
+                mass += labels[r * k + j];
+            }
         }
         if (grad) {
             for (size_t j = 0; j < k; j++) {
                 double p = exp((double)z[j] - lse);
                 double t = index_labels ? (j == cls) : labels[r * k + j];
-                grad[r * k + j] = (float)((p - t) * inv_n);
+                grad[r * k + j] = (float)((p * mass - t) * inv_n);
             }
         }
     }

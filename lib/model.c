@@ -23,27 +23,6 @@ struct tnn_progress {
     double seconds;
 };
 
-struct tnn_model {
-    size_t in_features;
-    tnn_layer **layers;
-    size_t num_layers;
-    size_t layers_cap;
-    tnn_optim *optim;
-    int loss;
-    int mode;
-    bool check_finite;
-    tnn_rng *rng;
-    /* Worker threads for the optimizer update, made on the first training
-     * step when more than one thread is asked for. */
-    struct tnn__pool *pool;
-    /* Buffers for up to rows_cap rows, made on first use and kept: act[0]
-     * gathers shuffled input rows, act[i + 1] is layer i's output and
-     * dact[i + 1] the loss gradient with respect to it. */
-    size_t rows_cap;
-    float **act;
-    float **dact;
-    float *labels;
-};
 
 /* The rows a model is fed: dims[0] rows of everything else. */
 struct rows {
@@ -85,19 +64,19 @@ static int ensure_rows(tnn_model *m, const char *func, size_t n)
     m->act = tnn__calloc(count, sizeof *m->act);
     m->dact = tnn__calloc(count, sizeof *m->dact);
     bool ok = m->act && m->dact;
+    size_t values;
     for (size_t i = 0; ok && i < count; i++) {
-        m->act[i] = tnn__calloc(n * width_after(m, i), sizeof(float));
-        m->dact[i] = i ? tnn__calloc(n * width_after(m, i), sizeof(float))
-                       : NULL;
+        ok = tnn__mul_size(n, width_after(m, i), &values);
+        m->act[i] = ok ? tnn__calloc(values, sizeof(float)) : NULL;
+        m->dact[i] = ok && i ? tnn__calloc(values, sizeof(float)) : NULL;
         ok = m->act[i] && (i == 0 || m->dact[i]);
     }
     /* Labels are as wide as the output at most (probability rows). */
-    if (ok)
-        m->labels = tnn__calloc(n * width_after(m, m->num_layers),
-                                sizeof(float));
+    if (ok && tnn__mul_size(n, width_after(m, m->num_layers), &values))
+        m->labels = tnn__calloc(values, sizeof(float));
     ok = ok && m->labels;
     for (size_t i = 0; ok && i < m->num_layers; i++)
-        ok = tnn__layer_reserve(m->layers[i], n) == TNN_OK;
+        ok = tnn__layer_reserve(m->layers[i], func, n) == TNN_OK;
     if (!ok) {
         free_buffers(m);
         return tnn__fail(TNN_E_NOMEM, func,
@@ -116,6 +95,19 @@ static int ensure_pool(tnn_model *m, const char *func)
     tnn__pool_free(m->pool);
     m->pool = NULL;
     return threads > 1 ? tnn__pool_new(func, threads, &m->pool) : TNN_OK;
+}
+
+/* A model is busy while tnn_model_fit() runs: its callback may read it
+ * but not change it. */
+static int check_idle(const tnn_model *m, const char *func)
+{
+    if (!m)
+        return tnn__fail(TNN_E_INVALID, func, "model is NULL");
+    if (m->busy)
+        return tnn__fail(TNN_E_STATE, func,
+                         "the model is training (called from a "
+                         "tnn_model_fit() callback)");
+    return TNN_OK;
 }
 
 /* ---- life cycle ---------------------------------------------------------- */
@@ -159,10 +151,9 @@ void tnn_model_free(tnn_model *m)
 
 int tnn_model_add(tnn_model *m, tnn_layer *layer)
 {
-    int rc = TNN_OK;
-    if (!m || !layer)
-        rc = tnn__fail(TNN_E_INVALID, __func__, "%s is NULL",
-                       m ? "layer" : "model");
+    int rc = check_idle(m, __func__);
+    if (rc == TNN_OK && !layer)
+        rc = tnn__fail(TNN_E_INVALID, __func__, "layer is NULL");
     if (rc == TNN_OK)
         rc = tnn__layer_bind(layer, __func__, width_after(m, m->num_layers));
     if (rc == TNN_OK && m->num_layers == m->layers_cap) {
@@ -283,9 +274,13 @@ int tnn_model_summary(const tnn_model *m, char *buf, size_t size,
 
 int tnn_model_set_seed(tnn_model *m, uint64_t seed)
 {
-    if (!m)
-        return tnn__fail(TNN_E_INVALID, __func__, "model is NULL");
+    int rc = check_idle(m, __func__);
+    if (rc != TNN_OK)
+        return rc;
     tnn_rng_seed(m->rng, seed);
+    /* As if nothing had been trained: the optimizer starts over too. */
+    if (m->optim)
+        tnn__optim_reset(m->optim);
     for (size_t i = 0; i < m->num_layers; i++)
         if (m->layers[i]->ops->init)
             m->layers[i]->ops->init(m->layers[i], m->rng);
@@ -296,8 +291,9 @@ tnn_rng *tnn_model_rng(tnn_model *m) { return m ? m->rng : NULL; }
 
 int tnn_model_set_loss(tnn_model *m, int loss)
 {
-    if (!m)
-        return tnn__fail(TNN_E_INVALID, __func__, "model is NULL");
+    int rc = check_idle(m, __func__);
+    if (rc != TNN_OK)
+        return rc;
     if (loss != TNN_LOSS_MSE && loss != TNN_LOSS_CROSS_ENTROPY)
         return tnn__fail(TNN_E_INVALID, __func__,
                          "loss is %d; not an enum tnn_loss_kind value",
@@ -308,9 +304,11 @@ int tnn_model_set_loss(tnn_model *m, int loss)
 
 int tnn_model_set_optim(tnn_model *m, tnn_optim *opt)
 {
-    if (!m) {
-        tnn_optim_free(opt);
-        return tnn__fail(TNN_E_INVALID, __func__, "model is NULL");
+    int rc = check_idle(m, __func__);
+    if (rc != TNN_OK) {
+        if (!m || m->optim != opt)
+            tnn_optim_free(opt);
+        return rc;
     }
     if (m->optim != opt)
         tnn_optim_free(m->optim);
@@ -322,8 +320,9 @@ tnn_optim *tnn_model_optim(tnn_model *m) { return m ? m->optim : NULL; }
 
 int tnn_model_set_mode(tnn_model *m, int mode)
 {
-    if (!m)
-        return tnn__fail(TNN_E_INVALID, __func__, "model is NULL");
+    int rc = check_idle(m, __func__);
+    if (rc != TNN_OK)
+        return rc;
     if (mode != TNN_MODE_EVAL && mode != TNN_MODE_TRAIN)
         return tnn__fail(TNN_E_INVALID, __func__,
                          "mode is %d; not an enum tnn_mode value", mode);
@@ -335,8 +334,9 @@ int tnn_model_mode(const tnn_model *m) { return m ? m->mode : 0; }
 
 int tnn_model_set_check_finite(tnn_model *m, int on)
 {
-    if (!m)
-        return tnn__fail(TNN_E_INVALID, __func__, "model is NULL");
+    int rc = check_idle(m, __func__);
+    if (rc != TNN_OK)
+        return rc;
     if (on != 0 && on != 1)
         return tnn__fail(TNN_E_INVALID, __func__,
                          "on is %d; it must be 0 or 1", on);
@@ -391,14 +391,22 @@ static int check_labels(const tnn_model *m, const char *func,
                          "rows of %zu",
                          n, want, want == 1 ? "" : "s", y->dims[0],
                          y->size / y->dims[0]);
+    /* Checked before any computation, so that a bad label changes
+     * nothing (batch-norm statistics, the generator). */
+    if (index) {
+        int rc = tnn__check_class_labels(func, y->data, n, width);
+        if (rc != TNN_OK)
+            return rc;
+    }
     *rows = (struct rows){y->data, n, want, index};
     return TNN_OK;
 }
 
 static int check_trainable(const tnn_model *m, const char *func)
 {
-    if (!m)
-        return tnn__fail(TNN_E_INVALID, func, "model is NULL");
+    int rc = check_idle(m, func);
+    if (rc != TNN_OK)
+        return rc;
     if (m->num_layers == 0)
         return tnn__fail(TNN_E_STATE, func, "the model has no layers");
     if (!m->optim)
@@ -443,11 +451,9 @@ static int compute_loss(const tnn_model *m, const char *func,
                               loss, correct);
 }
 
-static int check_finite_state(const tnn_model *m, const char *func,
-                              double loss, const char *where)
+static int check_finite_params(const tnn_model *m, const char *func,
+                               const char *where)
 {
-    if (!isfinite(loss))
-        return tnn__fail(TNN_E_NUMERIC, func, "%s: loss is %g", where, loss);
     for (size_t i = 0; i < m->num_layers; i++) {
         const tnn_layer *layer = m->layers[i];
         for (int p = 0; p < layer->num_params; p++) {
@@ -470,12 +476,20 @@ static int train_step(tnn_model *m, const char *func, const float *x,
                       const struct rows *y, size_t n, double *loss,
                       size_t *correct, const char *where)
 {
-    size_t head = head_layers(m);
-    const float *out = forward_layers(m, x, n, head, true, NULL);
-    int rc = compute_loss(m, func, out, y, n, head ? m->dact[head] : NULL,
-                          loss, correct);
+    /* The optimizer's state is made first: once backward has added into
+     * the gradients, the step must not fail. */
+    int rc = tnn__optim_prepare(m->optim, func, m->layers, m->num_layers);
     if (rc != TNN_OK)
         return rc;
+    size_t head = head_layers(m);
+    const float *out = forward_layers(m, x, n, head, true, NULL);
+    rc = compute_loss(m, func, out, y, n, head ? m->dact[head] : NULL, loss,
+                      correct);
+    if (rc != TNN_OK)
+        return rc;
+    /* A non-finite loss stops training before it reaches the weights. */
+    if (m->check_finite && !isfinite(*loss))
+        return tnn__fail(TNN_E_NUMERIC, func, "%s: loss is %g", where, *loss);
     /* Backward stops at the first layer that learns; it alone needs no
      * input gradient, nor do the layers before it. */
     size_t first = 0;
@@ -490,10 +504,8 @@ static int train_step(tnn_model *m, const char *func, const float *x,
                              i > first ? m->dact[i] : NULL, n,
                              layer->trainable);
     }
-    rc = tnn__optim_step(m->optim, m->layers, m->num_layers, m->pool);
-    if (rc == TNN_OK && m->check_finite)
-        rc = check_finite_state(m, func, *loss, where);
-    return rc;
+    tnn__optim_step(m->optim, m->layers, m->num_layers, m->pool);
+    return m->check_finite ? check_finite_params(m, func, where) : TNN_OK;
 }
 
 int tnn_model_train_batch(tnn_model *m, const tnn_tensor *x,
@@ -567,9 +579,9 @@ int tnn_model_evaluate(tnn_model *m, const tnn_tensor *x, const tnn_tensor *y,
                        double *loss, double *accuracy)
 {
     struct rows xr = {0}, yr = {0};
-    if (!m)
-        return tnn__fail(TNN_E_INVALID, __func__, "model is NULL");
-    int rc = check_input(m, __func__, x, &xr);
+    int rc = check_idle(m, __func__);
+    if (rc == TNN_OK)
+        rc = check_input(m, __func__, x, &xr);
     if (rc == TNN_OK)
         rc = check_labels(m, __func__, y, xr.count, &yr);
     if (rc != TNN_OK)
@@ -589,9 +601,9 @@ static int run_forward(tnn_model *m, const char *func, const tnn_tensor *x,
                        tnn_tensor *out, bool training)
 {
     struct rows xr = {0};
-    if (!m)
-        return tnn__fail(TNN_E_INVALID, func, "model is NULL");
-    int rc = check_input(m, func, x, &xr);
+    int rc = check_idle(m, func);
+    if (rc == TNN_OK)
+        rc = check_input(m, func, x, &xr);
     if (rc != TNN_OK)
         return rc;
     size_t width = width_after(m, m->num_layers);
@@ -602,6 +614,9 @@ static int run_forward(tnn_model *m, const char *func, const tnn_tensor *x,
                          "out must be (%zu, %zu); it has %zu rows of %zu",
                          xr.count, width, out->dims[0],
                          out->size / out->dims[0]);
+    /* Outputs go straight into out, so it must not overlap x. */
+    if (out->data < x->data + x->size && x->data < out->data + out->size)
+        return tnn__fail(TNN_E_INVALID, func, "out overlaps x");
     /* A training forward keeps what backward needs: one chunk only. */
     size_t chunk = training ? xr.count : chunk_rows(m, xr.count);
     if (training && chunk > TNN_MAX_BLAS_DIM)
@@ -713,6 +728,7 @@ int tnn_model_fit(tnn_model *m, const tnn_tensor *x, const tnn_tensor *y,
                          "cannot allocate a permutation of %zu rows",
                          xr.count);
 
+    m->busy = true;
     struct tnn_progress p = {.epochs = epochs,
                              .batches = (xr.count + batch - 1) / batch};
     bool stop = false;
@@ -764,6 +780,7 @@ int tnn_model_fit(tnn_model *m, const tnn_tensor *x, const tnn_tensor *y,
         if (rc == TNN_OK && callback && callback(&p, user) != 0)
             stop = true;
     }
+    m->busy = false;
     tnn__free(perm);
     return rc;
 }

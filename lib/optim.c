@@ -8,28 +8,7 @@
 
 #include "internal.h"
 
-enum optim_kind { OPTIM_SGD, OPTIM_ADAM };
-enum schedule_kind { SCHEDULE_NONE, SCHEDULE_STEP, SCHEDULE_COSINE };
 
-struct tnn_optim {
-    enum optim_kind kind;
-    float lr;
-    float momentum;
-    bool nesterov;
-    float beta1, beta2, eps;
-    bool decoupled;
-    float weight_decay;
-    bool decay_all;
-    enum schedule_kind schedule;
-    long schedule_steps;
-    float schedule_value; /* gamma (step) or min_lr (cosine) */
-    long steps;
-    /* One state buffer per parameter slot (velocity for SGD, m and v side
-     * by side for Adam), in the order the model lists its parameters. */
-    size_t num_slots;
-    float **state;
-    size_t *state_size;
-};
 
 static tnn_optim *optim_new(const char *func, enum optim_kind kind, float lr)
 {
@@ -274,8 +253,8 @@ int tnn_optim_clear_schedule(tnn_optim *opt)
 /* Make one state buffer per parameter slot, sized for SGD's velocity or
  * Adam's two moments. Rebuilt (state reset) only if the model's parameter
  * list changed since the last step. */
-static int ensure_state(tnn_optim *opt, tnn_layer *const *layers,
-                        size_t count)
+int tnn__optim_prepare(tnn_optim *opt, const char *func,
+                       tnn_layer *const *layers, size_t count)
 {
     size_t slots = 0;
     for (size_t i = 0; i < count; i++)
@@ -288,6 +267,7 @@ static int ensure_state(tnn_optim *opt, tnn_layer *const *layers,
     if (same)
         return TNN_OK;
     free_state(opt);
+    opt->state_steps = 0;
     opt->state = tnn__calloc(slots, sizeof *opt->state);
     opt->state_size = tnn__calloc(slots, sizeof *opt->state_size);
     if (!opt->state || !opt->state_size)
@@ -303,8 +283,7 @@ static int ensure_state(tnn_optim *opt, tnn_layer *const *layers,
     return TNN_OK;
 nomem:
     free_state(opt);
-    return tnn__fail(TNN_E_NOMEM, "tnn_model_train_batch",
-                     "cannot allocate the optimizer state");
+    return tnn__fail(TNN_E_NOMEM, func, "cannot allocate the optimizer state");
 }
 
 /* The update loops take restrict pointers and keep every scalar in a local
@@ -342,7 +321,7 @@ static void adam_update(const tnn_optim *opt, float *restrict w,
                         float *restrict v, size_t n, float lr, float decay)
 {
     const float b1 = opt->beta1, b2 = opt->beta2, eps = opt->eps;
-    const double t = (double)(opt->steps + 1);
+    const double t = (double)(opt->state_steps + 1);
     /* lr * m_hat = (lr / (1 - b1^t)) * m; v_hat = v / (1 - b2^t). */
     const float step = (float)(lr / (1.0 - pow(b1, t)));
     const float c2 = (float)(1.0 / (1.0 - pow(b2, t)));
@@ -405,14 +384,18 @@ static void step_part(void *arg, int part, int parts)
     }
 }
 
-int tnn__optim_step(tnn_optim *opt, tnn_layer *const *layers, size_t count,
-                    struct tnn__pool *pool)
+void tnn__optim_step(tnn_optim *opt, tnn_layer *const *layers, size_t count,
+                     struct tnn__pool *pool)
 {
-    int rc = ensure_state(opt, layers, count);
-    if (rc != TNN_OK)
-        return rc;
     struct step_job job = {opt, layers, count, tnn_optim_current_lr(opt)};
     tnn__pool_run(pool, step_part, &job);
     opt->steps++;
-    return TNN_OK;
+    opt->state_steps++;
+}
+
+void tnn__optim_reset(tnn_optim *opt)
+{
+    free_state(opt);
+    opt->steps = 0;
+    opt->state_steps = 0;
 }

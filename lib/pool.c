@@ -9,11 +9,20 @@
 
 #include "internal.h"
 
+struct worker_start {
+    struct tnn__pool *pool;
+    int part;
+};
+
 struct tnn__pool {
     pthread_mutex_t lock;
     pthread_cond_t start;
     pthread_cond_t done;
     pthread_t *workers;
+    /* What each worker is started with; freed with the pool, never by a
+     * worker, so that the user's allocator is only called from the
+     * caller's thread. */
+    struct worker_start *starts;
     int parts;       /* the caller and the workers */
     int started;     /* workers created, for shutdown */
     unsigned long generation;
@@ -23,16 +32,10 @@ struct tnn__pool {
     void *arg;
 };
 
-struct worker_start {
-    struct tnn__pool *pool;
-    int part;
-};
-
 static void *worker_main(void *p)
 {
     struct tnn__pool *pool = ((struct worker_start *)p)->pool;
     int part = ((struct worker_start *)p)->part;
-    tnn__free(p);
     unsigned long seen = 0;
     pthread_mutex_lock(&pool->lock);
     for (;;) {
@@ -67,6 +70,7 @@ void tnn__pool_free(struct tnn__pool *pool)
     pthread_cond_destroy(&pool->done);
     pthread_mutex_destroy(&pool->lock);
     tnn__free(pool->workers);
+    tnn__free(pool->starts);
     tnn__free(pool);
 }
 
@@ -77,24 +81,26 @@ int tnn__pool_new(const char *func, int parts, struct tnn__pool **out)
     if (!pool)
         return tnn__fail(TNN_E_NOMEM, func, "cannot allocate a thread pool");
     pool->workers = tnn__calloc((size_t)(parts - 1), sizeof *pool->workers);
-    if (!pool->workers || pthread_mutex_init(&pool->lock, NULL)) {
+    pool->starts = tnn__calloc((size_t)(parts - 1), sizeof *pool->starts);
+    bool ready = pool->workers && pool->starts;
+    bool mutex = ready && pthread_mutex_init(&pool->lock, NULL) == 0;
+    bool start = mutex && pthread_cond_init(&pool->start, NULL) == 0;
+    bool done = start && pthread_cond_init(&pool->done, NULL) == 0;
+    if (!done) {
+        if (start)
+            pthread_cond_destroy(&pool->start);
+        if (mutex)
+            pthread_mutex_destroy(&pool->lock);
         tnn__free(pool->workers);
+        tnn__free(pool->starts);
         tnn__free(pool);
         return tnn__fail(TNN_E_NOMEM, func, "cannot set up a thread pool");
     }
-    pthread_cond_init(&pool->start, NULL);
-    pthread_cond_init(&pool->done, NULL);
     pool->parts = parts;
     for (int i = 1; i < parts; i++) {
-        struct worker_start *ws = tnn__malloc(sizeof *ws);
-        if (!ws) {
-            tnn__pool_free(pool);
-            return tnn__fail(TNN_E_NOMEM, func,
-                             "cannot start thread %d of %d", i, parts);
-        }
+        struct worker_start *ws = &pool->starts[i - 1];
         *ws = (struct worker_start){pool, i};
         if (pthread_create(&pool->workers[i - 1], NULL, worker_main, ws)) {
-            tnn__free(ws);
             tnn__pool_free(pool);
             return tnn__fail(TNN_E_NOMEM, func,
                              "cannot start thread %d of %d", i, parts);

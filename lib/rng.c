@@ -6,12 +6,6 @@
 
 #include "internal.h"
 
-struct tnn_rng {
-    uint64_t s[4];
-    /* Box-Muller yields two normals; the second waits here. */
-    double spare_normal;
-    bool has_spare;
-};
 
 static uint64_t splitmix64(uint64_t *x)
 {

@@ -110,7 +110,8 @@ int tnn_tensor_copy_from(tnn_tensor *t, const float *src, size_t count)
         return tnn__fail(TNN_E_SHAPE, __func__,
                          "count is %zu; the tensor holds %zu elements", count,
                          t->size);
-    memcpy(t->data, src, count * sizeof(float));
+    /* src may point into t itself. */
+    memmove(t->data, src, count * sizeof(float));
     return TNN_OK;
 }
 

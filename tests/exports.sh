@@ -19,4 +19,9 @@ if [ -n "$bad" ]; then
     echo "exports: unversioned or foreign symbols: $bad" >&2
     exit 1
 fi
-echo "exports: $(echo "$declared" | wc -l) functions, all declared, exported and versioned"
+undocumented=$(for f in $declared; do grep -q "\b$f\b" docs/api.md || echo "$f"; done)
+if [ -n "$undocumented" ]; then
+    echo "exports: missing from docs/api.md: $undocumented" >&2
+    exit 1
+fi
+echo "exports: $(echo "$declared" | wc -l) functions, all declared, exported, versioned and in docs/api.md"

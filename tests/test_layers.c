@@ -83,9 +83,12 @@ static void gradient_check(tnn_layer *layer, size_t rows, size_t width,
     /* Non-trivial parameters, so that e.g. gamma != 1 is exercised. */
     for (int p = 0; p < tnn_layer_num_params(layer); p++)
         tnn_tensor_rand_uniform(tnn_layer_param(layer, p), rng, 0.5f, 1.5f);
+    size_t fixed_width = tnn_layer_out_features(layer);
     ck_assert_int_eq(tnn_layer_forward(layer, in, NULL, TNN_MODE_TRAIN, rng),
-                     TNN_E_INVALID); /* out NULL, width now bound */
-    size_t out_width = tnn_layer_out_features(layer);
+                     TNN_E_INVALID);
+    /* A failed call binds nothing: width-taking layers stay unbound. */
+    ck_assert_uint_eq(tnn_layer_out_features(layer), fixed_width);
+    size_t out_width = fixed_width ? fixed_width : width;
     tnn_tensor *out = tnn_tensor_new_2d(rows, out_width);
     tnn_tensor *weight = tnn_tensor_new_2d(rows, out_width);
     tnn_tensor *din = tnn_tensor_new_2d(rows, width);
@@ -163,6 +166,14 @@ START_TEST(dense_forward_by_hand)
     /* Eval forward leaves nothing for backward. */
     ck_assert_int_eq(tnn_layer_backward(dense, x, y, y, NULL), TNN_E_STATE);
     assert_failed_with(TNN_E_STATE, "tnn_layer_backward");
+    /* Backward of another batch size than the last forward's. */
+    ck_assert_int_eq(tnn_layer_forward(dense, x, y, TNN_MODE_TRAIN, NULL),
+                     TNN_OK);
+    tnn_tensor *x1 = tnn_tensor_new_2d(1, 2), *y1 = tnn_tensor_new_2d(1, 3);
+    ck_assert_int_eq(tnn_layer_backward(dense, x1, y1, y1, NULL),
+                     TNN_E_STATE);
+    tnn_tensor_free(x1);
+    tnn_tensor_free(y1);
     tnn_tensor_free(x);
     tnn_tensor_free(y);
     tnn_layer_free(dense);

@@ -136,6 +136,35 @@ START_TEST(cross_entropy_probability_rows)
 }
 END_TEST
 
+/* Rows that do not sum to 1: the gradient is still that of the loss. */
+START_TEST(cross_entropy_unnormalised_rows)
+{
+    tnn_tensor *z = tnn_tensor_new_2d(1, 2), *t = tnn_tensor_new_2d(1, 2);
+    const float zv[2] = {0.3f, -0.4f}, tv[2] = {0.5f, 0.0f};
+    tnn_tensor_copy_from(z, zv, 2);
+    tnn_tensor_copy_from(t, tv, 2);
+    tnn_tensor *g = tnn_tensor_new_2d(1, 2);
+    double loss;
+    ck_assert_int_eq(tnn_loss_cross_entropy(z, t, &loss, g, NULL), TNN_OK);
+    const double td[2] = {0.5, 0.0};
+    ck_assert_double_eq_tol(loss, ce_row(zv, 2, td), 1e-6);
+    for (int i = 0; i < 2; i++) {
+        float *zp = tnn_tensor_data(z);
+        double lp, lm, h = 1e-2;
+        zp[i] = (float)(zv[i] + h);
+        tnn_loss_cross_entropy(z, t, &lp, NULL, NULL);
+        zp[i] = (float)(zv[i] - h);
+        tnn_loss_cross_entropy(z, t, &lm, NULL, NULL);
+        zp[i] = zv[i];
+        ck_assert_double_eq_tol(tnn_tensor_data(g)[i], (lp - lm) / (2 * h),
+                                1e-4);
+    }
+    tnn_tensor_free(z);
+    tnn_tensor_free(t);
+    tnn_tensor_free(g);
+}
+END_TEST
+
 START_TEST(cross_entropy_extreme_logits)
 {
     tnn_tensor *z = tnn_tensor_new_2d(2, 2);
@@ -168,12 +197,18 @@ START_TEST(cross_entropy_misuse)
     tnn_tensor *y = tnn_tensor_new(1, &two);
     double loss;
     const float bad[2][2] = {{0, 3}, {0.5f, 1}};
+    tnn_tensor *g = tnn_tensor_new_2d(2, 3);
+    tnn_tensor_fill(g, 7.0f);
     for (int b = 0; b < 2; b++) {
         tnn_tensor_copy_from(y, bad[b], 2);
-        ck_assert_int_eq(tnn_loss_cross_entropy(z, y, &loss, NULL, NULL),
+        ck_assert_int_eq(tnn_loss_cross_entropy(z, y, &loss, g, NULL),
                          TNN_E_INVALID);
         assert_failed_with(TNN_E_INVALID, "tnn_loss_cross_entropy");
+        /* Nothing written on failure. */
+        for (int i = 0; i < 6; i++)
+            ck_assert_float_eq(tnn_tensor_data(g)[i], 7.0f);
     }
+    tnn_tensor_free(g);
     tnn_tensor *short_y = tnn_tensor_new(1, &three);
     ck_assert_int_eq(tnn_loss_cross_entropy(z, short_y, &loss, NULL, NULL),
                      TNN_E_SHAPE);
@@ -192,6 +227,7 @@ Suite *loss_suite(void)
     tcase_add_test(tc, mse_value_and_gradient);
     tcase_add_test(tc, cross_entropy_gradients);
     tcase_add_test(tc, cross_entropy_probability_rows);
+    tcase_add_test(tc, cross_entropy_unnormalised_rows);
     tcase_add_test(tc, cross_entropy_extreme_logits);
     tcase_add_test(tc, cross_entropy_misuse);
     suite_add_tcase(s, tc);

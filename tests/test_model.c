@@ -494,6 +494,112 @@ START_TEST(allocation_failure_sweep)
 }
 END_TEST
 
+/* A fit callback may read the model but not change it. */
+static int meddle(const tnn_progress *p, void *user)
+{
+    tnn_model *m = user;
+    (void)p;
+    ck_assert_int_eq(tnn_model_add(m, tnn_relu_new()), TNN_E_STATE);
+    assert_failed_with(TNN_E_STATE, "tnn_model_add");
+    ck_assert_int_eq(tnn_model_set_loss(m, TNN_LOSS_CROSS_ENTROPY),
+                     TNN_E_STATE);
+    ck_assert_int_eq(tnn_model_set_optim(m, tnn_sgd_new(1.0f)), TNN_E_STATE);
+    ck_assert_int_eq(tnn_model_set_seed(m, 1), TNN_E_STATE);
+    tnn_tensor *x = tnn_tensor_new_2d(2, 1), *out = tnn_tensor_new_2d(2, 1);
+    ck_assert_int_eq(tnn_model_predict(m, x, out), TNN_E_STATE);
+    ck_assert_int_eq(tnn_model_fit(m, x, out, NULL, NULL, 1, 1, 0, NULL, NULL),
+                     TNN_E_STATE);
+    ck_assert_uint_eq(tnn_model_num_layers(m), 5); /* reading is fine */
+    tnn_tensor_free(x);
+    tnn_tensor_free(out);
+    return 0;
+}
+
+START_TEST(callback_cannot_change_the_model)
+{
+    tnn_tensor *x, *y;
+    line_data(12, &x, &y);
+    tnn_model *m = small_regressor(3, 0.1f);
+    ck_assert_int_eq(tnn_model_fit(m, x, y, NULL, NULL, 1, 4, 1, meddle, m),
+                     TNN_OK);
+    /* After fit, the model is open to changes again. */
+    ck_assert_int_eq(tnn_model_set_loss(m, TNN_LOSS_MSE), TNN_OK);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+}
+END_TEST
+
+/* A bad label or a non-finite loss changes nothing: not the batch-norm
+ * statistics, not the weights. */
+START_TEST(failed_steps_change_nothing)
+{
+    tnn_model *m = tnn_model_new(2);
+    tnn_model_add(m, tnn_dense_new(2, 3));
+    tnn_model_add(m, tnn_batchnorm_new(3));
+    tnn_model_set_loss(m, TNN_LOSS_CROSS_ENTROPY);
+    tnn_model_set_optim(m, tnn_sgd_new(0.1f));
+    tnn_model_set_check_finite(m, 1);
+    tnn_tensor *x = tnn_tensor_new_2d(4, 2);
+    size_t four = 4;
+    tnn_tensor *y = tnn_tensor_new(1, &four);
+    tnn_tensor_fill(x, 1.5f);
+    tnn_tensor_data(x)[1] = -2.0f;
+    tnn_tensor_data(y)[3] = 3.0f; /* no class 3 among 3 outputs */
+    tnn_tensor *mean = tnn_batchnorm_running_mean(tnn_model_layer(m, 1));
+    tnn_tensor *w = tnn_tensor_clone(tnn_layer_param(tnn_model_layer(m, 0), 0));
+    ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "row 3"));
+    for (int j = 0; j < 3; j++)
+        ck_assert_float_eq(tnn_tensor_data(mean)[j], 0.0f);
+    tnn_tensor_data(y)[3] = 1.0f;
+    tnn_tensor_data(x)[0] = INFINITY;
+    ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_E_NUMERIC);
+    assert_failed_with(TNN_E_NUMERIC, "tnn_model_train_batch");
+    ck_assert_mem_eq(tnn_tensor_data(w),
+                     tnn_tensor_data(tnn_layer_param(tnn_model_layer(m, 0), 0)),
+                     6 * 4);
+    /* out may not alias x. */
+    tnn_tensor *xy = tnn_tensor_new_2d(4, 3);
+    tnn_tensor *view = tnn_tensor_new_2d(4, 2);
+    ck_assert_int_eq(tnn_model_predict(m, view, view), TNN_E_SHAPE);
+    tnn_tensor_free(view);
+    tnn_model *wide = tnn_model_new(3);
+    tnn_model_add(wide, tnn_dense_new(3, 3));
+    ck_assert_int_eq(tnn_model_predict(wide, xy, xy), TNN_E_INVALID);
+    assert_failed_with(TNN_E_INVALID, "tnn_model_predict");
+    tnn_model_free(wide);
+    tnn_tensor_free(xy);
+    tnn_tensor_free(w);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+}
+END_TEST
+
+/* Reseeding a trained model makes it the model a fresh one with that seed
+ * would be, optimizer included. */
+START_TEST(reseed_restarts_training)
+{
+    float fresh[16], again[16];
+    train_copy(21, fresh, 16);
+    tnn_tensor *x, *y;
+    line_data(50, &x, &y);
+    tnn_model *m = small_regressor(5, 0.3f);
+    ck_assert_int_eq(tnn_model_fit(m, x, y, NULL, NULL, 1, 8, 1, NULL, NULL),
+                     TNN_OK);
+    ck_assert_int_eq(tnn_model_set_seed(m, 21), TNN_OK);
+    ck_assert_int_eq(tnn_optim_steps(tnn_model_optim(m)), 0);
+    ck_assert_int_eq(tnn_model_fit(m, x, y, NULL, NULL, 2, 8, 1, NULL, NULL),
+                     TNN_OK);
+    tnn_tensor_copy_to(tnn_layer_param(tnn_model_layer(m, 0), 0), again, 16);
+    ck_assert_mem_eq(fresh, again, sizeof fresh);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+}
+END_TEST
+
 Suite *model_suite(void)
 {
     Suite *s = suite_create("model");
@@ -512,6 +618,9 @@ Suite *model_suite(void)
     tcase_add_test(tc, add_checks_shapes_and_takes_ownership);
     tcase_add_test(tc, model_misuse);
     tcase_add_test(tc, allocation_failure_sweep);
+    tcase_add_test(tc, callback_cannot_change_the_model);
+    tcase_add_test(tc, failed_steps_change_nothing);
+    tcase_add_test(tc, reseed_restarts_training);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -80,5 +80,6 @@ Suite *loss_suite(void);
 Suite *optim_suite(void);
 Suite *model_suite(void);
 Suite *idx_suite(void);
+Suite *model_io_suite(void);
 
 #endif

@@ -1,0 +1,125 @@
+/*
+ * Whole-file reads and atomic writes: a file being replaced is either the
+ * old one or the complete new one, never a mixture, whatever fails.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+int tnn__read_file(const char *func, const char *path, uint8_t **data,
+                   size_t *size)
+{
+    *data = NULL;
+    *size = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return tnn__fail(TNN_E_IO, func, "cannot open %s: %s", path,
+                         strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return tnn__fail(TNN_E_IO, func, "%s is not a regular file", path);
+    }
+    size_t want = (size_t)st.st_size;
+    uint8_t *buf = tnn__malloc(want);
+    if (!buf) {
+        close(fd);
+        return tnn__fail(TNN_E_NOMEM, func, "cannot allocate %zu bytes for %s",
+                         want, path);
+    }
+    size_t got = 0;
+    while (got < want) {
+        ssize_t n = read(fd, buf + got, want - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int err = n < 0 ? errno : 0;
+            close(fd);
+            tnn__free(buf);
+            return tnn__fail(TNN_E_IO, func, "cannot read %s: %s", path,
+                             err ? strerror(err) : "file shrank");
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    *data = buf;
+    *size = want;
+    return TNN_OK;
+}
+
+static int write_all(int fd, const uint8_t *data, size_t size)
+{
+    while (size > 0) {
+        ssize_t n = write(fd, data, size);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        data += n;
+        size -= (size_t)n;
+    }
+    return 0;
+}
+
+/* The directory of path, for the temporary file and its fsync. */
+static void directory_of(const char *path, char *dir, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, size, ".");
+    else if (slash == path)
+        snprintf(dir, size, "/");
+    else
+        snprintf(dir, size, "%.*s", (int)(slash - path), path);
+}
+
+int tnn__write_file_atomic(const char *func, const char *path,
+                           const void *data, size_t size)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path) >= (int)sizeof tmp)
+        return tnn__fail(TNN_E_INVALID, func, "path is too long");
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        return tnn__fail(TNN_E_IO, func, "cannot create a file beside %s: %s",
+                         path, strerror(errno));
+    /* mkstemp makes it 0600; a model file is as readable as any other. */
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
+    const char *step = "write";
+    int ok = write_all(fd, data, size) == 0;
+    if (ok && (step = "fsync", fsync(fd) != 0))
+        ok = 0;
+    int err = errno;
+    if (close(fd) != 0 && ok) {
+        ok = 0;
+        step = "close";
+        err = errno;
+    }
+    if (ok && (step = "rename", rename(tmp, path) != 0)) {
+        ok = 0;
+        err = errno;
+    }
+    if (!ok) {
+        unlink(tmp);
+        return tnn__fail(TNN_E_IO, func, "cannot save %s (%s): %s", path,
+                         step, strerror(err));
+    }
+    /* Make the rename itself durable; failure here loses nothing. */
+    char dir[4096];
+    directory_of(path, dir, sizeof dir);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    return TNN_OK;
+}

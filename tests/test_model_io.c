@@ -1,0 +1,635 @@
+/*
+ * Model files: round trips, exact resumption, atomic replacement, format
+ * versions, a golden file from an earlier release, and every kind of
+ * damage a file can suffer.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#ifndef TNN_TEST_DATA_DIR
+#define TNN_TEST_DATA_DIR "tests/data"
+#endif
+
+/* A model with every kind of layer, trained a little so that every
+ * parameter, statistic and optimizer slot holds something particular. */
+static tnn_model *every_kind_model(uint64_t seed)
+{
+    tnn_model *m = tnn_model_new(6);
+    ck_assert_ptr_nonnull(m);
+    tnn_model_set_seed(m, seed);
+    tnn_layer *first = tnn_dense_new(6, 8);
+    tnn_dense_set_init(first, TNN_INIT_HE_NORMAL, 0);
+    ck_assert_int_eq(tnn_model_add(m, first), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_batchnorm_new(8)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_relu_new()), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dropout_new(0.25f)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(8, 5)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_tanh_new()), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_sigmoid_new()), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_identity_new()), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(5, 3)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_softmax_new()), TNN_OK);
+    tnn_model_set_loss(m, TNN_LOSS_CROSS_ENTROPY);
+    tnn_optim *adam = tnn_adam_new(0.01f);
+    tnn_optim_set_weight_decay(adam, 0.01f);
+    tnn_optim_set_cosine_schedule(adam, 100, 0.001f);
+    tnn_model_set_optim(m, adam);
+    return m;
+}
+
+static void make_data(size_t n, tnn_tensor **x, tnn_tensor **y)
+{
+    tnn_rng *rng = tnn_rng_new(99);
+    *x = tnn_tensor_new_2d(n, 6);
+    *y = tnn_tensor_new(1, &n);
+    tnn_tensor_rand_normal(*x, rng, 0, 1);
+    for (size_t i = 0; i < n; i++) {
+        const float *row = tnn_tensor_cdata(*x) + 6 * i;
+        tnn_tensor_data(*y)[i] = row[0] + row[1] > 0 ? (row[2] > 0 ? 2.0f
+                                                                   : 1.0f)
+                                                     : 0.0f;
+    }
+    tnn_rng_free(rng);
+}
+
+static void assert_same_predictions(tnn_model *a, tnn_model *b,
+                                    const tnn_tensor *x)
+{
+    size_t n = tnn_tensor_dim(x, 0);
+    tnn_tensor *pa = tnn_tensor_new_2d(n, 3), *pb = tnn_tensor_new_2d(n, 3);
+    ck_assert_int_eq(tnn_model_predict(a, x, pa), TNN_OK);
+    ck_assert_int_eq(tnn_model_predict(b, x, pb), TNN_OK);
+    ck_assert_mem_eq(tnn_tensor_data(pa), tnn_tensor_data(pb), n * 3 * 4);
+    tnn_tensor_free(pa);
+    tnn_tensor_free(pb);
+}
+
+static void assert_same_parameters(tnn_model *a, tnn_model *b)
+{
+    ck_assert_uint_eq(tnn_model_num_layers(a), tnn_model_num_layers(b));
+    for (size_t i = 0; i < tnn_model_num_layers(a); i++) {
+        tnn_layer *la = tnn_model_layer(a, i), *lb = tnn_model_layer(b, i);
+        ck_assert_int_eq(tnn_layer_kind(la), tnn_layer_kind(lb));
+        ck_assert_int_eq(tnn_layer_trainable(la), tnn_layer_trainable(lb));
+        for (int p = 0; p < tnn_layer_num_params(la); p++) {
+            tnn_tensor *ta = tnn_layer_param(la, p), *tb = tnn_layer_param(lb, p);
+            ck_assert_uint_eq(tnn_tensor_size(ta), tnn_tensor_size(tb));
+            ck_assert_mem_eq(tnn_tensor_data(ta), tnn_tensor_data(tb),
+                             tnn_tensor_size(ta) * 4);
+        }
+    }
+}
+
+/* The file image of a model, malloc'ed. */
+static unsigned char *image_of(const tnn_model *m, int flags, size_t *size)
+{
+    ck_assert_int_eq(tnn_model_save_buffer(m, flags, NULL, 0, size), TNN_OK);
+    unsigned char *buf = malloc(*size);
+    size_t again;
+    ck_assert_int_eq(tnn_model_save_buffer(m, flags, buf, *size, &again),
+                     TNN_OK);
+    ck_assert_uint_eq(again, *size);
+    return buf;
+}
+
+static char tmpdir[64];
+
+static void make_tmpdir(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/tnn-io-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+/* Number of entries in tmpdir besides . and .. */
+static int entries_in_tmpdir(void)
+{
+    DIR *d = opendir(tmpdir);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    return n;
+}
+
+static void remove_tmpdir(void)
+{
+    DIR *d = opendir(tmpdir);
+    char path[512];
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", tmpdir, e->d_name);
+        if (rmdir(path) != 0)
+            unlink(path);
+    }
+    if (d)
+        closedir(d);
+    rmdir(tmpdir);
+}
+
+START_TEST(round_trip_predicts_bit_identically)
+{
+    tnn_tensor *x, *y;
+    make_data(64, &x, &y);
+    tnn_model *m = every_kind_model(5);
+    tnn_layer_set_trainable(tnn_model_layer(m, 4), 0);
+    ck_assert_int_eq(tnn_model_fit(m, x, y, NULL, NULL, 2, 16, 1, NULL, NULL),
+                     TNN_OK);
+    make_tmpdir();
+    char path[128];
+    snprintf(path, sizeof path, "%s/model.tnn", tmpdir);
+    ck_assert_int_eq(tnn_model_save(m, path, 0), TNN_OK);
+    tnn_model *loaded = NULL;
+    ck_assert_int_eq(tnn_model_load(path, &loaded), TNN_OK);
+    ck_assert_ptr_nonnull(loaded);
+    assert_same_predictions(m, loaded, x);
+    assert_same_parameters(m, loaded);
+    ck_assert_int_eq(tnn_layer_trainable(tnn_model_layer(loaded, 4)), 0);
+    ck_assert_ptr_null(tnn_model_optim(loaded)); /* not asked for */
+    tnn_layer *bn = tnn_model_layer(loaded, 1);
+    ck_assert_mem_eq(tnn_tensor_data(tnn_batchnorm_running_var(bn)),
+                     tnn_tensor_data(tnn_batchnorm_running_var(
+                         tnn_model_layer(m, 1))),
+                     8 * 4);
+    /* The buffer API writes the same bytes as the file API. */
+    size_t size;
+    unsigned char *image = image_of(m, 0, &size);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_uint_eq((size_t)st.st_size, size);
+    ck_assert_int_eq(entries_in_tmpdir(), 1); /* no temporary file left */
+    free(image);
+    remove_tmpdir();
+    tnn_model_free(loaded);
+    tnn_model_free(m);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+}
+END_TEST
+
+/* Two epochs in one go, or one epoch, save with the optimizer, load, one
+ * more: the same bits (shuffling and dropout continue from the saved
+ * generator, Adam from its moments and step count). */
+START_TEST(resumed_training_is_exact)
+{
+    tnn_tensor *x, *y;
+    make_data(48, &x, &y);
+    tnn_model *straight = every_kind_model(8);
+    ck_assert_int_eq(tnn_model_fit(straight, x, y, NULL, NULL, 2, 10, 1, NULL,
+                                   NULL),
+                     TNN_OK);
+    tnn_model *first = every_kind_model(8);
+    ck_assert_int_eq(tnn_model_fit(first, x, y, NULL, NULL, 1, 10, 1, NULL,
+                                   NULL),
+                     TNN_OK);
+    size_t size;
+    unsigned char *image = image_of(first, TNN_SAVE_OPTIMIZER, &size);
+    tnn_model *resumed = NULL;
+    ck_assert_int_eq(tnn_model_load_buffer(image, size, &resumed), TNN_OK);
+    ck_assert_ptr_nonnull(tnn_model_optim(resumed));
+    ck_assert_int_eq(tnn_optim_steps(tnn_model_optim(resumed)), 5);
+    ck_assert_float_eq(tnn_optim_current_lr(tnn_model_optim(resumed)),
+                       tnn_optim_current_lr(tnn_model_optim(first)));
+    ck_assert_int_eq(tnn_model_fit(resumed, x, y, NULL, NULL, 1, 10, 1, NULL,
+                                   NULL),
+                     TNN_OK);
+    assert_same_parameters(straight, resumed);
+    assert_same_predictions(straight, resumed, x);
+
+    /* A clone carries everything too. */
+    tnn_model *clone = tnn_model_clone(first);
+    ck_assert_ptr_nonnull(clone);
+    ck_assert_int_eq(tnn_model_fit(clone, x, y, NULL, NULL, 1, 10, 1, NULL,
+                                   NULL),
+                     TNN_OK);
+    assert_same_parameters(straight, clone);
+    free(image);
+    tnn_model_free(clone);
+    tnn_model_free(straight);
+    tnn_model_free(first);
+    tnn_model_free(resumed);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+}
+END_TEST
+
+START_TEST(fine_tuning_keeps_frozen_weights)
+{
+    tnn_tensor *x, *y;
+    make_data(40, &x, &y);
+    tnn_model *m = every_kind_model(2);
+    size_t size;
+    unsigned char *image = image_of(m, 0, &size);
+    tnn_model *loaded = NULL;
+    ck_assert_int_eq(tnn_model_load_buffer(image, size, &loaded), TNN_OK);
+    tnn_layer *first = tnn_model_layer(loaded, 0);
+    ck_assert_int_eq(tnn_layer_set_trainable(first, 0), TNN_OK);
+    tnn_tensor *before = tnn_tensor_clone(tnn_layer_param(first, 0));
+    tnn_tensor *last = tnn_tensor_clone(
+        tnn_layer_param(tnn_model_layer(loaded, 8), 0));
+    ck_assert_int_eq(tnn_model_set_optim(loaded, tnn_sgd_new(0.1f)), TNN_OK);
+    ck_assert_int_eq(tnn_model_fit(loaded, x, y, NULL, NULL, 2, 8, 1, NULL,
+                                   NULL),
+                     TNN_OK);
+    ck_assert_mem_eq(tnn_tensor_data(before),
+                     tnn_tensor_data(tnn_layer_param(first, 0)), 48 * 4);
+    ck_assert(memcmp(tnn_tensor_data(last),
+                     tnn_tensor_data(tnn_layer_param(
+                         tnn_model_layer(loaded, 8), 0)),
+                     15 * 4) != 0);
+    free(image);
+    tnn_tensor_free(before);
+    tnn_tensor_free(last);
+    tnn_model_free(loaded);
+    tnn_model_free(m);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+}
+END_TEST
+
+static void store_u32(unsigned char *at, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        at[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* CRC-32 as docs/format.md specifies it, written here independently. */
+static uint32_t reference_crc32(const unsigned char *p, size_t n)
+{
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1)));
+    }
+    return ~c;
+}
+
+START_TEST(format_header_as_documented)
+{
+    tnn_model *m = every_kind_model(1);
+    size_t size;
+    unsigned char *image = image_of(m, 0, &size);
+    const unsigned char magic[8] = {0x89, 'T', 'N', 'N', 'M', 'O', 'D', '\n'};
+    ck_assert_mem_eq(image, magic, 8);
+    ck_assert_uint_eq(image[8], 1); /* format version 1, little-endian */
+    ck_assert_uint_eq(image[16], 4); /* sections without the optimizer */
+    ck_assert_mem_eq(image + size - 4, "TEND", 4);
+    uint32_t crc = (uint32_t)image[20] | (uint32_t)image[21] << 8 |
+                   (uint32_t)image[22] << 16 | (uint32_t)image[23] << 24;
+    ck_assert_uint_eq(crc, reference_crc32(image, 20));
+    ck_assert_uint_eq(reference_crc32((const unsigned char *)"123456789", 9),
+                      0xcbf43926u);
+    free(image);
+    tnn_model_free(m);
+}
+END_TEST
+
+START_TEST(newer_format_is_refused)
+{
+    tnn_model *m = every_kind_model(1);
+    size_t size;
+    unsigned char *image = image_of(m, 0, &size);
+    store_u32(image + 8, 2);
+    store_u32(image + 20, reference_crc32(image, 20));
+    tnn_model *out = (tnn_model *)image; /* must be reset to NULL */
+    ck_assert_int_eq(tnn_model_load_buffer(image, size, &out), TNN_E_VERSION);
+    ck_assert_ptr_null(out);
+    assert_failed_with(TNN_E_VERSION, "tnn_model_load_buffer");
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "version 2"));
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "library's 1"));
+    free(image);
+    tnn_model_free(m);
+}
+END_TEST
+
+/* Load a damaged image: an error with a message, no model, no leak. */
+static void assert_rejected(const unsigned char *data, size_t size,
+                            const char *what, size_t where)
+{
+    struct counting_allocator a;
+    counting_install(&a, 0);
+    tnn_model *out = NULL;
+    int rc = tnn_model_load_buffer(data, size, &out);
+    long live = a.live;
+    counting_remove();
+    ck_assert_msg(rc == TNN_E_CORRUPT || rc == TNN_E_FORMAT ||
+                      rc == TNN_E_VERSION,
+                  "%s at %zu: load gave %d", what, where, rc);
+    ck_assert_ptr_null(out);
+    ck_assert_msg(strlen(tnn_last_error()) > 0, "%s at %zu: no message", what,
+                  where);
+    ck_assert_msg(live == 0, "%s at %zu: %ld blocks leaked", what, where,
+                  live);
+}
+
+START_TEST(every_truncation_is_rejected)
+{
+    tnn_model *m = every_kind_model(3);
+    size_t size;
+    unsigned char *image = image_of(m, TNN_SAVE_OPTIMIZER, &size);
+    for (size_t len = 0; len < size; len++)
+        assert_rejected(image, len, "truncation", len);
+    free(image);
+    tnn_model_free(m);
+}
+END_TEST
+
+/* Offset of the data section's payload: the header, then sections. */
+static size_t data_payload_offset(const unsigned char *image, size_t size)
+{
+    size_t pos = 24;
+    for (;;) {
+        uint64_t len = 0;
+        for (int i = 7; i >= 0; i--)
+            len = len << 8 | image[pos + 8 + (size_t)i];
+        if (!memcmp(image + pos, "DATA", 4))
+            return pos + 16;
+        pos += 16 + (size_t)len;
+        ck_assert_uint_lt(pos, size);
+    }
+}
+
+START_TEST(bit_flips_are_rejected)
+{
+    tnn_tensor *x, *y;
+    make_data(32, &x, &y);
+    tnn_model *m = every_kind_model(4);
+    tnn_model_fit(m, x, y, NULL, NULL, 1, 8, 1, NULL, NULL);
+    size_t size;
+    unsigned char *image = image_of(m, TNN_SAVE_OPTIMIZER, &size);
+    size_t data_at = data_payload_offset(image, size);
+    /* Every byte of the header, sections before the data, and the
+     * trailer, one bit each. */
+    for (size_t i = 0; i < size; i++) {
+        if (i == data_at)
+            i = size - 16;
+        image[i] ^= (unsigned char)(1u << (i % 8));
+        assert_rejected(image, size, "bit flip", i);
+        image[i] ^= (unsigned char)(1u << (i % 8));
+    }
+    /* Random flips in the data. */
+    tnn_rng *rng = tnn_rng_new(17);
+    for (int k = 0; k < 300; k++) {
+        size_t i = data_at + tnn_rng_next_u64(rng) % (size - 16 - data_at);
+        unsigned char bit = (unsigned char)(1u << (tnn_rng_next_u64(rng) % 8));
+        image[i] ^= bit;
+        assert_rejected(image, size, "data bit flip", i);
+        image[i] ^= bit;
+    }
+    /* And the undamaged image still loads. */
+    tnn_model *ok = NULL;
+    ck_assert_int_eq(tnn_model_load_buffer(image, size, &ok), TNN_OK);
+    tnn_model_free(ok);
+    tnn_rng_free(rng);
+    free(image);
+    tnn_model_free(m);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+}
+END_TEST
+
+START_TEST(save_is_atomic)
+{
+    make_tmpdir();
+    char path[128], tmp[160];
+    snprintf(path, sizeof path, "%s/model.tnn", tmpdir);
+    tnn_model *m = every_kind_model(6);
+    ck_assert_int_eq(tnn_model_save(m, path, 0), TNN_OK);
+    size_t size;
+    unsigned char *original = image_of(m, 0, &size);
+
+    /* Failures before the rename leave the old file alone. */
+    tnn_model *other = every_kind_model(7);
+    ck_assert_int_eq(tnn_model_save(other, path, TNN_SAVE_OPTIMIZER | 8),
+                     TNN_E_INVALID);
+    struct counting_allocator a;
+    counting_install(&a, 0);
+    size_t probe_size;
+    ck_assert_int_eq(tnn_model_save_buffer(other, TNN_SAVE_OPTIMIZER, NULL, 0,
+                                           &probe_size),
+                     TNN_OK);
+    long needed = a.calls;
+    counting_remove();
+    ck_assert_int_ge(needed, 2);
+    for (long n = 1; n <= needed; n++) {
+        counting_install(&a, n);
+        int rc = tnn_model_save(other, path, TNN_SAVE_OPTIMIZER);
+        counting_remove();
+        ck_assert_int_eq(rc, TNN_E_NOMEM);
+        ck_assert_int_eq(a.live, 0);
+    }
+    /* A directory in the way: the rename fails, the temporary file goes. */
+    snprintf(tmp, sizeof tmp, "%s/dir.tnn", tmpdir);
+    ck_assert_int_eq(mkdir(tmp, 0700), 0);
+    ck_assert_int_eq(tnn_model_save(other, tmp, 0), TNN_E_IO);
+    assert_failed_with(TNN_E_IO, "tnn_model_save");
+    ck_assert_int_eq(entries_in_tmpdir(), 2); /* model.tnn and dir.tnn */
+    snprintf(tmp, sizeof tmp, "%s/missing/model.tnn", tmpdir);
+    ck_assert_int_eq(tnn_model_save(other, tmp, 0), TNN_E_IO);
+
+    FILE *f = fopen(path, "rb");
+    unsigned char *now = malloc(size + 1);
+    ck_assert_uint_eq(fread(now, 1, size + 1, f), size);
+    fclose(f);
+    ck_assert_mem_eq(now, original, size);
+    free(now);
+    free(original);
+    remove_tmpdir();
+    tnn_model_free(other);
+    tnn_model_free(m);
+}
+END_TEST
+
+/* tests/data/golden-v1.tnn was written by libtinynn 1.2.0 with
+ * write_golden() below (run the suite with TNN_WRITE_GOLDEN=1 to write it
+ * again, which a release must never need); its predictions for the inputs
+ * golden_input() makes are in tests/data/golden-v1.expected. Every later
+ * version must load it and predict the same bits. */
+static tnn_tensor *golden_input(void)
+{
+    tnn_tensor *x = tnn_tensor_new_2d(4, 6);
+    for (size_t i = 0; i < 24; i++)
+        tnn_tensor_data(x)[i] = (float)((int)(i * 7 % 11) - 5) / 4.0f;
+    return x;
+}
+
+static void write_golden(const char *model_path, const char *expected_path)
+{
+    tnn_tensor *x, *y;
+    make_data(64, &x, &y);
+    tnn_model *m = every_kind_model(2026);
+    ck_assert_int_eq(tnn_model_fit(m, x, y, NULL, NULL, 3, 16, 1, NULL, NULL),
+                     TNN_OK);
+    ck_assert_int_eq(tnn_model_save(m, model_path, TNN_SAVE_OPTIMIZER),
+                     TNN_OK);
+    tnn_tensor *in = golden_input(), *out = tnn_tensor_new_2d(4, 3);
+    ck_assert_int_eq(tnn_model_predict(m, in, out), TNN_OK);
+    FILE *f = fopen(expected_path, "w");
+    for (size_t i = 0; i < 12; i++)
+        fprintf(f, "%a\n", (double)tnn_tensor_data(out)[i]);
+    fclose(f);
+    tnn_tensor_free(in);
+    tnn_tensor_free(out);
+    tnn_model_free(m);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+}
+
+START_TEST(golden_file_still_loads)
+{
+    const char *model_path = TNN_TEST_DATA_DIR "/golden-v1.tnn";
+    const char *expected_path = TNN_TEST_DATA_DIR "/golden-v1.expected";
+    if (getenv("TNN_WRITE_GOLDEN"))
+        write_golden(model_path, expected_path);
+    tnn_model *m = NULL;
+    ck_assert_msg(tnn_model_load(model_path, &m) == TNN_OK, "%s",
+                  tnn_last_error());
+    tnn_tensor *in = golden_input(), *out = tnn_tensor_new_2d(4, 3);
+    ck_assert_int_eq(tnn_model_predict(m, in, out), TNN_OK);
+    FILE *f = fopen(expected_path, "r");
+    ck_assert_ptr_nonnull(f);
+    for (size_t i = 0; i < 12; i++) {
+        double want;
+        ck_assert_int_eq(fscanf(f, "%la", &want), 1);
+        ck_assert_float_eq(tnn_tensor_data(out)[i], (float)want);
+    }
+    fclose(f);
+    ck_assert_ptr_nonnull(tnn_model_optim(m));
+    ck_assert_int_eq(tnn_optim_steps(tnn_model_optim(m)), 12);
+    tnn_tensor_free(in);
+    tnn_tensor_free(out);
+    tnn_model_free(m);
+}
+END_TEST
+
+START_TEST(file_api_misuse)
+{
+    tnn_model *m = every_kind_model(1), *out = NULL;
+    ck_assert_int_eq(tnn_model_save(NULL, "/tmp/x", 0), TNN_E_INVALID);
+    assert_failed_with(TNN_E_INVALID, "tnn_model_save");
+    ck_assert_int_eq(tnn_model_save(m, NULL, 0), TNN_E_INVALID);
+    ck_assert_int_eq(tnn_model_save(m, "/tmp/x", 4), TNN_E_INVALID);
+    tnn_model_set_optim(m, NULL);
+    ck_assert_int_eq(tnn_model_save_buffer(m, TNN_SAVE_OPTIMIZER, NULL, 0,
+                                           NULL),
+                     TNN_E_STATE);
+    assert_failed_with(TNN_E_STATE, "tnn_model_save_buffer");
+    char small[16] = {0};
+    size_t needed = 0;
+    ck_assert_int_eq(tnn_model_save_buffer(m, 0, small, sizeof small,
+                                           &needed),
+                     TNN_E_SHAPE);
+    ck_assert_uint_gt(needed, sizeof small);
+    ck_assert_int_eq(small[0], 0); /* untouched */
+    ck_assert_int_eq(tnn_model_save_buffer(m, 0, NULL, 5, &needed),
+                     TNN_E_INVALID);
+    ck_assert_int_eq(tnn_model_load(NULL, &out), TNN_E_INVALID);
+    ck_assert_int_eq(tnn_model_load("/tmp/x", NULL), TNN_E_INVALID);
+    ck_assert_int_eq(tnn_model_load("/nonexistent/model.tnn", &out),
+                     TNN_E_IO);
+    assert_failed_with(TNN_E_IO, "tnn_model_load");
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "/nonexistent/model.tnn"));
+    ck_assert_int_eq(tnn_model_load("/tmp", &out), TNN_E_IO);
+    ck_assert_int_eq(tnn_model_load_buffer(NULL, 10, &out), TNN_E_INVALID);
+    ck_assert_int_eq(tnn_model_load_buffer("hello, world", 12, &out),
+                     TNN_E_FORMAT);
+    assert_failed_with(TNN_E_FORMAT, "tnn_model_load_buffer");
+    ck_assert_ptr_null(tnn_model_clone(NULL));
+    tnn_model_free(m);
+}
+END_TEST
+
+/* The MNIST-shaped model through two training steps, a save and a load,
+ * with allocation n failing, for every n: each failure is reported as
+ * TNN_E_NOMEM, and nothing leaks. */
+START_TEST(allocation_failure_sweep_mnist_shape)
+{
+    tnn_rng *rng = tnn_rng_new(1);
+    tnn_tensor *x = tnn_tensor_new_2d(16, 784);
+    size_t sixteen = 16;
+    tnn_tensor *y = tnn_tensor_new(1, &sixteen);
+    tnn_tensor_rand_uniform(x, rng, 0, 1);
+    for (size_t i = 0; i < 16; i++)
+        tnn_tensor_data(y)[i] = (float)(i % 10);
+    tnn_rng_free(rng);
+    struct counting_allocator a;
+    for (long n = 1;; n++) {
+        counting_install(&a, n);
+        tnn_model *m = tnn_model_new(784), *loaded = NULL;
+        int rc = m ? TNN_OK : TNN_E_NOMEM;
+        tnn_layer *layers[4] = {NULL, NULL, NULL, NULL};
+        if (rc == TNN_OK) {
+            layers[0] = tnn_dense_new(784, 512);
+            layers[1] = tnn_relu_new();
+            layers[2] = tnn_dropout_new(0.2f);
+            layers[3] = tnn_dense_new(512, 10);
+        }
+        for (int i = 0; i < 4; i++) {
+            if (rc == TNN_OK)
+                rc = layers[i] ? tnn_model_add(m, layers[i]) : TNN_E_NOMEM;
+            else
+                tnn_layer_free(layers[i]);
+        }
+        if (rc == TNN_OK)
+            rc = tnn_model_set_loss(m, TNN_LOSS_CROSS_ENTROPY);
+        tnn_optim *adam = rc == TNN_OK ? tnn_adam_new(1e-3f) : NULL;
+        if (rc == TNN_OK)
+            rc = adam ? tnn_model_set_optim(m, adam) : TNN_E_NOMEM;
+        for (int step = 0; step < 2 && rc == TNN_OK; step++)
+            rc = tnn_model_train_batch(m, x, y, NULL);
+        size_t size = 0;
+        void *image = NULL;
+        if (rc == TNN_OK)
+            rc = tnn_model_save_buffer(m, TNN_SAVE_OPTIMIZER, NULL, 0, &size);
+        if (rc == TNN_OK && !(image = malloc(size)))
+            rc = TNN_E_IO;
+        if (rc == TNN_OK)
+            rc = tnn_model_save_buffer(m, TNN_SAVE_OPTIMIZER, image, size,
+                                       NULL);
+        if (rc == TNN_OK)
+            rc = tnn_model_load_buffer(image, size, &loaded);
+        free(image);
+        tnn_model_free(loaded);
+        tnn_model_free(m);
+        long calls = a.calls;
+        ck_assert_msg(a.live == 0, "failing allocation %ld leaked %ld", n,
+                      a.live);
+        counting_remove();
+        if (calls < n) {
+            ck_assert_int_eq(rc, TNN_OK);
+            break;
+        }
+        ck_assert_msg(rc == TNN_E_NOMEM, "failing allocation %ld gave %d (%s)",
+                      n, rc, tnn_last_error());
+    }
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+}
+END_TEST
+
+Suite *model_io_suite(void)
+{
+    Suite *s = suite_create("model_io");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, round_trip_predicts_bit_identically);
+    tcase_add_test(tc, resumed_training_is_exact);
+    tcase_add_test(tc, fine_tuning_keeps_frozen_weights);
+    tcase_add_test(tc, format_header_as_documented);
+    tcase_add_test(tc, newer_format_is_refused);
+    tcase_add_test(tc, every_truncation_is_rejected);
+    tcase_add_test(tc, bit_flips_are_rejected);
+    tcase_add_test(tc, save_is_atomic);
+    tcase_add_test(tc, golden_file_still_loads);
+    tcase_add_test(tc, file_api_misuse);
+    tcase_add_test(tc, allocation_failure_sweep_mnist_shape);
+    suite_add_tcase(s, tc);
+    return s;
+}
