@@ -1,6 +1,6 @@
 /*
- * Thread count. The library starts no threads; the number is handed to the
- * BLAS when it can take it (OpenBLAS), and recorded otherwise.
+ * Thread count: handed to the BLAS when it can take it (OpenBLAS), and
+ * read by each model when it sizes its pool for the optimizer update.
  */
 #include "internal.h"
 
