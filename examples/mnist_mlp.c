@@ -33,6 +33,8 @@ struct options {
     unsigned long long seed;
     int threads;
     double min_accuracy;
+    const char *save_path;
+    const char *load_path;
 };
 
 /* Per-epoch figures for training.svg, filled by the fit callback. */
@@ -55,6 +57,11 @@ static void usage(FILE *out)
             "  -s, --seed N          seed of all randomness (default 42)\n"
             "  -t, --threads N       BLAS threads (default: the BLAS's)\n"
             "  -m, --min-accuracy A  exit 1 if test accuracy < A (0..1)\n"
+            "  -S, --save PATH       save the trained model (with the "
+            "optimizer)\n"
+            "  -L, --load PATH       start from a saved model instead of "
+            "a new one\n"
+            "                        (-e 0: only evaluate it)\n"
             "  -h, --help            this text\n");
 }
 
@@ -79,18 +86,21 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"seed", required_argument, NULL, 's'},
         {"threads", required_argument, NULL, 't'},
         {"min-accuracy", required_argument, NULL, 'm'},
+        {"save", required_argument, NULL, 'S'},
+        {"load", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    *o = (struct options){"data/mnist", "out/mnist", 5, 64, 42, 0, 0.0};
+    *o = (struct options){"data/mnist", "out/mnist", 5,   64,
+                          42,           0,           0.0, NULL, NULL};
     int c;
     long v;
-    while ((c = getopt_long(argc, argv, "d:o:e:b:s:t:m:h", longopts,
+    while ((c = getopt_long(argc, argv, "d:o:e:b:s:t:m:S:L:h", longopts,
                             NULL)) != -1) {
         switch (c) {
         case 'd': o->data_dir = optarg; break;
         case 'o': o->out_dir = optarg; break;
         case 'e':
-            if (parse_long(optarg, 1, MAX_EPOCHS, &v))
+            if (parse_long(optarg, 0, MAX_EPOCHS, &v))
                 goto bad;
             o->epochs = (int)v;
             break;
@@ -115,9 +125,15 @@ static int parse_options(int argc, char **argv, struct options *o)
                 goto bad;
             break;
         }
+        case 'S': o->save_path = optarg; break;
+        case 'L': o->load_path = optarg; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
         }
+    }
+    if (o->epochs == 0 && !o->load_path) {
+        fprintf(stderr, "mnist_mlp: -e 0 needs a model to --load\n");
+        return -1;
     }
     if (optind == argc)
         return 0;
@@ -206,6 +222,33 @@ static tnn_model *build_model(unsigned long long seed)
     return m;
 }
 
+/* A saved model of the right shape; trained further with a fresh Adam if
+ * it was saved without its optimizer. */
+static tnn_model *load_model(const char *path)
+{
+    tnn_model *m = NULL;
+    if (tnn_model_load(path, &m) != TNN_OK) {
+        fprintf(stderr, "mnist_mlp: %s\n", tnn_last_error());
+        return NULL;
+    }
+    if (tnn_model_in_features(m) != 784 ||
+        tnn_model_out_features(m) != CLASSES) {
+        fprintf(stderr, "mnist_mlp: %s maps %zu inputs to %zu outputs, not "
+                        "784 to %d\n",
+                path, tnn_model_in_features(m), tnn_model_out_features(m),
+                CLASSES);
+        tnn_model_free(m);
+        return NULL;
+    }
+    if (!tnn_model_optim(m) &&
+        tnn_model_set_optim(m, tnn_adam_new(1e-3f)) != TNN_OK) {
+        fprintf(stderr, "mnist_mlp: %s\n", tnn_last_error());
+        tnn_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
 /* counts[actual * CLASSES + predicted] over the test set. */
 static int confusion(tnn_model *m, const tnn_tensor *x, const tnn_tensor *y,
                      int *counts)
@@ -287,7 +330,7 @@ static int draw(const char *dir, const struct history *h, const int *counts)
         {"Loss", "epoch", "cross-entropy", loss, 2, 0, 0, 0, 0, 0},
         {"Accuracy", "epoch", "accuracy", acc, 2, 0, 0, 0, 0, 0}};
     snprintf(path, sizeof path, "%s/training.svg", dir);
-    if (svg_write_line_chart(path, panels, 2)) {
+    if (n > 0 && svg_write_line_chart(path, panels, 2)) {
         fprintf(stderr, "mnist_mlp: cannot write %s: %s\n", path,
                 strerror(errno));
         return -1;
@@ -299,7 +342,10 @@ static int draw(const char *dir, const struct history *h, const int *counts)
                 strerror(errno));
         return -1;
     }
-    printf("\nPictures: %s/training.svg, %s/confusion.svg\n", dir, dir);
+    if (n > 0)
+        printf("\nPictures: %s/training.svg, %s/confusion.svg\n", dir, dir);
+    else
+        printf("\nPicture: %s/confusion.svg\n", dir);
     return 0;
 }
 
@@ -323,7 +369,9 @@ int main(int argc, char **argv)
     tnn_tensor *y_test = x_test ? load(opt.data_dir,
                                        "t10k-labels-idx1-ubyte", 0)
                                 : NULL;
-    tnn_model *model = y_test ? build_model(opt.seed) : NULL;
+    tnn_model *model = !y_test          ? NULL
+                       : opt.load_path ? load_model(opt.load_path)
+                                       : build_model(opt.seed);
     int status = 1;
     if (!model)
         goto done;
@@ -337,11 +385,20 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     static struct history history;
-    if (tnn_model_fit(model, x_train, y_train, x_test, y_test, opt.epochs,
+    if (opt.epochs > 0 &&
+        tnn_model_fit(model, x_train, y_train, x_test, y_test, opt.epochs,
                       (size_t)opt.batch, 1, on_progress,
                       &history) != TNN_OK) {
         fprintf(stderr, "mnist_mlp: %s\n", tnn_last_error());
         goto done;
+    }
+    if (opt.save_path) {
+        if (tnn_model_save(model, opt.save_path, TNN_SAVE_OPTIMIZER) !=
+            TNN_OK) {
+            fprintf(stderr, "mnist_mlp: %s\n", tnn_last_error());
+            goto done;
+        }
+        printf("\nModel saved to %s\n", opt.save_path);
     }
     double loss, accuracy;
     int counts[CLASSES * CLASSES];

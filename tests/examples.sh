@@ -41,4 +41,32 @@ rc=0
 "$BUILD/mnist_mlp" --data "$out/nowhere" --out "$out/mnist" 2> "$out/mnist.err" > /dev/null || rc=$?
 [ "$rc" -eq 1 ] && grep -q 'fetch-mnist.sh' "$out/mnist.err" &&
     grep -q 'tnn_idx_load' "$out/mnist.err"
-echo "examples: linear regression (plain, L2, failing check) and missing-data message OK"
+# A tiny MNIST-shaped data set made here (no network): train, save, load
+# and evaluate the saved model; it must score exactly what it scored.
+byte() { printf "$(printf '\\x%02x' "$1")"; }
+mk_idx() { # file type dims... ; the data comes from stdin
+    local file=$1 type=$2; shift 2
+    { byte 0; byte 0; byte "$type"; byte $#
+      for d in "$@"; do
+          byte $((d >> 24 & 255)); byte $((d >> 16 & 255))
+          byte $((d >> 8 & 255)); byte $((d & 255))
+      done
+      cat; } > "$file"
+}
+labels() { for ((i = 0; i < $1; i++)); do byte $((i * 7 % 10)); done; }
+tiny="$out/tiny"
+mkdir -p "$tiny"
+head -c $((300 * 784)) /dev/urandom | mk_idx "$tiny/train-images-idx3-ubyte" 8 300 28 28
+labels 300 | mk_idx "$tiny/train-labels-idx1-ubyte" 8 300
+head -c $((100 * 784)) /dev/urandom | mk_idx "$tiny/t10k-images-idx3-ubyte" 8 100 28 28
+labels 100 | mk_idx "$tiny/t10k-labels-idx1-ubyte" 8 100
+"$BUILD/mnist_mlp" --data "$tiny" --epochs 2 --batch 32 --save "$tiny/m.tnn" \
+    --out "$tiny/pics" > "$tiny/train.txt"
+"$BUILD/mnist_mlp" --data "$tiny" --epochs 0 --load "$tiny/m.tnn" \
+    --out "$tiny/pics2" > "$tiny/eval.txt"
+trained=$(grep '^Test accuracy' "$tiny/train.txt")
+loaded=$(grep '^Test accuracy' "$tiny/eval.txt")
+[ -n "$trained" ] && [ "$trained" = "$loaded" ]
+[ -s "$tiny/pics/training.svg" ] && [ -s "$tiny/pics/confusion.svg" ]
+grep -q 'Epoch 2/2' "$tiny/train.txt"
+echo "examples: linear regression (plain, L2, failing check), MNIST save/load on a tiny set, missing-data message OK"
