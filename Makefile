@@ -94,7 +94,7 @@ CONFIG_STAMP := $(BUILD)/config
 $(shell mkdir -p $(BUILD) && { [ "$$(cat $(CONFIG_STAMP) 2>/dev/null)" = '$(CONFIG_LINE)' ] || echo '$(CONFIG_LINE)' > $(CONFIG_STAMP); })
 
 .PHONY: all lib clean install uninstall check check-run deps demo demo-run \
-	abi-check abi-update bench bench-compare tests examples
+	abi-check abi-update bench bench-compare tests examples valgrind fuzz
 
 all: lib examples
 
@@ -174,8 +174,9 @@ $(TEST_BIN): $(TEST_SRCS) tests/testutil.h include/tinynn.h $(SHARED) | lib
 check: deps
 	@$(MAKE) --no-print-directory check-run
 
+# Sanitizer reports end the run with a failure.
 check-run: lib examples $(TEST_BIN)
-	$(TEST_BIN)
+	TSAN_OPTIONS=halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $(TEST_BIN)
 	@BUILD='$(BUILD)' bash tests/exports.sh
 	@BUILD='$(BUILD)' bash tests/examples.sh
 	@CC='$(CC)' CXX='$(CXX)' SAN_FLAGS='$(SAN_FLAGS)' BUILD='$(BUILD)' \
@@ -186,6 +187,19 @@ check-run: lib examples $(TEST_BIN)
 
 deps:
 	@bash scripts/install-deps.sh
+
+# The whole suite under valgrind's memcheck, in one process (no fork) so
+# that every test is seen; any error or definite leak fails.
+valgrind: deps
+	@$(MAKE) --no-print-directory SANITIZE= $(TEST_BIN)
+	CK_FORK=no CK_DEFAULT_TIMEOUT=600 valgrind -q --leak-check=full \
+	    --errors-for-leak-kinds=definite,indirect --error-exitcode=1 \
+	    $(TEST_BIN)
+
+# libFuzzer targets for the model loader and the IDX reader.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) BUILD=$(BUILD) bash tests/fuzz/run.sh
 
 # --- ABI ----------------------------------------------------------------------
 ABI_BASELINE := abi/libtinynn.abi

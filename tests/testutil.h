@@ -81,5 +81,7 @@ Suite *optim_suite(void);
 Suite *model_suite(void);
 Suite *idx_suite(void);
 Suite *model_io_suite(void);
+Suite *threads_suite(void);
+Suite *misuse_suite(void);
 
 #endif
