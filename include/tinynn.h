@@ -529,7 +529,7 @@ TNN_API size_t tnn_model_num_params(const tnn_model *model);
 /* Write a table of the layers, output shapes and parameter counts into
  * buf (size bytes, always NUL-terminated when size > 0). *needed (may be
  * NULL) receives the length of the whole text without the NUL; the text
- * is complete if *needed < size. */
+ * is complete if *needed < size. buf NULL with size 0 only measures. */
 TNN_API int tnn_model_summary(const tnn_model *model, char *buf,
                               size_t size, size_t *needed);
 
@@ -549,7 +549,7 @@ TNN_API tnn_rng *tnn_model_rng(tnn_model *model);
 TNN_API int tnn_model_set_loss(tnn_model *model, int loss);
 
 /* Give the model its optimizer, taking ownership in every case (a previous
- * one is freed). */
+ * one is freed). NULL removes the optimizer. */
 TNN_API int tnn_model_set_optim(tnn_model *model, tnn_optim *opt);
 
 /* Borrowed optimizer, NULL if none. */
@@ -602,7 +602,7 @@ TNN_API int tnn_model_forward(tnn_model *model, const tnn_tensor *x,
  * are running means over the epoch so far (accuracy NaN for MSE);
  * val_loss and val_accuracy are NaN unless the event is
  * TNN_EVENT_EPOCH_END with validation data; seconds is the time since the
- * epoch started. */
+ * epoch started. On NULL the integer getters give 0, the others NaN. */
 TNN_API int tnn_progress_event(const tnn_progress *p);
 TNN_API int tnn_progress_epoch(const tnn_progress *p);
 TNN_API int tnn_progress_epochs(const tnn_progress *p);

@@ -199,10 +199,9 @@ int tnn_layer_forward(tnn_layer *layer, const tnn_tensor *in,
         return tnn__fail(TNN_E_SHAPE, __func__, "batch of %zu rows", n);
     /* Check out against the width the layer will have before binding it,
      * so that a failed call leaves the layer as it was. */
-    size_t out_width = layer->in_features ? layer->out_features : in->dims[1];
+    bool was_bound = layer->in_features != 0;
+    size_t out_width = was_bound ? layer->out_features : in->dims[1];
     rc = check_rows(__func__, "out", out, n, out_width);
-    if (rc == TNN_OK)
-        rc = tnn__layer_bind(layer, __func__, in->dims[1]);
     if (rc != TNN_OK)
         return rc;
     bool training = mode == TNN_MODE_TRAIN;
@@ -210,9 +209,14 @@ int tnn_layer_forward(tnn_layer *layer, const tnn_tensor *in,
         return tnn__fail(TNN_E_INVALID, __func__,
                          "a %s layer in training mode needs an rng",
                          layer->ops->name);
-    rc = tnn__layer_reserve(layer, __func__, n);
-    if (rc != TNN_OK)
+    rc = tnn__layer_bind(layer, __func__, in->dims[1]);
+    if (rc == TNN_OK)
+        rc = tnn__layer_reserve(layer, __func__, n);
+    if (rc != TNN_OK) {
+        if (!was_bound)
+            layer->in_features = layer->out_features = 0;
         return rc;
+    }
     layer->ops->forward(layer, in->data, out->data, n, training, rng);
     layer->forward_rows = training ? n : 0;
     return TNN_OK;

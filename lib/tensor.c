@@ -45,17 +45,18 @@ int tnn__check_tensor(const char *func, const char *name,
     return TNN_OK;
 }
 
-tnn_tensor *tnn_tensor_new(int ndim, const size_t *dims)
+/* Every constructor reports under its own name. */
+static tnn_tensor *create(const char *func, int ndim, const size_t *dims)
 {
-    size_t size;
-    if (shape_size(__func__, ndim, dims, &size) != TNN_OK)
+    size_t size = 0;
+    if (shape_size(func, ndim, dims, &size) != TNN_OK)
         return NULL;
     tnn_tensor *t = tnn__malloc(sizeof *t);
     float *data = tnn__calloc(size, sizeof(float));
     if (!t || !data) {
         tnn__free(t);
         tnn__free(data);
-        tnn__fail(TNN_E_NOMEM, __func__,
+        tnn__fail(TNN_E_NOMEM, func,
                   "cannot allocate a tensor of %zu elements", size);
         return NULL;
     }
@@ -67,10 +68,15 @@ tnn_tensor *tnn_tensor_new(int ndim, const size_t *dims)
     return t;
 }
 
+tnn_tensor *tnn_tensor_new(int ndim, const size_t *dims)
+{
+    return create(__func__, ndim, dims);
+}
+
 tnn_tensor *tnn_tensor_new_2d(size_t rows, size_t cols)
 {
     size_t dims[2] = {rows, cols};
-    return tnn_tensor_new(2, dims);
+    return create(__func__, 2, dims);
 }
 
 void tnn_tensor_free(tnn_tensor *t)
@@ -144,7 +150,7 @@ tnn_tensor *tnn_tensor_clone(const tnn_tensor *t)
 {
     if (tnn__check_tensor(__func__, "t", t) != TNN_OK)
         return NULL;
-    tnn_tensor *copy = tnn_tensor_new(t->ndim, t->dims);
+    tnn_tensor *copy = create(__func__, t->ndim, t->dims);
     if (!copy)
         return NULL;
     memcpy(copy->data, t->data, t->size * sizeof(float));

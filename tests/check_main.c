@@ -16,6 +16,7 @@ int main(void)
     srunner_add_suite(runner, model_suite());
     srunner_add_suite(runner, model_io_suite());
     srunner_add_suite(runner, threads_suite());
+    srunner_add_suite(runner, misuse_suite());
     srunner_add_suite(runner, idx_suite());
     srunner_run_all(runner, CK_NORMAL);
     int failed = srunner_ntests_failed(runner);

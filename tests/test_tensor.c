@@ -205,13 +205,13 @@ START_TEST(allocation_failure_leaks_nothing)
     for (long n = 1; n <= needed; n++) {
         counting_install(&a, n);
         ck_assert_ptr_null(tnn_tensor_new_2d(10, 10));
-        assert_failed_with(TNN_E_NOMEM, "tnn_tensor_new");
+        assert_failed_with(TNN_E_NOMEM, "tnn_tensor_new_2d");
         ck_assert_int_eq(a.live, 0);
     }
     tnn_tensor *src = tnn_tensor_new_2d(3, 3);
     counting_install(&a, 2);
     ck_assert_ptr_null(tnn_tensor_clone(src));
-    assert_failed_with(TNN_E_NOMEM, "tnn_tensor_new");
+    assert_failed_with(TNN_E_NOMEM, "tnn_tensor_clone");
     ck_assert_int_eq(a.live, 0);
     counting_remove();
     tnn_tensor_free(src);
