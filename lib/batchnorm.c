@@ -17,6 +17,7 @@ struct batchnorm {
     double *sum;
     double *sum2;
     float *inv_std;
+    float *mean; /* the batch mean of the last training batch, as float */
     /* Normalised inputs of the last training batch, for backward. */
     float *xhat;
     size_t xhat_rows;
@@ -51,25 +52,40 @@ static void batchnorm_init(tnn_layer *layer, tnn_rng *rng)
     tnn_tensor_fill(bn->running_var, 1.0f);
 }
 
-/* Batch mean and biased variance per feature, into bn->sum (mean) and
- * bn->sum2 (variance); two passes for accuracy. */
-static void batch_moments(struct batchnorm *bn, const float *in, size_t n,
-                          size_t f)
+/* Samples are (features) or (channels, height, width). Statistics are per
+ * feature, or per channel over every position of the image: element
+ * (r, c, p) of a batch is x[(r * C + c) * P + p] with P positions. */
+static size_t channels(const tnn_layer *layer)
 {
-    for (size_t j = 0; j < f; j++)
-        bn->sum[j] = bn->sum2[j] = 0.0;
+    return layer->param[0]->size;
+}
+
+/* Batch mean and biased variance per channel into bn->sum and bn->sum2;
+ * two passes in double for accuracy. */
+static void batch_moments(struct batchnorm *bn, const float *in, size_t n,
+                          size_t c_count, size_t p_count)
+{
+    const double count = (double)(n * p_count);
+    for (size_t c = 0; c < c_count; c++)
+        bn->sum[c] = bn->sum2[c] = 0.0;
     for (size_t r = 0; r < n; r++)
-        for (size_t j = 0; j < f; j++)
-            bn->sum[j] += in[r * f + j];
-    for (size_t j = 0; j < f; j++)
-        bn->sum[j] /= (double)n;
-    for (size_t r = 0; r < n; r++)
-        for (size_t j = 0; j < f; j++) {
-            double d = in[r * f + j] - bn->sum[j];
-            bn->sum2[j] += d * d;
+        for (size_t c = 0; c < c_count; c++) {
+            const float *x = in + (r * c_count + c) * p_count;
+            for (size_t p = 0; p < p_count; p++)
+                bn->sum[c] += x[p];
         }
-    for (size_t j = 0; j < f; j++)
-        bn->sum2[j] /= (double)n;
+    for (size_t c = 0; c < c_count; c++)
+        bn->sum[c] /= count;
+    for (size_t r = 0; r < n; r++)
+        for (size_t c = 0; c < c_count; c++) {
+            const float *x = in + (r * c_count + c) * p_count;
+            for (size_t p = 0; p < p_count; p++) {
+                double d = x[p] - bn->sum[c];
+                bn->sum2[c] += d * d;
+            }
+        }
+    for (size_t c = 0; c < c_count; c++)
+        bn->sum2[c] /= count;
 }
 
 static void batchnorm_forward(tnn_layer *layer, const float *in, float *out,
@@ -77,37 +93,47 @@ static void batchnorm_forward(tnn_layer *layer, const float *in, float *out,
 {
     (void)rng;
     struct batchnorm *bn = layer->impl;
-    const size_t f = layer->in_features;
+    const size_t cc = channels(layer), pc = layer->in_features / cc;
     const float *gamma = layer->param[0]->data, *beta = layer->param[1]->data;
     float *rmean = bn->running_mean->data, *rvar = bn->running_var->data;
-    if (!training) {
-        for (size_t j = 0; j < f; j++)
-            bn->inv_std[j] = 1.0f / sqrtf(rvar[j] + bn->eps);
-        for (size_t r = 0; r < n; r++)
-            for (size_t j = 0; j < f; j++)
-                out[r * f + j] = gamma[j] * (in[r * f + j] - rmean[j]) *
-                                     bn->inv_std[j] +
-                                 beta[j];
-        return;
+    const float *mean = rmean;
+    if (training) {
+        batch_moments(bn, in, n, cc, pc);
+        for (size_t c = 0; c < cc; c++) {
+            bn->inv_std[c] = (float)(1.0 / sqrt(bn->sum2[c] + bn->eps));
+            bn->mean[c] = (float)bn->sum[c];
+            rmean[c] = bn->momentum * rmean[c] +
+                       (1.0f - bn->momentum) * (float)bn->sum[c];
+            rvar[c] = bn->momentum * rvar[c] +
+                      (1.0f - bn->momentum) * (float)bn->sum2[c];
+        }
+        mean = bn->mean;
+    } else {
+        for (size_t c = 0; c < cc; c++)
+            bn->inv_std[c] = 1.0f / sqrtf(rvar[c] + bn->eps);
     }
-    batch_moments(bn, in, n, f);
-    for (size_t j = 0; j < f; j++) {
-        bn->inv_std[j] = (float)(1.0 / sqrt(bn->sum2[j] + bn->eps));
-        rmean[j] = bn->momentum * rmean[j] +
-                   (1.0f - bn->momentum) * (float)bn->sum[j];
-        rvar[j] = bn->momentum * rvar[j] +
-                  (1.0f - bn->momentum) * (float)bn->sum2[j];
-    }
+    /* The two modes round in a different order; each order is kept as it
+     * was first released, so that saved models predict the same bits. */
     for (size_t r = 0; r < n; r++)
-        for (size_t j = 0; j < f; j++) {
-            float xh = (in[r * f + j] - (float)bn->sum[j]) * bn->inv_std[j];
-            bn->xhat[r * f + j] = xh;
-            out[r * f + j] = gamma[j] * xh + beta[j];
+        for (size_t c = 0; c < cc; c++) {
+            size_t at = (r * cc + c) * pc;
+            for (size_t p = 0; p < pc; p++) {
+                if (training) {
+                    float xh = (in[at + p] - mean[c]) * bn->inv_std[c];
+                    bn->xhat[at + p] = xh;
+                    out[at + p] = gamma[c] * xh + beta[c];
+                } else {
+                    out[at + p] =
+                        gamma[c] * (in[at + p] - mean[c]) * bn->inv_std[c] +
+                        beta[c];
+                }
+            }
         }
 }
 
-/* With s1 = sum dy and s2 = sum dy * xhat over the batch:
- * dbeta = s1, dgamma = s2, dx = gamma * inv_std / n * (n dy - s1 - xhat s2).
+/* With s1 = sum dy and s2 = sum dy * xhat over the batch (and positions):
+ * dbeta = s1, dgamma = s2, dx = gamma * inv_std / m * (m dy - s1 - xhat s2)
+ * where m is the number of values per channel.
  */
 static void batchnorm_backward(tnn_layer *layer, const float *in,
                                const float *out, const float *dout,
@@ -116,30 +142,52 @@ static void batchnorm_backward(tnn_layer *layer, const float *in,
     (void)in;
     (void)out;
     struct batchnorm *bn = layer->impl;
-    const size_t f = layer->in_features;
+    const size_t cc = channels(layer), pc = layer->in_features / cc;
     double *s1 = bn->sum, *s2 = bn->sum2;
-    for (size_t j = 0; j < f; j++)
-        s1[j] = s2[j] = 0.0;
+    for (size_t c = 0; c < cc; c++)
+        s1[c] = s2[c] = 0.0;
     for (size_t r = 0; r < n; r++)
-        for (size_t j = 0; j < f; j++) {
-            s1[j] += dout[r * f + j];
-            s2[j] += (double)dout[r * f + j] * bn->xhat[r * f + j];
+        for (size_t c = 0; c < cc; c++) {
+            size_t at = (r * cc + c) * pc;
+            for (size_t p = 0; p < pc; p++) {
+                s1[c] += dout[at + p];
+                s2[c] += (double)dout[at + p] * bn->xhat[at + p];
+            }
         }
     float *dgamma = layer->grad[0]->data, *dbeta = layer->grad[1]->data;
-    for (size_t j = 0; j < f; j++) {
-        dgamma[j] = (accumulate ? dgamma[j] : 0.0f) + (float)s2[j];
-        dbeta[j] = (accumulate ? dbeta[j] : 0.0f) + (float)s1[j];
+    for (size_t c = 0; c < cc; c++) {
+        dgamma[c] = (accumulate ? dgamma[c] : 0.0f) + (float)s2[c];
+        dbeta[c] = (accumulate ? dbeta[c] : 0.0f) + (float)s1[c];
     }
     if (!din)
         return;
     const float *gamma = layer->param[0]->data;
-    const double inv_n = 1.0 / (double)n;
+    const double inv_m = 1.0 / (double)(n * pc);
     for (size_t r = 0; r < n; r++)
-        for (size_t j = 0; j < f; j++) {
-            double g = dout[r * f + j] - s1[j] * inv_n -
-                       bn->xhat[r * f + j] * s2[j] * inv_n;
-            din[r * f + j] = (float)(gamma[j] * bn->inv_std[j] * g);
+        for (size_t c = 0; c < cc; c++) {
+            size_t at = (r * cc + c) * pc;
+            for (size_t p = 0; p < pc; p++) {
+                double g = dout[at + p] - s1[c] * inv_m -
+                           bn->xhat[at + p] * s2[c] * inv_m;
+                din[at + p] = (float)(gamma[c] * bn->inv_std[c] * g);
+            }
         }
+}
+
+/* (features) with that many features, or (channels, h, w) with that many
+ * channels. */
+static int batchnorm_bind(const tnn_layer *layer, const char *func,
+                          const struct tnn__shape *in, struct tnn__shape *out)
+{
+    char got[64];
+    if ((in->ndim == 1 || in->ndim == 3) && in->dims[0] == channels(layer)) {
+        *out = *in;
+        return TNN_OK;
+    }
+    return tnn__fail(TNN_E_SHAPE, func,
+                     "batchnorm layer of %zu features (or channels) cannot "
+                     "take inputs of shape %s",
+                     channels(layer), tnn__shape_text(in, got, sizeof got));
 }
 
 static void batchnorm_destroy(tnn_layer *layer)
@@ -150,12 +198,14 @@ static void batchnorm_destroy(tnn_layer *layer)
     tnn__free(bn->sum);
     tnn__free(bn->sum2);
     tnn__free(bn->inv_std);
+    tnn__free(bn->mean);
     tnn__free(bn->xhat);
 }
 
 const struct tnn_layer_ops tnn__batchnorm_ops = {
     .kind = TNN_LAYER_BATCHNORM,
     .name = "batchnorm",
+    .bind = batchnorm_bind,
     .reserve = batchnorm_reserve,
     .forward = batchnorm_forward,
     .backward = batchnorm_backward,
@@ -182,8 +232,9 @@ tnn_layer *tnn_batchnorm_new(size_t features)
     bn->sum = tnn__calloc(features, sizeof *bn->sum);
     bn->sum2 = tnn__calloc(features, sizeof *bn->sum2);
     bn->inv_std = tnn__calloc(features, sizeof *bn->inv_std);
+    bn->mean = tnn__calloc(features, sizeof *bn->mean);
     if (!bn->running_mean || !bn->running_var || !bn->sum || !bn->sum2 ||
-        !bn->inv_std) {
+        !bn->inv_std || !bn->mean) {
         tnn_layer_free(layer);
         tnn__fail(TNN_E_NOMEM, __func__,
                   "cannot allocate a batchnorm of %zu features", features);

@@ -109,6 +109,8 @@ tnn_layer *tnn_dense_new(size_t in, size_t out)
                                         sizeof(struct dense));
     if (!layer)
         return NULL;
+    struct tnn__shape in_shape = {1, {in}}, out_shape = {1, {out}};
+    tnn__layer_set_shapes(layer, &in_shape, &out_shape);
     size_t wdims[2] = {in, out};
     if (tnn__layer_add_param(layer, __func__, 2, wdims, true) != TNN_OK ||
         tnn__layer_add_param(layer, __func__, 1, &out, false) != TNN_OK) {

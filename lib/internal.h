@@ -65,6 +65,24 @@ int tnn__check_tensor(const char *func, const char *name,
 /* Largest batch or width handed to the BLAS, whose sizes are int. */
 #define TNN_MAX_BLAS_DIM ((size_t)0x7fffffff)
 
+/* ---- shapes (layer.c) ----------------------------------------------------
+ * The shape of one sample: (features) or (channels, height, width). Batches
+ * are rows of the product of the dims, so that every layer works on flat
+ * rows and only the kinds that care look at the dims. */
+#define TNN_MAX_SAMPLE_DIMS 3
+
+struct tnn__shape {
+    int ndim; /* 0: not known yet */
+    size_t dims[TNN_MAX_SAMPLE_DIMS];
+};
+
+size_t tnn__shape_size(const struct tnn__shape *s);
+bool tnn__shape_equal(const struct tnn__shape *a, const struct tnn__shape *b);
+
+/* "(512)" or "(32, 26, 26)" into buf. */
+const char *tnn__shape_text(const struct tnn__shape *s, char *buf,
+                            size_t size);
+
 /* ---- layers (layer.c and one file per kind) ------------------------------
  * Every kind implements these operations on raw row-major buffers of n
  * rows; the model owns the buffers and walks the layers, layers never call
@@ -74,6 +92,11 @@ struct tnn_layer_ops {
     const char *name;
     /* Draws random numbers in training (the forward needs an rng). */
     bool needs_rng;
+    /* Check the input shape of one sample and give the output shape; NULL
+     * for kinds whose output has the shape of their input. Changes
+     * nothing. */
+    int (*bind)(const tnn_layer *layer, const char *func,
+                const struct tnn__shape *in, struct tnn__shape *out);
     /* Make room for per-batch state of up to n rows; may allocate. NULL if
      * the kind keeps none. */
     int (*reserve)(tnn_layer *layer, const char *func, size_t n);
@@ -95,8 +118,11 @@ struct tnn_layer_ops {
 
 struct tnn_layer {
     const struct tnn_layer_ops *ops;
-    /* 0 for kinds that take their width from the previous layer, until
-     * they are added to a model or run. */
+    /* Sample shapes; in_shape.ndim is 0 until the layer is bound to an
+     * input (added to a model or run). The feature counts are their sizes
+     * (0 for unbound kinds that take their width from their input). */
+    struct tnn__shape in_shape;
+    struct tnn__shape out_shape;
     size_t in_features;
     size_t out_features;
     int num_params;
@@ -121,9 +147,16 @@ tnn_layer *tnn__layer_alloc(const char *func, const struct tnn_layer_ops *ops,
 int tnn__layer_add_param(tnn_layer *layer, const char *func, int ndim,
                          const size_t *dims, bool is_weight);
 
-/* Give a width-taking layer its width; TNN_E_SHAPE if the layer's fixed
- * input width differs. */
-int tnn__layer_bind(tnn_layer *layer, const char *func, size_t in_features);
+/* Bind the layer to samples of shape in: an unbound layer takes it (the
+ * kind's bind checks it and sets the output shape); a bound one must have
+ * exactly that input shape, else TNN_E_SHAPE naming both. On failure the
+ * layer is unchanged. */
+int tnn__layer_bind(tnn_layer *layer, const char *func,
+                    const struct tnn__shape *in);
+
+/* Set a layer's shapes at construction (dense: fixed widths). */
+void tnn__layer_set_shapes(tnn_layer *layer, const struct tnn__shape *in,
+                           const struct tnn__shape *out);
 
 /* Reserve per-batch state for n rows (TNN_OK when the kind keeps none). */
 int tnn__layer_reserve(tnn_layer *layer, const char *func, size_t n);
@@ -248,6 +281,7 @@ float tnn__dropout_rate(const tnn_layer *dropout);
 /* ---- models (model.c) ---------------------------------------------------- */
 
 struct tnn_model {
+    struct tnn__shape in_shape;
     size_t in_features;
     tnn_layer **layers;
     size_t num_layers;

@@ -2,6 +2,7 @@
  * What all layers share: allocation, parameters, the public accessors and
  * running a layer alone.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
@@ -50,18 +51,78 @@ int tnn__layer_add_param(tnn_layer *layer, const char *func, int ndim,
     return TNN_OK;
 }
 
-int tnn__layer_bind(tnn_layer *layer, const char *func, size_t in_features)
+size_t tnn__shape_size(const struct tnn__shape *s)
 {
-    if (layer->in_features == 0) {
-        layer->in_features = in_features;
-        layer->out_features = in_features;
-        return TNN_OK;
-    }
-    if (layer->in_features != in_features)
+    size_t size = s->ndim ? 1 : 0;
+    for (int i = 0; i < s->ndim; i++)
+        size *= s->dims[i];
+    return size;
+}
+
+bool tnn__shape_equal(const struct tnn__shape *a, const struct tnn__shape *b)
+{
+    if (a->ndim != b->ndim)
+        return false;
+    for (int i = 0; i < a->ndim; i++)
+        if (a->dims[i] != b->dims[i])
+            return false;
+    return true;
+}
+
+const char *tnn__shape_text(const struct tnn__shape *s, char *buf,
+                            size_t size)
+{
+    if (s->ndim == 3)
+        snprintf(buf, size, "(%zu, %zu, %zu)", s->dims[0], s->dims[1],
+                 s->dims[2]);
+    else
+        snprintf(buf, size, "(%zu)", s->ndim ? s->dims[0] : (size_t)0);
+    return buf;
+}
+
+void tnn__layer_set_shapes(tnn_layer *layer, const struct tnn__shape *in,
+                           const struct tnn__shape *out)
+{
+    layer->in_shape = *in;
+    layer->out_shape = *out;
+    layer->in_features = tnn__shape_size(in);
+    layer->out_features = tnn__shape_size(out);
+}
+
+int tnn__layer_bind(tnn_layer *layer, const char *func,
+                    const struct tnn__shape *in)
+{
+    char want[64], got[64];
+    if (layer->in_shape.ndim != 0) {
+        if (tnn__shape_equal(&layer->in_shape, in))
+            return TNN_OK;
+        if (layer->in_shape.ndim == 1 && in->ndim == 1)
+            return tnn__fail(TNN_E_SHAPE, func,
+                             "%s layer expects %zu inputs, previous layer "
+                             "gives %zu",
+                             layer->ops->name, layer->in_shape.dims[0],
+                             in->dims[0]);
         return tnn__fail(TNN_E_SHAPE, func,
-                         "%s layer expects %zu inputs, previous layer "
-                         "gives %zu",
-                         layer->ops->name, layer->in_features, in_features);
+                         "%s layer expects inputs of shape %s, previous "
+                         "layer gives %s",
+                         layer->ops->name,
+                         tnn__shape_text(&layer->in_shape, want, sizeof want),
+                         tnn__shape_text(in, got, sizeof got));
+    }
+    size_t size = tnn__shape_size(in);
+    if (size == 0 || size > TNN_MAX_BLAS_DIM)
+        return tnn__fail(TNN_E_SHAPE, func, "%s layer: input of %zu values",
+                         layer->ops->name, size);
+    struct tnn__shape out = *in;
+    if (layer->ops->bind) {
+        int rc = layer->ops->bind(layer, func, in, &out);
+        if (rc != TNN_OK)
+            return rc;
+    }
+    if (tnn__shape_size(&out) > TNN_MAX_BLAS_DIM)
+        return tnn__fail(TNN_E_SHAPE, func, "%s layer: output of %zu values",
+                         layer->ops->name, tnn__shape_size(&out));
+    tnn__layer_set_shapes(layer, in, &out);
     return TNN_OK;
 }
 
@@ -169,18 +230,38 @@ int tnn_layer_zero_grad(tnn_layer *layer)
     return TNN_OK;
 }
 
-/* t must be (rows, width); width 0 accepts any. */
+/* t must hold rows of width values (any layout: (rows, width) or
+ * (rows, channels, height, width)); rows 0 accepts any number. */
 static int check_rows(const char *func, const char *name, const tnn_tensor *t,
                       size_t rows, size_t width)
 {
     if (!t)
         return tnn__fail(TNN_E_INVALID, func, "%s is NULL", name);
-    if (t->ndim != 2 || (rows && t->dims[0] != rows) ||
-        (width && t->dims[1] != width))
+    size_t got = t->ndim >= 2 ? t->size / t->dims[0] : 0;
+    if (t->ndim < 2 || (rows && t->dims[0] != rows) || got != width)
         return tnn__fail(TNN_E_SHAPE, func,
-                         "%s has %d dims (%zu, %zu); expected (%zu, %zu)",
-                         name, t->ndim, t->dims[0],
-                         t->ndim > 1 ? t->dims[1] : 0, rows, width);
+                         "%s has %zu rows of %zu values; expected %zu rows "
+                         "of %zu",
+                         name, t->dims[0], got, rows ? rows : t->dims[0],
+                         width);
+    return TNN_OK;
+}
+
+/* The sample shape of a batch tensor: (n, f) gives (f), (n, c, h, w) gives
+ * (c, h, w). */
+static int sample_shape(const char *func, const tnn_tensor *t,
+                        struct tnn__shape *s)
+{
+    if (!t)
+        return tnn__fail(TNN_E_INVALID, func, "in is NULL");
+    if (t->ndim != 2 && t->ndim != 4)
+        return tnn__fail(TNN_E_SHAPE, func,
+                         "in has %d dims; expected (rows, features) or "
+                         "(rows, channels, height, width)",
+                         t->ndim);
+    s->ndim = t->ndim - 1;
+    for (int i = 0; i < s->ndim; i++)
+        s->dims[i] = t->dims[i + 1];
     return TNN_OK;
 }
 
@@ -191,30 +272,31 @@ int tnn_layer_forward(tnn_layer *layer, const tnn_tensor *in,
         return tnn__fail(TNN_E_INVALID, __func__, "layer is NULL");
     if (mode != TNN_MODE_EVAL && mode != TNN_MODE_TRAIN)
         return tnn__fail(TNN_E_INVALID, __func__, "mode is %d", mode);
-    int rc = check_rows(__func__, "in", in, 0, layer->in_features);
+    struct tnn__shape shape;
+    int rc = sample_shape(__func__, in, &shape);
     if (rc != TNN_OK)
         return rc;
     size_t n = in->dims[0];
     if (n > TNN_MAX_BLAS_DIM)
         return tnn__fail(TNN_E_SHAPE, __func__, "batch of %zu rows", n);
-    /* Check out against the width the layer will have before binding it,
-     * so that a failed call leaves the layer as it was. */
-    bool was_bound = layer->in_features != 0;
-    size_t out_width = was_bound ? layer->out_features : in->dims[1];
-    rc = check_rows(__func__, "out", out, n, out_width);
-    if (rc != TNN_OK)
-        return rc;
     bool training = mode == TNN_MODE_TRAIN;
     if (training && layer->ops->needs_rng && !rng)
         return tnn__fail(TNN_E_INVALID, __func__,
                          "a %s layer in training mode needs an rng",
                          layer->ops->name);
-    rc = tnn__layer_bind(layer, __func__, in->dims[1]);
+    /* Binding is undone if anything after it fails, so that a failed call
+     * leaves the layer as it was. */
+    tnn_layer before = *layer;
+    rc = tnn__layer_bind(layer, __func__, &shape);
+    if (rc == TNN_OK)
+        rc = check_rows(__func__, "out", out, n, layer->out_features);
     if (rc == TNN_OK)
         rc = tnn__layer_reserve(layer, __func__, n);
     if (rc != TNN_OK) {
-        if (!was_bound)
-            layer->in_features = layer->out_features = 0;
+        layer->in_shape = before.in_shape;
+        layer->out_shape = before.out_shape;
+        layer->in_features = before.in_features;
+        layer->out_features = before.out_features;
         return rc;
     }
     layer->ops->forward(layer, in->data, out->data, n, training, rng);
@@ -232,7 +314,7 @@ int tnn_layer_backward(tnn_layer *layer, const tnn_tensor *in,
         return tnn__fail(TNN_E_STATE, __func__,
                          "no forward pass in training mode preceded it");
     size_t n = layer->forward_rows;
-    if (in && in->ndim == 2 && in->dims[0] != n)
+    if (in && in->ndim >= 2 && in->dims[0] != n)
         return tnn__fail(TNN_E_STATE, __func__,
                          "in has %zu rows; the last training forward had %zu",
                          in->dims[0], n);

@@ -40,6 +40,11 @@ static size_t width_after(const tnn_model *m, size_t layers)
     return layers == 0 ? m->in_features : m->layers[layers - 1]->out_features;
 }
 
+static const struct tnn__shape *shape_after(const tnn_model *m, size_t layers)
+{
+    return layers == 0 ? &m->in_shape : &m->layers[layers - 1]->out_shape;
+}
+
 static void free_buffers(tnn_model *m)
 {
     for (size_t i = 0; m->act && i <= m->num_layers; i++)
@@ -112,6 +117,24 @@ static int check_idle(const tnn_model *m, const char *func)
 
 /* ---- life cycle ---------------------------------------------------------- */
 
+static tnn_model *model_new(const char *func, const struct tnn__shape *in)
+{
+    tnn_model *m = tnn__calloc(1, sizeof *m);
+    tnn_rng *rng = tnn_rng_new(0);
+    if (!m || !rng) {
+        tnn__free(m);
+        tnn_rng_free(rng);
+        tnn__fail(TNN_E_NOMEM, func, "cannot allocate a model");
+        return NULL;
+    }
+    m->in_shape = *in;
+    m->in_features = tnn__shape_size(in);
+    m->rng = rng;
+    m->loss = TNN_LOSS_MSE;
+    m->mode = TNN_MODE_EVAL;
+    return m;
+}
+
 tnn_model *tnn_model_new(size_t input_features)
 {
     if (input_features == 0 || input_features > TNN_MAX_BLAS_DIM) {
@@ -120,19 +143,24 @@ tnn_model *tnn_model_new(size_t input_features)
                   input_features, TNN_MAX_BLAS_DIM);
         return NULL;
     }
-    tnn_model *m = tnn__calloc(1, sizeof *m);
-    tnn_rng *rng = tnn_rng_new(0);
-    if (!m || !rng) {
-        tnn__free(m);
-        tnn_rng_free(rng);
-        tnn__fail(TNN_E_NOMEM, __func__, "cannot allocate a model");
+    struct tnn__shape in = {1, {input_features}};
+    return model_new(__func__, &in);
+}
+
+tnn_model *tnn_model_new_image(size_t channels, size_t height, size_t width)
+{
+    struct tnn__shape in = {3, {channels, height, width}};
+    size_t size = 0;
+    if (channels == 0 || height == 0 || width == 0 ||
+        !tnn__mul_size(channels, height, &size) ||
+        !tnn__mul_size(size, width, &size) || size > TNN_MAX_BLAS_DIM) {
+        tnn__fail(TNN_E_INVALID, __func__,
+                  "shape (%zu, %zu, %zu) must have sides >= 1 and at most "
+                  "%zu values",
+                  channels, height, width, TNN_MAX_BLAS_DIM);
         return NULL;
     }
-    m->in_features = input_features;
-    m->rng = rng;
-    m->loss = TNN_LOSS_MSE;
-    m->mode = TNN_MODE_EVAL;
-    return m;
+    return model_new(__func__, &in);
 }
 
 void tnn_model_free(tnn_model *m)
@@ -155,7 +183,7 @@ int tnn_model_add(tnn_model *m, tnn_layer *layer)
     if (rc == TNN_OK && !layer)
         rc = tnn__fail(TNN_E_INVALID, __func__, "layer is NULL");
     if (rc == TNN_OK)
-        rc = tnn__layer_bind(layer, __func__, width_after(m, m->num_layers));
+        rc = tnn__layer_bind(layer, __func__, shape_after(m, m->num_layers));
     if (rc == TNN_OK && m->num_layers == m->layers_cap) {
         size_t cap = m->layers_cap ? 2 * m->layers_cap : 8;
         tnn_layer **grown = tnn__realloc(m->layers, cap * sizeof *grown);
@@ -241,26 +269,28 @@ int tnn_model_summary(const tnn_model *m, char *buf, size_t size,
         return tnn__fail(TNN_E_INVALID, __func__,
                          "buf is NULL but size is %zu", size);
     size_t used = 0, trainable = 0;
-    append(buf, size, &used, "%-5s %-12s %-16s %12s\n", "#", "Layer",
+    char shape[64];
+    append(buf, size, &used, "%-5s %-12s %-22s %12s\n", "#", "Layer",
            "Output shape", "Params");
-    append(buf, size, &used, "%.48s\n",
-           "================================================");
-    append(buf, size, &used, "%-5s %-12s (None, %zu)\n", "", "input",
-           m->in_features);
+    append(buf, size, &used, "%.54s\n",
+           "======================================================");
+    append(buf, size, &used, "%-5s %-12s (None, %s\n", "", "input",
+           tnn__shape_text(&m->in_shape, shape, sizeof shape) + 1);
     for (size_t i = 0; i < m->num_layers; i++) {
         const tnn_layer *layer = m->layers[i];
         size_t params = layer_param_count(layer);
-        char shape[40];
-        snprintf(shape, sizeof shape, "(None, %zu)", layer->out_features);
-        append(buf, size, &used, "%-5zu %-12s %-16s %12zu%s\n", i,
-               layer->ops->name, shape, params,
+        char text[80];
+        snprintf(text, sizeof text, "(None, %s",
+                 tnn__shape_text(&layer->out_shape, shape, sizeof shape) + 1);
+        append(buf, size, &used, "%-5zu %-12s %-22s %12zu%s\n", i,
+               layer->ops->name, text, params,
                layer->trainable || !params ? "" : " (frozen)");
         if (layer->trainable)
             trainable += params;
     }
     size_t total = tnn_model_num_params(m);
-    append(buf, size, &used, "%.48s\n",
-           "================================================");
+    append(buf, size, &used, "%.54s\n",
+           "======================================================");
     append(buf, size, &used,
            "Total params: %zu\nTrainable params: %zu\n"
            "Non-trainable params: %zu\n",
