@@ -46,7 +46,7 @@ extern "C" {
 #endif
 
 #define TNN_VERSION_MAJOR 1
-#define TNN_VERSION_MINOR 2
+#define TNN_VERSION_MINOR 3
 #define TNN_VERSION_PATCH 0
 #define TNN_VERSION_NUMBER \
     (TNN_VERSION_MAJOR * 10000 + TNN_VERSION_MINOR * 100 + TNN_VERSION_PATCH)
@@ -254,7 +254,11 @@ enum tnn_layer_kind {
     TNN_LAYER_SOFTMAX = 5,
     TNN_LAYER_IDENTITY = 6,
     TNN_LAYER_DROPOUT = 7,
-    TNN_LAYER_BATCHNORM = 8
+    TNN_LAYER_BATCHNORM = 8,
+    TNN_LAYER_CONV2D = 9,     /* since 1.3 */
+    TNN_LAYER_MAXPOOL2D = 10, /* since 1.3 */
+    TNN_LAYER_AVGPOOL2D = 11, /* since 1.3 */
+    TNN_LAYER_FLATTEN = 12    /* since 1.3 */
 };
 
 /* Whether a layer computes for training or for evaluation. */
@@ -303,7 +307,9 @@ TNN_API tnn_layer *tnn_identity_new(void);
  * evaluation the identity. 0 <= rate < 1. */
 TNN_API tnn_layer *tnn_dropout_new(float rate);
 
-/* Batch normalisation over the features of (batch, features) rows:
+/* Batch normalisation over the features of (batch, features) rows, or
+ * (since 1.3) over the channels of (batch, channels, height, width) images,
+ * then with statistics per channel over the batch and every position:
  * y = gamma * (x - mean) / sqrt(var + eps) + beta.
  * Training uses the batch mean and biased batch variance and then updates
  * running_mean = momentum * running_mean + (1 - momentum) * batch_mean,
@@ -325,6 +331,43 @@ TNN_API float tnn_batchnorm_eps(const tnn_layer *bn);
 /* Borrowed running mean and variance tensors of shape (features). */
 TNN_API tnn_tensor *tnn_batchnorm_running_mean(tnn_layer *bn);
 TNN_API tnn_tensor *tnn_batchnorm_running_var(tnn_layer *bn);
+
+/* ---- Images (since 1.3) ----
+ * Image batches are NCHW tensors (batch, channels, height, width), stored
+ * as rows of channels * height * width values; a model for images starts
+ * with tnn_model_new_image(). */
+
+/* Padding of tnn_conv2d_new(): none ("valid"), or enough zeros that the
+ * output has ceil(side / stride) rows and columns ("same"; the odd one goes
+ * after, as in Keras). A value >= 0 pads that many zeros on every side. */
+enum tnn_padding { TNN_PADDING_VALID = -1, TNN_PADDING_SAME = -2 };
+
+/* 2-D convolution (cross-correlation, as in every framework) of
+ * in_channels images with out_channels kernels of kernel_h x kernel_w,
+ * moved by stride in both directions, with padding (enum tnn_padding or a
+ * count >= 0): out[c, y, x] = b[c] + sum_{i, u, v} W[c, i, u, v] *
+ * in[i, y * stride + u - pad_top, x * stride + v - pad_left], zero outside
+ * the image. W is (out_channels, in_channels, kernel_h, kernel_w)
+ * row-major, b is (out_channels). Glorot-uniform initialisation by default
+ * (fans in_channels * kh * kw and out_channels * kh * kw, as Keras). All
+ * sizes >= 1; stride <= 4096. Computed as one BLAS product per batch. */
+TNN_API tnn_layer *tnn_conv2d_new(size_t in_channels, size_t out_channels,
+                                  size_t kernel_h, size_t kernel_w,
+                                  size_t stride, int padding);
+
+/* The weight initialiser of a conv2d layer, as tnn_dense_set_init(). */
+TNN_API int tnn_conv2d_set_init(tnn_layer *conv, int init, float value);
+
+/* Pooling over k x k windows moved by stride, without padding: output
+ * sides floor((side - k) / stride) + 1. Max keeps each window's largest
+ * value (its gradient goes to that position), average its mean. k and
+ * stride in [1, 4096]. */
+TNN_API tnn_layer *tnn_maxpool2d_new(size_t k, size_t stride);
+TNN_API tnn_layer *tnn_avgpool2d_new(size_t k, size_t stride);
+
+/* Images (channels, height, width) to rows of channels * height * width
+ * features, for a dense layer; in a model it moves no data. */
+TNN_API tnn_layer *tnn_flatten_new(void);
 
 /* Release a layer that no model owns. NULL does nothing. Freeing a layer
  * owned by a model is an error the library cannot detect: don't. */
@@ -506,6 +549,12 @@ enum tnn_event { TNN_EVENT_BATCH_END = 1, TNN_EVENT_EPOCH_END = 2 };
 /* New empty model for rows of input_features (>= 1) values, generator
  * seeded with 0, loss TNN_LOSS_MSE, no optimizer. Owned by the caller. */
 TNN_API tnn_model *tnn_model_new(size_t input_features);
+
+/* (since 1.3) New empty model for images of channels x height x width
+ * (each >= 1), as tnn_model_new() otherwise. Its input tensors are
+ * (batch, channels, height, width) or (batch, channels * height * width). */
+TNN_API tnn_model *tnn_model_new_image(size_t channels, size_t height,
+                                       size_t width);
 
 /* Release a model with its layers and optimizer. NULL does nothing. */
 TNN_API void tnn_model_free(tnn_model *model);

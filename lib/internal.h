@@ -173,6 +173,10 @@ extern const struct tnn_layer_ops tnn__identity_ops;
 extern const struct tnn_layer_ops tnn__softmax_ops;
 extern const struct tnn_layer_ops tnn__dropout_ops;
 extern const struct tnn_layer_ops tnn__batchnorm_ops;
+extern const struct tnn_layer_ops tnn__conv2d_ops;
+extern const struct tnn_layer_ops tnn__maxpool2d_ops;
+extern const struct tnn_layer_ops tnn__avgpool2d_ops;
+extern const struct tnn_layer_ops tnn__flatten_ops;
 
 /* ---- losses (loss.c) ----------------------------------------------------
  * On n rows of k values. grad (n x k) may be NULL. Sums in double. */
@@ -277,6 +281,10 @@ int tnn__write_file_atomic(const char *func, const char *path,
 /* Configuration of the kinds, for model files. */
 void tnn__dense_get_init(const tnn_layer *dense, int *init, float *value);
 float tnn__dropout_rate(const tnn_layer *dropout);
+/* config: in_ch, out_ch, kernel h, kernel w, stride. */
+void tnn__conv2d_get_config(const tnn_layer *conv, size_t config[5],
+                            int *padding, int *init, float *value);
+void tnn__pool2d_get_config(const tnn_layer *pool, size_t *k, size_t *stride);
 
 /* ---- models (model.c) ---------------------------------------------------- */
 

@@ -47,10 +47,13 @@ static const struct tnn__shape *shape_after(const tnn_model *m, size_t layers)
 
 static void free_buffers(tnn_model *m)
 {
+    /* A flatten layer's buffers are its input's: free each buffer once. */
     for (size_t i = 0; m->act && i <= m->num_layers; i++)
-        tnn__free(m->act[i]);
+        if (i == 0 || m->act[i] != m->act[i - 1])
+            tnn__free(m->act[i]);
     for (size_t i = 0; m->dact && i <= m->num_layers; i++)
-        tnn__free(m->dact[i]);
+        if (i == 0 || m->dact[i] != m->dact[i - 1])
+            tnn__free(m->dact[i]);
     tnn__free(m->act);
     tnn__free(m->dact);
     tnn__free(m->labels);
@@ -71,6 +74,13 @@ static int ensure_rows(tnn_model *m, const char *func, size_t n)
     bool ok = m->act && m->dact;
     size_t values;
     for (size_t i = 0; ok && i < count; i++) {
+        /* Flatten moves no data: its output is its input's buffer (but not
+         * the caller's x, which layer 0 reads in place). */
+        if (i >= 2 && m->layers[i - 1]->ops->kind == TNN_LAYER_FLATTEN) {
+            m->act[i] = m->act[i - 1];
+            m->dact[i] = m->dact[i - 1];
+            continue;
+        }
         ok = tnn__mul_size(n, width_after(m, i), &values);
         m->act[i] = ok ? tnn__calloc(values, sizeof(float)) : NULL;
         m->dact[i] = ok && i ? tnn__calloc(values, sizeof(float)) : NULL;

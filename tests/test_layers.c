@@ -3,6 +3,7 @@
  * layer's own output (sums in double), and hand-computed values.
  */
 #include <math.h>
+#include <stdbool.h>
 
 #include "testutil.h"
 
@@ -65,20 +66,39 @@ static void check_tensor_gradient(const char *what, tnn_layer *layer,
     free(numeric);
 }
 
-/* Full check of a layer on a (rows, width) input: input gradient and
- * every parameter gradient. Inputs are kept away from 0 by at least
- * `margin` so that ReLU's kink is never inside a difference step. */
-static void gradient_check(tnn_layer *layer, size_t rows, size_t width,
-                           double margin, double tolerance)
+/* Full check of a layer on an input of the given shape (rows first):
+ * input gradient and every parameter gradient. Inputs are kept away from 0
+ * by at least `margin` so that ReLU's kink is never inside a difference
+ * step. */
+static void gradient_check_shape(tnn_layer *layer, int ndim,
+                                 const size_t *dims, double margin,
+                                 double tolerance, bool free_layer)
 {
+    size_t rows = dims[0], width = 1;
+    for (int d = 1; d < ndim; d++)
+        width *= dims[d];
     tnn_rng *rng = tnn_rng_new(77);
     tnn_layer_init(layer, rng);
-    tnn_tensor *in = tnn_tensor_new_2d(rows, width);
+    tnn_tensor *in = tnn_tensor_new(ndim, dims);
     tnn_tensor_rand_uniform(in, rng, -1.0f, 1.0f);
     for (size_t i = 0; i < tnn_tensor_size(in); i++) {
         float *x = &tnn_tensor_data(in)[i];
         if (fabsf(*x) < margin)
             *x = *x < 0 ? (float)-margin : (float)margin;
+    }
+    /* A negative margin asks for values at least 0.05 apart (a shuffled
+     * grid), so that no difference step changes which one is largest. */
+    if (margin < 0) {
+        size_t count = tnn_tensor_size(in);
+        float *x = tnn_tensor_data(in);
+        for (size_t i = 0; i < count; i++)
+            x[i] = 0.05f * (float)i - 0.025f * (float)count;
+        for (size_t i = count; i > 1; i--) {
+            size_t j = tnn_rng_next_u64(rng) % i;
+            float t = x[i - 1];
+            x[i - 1] = x[j];
+            x[j] = t;
+        }
     }
     /* Non-trivial parameters, so that e.g. gamma != 1 is exercised. */
     for (int p = 0; p < tnn_layer_num_params(layer); p++)
@@ -91,7 +111,7 @@ static void gradient_check(tnn_layer *layer, size_t rows, size_t width,
     size_t out_width = fixed_width ? fixed_width : width;
     tnn_tensor *out = tnn_tensor_new_2d(rows, out_width);
     tnn_tensor *weight = tnn_tensor_new_2d(rows, out_width);
-    tnn_tensor *din = tnn_tensor_new_2d(rows, width);
+    tnn_tensor *din = tnn_tensor_new(ndim, dims);
     tnn_tensor_rand_uniform(weight, rng, -1.0f, 1.0f);
 
     objective(layer, in, out, weight, rng);
@@ -114,7 +134,29 @@ static void gradient_check(tnn_layer *layer, size_t rows, size_t width,
     tnn_tensor_free(weight);
     tnn_tensor_free(din);
     tnn_rng_free(rng);
-    tnn_layer_free(layer);
+    if (free_layer)
+        tnn_layer_free(layer);
+}
+
+static void gradient_check(tnn_layer *layer, size_t rows, size_t width,
+                           double margin, double tolerance)
+{
+    size_t dims[2] = {rows, width};
+    gradient_check_shape(layer, 2, dims, margin, tolerance, true);
+}
+
+/* Image layers learn their output shape from their input: a model binds
+ * the layer first, and the check runs on the bound layer. */
+static void gradient_check_image(tnn_layer *layer, size_t n, size_t c,
+                                 size_t h, size_t w, double tolerance)
+{
+    size_t dims[4] = {n, c, h, w};
+    tnn_model *m = tnn_model_new_image(c, h, w);
+    ck_assert_int_eq(tnn_model_add(m, layer), TNN_OK);
+    double margin = tnn_layer_kind(layer) == TNN_LAYER_MAXPOOL2D ? -1.0 : 0.0;
+    gradient_check_shape(tnn_model_layer(m, 0), 4, dims, margin, tolerance,
+                         false);
+    tnn_model_free(m);
 }
 
 START_TEST(dense_gradients)
@@ -395,6 +437,192 @@ START_TEST(dense_initialisers)
 }
 END_TEST
 
+START_TEST(conv2d_gradients)
+{
+    /* Stride 1 and 2, each padding mode, square and non-square kernels. */
+    gradient_check_image(tnn_conv2d_new(2, 3, 3, 3, 1, TNN_PADDING_VALID), 2,
+                         2, 5, 6, 2e-3);
+    gradient_check_image(tnn_conv2d_new(2, 3, 3, 3, 1, TNN_PADDING_SAME), 2,
+                         2, 5, 6, 2e-3);
+    gradient_check_image(tnn_conv2d_new(3, 2, 2, 3, 2, TNN_PADDING_SAME), 2,
+                         3, 5, 7, 2e-3);
+    gradient_check_image(tnn_conv2d_new(1, 2, 3, 2, 2, 1), 3, 1, 6, 5, 2e-3);
+    gradient_check_image(tnn_conv2d_new(2, 2, 1, 3, 2, TNN_PADDING_VALID), 2,
+                         2, 4, 7, 2e-3);
+}
+END_TEST
+
+START_TEST(pooling_gradients)
+{
+    gradient_check_image(tnn_maxpool2d_new(2, 2), 2, 3, 6, 5, 2e-3);
+    gradient_check_image(tnn_maxpool2d_new(3, 1), 2, 2, 5, 5, 2e-3);
+    gradient_check_image(tnn_avgpool2d_new(2, 2), 2, 3, 6, 5, 1e-3);
+    gradient_check_image(tnn_avgpool2d_new(3, 2), 2, 2, 7, 5, 1e-3);
+    gradient_check_image(tnn_flatten_new(), 2, 3, 4, 5, 1e-3);
+}
+END_TEST
+
+START_TEST(spatial_batchnorm_gradients)
+{
+    gradient_check_image(tnn_batchnorm_new(3), 4, 3, 3, 4, 2e-3);
+}
+END_TEST
+
+/* Direct convolution in double, the definition in the header. */
+static double direct_conv(const float *x, const float *w, const float *b,
+                          size_t cin, size_t h, size_t wd, size_t kh,
+                          size_t kw, size_t stride, long pt, long pl,
+                          size_t i, size_t oc, size_t y, size_t xo)
+{
+    double sum = b[oc];
+    for (size_t c = 0; c < cin; c++)
+        for (size_t u = 0; u < kh; u++)
+            for (size_t v = 0; v < kw; v++) {
+                long iy = (long)(y * stride + u) - pt;
+                long ix = (long)(xo * stride + v) - pl;
+                if (iy < 0 || ix < 0 || iy >= (long)h || ix >= (long)wd)
+                    continue;
+                sum += (double)w[((oc * cin + c) * kh + u) * kw + v] *
+                       x[((i * cin + c) * h + (size_t)iy) * wd + (size_t)ix];
+            }
+    return sum;
+}
+
+START_TEST(conv2d_matches_direct_convolution)
+{
+    tnn_rng *rng = tnn_rng_new(2024);
+    for (int trial = 0; trial < 12; trial++) {
+        size_t n = 1 + tnn_rng_next_u64(rng) % 3;
+        size_t cin = 1 + tnn_rng_next_u64(rng) % 3;
+        size_t cout = 1 + tnn_rng_next_u64(rng) % 4;
+        size_t kh = 1 + tnn_rng_next_u64(rng) % 4;
+        size_t kw = 1 + tnn_rng_next_u64(rng) % 4;
+        size_t stride = 1 + tnn_rng_next_u64(rng) % 3;
+        size_t h = kh + tnn_rng_next_u64(rng) % 6;
+        size_t wd = kw + tnn_rng_next_u64(rng) % 6;
+        int mode = (int)(tnn_rng_next_u64(rng) % 3);
+        int padding = mode == 0 ? TNN_PADDING_VALID
+                      : mode == 1 ? TNN_PADDING_SAME
+                                  : (int)(tnn_rng_next_u64(rng) % 3);
+        tnn_layer *conv = tnn_conv2d_new(cin, cout, kh, kw, stride, padding);
+        tnn_layer_init(conv, rng);
+        tnn_tensor_rand_uniform(tnn_layer_param(conv, 1), rng, -1, 1);
+        size_t dims[4] = {n, cin, h, wd};
+        tnn_tensor *x = tnn_tensor_new(4, dims);
+        tnn_tensor_rand_uniform(x, rng, -1, 1);
+        /* Output size and padding from the header's definitions. */
+        size_t oh, ow;
+        long pt, pl;
+        if (padding == TNN_PADDING_SAME) {
+            oh = (h + stride - 1) / stride;
+            ow = (wd + stride - 1) / stride;
+            long th = (long)((oh - 1) * stride + kh) - (long)h;
+            long tw = (long)((ow - 1) * stride + kw) - (long)wd;
+            pt = th > 0 ? th / 2 : 0;
+            pl = tw > 0 ? tw / 2 : 0;
+        } else {
+            long p = padding == TNN_PADDING_VALID ? 0 : padding;
+            oh = (h + 2 * (size_t)p - kh) / stride + 1;
+            ow = (wd + 2 * (size_t)p - kw) / stride + 1;
+            pt = pl = p;
+        }
+        tnn_tensor *y = tnn_tensor_new_2d(n, cout * oh * ow);
+        ck_assert_int_eq(tnn_layer_forward(conv, x, y, TNN_MODE_EVAL, NULL),
+                         TNN_OK);
+        ck_assert_uint_eq(tnn_layer_out_features(conv), cout * oh * ow);
+        const float *w = tnn_tensor_cdata(tnn_layer_param(conv, 0));
+        const float *b = tnn_tensor_cdata(tnn_layer_param(conv, 1));
+        for (size_t i = 0; i < n; i++)
+            for (size_t oc = 0; oc < cout; oc++)
+                for (size_t yy = 0; yy < oh; yy++)
+                    for (size_t xx = 0; xx < ow; xx++) {
+                        double want = direct_conv(
+                            tnn_tensor_cdata(x), w, b, cin, h, wd, kh, kw,
+                            stride, pt, pl, i, oc, yy, xx);
+                        float got = tnn_tensor_cdata(
+                            y)[((i * cout + oc) * oh + yy) * ow + xx];
+                        ck_assert_msg(fabs(got - want) < 1e-5,
+                                      "trial %d: %g vs %g", trial, got,
+                                      want);
+                    }
+        tnn_tensor_free(x);
+        tnn_tensor_free(y);
+        tnn_layer_free(conv);
+    }
+    tnn_rng_free(rng);
+}
+END_TEST
+
+START_TEST(pooling_by_hand)
+{
+    size_t dims[4] = {1, 1, 4, 4};
+    tnn_tensor *x = tnn_tensor_new(4, dims);
+    for (int i = 0; i < 16; i++)
+        tnn_tensor_data(x)[i] = (float)((i * 5) % 16);
+    /* 0 5 10 15 / 4 9 14 3 / 8 13 2 7 / 12 1 6 11 */
+    tnn_tensor *y = tnn_tensor_new_2d(1, 4);
+    tnn_layer *maxp = tnn_maxpool2d_new(2, 2), *avgp = tnn_avgpool2d_new(2, 2);
+    ck_assert_int_eq(tnn_layer_forward(maxp, x, y, TNN_MODE_EVAL, NULL),
+                     TNN_OK);
+    const float want_max[4] = {9, 15, 13, 11};
+    ck_assert_mem_eq(tnn_tensor_data(y), want_max, sizeof want_max);
+    ck_assert_int_eq(tnn_layer_forward(avgp, x, y, TNN_MODE_EVAL, NULL),
+                     TNN_OK);
+    const float want_avg[4] = {4.5f, 10.5f, 8.5f, 6.5f};
+    ck_assert_mem_eq(tnn_tensor_data(y), want_avg, sizeof want_avg);
+    tnn_layer_free(maxp);
+    tnn_layer_free(avgp);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+}
+END_TEST
+
+START_TEST(image_layer_misuse)
+{
+    ck_assert_ptr_null(tnn_conv2d_new(1, 8, 3, 3, 0, TNN_PADDING_VALID));
+    assert_failed_with(TNN_E_INVALID, "tnn_conv2d_new");
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "stride is 0"));
+    ck_assert_ptr_null(tnn_conv2d_new(0, 8, 3, 3, 1, TNN_PADDING_VALID));
+    ck_assert_ptr_null(tnn_conv2d_new(1, 8, 3, 3, 1, -3));
+    ck_assert_ptr_null(tnn_maxpool2d_new(0, 1));
+    assert_failed_with(TNN_E_INVALID, "tnn_maxpool2d_new");
+    ck_assert_ptr_null(tnn_avgpool2d_new(2, 0));
+
+    tnn_model *m = tnn_model_new_image(1, 5, 5);
+    /* Kernel larger than the input. */
+    ck_assert_int_eq(tnn_model_add(m, tnn_conv2d_new(1, 4, 6, 6, 1,
+                                                     TNN_PADDING_VALID)),
+                     TNN_E_SHAPE);
+    assert_failed_with(TNN_E_SHAPE, "tnn_model_add");
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "(1, 5, 5)"));
+    /* Same with enough padding it fits. */
+    ck_assert_int_eq(tnn_model_add(m, tnn_conv2d_new(1, 4, 6, 6, 1, 1)),
+                     TNN_OK);
+    /* Channel mismatch: the previous layer gives 4 channels. */
+    ck_assert_int_eq(tnn_model_add(m, tnn_conv2d_new(3, 4, 1, 1, 1,
+                                                     TNN_PADDING_VALID)),
+                     TNN_E_SHAPE);
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "(4, 2, 2)"));
+    /* Dense needs flat rows; batch-norm counts channels. */
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(16, 2)), TNN_E_SHAPE);
+    ck_assert_int_eq(tnn_model_add(m, tnn_batchnorm_new(16)), TNN_E_SHAPE);
+    ck_assert_int_eq(tnn_model_add(m, tnn_batchnorm_new(4)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_maxpool2d_new(3, 1)), TNN_E_SHAPE);
+    ck_assert_int_eq(tnn_model_add(m, tnn_flatten_new()), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(16, 2)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_conv2d_new(1, 1, 1, 1, 1,
+                                                     TNN_PADDING_VALID)),
+                     TNN_E_SHAPE);
+    char text[1024];
+    tnn_model_summary(m, text, sizeof text, NULL);
+    ck_assert_ptr_nonnull(strstr(text, "(None, 4, 2, 2)"));
+    ck_assert_ptr_nonnull(strstr(text, "(None, 16)"));
+    ck_assert_ptr_null(tnn_model_new_image(0, 28, 28));
+    assert_failed_with(TNN_E_INVALID, "tnn_model_new_image");
+    tnn_model_free(m);
+}
+END_TEST
+
 Suite *layers_suite(void)
 {
     Suite *s = suite_create("layers");
@@ -411,6 +639,12 @@ Suite *layers_suite(void)
     tcase_add_test(tc, batchnorm_single_row_is_defined);
     tcase_add_test(tc, layer_misuse);
     tcase_add_test(tc, dense_initialisers);
+    tcase_add_test(tc, conv2d_gradients);
+    tcase_add_test(tc, pooling_gradients);
+    tcase_add_test(tc, spatial_batchnorm_gradients);
+    tcase_add_test(tc, conv2d_matches_direct_convolution);
+    tcase_add_test(tc, pooling_by_hand);
+    tcase_add_test(tc, image_layer_misuse);
     suite_add_tcase(s, tc);
     return s;
 }

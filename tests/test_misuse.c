@@ -706,6 +706,51 @@ CTOR_ROW(r_dropout_inf, tnn_layer, tnn_dropout_new(INFINITY),
          tnn_layer_free)
 NOMEM_ROW(r_dropout_nomem, tnn_layer, tnn_dropout_new(0.5f), tnn_layer_free)
 
+/* Image layers (since 1.3). */
+CTOR_ROW(r_conv_stride0, tnn_layer,
+         tnn_conv2d_new(1, 2, 3, 3, 0, TNN_PADDING_VALID), tnn_layer_free)
+CTOR_ROW(r_conv_channels0, tnn_layer,
+         tnn_conv2d_new(0, 2, 3, 3, 1, TNN_PADDING_VALID), tnn_layer_free)
+CTOR_ROW(r_conv_kernel0, tnn_layer,
+         tnn_conv2d_new(1, 2, 0, 3, 1, TNN_PADDING_SAME), tnn_layer_free)
+CTOR_ROW(r_conv_padding, tnn_layer, tnn_conv2d_new(1, 2, 3, 3, 1, -7),
+         tnn_layer_free)
+CTOR_ROW(r_conv_huge, tnn_layer,
+         tnn_conv2d_new(SIZE_MAX / 2, 2, 3, 3, 1, TNN_PADDING_VALID),
+         tnn_layer_free)
+NOMEM_ROW(r_conv_nomem, tnn_layer,
+          tnn_conv2d_new(1, 2, 3, 3, 1, TNN_PADDING_VALID), tnn_layer_free)
+CALL_ROW(r_conv_init_null, tnn_conv2d_set_init(NULL, TNN_INIT_ZEROS, 0.0f))
+
+static int r_conv_init_wrong(int which)
+{
+    tnn_layer *l = which == 0 ? tnn_dense_new(2, 2)
+                              : tnn_conv2d_new(1, 1, 1, 1, 1, 0);
+    int rc = which == 0   ? capture(tnn_conv2d_set_init(l, 0, 0.0f))
+             : which == 1 ? capture(tnn_conv2d_set_init(l, 9, 0.0f))
+                          : capture(tnn_conv2d_set_init(l, 3, NAN));
+    tnn_layer_free(l);
+    return rc;
+}
+static int r_conv_init_dense(void) { return r_conv_init_wrong(0); }
+static int r_conv_init_kind(void) { return r_conv_init_wrong(1); }
+static int r_conv_init_nan(void) { return r_conv_init_wrong(2); }
+
+CTOR_ROW(r_maxpool_k0, tnn_layer, tnn_maxpool2d_new(0, 1), tnn_layer_free)
+CTOR_ROW(r_maxpool_s0, tnn_layer, tnn_maxpool2d_new(2, 0), tnn_layer_free)
+NOMEM_ROW(r_maxpool_nomem, tnn_layer, tnn_maxpool2d_new(2, 2),
+          tnn_layer_free)
+CTOR_ROW(r_avgpool_k0, tnn_layer, tnn_avgpool2d_new(0, 1), tnn_layer_free)
+CTOR_ROW(r_avgpool_big, tnn_layer, tnn_avgpool2d_new(5000, 1),
+         tnn_layer_free)
+NOMEM_ROW(r_flatten_nomem, tnn_layer, tnn_flatten_new(), tnn_layer_free)
+CTOR_ROW(r_image_model_zero, tnn_model, tnn_model_new_image(1, 0, 28),
+         tnn_model_free)
+CTOR_ROW(r_image_model_huge, tnn_model,
+         tnn_model_new_image(SIZE_MAX / 4, 4, 4), tnn_model_free)
+NOMEM_ROW(r_image_model_nomem, tnn_model, tnn_model_new_image(1, 28, 28),
+          tnn_model_free)
+
 CTOR_ROW(r_batchnorm_0, tnn_layer, tnn_batchnorm_new(0), tnn_layer_free)
 NOMEM_ROW(r_batchnorm_nomem, tnn_layer, tnn_batchnorm_new(3),
           tnn_layer_free)
@@ -2340,6 +2385,25 @@ static const struct misuse rows[] = {
     {"tnn_dropout_new", "rate NaN", r_dropout_nan, INV},
     {"tnn_dropout_new", "rate infinity", r_dropout_inf, INV},
     {"tnn_dropout_new", "allocation fails", r_dropout_nomem, NOM},
+    {"tnn_conv2d_new", "stride 0", r_conv_stride0, INV},
+    {"tnn_conv2d_new", "0 channels", r_conv_channels0, INV},
+    {"tnn_conv2d_new", "kernel height 0", r_conv_kernel0, INV},
+    {"tnn_conv2d_new", "padding -7", r_conv_padding, INV},
+    {"tnn_conv2d_new", "weights overflow", r_conv_huge, INV},
+    {"tnn_conv2d_new", "allocation fails", r_conv_nomem, NOM},
+    {"tnn_conv2d_set_init", "NULL layer", r_conv_init_null, INV},
+    {"tnn_conv2d_set_init", "dense layer", r_conv_init_dense, INV},
+    {"tnn_conv2d_set_init", "init 9", r_conv_init_kind, INV},
+    {"tnn_conv2d_set_init", "NaN constant", r_conv_init_nan, INV},
+    {"tnn_maxpool2d_new", "window 0", r_maxpool_k0, INV},
+    {"tnn_maxpool2d_new", "stride 0", r_maxpool_s0, INV},
+    {"tnn_maxpool2d_new", "allocation fails", r_maxpool_nomem, NOM},
+    {"tnn_avgpool2d_new", "window 0", r_avgpool_k0, INV},
+    {"tnn_avgpool2d_new", "window 5000", r_avgpool_big, INV},
+    {"tnn_flatten_new", "allocation fails", r_flatten_nomem, NOM},
+    {"tnn_model_new_image", "height 0", r_image_model_zero, INV},
+    {"tnn_model_new_image", "size overflows", r_image_model_huge, INV},
+    {"tnn_model_new_image", "allocation fails", r_image_model_nomem, NOM},
     {"tnn_batchnorm_new", "features 0", r_batchnorm_0, INV},
     {"tnn_batchnorm_new", "allocation fails", r_batchnorm_nomem, NOM},
     {"tnn_batchnorm_set_momentum", "NULL layer", r_bn_momentum_null, INV},

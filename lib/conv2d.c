@@ -1,0 +1,354 @@
+/*
+ * 2-D convolution over NCHW images, lowered to one matrix product per
+ * batch: every output position of every image becomes a row of the
+ * patches it sees (im2row), so the BLAS multiplies a (n * positions) x
+ * (in_channels * kh * kw) matrix by the transposed (out_channels x same)
+ * weights in a single call.
+ */
+#include <math.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "internal.h"
+
+struct conv2d {
+    size_t in_ch, out_ch, kh, kw, stride;
+    int padding; /* TNN_PADDING_VALID, TNN_PADDING_SAME or >= 0 */
+    int init;
+    float init_value;
+    /* Patches of the last batch (n * positions x K), then their gradient;
+     * the product in channels-last order (n * positions x out_ch). */
+    float *col;
+    float *tmp;
+    size_t rows_cap;
+};
+
+/* Where the kernel sits: output size and the padding before the first row
+ * and column. */
+struct geometry {
+    size_t h, w, oh, ow, pad_top, pad_left, k;
+};
+
+/* Output side and leading padding along one axis; false if the kernel
+ * does not fit. Same padding puts the odd pixel at the end, as Keras. */
+static bool axis(size_t in, size_t k, size_t stride, int padding,
+                 size_t *out, size_t *pad_before)
+{
+    size_t total;
+    if (padding == TNN_PADDING_SAME) {
+        *out = (in + stride - 1) / stride;
+        size_t need = (*out - 1) * stride + k;
+        total = need > in ? need - in : 0;
+        *pad_before = total / 2;
+        return true;
+    }
+    size_t pad = padding == TNN_PADDING_VALID ? 0 : (size_t)padding;
+    if (in + 2 * pad < k)
+        return false;
+    *out = (in + 2 * pad - k) / stride + 1;
+    *pad_before = pad;
+    return true;
+}
+
+static void geometry_of(const tnn_layer *layer, struct geometry *g)
+{
+    const struct conv2d *c = layer->impl;
+    g->h = layer->in_shape.dims[1];
+    g->w = layer->in_shape.dims[2];
+    axis(g->h, c->kh, c->stride, c->padding, &g->oh, &g->pad_top);
+    axis(g->w, c->kw, c->stride, c->padding, &g->ow, &g->pad_left);
+    g->k = c->in_ch * c->kh * c->kw;
+}
+
+static int conv2d_bind(const tnn_layer *layer, const char *func,
+                       const struct tnn__shape *in, struct tnn__shape *out)
+{
+    const struct conv2d *c = layer->impl;
+    char got[64];
+    if (in->ndim != 3 || in->dims[0] != c->in_ch)
+        return tnn__fail(TNN_E_SHAPE, func,
+                         "conv2d layer expects (%zu, height, width) images, "
+                         "previous layer gives %s",
+                         c->in_ch, tnn__shape_text(in, got, sizeof got));
+    size_t oh, ow, pad;
+    if (!axis(in->dims[1], c->kh, c->stride, c->padding, &oh, &pad) ||
+        !axis(in->dims[2], c->kw, c->stride, c->padding, &ow, &pad))
+        return tnn__fail(TNN_E_SHAPE, func,
+                         "conv2d kernel %zux%zu is larger than the padded "
+                         "input %s",
+                         c->kh, c->kw, tnn__shape_text(in, got, sizeof got));
+    *out = (struct tnn__shape){3, {c->out_ch, oh, ow}};
+    return TNN_OK;
+}
+
+static int conv2d_reserve(tnn_layer *layer, const char *func, size_t n)
+{
+    struct conv2d *c = layer->impl;
+    if (n <= c->rows_cap)
+        return TNN_OK;
+    struct geometry g;
+    geometry_of(layer, &g);
+    size_t rows, col_size, tmp_size;
+    bool fits = tnn__mul_size(n, g.oh * g.ow, &rows) &&
+                rows <= TNN_MAX_BLAS_DIM &&
+                tnn__mul_size(rows, g.k, &col_size) &&
+                tnn__mul_size(rows, c->out_ch, &tmp_size);
+    float *col = fits ? tnn__calloc(col_size, sizeof(float)) : NULL;
+    float *tmp = col ? tnn__calloc(tmp_size, sizeof(float)) : NULL;
+    if (!tmp) {
+        tnn__free(col);
+        return tnn__fail(fits ? TNN_E_NOMEM : TNN_E_SHAPE, func,
+                         "conv2d buffers for %zu images", n);
+    }
+    tnn__free(c->col);
+    tnn__free(c->tmp);
+    c->col = col;
+    c->tmp = tmp;
+    c->rows_cap = n;
+    return TNN_OK;
+}
+
+/* Row (image i, output y, x) of the patch matrix: input values under the
+ * kernel, channel-major like the weights, 0 in the padding. */
+static void im2row(const struct conv2d *c, const struct geometry *g,
+                   const float *in, size_t n, float *col)
+{
+    const size_t plane = g->h * g->w;
+    for (size_t i = 0; i < n; i++)
+        for (size_t oy = 0; oy < g->oh; oy++)
+            for (size_t ox = 0; ox < g->ow; ox++) {
+                float *row = col + ((i * g->oh + oy) * g->ow + ox) * g->k;
+                for (size_t ch = 0; ch < c->in_ch; ch++) {
+                    const float *img = in + (i * c->in_ch + ch) * plane;
+                    for (size_t ky = 0; ky < c->kh; ky++) {
+                        /* Unsigned arithmetic: above the top wraps and
+                         * fails the bound check like below the bottom. */
+                        size_t iy = oy * c->stride + ky - g->pad_top;
+                        for (size_t kx = 0; kx < c->kw; kx++) {
+                            size_t ix = ox * c->stride + kx - g->pad_left;
+                            *row++ = iy < g->h && ix < g->w
+                                         ? img[iy * g->w + ix]
+                                         : 0.0f;
+                        }
+                    }
+                }
+            }
+}
+
+/* The adjoint of im2row: add each patch gradient back onto the input. */
+static void row2im(const struct conv2d *c, const struct geometry *g,
+                   const float *col, size_t n, float *din)
+{
+    const size_t plane = g->h * g->w;
+    memset(din, 0, n * c->in_ch * plane * sizeof *din);
+    for (size_t i = 0; i < n; i++)
+        for (size_t oy = 0; oy < g->oh; oy++)
+            for (size_t ox = 0; ox < g->ow; ox++) {
+                const float *row =
+                    col + ((i * g->oh + oy) * g->ow + ox) * g->k;
+                for (size_t ch = 0; ch < c->in_ch; ch++) {
+                    float *img = din + (i * c->in_ch + ch) * plane;
+                    for (size_t ky = 0; ky < c->kh; ky++) {
+                        size_t iy = oy * c->stride + ky - g->pad_top;
+                        for (size_t kx = 0; kx < c->kw; kx++, row++) {
+                            size_t ix = ox * c->stride + kx - g->pad_left;
+                            if (iy < g->h && ix < g->w)
+                                img[iy * g->w + ix] += *row;
+                        }
+                    }
+                }
+            }
+}
+
+static void conv2d_forward(tnn_layer *layer, const float *in, float *out,
+                           size_t n, bool training, tnn_rng *rng)
+{
+    (void)training;
+    (void)rng;
+    const struct conv2d *c = layer->impl;
+    struct geometry g;
+    geometry_of(layer, &g);
+    const size_t positions = g.oh * g.ow, rows = n * positions;
+    im2row(c, &g, in, n, c->col);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows,
+                (int)c->out_ch, (int)g.k, 1.0f, c->col, (int)g.k,
+                layer->param[0]->data, (int)g.k, 0.0f, c->tmp,
+                (int)c->out_ch);
+    /* Channels-last product to NCHW, adding the bias on the way. */
+    const float *b = layer->param[1]->data;
+    for (size_t i = 0; i < n; i++)
+        for (size_t oc = 0; oc < c->out_ch; oc++) {
+            float *dst = out + (i * c->out_ch + oc) * positions;
+            const float *src = c->tmp + i * positions * c->out_ch + oc;
+            for (size_t p = 0; p < positions; p++)
+                dst[p] = src[p * c->out_ch] + b[oc];
+        }
+}
+
+static void conv2d_backward(tnn_layer *layer, const float *in,
+                            const float *out, const float *dout, float *din,
+                            size_t n, bool accumulate)
+{
+    (void)in;
+    (void)out;
+    const struct conv2d *c = layer->impl;
+    struct geometry g;
+    geometry_of(layer, &g);
+    const size_t positions = g.oh * g.ow, rows = n * positions;
+    float *db = layer->grad[1]->data;
+    if (!accumulate)
+        memset(db, 0, c->out_ch * sizeof *db);
+    /* dout to channels-last, summing the bias gradient meanwhile. */
+    for (size_t i = 0; i < n; i++)
+        for (size_t oc = 0; oc < c->out_ch; oc++) {
+            const float *src = dout + (i * c->out_ch + oc) * positions;
+            float *dst = c->tmp + i * positions * c->out_ch + oc;
+            double sum = 0.0;
+            for (size_t p = 0; p < positions; p++) {
+                dst[p * c->out_ch] = src[p];
+                sum += src[p];
+            }
+            db[oc] += (float)sum;
+        }
+    /* dW = dY^T patches; then the patches' gradient dY W overwrites the
+     * patches, which are no longer needed. */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)c->out_ch,
+                (int)g.k, (int)rows, 1.0f, c->tmp, (int)c->out_ch, c->col,
+                (int)g.k, accumulate ? 1.0f : 0.0f, layer->grad[0]->data,
+                (int)g.k);
+    if (!din)
+        return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows,
+                (int)g.k, (int)c->out_ch, 1.0f, c->tmp, (int)c->out_ch,
+                layer->param[0]->data, (int)g.k, 0.0f, c->col, (int)g.k);
+    row2im(c, &g, c->col, n, din);
+}
+
+static void conv2d_init(tnn_layer *layer, tnn_rng *rng)
+{
+    const struct conv2d *c = layer->impl;
+    tnn_tensor *w = layer->param[0];
+    double area = (double)(c->kh * c->kw);
+    double fan_in = (double)c->in_ch * area, fan_out = (double)c->out_ch * area;
+    switch (c->init) {
+    case TNN_INIT_HE_NORMAL: {
+        double sd = sqrt(2.0 / fan_in) / 0.87962566103423978;
+        for (size_t i = 0; i < w->size; i++) {
+            double z;
+            do
+                z = tnn_rng_normal(rng);
+            while (fabs(z) > 2.0);
+            w->data[i] = (float)(sd * z);
+        }
+        break;
+    }
+    case TNN_INIT_ZEROS: tnn_tensor_fill(w, 0.0f); break;
+    case TNN_INIT_CONSTANT: tnn_tensor_fill(w, c->init_value); break;
+    default: {
+        float limit = (float)sqrt(6.0 / (fan_in + fan_out));
+        tnn_tensor_rand_uniform(w, rng, -limit, limit);
+        break;
+    }
+    }
+    tnn_tensor_fill(layer->param[1], 0.0f);
+}
+
+static void conv2d_destroy(tnn_layer *layer)
+{
+    struct conv2d *c = layer->impl;
+    tnn__free(c->col);
+    tnn__free(c->tmp);
+}
+
+const struct tnn_layer_ops tnn__conv2d_ops = {
+    .kind = TNN_LAYER_CONV2D,
+    .name = "conv2d",
+    .bind = conv2d_bind,
+    .reserve = conv2d_reserve,
+    .forward = conv2d_forward,
+    .backward = conv2d_backward,
+    .init = conv2d_init,
+    .destroy = conv2d_destroy,
+};
+
+tnn_layer *tnn_conv2d_new(size_t in_channels, size_t out_channels,
+                          size_t kernel_h, size_t kernel_w, size_t stride,
+                          int padding)
+{
+    size_t k = 0, weights = 0;
+    bool ok = in_channels && out_channels && kernel_h && kernel_w &&
+              tnn__mul_size(in_channels, kernel_h, &k) &&
+              tnn__mul_size(k, kernel_w, &k) && k <= TNN_MAX_BLAS_DIM &&
+              out_channels <= TNN_MAX_BLAS_DIM &&
+              tnn__mul_size(k, out_channels, &weights) &&
+              weights <= TNN_MAX_BLAS_DIM;
+    if (!ok) {
+        tnn__fail(TNN_E_INVALID, __func__,
+                  "in_channels %zu, out_channels %zu, kernel %zux%zu: each "
+                  "must be >= 1 and the weights at most %zu",
+                  in_channels, out_channels, kernel_h, kernel_w,
+                  TNN_MAX_BLAS_DIM);
+        return NULL;
+    }
+    if (stride < 1 || stride > 4096) {
+        tnn__fail(TNN_E_INVALID, __func__,
+                  "stride is %zu; it must be in [1, 4096]", stride);
+        return NULL;
+    }
+    if (padding < TNN_PADDING_SAME || padding > 4096) {
+        tnn__fail(TNN_E_INVALID, __func__,
+                  "padding is %d; it must be TNN_PADDING_VALID, "
+                  "TNN_PADDING_SAME or in [0, 4096]",
+                  padding);
+        return NULL;
+    }
+    tnn_layer *layer = tnn__layer_alloc(__func__, &tnn__conv2d_ops, 0, 0,
+                                        sizeof(struct conv2d));
+    if (!layer)
+        return NULL;
+    struct conv2d *c = layer->impl;
+    *c = (struct conv2d){in_channels, out_channels, kernel_h, kernel_w,
+                         stride,      padding,      TNN_INIT_GLOROT_UNIFORM,
+                         0.0f,        NULL,         NULL,
+                         0};
+    size_t wdims[4] = {out_channels, in_channels, kernel_h, kernel_w};
+    if (tnn__layer_add_param(layer, __func__, 4, wdims, true) != TNN_OK ||
+        tnn__layer_add_param(layer, __func__, 1, &out_channels, false) !=
+            TNN_OK) {
+        tnn_layer_free(layer);
+        return NULL;
+    }
+    return layer;
+}
+
+int tnn_conv2d_set_init(tnn_layer *conv, int init, float value)
+{
+    if (!conv || conv->ops != &tnn__conv2d_ops)
+        return tnn__fail(TNN_E_INVALID, __func__, "layer is %s, not conv2d",
+                         conv ? conv->ops->name : "NULL");
+    if (init < TNN_INIT_GLOROT_UNIFORM || init > TNN_INIT_CONSTANT)
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "init is %d; not an enum tnn_init value", init);
+    if (!isfinite(value))
+        return tnn__fail(TNN_E_INVALID, __func__, "value %g is not finite",
+                         (double)value);
+    struct conv2d *c = conv->impl;
+    c->init = init;
+    c->init_value = value;
+    return TNN_OK;
+}
+
+void tnn__conv2d_get_config(const tnn_layer *conv, size_t config[5],
+                            int *padding, int *init, float *value)
+{
+    const struct conv2d *c = conv->impl;
+    config[0] = c->in_ch;
+    config[1] = c->out_ch;
+    config[2] = c->kh;
+    config[3] = c->kw;
+    config[4] = c->stride;
+    *padding = c->padding;
+    *init = c->init;
+    *value = c->init_value;
+}

@@ -1,0 +1,206 @@
+/*
+ * Max and average pooling over the positions of NCHW images, without
+ * padding (Keras' "valid"): output side floor((side - k) / stride) + 1.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+struct pool2d {
+    size_t k, stride;
+    /* Max pooling: for every output of the last training batch, the
+     * position of its maximum within the input plane. */
+    uint32_t *argmax;
+    size_t rows_cap;
+};
+
+static int pool_bind(const tnn_layer *layer, const char *func,
+                     const struct tnn__shape *in, struct tnn__shape *out)
+{
+    const struct pool2d *p = layer->impl;
+    char got[64];
+    if (in->ndim != 3 || in->dims[1] < p->k || in->dims[2] < p->k ||
+        in->dims[1] * in->dims[2] > UINT32_MAX)
+        return tnn__fail(TNN_E_SHAPE, func,
+                         "%s window %zu needs (channels, height, width) "
+                         "images of at least %zux%zu; previous layer gives "
+                         "%s",
+                         layer->ops->name, p->k, p->k, p->k,
+                         tnn__shape_text(in, got, sizeof got));
+    *out = (struct tnn__shape){3,
+                               {in->dims[0], (in->dims[1] - p->k) / p->stride + 1,
+                                (in->dims[2] - p->k) / p->stride + 1}};
+    return TNN_OK;
+}
+
+static int maxpool_reserve(tnn_layer *layer, const char *func, size_t n)
+{
+    struct pool2d *p = layer->impl;
+    if (n <= p->rows_cap)
+        return TNN_OK;
+    size_t count;
+    uint32_t *argmax = tnn__mul_size(n, layer->out_features, &count)
+                           ? tnn__calloc(count, sizeof *argmax)
+                           : NULL;
+    if (!argmax)
+        return tnn__fail(TNN_E_NOMEM, func,
+                         "cannot allocate pooling indices for %zu images", n);
+    tnn__free(p->argmax);
+    p->argmax = argmax;
+    p->rows_cap = n;
+    return TNN_OK;
+}
+
+/* Visit every output: plane index q = image * channels + channel, output
+ * position (oy, ox). */
+#define FOR_EACH_OUTPUT(layer, n)                                            \
+    for (size_t q = 0; q < (n) * (layer)->in_shape.dims[0]; q++)             \
+        for (size_t oy = 0; oy < (layer)->out_shape.dims[1]; oy++)           \
+            for (size_t ox = 0; ox < (layer)->out_shape.dims[2]; ox++)
+
+static void maxpool_forward(tnn_layer *layer, const float *in, float *out,
+                            size_t n, bool training, tnn_rng *rng)
+{
+    (void)rng;
+    const struct pool2d *p = layer->impl;
+    const size_t h = layer->in_shape.dims[1], w = layer->in_shape.dims[2];
+    const size_t oh = layer->out_shape.dims[1], ow = layer->out_shape.dims[2];
+    FOR_EACH_OUTPUT(layer, n)
+    {
+        const float *plane = in + q * h * w;
+        size_t y0 = oy * p->stride, x0 = ox * p->stride;
+        size_t best = y0 * w + x0;
+        for (size_t ky = 0; ky < p->k; ky++)
+            for (size_t kx = 0; kx < p->k; kx++) {
+                size_t at = (y0 + ky) * w + x0 + kx;
+                if (plane[at] > plane[best])
+                    best = at;
+            }
+        size_t o = (q * oh + oy) * ow + ox;
+        out[o] = plane[best];
+        if (training)
+            p->argmax[o] = (uint32_t)best;
+    }
+}
+
+static void maxpool_backward(tnn_layer *layer, const float *in,
+                             const float *out, const float *dout, float *din,
+                             size_t n, bool accumulate)
+{
+    (void)in;
+    (void)out;
+    (void)accumulate;
+    if (!din)
+        return;
+    const struct pool2d *p = layer->impl;
+    const size_t plane = layer->in_shape.dims[1] * layer->in_shape.dims[2];
+    const size_t outs = layer->out_shape.dims[1] * layer->out_shape.dims[2];
+    memset(din, 0, n * layer->in_features * sizeof *din);
+    for (size_t q = 0; q < n * layer->in_shape.dims[0]; q++)
+        for (size_t o = 0; o < outs; o++)
+            din[q * plane + p->argmax[q * outs + o]] += dout[q * outs + o];
+}
+
+static void avgpool_forward(tnn_layer *layer, const float *in, float *out,
+                            size_t n, bool training, tnn_rng *rng)
+{
+    (void)training;
+    (void)rng;
+    const struct pool2d *p = layer->impl;
+    const size_t h = layer->in_shape.dims[1], w = layer->in_shape.dims[2];
+    const size_t oh = layer->out_shape.dims[1], ow = layer->out_shape.dims[2];
+    const float scale = 1.0f / (float)(p->k * p->k);
+    FOR_EACH_OUTPUT(layer, n)
+    {
+        const float *plane = in + q * h * w;
+        size_t y0 = oy * p->stride, x0 = ox * p->stride;
+        float sum = 0.0f;
+        for (size_t ky = 0; ky < p->k; ky++)
+            for (size_t kx = 0; kx < p->k; kx++)
+                sum += plane[(y0 + ky) * w + x0 + kx];
+        out[(q * oh + oy) * ow + ox] = sum * scale;
+    }
+}
+
+static void avgpool_backward(tnn_layer *layer, const float *in,
+                             const float *out, const float *dout, float *din,
+                             size_t n, bool accumulate)
+{
+    (void)in;
+    (void)out;
+    (void)accumulate;
+    if (!din)
+        return;
+    const struct pool2d *p = layer->impl;
+    const size_t h = layer->in_shape.dims[1], w = layer->in_shape.dims[2];
+    const size_t oh = layer->out_shape.dims[1], ow = layer->out_shape.dims[2];
+    const float scale = 1.0f / (float)(p->k * p->k);
+    memset(din, 0, n * layer->in_features * sizeof *din);
+    FOR_EACH_OUTPUT(layer, n)
+    {
+        float *plane = din + q * h * w;
+        float g = dout[(q * oh + oy) * ow + ox] * scale;
+        size_t y0 = oy * p->stride, x0 = ox * p->stride;
+        for (size_t ky = 0; ky < p->k; ky++)
+            for (size_t kx = 0; kx < p->k; kx++)
+                plane[(y0 + ky) * w + x0 + kx] += g;
+    }
+}
+
+static void pool_destroy(tnn_layer *layer)
+{
+    struct pool2d *p = layer->impl;
+    tnn__free(p->argmax);
+}
+
+const struct tnn_layer_ops tnn__maxpool2d_ops = {
+    .kind = TNN_LAYER_MAXPOOL2D,
+    .name = "maxpool2d",
+    .bind = pool_bind,
+    .reserve = maxpool_reserve,
+    .forward = maxpool_forward,
+    .backward = maxpool_backward,
+    .destroy = pool_destroy,
+};
+
+const struct tnn_layer_ops tnn__avgpool2d_ops = {
+    .kind = TNN_LAYER_AVGPOOL2D,
+    .name = "avgpool2d",
+    .bind = pool_bind,
+    .forward = avgpool_forward,
+    .backward = avgpool_backward,
+    .destroy = pool_destroy,
+};
+
+static tnn_layer *pool_new(const char *func, const struct tnn_layer_ops *ops,
+                           size_t k, size_t stride)
+{
+    if (k < 1 || k > 4096 || stride < 1 || stride > 4096) {
+        tnn__fail(TNN_E_INVALID, func,
+                  "window %zu and stride %zu must be in [1, 4096]", k,
+                  stride);
+        return NULL;
+    }
+    tnn_layer *layer =
+        tnn__layer_alloc(func, ops, 0, 0, sizeof(struct pool2d));
+    if (layer)
+        *(struct pool2d *)layer->impl = (struct pool2d){k, stride, NULL, 0};
+    return layer;
+}
+
+tnn_layer *tnn_maxpool2d_new(size_t k, size_t stride)
+{
+    return pool_new(__func__, &tnn__maxpool2d_ops, k, stride);
+}
+
+tnn_layer *tnn_avgpool2d_new(size_t k, size_t stride)
+{
+    return pool_new(__func__, &tnn__avgpool2d_ops, k, stride);
+}
+
+void tnn__pool2d_get_config(const tnn_layer *pool, size_t *k, size_t *stride)
+{
+    const struct pool2d *p = pool->impl;
+    *k = p->k;
+    *stride = p->stride;
+}
