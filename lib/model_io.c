@@ -11,7 +11,7 @@
 
 #include "internal.h"
 
-#define FORMAT_VERSION 1
+#define FORMAT_VERSION 2
 #define HEADER_SIZE 24
 #define SECTION_HEAD 16
 #define TRAILER_SIZE 16
@@ -131,9 +131,9 @@ struct entry {
 
 static const char *param_name(const tnn_layer *layer, int p)
 {
-    static const char *const dense[] = {"weight", "bias"};
+    static const char *const weights[] = {"weight", "bias"};
     static const char *const batchnorm[] = {"gamma", "beta"};
-    return layer->ops->kind == TNN_LAYER_DENSE ? dense[p] : batchnorm[p];
+    return layer->ops->kind == TNN_LAYER_BATCHNORM ? batchnorm[p] : weights[p];
 }
 
 static void add_entry(struct entry *e, size_t *n, const char *name,
@@ -190,6 +190,10 @@ static void write_model_section(struct writer *w, const tnn_model *m)
         put_u64(w, m->rng->s[i]);
     put_f64(w, m->rng->spare_normal);
     put_u32(w, m->rng->has_spare);
+    /* Since format 2: the shape of one input sample. */
+    put_u32(w, (uint32_t)m->in_shape.ndim);
+    for (int i = 0; i < TNN_MAX_SAMPLE_DIMS; i++)
+        put_u64(w, i < m->in_shape.ndim ? m->in_shape.dims[i] : 0);
     end_section(w, start);
 }
 
@@ -217,10 +221,33 @@ static void write_layers_section(struct writer *w, const tnn_model *m)
             put_f32(w, tnn__dropout_rate(layer));
             break;
         case TNN_LAYER_BATCHNORM:
-            put_u32(w, 2);
+            put_u32(w, 3);
             put_f32(w, tnn_batchnorm_momentum(layer));
             put_f32(w, tnn_batchnorm_eps(layer));
+            put_u32(w, (uint32_t)layer->param[0]->size);
             break;
+        case TNN_LAYER_CONV2D: {
+            size_t config[5];
+            int padding, init;
+            float value;
+            tnn__conv2d_get_config(layer, config, &padding, &init, &value);
+            put_u32(w, 8);
+            for (int k = 0; k < 5; k++)
+                put_u32(w, (uint32_t)config[k]);
+            put_u32(w, (uint32_t)padding);
+            put_u32(w, (uint32_t)init);
+            put_f32(w, value);
+            break;
+        }
+        case TNN_LAYER_MAXPOOL2D:
+        case TNN_LAYER_AVGPOOL2D: {
+            size_t k, stride;
+            tnn__pool2d_get_config(layer, &k, &stride);
+            put_u32(w, 2);
+            put_u32(w, (uint32_t)k);
+            put_u32(w, (uint32_t)stride);
+            break;
+        }
         default: put_u32(w, 0); break;
         }
     }
@@ -449,6 +476,7 @@ struct file_desc {
     uint64_t rng_state[4];
     double spare_normal;
     uint32_t has_spare;
+    struct tnn__shape in_shape;
     struct layer_desc *layers;
     bool has_optim;
     struct optim_desc optim;
@@ -530,6 +558,13 @@ static int parse_model(const char *func, struct reader *r,
         f->rng_state[i] = get_u64(r);
     f->spare_normal = get_f64(r);
     f->has_spare = get_u32(r);
+    if (f->version >= 2) {
+        f->in_shape.ndim = (int)get_u32(r);
+        for (int i = 0; i < TNN_MAX_SAMPLE_DIMS; i++)
+            f->in_shape.dims[i] = (size_t)get_u64(r);
+    } else {
+        f->in_shape = (struct tnn__shape){1, {(size_t)f->in_features}};
+    }
     if (r->short_read || r->pos != r->len)
         return corrupt(func, "model section has the wrong length");
     if (f->num_layers > MAX_LAYERS)
@@ -756,26 +791,50 @@ static float config_f32(const struct layer_desc *l, uint32_t k)
     return v;
 }
 
-/* Check one layer record against the width before it; make the layer. */
-static int make_layer(const char *func, const struct layer_desc *l,
-                      uint32_t index, uint64_t width, tnn_layer **out)
+/* Configuration words of each kind, by format version. */
+static uint32_t config_words(uint32_t version, uint32_t kind)
 {
-    static const uint32_t config_words[] = {0, 2, 0, 0, 0, 0, 0, 1, 2};
+    static const uint32_t v1[] = {0, 2, 0, 0, 0, 0, 0, 1, 2};
+    static const uint32_t v2[] = {0, 2, 0, 0, 0, 0, 0, 1, 3, 8, 2, 2, 0};
+    uint32_t kinds = version >= 2 ? 12 : 8;
+    if (kind < 1 || kind > kinds)
+        return UINT32_MAX;
+    return version >= 2 ? v2[kind] : v1[kind];
+}
+
+/* Batch-norm features (channels): stored since format 2, the width before.
+ */
+static size_t batchnorm_features(uint32_t version, const struct layer_desc *l)
+{
+    return version >= 2 ? (size_t)l->config[2] : (size_t)l->in;
+}
+
+/* Check one layer record against the width before it; make the layer. */
+static int make_layer(const char *func, uint32_t version,
+                      const struct layer_desc *l, uint32_t index,
+                      uint64_t width, tnn_layer **out)
+{
     *out = NULL;
-    if (l->kind < TNN_LAYER_DENSE || l->kind > TNN_LAYER_BATCHNORM)
+    uint32_t words = config_words(version, l->kind);
+    if (words == UINT32_MAX)
         return tnn__fail(TNN_E_CORRUPT, func, "layer %u has unknown kind %u",
                          index, l->kind);
-    if (l->nconfig != config_words[l->kind] || l->trainable > 1 ||
-        l->in != width || (l->kind != TNN_LAYER_DENSE && l->out != l->in) ||
-        l->out == 0 || l->out > TNN_MAX_BLAS_DIM)
+    bool reshapes = l->kind == TNN_LAYER_DENSE ||
+                    l->kind == TNN_LAYER_CONV2D ||
+                    l->kind == TNN_LAYER_MAXPOOL2D ||
+                    l->kind == TNN_LAYER_AVGPOOL2D;
+    if (l->nconfig != words || l->trainable > 1 || l->in != width ||
+        (!reshapes && l->out != l->in) || l->out == 0 ||
+        l->out > TNN_MAX_BLAS_DIM)
         return tnn__fail(TNN_E_CORRUPT, func,
                          "layer %u (kind %u) record is inconsistent", index,
                          l->kind);
+    const uint32_t *c = l->config;
     tnn_layer *layer = NULL;
     switch (l->kind) {
     case TNN_LAYER_DENSE:
         layer = tnn_dense_new((size_t)l->in, (size_t)l->out);
-        if (layer && tnn_dense_set_init(layer, (int)l->config[0],
+        if (layer && tnn_dense_set_init(layer, (int)c[0],
                                         config_f32(l, 1)) != TNN_OK) {
             tnn_layer_free(layer);
             layer = NULL;
@@ -787,8 +846,8 @@ static int make_layer(const char *func, const struct layer_desc *l,
     case TNN_LAYER_SOFTMAX: layer = tnn_softmax_new(); break;
     case TNN_LAYER_IDENTITY: layer = tnn_identity_new(); break;
     case TNN_LAYER_DROPOUT: layer = tnn_dropout_new(config_f32(l, 0)); break;
-    default:
-        layer = tnn_batchnorm_new((size_t)l->in);
+    case TNN_LAYER_BATCHNORM:
+        layer = tnn_batchnorm_new(batchnorm_features(version, l));
         if (layer &&
             (tnn_batchnorm_set_momentum(layer, config_f32(l, 0)) != TNN_OK ||
              tnn_batchnorm_set_eps(layer, config_f32(l, 1)) != TNN_OK)) {
@@ -796,6 +855,17 @@ static int make_layer(const char *func, const struct layer_desc *l,
             layer = NULL;
         }
         break;
+    case TNN_LAYER_CONV2D:
+        layer = tnn_conv2d_new(c[0], c[1], c[2], c[3], c[4], (int)c[5]);
+        if (layer && tnn_conv2d_set_init(layer, (int)c[6],
+                                         config_f32(l, 7)) != TNN_OK) {
+            tnn_layer_free(layer);
+            layer = NULL;
+        }
+        break;
+    case TNN_LAYER_MAXPOOL2D: layer = tnn_maxpool2d_new(c[0], c[1]); break;
+    case TNN_LAYER_AVGPOOL2D: layer = tnn_avgpool2d_new(c[0], c[1]); break;
+    default: layer = tnn_flatten_new(); break;
     }
     if (!layer)
         return refused(func, index);
@@ -818,10 +888,22 @@ static int check_tensors_present(const char *func, struct file_desc *f)
                              "gives %llu",
                              i, (unsigned long long)l->in,
                              (unsigned long long)width);
+        if (l->nconfig != config_words(f->version, l->kind))
+            return tnn__fail(TNN_E_CORRUPT, func,
+                             "layer %u (kind %u) has %u configuration words",
+                             i, l->kind, l->nconfig);
         size_t in = (size_t)l->in, out = (size_t)l->out;
         const struct tensor_desc *t;
         int rc = TNN_OK;
-        if (l->kind == TNN_LAYER_DENSE) {
+        if (l->kind == TNN_LAYER_CONV2D) {
+            const uint32_t *c = l->config;
+            size_t wdims[4] = {c[1], c[0], c[2], c[3]}, oc = c[1];
+            snprintf(name, sizeof name, "layer.%u.weight", i);
+            rc = find_tensor(func, f, name, 4, wdims, &t);
+            snprintf(name, sizeof name, "layer.%u.bias", i);
+            if (rc == TNN_OK)
+                rc = find_tensor(func, f, name, 1, &oc, &t);
+        } else if (l->kind == TNN_LAYER_DENSE) {
             size_t wdims[2] = {in, out};
             snprintf(name, sizeof name, "layer.%u.weight", i);
             rc = find_tensor(func, f, name, 2, wdims, &t);
@@ -832,9 +914,10 @@ static int check_tensors_present(const char *func, struct file_desc *f)
             static const char *const names[] = {"gamma", "beta",
                                                 "running_mean",
                                                 "running_var"};
+            size_t features = batchnorm_features(f->version, l);
             for (int k = 0; k < 4 && rc == TNN_OK; k++) {
                 snprintf(name, sizeof name, "layer.%u.%s", i, names[k]);
-                rc = find_tensor(func, f, name, 1, &out, &t);
+                rc = find_tensor(func, f, name, 1, &features, &t);
             }
         }
         if (rc != TNN_OK)
@@ -852,10 +935,16 @@ static int build_layers(const char *func, struct file_desc *f, tnn_model *m)
     char name[MAX_NAME];
     for (uint32_t i = 0; i < f->num_layers; i++) {
         tnn_layer *layer;
-        int rc = make_layer(func, &f->layers[i], i,
+        int rc = make_layer(func, f->version, &f->layers[i], i,
                             tnn_model_out_features(m), &layer);
         if (rc == TNN_OK && (rc = tnn_model_add(m, layer)) != TNN_OK)
             rc = refused(func, i);
+        /* Image layers work out their output; it must be the recorded. */
+        if (rc == TNN_OK && layer->out_features != f->layers[i].out)
+            rc = tnn__fail(TNN_E_CORRUPT, func,
+                           "layer %u gives %zu outputs; the file says %llu",
+                           i, layer->out_features,
+                           (unsigned long long)f->layers[i].out);
         for (int p = 0; rc == TNN_OK && p < layer->num_params; p++) {
             snprintf(name, sizeof name, "layer.%u.%s", i,
                      param_name(layer, p));
@@ -958,9 +1047,18 @@ static int build_model(const char *func, struct file_desc *f,
     int rc = check_tensors_present(func, f);
     if (rc != TNN_OK)
         return rc;
-    tnn_model *m = tnn_model_new((size_t)f->in_features);
+    const struct tnn__shape *in = &f->in_shape;
+    if ((in->ndim != 1 && in->ndim != 3) ||
+        tnn__shape_size(in) != f->in_features ||
+        (in->ndim == 1 && (in->dims[1] | in->dims[2])))
+        return corrupt(func, "model input shape is inconsistent");
+    tnn_model *m = in->ndim == 3 ? tnn_model_new_image(in->dims[0], in->dims[1],
+                                                       in->dims[2])
+                                 : tnn_model_new((size_t)f->in_features);
     if (!m)
-        return tnn__fail(TNN_E_NOMEM, func, "cannot allocate a model");
+        return tnn_last_error_code() == TNN_E_NOMEM
+                   ? tnn__fail(TNN_E_NOMEM, func, "cannot allocate a model")
+                   : corrupt(func, "model input shape is out of range");
     rc = build_layers(func, f, m);
     if (rc == TNN_OK && (tnn_model_set_loss(m, (int)f->loss) != TNN_OK ||
                          tnn_model_set_mode(m, (int)f->mode) != TNN_OK))

@@ -278,7 +278,7 @@ START_TEST(format_header_as_documented)
     unsigned char *image = image_of(m, 0, &size);
     const unsigned char magic[8] = {0x89, 'T', 'N', 'N', 'M', 'O', 'D', '\n'};
     ck_assert_mem_eq(image, magic, 8);
-    ck_assert_uint_eq(image[8], 1); /* format version 1, little-endian */
+    ck_assert_uint_eq(image[8], 2); /* format version 2, little-endian */
     ck_assert_uint_eq(image[16], 4); /* sections without the optimizer */
     ck_assert_mem_eq(image + size - 4, "TEND", 4);
     uint32_t crc = (uint32_t)image[20] | (uint32_t)image[21] << 8 |
@@ -296,14 +296,14 @@ START_TEST(newer_format_is_refused)
     tnn_model *m = every_kind_model(1);
     size_t size;
     unsigned char *image = image_of(m, 0, &size);
-    store_u32(image + 8, 2);
+    store_u32(image + 8, 3);
     store_u32(image + 20, reference_crc32(image, 20));
     tnn_model *out = (tnn_model *)image; /* must be reset to NULL */
     ck_assert_int_eq(tnn_model_load_buffer(image, size, &out), TNN_E_VERSION);
     ck_assert_ptr_null(out);
     assert_failed_with(TNN_E_VERSION, "tnn_model_load_buffer");
-    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "version 2"));
-    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "library's 1"));
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "version 3"));
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "library's 2"));
     free(image);
     tnn_model_free(m);
 }
@@ -447,9 +447,137 @@ START_TEST(save_is_atomic)
 }
 END_TEST
 
-/* tests/data/golden-v1.tnn was written by libtinynn 1.2.0 with
- * write_golden() below (run the suite with TNN_WRITE_GOLDEN=1 to write it
- * again, which a release must never need); its predictions for the inputs
+/* A small convolutional network with every image layer. */
+static tnn_model *image_model(uint64_t seed)
+{
+    tnn_model *m = tnn_model_new_image(2, 7, 6);
+    tnn_model_set_seed(m, seed);
+    ck_assert_int_eq(tnn_model_add(m, tnn_conv2d_new(2, 3, 3, 2, 1,
+                                                     TNN_PADDING_SAME)),
+                     TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_batchnorm_new(3)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_relu_new()), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_maxpool2d_new(2, 2)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_conv2d_new(3, 4, 2, 2, 1, 1)),
+                     TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_avgpool2d_new(2, 1)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_flatten_new()), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dropout_new(0.3f)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(tnn_model_out_features(m),
+                                                    3)),
+                     TNN_OK);
+    tnn_model_set_loss(m, TNN_LOSS_CROSS_ENTROPY);
+    tnn_model_set_optim(m, tnn_adam_new(0.01f));
+    return m;
+}
+
+static void image_data(size_t n, tnn_tensor **x, tnn_tensor **y)
+{
+    tnn_rng *rng = tnn_rng_new(5);
+    size_t dims[4] = {n, 2, 7, 6};
+    *x = tnn_tensor_new(4, dims);
+    *y = tnn_tensor_new(1, &n);
+    tnn_tensor_rand_uniform(*x, rng, -1, 1);
+    for (size_t i = 0; i < n; i++)
+        tnn_tensor_data(*y)[i] = (float)(i % 3);
+    tnn_rng_free(rng);
+}
+
+START_TEST(image_model_round_trip_and_resume)
+{
+    tnn_tensor *x, *y;
+    image_data(24, &x, &y);
+    tnn_model *straight = image_model(3), *first = image_model(3);
+    ck_assert_int_eq(tnn_model_fit(straight, x, y, NULL, NULL, 2, 8, 1, NULL,
+                                   NULL),
+                     TNN_OK);
+    ck_assert_int_eq(tnn_model_fit(first, x, y, NULL, NULL, 1, 8, 1, NULL,
+                                   NULL),
+                     TNN_OK);
+    size_t size;
+    unsigned char *image = image_of(first, TNN_SAVE_OPTIMIZER, &size);
+    tnn_model *resumed = NULL;
+    ck_assert_int_eq(tnn_model_load_buffer(image, size, &resumed), TNN_OK);
+    ck_assert_uint_eq(tnn_model_num_layers(resumed), 9);
+    ck_assert_int_eq(tnn_layer_kind(tnn_model_layer(resumed, 0)),
+                     TNN_LAYER_CONV2D);
+    size_t n = tnn_tensor_dim(x, 0);
+    tnn_tensor *pa = tnn_tensor_new_2d(n, 3), *pb = tnn_tensor_new_2d(n, 3);
+    ck_assert_int_eq(tnn_model_predict(first, x, pa), TNN_OK);
+    ck_assert_int_eq(tnn_model_predict(resumed, x, pb), TNN_OK);
+    ck_assert_mem_eq(tnn_tensor_data(pa), tnn_tensor_data(pb), n * 3 * 4);
+    ck_assert_int_eq(tnn_model_fit(resumed, x, y, NULL, NULL, 1, 8, 1, NULL,
+                                   NULL),
+                     TNN_OK);
+    assert_same_parameters(straight, resumed);
+    for (size_t len = 0; len < size; len += 7)
+        assert_rejected(image, len, "truncation", len);
+    free(image);
+    tnn_tensor_free(pa);
+    tnn_tensor_free(pb);
+    tnn_model_free(straight);
+    tnn_model_free(first);
+    tnn_model_free(resumed);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+}
+END_TEST
+
+/* tests/data/golden-v2.tnn: the image model in format 2 (libtinynn
+ * 1.3.0), written by write_golden_v2() below under TNN_WRITE_GOLDEN; its
+ * predictions for image_data(4) are in golden-v2.expected. */
+static void write_golden_v2(const char *model_path, const char *expected_path)
+{
+    tnn_tensor *x, *y;
+    image_data(24, &x, &y);
+    tnn_model *m = image_model(2027);
+    ck_assert_int_eq(tnn_model_fit(m, x, y, NULL, NULL, 2, 8, 1, NULL, NULL),
+                     TNN_OK);
+    ck_assert_int_eq(tnn_model_save(m, model_path, TNN_SAVE_OPTIMIZER),
+                     TNN_OK);
+    tnn_tensor *out = tnn_tensor_new_2d(24, 3);
+    ck_assert_int_eq(tnn_model_predict(m, x, out), TNN_OK);
+    FILE *f = fopen(expected_path, "w");
+    for (size_t i = 0; i < 12; i++)
+        fprintf(f, "%a\n", (double)tnn_tensor_data(out)[i]);
+    fclose(f);
+    tnn_tensor_free(out);
+    tnn_model_free(m);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+}
+
+START_TEST(golden_v2_image_file_still_loads)
+{
+    const char *model_path = TNN_TEST_DATA_DIR "/golden-v2.tnn";
+    const char *expected_path = TNN_TEST_DATA_DIR "/golden-v2.expected";
+    if (getenv("TNN_WRITE_GOLDEN") && !strcmp(getenv("TNN_WRITE_GOLDEN"), "2"))
+        write_golden_v2(model_path, expected_path);
+    tnn_model *m = NULL;
+    ck_assert_msg(tnn_model_load(model_path, &m) == TNN_OK, "%s",
+                  tnn_last_error());
+    tnn_tensor *x, *y;
+    image_data(24, &x, &y);
+    tnn_tensor *out = tnn_tensor_new_2d(24, 3);
+    ck_assert_int_eq(tnn_model_predict(m, x, out), TNN_OK);
+    FILE *f = fopen(expected_path, "r");
+    ck_assert_ptr_nonnull(f);
+    for (size_t i = 0; i < 12; i++) {
+        double want;
+        ck_assert_int_eq(fscanf(f, "%la", &want), 1);
+        ck_assert_float_eq(tnn_tensor_data(out)[i], (float)want);
+    }
+    fclose(f);
+    tnn_tensor_free(out);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+}
+END_TEST
+
+/* tests/data/golden-v1.tnn was written by libtinynn 1.2.0 (format 1): the
+ * every_kind_model(2026) trained 3 epochs on make_data(64) in batches of
+ * 16, saved with its optimizer; its predictions for the inputs
  * golden_input() makes are in tests/data/golden-v1.expected. Every later
  * version must load it and predict the same bits. */
 static tnn_tensor *golden_input(void)
@@ -460,34 +588,10 @@ static tnn_tensor *golden_input(void)
     return x;
 }
 
-static void write_golden(const char *model_path, const char *expected_path)
-{
-    tnn_tensor *x, *y;
-    make_data(64, &x, &y);
-    tnn_model *m = every_kind_model(2026);
-    ck_assert_int_eq(tnn_model_fit(m, x, y, NULL, NULL, 3, 16, 1, NULL, NULL),
-                     TNN_OK);
-    ck_assert_int_eq(tnn_model_save(m, model_path, TNN_SAVE_OPTIMIZER),
-                     TNN_OK);
-    tnn_tensor *in = golden_input(), *out = tnn_tensor_new_2d(4, 3);
-    ck_assert_int_eq(tnn_model_predict(m, in, out), TNN_OK);
-    FILE *f = fopen(expected_path, "w");
-    for (size_t i = 0; i < 12; i++)
-        fprintf(f, "%a\n", (double)tnn_tensor_data(out)[i]);
-    fclose(f);
-    tnn_tensor_free(in);
-    tnn_tensor_free(out);
-    tnn_model_free(m);
-    tnn_tensor_free(x);
-    tnn_tensor_free(y);
-}
-
 START_TEST(golden_file_still_loads)
 {
     const char *model_path = TNN_TEST_DATA_DIR "/golden-v1.tnn";
     const char *expected_path = TNN_TEST_DATA_DIR "/golden-v1.expected";
-    if (getenv("TNN_WRITE_GOLDEN"))
-        write_golden(model_path, expected_path);
     tnn_model *m = NULL;
     ck_assert_msg(tnn_model_load(model_path, &m) == TNN_OK, "%s",
                   tnn_last_error());
@@ -628,6 +732,8 @@ Suite *model_io_suite(void)
     tcase_add_test(tc, bit_flips_are_rejected);
     tcase_add_test(tc, save_is_atomic);
     tcase_add_test(tc, golden_file_still_loads);
+    tcase_add_test(tc, image_model_round_trip_and_resume);
+    tcase_add_test(tc, golden_v2_image_file_still_loads);
     tcase_add_test(tc, file_api_misuse);
     tcase_add_test(tc, allocation_failure_sweep_mnist_shape);
     suite_add_tcase(s, tc);
