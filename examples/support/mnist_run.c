@@ -1,0 +1,414 @@
+/*
+ * The MNIST experiments' shared driver: options, data, training with a
+ * progress line, evaluation, confusion matrix, pictures, save and load.
+ * Each example only says how to build its model.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <tinynn.h>
+
+#include "mnist_run.h"
+#include "progress.h"
+#include "svg.h"
+
+#define MAX_EPOCHS 1000
+
+/* The running example, for messages and defaults. */
+static const struct mnist_experiment *exp_;
+
+/* A message on stderr after the program's name. */
+static void complain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void complain(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", exp_->name);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+}
+
+struct options {
+    const char *data_dir;
+    const char *out_dir;
+    int epochs;
+    long batch;
+    unsigned long long seed;
+    int threads;
+    double min_accuracy;
+    const char *save_path;
+    const char *load_path;
+};
+
+/* Per-epoch figures for training.svg, filled by the fit callback. */
+struct history {
+    progress bar;
+    int epochs_done;
+    double train_loss[MAX_EPOCHS], train_acc[MAX_EPOCHS];
+    double test_loss[MAX_EPOCHS], test_acc[MAX_EPOCHS];
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: %s [options]\n"
+            "  -d, --data DIR        MNIST IDX files (default data/mnist)\n"
+            "  -o, --out DIR         where the pictures go (default %s)\n"
+            "  -e, --epochs N        epochs (default %d)\n"
+            "  -b, --batch N         batch size (default %ld)\n"
+            "  -s, --seed N          seed of all randomness (default 42)\n"
+            "  -t, --threads N       BLAS threads (default: the BLAS's)\n"
+            "  -m, --min-accuracy A  exit 1 if test accuracy < A (0..1)\n"
+            "  -S, --save PATH       save the trained model (with the "
+            "optimizer)\n"
+            "  -L, --load PATH       start from a saved model instead of "
+            "a new one\n"
+            "                        (-e 0: only evaluate it)\n"
+            "  -h, --help            this text\n",
+            exp_->name, exp_->default_out, exp_->default_epochs,
+            exp_->default_batch);
+}
+
+static int parse_long(const char *text, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || *end || end == text || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    static const struct option longopts[] = {
+        {"data", required_argument, NULL, 'd'},
+        {"out", required_argument, NULL, 'o'},
+        {"epochs", required_argument, NULL, 'e'},
+        {"batch", required_argument, NULL, 'b'},
+        {"seed", required_argument, NULL, 's'},
+        {"threads", required_argument, NULL, 't'},
+        {"min-accuracy", required_argument, NULL, 'm'},
+        {"save", required_argument, NULL, 'S'},
+        {"load", required_argument, NULL, 'L'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    *o = (struct options){"data/mnist",
+                          exp_->default_out,
+                          exp_->default_epochs,
+                          exp_->default_batch,
+                          42,
+                          0,
+                          0.0,
+                          NULL,
+                          NULL};
+    int c;
+    long v;
+    while ((c = getopt_long(argc, argv, "d:o:e:b:s:t:m:S:L:h", longopts,
+                            NULL)) != -1) {
+        switch (c) {
+        case 'd': o->data_dir = optarg; break;
+        case 'o': o->out_dir = optarg; break;
+        case 'e':
+            if (parse_long(optarg, 0, MAX_EPOCHS, &v))
+                goto bad;
+            o->epochs = (int)v;
+            break;
+        case 'b':
+            if (parse_long(optarg, 1, 60000, &o->batch))
+                goto bad;
+            break;
+        case 's':
+            if (parse_long(optarg, 0, 0x7fffffffL, &v))
+                goto bad;
+            o->seed = (unsigned long long)v;
+            break;
+        case 't':
+            if (parse_long(optarg, 1, 1024, &v))
+                goto bad;
+            o->threads = (int)v;
+            break;
+        case 'm': {
+            char *end;
+            o->min_accuracy = strtod(optarg, &end);
+            if (*end || !(o->min_accuracy >= 0 && o->min_accuracy <= 1))
+                goto bad;
+            break;
+        }
+        case 'S': o->save_path = optarg; break;
+        case 'L': o->load_path = optarg; break;
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); return -1;
+        }
+    }
+    if (o->epochs == 0 && !o->load_path) {
+        complain("-e 0 needs a model to --load\n");
+        return -1;
+    }
+    if (optind == argc)
+        return 0;
+    complain("unexpected argument '%s'\n", argv[optind]);
+    return -1;
+bad:
+    complain("invalid value '%s' for -%c\n", optarg, c);
+    return -1;
+}
+
+/* Load one of the four files; on failure say how to get them. */
+static tnn_tensor *load(const char *dir, const char *name, int flags)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    tnn_tensor *t = NULL;
+    if (tnn_idx_load(path, flags, &t) != TNN_OK) {
+        fprintf(stderr,
+                "%s: %s\n"
+                "%s: the MNIST files are missing or damaged; run "
+                "'make demo' or 'scripts/fetch-mnist.sh %s' first\n",
+                exp_->name, tnn_last_error(), exp_->name, dir);
+        return NULL;
+    }
+    return t;
+}
+
+static int on_progress(const tnn_progress *p, void *user)
+{
+    struct history *h = user;
+    int epoch = tnn_progress_epoch(p);
+    double loss = tnn_progress_loss(p), acc = tnn_progress_accuracy(p);
+    double seconds = tnn_progress_seconds(p);
+    if (tnn_progress_event(p) == TNN_EVENT_BATCH_END) {
+        size_t batch = tnn_progress_batch(p);
+        if (batch == 0)
+            progress_begin_epoch(&h->bar, stdout, epoch + 1,
+                                 tnn_progress_epochs(p),
+                                 (long)tnn_progress_batches(p));
+        progress_update(&h->bar, (long)batch + 1, loss, acc, seconds);
+        return 0;
+    }
+    progress_end_epoch(&h->bar, seconds, loss, acc, tnn_progress_val_loss(p),
+                       tnn_progress_val_accuracy(p));
+    h->train_loss[epoch] = loss;
+    h->train_acc[epoch] = acc;
+    h->test_loss[epoch] = tnn_progress_val_loss(p);
+    h->test_acc[epoch] = tnn_progress_val_accuracy(p);
+    h->epochs_done = epoch + 1;
+    return 0;
+}
+
+/* A saved model of the right shape; trained further with a fresh Adam if
+ * it was saved without its optimizer. */
+static tnn_model *load_model(const char *path)
+{
+    tnn_model *m = NULL;
+    if (tnn_model_load(path, &m) != TNN_OK) {
+        complain("%s\n", tnn_last_error());
+        return NULL;
+    }
+    if (tnn_model_in_features(m) != 784 ||
+        tnn_model_out_features(m) != CLASSES) {
+        complain("%s maps %zu inputs to %zu outputs, not "
+                        "784 to %d\n",
+                path, tnn_model_in_features(m), tnn_model_out_features(m),
+                CLASSES);
+        tnn_model_free(m);
+        return NULL;
+    }
+    if (!tnn_model_optim(m) &&
+        tnn_model_set_optim(m, tnn_adam_new(1e-3f)) != TNN_OK) {
+        complain("%s\n", tnn_last_error());
+        tnn_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* counts[actual * CLASSES + predicted] over the test set. */
+static int confusion(tnn_model *m, const tnn_tensor *x, const tnn_tensor *y,
+                     int *counts)
+{
+    size_t n = tnn_tensor_dim(x, 0);
+    tnn_tensor *probs = tnn_tensor_new_2d(n, CLASSES);
+    if (!probs || tnn_model_predict(m, x, probs) != TNN_OK) {
+        complain("%s\n", tnn_last_error());
+        tnn_tensor_free(probs);
+        return -1;
+    }
+    memset(counts, 0, CLASSES * CLASSES * sizeof *counts);
+    const float *p = tnn_tensor_cdata(probs), *labels = tnn_tensor_cdata(y);
+    for (size_t r = 0; r < n; r++) {
+        size_t best = 0;
+        for (size_t j = 1; j < CLASSES; j++)
+            if (p[r * CLASSES + j] > p[r * CLASSES + best])
+                best = j;
+        counts[(size_t)labels[r] * CLASSES + best]++;
+    }
+    tnn_tensor_free(probs);
+    return 0;
+}
+
+static void print_confusion(const int *counts)
+{
+    printf("\nConfusion matrix (rows: actual, columns: predicted)\n      ");
+    for (int j = 0; j < CLASSES; j++)
+        printf("%6d", j);
+    printf("\n");
+    for (int i = 0; i < CLASSES; i++) {
+        printf("%6d", i);
+        for (int j = 0; j < CLASSES; j++)
+            printf("%6d", counts[i * CLASSES + j]);
+        printf("\n");
+    }
+    printf("\nPer-class accuracy\n");
+    for (int i = 0; i < CLASSES; i++) {
+        int total = 0;
+        for (int j = 0; j < CLASSES; j++)
+            total += counts[i * CLASSES + j];
+        printf("  %d: %6.2f%%  (%d of %d)\n", i,
+               total ? 100.0 * counts[i * CLASSES + i] / total : 0.0,
+               counts[i * CLASSES + i], total);
+    }
+}
+
+static int make_dirs(const char *path)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *s = buf + 1; *s; s++)
+        if (*s == '/') {
+            *s = '\0';
+            if (mkdir(buf, 0777) && errno != EEXIST)
+                return -1;
+            *s = '/';
+        }
+    return mkdir(buf, 0777) && errno != EEXIST ? -1 : 0;
+}
+
+static int draw(const char *dir, const struct history *h, const int *counts)
+{
+    char path[4096];
+    if (make_dirs(dir)) {
+        complain("cannot create %s: %s\n", dir,
+                strerror(errno));
+        return -1;
+    }
+    double epochs[MAX_EPOCHS];
+    for (int e = 0; e < h->epochs_done; e++)
+        epochs[e] = e + 1;
+    size_t n = (size_t)h->epochs_done;
+    svg_series loss[] = {{"train", epochs, h->train_loss, n, NULL},
+                         {"test", epochs, h->test_loss, n, NULL}};
+    svg_series acc[] = {{"train", epochs, h->train_acc, n, NULL},
+                        {"test", epochs, h->test_acc, n, NULL}};
+    svg_panel panels[] = {
+        {"Loss", "epoch", "cross-entropy", loss, 2, 0, 0, 0, 0, 0},
+        {"Accuracy", "epoch", "accuracy", acc, 2, 0, 0, 0, 0, 0}};
+    snprintf(path, sizeof path, "%s/training.svg", dir);
+    if (n > 0 && svg_write_line_chart(path, panels, 2)) {
+        complain("cannot write %s: %s\n", path,
+                strerror(errno));
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/confusion.svg", dir);
+    if (svg_write_confusion_matrix(path, "MNIST test set: confusion matrix",
+                                   counts, NULL, CLASSES, 1)) {
+        complain("cannot write %s: %s\n", path,
+                strerror(errno));
+        return -1;
+    }
+    if (n > 0)
+        printf("\nPictures: %s/training.svg, %s/confusion.svg\n", dir, dir);
+    else
+        printf("\nPicture: %s/confusion.svg\n", dir);
+    return 0;
+}
+
+int mnist_main(const struct mnist_experiment *experiment, int argc,
+               char **argv)
+{
+    exp_ = experiment;
+    struct options opt;
+    if (parse_options(argc, argv, &opt))
+        return 2;
+    if (opt.threads && tnn_set_num_threads(opt.threads) != TNN_OK) {
+        complain("%s\n", tnn_last_error());
+        return 2;
+    }
+    int flags = TNN_IDX_SCALE | TNN_IDX_FLATTEN;
+    tnn_tensor *x_train = load(opt.data_dir, "train-images-idx3-ubyte", flags);
+    tnn_tensor *y_train = x_train ? load(opt.data_dir,
+                                         "train-labels-idx1-ubyte", 0)
+                                  : NULL;
+    tnn_tensor *x_test = y_train ? load(opt.data_dir,
+                                        "t10k-images-idx3-ubyte", flags)
+                                 : NULL;
+    tnn_tensor *y_test = x_test ? load(opt.data_dir,
+                                       "t10k-labels-idx1-ubyte", 0)
+                                : NULL;
+    tnn_model *model = !y_test          ? NULL
+                       : opt.load_path ? load_model(opt.load_path)
+                                       : exp_->build(opt.seed);
+    int status = 1;
+    if (!model)
+        goto done;
+
+    char summary[2048];
+    tnn_model_summary(model, summary, sizeof summary, NULL);
+    printf("libtinynn %s, %d BLAS thread(s), seed %llu\n%zu training and "
+           "%zu test images\n\n%s\n",
+           tnn_version_string(), tnn_get_num_threads(), opt.seed,
+           tnn_tensor_dim(x_train, 0), tnn_tensor_dim(x_test, 0), summary);
+    fflush(stdout);
+
+    static struct history history;
+    if (opt.epochs > 0 &&
+        tnn_model_fit(model, x_train, y_train, x_test, y_test, opt.epochs,
+                      (size_t)opt.batch, 1, on_progress,
+                      &history) != TNN_OK) {
+        complain("%s\n", tnn_last_error());
+        goto done;
+    }
+    if (opt.save_path) {
+        if (tnn_model_save(model, opt.save_path, TNN_SAVE_OPTIMIZER) !=
+            TNN_OK) {
+            complain("%s\n", tnn_last_error());
+            goto done;
+        }
+        printf("\nModel saved to %s\n", opt.save_path);
+    }
+    double loss, accuracy;
+    int counts[CLASSES * CLASSES];
+    if (tnn_model_evaluate(model, x_test, y_test, &loss, &accuracy) !=
+            TNN_OK ||
+        confusion(model, x_test, y_test, counts)) {
+        complain("%s\n", tnn_last_error());
+        goto done;
+    }
+    printf("\nTest loss: %.4f\nTest accuracy: %.2f%%\n", loss,
+           100.0 * accuracy);
+    print_confusion(counts);
+    if (draw(opt.out_dir, &history, counts))
+        goto done;
+    status = 0;
+    if (accuracy < opt.min_accuracy) {
+        complain("test accuracy %.2f%% is below the required "
+                "%.2f%%\n",
+                100.0 * accuracy, 100.0 * opt.min_accuracy);
+        status = 1;
+    }
+done:
+    tnn_model_free(model);
+    tnn_tensor_free(x_train);
+    tnn_tensor_free(y_train);
+    tnn_tensor_free(x_test);
+    tnn_tensor_free(y_test);
+    return status;
+}

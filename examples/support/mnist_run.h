@@ -1,0 +1,30 @@
+/*
+ * mnist_run.h - what the MNIST examples share: command line, data, training
+ * with a Keras-like progress line, test accuracy, per-class accuracy, the
+ * confusion matrix (printed and drawn), training curves, save and load.
+ */
+#ifndef TINYNN_EXAMPLES_MNIST_RUN_H
+#define TINYNN_EXAMPLES_MNIST_RUN_H
+
+#include <tinynn.h>
+
+#define CLASSES 10
+
+/* What one example is: its name and defaults, and its model. */
+struct mnist_experiment {
+    const char *name;        /* program name, for usage and messages */
+    const char *default_out; /* where the pictures go */
+    int default_epochs;
+    long default_batch;
+    /* The model for 28x28 images (784 values per row) with its loss and
+     * optimizer set, its randomness from seed; NULL after saying why. */
+    tnn_model *(*build)(unsigned long long seed);
+};
+
+/* The whole program: parse argv, train or load, evaluate, draw. Returns
+ * the exit status: 0, 1 on failure or accuracy below --min-accuracy, 2 on
+ * bad options. */
+int mnist_main(const struct mnist_experiment *experiment, int argc,
+               char **argv);
+
+#endif
