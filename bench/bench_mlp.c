@@ -16,42 +16,16 @@
 #include <cblas.h>
 #include <tinynn.h>
 
+#include "common.h"
+
 #define BATCH 64
 #define HIDDEN 512
 #define CLASSES 10
-#define MAX_EPOCHS 100
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
-static int compare_doubles(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, compare_doubles);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
-struct epoch_times {
-    double seconds[MAX_EPOCHS];
-    int count;
-};
 
-static int record_epoch(const tnn_progress *p, void *user)
-{
-    struct epoch_times *t = user;
-    if (tnn_progress_event(p) == TNN_EVENT_EPOCH_END && t->count < MAX_EPOCHS)
-        t->seconds[t->count++] = tnn_progress_seconds(p);
-    return 0;
-}
 
 /* One step's products as the library issues them: dense 1 forward, dense
  * 2 forward, dense 2 weight and input gradients, dense 1 weight gradient
@@ -109,18 +83,6 @@ static double gemm_floor_epoch(size_t rows)
     return best;
 }
 
-static tnn_tensor *load(const char *dir, const char *name, int flags)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    tnn_tensor *t = NULL;
-    if (tnn_idx_load(path, flags, &t) != TNN_OK) {
-        fprintf(stderr, "bench_mlp: %s (run scripts/fetch-mnist.sh)\n",
-                tnn_last_error());
-        exit(1);
-    }
-    return t;
-}
 
 static tnn_model *build(void)
 {
@@ -140,17 +102,6 @@ static tnn_model *build(void)
     return m;
 }
 
-static const char *blas_name(void)
-{
-#ifdef TNN_HAVE_OPENBLAS
-    static char name[256];
-    snprintf(name, sizeof name, "OpenBLAS (%s; core %s)", openblas_get_config(),
-             openblas_get_corename());
-    return name;
-#else
-    return "reference BLAS (netlib)";
-#endif
-}
 
 int main(int argc, char **argv)
 {

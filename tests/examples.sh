@@ -69,4 +69,12 @@ loaded=$(grep '^Test accuracy' "$tiny/eval.txt")
 [ -n "$trained" ] && [ "$trained" = "$loaded" ]
 [ -s "$tiny/pics/training.svg" ] && [ -s "$tiny/pics/confusion.svg" ]
 grep -q 'Epoch 2/2' "$tiny/train.txt"
-echo "examples: linear regression (plain, L2, failing check), MNIST save/load on a tiny set, missing-data message OK"
+# The convnet the same way.
+"$BUILD/mnist_cnn" --data "$tiny" --epochs 1 --batch 50 --save "$tiny/c.tnn" \
+    --out "$tiny/cnn" > "$tiny/cnn-train.txt"
+"$BUILD/mnist_cnn" --data "$tiny" --epochs 0 --load "$tiny/c.tnn" \
+    --out "$tiny/cnn2" > "$tiny/cnn-eval.txt"
+trained=$(grep '^Test accuracy' "$tiny/cnn-train.txt")
+[ -n "$trained" ] && [ "$trained" = "$(grep '^Test accuracy' "$tiny/cnn-eval.txt")" ]
+grep -q '(None, 64, 5, 5)' "$tiny/cnn-train.txt"
+echo "examples: linear regression (plain, L2, failing check), MNIST MLP and CNN save/load on a tiny set, missing-data message OK"

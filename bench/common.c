@@ -1,0 +1,64 @@
+/*
+ * What the benchmarks share: a clock, medians, MNIST loading, the BLAS's
+ * name and a fit callback that records epoch times.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include <cblas.h>
+
+#include "common.h"
+
+double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, compare_doubles);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+int record_epoch(const tnn_progress *p, void *user)
+{
+    struct epoch_times *t = user;
+    if (tnn_progress_event(p) == TNN_EVENT_EPOCH_END && t->count < MAX_EPOCHS)
+        t->seconds[t->count++] = tnn_progress_seconds(p);
+    return 0;
+}
+
+tnn_tensor *load(const char *dir, const char *name, int flags)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    tnn_tensor *t = NULL;
+    if (tnn_idx_load(path, flags, &t) != TNN_OK) {
+        fprintf(stderr, "bench: %s (run scripts/fetch-mnist.sh)\n",
+                tnn_last_error());
+        exit(1);
+    }
+    return t;
+}
+
+const char *blas_name(void)
+{
+#ifdef TNN_HAVE_OPENBLAS
+    static char name[256];
+    snprintf(name, sizeof name, "OpenBLAS (%s; core %s)", openblas_get_config(),
+             openblas_get_corename());
+    return name;
+#else
+    return "reference BLAS (netlib)";
+#endif
+}

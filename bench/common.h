@@ -1,0 +1,32 @@
+/*
+ * What the benchmarks share (common.c).
+ */
+#ifndef TINYNN_BENCH_COMMON_H
+#define TINYNN_BENCH_COMMON_H
+
+#include <tinynn.h>
+
+#define MAX_EPOCHS 100
+
+struct epoch_times {
+    double seconds[MAX_EPOCHS];
+    int count;
+};
+
+/* Monotonic seconds. */
+double now(void);
+
+/* Median of n values (sorts them). */
+double median(double *v, int n);
+
+/* tnn_model_fit callback: appends each epoch's seconds to a struct
+ * epoch_times. */
+int record_epoch(const tnn_progress *p, void *user);
+
+/* One MNIST file, or exit with a message naming fetch-mnist.sh. */
+tnn_tensor *load(const char *dir, const char *name, int flags);
+
+/* The BLAS in use, e.g. "OpenBLAS (...; core Haswell)". */
+const char *blas_name(void);
+
+#endif
