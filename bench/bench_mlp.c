@@ -22,11 +22,6 @@
 #define HIDDEN 512
 #define CLASSES 10
 
-
-
-
-
-
 /* One step's products as the library issues them: dense 1 forward, dense
  * 2 forward, dense 2 weight and input gradients, dense 1 weight gradient
  * (the first layer computes no input gradient). */
@@ -83,7 +78,6 @@ static double gemm_floor_epoch(size_t rows)
     return best;
 }
 
-
 static tnn_model *build(void)
 {
     tnn_model *m = tnn_model_new(784);
@@ -101,7 +95,6 @@ static tnn_model *build(void)
     }
     return m;
 }
-
 
 int main(int argc, char **argv)
 {
@@ -125,8 +118,7 @@ int main(int argc, char **argv)
     /* This machine's speed drifts; the floor is measured before and after
      * training and the faster kept, so the ratio errs against us. */
     double floor = gemm_floor_epoch(tnn_tensor_dim(x, 0));
-    printf("MNIST MLP 784-512-10, Adam, batch %d, %d epochs\n", BATCH,
-           epochs);
+    printf("MNIST MLP 784-512-10, Adam, batch %d, %d epochs\n", BATCH, epochs);
     fflush(stdout);
     struct epoch_times times = {{0}, 0};
     if (tnn_model_fit(m, x, y, NULL, NULL, epochs, BATCH, 1, record_epoch,

@@ -55,8 +55,8 @@ const char *blas_name(void)
 {
 #ifdef TNN_HAVE_OPENBLAS
     static char name[256];
-    snprintf(name, sizeof name, "OpenBLAS (%s; core %s)", openblas_get_config(),
-             openblas_get_corename());
+    snprintf(name, sizeof name, "OpenBLAS (%s; core %s)",
+             openblas_get_config(), openblas_get_corename());
     return name;
 #else
     return "reference BLAS (netlib)";

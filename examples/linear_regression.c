@@ -91,8 +91,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"out", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    *o = (struct options){0.1, 3000, 0.0, 7, 1000, 500, 1e-3,
-                          "out/linear_regression"};
+    *o = (struct options){0.1,  3000, 0.0,  7,
+                          1000, 500,  1e-3, "out/linear_regression"};
     int c;
     long v;
     while ((c = getopt_long(argc, argv, "a:i:l:s:m:e:t:o:h", longopts,
@@ -100,7 +100,9 @@ static int parse_options(int argc, char **argv, struct options *o)
         int bad = 0;
         switch (c) {
         case 'a': bad = parse_double(optarg, 1e-9, 10, &o->alpha); break;
-        case 'i': bad = parse_long(optarg, 1, 100000000, &o->iterations); break;
+        case 'i':
+            bad = parse_long(optarg, 1, 100000000, &o->iterations);
+            break;
         case 'l': bad = parse_double(optarg, 0, 1e9, &o->lambda); break;
         case 's':
             bad = parse_long(optarg, 0, 0x7fffffffL, &v);
@@ -188,8 +190,8 @@ static tnn_model *build_model(const struct options *o, tnn_layer **dense)
     if (rc == TNN_OK)
         rc = tnn_dense_set_init(*dense, TNN_INIT_ZEROS, 0.0f);
     if (rc == TNN_OK)
-        rc = tnn_optim_set_weight_decay(sgd,
-                                        (float)(o->lambda / (double)o->samples));
+        rc = tnn_optim_set_weight_decay(
+            sgd, (float)(o->lambda / (double)o->samples));
     if (rc == TNN_OK)
         rc = tnn_optim_set_decay_all(sgd, 1); /* t0 is regularised too */
     if (rc == TNN_OK) {
@@ -225,8 +227,8 @@ static int write_curve(const char *dir, const double *iters,
             mkdir(parent, 0777);
         }
         if (mkdir(dir, 0777) && errno != EEXIST) {
-            fprintf(stderr, "linear_regression: cannot create %s: %s\n",
-                    dir, strerror(errno));
+            fprintf(stderr, "linear_regression: cannot create %s: %s\n", dir,
+                    strerror(errno));
             return -1;
         }
     }
@@ -238,12 +240,17 @@ static int write_curve(const char *dir, const double *iters,
     size_t head = n < 201 ? n : 201;
     svg_series cost_series = {"J", iters, costs, head, NULL};
     svg_series excess_series = {"J - J*", iters, excess, n, "#d62728"};
-    svg_panel panels[2] = {
-        {.title = "Cost, first iterations", .x_label = "iteration",
-         .y_label = "J", .series = &cost_series, .n_series = 1},
-        {.title = "Distance to the optimum", .x_label = "iteration",
-         .y_label = "J - J* (log scale)", .series = &excess_series,
-         .n_series = 1, .log_y = 1}};
+    svg_panel panels[2] = {{.title = "Cost, first iterations",
+                            .x_label = "iteration",
+                            .y_label = "J",
+                            .series = &cost_series,
+                            .n_series = 1},
+                           {.title = "Distance to the optimum",
+                            .x_label = "iteration",
+                            .y_label = "J - J* (log scale)",
+                            .series = &excess_series,
+                            .n_series = 1,
+                            .log_y = 1}};
     char path[4096];
     snprintf(path, sizeof path, "%s/cost.svg", dir);
     int rc = svg_write_line_chart(path, panels, 2);
@@ -276,8 +283,7 @@ int main(int argc, char **argv)
     const float *t0p = tnn_tensor_cdata(tnn_layer_param(dense, 1));
     printf("Linear regression by gradient descent: m = %ld, alpha = %g, "
            "lambda = %g, seed %llu\n\n%10s %12s %12s %14s\n",
-           o.samples, o.alpha, o.lambda, o.seed, "iteration", "t0", "t1",
-           "J");
+           o.samples, o.alpha, o.lambda, o.seed, "iteration", "t0", "t1", "J");
     for (long it = 0; it <= o.iterations; it++) {
         costs[it] = cost(x, y, *t0p, *t1p, o.lambda);
         iters[it] = (double)it;

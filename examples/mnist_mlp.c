@@ -15,8 +15,9 @@
 
 #include "support/mnist_run.h"
 
-static tnn_model *build_model(unsigned long long seed)
+static tnn_model *build_model(unsigned long long seed, long total_steps)
 {
+    (void)total_steps; /* constant learning rate, as the reference */
     tnn_model *m = tnn_model_new(784);
     if (!m)
         return NULL;

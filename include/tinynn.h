@@ -48,15 +48,14 @@ extern "C" {
 #define TNN_VERSION_MAJOR 1
 #define TNN_VERSION_MINOR 3
 #define TNN_VERSION_PATCH 0
-#define TNN_VERSION_NUMBER \
+#define TNN_VERSION_NUMBER                                                    \
     (TNN_VERSION_MAJOR * 10000 + TNN_VERSION_MINOR * 100 + TNN_VERSION_PATCH)
 
 #define TNN_STRINGIFY_(x) #x
 #define TNN_STRINGIFY(x) TNN_STRINGIFY_(x)
-#define TNN_VERSION_STRING                  \
-    TNN_STRINGIFY(TNN_VERSION_MAJOR)        \
-    "." TNN_STRINGIFY(TNN_VERSION_MINOR) "." \
-    TNN_STRINGIFY(TNN_VERSION_PATCH)
+#define TNN_VERSION_STRING                                                    \
+    TNN_STRINGIFY(TNN_VERSION_MAJOR)                                          \
+    "." TNN_STRINGIFY(TNN_VERSION_MINOR) "." TNN_STRINGIFY(TNN_VERSION_PATCH)
 
 /* Version of the library actually loaded, as TNN_VERSION_NUMBER would give
  * it. Compare with TNN_VERSION_NUMBER to detect a header/library mismatch. */
@@ -579,8 +578,8 @@ TNN_API size_t tnn_model_num_params(const tnn_model *model);
  * buf (size bytes, always NUL-terminated when size > 0). *needed (may be
  * NULL) receives the length of the whole text without the NUL; the text
  * is complete if *needed < size. buf NULL with size 0 only measures. */
-TNN_API int tnn_model_summary(const tnn_model *model, char *buf,
-                              size_t size, size_t *needed);
+TNN_API int tnn_model_summary(const tnn_model *model, char *buf, size_t size,
+                              size_t *needed);
 
 /* Reseed the generator and re-initialise every layer (parameters,
  * batch-norm statistics) as if the layers had been added after seeding:
@@ -722,8 +721,8 @@ TNN_API int tnn_model_save(const tnn_model *model, const char *path,
 /* The same file image into buf (size bytes). *needed (may be NULL) gets
  * the image's size; buf NULL with size 0 only asks for it. TNN_E_SHAPE if
  * size is too small (buf is then left untouched). */
-TNN_API int tnn_model_save_buffer(const tnn_model *model, int flags,
-                                  void *buf, size_t size, size_t *needed);
+TNN_API int tnn_model_save_buffer(const tnn_model *model, int flags, void *buf,
+                                  size_t size, size_t *needed);
 
 /* Read a model file into a new model *out, owned by the caller, that
  * predicts bit-identically to the saved one (and trains on identically if

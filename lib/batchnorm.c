@@ -33,9 +33,8 @@ static int batchnorm_reserve(tnn_layer *layer, const char *func, size_t n)
                       ? tnn__calloc(count, sizeof *xhat)
                       : NULL;
     if (!xhat)
-        return tnn__fail(TNN_E_NOMEM, func,
-                         "cannot allocate %zu x %zu values", n,
-                         layer->in_features);
+        return tnn__fail(TNN_E_NOMEM, func, "cannot allocate %zu x %zu values",
+                         n, layer->in_features);
     tnn__free(bn->xhat);
     bn->xhat = xhat;
     bn->xhat_rows = n;
@@ -136,8 +135,8 @@ static void batchnorm_forward(tnn_layer *layer, const float *in, float *out,
  * where m is the number of values per channel.
  */
 static void batchnorm_backward(tnn_layer *layer, const float *in,
-                               const float *out, const float *dout,
-                               float *din, size_t n, bool accumulate)
+                               const float *out, const float *dout, float *din,
+                               size_t n, bool accumulate)
 {
     (void)in;
     (void)out;
@@ -240,10 +239,8 @@ tnn_layer *tnn_batchnorm_new(size_t features)
                   "cannot allocate a batchnorm of %zu features", features);
         return NULL;
     }
-    if (tnn__layer_add_param(layer, __func__, 1, &features, false) !=
-            TNN_OK ||
-        tnn__layer_add_param(layer, __func__, 1, &features, false) !=
-            TNN_OK) {
+    if (tnn__layer_add_param(layer, __func__, 1, &features, false) != TNN_OK ||
+        tnn__layer_add_param(layer, __func__, 1, &features, false) != TNN_OK) {
         tnn_layer_free(layer);
         return NULL;
     }

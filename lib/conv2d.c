@@ -32,8 +32,8 @@ struct geometry {
 
 /* Output side and leading padding along one axis; false if the kernel
  * does not fit. Same padding puts the odd pixel at the end, as Keras. */
-static bool axis(size_t in, size_t k, size_t stride, int padding,
-                 size_t *out, size_t *pad_before)
+static bool axis(size_t in, size_t k, size_t stride, int padding, size_t *out,
+                 size_t *pad_before)
 {
     size_t total;
     if (padding == TNN_PADDING_SAME) {
@@ -173,8 +173,7 @@ static void conv2d_forward(tnn_layer *layer, const float *in, float *out,
     im2row(c, &g, in, n, c->col);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows,
                 (int)c->out_ch, (int)g.k, 1.0f, c->col, (int)g.k,
-                layer->param[0]->data, (int)g.k, 0.0f, c->tmp,
-                (int)c->out_ch);
+                layer->param[0]->data, (int)g.k, 0.0f, c->tmp, (int)c->out_ch);
     /* Channels-last product to NCHW, adding the bias on the way. */
     const float *b = layer->param[1]->data;
     for (size_t i = 0; i < n; i++)
@@ -219,8 +218,8 @@ static void conv2d_backward(tnn_layer *layer, const float *in,
                 (int)g.k);
     if (!din)
         return;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows,
-                (int)g.k, (int)c->out_ch, 1.0f, c->tmp, (int)c->out_ch,
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)g.k,
+                (int)c->out_ch, 1.0f, c->tmp, (int)c->out_ch,
                 layer->param[0]->data, (int)g.k, 0.0f, c->col, (int)g.k);
     row2im(c, &g, c->col, n, din);
 }
@@ -230,7 +229,8 @@ static void conv2d_init(tnn_layer *layer, tnn_rng *rng)
     const struct conv2d *c = layer->impl;
     tnn_tensor *w = layer->param[0];
     double area = (double)(c->kh * c->kw);
-    double fan_in = (double)c->in_ch * area, fan_out = (double)c->out_ch * area;
+    double fan_in = (double)c->in_ch * area,
+           fan_out = (double)c->out_ch * area;
     switch (c->init) {
     case TNN_INIT_HE_NORMAL: {
         double sd = sqrt(2.0 / fan_in) / 0.87962566103423978;
@@ -308,9 +308,16 @@ tnn_layer *tnn_conv2d_new(size_t in_channels, size_t out_channels,
     if (!layer)
         return NULL;
     struct conv2d *c = layer->impl;
-    *c = (struct conv2d){in_channels, out_channels, kernel_h, kernel_w,
-                         stride,      padding,      TNN_INIT_GLOROT_UNIFORM,
-                         0.0f,        NULL,         NULL,
+    *c = (struct conv2d){in_channels,
+                         out_channels,
+                         kernel_h,
+                         kernel_w,
+                         stride,
+                         padding,
+                         TNN_INIT_GLOROT_UNIFORM,
+                         0.0f,
+                         NULL,
+                         NULL,
                          0};
     size_t wdims[4] = {out_channels, in_channels, kernel_h, kernel_w};
     if (tnn__layer_add_param(layer, __func__, 4, wdims, true) != TNN_OK ||

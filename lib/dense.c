@@ -70,8 +70,7 @@ static void dense_backward(tnn_layer *layer, const float *in, const float *out,
     /* dW = x^T dy, db = column sums of dy, dx = dy W^T; the transposes are
      * sgemm flags, never copies. */
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, m, rows, 1.0f, in,
-                k, dout, m, accumulate ? 1.0f : 0.0f, layer->grad[0]->data,
-                m);
+                k, dout, m, accumulate ? 1.0f : 0.0f, layer->grad[0]->data, m);
     if (!accumulate)
         for (size_t j = 0; j < layer->out_features; j++)
             db[j] = 0.0f;

@@ -93,8 +93,8 @@ const struct tnn_layer_ops tnn__dropout_ops = {
 tnn_layer *tnn_dropout_new(float rate)
 {
     if (!(rate >= 0.0f && rate < 1.0f)) {
-        tnn__fail(TNN_E_INVALID, __func__,
-                  "rate is %g; it must be in [0, 1)", (double)rate);
+        tnn__fail(TNN_E_INVALID, __func__, "rate is %g; it must be in [0, 1)",
+                  (double)rate);
         return NULL;
     }
     tnn_layer *layer = tnn__layer_alloc(__func__, &tnn__dropout_ops, 0, 0,

@@ -30,9 +30,15 @@ const char *tnn_strerror(int code)
     }
 }
 
-const char *tnn_last_error(void) { return last_message; }
+const char *tnn_last_error(void)
+{
+    return last_message;
+}
 
-int tnn_last_error_code(void) { return last_code; }
+int tnn_last_error_code(void)
+{
+    return last_code;
+}
 
 void tnn_clear_error(void)
 {

@@ -110,8 +110,8 @@ int tnn__write_file_atomic(const char *func, const char *path,
     }
     if (!ok) {
         unlink(tmp);
-        return tnn__fail(TNN_E_IO, func, "cannot save %s (%s): %s", path,
-                         step, strerror(err));
+        return tnn__fail(TNN_E_IO, func, "cannot save %s (%s): %s", path, step,
+                         strerror(err));
     }
     /* Make the rename itself durable; failure here loses nothing. */
     char dir[4096];

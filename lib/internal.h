@@ -20,9 +20,9 @@
 /* Compile a hot elementwise loop for AVX-512 and AVX2 as well as the
  * baseline, the variant chosen once by the dynamic loader (GNU ifunc).
  * The results do not depend on the variant: the loops are elementwise. */
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && \
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) &&         \
     !defined(TNN_NO_CLONES)
-#define TNN_VECTOR_CLONES \
+#define TNN_VECTOR_CLONES                                                     \
     __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define TNN_VECTOR_CLONES
@@ -59,8 +59,7 @@ struct tnn_tensor {
 
 /* Check a tensor argument and its shape in one place, so messages agree.
  * Returns TNN_OK or the failure recorded with func's name. */
-int tnn__check_tensor(const char *func, const char *name,
-                      const tnn_tensor *t);
+int tnn__check_tensor(const char *func, const char *name, const tnn_tensor *t);
 
 /* Largest batch or width handed to the BLAS, whose sizes are int. */
 #define TNN_MAX_BLAS_DIM ((size_t)0x7fffffff)
@@ -106,8 +105,7 @@ struct tnn_layer_ops {
      * false, added to otherwise) and, unless din is NULL, the input
      * gradient. Follows a training forward of the same n rows. */
     void (*backward)(tnn_layer *layer, const float *in, const float *out,
-                     const float *dout, float *din, size_t n,
-                     bool accumulate);
+                     const float *dout, float *din, size_t n, bool accumulate);
     /* Initialise parameters and state; NULL if there are none. */
     void (*init)(tnn_layer *layer, tnn_rng *rng);
     /* Free the kind's private state; NULL if there is none. */
@@ -225,7 +223,11 @@ void tnn__pool_run(struct tnn__pool *pool, tnn__task task, void *arg);
 
 /* Values stored in model files: never renumber. */
 enum optim_kind { OPTIM_SGD = 1, OPTIM_ADAM = 2 };
-enum schedule_kind { SCHEDULE_NONE = 0, SCHEDULE_STEP = 1, SCHEDULE_COSINE = 2 };
+enum schedule_kind {
+    SCHEDULE_NONE = 0,
+    SCHEDULE_STEP = 1,
+    SCHEDULE_COSINE = 2
+};
 
 struct tnn_optim {
     enum optim_kind kind;
@@ -265,7 +267,8 @@ void tnn__optim_reset(tnn_optim *opt);
 void tnn__optim_step(tnn_optim *opt, tnn_layer *const *layers, size_t count,
                      struct tnn__pool *pool);
 
-/* ---- files (crc32.c, fileio.c) -------------------------------------------- */
+/* ---- files (crc32.c, fileio.c) --------------------------------------------
+ */
 
 uint32_t tnn__crc32(const void *data, size_t size);
 
@@ -286,7 +289,8 @@ void tnn__conv2d_get_config(const tnn_layer *conv, size_t config[5],
                             int *padding, int *init, float *value);
 void tnn__pool2d_get_config(const tnn_layer *pool, size_t *k, size_t *stride);
 
-/* ---- models (model.c) ---------------------------------------------------- */
+/* ---- models (model.c) ----------------------------------------------------
+ */
 
 struct tnn_model {
     struct tnn__shape in_shape;

@@ -69,8 +69,7 @@ bool tnn__shape_equal(const struct tnn__shape *a, const struct tnn__shape *b)
     return true;
 }
 
-const char *tnn__shape_text(const struct tnn__shape *s, char *buf,
-                            size_t size)
+const char *tnn__shape_text(const struct tnn__shape *s, char *buf, size_t size)
 {
     if (s->ndim == 3)
         snprintf(buf, size, "(%zu, %zu, %zu)", s->dims[0], s->dims[1],
@@ -128,8 +127,7 @@ int tnn__layer_bind(tnn_layer *layer, const char *func,
 
 int tnn__layer_reserve(tnn_layer *layer, const char *func, size_t n)
 {
-    return layer->ops->reserve ? layer->ops->reserve(layer, func, n)
-                               : TNN_OK;
+    return layer->ops->reserve ? layer->ops->reserve(layer, func, n) : TNN_OK;
 }
 
 bool tnn__layer_learns(const tnn_layer *layer)
@@ -265,8 +263,8 @@ static int sample_shape(const char *func, const tnn_tensor *t,
     return TNN_OK;
 }
 
-int tnn_layer_forward(tnn_layer *layer, const tnn_tensor *in,
-                      tnn_tensor *out, int mode, tnn_rng *rng)
+int tnn_layer_forward(tnn_layer *layer, const tnn_tensor *in, tnn_tensor *out,
+                      int mode, tnn_rng *rng)
 {
     if (!layer)
         return tnn__fail(TNN_E_INVALID, __func__, "layer is NULL");

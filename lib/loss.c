@@ -68,7 +68,8 @@ int tnn__cross_entropy(const char *func, const float *logits,
     const double inv_n = 1.0 / (double)n;
     for (size_t r = 0; r < n; r++) {
         const float *z = logits + r * k;
-        size_t cls = index_labels ? (size_t)labels[r] : argmax(labels + r * k, k);
+        size_t cls =
+            index_labels ? (size_t)labels[r] : argmax(labels + r * k, k);
         size_t top = argmax(z, k);
         hits += top == cls;
         /* log-sum-exp around the maximum: finite for any finite logits. */
@@ -153,9 +154,9 @@ int tnn_loss_cross_entropy(const tnn_tensor *logits, const tnn_tensor *labels,
         return tnn__fail(TNN_E_INVALID, __func__, "labels is NULL");
     const size_t n = logits->dims[0], k = logits->dims[1];
     bool index_labels = labels->ndim == 1;
-    if (index_labels ? labels->dims[0] != n
-                     : check_same_shape(__func__, "labels", labels,
-                                        logits) != TNN_OK)
+    if (index_labels
+            ? labels->dims[0] != n
+            : check_same_shape(__func__, "labels", labels, logits) != TNN_OK)
         return tnn__fail(TNN_E_SHAPE, __func__,
                          "labels must be (%zu) class indices or (%zu, %zu) "
                          "probability rows",
@@ -164,9 +165,8 @@ int tnn_loss_cross_entropy(const tnn_tensor *logits, const tnn_tensor *labels,
         return rc;
     double value;
     size_t correct;
-    rc = tnn__cross_entropy(__func__, logits->data, labels->data,
-                            index_labels, n, k, grad ? grad->data : NULL,
-                            &value, &correct);
+    rc = tnn__cross_entropy(__func__, logits->data, labels->data, index_labels,
+                            n, k, grad ? grad->data : NULL, &value, &correct);
     if (rc != TNN_OK)
         return rc;
     if (loss)

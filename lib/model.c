@@ -23,7 +23,6 @@ struct tnn_progress {
     double seconds;
 };
 
-
 /* The rows a model is fed: dims[0] rows of everything else. */
 struct rows {
     const float *data;
@@ -125,7 +124,8 @@ static int check_idle(const tnn_model *m, const char *func)
     return TNN_OK;
 }
 
-/* ---- life cycle ---------------------------------------------------------- */
+/* ---- life cycle ----------------------------------------------------------
+ */
 
 static tnn_model *model_new(const char *func, const struct tnn__shape *in)
 {
@@ -216,7 +216,8 @@ int tnn_model_add(tnn_model *m, tnn_layer *layer)
     return TNN_OK;
 }
 
-/* ---- accessors ----------------------------------------------------------- */
+/* ---- accessors -----------------------------------------------------------
+ */
 
 size_t tnn_model_num_layers(const tnn_model *m)
 {
@@ -327,7 +328,10 @@ int tnn_model_set_seed(tnn_model *m, uint64_t seed)
     return TNN_OK;
 }
 
-tnn_rng *tnn_model_rng(tnn_model *m) { return m ? m->rng : NULL; }
+tnn_rng *tnn_model_rng(tnn_model *m)
+{
+    return m ? m->rng : NULL;
+}
 
 int tnn_model_set_loss(tnn_model *m, int loss)
 {
@@ -336,8 +340,7 @@ int tnn_model_set_loss(tnn_model *m, int loss)
         return rc;
     if (loss != TNN_LOSS_MSE && loss != TNN_LOSS_CROSS_ENTROPY)
         return tnn__fail(TNN_E_INVALID, __func__,
-                         "loss is %d; not an enum tnn_loss_kind value",
-                         loss);
+                         "loss is %d; not an enum tnn_loss_kind value", loss);
     m->loss = loss;
     return TNN_OK;
 }
@@ -356,7 +359,10 @@ int tnn_model_set_optim(tnn_model *m, tnn_optim *opt)
     return TNN_OK;
 }
 
-tnn_optim *tnn_model_optim(tnn_model *m) { return m ? m->optim : NULL; }
+tnn_optim *tnn_model_optim(tnn_model *m)
+{
+    return m ? m->optim : NULL;
+}
 
 int tnn_model_set_mode(tnn_model *m, int mode)
 {
@@ -370,7 +376,10 @@ int tnn_model_set_mode(tnn_model *m, int mode)
     return TNN_OK;
 }
 
-int tnn_model_mode(const tnn_model *m) { return m ? m->mode : 0; }
+int tnn_model_mode(const tnn_model *m)
+{
+    return m ? m->mode : 0;
+}
 
 int tnn_model_set_check_finite(tnn_model *m, int on)
 {
@@ -384,7 +393,8 @@ int tnn_model_set_check_finite(tnn_model *m, int on)
     return TNN_OK;
 }
 
-/* ---- argument checks ------------------------------------------------------ */
+/* ---- argument checks ------------------------------------------------------
+ */
 
 /* x: dims[0] rows of in_features values (any shape with that many). */
 static int check_input(const tnn_model *m, const char *func,
@@ -456,7 +466,8 @@ static int check_trainable(const tnn_model *m, const char *func)
     return TNN_OK;
 }
 
-/* ---- the passes ------------------------------------------------------------ */
+/* ---- the passes ------------------------------------------------------------
+ */
 
 /* Run layers [0, count) on n rows from x; the last one writes into
  * last_out when given (predictions straight into the caller's tensor). */
@@ -558,8 +569,7 @@ int tnn_model_train_batch(tnn_model *m, const tnn_tensor *x,
     if (rc == TNN_OK)
         rc = check_labels(m, __func__, y, xr.count, &yr);
     if (rc == TNN_OK && xr.count > TNN_MAX_BLAS_DIM)
-        rc = tnn__fail(TNN_E_SHAPE, __func__, "batch of %zu rows",
-                       xr.count);
+        rc = tnn__fail(TNN_E_SHAPE, __func__, "batch of %zu rows", xr.count);
     if (rc == TNN_OK)
         rc = ensure_rows(m, __func__, xr.count);
     if (rc == TNN_OK)
@@ -569,8 +579,7 @@ int tnn_model_train_batch(tnn_model *m, const tnn_tensor *x,
     double value;
     size_t correct;
     char where[48];
-    snprintf(where, sizeof where, "step %ld",
-             tnn_optim_steps(m->optim) + 1);
+    snprintf(where, sizeof where, "step %ld", tnn_optim_steps(m->optim) + 1);
     rc = train_step(m, __func__, xr.data, &yr, xr.count, &value, &correct,
                     where);
     if (rc == TNN_OK && loss)
@@ -585,9 +594,8 @@ static size_t chunk_rows(const tnn_model *m, size_t total)
     return chunk < total ? chunk : total;
 }
 
-static int evaluate_rows(tnn_model *m, const char *func,
-                         const struct rows *x, const struct rows *y,
-                         double *loss, double *accuracy)
+static int evaluate_rows(tnn_model *m, const char *func, const struct rows *x,
+                         const struct rows *y, double *loss, double *accuracy)
 {
     size_t chunk = chunk_rows(m, x->count);
     int rc = ensure_rows(m, func, chunk);
@@ -740,13 +748,13 @@ static int check_fit_args(tnn_model *m, const char *func, int epochs,
 }
 
 int tnn_model_fit(tnn_model *m, const tnn_tensor *x, const tnn_tensor *y,
-                  const tnn_tensor *x_val, const tnn_tensor *y_val,
-                  int epochs, size_t batch_size, int shuffle,
-                  tnn_fit_callback callback, void *user)
+                  const tnn_tensor *x_val, const tnn_tensor *y_val, int epochs,
+                  size_t batch_size, int shuffle, tnn_fit_callback callback,
+                  void *user)
 {
     struct rows xr = {0}, yr = {0}, xv = {0}, yv = {0};
-    int rc = check_fit_args(m, __func__, epochs, batch_size, shuffle, x_val,
-                            y_val);
+    int rc =
+        check_fit_args(m, __func__, epochs, batch_size, shuffle, x_val, y_val);
     if (rc == TNN_OK)
         rc = check_input(m, __func__, x, &xr);
     if (rc == TNN_OK)
@@ -783,7 +791,8 @@ int tnn_model_fit(tnn_model *m, const tnn_tensor *x, const tnn_tensor *y,
             size_t start = b * batch;
             size_t n = xr.count - start < batch ? xr.count - start : batch;
             const float *xb = xr.data + start * xr.width;
-            struct rows yb = {yr.data + start * yr.width, n, yr.width, yr.index};
+            struct rows yb = {yr.data + start * yr.width, n, yr.width,
+                              yr.index};
             if (perm) {
                 gather(m->act[0], &xr, perm, start, n);
                 gather(m->labels, &yr, perm, start, n);
@@ -825,19 +834,35 @@ int tnn_model_fit(tnn_model *m, const tnn_tensor *x, const tnn_tensor *y,
     return rc;
 }
 
-/* ---- progress getters ------------------------------------------------------ */
+/* ---- progress getters ------------------------------------------------------
+ */
 
-int tnn_progress_event(const tnn_progress *p) { return p ? p->event : 0; }
-int tnn_progress_epoch(const tnn_progress *p) { return p ? p->epoch : 0; }
-int tnn_progress_epochs(const tnn_progress *p) { return p ? p->epochs : 0; }
-size_t tnn_progress_batch(const tnn_progress *p) { return p ? p->batch : 0; }
+int tnn_progress_event(const tnn_progress *p)
+{
+    return p ? p->event : 0;
+}
+int tnn_progress_epoch(const tnn_progress *p)
+{
+    return p ? p->epoch : 0;
+}
+int tnn_progress_epochs(const tnn_progress *p)
+{
+    return p ? p->epochs : 0;
+}
+size_t tnn_progress_batch(const tnn_progress *p)
+{
+    return p ? p->batch : 0;
+}
 
 size_t tnn_progress_batches(const tnn_progress *p)
 {
     return p ? p->batches : 0;
 }
 
-double tnn_progress_loss(const tnn_progress *p) { return p ? p->loss : NAN; }
+double tnn_progress_loss(const tnn_progress *p)
+{
+    return p ? p->loss : NAN;
+}
 
 double tnn_progress_accuracy(const tnn_progress *p)
 {

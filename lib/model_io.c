@@ -16,11 +16,12 @@
 #define SECTION_HEAD 16
 #define TRAILER_SIZE 16
 
-static const uint8_t file_magic[8] = {0x89, 'T', 'N', 'N', 'M', 'O', 'D', '\n'};
+static const uint8_t file_magic[8] = {0x89, 'T', 'N', 'N',
+                                      'M',  'O', 'D', '\n'};
 static const uint8_t trailer_tag[4] = {'T', 'E', 'N', 'D'};
 
-#define TAG(a, b, c, d)                                                      \
-    ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 |              \
+#define TAG(a, b, c, d)                                                       \
+    ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 |               \
      (uint32_t)(d) << 24)
 #define TAG_MODEL TAG('M', 'O', 'D', 'L')
 #define TAG_LAYERS TAG('L', 'A', 'Y', 'R')
@@ -147,8 +148,7 @@ static void add_entry(struct entry *e, size_t *n, const char *name,
     x->count = t->size;
 }
 
-static size_t collect_entries(const tnn_model *m, bool optim,
-                              struct entry *e)
+static size_t collect_entries(const tnn_model *m, bool optim, struct entry *e)
 {
     size_t n = 0;
     char name[MAX_NAME];
@@ -509,8 +509,9 @@ static int parse_header(const char *func, const uint8_t *data, size_t size,
                         struct file_desc *f, uint32_t *sections)
 {
     if (size < 8 || memcmp(data, file_magic, 8) != 0)
-        return tnn__fail(TNN_E_FORMAT, func, "not a libtinynn model file "
-                                             "(wrong magic)");
+        return tnn__fail(TNN_E_FORMAT, func,
+                         "not a libtinynn model file "
+                         "(wrong magic)");
     if (size < HEADER_SIZE + TRAILER_SIZE)
         return tnn__fail(TNN_E_CORRUPT, func,
                          "file of %zu bytes is shorter than header and "
@@ -533,7 +534,8 @@ static int parse_header(const char *func, const uint8_t *data, size_t size,
     f->has_optim = flags & FLAG_OPTIMIZER;
     *sections = load_u32(data + 16);
     const uint8_t *trailer = data + size - TRAILER_SIZE;
-    uint64_t stated = load_u32(trailer) | (uint64_t)load_u32(trailer + 4) << 32;
+    uint64_t stated = load_u32(trailer) | (uint64_t)load_u32(trailer + 4)
+                                              << 32;
     if (stated != size)
         return tnn__fail(TNN_E_CORRUPT, func,
                          "file is %zu bytes but its trailer says %llu "
@@ -546,8 +548,7 @@ static int parse_header(const char *func, const uint8_t *data, size_t size,
     return TNN_OK;
 }
 
-static int parse_model(const char *func, struct reader *r,
-                       struct file_desc *f)
+static int parse_model(const char *func, struct reader *r, struct file_desc *f)
 {
     f->in_features = get_u64(r);
     f->loss = get_u32(r);
@@ -579,8 +580,8 @@ static int parse_layers(const char *func, struct reader *r,
     /* Each record takes at least 28 bytes: no more records than bytes. */
     if ((uint64_t)f->num_layers * 28 > r->len)
         return corrupt(func, "layer section too short for its layers");
-    f->layers = tnn__calloc(f->num_layers ? f->num_layers : 1,
-                            sizeof *f->layers);
+    f->layers =
+        tnn__calloc(f->num_layers ? f->num_layers : 1, sizeof *f->layers);
     if (!f->layers)
         return tnn__fail(TNN_E_NOMEM, func, "cannot allocate %u layers",
                          f->num_layers);
@@ -634,8 +635,8 @@ static int parse_tensors(const char *func, struct reader *r,
     /* Each entry takes at least 33 bytes. */
     if (r->short_read || (uint64_t)f->num_tensors * 33 > r->len)
         return corrupt(func, "tensor directory too short for its entries");
-    f->tensors = tnn__calloc(f->num_tensors ? f->num_tensors : 1,
-                             sizeof *f->tensors);
+    f->tensors =
+        tnn__calloc(f->num_tensors ? f->num_tensors : 1, sizeof *f->tensors);
     if (!f->tensors)
         return tnn__fail(TNN_E_NOMEM, func, "cannot allocate %u entries",
                          f->num_tensors);
@@ -644,16 +645,15 @@ static int parse_tensors(const char *func, struct reader *r,
         uint32_t name_len = get_u32(r);
         if (name_len == 0 || name_len > MAX_NAME)
             return tnn__fail(TNN_E_CORRUPT, func,
-                             "tensor %u has a name of %u bytes", i,
-                             name_len);
+                             "tensor %u has a name of %u bytes", i, name_len);
         const uint8_t *name = get_bytes(r, name_len);
         if (name)
             memcpy(t->name, name, name_len);
         uint32_t dtype = get_u32(r);
         t->ndim = get_u32(r);
         if (!r->short_read && dtype != DTYPE_F32)
-            return tnn__fail(TNN_E_CORRUPT, func,
-                             "tensor %u has data type %u", i, dtype);
+            return tnn__fail(TNN_E_CORRUPT, func, "tensor %u has data type %u",
+                             i, dtype);
         if (!r->short_read && (t->ndim < 1 || t->ndim > TNN_MAX_DIMS))
             return tnn__fail(TNN_E_CORRUPT, func, "tensor %u has %u dims", i,
                              t->ndim);
@@ -719,12 +719,13 @@ static int parse_sections(const char *func, const uint8_t *data, size_t size,
     return TNN_OK;
 }
 
-/* ---- building ------------------------------------------------------------ */
+/* ---- building ------------------------------------------------------------
+ */
 
 /* Find the tensor called name with exactly the given shape and data inside
  * the data section. */
-static int find_tensor(const char *func, struct file_desc *f,
-                       const char *name, int ndim, const size_t *dims,
+static int find_tensor(const char *func, struct file_desc *f, const char *name,
+                       int ndim, const size_t *dims,
                        const struct tensor_desc **out)
 {
     for (uint32_t i = 0; i < f->num_tensors; i++) {
@@ -763,8 +764,8 @@ static void read_floats(const struct file_desc *f, const struct tensor_desc *t,
     }
 }
 
-static int fill_tensor(const char *func, struct file_desc *f,
-                       const char *name, tnn_tensor *t)
+static int fill_tensor(const char *func, struct file_desc *f, const char *name,
+                       tnn_tensor *t)
 {
     const struct tensor_desc *desc;
     int rc = find_tensor(func, f, name, t->ndim, t->dims, &desc);
@@ -819,10 +820,9 @@ static int make_layer(const char *func, uint32_t version,
     if (words == UINT32_MAX)
         return tnn__fail(TNN_E_CORRUPT, func, "layer %u has unknown kind %u",
                          index, l->kind);
-    bool reshapes = l->kind == TNN_LAYER_DENSE ||
-                    l->kind == TNN_LAYER_CONV2D ||
-                    l->kind == TNN_LAYER_MAXPOOL2D ||
-                    l->kind == TNN_LAYER_AVGPOOL2D;
+    bool reshapes =
+        l->kind == TNN_LAYER_DENSE || l->kind == TNN_LAYER_CONV2D ||
+        l->kind == TNN_LAYER_MAXPOOL2D || l->kind == TNN_LAYER_AVGPOOL2D;
     if (l->nconfig != words || l->trainable > 1 || l->in != width ||
         (!reshapes && l->out != l->in) || l->out == 0 ||
         l->out > TNN_MAX_BLAS_DIM)
@@ -834,8 +834,8 @@ static int make_layer(const char *func, uint32_t version,
     switch (l->kind) {
     case TNN_LAYER_DENSE:
         layer = tnn_dense_new((size_t)l->in, (size_t)l->out);
-        if (layer && tnn_dense_set_init(layer, (int)c[0],
-                                        config_f32(l, 1)) != TNN_OK) {
+        if (layer &&
+            tnn_dense_set_init(layer, (int)c[0], config_f32(l, 1)) != TNN_OK) {
             tnn_layer_free(layer);
             layer = NULL;
         }
@@ -857,8 +857,8 @@ static int make_layer(const char *func, uint32_t version,
         break;
     case TNN_LAYER_CONV2D:
         layer = tnn_conv2d_new(c[0], c[1], c[2], c[3], c[4], (int)c[5]);
-        if (layer && tnn_conv2d_set_init(layer, (int)c[6],
-                                         config_f32(l, 7)) != TNN_OK) {
+        if (layer && tnn_conv2d_set_init(layer, (int)c[6], config_f32(l, 7)) !=
+                         TNN_OK) {
             tnn_layer_free(layer);
             layer = NULL;
         }
@@ -912,8 +912,7 @@ static int check_tensors_present(const char *func, struct file_desc *f)
                 rc = find_tensor(func, f, name, 1, &out, &t);
         } else if (l->kind == TNN_LAYER_BATCHNORM) {
             static const char *const names[] = {"gamma", "beta",
-                                                "running_mean",
-                                                "running_var"};
+                                                "running_mean", "running_var"};
             size_t features = batchnorm_features(f->version, l);
             for (int k = 0; k < 4 && rc == TNN_OK; k++) {
                 snprintf(name, sizeof name, "layer.%u.%s", i, names[k]);
@@ -942,8 +941,8 @@ static int build_layers(const char *func, struct file_desc *f, tnn_model *m)
         /* Image layers work out their output; it must be the recorded. */
         if (rc == TNN_OK && layer->out_features != f->layers[i].out)
             rc = tnn__fail(TNN_E_CORRUPT, func,
-                           "layer %u gives %zu outputs; the file says %llu",
-                           i, layer->out_features,
+                           "layer %u gives %zu outputs; the file says %llu", i,
+                           layer->out_features,
                            (unsigned long long)f->layers[i].out);
         for (int p = 0; rc == TNN_OK && p < layer->num_params; p++) {
             snprintf(name, sizeof name, "layer.%u.%s", i,
@@ -969,8 +968,8 @@ static int optim_refused(const char *func)
 {
     char why[256];
     snprintf(why, sizeof why, "%s", tnn_last_error());
-    int code = tnn_last_error_code() == TNN_E_NOMEM ? TNN_E_NOMEM
-                                                     : TNN_E_CORRUPT;
+    int code =
+        tnn_last_error_code() == TNN_E_NOMEM ? TNN_E_NOMEM : TNN_E_CORRUPT;
     return tnn__fail(code, func, "optimizer: %s", why);
 }
 
@@ -978,9 +977,9 @@ static int build_optim(const char *func, struct file_desc *f, tnn_model *m)
 {
     const struct optim_desc *d = &f->optim;
     if ((d->kind != OPTIM_SGD && d->kind != OPTIM_ADAM) || d->nesterov > 1 ||
-        d->decoupled > 1 || d->decay_all > 1 || d->schedule > SCHEDULE_COSINE ||
-        d->steps > (uint64_t)LONG_MAX || d->state_steps > d->steps ||
-        d->schedule_steps > (uint64_t)LONG_MAX ||
+        d->decoupled > 1 || d->decay_all > 1 ||
+        d->schedule > SCHEDULE_COSINE || d->steps > (uint64_t)LONG_MAX ||
+        d->state_steps > d->steps || d->schedule_steps > (uint64_t)LONG_MAX ||
         (d->num_slots == 0 && d->state_steps != 0))
         return corrupt(func, "optimizer record is inconsistent");
     bool adam = d->kind == OPTIM_ADAM;
@@ -1036,8 +1035,7 @@ static int build_optim(const char *func, struct file_desc *f, tnn_model *m)
     return TNN_OK;
 }
 
-static int build_model(const char *func, struct file_desc *f,
-                       tnn_model **out)
+static int build_model(const char *func, struct file_desc *f, tnn_model **out)
 {
     if (f->in_features == 0 || f->in_features > TNN_MAX_BLAS_DIM ||
         f->check_finite > 1 || f->has_spare > 1 ||
@@ -1052,9 +1050,10 @@ static int build_model(const char *func, struct file_desc *f,
         tnn__shape_size(in) != f->in_features ||
         (in->ndim == 1 && (in->dims[1] | in->dims[2])))
         return corrupt(func, "model input shape is inconsistent");
-    tnn_model *m = in->ndim == 3 ? tnn_model_new_image(in->dims[0], in->dims[1],
-                                                       in->dims[2])
-                                 : tnn_model_new((size_t)f->in_features);
+    tnn_model *m =
+        in->ndim == 3
+            ? tnn_model_new_image(in->dims[0], in->dims[1], in->dims[2])
+            : tnn_model_new((size_t)f->in_features);
     if (!m)
         return tnn_last_error_code() == TNN_E_NOMEM
                    ? tnn__fail(TNN_E_NOMEM, func, "cannot allocate a model")

@@ -8,8 +8,6 @@
 
 #include "internal.h"
 
-
-
 static tnn_optim *optim_new(const char *func, enum optim_kind kind, float lr)
 {
     if (!(lr > 0.0f) || !isfinite(lr)) {
@@ -30,7 +28,10 @@ static tnn_optim *optim_new(const char *func, enum optim_kind kind, float lr)
     return opt;
 }
 
-tnn_optim *tnn_sgd_new(float lr) { return optim_new(__func__, OPTIM_SGD, lr); }
+tnn_optim *tnn_sgd_new(float lr)
+{
+    return optim_new(__func__, OPTIM_SGD, lr);
+}
 
 tnn_optim *tnn_adam_new(float lr)
 {
@@ -74,7 +75,10 @@ static int check_kind(const char *func, const tnn_optim *opt,
     return rc;
 }
 
-static bool in_unit_interval(float x) { return x >= 0.0f && x < 1.0f; }
+static bool in_unit_interval(float x)
+{
+    return x >= 0.0f && x < 1.0f;
+}
 
 int tnn_sgd_set_momentum(tnn_optim *sgd, float momentum)
 {
@@ -187,9 +191,15 @@ int tnn_optim_set_lr(tnn_optim *opt, float lr)
     return TNN_OK;
 }
 
-float tnn_optim_lr(const tnn_optim *opt) { return opt ? opt->lr : 0.0f; }
+float tnn_optim_lr(const tnn_optim *opt)
+{
+    return opt ? opt->lr : 0.0f;
+}
 
-long tnn_optim_steps(const tnn_optim *opt) { return opt ? opt->steps : 0; }
+long tnn_optim_steps(const tnn_optim *opt)
+{
+    return opt ? opt->steps : 0;
+}
 
 float tnn_optim_current_lr(const tnn_optim *opt)
 {
@@ -204,7 +214,9 @@ float tnn_optim_current_lr(const tnn_optim *opt)
         double total = (double)opt->schedule_steps;
         double s = (t < total ? t : total) / total;
         double min = opt->schedule_value;
-        return (float)(min + (lr - min) * (1.0 + cos(3.14159265358979323846 * s)) / 2.0);
+        return (float)(min + (lr - min) *
+                                 (1.0 + cos(3.14159265358979323846 * s)) /
+                                 2.0);
     }
     default: return opt->lr;
     }

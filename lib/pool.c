@@ -23,10 +23,10 @@ struct tnn__pool {
      * worker, so that the user's allocator is only called from the
      * caller's thread. */
     struct worker_start *starts;
-    int parts;       /* the caller and the workers */
-    int started;     /* workers created, for shutdown */
+    int parts;   /* the caller and the workers */
+    int started; /* workers created, for shutdown */
     unsigned long generation;
-    int pending;     /* workers still running the current task */
+    int pending; /* workers still running the current task */
     bool stop;
     tnn__task task;
     void *arg;
@@ -102,8 +102,8 @@ int tnn__pool_new(const char *func, int parts, struct tnn__pool **out)
         *ws = (struct worker_start){pool, i};
         if (pthread_create(&pool->workers[i - 1], NULL, worker_main, ws)) {
             tnn__pool_free(pool);
-            return tnn__fail(TNN_E_NOMEM, func,
-                             "cannot start thread %d of %d", i, parts);
+            return tnn__fail(TNN_E_NOMEM, func, "cannot start thread %d of %d",
+                             i, parts);
         }
         pool->started = i;
     }

@@ -27,9 +27,10 @@ static int pool_bind(const tnn_layer *layer, const char *func,
                          "%s",
                          layer->ops->name, p->k, p->k, p->k,
                          tnn__shape_text(in, got, sizeof got));
-    *out = (struct tnn__shape){3,
-                               {in->dims[0], (in->dims[1] - p->k) / p->stride + 1,
-                                (in->dims[2] - p->k) / p->stride + 1}};
+    *out =
+        (struct tnn__shape){3,
+                            {in->dims[0], (in->dims[1] - p->k) / p->stride + 1,
+                             (in->dims[2] - p->k) / p->stride + 1}};
     return TNN_OK;
 }
 
@@ -53,9 +54,9 @@ static int maxpool_reserve(tnn_layer *layer, const char *func, size_t n)
 
 /* Visit every output: plane index q = image * channels + channel, output
  * position (oy, ox). */
-#define FOR_EACH_OUTPUT(layer, n)                                            \
-    for (size_t q = 0; q < (n) * (layer)->in_shape.dims[0]; q++)             \
-        for (size_t oy = 0; oy < (layer)->out_shape.dims[1]; oy++)           \
+#define FOR_EACH_OUTPUT(layer, n)                                             \
+    for (size_t q = 0; q < (n) * (layer)->in_shape.dims[0]; q++)              \
+        for (size_t oy = 0; oy < (layer)->out_shape.dims[1]; oy++)            \
             for (size_t ox = 0; ox < (layer)->out_shape.dims[2]; ox++)
 
 static void maxpool_forward(tnn_layer *layer, const float *in, float *out,
@@ -177,8 +178,7 @@ static tnn_layer *pool_new(const char *func, const struct tnn_layer_ops *ops,
 {
     if (k < 1 || k > 4096 || stride < 1 || stride > 4096) {
         tnn__fail(TNN_E_INVALID, func,
-                  "window %zu and stride %zu must be in [1, 4096]", k,
-                  stride);
+                  "window %zu and stride %zu must be in [1, 4096]", k, stride);
         return NULL;
     }
     tnn_layer *layer =

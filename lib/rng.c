@@ -6,7 +6,6 @@
 
 #include "internal.h"
 
-
 static uint64_t splitmix64(uint64_t *x)
 {
     uint64_t z = (*x += 0x9e3779b97f4a7c15u);
@@ -15,7 +14,10 @@ static uint64_t splitmix64(uint64_t *x)
     return z ^ (z >> 31);
 }
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
 
 static void rng_seed(tnn_rng *rng, uint64_t seed)
 {
@@ -37,7 +39,10 @@ tnn_rng *tnn_rng_new(uint64_t seed)
     return rng;
 }
 
-void tnn_rng_free(tnn_rng *rng) { tnn__free(rng); }
+void tnn_rng_free(tnn_rng *rng)
+{
+    tnn__free(rng);
+}
 
 int tnn_rng_seed(tnn_rng *rng, uint64_t seed)
 {

@@ -37,8 +37,7 @@ static int shape_size(const char *func, int ndim, const size_t *dims,
     return TNN_OK;
 }
 
-int tnn__check_tensor(const char *func, const char *name,
-                      const tnn_tensor *t)
+int tnn__check_tensor(const char *func, const char *name, const tnn_tensor *t)
 {
     if (!t)
         return tnn__fail(TNN_E_INVALID, func, "%s is NULL", name);
@@ -87,7 +86,10 @@ void tnn_tensor_free(tnn_tensor *t)
     tnn__free(t);
 }
 
-int tnn_tensor_ndim(const tnn_tensor *t) { return t ? t->ndim : 0; }
+int tnn_tensor_ndim(const tnn_tensor *t)
+{
+    return t ? t->ndim : 0;
+}
 
 size_t tnn_tensor_dim(const tnn_tensor *t, int i)
 {
@@ -96,9 +98,15 @@ size_t tnn_tensor_dim(const tnn_tensor *t, int i)
     return t->dims[i];
 }
 
-size_t tnn_tensor_size(const tnn_tensor *t) { return t ? t->size : 0; }
+size_t tnn_tensor_size(const tnn_tensor *t)
+{
+    return t ? t->size : 0;
+}
 
-float *tnn_tensor_data(tnn_tensor *t) { return t ? t->data : NULL; }
+float *tnn_tensor_data(tnn_tensor *t)
+{
+    return t ? t->data : NULL;
+}
 
 const float *tnn_tensor_cdata(const tnn_tensor *t)
 {

@@ -3,6 +3,12 @@
  */
 #include "internal.h"
 
-int tnn_version_number(void) { return TNN_VERSION_NUMBER; }
+int tnn_version_number(void)
+{
+    return TNN_VERSION_NUMBER;
+}
 
-const char *tnn_version_string(void) { return TNN_VERSION_STRING; }
+const char *tnn_version_string(void)
+{
+    return TNN_VERSION_STRING;
+}

@@ -212,8 +212,7 @@ START_TEST(dense_forward_by_hand)
     ck_assert_int_eq(tnn_layer_forward(dense, x, y, TNN_MODE_TRAIN, NULL),
                      TNN_OK);
     tnn_tensor *x1 = tnn_tensor_new_2d(1, 2), *y1 = tnn_tensor_new_2d(1, 3);
-    ck_assert_int_eq(tnn_layer_backward(dense, x1, y1, y1, NULL),
-                     TNN_E_STATE);
+    ck_assert_int_eq(tnn_layer_backward(dense, x1, y1, y1, NULL), TNN_E_STATE);
     tnn_tensor_free(x1);
     tnn_tensor_free(y1);
     tnn_tensor_free(x);
@@ -229,8 +228,7 @@ START_TEST(softmax_rows_sum_to_one)
     const float xv[6] = {1000, 1000, 1000, 0, 1, 2};
     tnn_tensor_copy_from(x, xv, 6);
     tnn_tensor *y = tnn_tensor_new_2d(2, 3);
-    ck_assert_int_eq(tnn_layer_forward(sm, x, y, TNN_MODE_EVAL, NULL),
-                     TNN_OK);
+    ck_assert_int_eq(tnn_layer_forward(sm, x, y, TNN_MODE_EVAL, NULL), TNN_OK);
     const float *p = tnn_tensor_cdata(y);
     for (int j = 0; j < 3; j++)
         ck_assert_float_eq_tol(p[j], 1.0f / 3.0f, 1e-6f);
@@ -287,7 +285,7 @@ START_TEST(batchnorm_running_statistics)
     for (int step = 0; step < 3; step++) {
         float xv[8];
         for (int r = 0; r < 4; r++) {
-            xv[2 * r] = (float)(r + step);          /* mean 1.5 + step */
+            xv[2 * r] = (float)(r + step);             /* mean 1.5 + step */
             xv[2 * r + 1] = (float)(3 * r * r - step); /* spread out */
         }
         tnn_tensor_copy_from(x, xv, 8);
@@ -307,18 +305,17 @@ START_TEST(batchnorm_running_statistics)
         }
     }
     for (int j = 0; j < 2; j++) {
-        ck_assert_double_eq_tol(tnn_tensor_data(tnn_batchnorm_running_mean(bn))[j],
-                                rm[j], 1e-5);
-        ck_assert_double_eq_tol(tnn_tensor_data(tnn_batchnorm_running_var(bn))[j],
-                                rv[j], 1e-4);
+        ck_assert_double_eq_tol(
+            tnn_tensor_data(tnn_batchnorm_running_mean(bn))[j], rm[j], 1e-5);
+        ck_assert_double_eq_tol(
+            tnn_tensor_data(tnn_batchnorm_running_var(bn))[j], rv[j], 1e-4);
     }
     ck_assert_int_eq(tnn_layer_forward(bn, x, y, TNN_MODE_EVAL, NULL), TNN_OK);
     for (int r = 0; r < 4; r++)
         for (int j = 0; j < 2; j++) {
-            double want = (tnn_tensor_data(x)[2 * r + j] - rm[j]) /
-                          sqrt(rv[j] + 1e-3);
-            ck_assert_double_eq_tol(tnn_tensor_data(y)[2 * r + j], want,
-                                    1e-4);
+            double want =
+                (tnn_tensor_data(x)[2 * r + j] - rm[j]) / sqrt(rv[j] + 1e-3);
+            ck_assert_double_eq_tol(tnn_tensor_data(y)[2 * r + j], want, 1e-4);
         }
     tnn_tensor_free(x);
     tnn_tensor_free(y);
@@ -419,8 +416,7 @@ START_TEST(dense_initialisers)
     /* Uniform(-l, l) has variance l^2 / 3 = 2 / (in + out). */
     ck_assert_double_eq_tol(sample_variance(w), 2.0 / 500.0, 1e-4);
 
-    ck_assert_int_eq(tnn_dense_set_init(dense, TNN_INIT_HE_NORMAL, 0),
-                     TNN_OK);
+    ck_assert_int_eq(tnn_dense_set_init(dense, TNN_INIT_HE_NORMAL, 0), TNN_OK);
     tnn_layer_init(dense, rng);
     double sd = sqrt(2.0 / 300.0) / 0.87962566103423978;
     for (size_t i = 0; i < tnn_tensor_size(w); i++)
@@ -442,10 +438,10 @@ START_TEST(conv2d_gradients)
     /* Stride 1 and 2, each padding mode, square and non-square kernels. */
     gradient_check_image(tnn_conv2d_new(2, 3, 3, 3, 1, TNN_PADDING_VALID), 2,
                          2, 5, 6, 2e-3);
-    gradient_check_image(tnn_conv2d_new(2, 3, 3, 3, 1, TNN_PADDING_SAME), 2,
-                         2, 5, 6, 2e-3);
-    gradient_check_image(tnn_conv2d_new(3, 2, 2, 3, 2, TNN_PADDING_SAME), 2,
-                         3, 5, 7, 2e-3);
+    gradient_check_image(tnn_conv2d_new(2, 3, 3, 3, 1, TNN_PADDING_SAME), 2, 2,
+                         5, 6, 2e-3);
+    gradient_check_image(tnn_conv2d_new(3, 2, 2, 3, 2, TNN_PADDING_SAME), 2, 3,
+                         5, 7, 2e-3);
     gradient_check_image(tnn_conv2d_new(1, 2, 3, 2, 2, 1), 3, 1, 6, 5, 2e-3);
     gradient_check_image(tnn_conv2d_new(2, 2, 1, 3, 2, TNN_PADDING_VALID), 2,
                          2, 4, 7, 2e-3);
@@ -471,8 +467,8 @@ END_TEST
 /* Direct convolution in double, the definition in the header. */
 static double direct_conv(const float *x, const float *w, const float *b,
                           size_t cin, size_t h, size_t wd, size_t kh,
-                          size_t kw, size_t stride, long pt, long pl,
-                          size_t i, size_t oc, size_t y, size_t xo)
+                          size_t kw, size_t stride, long pt, long pl, size_t i,
+                          size_t oc, size_t y, size_t xo)
 {
     double sum = b[oc];
     for (size_t c = 0; c < cin; c++)
@@ -501,7 +497,7 @@ START_TEST(conv2d_matches_direct_convolution)
         size_t h = kh + tnn_rng_next_u64(rng) % 6;
         size_t wd = kw + tnn_rng_next_u64(rng) % 6;
         int mode = (int)(tnn_rng_next_u64(rng) % 3);
-        int padding = mode == 0 ? TNN_PADDING_VALID
+        int padding = mode == 0   ? TNN_PADDING_VALID
                       : mode == 1 ? TNN_PADDING_SAME
                                   : (int)(tnn_rng_next_u64(rng) % 3);
         tnn_layer *conv = tnn_conv2d_new(cin, cout, kh, kw, stride, padding);
@@ -536,14 +532,13 @@ START_TEST(conv2d_matches_direct_convolution)
             for (size_t oc = 0; oc < cout; oc++)
                 for (size_t yy = 0; yy < oh; yy++)
                     for (size_t xx = 0; xx < ow; xx++) {
-                        double want = direct_conv(
-                            tnn_tensor_cdata(x), w, b, cin, h, wd, kh, kw,
-                            stride, pt, pl, i, oc, yy, xx);
+                        double want =
+                            direct_conv(tnn_tensor_cdata(x), w, b, cin, h, wd,
+                                        kh, kw, stride, pt, pl, i, oc, yy, xx);
                         float got = tnn_tensor_cdata(
                             y)[((i * cout + oc) * oh + yy) * ow + xx];
                         ck_assert_msg(fabs(got - want) < 1e-5,
-                                      "trial %d: %g vs %g", trial, got,
-                                      want);
+                                      "trial %d: %g vs %g", trial, got, want);
                     }
         tnn_tensor_free(x);
         tnn_tensor_free(y);
@@ -590,18 +585,18 @@ START_TEST(image_layer_misuse)
 
     tnn_model *m = tnn_model_new_image(1, 5, 5);
     /* Kernel larger than the input. */
-    ck_assert_int_eq(tnn_model_add(m, tnn_conv2d_new(1, 4, 6, 6, 1,
-                                                     TNN_PADDING_VALID)),
-                     TNN_E_SHAPE);
+    ck_assert_int_eq(
+        tnn_model_add(m, tnn_conv2d_new(1, 4, 6, 6, 1, TNN_PADDING_VALID)),
+        TNN_E_SHAPE);
     assert_failed_with(TNN_E_SHAPE, "tnn_model_add");
     ck_assert_ptr_nonnull(strstr(tnn_last_error(), "(1, 5, 5)"));
     /* Same with enough padding it fits. */
     ck_assert_int_eq(tnn_model_add(m, tnn_conv2d_new(1, 4, 6, 6, 1, 1)),
                      TNN_OK);
     /* Channel mismatch: the previous layer gives 4 channels. */
-    ck_assert_int_eq(tnn_model_add(m, tnn_conv2d_new(3, 4, 1, 1, 1,
-                                                     TNN_PADDING_VALID)),
-                     TNN_E_SHAPE);
+    ck_assert_int_eq(
+        tnn_model_add(m, tnn_conv2d_new(3, 4, 1, 1, 1, TNN_PADDING_VALID)),
+        TNN_E_SHAPE);
     ck_assert_ptr_nonnull(strstr(tnn_last_error(), "(4, 2, 2)"));
     /* Dense needs flat rows; batch-norm counts channels. */
     ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(16, 2)), TNN_E_SHAPE);
@@ -610,9 +605,9 @@ START_TEST(image_layer_misuse)
     ck_assert_int_eq(tnn_model_add(m, tnn_maxpool2d_new(3, 1)), TNN_E_SHAPE);
     ck_assert_int_eq(tnn_model_add(m, tnn_flatten_new()), TNN_OK);
     ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(16, 2)), TNN_OK);
-    ck_assert_int_eq(tnn_model_add(m, tnn_conv2d_new(1, 1, 1, 1, 1,
-                                                     TNN_PADDING_VALID)),
-                     TNN_E_SHAPE);
+    ck_assert_int_eq(
+        tnn_model_add(m, tnn_conv2d_new(1, 1, 1, 1, 1, TNN_PADDING_VALID)),
+        TNN_E_SHAPE);
     char text[1024];
     tnn_model_summary(m, text, sizeof text, NULL);
     ck_assert_ptr_nonnull(strstr(text, "(None, 4, 2, 2)"));

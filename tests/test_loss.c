@@ -76,8 +76,7 @@ START_TEST(cross_entropy_gradients)
     tnn_tensor *g1 = tnn_tensor_new_2d(m, k), *g2 = tnn_tensor_new_2d(m, k);
     double l1, l2, acc;
     ck_assert_int_eq(tnn_loss_cross_entropy(z, idx, &l1, g1, &acc), TNN_OK);
-    ck_assert_int_eq(tnn_loss_cross_entropy(z, onehot, &l2, g2, NULL),
-                     TNN_OK);
+    ck_assert_int_eq(tnn_loss_cross_entropy(z, onehot, &l2, g2, NULL), TNN_OK);
     ck_assert_double_eq_tol(l1, l2, 1e-12);
     ck_assert_mem_eq(tnn_tensor_data(g1), tnn_tensor_data(g2), m * k * 4);
 

@@ -46,8 +46,8 @@ struct misuse {
 /* The row being run, for messages from inside the wrappers. */
 static const struct misuse *current;
 
-#define CHECK(cond, what)                                              \
-    ck_assert_msg((cond), "%s [%s]: %s", current->function,           \
+#define CHECK(cond, what)                                                     \
+    ck_assert_msg((cond), "%s [%s]: %s", current->function,                   \
                   current->scenario, (what))
 
 /* ---- capturing the outcome of the call under test ----------------------- */
@@ -103,7 +103,8 @@ static const char *result_name(int rc)
     }
 }
 
-/* ---- fixtures ------------------------------------------------------------ */
+/* ---- fixtures ------------------------------------------------------------
+ */
 
 static tnn_tensor *mk(size_t rows, size_t cols, float value)
 {
@@ -288,43 +289,47 @@ static unsigned char *model_image(int with_optim, size_t *size)
 static char sentinel;
 #define SENTINEL ((void *)&sentinel)
 
-/* ---- row makers ---------------------------------------------------------- */
+/* ---- row makers ----------------------------------------------------------
+ */
 
 /* An int-returning call on no fixtures. */
-#define CALL_ROW(name, expr)                                                \
-    static int name(void) { return capture(expr); }
+#define CALL_ROW(name, expr)                                                  \
+    static int name(void)                                                     \
+    {                                                                         \
+        return capture(expr);                                                 \
+    }
 
 /* A constructor call that must give NULL. */
-#define CTOR_ROW(name, type, expr, free_fn)                                 \
-    static int name(void)                                                   \
-    {                                                                       \
-        type *p_ = (expr);                                                  \
-        int rc_ = capture(ptr_result(p_));                                  \
-        free_fn(p_);                                                        \
-        return rc_;                                                         \
+#define CTOR_ROW(name, type, expr, free_fn)                                   \
+    static int name(void)                                                     \
+    {                                                                         \
+        type *p_ = (expr);                                                    \
+        int rc_ = capture(ptr_result(p_));                                    \
+        free_fn(p_);                                                          \
+        return rc_;                                                           \
     }
 
 /* A constructor whose first allocation fails: NULL, TNN_E_NOMEM, no leak. */
-#define NOMEM_ROW(name, type, expr, free_fn)                                \
-    static int name(void)                                                   \
-    {                                                                       \
-        struct counting_allocator a_;                                       \
-        counting_install(&a_, 1);                                           \
-        type *p_ = (expr);                                                  \
-        int rc_ = capture(ptr_result(p_));                                  \
-        free_fn(p_);                                                        \
-        long live_ = a_.live;                                               \
-        counting_remove();                                                  \
-        CHECK(live_ == 0, "a block leaked");                                \
-        return rc_;                                                         \
+#define NOMEM_ROW(name, type, expr, free_fn)                                  \
+    static int name(void)                                                     \
+    {                                                                         \
+        struct counting_allocator a_;                                         \
+        counting_install(&a_, 1);                                             \
+        type *p_ = (expr);                                                    \
+        int rc_ = capture(ptr_result(p_));                                    \
+        free_fn(p_);                                                          \
+        long live_ = a_.live;                                                 \
+        counting_remove();                                                    \
+        CHECK(live_ == 0, "a block leaked");                                  \
+        return rc_;                                                           \
     }
 
 /* A getter or free function: cond must hold and nothing may crash. */
-#define NEUTRAL_ROW(name, cond)                                             \
-    static int name(void)                                                   \
-    {                                                                       \
-        CHECK((cond), #cond);                                               \
-        return NEUTRAL;                                                     \
+#define NEUTRAL_ROW(name, cond)                                               \
+    static int name(void)                                                     \
+    {                                                                         \
+        CHECK((cond), #cond);                                                 \
+        return NEUTRAL;                                                       \
     }
 
 /* ========================================================================= */
@@ -412,8 +417,14 @@ static int set_threads(int n)
     return rc;
 }
 
-static int r_threads_0(void) { return set_threads(0); }
-static int r_threads_neg(void) { return set_threads(-4); }
+static int r_threads_0(void)
+{
+    return set_threads(0);
+}
+static int r_threads_neg(void)
+{
+    return set_threads(-4);
+}
 NEUTRAL_ROW(r_get_threads, tnn_get_num_threads() >= 1)
 
 /* ========================================================================= */
@@ -455,8 +466,8 @@ CTOR_ROW(r_tensor_new_dims_null, tnn_tensor, tnn_tensor_new(2, NULL),
          tnn_tensor_free)
 CTOR_ROW(r_tensor_new_zero_dim, tnn_tensor, tnn_tensor_new(3, dims_zero),
          tnn_tensor_free)
-CTOR_ROW(r_tensor_new_count_overflow, tnn_tensor,
-         tnn_tensor_new(2, dims_huge), tnn_tensor_free)
+CTOR_ROW(r_tensor_new_count_overflow, tnn_tensor, tnn_tensor_new(2, dims_huge),
+         tnn_tensor_free)
 CTOR_ROW(r_tensor_new_bytes_overflow, tnn_tensor,
          tnn_tensor_new(1, dims_bytes), tnn_tensor_free)
 NOMEM_ROW(r_tensor_new_nomem, tnn_tensor, tnn_tensor_new(2, dims5),
@@ -466,8 +477,8 @@ CTOR_ROW(r_tensor_2d_rows0, tnn_tensor, tnn_tensor_new_2d(0, 3),
          tnn_tensor_free)
 CTOR_ROW(r_tensor_2d_cols0, tnn_tensor, tnn_tensor_new_2d(3, 0),
          tnn_tensor_free)
-CTOR_ROW(r_tensor_2d_overflow, tnn_tensor,
-         tnn_tensor_new_2d(SIZE_MAX / 2, 3), tnn_tensor_free)
+CTOR_ROW(r_tensor_2d_overflow, tnn_tensor, tnn_tensor_new_2d(SIZE_MAX / 2, 3),
+         tnn_tensor_free)
 NOMEM_ROW(r_tensor_2d_nomem, tnn_tensor, tnn_tensor_new_2d(3, 3),
           tnn_tensor_free)
 
@@ -513,10 +524,22 @@ static int copy_from_case(const float *src, size_t count)
     return rc;
 }
 
-static int r_copy_from_null_src(void) { return copy_from_case(NULL, 6); }
-static int r_copy_from_short(void) { return copy_from_case(src6, 5); }
-static int r_copy_from_long(void) { return copy_from_case(src6, 7); }
-static int r_copy_from_zero(void) { return copy_from_case(src6, 0); }
+static int r_copy_from_null_src(void)
+{
+    return copy_from_case(NULL, 6);
+}
+static int r_copy_from_short(void)
+{
+    return copy_from_case(src6, 5);
+}
+static int r_copy_from_long(void)
+{
+    return copy_from_case(src6, 7);
+}
+static int r_copy_from_zero(void)
+{
+    return copy_from_case(src6, 0);
+}
 
 static int r_copy_to_null_t(void)
 {
@@ -547,8 +570,14 @@ static int copy_to_case(size_t capacity)
     return rc;
 }
 
-static int r_copy_to_short(void) { return copy_to_case(5); }
-static int r_copy_to_zero(void) { return copy_to_case(0); }
+static int r_copy_to_short(void)
+{
+    return copy_to_case(5);
+}
+static int r_copy_to_zero(void)
+{
+    return copy_to_case(0);
+}
 
 CALL_ROW(r_fill_null, tnn_tensor_fill(NULL, 1.0f))
 CTOR_ROW(r_clone_null, tnn_tensor, tnn_tensor_clone(NULL), tnn_tensor_free)
@@ -585,12 +614,30 @@ static const size_t dims_0_24[2] = {0, 24};
 static const size_t dims_24[5] = {2, 3, 4, 1, 1};
 
 CALL_ROW(r_reshape_null, tnn_tensor_reshape(NULL, 2, dims_25))
-static int r_reshape_count(void) { return reshape_case(2, dims_25); }
-static int r_reshape_zero(void) { return reshape_case(2, dims_0_24); }
-static int r_reshape_ndim0(void) { return reshape_case(0, dims_24); }
-static int r_reshape_ndim5(void) { return reshape_case(5, dims_24); }
-static int r_reshape_dims_null(void) { return reshape_case(2, NULL); }
-static int r_reshape_overflow(void) { return reshape_case(2, dims_huge); }
+static int r_reshape_count(void)
+{
+    return reshape_case(2, dims_25);
+}
+static int r_reshape_zero(void)
+{
+    return reshape_case(2, dims_0_24);
+}
+static int r_reshape_ndim0(void)
+{
+    return reshape_case(0, dims_24);
+}
+static int r_reshape_ndim5(void)
+{
+    return reshape_case(5, dims_24);
+}
+static int r_reshape_dims_null(void)
+{
+    return reshape_case(2, NULL);
+}
+static int r_reshape_overflow(void)
+{
+    return reshape_case(2, dims_huge);
+}
 
 /* which: 0 uniform, 1 normal; rng_null: pass NULL for the generator. */
 static int rand_case(int which, int rng_null, float a, float b)
@@ -620,11 +667,26 @@ static int r_uniform_null_t(void)
     return rc;
 }
 
-static int r_uniform_null_rng(void) { return rand_case(0, 1, 0.0f, 1.0f); }
-static int r_uniform_equal(void) { return rand_case(0, 0, 1.0f, 1.0f); }
-static int r_uniform_reversed(void) { return rand_case(0, 0, 2.0f, 1.0f); }
-static int r_uniform_nan(void) { return rand_case(0, 0, NAN, 1.0f); }
-static int r_uniform_inf(void) { return rand_case(0, 0, 0.0f, INFINITY); }
+static int r_uniform_null_rng(void)
+{
+    return rand_case(0, 1, 0.0f, 1.0f);
+}
+static int r_uniform_equal(void)
+{
+    return rand_case(0, 0, 1.0f, 1.0f);
+}
+static int r_uniform_reversed(void)
+{
+    return rand_case(0, 0, 2.0f, 1.0f);
+}
+static int r_uniform_nan(void)
+{
+    return rand_case(0, 0, NAN, 1.0f);
+}
+static int r_uniform_inf(void)
+{
+    return rand_case(0, 0, 0.0f, INFINITY);
+}
 static int r_uniform_neg_inf(void)
 {
     return rand_case(0, 0, -INFINITY, 0.0f);
@@ -638,11 +700,26 @@ static int r_normal_null_t(void)
     return rc;
 }
 
-static int r_normal_null_rng(void) { return rand_case(1, 1, 0.0f, 1.0f); }
-static int r_normal_neg_sd(void) { return rand_case(1, 0, 0.0f, -1.0f); }
-static int r_normal_nan_sd(void) { return rand_case(1, 0, 0.0f, NAN); }
-static int r_normal_inf_mean(void) { return rand_case(1, 0, INFINITY, 1.0f); }
-static int r_normal_nan_mean(void) { return rand_case(1, 0, NAN, 1.0f); }
+static int r_normal_null_rng(void)
+{
+    return rand_case(1, 1, 0.0f, 1.0f);
+}
+static int r_normal_neg_sd(void)
+{
+    return rand_case(1, 0, 0.0f, -1.0f);
+}
+static int r_normal_nan_sd(void)
+{
+    return rand_case(1, 0, 0.0f, NAN);
+}
+static int r_normal_inf_mean(void)
+{
+    return rand_case(1, 0, INFINITY, 1.0f);
+}
+static int r_normal_nan_mean(void)
+{
+    return rand_case(1, 0, NAN, 1.0f);
+}
 
 /* ========================================================================= */
 /* Layers                                                                    */
@@ -666,8 +743,14 @@ static int r_set_init_relu(void)
 {
     return set_init_case(1, TNN_INIT_ZEROS, 0.0f);
 }
-static int r_set_init_4(void) { return set_init_case(0, 4, 0.0f); }
-static int r_set_init_neg(void) { return set_init_case(0, -1, 0.0f); }
+static int r_set_init_4(void)
+{
+    return set_init_case(0, 4, 0.0f);
+}
+static int r_set_init_neg(void)
+{
+    return set_init_case(0, -1, 0.0f);
+}
 static int r_set_init_nan(void)
 {
     return set_init_case(0, TNN_INIT_CONSTANT, NAN);
@@ -702,8 +785,7 @@ NOMEM_ROW(r_identity_nomem, tnn_layer, tnn_identity_new(), tnn_layer_free)
 CTOR_ROW(r_dropout_1, tnn_layer, tnn_dropout_new(1.0f), tnn_layer_free)
 CTOR_ROW(r_dropout_neg, tnn_layer, tnn_dropout_new(-0.1f), tnn_layer_free)
 CTOR_ROW(r_dropout_nan, tnn_layer, tnn_dropout_new(NAN), tnn_layer_free)
-CTOR_ROW(r_dropout_inf, tnn_layer, tnn_dropout_new(INFINITY),
-         tnn_layer_free)
+CTOR_ROW(r_dropout_inf, tnn_layer, tnn_dropout_new(INFINITY), tnn_layer_free)
 NOMEM_ROW(r_dropout_nomem, tnn_layer, tnn_dropout_new(0.5f), tnn_layer_free)
 
 /* Image layers (since 1.3). */
@@ -724,25 +806,32 @@ CALL_ROW(r_conv_init_null, tnn_conv2d_set_init(NULL, TNN_INIT_ZEROS, 0.0f))
 
 static int r_conv_init_wrong(int which)
 {
-    tnn_layer *l = which == 0 ? tnn_dense_new(2, 2)
-                              : tnn_conv2d_new(1, 1, 1, 1, 1, 0);
+    tnn_layer *l =
+        which == 0 ? tnn_dense_new(2, 2) : tnn_conv2d_new(1, 1, 1, 1, 1, 0);
     int rc = which == 0   ? capture(tnn_conv2d_set_init(l, 0, 0.0f))
              : which == 1 ? capture(tnn_conv2d_set_init(l, 9, 0.0f))
                           : capture(tnn_conv2d_set_init(l, 3, NAN));
     tnn_layer_free(l);
     return rc;
 }
-static int r_conv_init_dense(void) { return r_conv_init_wrong(0); }
-static int r_conv_init_kind(void) { return r_conv_init_wrong(1); }
-static int r_conv_init_nan(void) { return r_conv_init_wrong(2); }
+static int r_conv_init_dense(void)
+{
+    return r_conv_init_wrong(0);
+}
+static int r_conv_init_kind(void)
+{
+    return r_conv_init_wrong(1);
+}
+static int r_conv_init_nan(void)
+{
+    return r_conv_init_wrong(2);
+}
 
 CTOR_ROW(r_maxpool_k0, tnn_layer, tnn_maxpool2d_new(0, 1), tnn_layer_free)
 CTOR_ROW(r_maxpool_s0, tnn_layer, tnn_maxpool2d_new(2, 0), tnn_layer_free)
-NOMEM_ROW(r_maxpool_nomem, tnn_layer, tnn_maxpool2d_new(2, 2),
-          tnn_layer_free)
+NOMEM_ROW(r_maxpool_nomem, tnn_layer, tnn_maxpool2d_new(2, 2), tnn_layer_free)
 CTOR_ROW(r_avgpool_k0, tnn_layer, tnn_avgpool2d_new(0, 1), tnn_layer_free)
-CTOR_ROW(r_avgpool_big, tnn_layer, tnn_avgpool2d_new(5000, 1),
-         tnn_layer_free)
+CTOR_ROW(r_avgpool_big, tnn_layer, tnn_avgpool2d_new(5000, 1), tnn_layer_free)
 NOMEM_ROW(r_flatten_nomem, tnn_layer, tnn_flatten_new(), tnn_layer_free)
 CTOR_ROW(r_image_model_zero, tnn_model, tnn_model_new_image(1, 0, 28),
          tnn_model_free)
@@ -752,8 +841,7 @@ NOMEM_ROW(r_image_model_nomem, tnn_model, tnn_model_new_image(1, 28, 28),
           tnn_model_free)
 
 CTOR_ROW(r_batchnorm_0, tnn_layer, tnn_batchnorm_new(0), tnn_layer_free)
-NOMEM_ROW(r_batchnorm_nomem, tnn_layer, tnn_batchnorm_new(3),
-          tnn_layer_free)
+NOMEM_ROW(r_batchnorm_nomem, tnn_layer, tnn_batchnorm_new(3), tnn_layer_free)
 
 CALL_ROW(r_bn_momentum_null, tnn_batchnorm_set_momentum(NULL, 0.5f))
 
@@ -777,9 +865,18 @@ static int bn_momentum_case(float momentum)
     return rc;
 }
 
-static int r_bn_momentum_1(void) { return bn_momentum_case(1.0f); }
-static int r_bn_momentum_neg(void) { return bn_momentum_case(-0.1f); }
-static int r_bn_momentum_nan(void) { return bn_momentum_case(NAN); }
+static int r_bn_momentum_1(void)
+{
+    return bn_momentum_case(1.0f);
+}
+static int r_bn_momentum_neg(void)
+{
+    return bn_momentum_case(-0.1f);
+}
+static int r_bn_momentum_nan(void)
+{
+    return bn_momentum_case(NAN);
+}
 
 NEUTRAL_ROW(r_bn_get_momentum_null, tnn_batchnorm_momentum(NULL) == 0.0f)
 
@@ -811,10 +908,22 @@ static int bn_eps_case(float eps)
     return rc;
 }
 
-static int r_bn_eps_0(void) { return bn_eps_case(0.0f); }
-static int r_bn_eps_neg(void) { return bn_eps_case(-1e-3f); }
-static int r_bn_eps_nan(void) { return bn_eps_case(NAN); }
-static int r_bn_eps_inf(void) { return bn_eps_case(INFINITY); }
+static int r_bn_eps_0(void)
+{
+    return bn_eps_case(0.0f);
+}
+static int r_bn_eps_neg(void)
+{
+    return bn_eps_case(-1e-3f);
+}
+static int r_bn_eps_nan(void)
+{
+    return bn_eps_case(NAN);
+}
+static int r_bn_eps_inf(void)
+{
+    return bn_eps_case(INFINITY);
+}
 
 NEUTRAL_ROW(r_bn_get_eps_null, tnn_batchnorm_eps(NULL) == 0.0f)
 
@@ -880,8 +989,14 @@ static int param_range_case(int which)
     return NEUTRAL;
 }
 
-static int r_layer_param_range(void) { return param_range_case(0); }
-static int r_layer_grad_range(void) { return param_range_case(1); }
+static int r_layer_param_range(void)
+{
+    return param_range_case(0);
+}
+static int r_layer_grad_range(void)
+{
+    return param_range_case(1);
+}
 
 CALL_ROW(r_set_trainable_null, tnn_layer_set_trainable(NULL, 1))
 
@@ -894,8 +1009,14 @@ static int set_trainable_case(int value)
     return rc;
 }
 
-static int r_set_trainable_2(void) { return set_trainable_case(2); }
-static int r_set_trainable_neg(void) { return set_trainable_case(-1); }
+static int r_set_trainable_2(void)
+{
+    return set_trainable_case(2);
+}
+static int r_set_trainable_neg(void)
+{
+    return set_trainable_case(-1);
+}
 NEUTRAL_ROW(r_trainable_null, tnn_layer_trainable(NULL) == 0)
 
 static int r_layer_init_null_layer(void)
@@ -939,8 +1060,7 @@ static int forward_case(int kind, size_t rows, size_t in_cols, size_t out_rows,
                                        null_rng ? NULL : r));
     int out_same = snap_same(&s, out);
     int in_same = tnn_layer_in_features(l) == width;
-    int out_width_same =
-        tnn_layer_out_features(l) == (kind == 0 ? 2 : width);
+    int out_width_same = tnn_layer_out_features(l) == (kind == 0 ? 2 : width);
     tnn_rng_free(r);
     tnn_tensor_free(in);
     tnn_tensor_free(out);
@@ -1042,11 +1162,11 @@ static int backward_case(int prior, size_t in_rows, size_t dout_rows,
     tnn_tensor *out = mk(2, 2, 0.0f), *dout = mk(dout_rows, dout_cols, 1.0f);
     tnn_tensor *din = mk(2, din_cols, 7.0f);
     if (prior)
-        ck_assert_int_eq(tnn_layer_forward(l, in2, out,
-                                           prior == 1 ? TNN_MODE_TRAIN
-                                                      : TNN_MODE_EVAL,
-                                           NULL),
-                         TNN_OK);
+        ck_assert_int_eq(
+            tnn_layer_forward(l, in2, out,
+                              prior == 1 ? TNN_MODE_TRAIN : TNN_MODE_EVAL,
+                              NULL),
+            TNN_OK);
     struct snap gw, gb, sd;
     snap_take(&gw, tnn_layer_grad(l, 0));
     snap_take(&gb, tnn_layer_grad(l, 1));
@@ -1075,15 +1195,42 @@ static int r_bwd_null_layer(void)
     return rc;
 }
 
-static int r_bwd_no_forward(void) { return backward_case(0, 2, 2, 2, 3, 0); }
-static int r_bwd_after_eval(void) { return backward_case(2, 2, 2, 2, 3, 0); }
-static int r_bwd_other_batch(void) { return backward_case(1, 3, 2, 2, 3, 0); }
-static int r_bwd_dout_width(void) { return backward_case(1, 2, 2, 3, 3, 0); }
-static int r_bwd_dout_rows(void) { return backward_case(1, 2, 3, 2, 3, 0); }
-static int r_bwd_din_width(void) { return backward_case(1, 2, 2, 2, 2, 0); }
-static int r_bwd_null_in(void) { return backward_case(1, 2, 2, 2, 3, 1); }
-static int r_bwd_null_out(void) { return backward_case(1, 2, 2, 2, 3, 2); }
-static int r_bwd_null_dout(void) { return backward_case(1, 2, 2, 2, 3, 3); }
+static int r_bwd_no_forward(void)
+{
+    return backward_case(0, 2, 2, 2, 3, 0);
+}
+static int r_bwd_after_eval(void)
+{
+    return backward_case(2, 2, 2, 2, 3, 0);
+}
+static int r_bwd_other_batch(void)
+{
+    return backward_case(1, 3, 2, 2, 3, 0);
+}
+static int r_bwd_dout_width(void)
+{
+    return backward_case(1, 2, 2, 3, 3, 0);
+}
+static int r_bwd_dout_rows(void)
+{
+    return backward_case(1, 2, 3, 2, 3, 0);
+}
+static int r_bwd_din_width(void)
+{
+    return backward_case(1, 2, 2, 2, 2, 0);
+}
+static int r_bwd_null_in(void)
+{
+    return backward_case(1, 2, 2, 2, 3, 1);
+}
+static int r_bwd_null_out(void)
+{
+    return backward_case(1, 2, 2, 2, 3, 2);
+}
+static int r_bwd_null_dout(void)
+{
+    return backward_case(1, 2, 2, 2, 3, 3);
+}
 
 CALL_ROW(r_zero_grad_null, tnn_layer_zero_grad(NULL))
 
@@ -1111,11 +1258,26 @@ static int mse_case(size_t pr, size_t pc, size_t tr, size_t tc, size_t gr,
     return rc;
 }
 
-static int r_mse_null_pred(void) { return mse_case(2, 3, 2, 3, 2, 3, 1); }
-static int r_mse_null_target(void) { return mse_case(2, 3, 2, 3, 2, 3, 2); }
-static int r_mse_target_cols(void) { return mse_case(2, 3, 2, 4, 2, 3, 0); }
-static int r_mse_target_rows(void) { return mse_case(2, 3, 3, 3, 2, 3, 0); }
-static int r_mse_grad_shape(void) { return mse_case(2, 3, 2, 3, 3, 2, 0); }
+static int r_mse_null_pred(void)
+{
+    return mse_case(2, 3, 2, 3, 2, 3, 1);
+}
+static int r_mse_null_target(void)
+{
+    return mse_case(2, 3, 2, 3, 2, 3, 2);
+}
+static int r_mse_target_cols(void)
+{
+    return mse_case(2, 3, 2, 4, 2, 3, 0);
+}
+static int r_mse_target_rows(void)
+{
+    return mse_case(2, 3, 3, 3, 2, 3, 0);
+}
+static int r_mse_grad_shape(void)
+{
+    return mse_case(2, 3, 2, 3, 3, 2, 0);
+}
 
 static int r_mse_1d(void)
 {
@@ -1140,9 +1302,8 @@ static int ce_case(int index, size_t n, float label, size_t lr, size_t lc,
     struct snap s;
     snap_take(&s, g);
     double loss = 42.0, acc = 42.0;
-    int rc = capture(tnn_loss_cross_entropy(null_what == 1 ? NULL : z,
-                                            null_what == 2 ? NULL : y, &loss,
-                                            g, &acc));
+    int rc = capture(tnn_loss_cross_entropy(
+        null_what == 1 ? NULL : z, null_what == 2 ? NULL : y, &loss, g, &acc));
     CHECK(loss == 42.0, "*loss was written");
     CHECK(acc == 42.0, "*accuracy was written");
     CHECK(snap_same(&s, g), "grad was written");
@@ -1164,8 +1325,14 @@ static int r_ce_index_count(void)
 {
     return ce_case(1, 3, 0.0f, 0, 0, 2, 3, 0);
 }
-static int r_ce_rows_shape(void) { return ce_case(0, 0, 0, 2, 4, 2, 3, 0); }
-static int r_ce_rows_count(void) { return ce_case(0, 0, 0, 3, 3, 2, 3, 0); }
+static int r_ce_rows_shape(void)
+{
+    return ce_case(0, 0, 0, 2, 4, 2, 3, 0);
+}
+static int r_ce_rows_count(void)
+{
+    return ce_case(0, 0, 0, 3, 3, 2, 3, 0);
+}
 static int r_ce_label_range(void)
 {
     return ce_case(1, 2, 3.0f, 0, 0, 2, 3, 0);
@@ -1178,7 +1345,10 @@ static int r_ce_label_frac(void)
 {
     return ce_case(1, 2, 1.5f, 0, 0, 2, 3, 0);
 }
-static int r_ce_label_nan(void) { return ce_case(1, 2, NAN, 0, 0, 2, 3, 0); }
+static int r_ce_label_nan(void)
+{
+    return ce_case(1, 2, NAN, 0, 0, 2, 3, 0);
+}
 static int r_ce_grad_shape(void)
 {
     return ce_case(1, 2, 1.0f, 0, 0, 2, 2, 0);
@@ -1211,19 +1381,19 @@ CTOR_ROW(r_adam_lr_inf, tnn_optim, tnn_adam_new(INFINITY), tnn_optim_free)
 NOMEM_ROW(r_adam_nomem, tnn_optim, tnn_adam_new(1e-3f), tnn_optim_free)
 
 /* An optimizer of kind adam (1) or sgd (0), freed after f ran on it. */
-#define OPT_ROW(name, adam, call)                                           \
-    static int name(void)                                                   \
-    {                                                                       \
-        tnn_optim *o = (adam) ? tnn_adam_new(1e-3f) : tnn_sgd_new(0.1f);    \
-        ck_assert_ptr_nonnull(o);                                           \
-        int rc = capture(call);                                             \
-        CHECK(tnn_optim_lr(o) == ((adam) ? 1e-3f : 0.1f),                   \
-              "the learning rate changed");                                 \
-        CHECK(tnn_optim_current_lr(o) == tnn_optim_lr(o),                   \
-              "a schedule appeared");                                       \
-        CHECK(tnn_optim_weight_decay(o) == 0.0f, "weight decay changed");   \
-        tnn_optim_free(o);                                                  \
-        return rc;                                                          \
+#define OPT_ROW(name, adam, call)                                             \
+    static int name(void)                                                     \
+    {                                                                         \
+        tnn_optim *o = (adam) ? tnn_adam_new(1e-3f) : tnn_sgd_new(0.1f);      \
+        ck_assert_ptr_nonnull(o);                                             \
+        int rc = capture(call);                                               \
+        CHECK(tnn_optim_lr(o) == ((adam) ? 1e-3f : 0.1f),                     \
+              "the learning rate changed");                                   \
+        CHECK(tnn_optim_current_lr(o) == tnn_optim_lr(o),                     \
+              "a schedule appeared");                                         \
+        CHECK(tnn_optim_weight_decay(o) == 0.0f, "weight decay changed");     \
+        tnn_optim_free(o);                                                    \
+        return rc;                                                            \
     }
 
 CALL_ROW(r_sgd_mom_null, tnn_sgd_set_momentum(NULL, 0.9f))
@@ -1272,19 +1442,14 @@ CALL_ROW(r_step_sched_null, tnn_optim_set_step_schedule(NULL, 10, 0.5f))
 OPT_ROW(r_step_sched_size0, 0, tnn_optim_set_step_schedule(o, 0, 0.5f))
 OPT_ROW(r_step_sched_size_neg, 1, tnn_optim_set_step_schedule(o, -5, 0.5f))
 OPT_ROW(r_step_sched_gamma0, 0, tnn_optim_set_step_schedule(o, 10, 0.0f))
-OPT_ROW(r_step_sched_gamma_big, 1,
-        tnn_optim_set_step_schedule(o, 10, 1.5f))
-OPT_ROW(r_step_sched_gamma_neg, 0,
-        tnn_optim_set_step_schedule(o, 10, -0.5f))
+OPT_ROW(r_step_sched_gamma_big, 1, tnn_optim_set_step_schedule(o, 10, 1.5f))
+OPT_ROW(r_step_sched_gamma_neg, 0, tnn_optim_set_step_schedule(o, 10, -0.5f))
 OPT_ROW(r_step_sched_gamma_nan, 1, tnn_optim_set_step_schedule(o, 10, NAN))
 CALL_ROW(r_cos_sched_null, tnn_optim_set_cosine_schedule(NULL, 10, 0.0f))
 OPT_ROW(r_cos_sched_total0, 0, tnn_optim_set_cosine_schedule(o, 0, 0.0f))
-OPT_ROW(r_cos_sched_total_neg, 1,
-        tnn_optim_set_cosine_schedule(o, -1, 0.0f))
-OPT_ROW(r_cos_sched_min_neg, 0,
-        tnn_optim_set_cosine_schedule(o, 10, -0.01f))
-OPT_ROW(r_cos_sched_min_above, 1,
-        tnn_optim_set_cosine_schedule(o, 10, 0.5f))
+OPT_ROW(r_cos_sched_total_neg, 1, tnn_optim_set_cosine_schedule(o, -1, 0.0f))
+OPT_ROW(r_cos_sched_min_neg, 0, tnn_optim_set_cosine_schedule(o, 10, -0.01f))
+OPT_ROW(r_cos_sched_min_above, 1, tnn_optim_set_cosine_schedule(o, 10, 0.5f))
 OPT_ROW(r_cos_sched_min_nan, 0, tnn_optim_set_cosine_schedule(o, 10, NAN))
 CALL_ROW(r_clear_sched_null, tnn_optim_clear_schedule(NULL))
 
@@ -1377,12 +1542,30 @@ static int add_case(int kind)
     return rc;
 }
 
-static int r_add_null_model(void) { return add_case(0); }
-static int r_add_null_model_relu(void) { return add_case(1); }
-static int r_add_null_layer(void) { return add_case(2); }
-static int r_add_width(void) { return add_case(3); }
-static int r_add_bn_width(void) { return add_case(4); }
-static int r_add_nomem(void) { return add_case(5); }
+static int r_add_null_model(void)
+{
+    return add_case(0);
+}
+static int r_add_null_model_relu(void)
+{
+    return add_case(1);
+}
+static int r_add_null_layer(void)
+{
+    return add_case(2);
+}
+static int r_add_width(void)
+{
+    return add_case(3);
+}
+static int r_add_bn_width(void)
+{
+    return add_case(4);
+}
+static int r_add_nomem(void)
+{
+    return add_case(5);
+}
 
 /* Calls from inside a tnn_model_fit() callback, which may read the model
  * but not change it. what: 0 add a layer, 1 set an optimizer. */
@@ -1429,8 +1612,14 @@ static int meddle_case(int what)
     return md.rc;
 }
 
-static int r_add_in_callback(void) { return meddle_case(0); }
-static int r_set_optim_in_callback(void) { return meddle_case(1); }
+static int r_add_in_callback(void)
+{
+    return meddle_case(0);
+}
+static int r_set_optim_in_callback(void)
+{
+    return meddle_case(1);
+}
 
 static int r_set_optim_null_model(void)
 {
@@ -1503,8 +1692,14 @@ static int set_loss_case(int loss)
     return rc;
 }
 
-static int r_set_loss_2(void) { return set_loss_case(2); }
-static int r_set_loss_neg(void) { return set_loss_case(-1); }
+static int r_set_loss_2(void)
+{
+    return set_loss_case(2);
+}
+static int r_set_loss_neg(void)
+{
+    return set_loss_case(-1);
+}
 NEUTRAL_ROW(r_model_optim_null, tnn_model_optim(NULL) == NULL)
 CALL_ROW(r_set_mode_null, tnn_model_set_mode(NULL, TNN_MODE_TRAIN))
 
@@ -1517,8 +1712,14 @@ static int set_mode_case(int mode)
     return rc;
 }
 
-static int r_set_mode_2(void) { return set_mode_case(2); }
-static int r_set_mode_neg(void) { return set_mode_case(-1); }
+static int r_set_mode_2(void)
+{
+    return set_mode_case(2);
+}
+static int r_set_mode_neg(void)
+{
+    return set_mode_case(-1);
+}
 NEUTRAL_ROW(r_mode_null, tnn_model_mode(NULL) == 0)
 CALL_ROW(r_check_finite_null, tnn_model_set_check_finite(NULL, 1))
 
@@ -1530,8 +1731,14 @@ static int check_finite_case(int on)
     return rc;
 }
 
-static int r_check_finite_2(void) { return check_finite_case(2); }
-static int r_check_finite_neg(void) { return check_finite_case(-1); }
+static int r_check_finite_2(void)
+{
+    return check_finite_case(2);
+}
+static int r_check_finite_neg(void)
+{
+    return check_finite_case(-1);
+}
 
 /* ========================================================================= */
 /* Models: training, evaluation, prediction                                  */
@@ -1567,8 +1774,14 @@ static int train_case(int with_optim, tnn_tensor *x2, tnn_tensor *y2,
     return env_close(&e, rc);
 }
 
-static int r_train_null_x(void) { return train_case(1, NULL, NULL, 1, 0, 0); }
-static int r_train_null_y(void) { return train_case(1, NULL, NULL, 0, 1, 0); }
+static int r_train_null_x(void)
+{
+    return train_case(1, NULL, NULL, 1, 0, 0);
+}
+static int r_train_null_y(void)
+{
+    return train_case(1, NULL, NULL, 0, 1, 0);
+}
 static int r_train_no_optim(void)
 {
     return train_case(0, NULL, NULL, 0, 0, 0);
@@ -1667,18 +1880,18 @@ static int r_fit_null_y(void)
 }
 static int r_fit_epochs0(void)
 {
-    return fit_case((struct fit_call){.with_optim = 1, .epochs = 0,
-                                      .batch = 2});
+    return fit_case(
+        (struct fit_call){.with_optim = 1, .epochs = 0, .batch = 2});
 }
 static int r_fit_epochs_neg(void)
 {
-    return fit_case((struct fit_call){.with_optim = 1, .epochs = -1,
-                                      .batch = 2});
+    return fit_case(
+        (struct fit_call){.with_optim = 1, .epochs = -1, .batch = 2});
 }
 static int r_fit_batch0(void)
 {
-    return fit_case((struct fit_call){.with_optim = 1, .epochs = 1,
-                                      .batch = 0});
+    return fit_case(
+        (struct fit_call){.with_optim = 1, .epochs = 1, .batch = 0});
 }
 static int r_fit_shuffle2(void)
 {
@@ -1692,22 +1905,18 @@ static int r_fit_shuffle_neg(void)
 }
 static int r_fit_xval_only(void)
 {
-    return fit_case((struct fit_call){.with_optim = 1,
-                                      .x_val = mk(2, 4, 0.5f),
-                                      .epochs = 1,
-                                      .batch = 2});
+    return fit_case((struct fit_call){
+        .with_optim = 1, .x_val = mk(2, 4, 0.5f), .epochs = 1, .batch = 2});
 }
 static int r_fit_yval_only(void)
 {
-    return fit_case((struct fit_call){.with_optim = 1,
-                                      .y_val = mk(2, 3, 0.5f),
-                                      .epochs = 1,
-                                      .batch = 2});
+    return fit_case((struct fit_call){
+        .with_optim = 1, .y_val = mk(2, 3, 0.5f), .epochs = 1, .batch = 2});
 }
 static int r_fit_no_optim(void)
 {
-    return fit_case((struct fit_call){.with_optim = 0, .epochs = 1,
-                                      .batch = 2});
+    return fit_case(
+        (struct fit_call){.with_optim = 0, .epochs = 1, .batch = 2});
 }
 static int r_fit_x_width(void)
 {
@@ -1768,8 +1977,8 @@ static int r_fit_no_layers(void)
     ck_assert_int_eq(tnn_model_set_optim(m, tnn_sgd_new(0.1f)), TNN_OK);
     tnn_tensor *x = mk(4, 3, 0.5f), *y = mk(4, 3, 0.0f);
     callback_calls = 0;
-    int rc = capture(
-        tnn_model_fit(m, x, y, NULL, NULL, 1, 2, 1, count_cb, NULL));
+    int rc =
+        capture(tnn_model_fit(m, x, y, NULL, NULL, 1, 2, 1, count_cb, NULL));
     CHECK(callback_calls == 0, "the callback was called");
     CHECK(tnn_optim_steps(tnn_model_optim(m)) == 0, "a step was taken");
     tnn_tensor_free(x);
@@ -1803,8 +2012,14 @@ static int r_eval_null_model(void)
 {
     return evaluate_case(1, 0, 0, NULL, NULL, 0);
 }
-static int r_eval_null_x(void) { return evaluate_case(0, 1, 0, NULL, NULL, 0); }
-static int r_eval_null_y(void) { return evaluate_case(0, 0, 1, NULL, NULL, 0); }
+static int r_eval_null_x(void)
+{
+    return evaluate_case(0, 1, 0, NULL, NULL, 0);
+}
+static int r_eval_null_y(void)
+{
+    return evaluate_case(0, 0, 1, NULL, NULL, 0);
+}
 static int r_eval_x_width(void)
 {
     return evaluate_case(0, 0, 0, mk(5, 2, 0.0f), NULL, 0);
@@ -1846,9 +2061,18 @@ static int predict_case(int fwd, int null_model, int null_x, int null_out,
     return env_close(&e, rc);
 }
 
-static int r_pred_null_model(void) { return predict_case(0, 1, 0, 0, 0, 0); }
-static int r_pred_null_x(void) { return predict_case(0, 0, 1, 0, 0, 0); }
-static int r_pred_null_out(void) { return predict_case(0, 0, 0, 1, 0, 0); }
+static int r_pred_null_model(void)
+{
+    return predict_case(0, 1, 0, 0, 0, 0);
+}
+static int r_pred_null_x(void)
+{
+    return predict_case(0, 0, 1, 0, 0, 0);
+}
+static int r_pred_null_out(void)
+{
+    return predict_case(0, 0, 0, 1, 0, 0);
+}
 static int r_pred_x_width(void)
 {
     return predict_case(0, 0, 0, 0, mk(5, 3, 0.0f), NULL);
@@ -1865,9 +2089,18 @@ static int r_pred_out_rows(void)
 {
     return predict_case(0, 0, 0, 0, NULL, mk(4, 3, 7.0f));
 }
-static int r_fwd_null_model(void) { return predict_case(1, 1, 0, 0, 0, 0); }
-static int r_fwdm_null_x(void) { return predict_case(1, 0, 1, 0, 0, 0); }
-static int r_fwdm_null_out(void) { return predict_case(1, 0, 0, 1, 0, 0); }
+static int r_fwd_null_model(void)
+{
+    return predict_case(1, 1, 0, 0, 0, 0);
+}
+static int r_fwdm_null_x(void)
+{
+    return predict_case(1, 0, 1, 0, 0, 0);
+}
+static int r_fwdm_null_out(void)
+{
+    return predict_case(1, 0, 0, 1, 0, 0);
+}
 static int r_fwdm_x_width(void)
 {
     return predict_case(1, 0, 0, 0, mk(5, 5, 0.0f), NULL);
@@ -1890,16 +2123,22 @@ static int alias_case(int fwd)
     tnn_tensor *x = mk(2, 3, 0.5f);
     struct snap s;
     snap_take(&s, x);
-    int rc = capture(fwd ? tnn_model_forward(m, x, x)
-                         : tnn_model_predict(m, x, x));
+    int rc =
+        capture(fwd ? tnn_model_forward(m, x, x) : tnn_model_predict(m, x, x));
     CHECK(snap_same(&s, x), "x was overwritten");
     tnn_tensor_free(x);
     tnn_model_free(m);
     return rc;
 }
 
-static int r_pred_alias(void) { return alias_case(0); }
-static int r_fwdm_alias(void) { return alias_case(1); }
+static int r_pred_alias(void)
+{
+    return alias_case(0);
+}
+static int r_fwdm_alias(void)
+{
+    return alias_case(1);
+}
 
 /* ========================================================================= */
 /* Progress getters                                                          */
@@ -1907,7 +2146,10 @@ static int r_fwdm_alias(void) { return alias_case(1); }
 
 /* The header gives no value for NULL; NaN (no value, as val_loss has) or
  * 0 are both neutral. */
-static int neutral_double(double v) { return isnan(v) || v == 0.0; }
+static int neutral_double(double v)
+{
+    return isnan(v) || v == 0.0;
+}
 
 NEUTRAL_ROW(r_prog_event_null, tnn_progress_event(NULL) == 0)
 NEUTRAL_ROW(r_prog_epoch_null, tnn_progress_epoch(NULL) == 0)
@@ -1917,8 +2159,7 @@ NEUTRAL_ROW(r_prog_batches_null, tnn_progress_batches(NULL) == 0)
 NEUTRAL_ROW(r_prog_loss_null, neutral_double(tnn_progress_loss(NULL)))
 NEUTRAL_ROW(r_prog_acc_null, neutral_double(tnn_progress_accuracy(NULL)))
 NEUTRAL_ROW(r_prog_vloss_null, neutral_double(tnn_progress_val_loss(NULL)))
-NEUTRAL_ROW(r_prog_vacc_null,
-            neutral_double(tnn_progress_val_accuracy(NULL)))
+NEUTRAL_ROW(r_prog_vacc_null, neutral_double(tnn_progress_val_accuracy(NULL)))
 NEUTRAL_ROW(r_prog_secs_null, neutral_double(tnn_progress_seconds(NULL)))
 
 /* ========================================================================= */
@@ -1927,24 +2168,22 @@ NEUTRAL_ROW(r_prog_secs_null, neutral_double(tnn_progress_seconds(NULL)))
 
 /* A valid 1-D file of three labels. */
 static const unsigned char idx_ok[] = {0, 0, 8, 1, 0, 0, 0, 3, 1, 2, 3};
-static const unsigned char idx_bad_magic[] = {1, 0, 8, 1, 0, 0, 0, 3,
-                                              1, 2, 3};
-static const unsigned char idx_float[] = {0, 0, 0x0d, 1, 0, 0, 0, 1,
-                                          0, 0, 0,    0};
+static const unsigned char idx_bad_magic[] = {1, 0, 8, 1, 0, 0, 0, 3, 1, 2, 3};
+static const unsigned char idx_float[] = {0, 0, 0x0d, 1, 0, 0,
+                                          0, 1, 0,    0, 0, 0};
 static const unsigned char idx_0dims[] = {0, 0, 8, 0, 1, 2, 3};
-static const unsigned char idx_5dims[] = {0, 0, 8, 5, 0, 0, 0, 1, 0, 0, 0,
-                                          1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0,
-                                          0, 1, 7};
-static const unsigned char idx_zero_dim[] = {0, 0, 8, 2, 0, 0, 0, 2,
-                                             0, 0, 0, 0};
+static const unsigned char idx_5dims[] = {
+    0, 0, 8, 5, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 7};
+static const unsigned char idx_zero_dim[] = {0, 0, 8, 2, 0, 0,
+                                             0, 2, 0, 0, 0, 0};
 static const unsigned char idx_overflow[] = {
-    0, 0, 8, 4, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1};
+    0,    0,    8,    4,    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1};
 static const unsigned char idx_short_header[] = {0, 0, 8, 2, 0, 0, 0, 3};
 static const unsigned char idx_tiny[] = {0, 0};
 static const unsigned char idx_short_data[] = {0, 0, 8, 1, 0, 0, 0, 3, 1, 2};
-static const unsigned char idx_long_data[] = {0, 0, 8, 1, 0, 0, 0, 3,
-                                              1, 2, 3, 4};
+static const unsigned char idx_long_data[] = {0, 0, 8, 1, 0, 0,
+                                              0, 3, 1, 2, 3, 4};
 
 /* Load bytes from a buffer (file 0) or through a file (file 1); *out must
  * be NULL after a failure. */
@@ -1968,14 +2207,14 @@ static int idx_case(int file, const void *data, size_t size, int flags)
     return rc;
 }
 
-#define IDX_ROWS(tag, bytes, flags)                                         \
-    static int r_idxb_##tag(void)                                           \
-    {                                                                       \
-        return idx_case(0, bytes, sizeof bytes, flags);                     \
-    }                                                                       \
-    static int r_idxf_##tag(void)                                           \
-    {                                                                       \
-        return idx_case(1, bytes, sizeof bytes, flags);                     \
+#define IDX_ROWS(tag, bytes, flags)                                           \
+    static int r_idxb_##tag(void)                                             \
+    {                                                                         \
+        return idx_case(0, bytes, sizeof bytes, flags);                       \
+    }                                                                         \
+    static int r_idxf_##tag(void)                                             \
+    {                                                                         \
+        return idx_case(1, bytes, sizeof bytes, flags);                       \
     }
 
 IDX_ROWS(flags4, idx_ok, 4)
@@ -1991,7 +2230,10 @@ IDX_ROWS(tiny, idx_tiny, TNN_IDX_SCALE)
 IDX_ROWS(short_data, idx_short_data, 0)
 IDX_ROWS(long_data, idx_long_data, TNN_IDX_FLATTEN)
 
-static int r_idxb_null_data(void) { return idx_case(0, NULL, 11, 0); }
+static int r_idxb_null_data(void)
+{
+    return idx_case(0, NULL, 11, 0);
+}
 
 static int r_idxb_null_out(void)
 {
@@ -2050,9 +2292,18 @@ static int save_case(int null_model, int with_optim, int flags)
     return rc;
 }
 
-static int r_save_null_model(void) { return save_case(1, 0, 0); }
-static int r_save_flags2(void) { return save_case(0, 1, 2); }
-static int r_save_flags_neg(void) { return save_case(0, 1, -1); }
+static int r_save_null_model(void)
+{
+    return save_case(1, 0, 0);
+}
+static int r_save_flags2(void)
+{
+    return save_case(0, 1, 2);
+}
+static int r_save_flags_neg(void)
+{
+    return save_case(0, 1, -1);
+}
 static int r_save_optim_missing(void)
 {
     return save_case(0, 0, TNN_SAVE_OPTIMIZER);
@@ -2102,8 +2353,8 @@ static int save_buffer_case(int null_model, int with_optim, int flags,
     memset(buf, 0xAB, sizeof buf);
     tnn_model *m = null_model ? NULL : mk_model(with_optim);
     size_t needed = 77;
-    int rc = capture(tnn_model_save_buffer(m, flags, null_buf ? NULL : buf,
-                                           size, &needed));
+    int rc = capture(
+        tnn_model_save_buffer(m, flags, null_buf ? NULL : buf, size, &needed));
     for (size_t i = 0; i < sizeof buf; i++)
         CHECK(buf[i] == 0xAB, "buf was written");
     if (rc == TNN_E_SHAPE) {
@@ -2134,8 +2385,14 @@ static int r_save_buf_optim_missing(void)
 {
     return save_buffer_case(0, 0, TNN_SAVE_OPTIMIZER, 0, 16);
 }
-static int r_save_buf_small(void) { return save_buffer_case(0, 0, 0, 0, 16); }
-static int r_save_buf_one(void) { return save_buffer_case(0, 1, 1, 0, 1); }
+static int r_save_buf_small(void)
+{
+    return save_buffer_case(0, 0, 0, 0, 16);
+}
+static int r_save_buf_one(void)
+{
+    return save_buffer_case(0, 1, 1, 0, 1);
+}
 
 /* Load a damaged image. how: 0 garbage, 1 half, 2 newer version, 3 one
  * byte flipped in the middle, 4 one byte appended. */
@@ -2164,11 +2421,26 @@ static int load_buffer_case(int how)
     return rc;
 }
 
-static int r_load_buf_garbage(void) { return load_buffer_case(0); }
-static int r_load_buf_half(void) { return load_buffer_case(1); }
-static int r_load_buf_newer(void) { return load_buffer_case(2); }
-static int r_load_buf_flipped(void) { return load_buffer_case(3); }
-static int r_load_buf_longer(void) { return load_buffer_case(4); }
+static int r_load_buf_garbage(void)
+{
+    return load_buffer_case(0);
+}
+static int r_load_buf_half(void)
+{
+    return load_buffer_case(1);
+}
+static int r_load_buf_newer(void)
+{
+    return load_buffer_case(2);
+}
+static int r_load_buf_flipped(void)
+{
+    return load_buffer_case(3);
+}
+static int r_load_buf_longer(void)
+{
+    return load_buffer_case(4);
+}
 
 static int r_load_buf_null_data(void)
 {
@@ -2197,7 +2469,10 @@ static int load_file_case(const char *path)
     return rc;
 }
 
-static int r_load_null_path(void) { return load_file_case(NULL); }
+static int r_load_null_path(void)
+{
+    return load_file_case(NULL);
+}
 static int r_load_missing(void)
 {
     return load_file_case("/nonexistent/tinynn/model.tnn");
@@ -2241,8 +2516,7 @@ static int r_load_truncated(void)
     return rc;
 }
 
-CTOR_ROW(r_clone_model_null, tnn_model, tnn_model_clone(NULL),
-         tnn_model_free)
+CTOR_ROW(r_clone_model_null, tnn_model, tnn_model_clone(NULL), tnn_model_free)
 
 static int r_clone_model_nomem(void)
 {
@@ -2277,8 +2551,7 @@ static const struct misuse rows[] = {
     {"tnn_version_string", "equals TNN_VERSION_STRING", r_version_string,
      NEUTRAL},
     {"tnn_strerror", "code 12345", r_strerror_unknown, NEUTRAL},
-    {"tnn_strerror", "the code after the last", r_strerror_next_code,
-     NEUTRAL},
+    {"tnn_strerror", "the code after the last", r_strerror_next_code, NEUTRAL},
     {"tnn_strerror", "INT_MIN", r_strerror_int_min, NEUTRAL},
     {"tnn_strerror", "TNN_E_SHAPE is \"shape mismatch\"", r_strerror_shape,
      NEUTRAL},
@@ -2312,8 +2585,8 @@ static const struct misuse rows[] = {
     {"tnn_tensor_new", "ndim -1", r_tensor_new_ndim_neg, INV},
     {"tnn_tensor_new", "dims NULL", r_tensor_new_dims_null, INV},
     {"tnn_tensor_new", "a zero dimension", r_tensor_new_zero_dim, INV},
-    {"tnn_tensor_new", "element count overflows",
-     r_tensor_new_count_overflow, SHP},
+    {"tnn_tensor_new", "element count overflows", r_tensor_new_count_overflow,
+     SHP},
     {"tnn_tensor_new", "byte size overflows", r_tensor_new_bytes_overflow,
      SHP},
     {"tnn_tensor_new", "allocation fails", r_tensor_new_nomem, NOM},
@@ -2324,8 +2597,7 @@ static const struct misuse rows[] = {
     {"tnn_tensor_free", "NULL", r_tensor_free_null, NEUTRAL},
     {"tnn_tensor_ndim", "NULL gives 0", r_tensor_ndim_null, NEUTRAL},
     {"tnn_tensor_dim", "NULL gives 0", r_tensor_dim_null, NEUTRAL},
-    {"tnn_tensor_dim", "i out of range gives 0", r_tensor_dim_range,
-     NEUTRAL},
+    {"tnn_tensor_dim", "i out of range gives 0", r_tensor_dim_range, NEUTRAL},
     {"tnn_tensor_size", "NULL gives 0", r_tensor_size_null, NEUTRAL},
     {"tnn_tensor_data", "NULL gives NULL", r_tensor_data_null, NEUTRAL},
     {"tnn_tensor_cdata", "NULL gives NULL", r_tensor_cdata_null, NEUTRAL},
@@ -2347,8 +2619,7 @@ static const struct misuse rows[] = {
     {"tnn_tensor_reshape", "ndim 0", r_reshape_ndim0, INV},
     {"tnn_tensor_reshape", "ndim 5", r_reshape_ndim5, INV},
     {"tnn_tensor_reshape", "dims NULL", r_reshape_dims_null, INV},
-    {"tnn_tensor_reshape", "element count overflows", r_reshape_overflow,
-     SHP},
+    {"tnn_tensor_reshape", "element count overflows", r_reshape_overflow, SHP},
     {"tnn_tensor_rand_uniform", "NULL tensor", r_uniform_null_t, INV},
     {"tnn_tensor_rand_uniform", "NULL rng", r_uniform_null_rng, INV},
     {"tnn_tensor_rand_uniform", "lo == hi", r_uniform_equal, INV},
@@ -2407,8 +2678,7 @@ static const struct misuse rows[] = {
     {"tnn_batchnorm_new", "features 0", r_batchnorm_0, INV},
     {"tnn_batchnorm_new", "allocation fails", r_batchnorm_nomem, NOM},
     {"tnn_batchnorm_set_momentum", "NULL layer", r_bn_momentum_null, INV},
-    {"tnn_batchnorm_set_momentum", "a dense layer", r_bn_momentum_dense,
-     INV},
+    {"tnn_batchnorm_set_momentum", "a dense layer", r_bn_momentum_dense, INV},
     {"tnn_batchnorm_set_momentum", "momentum 1", r_bn_momentum_1, INV},
     {"tnn_batchnorm_set_momentum", "momentum -0.1", r_bn_momentum_neg, INV},
     {"tnn_batchnorm_set_momentum", "momentum NaN", r_bn_momentum_nan, INV},
@@ -2423,14 +2693,11 @@ static const struct misuse rows[] = {
     {"tnn_batchnorm_set_eps", "eps NaN", r_bn_eps_nan, INV},
     {"tnn_batchnorm_set_eps", "eps infinity", r_bn_eps_inf, INV},
     {"tnn_batchnorm_eps", "NULL gives 0", r_bn_get_eps_null, NEUTRAL},
-    {"tnn_batchnorm_eps", "a relu layer gives 0", r_bn_get_eps_relu,
+    {"tnn_batchnorm_eps", "a relu layer gives 0", r_bn_get_eps_relu, NEUTRAL},
+    {"tnn_batchnorm_running_mean", "NULL gives NULL", r_bn_mean_null, NEUTRAL},
+    {"tnn_batchnorm_running_mean", "a dense layer gives NULL", r_bn_mean_dense,
      NEUTRAL},
-    {"tnn_batchnorm_running_mean", "NULL gives NULL", r_bn_mean_null,
-     NEUTRAL},
-    {"tnn_batchnorm_running_mean", "a dense layer gives NULL",
-     r_bn_mean_dense, NEUTRAL},
-    {"tnn_batchnorm_running_var", "NULL gives NULL", r_bn_var_null,
-     NEUTRAL},
+    {"tnn_batchnorm_running_var", "NULL gives NULL", r_bn_var_null, NEUTRAL},
     {"tnn_batchnorm_running_var", "a dropout layer gives NULL",
      r_bn_var_dropout, NEUTRAL},
     {"tnn_layer_free", "NULL", r_layer_free_null, NEUTRAL},
@@ -2438,8 +2705,7 @@ static const struct misuse rows[] = {
     {"tnn_layer_name", "NULL gives \"\"", r_layer_name_null, NEUTRAL},
     {"tnn_layer_in_features", "NULL gives 0", r_layer_in_null, NEUTRAL},
     {"tnn_layer_out_features", "NULL gives 0", r_layer_out_null, NEUTRAL},
-    {"tnn_layer_num_params", "NULL gives 0", r_layer_num_params_null,
-     NEUTRAL},
+    {"tnn_layer_num_params", "NULL gives 0", r_layer_num_params_null, NEUTRAL},
     {"tnn_layer_param", "NULL gives NULL", r_layer_param_null, NEUTRAL},
     {"tnn_layer_param", "i out of range gives NULL", r_layer_param_range,
      NEUTRAL},
@@ -2457,16 +2723,15 @@ static const struct misuse rows[] = {
     {"tnn_layer_forward", "NULL out", r_fwd_null_out, INV},
     {"tnn_layer_forward", "mode 2", r_fwd_mode_2, INV},
     {"tnn_layer_forward", "mode -1 (relu)", r_fwd_mode_neg, INV},
-    {"tnn_layer_forward", "dense 3->2 given 4 features", r_fwd_in_width,
-     SHP},
+    {"tnn_layer_forward", "dense 3->2 given 4 features", r_fwd_in_width, SHP},
     {"tnn_layer_forward", "dense 3->2 into 3 columns", r_fwd_out_width, SHP},
     {"tnn_layer_forward", "out has other rows", r_fwd_out_rows, SHP},
     {"tnn_layer_forward", "relu: out wider than in", r_fwd_relu_out_width,
      SHP},
     {"tnn_layer_forward", "1-D in", r_fwd_in_1d, SHP},
     {"tnn_layer_forward", "tanh bound to 3 given 4", r_fwd_bound_width, SHP},
-    {"tnn_layer_forward", "dropout training without rng",
-     r_fwd_dropout_no_rng, INV},
+    {"tnn_layer_forward", "dropout training without rng", r_fwd_dropout_no_rng,
+     INV},
     {"tnn_layer_backward", "NULL layer", r_bwd_null_layer, INV},
     {"tnn_layer_backward", "before any forward", r_bwd_no_forward, STA},
     {"tnn_layer_backward", "after an eval forward only", r_bwd_after_eval,
@@ -2490,8 +2755,8 @@ static const struct misuse rows[] = {
     {"tnn_loss_mse", "1-D tensors", r_mse_1d, SHP},
     {"tnn_loss_cross_entropy", "NULL logits", r_ce_null_logits, INV},
     {"tnn_loss_cross_entropy", "NULL labels", r_ce_null_labels, INV},
-    {"tnn_loss_cross_entropy", "3 class indices for 2 rows",
-     r_ce_index_count, SHP},
+    {"tnn_loss_cross_entropy", "3 class indices for 2 rows", r_ce_index_count,
+     SHP},
     {"tnn_loss_cross_entropy", "probability rows of other width",
      r_ce_rows_shape, SHP},
     {"tnn_loss_cross_entropy", "probability rows of other count",
@@ -2558,32 +2823,26 @@ static const struct misuse rows[] = {
     {"tnn_optim_lr", "NULL gives 0", r_lr_null, NEUTRAL},
     {"tnn_optim_current_lr", "NULL gives 0", r_current_lr_null, NEUTRAL},
     {"tnn_optim_steps", "NULL gives 0", r_steps_null, NEUTRAL},
-    {"tnn_optim_set_step_schedule", "NULL optimizer", r_step_sched_null,
-     INV},
+    {"tnn_optim_set_step_schedule", "NULL optimizer", r_step_sched_null, INV},
     {"tnn_optim_set_step_schedule", "step_size 0", r_step_sched_size0, INV},
     {"tnn_optim_set_step_schedule", "step_size -5", r_step_sched_size_neg,
      INV},
     {"tnn_optim_set_step_schedule", "gamma 0", r_step_sched_gamma0, INV},
-    {"tnn_optim_set_step_schedule", "gamma 1.5", r_step_sched_gamma_big,
-     INV},
-    {"tnn_optim_set_step_schedule", "gamma -0.5", r_step_sched_gamma_neg,
-     INV},
-    {"tnn_optim_set_step_schedule", "gamma NaN", r_step_sched_gamma_nan,
-     INV},
+    {"tnn_optim_set_step_schedule", "gamma 1.5", r_step_sched_gamma_big, INV},
+    {"tnn_optim_set_step_schedule", "gamma -0.5", r_step_sched_gamma_neg, INV},
+    {"tnn_optim_set_step_schedule", "gamma NaN", r_step_sched_gamma_nan, INV},
     {"tnn_optim_set_step_schedule", "keeps the cosine schedule",
      r_step_sched_kept, INV},
-    {"tnn_optim_set_cosine_schedule", "NULL optimizer", r_cos_sched_null,
-     INV},
+    {"tnn_optim_set_cosine_schedule", "NULL optimizer", r_cos_sched_null, INV},
     {"tnn_optim_set_cosine_schedule", "total_steps 0", r_cos_sched_total0,
      INV},
-    {"tnn_optim_set_cosine_schedule", "total_steps -1",
-     r_cos_sched_total_neg, INV},
+    {"tnn_optim_set_cosine_schedule", "total_steps -1", r_cos_sched_total_neg,
+     INV},
     {"tnn_optim_set_cosine_schedule", "min_lr negative", r_cos_sched_min_neg,
      INV},
-    {"tnn_optim_set_cosine_schedule", "min_lr above lr",
-     r_cos_sched_min_above, INV},
-    {"tnn_optim_set_cosine_schedule", "min_lr NaN", r_cos_sched_min_nan,
+    {"tnn_optim_set_cosine_schedule", "min_lr above lr", r_cos_sched_min_above,
      INV},
+    {"tnn_optim_set_cosine_schedule", "min_lr NaN", r_cos_sched_min_nan, INV},
     {"tnn_optim_clear_schedule", "NULL optimizer", r_clear_sched_null, INV},
     {"tnn_optim_free", "NULL", r_optim_free_null, NEUTRAL},
 
@@ -2592,8 +2851,7 @@ static const struct misuse rows[] = {
     {"tnn_model_new", "allocation fails", r_model_new_nomem, NOM},
     {"tnn_model_free", "NULL", r_model_free_null, NEUTRAL},
     {"tnn_model_add", "NULL model (dense freed)", r_add_null_model, INV},
-    {"tnn_model_add", "NULL model (relu freed)", r_add_null_model_relu,
-     INV},
+    {"tnn_model_add", "NULL model (relu freed)", r_add_null_model_relu, INV},
     {"tnn_model_add", "NULL layer", r_add_null_layer, INV},
     {"tnn_model_add", "dense 4->2 after 3 outputs", r_add_width, SHP},
     {"tnn_model_add", "batchnorm(2) after 3 outputs", r_add_bn_width, SHP},
@@ -2630,13 +2888,12 @@ static const struct misuse rows[] = {
     {"tnn_model_train_batch", "NULL y", r_train_null_y, INV},
     {"tnn_model_train_batch", "no optimizer", r_train_no_optim, STA},
     {"tnn_model_train_batch", "no layers", r_train_no_layers, STA},
-    {"tnn_model_train_batch", "x of 5 features for 4", r_train_x_width,
-     SHP},
+    {"tnn_model_train_batch", "x of 5 features for 4", r_train_x_width, SHP},
     {"tnn_model_train_batch", "1-D x", r_train_x_1d, SHP},
     {"tnn_model_train_batch", "y of other rows", r_train_y_rows, SHP},
     {"tnn_model_train_batch", "y of other width", r_train_y_width, SHP},
-    {"tnn_model_train_batch", "cross-entropy class 3 of 3",
-     r_train_ce_label, INV},
+    {"tnn_model_train_batch", "cross-entropy class 3 of 3", r_train_ce_label,
+     INV},
     {"tnn_model_train_batch", "cross-entropy 4 labels for 5 rows",
      r_train_ce_index_rows, SHP},
     {"tnn_model_fit", "NULL model", r_fit_null_model, INV},
@@ -2657,16 +2914,15 @@ static const struct misuse rows[] = {
     {"tnn_model_fit", "x_val of other width", r_fit_xval_width, SHP},
     {"tnn_model_fit", "y_val of other rows", r_fit_yval_rows, SHP},
     {"tnn_model_fit", "cross-entropy class -1", r_fit_ce_label, INV},
-    {"tnn_model_fit", "cross-entropy validation class 9",
-     r_fit_ce_val_label, INV},
+    {"tnn_model_fit", "cross-entropy validation class 9", r_fit_ce_val_label,
+     INV},
     {"tnn_model_evaluate", "NULL model", r_eval_null_model, INV},
     {"tnn_model_evaluate", "NULL x", r_eval_null_x, INV},
     {"tnn_model_evaluate", "NULL y", r_eval_null_y, INV},
     {"tnn_model_evaluate", "x of 2 features for 4", r_eval_x_width, SHP},
     {"tnn_model_evaluate", "y of other rows", r_eval_y_rows, SHP},
     {"tnn_model_evaluate", "y of other width", r_eval_y_width, SHP},
-    {"tnn_model_evaluate", "cross-entropy class 3 of 3", r_eval_ce_label,
-     INV},
+    {"tnn_model_evaluate", "cross-entropy class 3 of 3", r_eval_ce_label, INV},
     {"tnn_model_predict", "NULL model", r_pred_null_model, INV},
     {"tnn_model_predict", "NULL x", r_pred_null_x, INV},
     {"tnn_model_predict", "NULL out", r_pred_null_out, INV},
@@ -2690,27 +2946,23 @@ static const struct misuse rows[] = {
     {"tnn_progress_batch", "NULL gives 0", r_prog_batch_null, NEUTRAL},
     {"tnn_progress_batches", "NULL gives 0", r_prog_batches_null, NEUTRAL},
     {"tnn_progress_loss", "NULL gives NaN or 0", r_prog_loss_null, NEUTRAL},
-    {"tnn_progress_accuracy", "NULL gives NaN or 0", r_prog_acc_null,
-     NEUTRAL},
+    {"tnn_progress_accuracy", "NULL gives NaN or 0", r_prog_acc_null, NEUTRAL},
     {"tnn_progress_val_loss", "NULL gives NaN or 0", r_prog_vloss_null,
      NEUTRAL},
     {"tnn_progress_val_accuracy", "NULL gives NaN or 0", r_prog_vacc_null,
      NEUTRAL},
-    {"tnn_progress_seconds", "NULL gives NaN or 0", r_prog_secs_null,
-     NEUTRAL},
+    {"tnn_progress_seconds", "NULL gives NaN or 0", r_prog_secs_null, NEUTRAL},
 
     /* IDX files */
     {"tnn_idx_load_buffer", "NULL data", r_idxb_null_data, INV},
     {"tnn_idx_load_buffer", "NULL out", r_idxb_null_out, INV},
     {"tnn_idx_load_buffer", "flag 4", r_idxb_flags4, INV},
     {"tnn_idx_load_buffer", "flags -1", r_idxb_flags_neg, INV},
-    {"tnn_idx_load_buffer", "wrong magic", r_idxb_bad_magic,
-     TNN_E_FORMAT},
+    {"tnn_idx_load_buffer", "wrong magic", r_idxb_bad_magic, TNN_E_FORMAT},
     {"tnn_idx_load_buffer", "float elements", r_idxb_float, TNN_E_FORMAT},
     {"tnn_idx_load_buffer", "0 dims", r_idxb_0dims, TNN_E_FORMAT},
     {"tnn_idx_load_buffer", "5 dims", r_idxb_5dims, TNN_E_FORMAT},
-    {"tnn_idx_load_buffer", "a zero dimension", r_idxb_zero_dim,
-     TNN_E_FORMAT},
+    {"tnn_idx_load_buffer", "a zero dimension", r_idxb_zero_dim, TNN_E_FORMAT},
     {"tnn_idx_load_buffer", "dims overflow size_t", r_idxb_overflow,
      TNN_E_FORMAT},
     {"tnn_idx_load_buffer", "truncated header", r_idxb_short_header,
@@ -2732,11 +2984,9 @@ static const struct misuse rows[] = {
     {"tnn_idx_load", "5 dims", r_idxf_5dims, TNN_E_FORMAT},
     {"tnn_idx_load", "a zero dimension", r_idxf_zero_dim, TNN_E_FORMAT},
     {"tnn_idx_load", "dims overflow size_t", r_idxf_overflow, TNN_E_FORMAT},
-    {"tnn_idx_load", "truncated header", r_idxf_short_header,
-     TNN_E_CORRUPT},
+    {"tnn_idx_load", "truncated header", r_idxf_short_header, TNN_E_CORRUPT},
     {"tnn_idx_load", "2 bytes", r_idxf_tiny, TNN_E_CORRUPT},
-    {"tnn_idx_load", "data one byte short", r_idxf_short_data,
-     TNN_E_CORRUPT},
+    {"tnn_idx_load", "data one byte short", r_idxf_short_data, TNN_E_CORRUPT},
     {"tnn_idx_load", "data one byte long", r_idxf_long_data, TNN_E_CORRUPT},
 
     /* model files */
@@ -2755,13 +3005,11 @@ static const struct misuse rows[] = {
     {"tnn_model_save_buffer", "TNN_SAVE_OPTIMIZER without optimizer",
      r_save_buf_optim_missing, STA},
     {"tnn_model_save_buffer", "16 bytes", r_save_buf_small, SHP},
-    {"tnn_model_save_buffer", "1 byte, with optimizer", r_save_buf_one,
-     SHP},
+    {"tnn_model_save_buffer", "1 byte, with optimizer", r_save_buf_one, SHP},
     {"tnn_model_load_buffer", "NULL data", r_load_buf_null_data, INV},
     {"tnn_model_load_buffer", "NULL out", r_load_buf_null_out, INV},
     {"tnn_model_load_buffer", "text", r_load_buf_garbage, TNN_E_FORMAT},
-    {"tnn_model_load_buffer", "half a file", r_load_buf_half,
-     TNN_E_CORRUPT},
+    {"tnn_model_load_buffer", "half a file", r_load_buf_half, TNN_E_CORRUPT},
     {"tnn_model_load_buffer", "format version 99", r_load_buf_newer,
      TNN_E_VERSION},
     {"tnn_model_load_buffer", "one bit flipped", r_load_buf_flipped,
@@ -2773,8 +3021,7 @@ static const struct misuse rows[] = {
     {"tnn_model_load", "no such file", r_load_missing, TNN_E_IO},
     {"tnn_model_load", "a directory", r_load_directory, TNN_E_IO},
     {"tnn_model_load", "a shell script", r_load_garbage, TNN_E_FORMAT},
-    {"tnn_model_load", "last byte missing", r_load_truncated,
-     TNN_E_CORRUPT},
+    {"tnn_model_load", "last byte missing", r_load_truncated, TNN_E_CORRUPT},
     {"tnn_model_clone", "NULL model", r_clone_model_null, INV},
     {"tnn_model_clone", "allocation fails", r_clone_model_nomem, NOM},
 };

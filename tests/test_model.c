@@ -10,8 +10,8 @@
 
 static tnn_tensor *tensor_from(size_t rows, size_t cols, const float *v)
 {
-    tnn_tensor *t = cols ? tnn_tensor_new_2d(rows, cols)
-                         : tnn_tensor_new(1, &rows);
+    tnn_tensor *t =
+        cols ? tnn_tensor_new_2d(rows, cols) : tnn_tensor_new(1, &rows);
     ck_assert_ptr_nonnull(t);
     tnn_tensor_copy_from(t, v, tnn_tensor_size(t));
     return t;
@@ -60,8 +60,8 @@ static void line_data(size_t n, tnn_tensor **x, tnn_tensor **y)
     for (size_t i = 0; i < n; i++) {
         float xi = (float)(2.0 * tnn_rng_uniform(rng));
         tnn_tensor_data(*x)[i] = xi;
-        tnn_tensor_data(*y)[i] = (float)(4.0 + 3.0 * xi +
-                                         0.5 * tnn_rng_normal(rng));
+        tnn_tensor_data(*y)[i] =
+            (float)(4.0 + 3.0 * xi + 0.5 * tnn_rng_normal(rng));
     }
     tnn_rng_free(rng);
 }
@@ -171,8 +171,7 @@ START_TEST(fit_batches_and_callbacks)
     tnn_model *m = small_regressor(1, 0.0f);
     struct fit_log log = {0};
     /* 10 rows in batches of 4: 4, 4 and a partial 2. */
-    ck_assert_int_eq(tnn_model_fit(m, x, y, x, y, 3, 4, 1, log_progress,
-                                   &log),
+    ck_assert_int_eq(tnn_model_fit(m, x, y, x, y, 3, 4, 1, log_progress, &log),
                      TNN_OK);
     ck_assert_int_eq(log.batch_events, 9);
     ck_assert_int_eq(log.epoch_events, 3);
@@ -183,9 +182,9 @@ START_TEST(fit_batches_and_callbacks)
     ck_assert_int_eq(tnn_optim_steps(tnn_model_optim(m)), 9);
 
     struct fit_log stop = {.stop_after = 2};
-    ck_assert_int_eq(tnn_model_fit(m, x, y, NULL, NULL, 3, 4, 0,
-                                   log_progress, &stop),
-                     TNN_OK);
+    ck_assert_int_eq(
+        tnn_model_fit(m, x, y, NULL, NULL, 3, 4, 0, log_progress, &stop),
+        TNN_OK);
     ck_assert_int_eq(stop.batch_events, 2);
     ck_assert_int_eq(stop.epoch_events, 0);
     ck_assert_int_eq(tnn_optim_steps(tnn_model_optim(m)), 11);
@@ -202,10 +201,10 @@ static void train_copy(uint64_t seed, float *weights, size_t count)
     tnn_model *m = small_regressor(seed, 0.3f);
     ck_assert_int_eq(tnn_model_fit(m, x, y, NULL, NULL, 2, 8, 1, NULL, NULL),
                      TNN_OK);
-    ck_assert_int_eq(tnn_tensor_copy_to(tnn_layer_param(tnn_model_layer(m, 0),
-                                                         0),
-                                        weights, count),
-                     TNN_OK);
+    ck_assert_int_eq(
+        tnn_tensor_copy_to(tnn_layer_param(tnn_model_layer(m, 0), 0), weights,
+                           count),
+        TNN_OK);
     tnn_tensor_free(x);
     tnn_tensor_free(y);
     tnn_model_free(m);
@@ -277,9 +276,10 @@ START_TEST(frozen_layer_keeps_weights)
                      TNN_OK);
     ck_assert_mem_eq(tnn_tensor_data(before),
                      tnn_tensor_data(tnn_layer_param(first, 0)), 16 * 4);
-    ck_assert(memcmp(tnn_tensor_data(last_before),
-                     tnn_tensor_data(tnn_layer_param(tnn_model_layer(m, 4), 0)),
-                     16 * 4) != 0);
+    ck_assert(
+        memcmp(tnn_tensor_data(last_before),
+               tnn_tensor_data(tnn_layer_param(tnn_model_layer(m, 4), 0)),
+               16 * 4) != 0);
     char text[1024];
     size_t needed;
     ck_assert_int_eq(tnn_model_summary(m, text, sizeof text, &needed), TNN_OK);
@@ -412,7 +412,8 @@ START_TEST(model_misuse)
     ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_E_STATE);
     ck_assert_ptr_nonnull(strstr(tnn_last_error(), "optimizer"));
     tnn_model_set_optim(m, tnn_sgd_new(0.1f));
-    tnn_tensor *bad_x = tnn_tensor_new_2d(4, 3), *bad_y = tnn_tensor_new_2d(3, 1);
+    tnn_tensor *bad_x = tnn_tensor_new_2d(4, 3),
+               *bad_y = tnn_tensor_new_2d(3, 1);
     ck_assert_int_eq(tnn_model_train_batch(m, bad_x, y, NULL), TNN_E_SHAPE);
     ck_assert_int_eq(tnn_model_train_batch(m, x, bad_y, NULL), TNN_E_SHAPE);
     assert_failed_with(TNN_E_SHAPE, "tnn_model_train_batch");
@@ -432,8 +433,7 @@ START_TEST(model_misuse)
     size_t four = 4;
     tnn_tensor *labels = tnn_tensor_new(1, &four);
     tnn_tensor_fill(labels, 1.0f); /* one output: only class 0 exists */
-    ck_assert_int_eq(tnn_model_train_batch(m, x, labels, NULL),
-                     TNN_E_INVALID);
+    ck_assert_int_eq(tnn_model_train_batch(m, x, labels, NULL), TNN_E_INVALID);
     ck_assert_int_eq(tnn_model_evaluate(NULL, x, y, NULL, NULL),
                      TNN_E_INVALID);
     ck_assert_int_eq(tnn_model_predict(m, x, NULL), TNN_E_INVALID);
@@ -486,8 +486,8 @@ START_TEST(allocation_failure_sweep)
             ck_assert_int_eq(rc, TNN_OK);
             break;
         }
-        ck_assert_msg(rc == TNN_E_NOMEM, "failing allocation %ld gave %d",
-                      n, rc);
+        ck_assert_msg(rc == TNN_E_NOMEM, "failing allocation %ld gave %d", n,
+                      rc);
     }
     tnn_tensor_free(x);
     tnn_tensor_free(y);
@@ -547,7 +547,8 @@ START_TEST(failed_steps_change_nothing)
     tnn_tensor_data(x)[1] = -2.0f;
     tnn_tensor_data(y)[3] = 3.0f; /* no class 3 among 3 outputs */
     tnn_tensor *mean = tnn_batchnorm_running_mean(tnn_model_layer(m, 1));
-    tnn_tensor *w = tnn_tensor_clone(tnn_layer_param(tnn_model_layer(m, 0), 0));
+    tnn_tensor *w =
+        tnn_tensor_clone(tnn_layer_param(tnn_model_layer(m, 0), 0));
     ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_E_INVALID);
     ck_assert_ptr_nonnull(strstr(tnn_last_error(), "row 3"));
     for (int j = 0; j < 3; j++)
@@ -556,9 +557,9 @@ START_TEST(failed_steps_change_nothing)
     tnn_tensor_data(x)[0] = INFINITY;
     ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_E_NUMERIC);
     assert_failed_with(TNN_E_NUMERIC, "tnn_model_train_batch");
-    ck_assert_mem_eq(tnn_tensor_data(w),
-                     tnn_tensor_data(tnn_layer_param(tnn_model_layer(m, 0), 0)),
-                     6 * 4);
+    ck_assert_mem_eq(
+        tnn_tensor_data(w),
+        tnn_tensor_data(tnn_layer_param(tnn_model_layer(m, 0), 0)), 6 * 4);
     /* out may not alias x. */
     tnn_tensor *xy = tnn_tensor_new_2d(4, 3);
     tnn_tensor *view = tnn_tensor_new_2d(4, 2);

@@ -51,9 +51,8 @@ static void make_data(size_t n, tnn_tensor **x, tnn_tensor **y)
     tnn_tensor_rand_normal(*x, rng, 0, 1);
     for (size_t i = 0; i < n; i++) {
         const float *row = tnn_tensor_cdata(*x) + 6 * i;
-        tnn_tensor_data(*y)[i] = row[0] + row[1] > 0 ? (row[2] > 0 ? 2.0f
-                                                                   : 1.0f)
-                                                     : 0.0f;
+        tnn_tensor_data(*y)[i] =
+            row[0] + row[1] > 0 ? (row[2] > 0 ? 2.0f : 1.0f) : 0.0f;
     }
     tnn_rng_free(rng);
 }
@@ -78,7 +77,8 @@ static void assert_same_parameters(tnn_model *a, tnn_model *b)
         ck_assert_int_eq(tnn_layer_kind(la), tnn_layer_kind(lb));
         ck_assert_int_eq(tnn_layer_trainable(la), tnn_layer_trainable(lb));
         for (int p = 0; p < tnn_layer_num_params(la); p++) {
-            tnn_tensor *ta = tnn_layer_param(la, p), *tb = tnn_layer_param(lb, p);
+            tnn_tensor *ta = tnn_layer_param(la, p),
+                       *tb = tnn_layer_param(lb, p);
             ck_assert_uint_eq(tnn_tensor_size(ta), tnn_tensor_size(tb));
             ck_assert_mem_eq(tnn_tensor_data(ta), tnn_tensor_data(tb),
                              tnn_tensor_size(ta) * 4);
@@ -153,10 +153,10 @@ START_TEST(round_trip_predicts_bit_identically)
     ck_assert_int_eq(tnn_layer_trainable(tnn_model_layer(loaded, 4)), 0);
     ck_assert_ptr_null(tnn_model_optim(loaded)); /* not asked for */
     tnn_layer *bn = tnn_model_layer(loaded, 1);
-    ck_assert_mem_eq(tnn_tensor_data(tnn_batchnorm_running_var(bn)),
-                     tnn_tensor_data(tnn_batchnorm_running_var(
-                         tnn_model_layer(m, 1))),
-                     8 * 4);
+    ck_assert_mem_eq(
+        tnn_tensor_data(tnn_batchnorm_running_var(bn)),
+        tnn_tensor_data(tnn_batchnorm_running_var(tnn_model_layer(m, 1))),
+        8 * 4);
     /* The buffer API writes the same bytes as the file API. */
     size_t size;
     unsigned char *image = image_of(m, 0, &size);
@@ -181,13 +181,12 @@ START_TEST(resumed_training_is_exact)
     tnn_tensor *x, *y;
     make_data(48, &x, &y);
     tnn_model *straight = every_kind_model(8);
-    ck_assert_int_eq(tnn_model_fit(straight, x, y, NULL, NULL, 2, 10, 1, NULL,
-                                   NULL),
-                     TNN_OK);
+    ck_assert_int_eq(
+        tnn_model_fit(straight, x, y, NULL, NULL, 2, 10, 1, NULL, NULL),
+        TNN_OK);
     tnn_model *first = every_kind_model(8);
-    ck_assert_int_eq(tnn_model_fit(first, x, y, NULL, NULL, 1, 10, 1, NULL,
-                                   NULL),
-                     TNN_OK);
+    ck_assert_int_eq(
+        tnn_model_fit(first, x, y, NULL, NULL, 1, 10, 1, NULL, NULL), TNN_OK);
     size_t size;
     unsigned char *image = image_of(first, TNN_SAVE_OPTIMIZER, &size);
     tnn_model *resumed = NULL;
@@ -196,18 +195,17 @@ START_TEST(resumed_training_is_exact)
     ck_assert_int_eq(tnn_optim_steps(tnn_model_optim(resumed)), 5);
     ck_assert_float_eq(tnn_optim_current_lr(tnn_model_optim(resumed)),
                        tnn_optim_current_lr(tnn_model_optim(first)));
-    ck_assert_int_eq(tnn_model_fit(resumed, x, y, NULL, NULL, 1, 10, 1, NULL,
-                                   NULL),
-                     TNN_OK);
+    ck_assert_int_eq(
+        tnn_model_fit(resumed, x, y, NULL, NULL, 1, 10, 1, NULL, NULL),
+        TNN_OK);
     assert_same_parameters(straight, resumed);
     assert_same_predictions(straight, resumed, x);
 
     /* A clone carries everything too. */
     tnn_model *clone = tnn_model_clone(first);
     ck_assert_ptr_nonnull(clone);
-    ck_assert_int_eq(tnn_model_fit(clone, x, y, NULL, NULL, 1, 10, 1, NULL,
-                                   NULL),
-                     TNN_OK);
+    ck_assert_int_eq(
+        tnn_model_fit(clone, x, y, NULL, NULL, 1, 10, 1, NULL, NULL), TNN_OK);
     assert_same_parameters(straight, clone);
     free(image);
     tnn_model_free(clone);
@@ -231,18 +229,17 @@ START_TEST(fine_tuning_keeps_frozen_weights)
     tnn_layer *first = tnn_model_layer(loaded, 0);
     ck_assert_int_eq(tnn_layer_set_trainable(first, 0), TNN_OK);
     tnn_tensor *before = tnn_tensor_clone(tnn_layer_param(first, 0));
-    tnn_tensor *last = tnn_tensor_clone(
-        tnn_layer_param(tnn_model_layer(loaded, 8), 0));
+    tnn_tensor *last =
+        tnn_tensor_clone(tnn_layer_param(tnn_model_layer(loaded, 8), 0));
     ck_assert_int_eq(tnn_model_set_optim(loaded, tnn_sgd_new(0.1f)), TNN_OK);
-    ck_assert_int_eq(tnn_model_fit(loaded, x, y, NULL, NULL, 2, 8, 1, NULL,
-                                   NULL),
-                     TNN_OK);
+    ck_assert_int_eq(
+        tnn_model_fit(loaded, x, y, NULL, NULL, 2, 8, 1, NULL, NULL), TNN_OK);
     ck_assert_mem_eq(tnn_tensor_data(before),
                      tnn_tensor_data(tnn_layer_param(first, 0)), 48 * 4);
-    ck_assert(memcmp(tnn_tensor_data(last),
-                     tnn_tensor_data(tnn_layer_param(
-                         tnn_model_layer(loaded, 8), 0)),
-                     15 * 4) != 0);
+    ck_assert(
+        memcmp(tnn_tensor_data(last),
+               tnn_tensor_data(tnn_layer_param(tnn_model_layer(loaded, 8), 0)),
+               15 * 4) != 0);
     free(image);
     tnn_tensor_free(before);
     tnn_tensor_free(last);
@@ -278,7 +275,7 @@ START_TEST(format_header_as_documented)
     unsigned char *image = image_of(m, 0, &size);
     const unsigned char magic[8] = {0x89, 'T', 'N', 'N', 'M', 'O', 'D', '\n'};
     ck_assert_mem_eq(image, magic, 8);
-    ck_assert_uint_eq(image[8], 2); /* format version 2, little-endian */
+    ck_assert_uint_eq(image[8], 2);  /* format version 2, little-endian */
     ck_assert_uint_eq(image[16], 4); /* sections without the optimizer */
     ck_assert_mem_eq(image + size - 4, "TEND", 4);
     uint32_t crc = (uint32_t)image[20] | (uint32_t)image[21] << 8 |
@@ -412,9 +409,9 @@ START_TEST(save_is_atomic)
     struct counting_allocator a;
     counting_install(&a, 0);
     size_t probe_size;
-    ck_assert_int_eq(tnn_model_save_buffer(other, TNN_SAVE_OPTIMIZER, NULL, 0,
-                                           &probe_size),
-                     TNN_OK);
+    ck_assert_int_eq(
+        tnn_model_save_buffer(other, TNN_SAVE_OPTIMIZER, NULL, 0, &probe_size),
+        TNN_OK);
     long needed = a.calls;
     counting_remove();
     ck_assert_int_ge(needed, 2);
@@ -452,9 +449,9 @@ static tnn_model *image_model(uint64_t seed)
 {
     tnn_model *m = tnn_model_new_image(2, 7, 6);
     tnn_model_set_seed(m, seed);
-    ck_assert_int_eq(tnn_model_add(m, tnn_conv2d_new(2, 3, 3, 2, 1,
-                                                     TNN_PADDING_SAME)),
-                     TNN_OK);
+    ck_assert_int_eq(
+        tnn_model_add(m, tnn_conv2d_new(2, 3, 3, 2, 1, TNN_PADDING_SAME)),
+        TNN_OK);
     ck_assert_int_eq(tnn_model_add(m, tnn_batchnorm_new(3)), TNN_OK);
     ck_assert_int_eq(tnn_model_add(m, tnn_relu_new()), TNN_OK);
     ck_assert_int_eq(tnn_model_add(m, tnn_maxpool2d_new(2, 2)), TNN_OK);
@@ -463,9 +460,8 @@ static tnn_model *image_model(uint64_t seed)
     ck_assert_int_eq(tnn_model_add(m, tnn_avgpool2d_new(2, 1)), TNN_OK);
     ck_assert_int_eq(tnn_model_add(m, tnn_flatten_new()), TNN_OK);
     ck_assert_int_eq(tnn_model_add(m, tnn_dropout_new(0.3f)), TNN_OK);
-    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(tnn_model_out_features(m),
-                                                    3)),
-                     TNN_OK);
+    ck_assert_int_eq(
+        tnn_model_add(m, tnn_dense_new(tnn_model_out_features(m), 3)), TNN_OK);
     tnn_model_set_loss(m, TNN_LOSS_CROSS_ENTROPY);
     tnn_model_set_optim(m, tnn_adam_new(0.01f));
     return m;
@@ -488,12 +484,11 @@ START_TEST(image_model_round_trip_and_resume)
     tnn_tensor *x, *y;
     image_data(24, &x, &y);
     tnn_model *straight = image_model(3), *first = image_model(3);
-    ck_assert_int_eq(tnn_model_fit(straight, x, y, NULL, NULL, 2, 8, 1, NULL,
-                                   NULL),
-                     TNN_OK);
-    ck_assert_int_eq(tnn_model_fit(first, x, y, NULL, NULL, 1, 8, 1, NULL,
-                                   NULL),
-                     TNN_OK);
+    ck_assert_int_eq(
+        tnn_model_fit(straight, x, y, NULL, NULL, 2, 8, 1, NULL, NULL),
+        TNN_OK);
+    ck_assert_int_eq(
+        tnn_model_fit(first, x, y, NULL, NULL, 1, 8, 1, NULL, NULL), TNN_OK);
     size_t size;
     unsigned char *image = image_of(first, TNN_SAVE_OPTIMIZER, &size);
     tnn_model *resumed = NULL;
@@ -506,9 +501,8 @@ START_TEST(image_model_round_trip_and_resume)
     ck_assert_int_eq(tnn_model_predict(first, x, pa), TNN_OK);
     ck_assert_int_eq(tnn_model_predict(resumed, x, pb), TNN_OK);
     ck_assert_mem_eq(tnn_tensor_data(pa), tnn_tensor_data(pb), n * 3 * 4);
-    ck_assert_int_eq(tnn_model_fit(resumed, x, y, NULL, NULL, 1, 8, 1, NULL,
-                                   NULL),
-                     TNN_OK);
+    ck_assert_int_eq(
+        tnn_model_fit(resumed, x, y, NULL, NULL, 1, 8, 1, NULL, NULL), TNN_OK);
     assert_same_parameters(straight, resumed);
     for (size_t len = 0; len < size; len += 7)
         assert_rejected(image, len, "truncation", len);
@@ -621,14 +615,13 @@ START_TEST(file_api_misuse)
     ck_assert_int_eq(tnn_model_save(m, NULL, 0), TNN_E_INVALID);
     ck_assert_int_eq(tnn_model_save(m, "/tmp/x", 4), TNN_E_INVALID);
     tnn_model_set_optim(m, NULL);
-    ck_assert_int_eq(tnn_model_save_buffer(m, TNN_SAVE_OPTIMIZER, NULL, 0,
-                                           NULL),
-                     TNN_E_STATE);
+    ck_assert_int_eq(
+        tnn_model_save_buffer(m, TNN_SAVE_OPTIMIZER, NULL, 0, NULL),
+        TNN_E_STATE);
     assert_failed_with(TNN_E_STATE, "tnn_model_save_buffer");
     char small[16] = {0};
     size_t needed = 0;
-    ck_assert_int_eq(tnn_model_save_buffer(m, 0, small, sizeof small,
-                                           &needed),
+    ck_assert_int_eq(tnn_model_save_buffer(m, 0, small, sizeof small, &needed),
                      TNN_E_SHAPE);
     ck_assert_uint_gt(needed, sizeof small);
     ck_assert_int_eq(small[0], 0); /* untouched */
@@ -636,8 +629,7 @@ START_TEST(file_api_misuse)
                      TNN_E_INVALID);
     ck_assert_int_eq(tnn_model_load(NULL, &out), TNN_E_INVALID);
     ck_assert_int_eq(tnn_model_load("/tmp/x", NULL), TNN_E_INVALID);
-    ck_assert_int_eq(tnn_model_load("/nonexistent/model.tnn", &out),
-                     TNN_E_IO);
+    ck_assert_int_eq(tnn_model_load("/nonexistent/model.tnn", &out), TNN_E_IO);
     assert_failed_with(TNN_E_IO, "tnn_model_load");
     ck_assert_ptr_nonnull(strstr(tnn_last_error(), "/nonexistent/model.tnn"));
     ck_assert_int_eq(tnn_model_load("/tmp", &out), TNN_E_IO);

@@ -12,8 +12,8 @@
 #define OUT 2
 #define STEPS 10
 
-static const float X[ROWS * IN] = {0.5f, -1, 2, 1, 0.25f, -0.5f,
-                                   -1.5f, 1, 0.75f, 2, -2, 1};
+static const float X[ROWS * IN] = {0.5f,  -1, 2,     1, 0.25f, -0.5f,
+                                   -1.5f, 1,  0.75f, 2, -2,    1};
 static const float Y[ROWS * OUT] = {1, -1, 0.5f, 2, -1, 0, 3, 1};
 
 enum rule { SGD, MOMENTUM, NESTEROV, ADAM, ADAMW };
@@ -92,7 +92,8 @@ static void reference(const struct config *c, const float *w0, double *p)
 static tnn_optim *make_optim(const struct config *c)
 {
     bool adam = c->rule == ADAM || c->rule == ADAMW;
-    tnn_optim *o = adam ? tnn_adam_new((float)c->lr) : tnn_sgd_new((float)c->lr);
+    tnn_optim *o =
+        adam ? tnn_adam_new((float)c->lr) : tnn_sgd_new((float)c->lr);
     ck_assert_ptr_nonnull(o);
     if (c->rule == MOMENTUM || c->rule == NESTEROV)
         ck_assert_int_eq(tnn_sgd_set_momentum(o, (float)c->mu), TNN_OK);

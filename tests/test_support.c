@@ -84,9 +84,9 @@ END_TEST
 
 START_TEST(allocator_all_or_nothing)
 {
-    ck_assert_int_eq(tnn_set_allocator(counting_malloc, NULL, counting_free,
-                                       NULL),
-                     TNN_E_INVALID);
+    ck_assert_int_eq(
+        tnn_set_allocator(counting_malloc, NULL, counting_free, NULL),
+        TNN_E_INVALID);
     assert_failed_with(TNN_E_INVALID, "tnn_set_allocator");
     ck_assert_int_eq(tnn_set_allocator(NULL, NULL, NULL, NULL), TNN_OK);
 }

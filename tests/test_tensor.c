@@ -180,8 +180,7 @@ START_TEST(random_fill_reproducible)
     ck_assert_int_eq(tnn_tensor_rand_normal(a, ra, 0.0f, -1.0f),
                      TNN_E_INVALID);
     assert_failed_with(TNN_E_INVALID, "tnn_tensor_rand_normal");
-    ck_assert_int_eq(tnn_tensor_rand_normal(a, ra, NAN, 1.0f),
-                     TNN_E_INVALID);
+    ck_assert_int_eq(tnn_tensor_rand_normal(a, ra, NAN, 1.0f), TNN_E_INVALID);
     ck_assert_int_eq(tnn_tensor_rand_normal(a, NULL, 0.0f, 1.0f),
                      TNN_E_INVALID);
     tnn_rng_free(ra);

@@ -18,8 +18,8 @@ static void make_data(tnn_tensor **x, tnn_tensor **y)
     *y = tnn_tensor_new(1, &rows);
     tnn_tensor_rand_normal(*x, rng, 0, 1);
     for (size_t i = 0; i < ROWS; i++)
-        tnn_tensor_data(*y)[i] = tnn_tensor_cdata(*x)[i * WIDTH] > 0 ? 1.0f
-                                                                     : 0.0f;
+        tnn_tensor_data(*y)[i] =
+            tnn_tensor_cdata(*x)[i * WIDTH] > 0 ? 1.0f : 0.0f;
     tnn_rng_free(rng);
 }
 
@@ -68,9 +68,8 @@ START_TEST(two_models_train_at_once)
     train(&alone[1]);
     pthread_t threads[2];
     for (int i = 0; i < 2; i++)
-        ck_assert_int_eq(pthread_create(&threads[i], NULL, train,
-                                        &together[i]),
-                         0);
+        ck_assert_int_eq(
+            pthread_create(&threads[i], NULL, train, &together[i]), 0);
     for (int i = 0; i < 2; i++) {
         ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
         ck_assert_int_eq(together[i].rc, TNN_OK);
@@ -108,9 +107,9 @@ START_TEST(clones_serve_from_several_threads)
     tnn_tensor *x, *y;
     make_data(&x, &y);
     tnn_model *trained = make_model(9);
-    ck_assert_int_eq(tnn_model_fit(trained, x, y, NULL, NULL, 2, 16, 1, NULL,
-                                   NULL),
-                     TNN_OK);
+    ck_assert_int_eq(
+        tnn_model_fit(trained, x, y, NULL, NULL, 2, 16, 1, NULL, NULL),
+        TNN_OK);
     size_t size;
     ck_assert_int_eq(tnn_model_save_buffer(trained, 0, NULL, 0, &size),
                      TNN_OK);
@@ -134,8 +133,7 @@ START_TEST(clones_serve_from_several_threads)
     for (int i = 0; i < THREADS; i++) {
         ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
         ck_assert_int_eq(s[i].rc, TNN_OK);
-        ck_assert_mem_eq(s[i].out, tnn_tensor_data(expected),
-                         sizeof s[i].out);
+        ck_assert_mem_eq(s[i].out, tnn_tensor_data(expected), sizeof s[i].out);
         tnn_model_free(s[i].model);
     }
     free(image);

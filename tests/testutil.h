@@ -47,15 +47,14 @@ static inline void counting_free(void *ptr, void *ctx)
     free(ptr);
 }
 
-static inline void counting_install(struct counting_allocator *a,
-                                    long fail_at)
+static inline void counting_install(struct counting_allocator *a, long fail_at)
 {
     a->calls = 0;
     a->live = 0;
     a->fail_at = fail_at;
-    ck_assert_int_eq(tnn_set_allocator(counting_malloc, counting_realloc,
-                                       counting_free, a),
-                     TNN_OK);
+    ck_assert_int_eq(
+        tnn_set_allocator(counting_malloc, counting_realloc, counting_free, a),
+        TNN_OK);
 }
 
 static inline void counting_remove(void)
@@ -64,12 +63,12 @@ static inline void counting_remove(void)
 }
 
 /* The last call failed with code and left a message naming func. */
-#define assert_failed_with(code, func)                                     \
-    do {                                                                   \
-        ck_assert_int_eq(tnn_last_error_code(), (code));                   \
-        ck_assert_msg(strstr(tnn_last_error(), (func)) != NULL,            \
-                      "message \"%s\" does not name %s", tnn_last_error(), \
-                      (func));                                             \
+#define assert_failed_with(code, func)                                        \
+    do {                                                                      \
+        ck_assert_int_eq(tnn_last_error_code(), (code));                      \
+        ck_assert_msg(strstr(tnn_last_error(), (func)) != NULL,               \
+                      "message \"%s\" does not name %s", tnn_last_error(),    \
+                      (func));                                                \
     } while (0)
 
 Suite *support_suite(void);

@@ -25,7 +25,8 @@
 static const struct mnist_experiment *exp_;
 
 /* A message on stderr after the program's name. */
-static void complain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void complain(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 static void complain(const char *fmt, ...)
 {
     va_list ap;
@@ -216,9 +217,9 @@ static tnn_model *load_model(const char *path)
     if (tnn_model_in_features(m) != 784 ||
         tnn_model_out_features(m) != CLASSES) {
         complain("%s maps %zu inputs to %zu outputs, not "
-                        "784 to %d\n",
-                path, tnn_model_in_features(m), tnn_model_out_features(m),
-                CLASSES);
+                 "784 to %d\n",
+                 path, tnn_model_in_features(m), tnn_model_out_features(m),
+                 CLASSES);
         tnn_model_free(m);
         return NULL;
     }
@@ -296,8 +297,7 @@ static int draw(const char *dir, const struct history *h, const int *counts)
 {
     char path[4096];
     if (make_dirs(dir)) {
-        complain("cannot create %s: %s\n", dir,
-                strerror(errno));
+        complain("cannot create %s: %s\n", dir, strerror(errno));
         return -1;
     }
     double epochs[MAX_EPOCHS];
@@ -313,15 +313,13 @@ static int draw(const char *dir, const struct history *h, const int *counts)
         {"Accuracy", "epoch", "accuracy", acc, 2, 0, 0, 0, 0, 0}};
     snprintf(path, sizeof path, "%s/training.svg", dir);
     if (n > 0 && svg_write_line_chart(path, panels, 2)) {
-        complain("cannot write %s: %s\n", path,
-                strerror(errno));
+        complain("cannot write %s: %s\n", path, strerror(errno));
         return -1;
     }
     snprintf(path, sizeof path, "%s/confusion.svg", dir);
     if (svg_write_confusion_matrix(path, "MNIST test set: confusion matrix",
                                    counts, NULL, CLASSES, 1)) {
-        complain("cannot write %s: %s\n", path,
-                strerror(errno));
+        complain("cannot write %s: %s\n", path, strerror(errno));
         return -1;
     }
     if (n > 0)
@@ -329,6 +327,14 @@ static int draw(const char *dir, const struct history *h, const int *counts)
     else
         printf("\nPicture: %s/confusion.svg\n", dir);
     return 0;
+}
+
+/* Optimizer steps of the whole training: batches per epoch times epochs. */
+static long steps_of(const struct options *opt, size_t rows)
+{
+    long batches =
+        (long)((rows + (size_t)opt->batch - 1) / (size_t)opt->batch);
+    return batches * (opt->epochs > 0 ? opt->epochs : 1);
 }
 
 int mnist_main(const struct mnist_experiment *experiment, int argc,
@@ -344,18 +350,18 @@ int mnist_main(const struct mnist_experiment *experiment, int argc,
     }
     int flags = TNN_IDX_SCALE | TNN_IDX_FLATTEN;
     tnn_tensor *x_train = load(opt.data_dir, "train-images-idx3-ubyte", flags);
-    tnn_tensor *y_train = x_train ? load(opt.data_dir,
-                                         "train-labels-idx1-ubyte", 0)
-                                  : NULL;
-    tnn_tensor *x_test = y_train ? load(opt.data_dir,
-                                        "t10k-images-idx3-ubyte", flags)
-                                 : NULL;
-    tnn_tensor *y_test = x_test ? load(opt.data_dir,
-                                       "t10k-labels-idx1-ubyte", 0)
-                                : NULL;
-    tnn_model *model = !y_test          ? NULL
-                       : opt.load_path ? load_model(opt.load_path)
-                                       : exp_->build(opt.seed);
+    tnn_tensor *y_train =
+        x_train ? load(opt.data_dir, "train-labels-idx1-ubyte", 0) : NULL;
+    tnn_tensor *x_test =
+        y_train ? load(opt.data_dir, "t10k-images-idx3-ubyte", flags) : NULL;
+    tnn_tensor *y_test =
+        x_test ? load(opt.data_dir, "t10k-labels-idx1-ubyte", 0) : NULL;
+    tnn_model *model =
+        !y_test ? NULL
+        : opt.load_path
+            ? load_model(opt.load_path)
+            : exp_->build(opt.seed,
+                          steps_of(&opt, tnn_tensor_dim(x_train, 0)));
     int status = 1;
     if (!model)
         goto done;
@@ -371,8 +377,7 @@ int mnist_main(const struct mnist_experiment *experiment, int argc,
     static struct history history;
     if (opt.epochs > 0 &&
         tnn_model_fit(model, x_train, y_train, x_test, y_test, opt.epochs,
-                      (size_t)opt.batch, 1, on_progress,
-                      &history) != TNN_OK) {
+                      (size_t)opt.batch, 1, on_progress, &history) != TNN_OK) {
         complain("%s\n", tnn_last_error());
         goto done;
     }
@@ -400,8 +405,8 @@ int mnist_main(const struct mnist_experiment *experiment, int argc,
     status = 0;
     if (accuracy < opt.min_accuracy) {
         complain("test accuracy %.2f%% is below the required "
-                "%.2f%%\n",
-                100.0 * accuracy, 100.0 * opt.min_accuracy);
+                 "%.2f%%\n",
+                 100.0 * accuracy, 100.0 * opt.min_accuracy);
         status = 1;
     }
 done:

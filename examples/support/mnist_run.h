@@ -17,8 +17,9 @@ struct mnist_experiment {
     int default_epochs;
     long default_batch;
     /* The model for 28x28 images (784 values per row) with its loss and
-     * optimizer set, its randomness from seed; NULL after saying why. */
-    tnn_model *(*build)(unsigned long long seed);
+     * optimizer set, its randomness from seed, for training of total_steps
+     * optimizer steps (for schedules); NULL after saying why. */
+    tnn_model *(*build)(unsigned long long seed, long total_steps);
 };
 
 /* The whole program: parse argv, train or load, evaluate, draw. Returns
