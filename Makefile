@@ -131,7 +131,7 @@ EXAMPLES := $(patsubst examples/%.c,$(BUILD)/%,$(EXAMPLE_SRCS))
 # Charts and the progress line the examples share (selftest.c is a
 # stand-alone check of them, not part of any example).
 SUPPORT_SRCS := examples/support/svg.c examples/support/progress.c \
-	examples/support/mnist_run.c
+	examples/support/mnist_run.c examples/support/cli.c
 SUPPORT_HDRS := $(wildcard examples/support/*.h)
 PROG_CFLAGS = -std=c11 $(WARN) $(OPT) $(SAN_FLAGS) $(CFLAGS)
 PROG_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS) -L$(BUILD) -Wl,-rpath,$(abspath $(BUILD))

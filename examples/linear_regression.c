@@ -19,10 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <tinynn.h>
 
+#include "support/cli.h"
 #include "support/svg.h"
 
 struct options {
@@ -56,28 +56,6 @@ static void usage(FILE *out)
             "tolerance from the closed form.\n");
 }
 
-static int parse_double(const char *text, double lo, double hi, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (errno || *end || end == text || !(v >= lo && v <= hi))
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse_long(const char *text, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (errno || *end || end == text || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int parse_options(int argc, char **argv, struct options *o)
 {
     static const struct option longopts[] = {
@@ -99,18 +77,20 @@ static int parse_options(int argc, char **argv, struct options *o)
                             NULL)) != -1) {
         int bad = 0;
         switch (c) {
-        case 'a': bad = parse_double(optarg, 1e-9, 10, &o->alpha); break;
+        case 'a': bad = cli_parse_double(optarg, 1e-9, 10, &o->alpha); break;
         case 'i':
-            bad = parse_long(optarg, 1, 100000000, &o->iterations);
+            bad = cli_parse_long(optarg, 1, 100000000, &o->iterations);
             break;
-        case 'l': bad = parse_double(optarg, 0, 1e9, &o->lambda); break;
+        case 'l': bad = cli_parse_double(optarg, 0, 1e9, &o->lambda); break;
         case 's':
-            bad = parse_long(optarg, 0, 0x7fffffffL, &v);
+            bad = cli_parse_long(optarg, 0, 0x7fffffffL, &v);
             o->seed = (unsigned long long)v;
             break;
-        case 'm': bad = parse_long(optarg, 2, 10000000, &o->samples); break;
-        case 'e': bad = parse_long(optarg, 1, 100000000, &o->every); break;
-        case 't': bad = parse_double(optarg, 0, 1e9, &o->tolerance); break;
+        case 'm':
+            bad = cli_parse_long(optarg, 2, 10000000, &o->samples);
+            break;
+        case 'e': bad = cli_parse_long(optarg, 1, 100000000, &o->every); break;
+        case 't': bad = cli_parse_double(optarg, 0, 1e9, &o->tolerance); break;
         case 'o': o->out_dir = optarg; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
@@ -218,19 +198,10 @@ static tnn_model *build_model(const struct options *o, tnn_layer **dense)
 static int write_curve(const char *dir, const double *iters,
                        const double *costs, size_t n, double best)
 {
-    if (mkdir(dir, 0777) && errno != EEXIST) {
-        char parent[4096];
-        snprintf(parent, sizeof parent, "%s", dir);
-        char *slash = strrchr(parent, '/');
-        if (slash) {
-            *slash = '\0';
-            mkdir(parent, 0777);
-        }
-        if (mkdir(dir, 0777) && errno != EEXIST) {
-            fprintf(stderr, "linear_regression: cannot create %s: %s\n", dir,
-                    strerror(errno));
-            return -1;
-        }
+    if (cli_make_dirs(dir)) {
+        fprintf(stderr, "linear_regression: cannot create %s: %s\n", dir,
+                strerror(errno));
+        return -1;
     }
     double *excess = malloc(n * sizeof *excess);
     if (!excess)

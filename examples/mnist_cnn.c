@@ -18,12 +18,6 @@
 
 static tnn_model *build_model(unsigned long long seed, long total_steps)
 {
-    tnn_model *m = tnn_model_new_image(1, 28, 28);
-    if (!m) {
-        fprintf(stderr, "mnist_cnn: %s\n", tnn_last_error());
-        return NULL;
-    }
-    int rc = tnn_model_set_seed(m, seed);
     tnn_layer *layers[] = {tnn_conv2d_new(1, 32, 3, 3, 1, TNN_PADDING_VALID),
                            tnn_relu_new(),
                            tnn_maxpool2d_new(2, 2),
@@ -34,30 +28,16 @@ static tnn_model *build_model(unsigned long long seed, long total_steps)
                            tnn_dropout_new(0.5f),
                            tnn_dense_new(64 * 5 * 5, 10),
                            tnn_softmax_new()};
-    for (size_t i = 0; i < sizeof layers / sizeof *layers; i++)
-        if (rc == TNN_OK)
-            rc = layers[i] ? tnn_model_add(m, layers[i]) : TNN_E_NOMEM;
-        else
-            tnn_layer_free(layers[i]);
-    if (rc == TNN_OK)
-        rc = tnn_model_set_loss(m, TNN_LOSS_CROSS_ENTROPY);
     /* Adam's learning rate follows a cosine from 1e-3 down to 1e-5 over
      * the whole training: the last epochs settle instead of jittering. */
-    tnn_optim *adam = rc == TNN_OK ? tnn_adam_new(1e-3f) : NULL;
-    if (rc == TNN_OK && !adam)
-        rc = TNN_E_NOMEM;
-    if (rc == TNN_OK)
-        rc = tnn_optim_set_cosine_schedule(adam, total_steps, 1e-5f);
-    if (rc == TNN_OK)
-        rc = tnn_model_set_optim(m, adam);
-    else
+    tnn_optim *adam = tnn_adam_new(1e-3f);
+    if (adam &&
+        tnn_optim_set_cosine_schedule(adam, total_steps, 1e-5f) != TNN_OK) {
         tnn_optim_free(adam);
-    if (rc != TNN_OK) {
-        fprintf(stderr, "mnist_cnn: %s\n", tnn_last_error());
-        tnn_model_free(m);
-        return NULL;
+        adam = NULL;
     }
-    return m;
+    return mnist_model("mnist_cnn", tnn_model_new_image(1, 28, 28), seed,
+                       layers, sizeof layers / sizeof *layers, adam);
 }
 
 int main(int argc, char **argv)

@@ -18,38 +18,18 @@
 static tnn_model *build_model(unsigned long long seed, long total_steps)
 {
     (void)total_steps; /* constant learning rate, as the reference */
-    tnn_model *m = tnn_model_new(784);
-    if (!m)
-        return NULL;
-    int rc = tnn_model_set_seed(m, seed);
     tnn_layer *layers[] = {tnn_dense_new(784, 512), tnn_relu_new(),
                            tnn_dropout_new(0.2f), tnn_dense_new(512, 10),
                            tnn_softmax_new()};
-    for (size_t i = 0; i < sizeof layers / sizeof *layers; i++)
-        if (rc == TNN_OK)
-            rc = layers[i] ? tnn_model_add(m, layers[i]) : TNN_E_NOMEM;
-        else
-            tnn_layer_free(layers[i]);
-    if (rc == TNN_OK)
-        rc = tnn_model_set_loss(m, TNN_LOSS_CROSS_ENTROPY);
     /* Keras' Adam defaults, which the reference experiment uses. */
     tnn_optim *adam = tnn_adam_new(1e-3f);
-    if (rc == TNN_OK && !adam)
-        rc = TNN_E_NOMEM;
-    if (rc == TNN_OK)
-        rc = tnn_adam_set_betas(adam, 0.9f, 0.999f);
-    if (rc == TNN_OK)
-        rc = tnn_adam_set_eps(adam, 1e-7f);
-    if (rc == TNN_OK)
-        rc = tnn_model_set_optim(m, adam);
-    else
+    if (adam && (tnn_adam_set_betas(adam, 0.9f, 0.999f) != TNN_OK ||
+                 tnn_adam_set_eps(adam, 1e-7f) != TNN_OK)) {
         tnn_optim_free(adam);
-    if (rc != TNN_OK) {
-        fprintf(stderr, "mnist_mlp: %s\n", tnn_last_error());
-        tnn_model_free(m);
-        return NULL;
+        adam = NULL;
     }
-    return m;
+    return mnist_model("mnist_mlp", tnn_model_new(784), seed, layers,
+                       sizeof layers / sizeof *layers, adam);
 }
 
 int main(int argc, char **argv)

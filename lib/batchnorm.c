@@ -26,18 +26,12 @@ struct batchnorm {
 static int batchnorm_reserve(tnn_layer *layer, const char *func, size_t n)
 {
     struct batchnorm *bn = layer->impl;
-    if (n <= bn->xhat_rows)
-        return TNN_OK;
-    size_t count;
-    float *xhat = tnn__mul_size(n, layer->in_features, &count)
-                      ? tnn__calloc(count, sizeof *xhat)
-                      : NULL;
+    float *xhat =
+        tnn__grow_rows(func, "normalised inputs", bn->xhat, &bn->xhat_rows, n,
+                       layer->in_features, sizeof *xhat);
     if (!xhat)
-        return tnn__fail(TNN_E_NOMEM, func, "cannot allocate %zu x %zu values",
-                         n, layer->in_features);
-    tnn__free(bn->xhat);
+        return TNN_E_NOMEM;
     bn->xhat = xhat;
-    bn->xhat_rows = n;
     return TNN_OK;
 }
 

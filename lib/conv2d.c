@@ -227,31 +227,9 @@ static void conv2d_backward(tnn_layer *layer, const float *in,
 static void conv2d_init(tnn_layer *layer, tnn_rng *rng)
 {
     const struct conv2d *c = layer->impl;
-    tnn_tensor *w = layer->param[0];
     double area = (double)(c->kh * c->kw);
-    double fan_in = (double)c->in_ch * area,
-           fan_out = (double)c->out_ch * area;
-    switch (c->init) {
-    case TNN_INIT_HE_NORMAL: {
-        double sd = sqrt(2.0 / fan_in) / 0.87962566103423978;
-        for (size_t i = 0; i < w->size; i++) {
-            double z;
-            do
-                z = tnn_rng_normal(rng);
-            while (fabs(z) > 2.0);
-            w->data[i] = (float)(sd * z);
-        }
-        break;
-    }
-    case TNN_INIT_ZEROS: tnn_tensor_fill(w, 0.0f); break;
-    case TNN_INIT_CONSTANT: tnn_tensor_fill(w, c->init_value); break;
-    default: {
-        float limit = (float)sqrt(6.0 / (fan_in + fan_out));
-        tnn_tensor_rand_uniform(w, rng, -limit, limit);
-        break;
-    }
-    }
-    tnn_tensor_fill(layer->param[1], 0.0f);
+    tnn__init_weights(layer, c->init, c->init_value, (double)c->in_ch * area,
+                      (double)c->out_ch * area, rng);
 }
 
 static void conv2d_destroy(tnn_layer *layer)

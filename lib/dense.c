@@ -15,31 +15,9 @@ struct dense {
 static void dense_init(tnn_layer *layer, tnn_rng *rng)
 {
     const struct dense *d = layer->impl;
-    tnn_tensor *w = layer->param[0];
-    double in = (double)layer->in_features, out = (double)layer->out_features;
-    switch (d->init) {
-    case TNN_INIT_HE_NORMAL: {
-        /* N(0,1) truncated at 2 has standard deviation 0.8796; dividing by
-         * it keeps the variance at 2 / in, as Keras does. */
-        double sd = sqrt(2.0 / in) / 0.87962566103423978;
-        for (size_t i = 0; i < w->size; i++) {
-            double z;
-            do
-                z = tnn_rng_normal(rng);
-            while (fabs(z) > 2.0);
-            w->data[i] = (float)(sd * z);
-        }
-        break;
-    }
-    case TNN_INIT_ZEROS: tnn_tensor_fill(w, 0.0f); break;
-    case TNN_INIT_CONSTANT: tnn_tensor_fill(w, d->init_value); break;
-    default: {
-        float limit = (float)sqrt(6.0 / (in + out));
-        tnn_tensor_rand_uniform(w, rng, -limit, limit);
-        break;
-    }
-    }
-    tnn_tensor_fill(layer->param[1], 0.0f);
+    tnn__init_weights(layer, d->init, d->init_value,
+                      (double)layer->in_features, (double)layer->out_features,
+                      rng);
 }
 
 static void dense_forward(tnn_layer *layer, const float *in, float *out,

@@ -16,19 +16,12 @@ struct dropout {
 static int dropout_reserve(tnn_layer *layer, const char *func, size_t n)
 {
     struct dropout *d = layer->impl;
-    if (n <= d->mask_rows)
-        return TNN_OK;
-    size_t count;
-    float *mask = tnn__mul_size(n, layer->in_features, &count)
-                      ? tnn__calloc(count, sizeof *mask)
-                      : NULL;
+    float *mask =
+        tnn__grow_rows(func, "a dropout mask", d->mask, &d->mask_rows, n,
+                       layer->in_features, sizeof *mask);
     if (!mask)
-        return tnn__fail(TNN_E_NOMEM, func,
-                         "cannot allocate a mask of %zu x %zu", n,
-                         layer->in_features);
-    tnn__free(d->mask);
+        return TNN_E_NOMEM;
     d->mask = mask;
-    d->mask_rows = n;
     return TNN_OK;
 }
 

@@ -152,6 +152,17 @@ int tnn__layer_add_param(tnn_layer *layer, const char *func, int ndim,
 int tnn__layer_bind(tnn_layer *layer, const char *func,
                     const struct tnn__shape *in);
 
+/* Weights param[0] from the initialiser (enum tnn_init) with the given
+ * fans, biases param[1] at zero. */
+void tnn__init_weights(tnn_layer *layer, int init, float value, double fan_in,
+                       double fan_out, tnn_rng *rng);
+
+/* A buffer of n rows of per_row elements of size bytes: buffer itself
+ * when it holds *rows_cap >= n rows, else a zeroed new one (buffer is then
+ * freed). NULL on failure, buffer kept; what names it in messages. */
+void *tnn__grow_rows(const char *func, const char *what, void *buffer,
+                     size_t *rows_cap, size_t n, size_t per_row, size_t size);
+
 /* Set a layer's shapes at construction (dense: fixed widths). */
 void tnn__layer_set_shapes(tnn_layer *layer, const struct tnn__shape *in,
                            const struct tnn__shape *out);

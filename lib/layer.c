@@ -2,6 +2,7 @@
  * What all layers share: allocation, parameters, the public accessors and
  * running a layer alone.
  */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -77,6 +78,53 @@ const char *tnn__shape_text(const struct tnn__shape *s, char *buf, size_t size)
     else
         snprintf(buf, size, "(%zu)", s->ndim ? s->dims[0] : (size_t)0);
     return buf;
+}
+
+void tnn__init_weights(tnn_layer *layer, int init, float value, double fan_in,
+                       double fan_out, tnn_rng *rng)
+{
+    tnn_tensor *w = layer->param[0];
+    switch (init) {
+    case TNN_INIT_HE_NORMAL: {
+        /* N(0,1) truncated at 2 has standard deviation 0.8796; dividing by
+         * it keeps the variance at 2 / fan_in, as Keras does. */
+        double sd = sqrt(2.0 / fan_in) / 0.87962566103423978;
+        for (size_t i = 0; i < w->size; i++) {
+            double z;
+            do
+                z = tnn_rng_normal(rng);
+            while (fabs(z) > 2.0);
+            w->data[i] = (float)(sd * z);
+        }
+        break;
+    }
+    case TNN_INIT_ZEROS: tnn_tensor_fill(w, 0.0f); break;
+    case TNN_INIT_CONSTANT: tnn_tensor_fill(w, value); break;
+    default: {
+        float limit = (float)sqrt(6.0 / (fan_in + fan_out));
+        tnn_tensor_rand_uniform(w, rng, -limit, limit);
+        break;
+    }
+    }
+    tnn_tensor_fill(layer->param[1], 0.0f);
+}
+
+void *tnn__grow_rows(const char *func, const char *what, void *buffer,
+                     size_t *rows_cap, size_t n, size_t per_row, size_t size)
+{
+    if (n <= *rows_cap)
+        return buffer;
+    size_t count;
+    void *grown =
+        tnn__mul_size(n, per_row, &count) ? tnn__calloc(count, size) : NULL;
+    if (!grown) {
+        tnn__fail(TNN_E_NOMEM, func, "cannot allocate %s for %zu rows of %zu",
+                  what, n, per_row);
+        return NULL;
+    }
+    tnn__free(buffer);
+    *rows_cap = n;
+    return grown;
 }
 
 void tnn__layer_set_shapes(tnn_layer *layer, const struct tnn__shape *in,

@@ -37,18 +37,12 @@ static int pool_bind(const tnn_layer *layer, const char *func,
 static int maxpool_reserve(tnn_layer *layer, const char *func, size_t n)
 {
     struct pool2d *p = layer->impl;
-    if (n <= p->rows_cap)
-        return TNN_OK;
-    size_t count;
-    uint32_t *argmax = tnn__mul_size(n, layer->out_features, &count)
-                           ? tnn__calloc(count, sizeof *argmax)
-                           : NULL;
+    uint32_t *argmax =
+        tnn__grow_rows(func, "pooling indices", p->argmax, &p->rows_cap, n,
+                       layer->out_features, sizeof *argmax);
     if (!argmax)
-        return tnn__fail(TNN_E_NOMEM, func,
-                         "cannot allocate pooling indices for %zu images", n);
-    tnn__free(p->argmax);
+        return TNN_E_NOMEM;
     p->argmax = argmax;
-    p->rows_cap = n;
     return TNN_OK;
 }
 

@@ -11,10 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <tinynn.h>
 
+#include "cli.h"
 #include "mnist_run.h"
 #include "progress.h"
 #include "svg.h"
@@ -77,17 +77,6 @@ static void usage(FILE *out)
             exp_->default_batch);
 }
 
-static int parse_long(const char *text, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (errno || *end || end == text || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int parse_options(int argc, char **argv, struct options *o)
 {
     static const struct option longopts[] = {
@@ -119,21 +108,21 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'd': o->data_dir = optarg; break;
         case 'o': o->out_dir = optarg; break;
         case 'e':
-            if (parse_long(optarg, 0, MAX_EPOCHS, &v))
+            if (cli_parse_long(optarg, 0, MAX_EPOCHS, &v))
                 goto bad;
             o->epochs = (int)v;
             break;
         case 'b':
-            if (parse_long(optarg, 1, 60000, &o->batch))
+            if (cli_parse_long(optarg, 1, 60000, &o->batch))
                 goto bad;
             break;
         case 's':
-            if (parse_long(optarg, 0, 0x7fffffffL, &v))
+            if (cli_parse_long(optarg, 0, 0x7fffffffL, &v))
                 goto bad;
             o->seed = (unsigned long long)v;
             break;
         case 't':
-            if (parse_long(optarg, 1, 1024, &v))
+            if (cli_parse_long(optarg, 1, 1024, &v))
                 goto bad;
             o->threads = (int)v;
             break;
@@ -279,24 +268,10 @@ static void print_confusion(const int *counts)
     }
 }
 
-static int make_dirs(const char *path)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *s = buf + 1; *s; s++)
-        if (*s == '/') {
-            *s = '\0';
-            if (mkdir(buf, 0777) && errno != EEXIST)
-                return -1;
-            *s = '/';
-        }
-    return mkdir(buf, 0777) && errno != EEXIST ? -1 : 0;
-}
-
 static int draw(const char *dir, const struct history *h, const int *counts)
 {
     char path[4096];
-    if (make_dirs(dir)) {
+    if (cli_make_dirs(dir)) {
         complain("cannot create %s: %s\n", dir, strerror(errno));
         return -1;
     }
@@ -327,6 +302,29 @@ static int draw(const char *dir, const struct history *h, const int *counts)
     else
         printf("\nPicture: %s/confusion.svg\n", dir);
     return 0;
+}
+
+tnn_model *mnist_model(const char *name, tnn_model *m, unsigned long long seed,
+                       tnn_layer *const *layers, size_t count, tnn_optim *opt)
+{
+    int rc = m ? tnn_model_set_seed(m, seed) : TNN_E_NOMEM;
+    for (size_t i = 0; i < count; i++)
+        if (rc == TNN_OK)
+            rc = layers[i] ? tnn_model_add(m, layers[i]) : TNN_E_NOMEM;
+        else
+            tnn_layer_free(layers[i]);
+    if (rc == TNN_OK)
+        rc = tnn_model_set_loss(m, TNN_LOSS_CROSS_ENTROPY);
+    if (rc == TNN_OK)
+        rc = opt ? tnn_model_set_optim(m, opt) : TNN_E_NOMEM;
+    else
+        tnn_optim_free(opt);
+    if (rc != TNN_OK) {
+        fprintf(stderr, "%s: %s\n", name, tnn_last_error());
+        tnn_model_free(m);
+        return NULL;
+    }
+    return m;
 }
 
 /* Optimizer steps of the whole training: batches per epoch times epochs. */

@@ -22,6 +22,13 @@ struct mnist_experiment {
     tnn_model *(*build)(unsigned long long seed, long total_steps);
 };
 
+/* Finish a classifier: seed m, add the layers in order, cross-entropy,
+ * the optimizer. Takes ownership of everything given (NULL entries, from
+ * failed constructors, make it fail); on failure prints why, frees it all
+ * and returns NULL. */
+tnn_model *mnist_model(const char *name, tnn_model *m, unsigned long long seed,
+                       tnn_layer *const *layers, size_t count, tnn_optim *opt);
+
 /* The whole program: parse argv, train or load, evaluate, draw. Returns
  * the exit status: 0, 1 on failure or accuracy below --min-accuracy, 2 on
  * bad options. */
