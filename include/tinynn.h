@@ -378,13 +378,15 @@ TNN_API int tnn_layer_kind(const tnn_layer *layer);
 /* Lower-case static name of the kind ("dense", "relu", ...), "" for NULL. */
 TNN_API const char *tnn_layer_name(const tnn_layer *layer);
 
-/* Input and output width. Activations and dropout report 0 until added to
- * a model (they take the width of what precedes them). */
+/* Input and output width: values per sample (channels * height * width
+ * for images). Layers that take their shape from what precedes them
+ * (activations, dropout, flatten, conv2d, pooling) report 0 until added to
+ * a model or run; batch-norm reports its feature count until then. */
 TNN_API size_t tnn_layer_in_features(const tnn_layer *layer);
 TNN_API size_t tnn_layer_out_features(const tnn_layer *layer);
 
-/* Number of parameter tensors: dense 2 (W, b), batchnorm 2 (gamma,
- * beta), others 0. */
+/* Number of parameter tensors: dense and conv2d 2 (W, b), batchnorm 2
+ * (gamma, beta), others 0. */
 TNN_API int tnn_layer_num_params(const tnn_layer *layer);
 
 /* Borrowed parameter tensor i and its gradient (same shape); NULL if i is
@@ -401,10 +403,11 @@ TNN_API int tnn_layer_trainable(const tnn_layer *layer);
 /* (Re)initialise the parameters from rng as the model would. */
 TNN_API int tnn_layer_init(tnn_layer *layer, tnn_rng *rng);
 
-/* Run the layer alone on in (batch, in_features) into out (batch,
- * out_features). mode is enum tnn_mode; rng is needed by dropout in
- * training and may be NULL otherwise. Layers whose width is not fixed
- * (activations) take in's width. */
+/* Run the layer alone on in, (batch, features) or (batch, channels,
+ * height, width), into out, batch rows of tnn_layer_out_features() values
+ * in any layout. mode is enum tnn_mode; rng is needed by dropout in
+ * training and may be NULL otherwise. A layer that takes its shape from
+ * its input takes in's on the first successful call. */
 TNN_API int tnn_layer_forward(tnn_layer *layer, const tnn_tensor *in,
                               tnn_tensor *out, int mode, tnn_rng *rng);
 
