@@ -710,6 +710,68 @@ START_TEST(allocation_failure_sweep_mnist_shape)
 }
 END_TEST
 
+/* The convolutional model through training, a save and a load with each
+ * allocation failing in turn. */
+START_TEST(allocation_failure_sweep_image_model)
+{
+    tnn_tensor *x, *y;
+    image_data(8, &x, &y);
+    struct counting_allocator a;
+    for (long n = 1;; n++) {
+        counting_install(&a, n);
+        tnn_model *m = tnn_model_new_image(2, 7, 6), *loaded = NULL;
+        int rc = m ? TNN_OK : TNN_E_NOMEM;
+        tnn_layer *layers[5] = {NULL, NULL, NULL, NULL, NULL};
+        if (rc == TNN_OK) {
+            layers[0] = tnn_conv2d_new(2, 3, 3, 3, 1, TNN_PADDING_SAME);
+            layers[1] = tnn_batchnorm_new(3);
+            layers[2] = tnn_maxpool2d_new(2, 2);
+            layers[3] = tnn_flatten_new();
+            layers[4] = tnn_dense_new(27, 3);
+        }
+        for (int i = 0; i < 5; i++) {
+            if (rc == TNN_OK)
+                rc = layers[i] ? tnn_model_add(m, layers[i]) : TNN_E_NOMEM;
+            else
+                tnn_layer_free(layers[i]);
+        }
+        if (rc == TNN_OK)
+            rc = tnn_model_set_loss(m, TNN_LOSS_CROSS_ENTROPY);
+        tnn_optim *adam = rc == TNN_OK ? tnn_adam_new(1e-2f) : NULL;
+        if (rc == TNN_OK)
+            rc = adam ? tnn_model_set_optim(m, adam) : TNN_E_NOMEM;
+        if (rc == TNN_OK)
+            rc = tnn_model_fit(m, x, y, NULL, NULL, 1, 4, 1, NULL, NULL);
+        size_t size = 0;
+        void *image = NULL;
+        if (rc == TNN_OK)
+            rc = tnn_model_save_buffer(m, TNN_SAVE_OPTIMIZER, NULL, 0, &size);
+        if (rc == TNN_OK && !(image = malloc(size)))
+            rc = TNN_E_IO;
+        if (rc == TNN_OK)
+            rc = tnn_model_save_buffer(m, TNN_SAVE_OPTIMIZER, image, size,
+                                       NULL);
+        if (rc == TNN_OK)
+            rc = tnn_model_load_buffer(image, size, &loaded);
+        free(image);
+        tnn_model_free(loaded);
+        tnn_model_free(m);
+        long calls = a.calls;
+        ck_assert_msg(a.live == 0, "failing allocation %ld leaked %ld", n,
+                      a.live);
+        counting_remove();
+        if (calls < n) {
+            ck_assert_int_eq(rc, TNN_OK);
+            break;
+        }
+        ck_assert_msg(rc == TNN_E_NOMEM, "failing allocation %ld gave %d (%s)",
+                      n, rc, tnn_last_error());
+    }
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+}
+END_TEST
+
 Suite *model_io_suite(void)
 {
     Suite *s = suite_create("model_io");
@@ -726,6 +788,7 @@ Suite *model_io_suite(void)
     tcase_add_test(tc, golden_file_still_loads);
     tcase_add_test(tc, image_model_round_trip_and_resume);
     tcase_add_test(tc, golden_v2_image_file_still_loads);
+    tcase_add_test(tc, allocation_failure_sweep_image_model);
     tcase_add_test(tc, file_api_misuse);
     tcase_add_test(tc, allocation_failure_sweep_mnist_shape);
     suite_add_tcase(s, tc);
