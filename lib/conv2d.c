@@ -36,6 +36,8 @@ static bool axis(size_t in, size_t k, size_t stride, int padding, size_t *out,
                  size_t *pad_before)
 {
     size_t total;
+    /* Sides, kernels, strides and paddings are each below 2^31 or 4096,
+     * so none of these sums overflows a 64-bit size_t. */
     if (padding == TNN_PADDING_SAME) {
         *out = (in + stride - 1) / stride;
         size_t need = (*out - 1) * stride + k;

@@ -75,6 +75,7 @@ struct tnn__shape {
     size_t dims[TNN_MAX_SAMPLE_DIMS];
 };
 
+/* Values in one sample; SIZE_MAX if that overflows. */
 size_t tnn__shape_size(const struct tnn__shape *s);
 bool tnn__shape_equal(const struct tnn__shape *a, const struct tnn__shape *b);
 

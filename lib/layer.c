@@ -56,7 +56,8 @@ size_t tnn__shape_size(const struct tnn__shape *s)
 {
     size_t size = s->ndim ? 1 : 0;
     for (int i = 0; i < s->ndim; i++)
-        size *= s->dims[i];
+        if (!tnn__mul_size(size, s->dims[i], &size))
+            return SIZE_MAX; /* larger than anything accepted */
     return size;
 }
 
@@ -158,8 +159,9 @@ int tnn__layer_bind(tnn_layer *layer, const char *func,
     }
     size_t size = tnn__shape_size(in);
     if (size == 0 || size > TNN_MAX_BLAS_DIM)
-        return tnn__fail(TNN_E_SHAPE, func, "%s layer: input of %zu values",
-                         layer->ops->name, size);
+        return tnn__fail(TNN_E_SHAPE, func,
+                         "%s layer: input of 0 or more than %zu values",
+                         layer->ops->name, TNN_MAX_BLAS_DIM);
     struct tnn__shape out = *in;
     if (layer->ops->bind) {
         int rc = layer->ops->bind(layer, func, in, &out);
@@ -167,8 +169,9 @@ int tnn__layer_bind(tnn_layer *layer, const char *func,
             return rc;
     }
     if (tnn__shape_size(&out) > TNN_MAX_BLAS_DIM)
-        return tnn__fail(TNN_E_SHAPE, func, "%s layer: output of %zu values",
-                         layer->ops->name, tnn__shape_size(&out));
+        return tnn__fail(TNN_E_SHAPE, func,
+                         "%s layer: output of more than %zu values",
+                         layer->ops->name, TNN_MAX_BLAS_DIM);
     tnn__layer_set_shapes(layer, in, &out);
     return TNN_OK;
 }

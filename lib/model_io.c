@@ -649,6 +649,13 @@ static int parse_tensors(const char *func, struct reader *r,
         const uint8_t *name = get_bytes(r, name_len);
         if (name)
             memcpy(t->name, name, name_len);
+        /* Names are printable ASCII: a NUL would make two different
+         * names compare equal. */
+        for (uint32_t k = 0; name && k < name_len; k++)
+            if (name[k] < 0x21 || name[k] > 0x7e)
+                return tnn__fail(TNN_E_CORRUPT, func,
+                                 "tensor %u has byte 0x%02x in its name", i,
+                                 name[k]);
         uint32_t dtype = get_u32(r);
         t->ndim = get_u32(r);
         if (!r->short_read && dtype != DTYPE_F32)

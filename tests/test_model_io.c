@@ -772,6 +772,28 @@ START_TEST(allocation_failure_sweep_image_model)
 }
 END_TEST
 
+/* Found by fuzzing. A tensor name with a NUL inside compared equal to the
+ * name before the NUL (tests/data/regress-nul-name.tnn, checksums
+ * intact); and a convolution whose output size overflowed. */
+START_TEST(fuzz_regressions)
+{
+    tnn_model *m = NULL;
+    ck_assert_int_eq(tnn_model_load(TNN_TEST_DATA_DIR "/regress-nul-name.tnn",
+                                    &m),
+                     TNN_E_CORRUPT);
+    ck_assert_ptr_null(m);
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "byte 0x00"));
+
+    tnn_model *img = tnn_model_new_image(1, 2, 2);
+    ck_assert_int_eq(tnn_model_add(img, tnn_conv2d_new(1, 1 << 20, 1, 1, 1,
+                                                       4096)),
+                     TNN_E_SHAPE);
+    assert_failed_with(TNN_E_SHAPE, "tnn_model_add");
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "more than"));
+    tnn_model_free(img);
+}
+END_TEST
+
 Suite *model_io_suite(void)
 {
     Suite *s = suite_create("model_io");
@@ -789,6 +811,7 @@ Suite *model_io_suite(void)
     tcase_add_test(tc, image_model_round_trip_and_resume);
     tcase_add_test(tc, golden_v2_image_file_still_loads);
     tcase_add_test(tc, allocation_failure_sweep_image_model);
+    tcase_add_test(tc, fuzz_regressions);
     tcase_add_test(tc, file_api_misuse);
     tcase_add_test(tc, allocation_failure_sweep_mnist_shape);
     suite_add_tcase(s, tc);
