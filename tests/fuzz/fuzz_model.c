@@ -31,12 +31,15 @@ size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size,
                                unsigned int seed);
 
-/* Widest input the target feeds the model. A model without dense layers
- * may declare up to 2^31 - 1 inputs in a few bytes; predicting with it
- * would allocate gigabytes for nothing the parser can get wrong. A dense
- * or batch-norm layer must have its parameters in the file, so every
- * other width is bounded by the input size already. */
+/* Limits on what the target runs. A model may declare up to 2^31 - 1
+ * inputs in a few bytes (no dense layer needs a weight per input), and a
+ * convolution with a large padding turns a small image into a large one;
+ * running such models would allocate gigabytes and take seconds for
+ * nothing the parser can get wrong, so they are only loaded and saved.
+ * Layers with parameters must have them in the file, which bounds the
+ * rest by the input size. */
 #define MAX_WIDTH 4096
+#define MAX_CONV_MACS ((size_t)1 << 24) /* per row */
 
 /* Two rows, so that batch-norm's training path sees a real variance. */
 #define ROWS 2
@@ -135,17 +138,35 @@ static tnn_model *load(const uint8_t *image, size_t len)
     return m;
 }
 
-static int narrow_enough(const tnn_model *m)
+static int cheap_enough(tnn_model *m)
 {
-    return tnn_model_in_features(m) <= MAX_WIDTH &&
-           tnn_model_out_features(m) <= MAX_WIDTH;
+    if (tnn_model_in_features(m) > MAX_WIDTH)
+        return 0;
+    for (size_t i = 0; i < tnn_model_num_layers(m); i++) {
+        tnn_layer *layer = tnn_model_layer(m, i);
+        size_t out = tnn_layer_out_features(layer);
+        if (out > MAX_WIDTH)
+            return 0;
+        if (tnn_layer_kind(layer) != TNN_LAYER_CONV2D)
+            continue;
+        /* Multiply-adds: every output value sums in_channels * kh * kw
+         * products, the size of one kernel (weights are (out_channels,
+         * in_channels, kh, kw)). */
+        const tnn_tensor *w = tnn_layer_param(layer, 0);
+        CHECK(w != NULL && tnn_tensor_ndim(w) == 4);
+        size_t kernel = tnn_tensor_size(w) / tnn_tensor_dim(w, 0);
+        if (kernel > MAX_CONV_MACS / out)
+            return 0;
+    }
+    return 1;
 }
 
 /* A fixed input of ROWS rows with mixed signs, so that relu and the
- * saturating activations see both sides; NULL if m is too wide. */
-static tnn_tensor *make_input(const tnn_model *m)
+ * saturating activations see both sides; NULL if m is too costly to
+ * run. Image models take rows of channels * height * width values. */
+static tnn_tensor *make_input(tnn_model *m)
 {
-    if (!narrow_enough(m))
+    if (!cheap_enough(m))
         return NULL;
     size_t width = tnn_model_in_features(m);
     tnn_tensor *x = tnn_tensor_new_2d(ROWS, width);
