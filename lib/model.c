@@ -89,12 +89,19 @@ static int ensure_rows(tnn_model *m, const char *func, size_t n)
     if (ok && tnn__mul_size(n, width_after(m, m->num_layers), &values))
         m->labels = tnn__calloc(values, sizeof(float));
     ok = ok && m->labels;
-    for (size_t i = 0; ok && i < m->num_layers; i++)
-        ok = tnn__layer_reserve(m->layers[i], func, n) == TNN_OK;
     if (!ok) {
         free_buffers(m);
         return tnn__fail(TNN_E_NOMEM, func,
                          "cannot allocate buffers for %zu rows", n);
+    }
+    /* A layer's own refusal (no memory, or a batch too large for it) is
+     * passed on as it reported it. */
+    for (size_t i = 0; i < m->num_layers; i++) {
+        int rc = tnn__layer_reserve(m->layers[i], func, n);
+        if (rc != TNN_OK) {
+            free_buffers(m);
+            return rc;
+        }
     }
     m->rows_cap = n;
     return TNN_OK;
