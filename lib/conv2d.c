@@ -35,6 +35,7 @@ struct geometry {
 static bool axis(size_t in, size_t k, size_t stride, int padding, size_t *out,
                  size_t *pad_before)
 {
+    *out = *pad_before = 0;
     size_t total;
     /* Sides, kernels, strides and paddings are each below 2^31 or 4096,
      * so none of these sums overflows a 64-bit size_t. */
