@@ -312,15 +312,9 @@ tnn_layer *tnn_conv2d_new(size_t in_channels, size_t out_channels,
 
 int tnn_conv2d_set_init(tnn_layer *conv, int init, float value)
 {
-    if (!conv || conv->ops != &tnn__conv2d_ops)
-        return tnn__fail(TNN_E_INVALID, __func__, "layer is %s, not conv2d",
-                         conv ? conv->ops->name : "NULL");
-    if (init < TNN_INIT_GLOROT_UNIFORM || init > TNN_INIT_CONSTANT)
-        return tnn__fail(TNN_E_INVALID, __func__,
-                         "init is %d; not an enum tnn_init value", init);
-    if (!isfinite(value))
-        return tnn__fail(TNN_E_INVALID, __func__, "value %g is not finite",
-                         (double)value);
+    int rc = tnn__check_init(__func__, conv, &tnn__conv2d_ops, init, value);
+    if (rc != TNN_OK)
+        return rc;
     struct conv2d *c = conv->impl;
     c->init = init;
     c->init_value = value;

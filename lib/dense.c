@@ -99,15 +99,9 @@ tnn_layer *tnn_dense_new(size_t in, size_t out)
 
 int tnn_dense_set_init(tnn_layer *dense, int init, float value)
 {
-    if (!dense || dense->ops != &tnn__dense_ops)
-        return tnn__fail(TNN_E_INVALID, __func__, "layer is %s, not dense",
-                         dense ? dense->ops->name : "NULL");
-    if (init < TNN_INIT_GLOROT_UNIFORM || init > TNN_INIT_CONSTANT)
-        return tnn__fail(TNN_E_INVALID, __func__,
-                         "init is %d; not an enum tnn_init value", init);
-    if (!isfinite(value))
-        return tnn__fail(TNN_E_INVALID, __func__, "value %g is not finite",
-                         (double)value);
+    int rc = tnn__check_init(__func__, dense, &tnn__dense_ops, init, value);
+    if (rc != TNN_OK)
+        return rc;
     struct dense *d = dense->impl;
     d->init = init;
     d->init_value = value;

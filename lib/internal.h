@@ -158,6 +158,11 @@ int tnn__layer_bind(tnn_layer *layer, const char *func,
 void tnn__init_weights(tnn_layer *layer, int init, float value, double fan_in,
                        double fan_out, tnn_rng *rng);
 
+/* Arguments of a kind's set_init: layer of that kind, an enum tnn_init,
+ * a finite constant. */
+int tnn__check_init(const char *func, const tnn_layer *layer,
+                    const struct tnn_layer_ops *ops, int init, float value);
+
 /* A buffer of n rows of per_row elements of size bytes: buffer itself
  * when it holds *rows_cap >= n rows, else a zeroed new one (buffer is then
  * freed). NULL on failure, buffer kept; what names it in messages. */

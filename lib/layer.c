@@ -110,6 +110,21 @@ void tnn__init_weights(tnn_layer *layer, int init, float value, double fan_in,
     tnn_tensor_fill(layer->param[1], 0.0f);
 }
 
+int tnn__check_init(const char *func, const tnn_layer *layer,
+                    const struct tnn_layer_ops *ops, int init, float value)
+{
+    if (!layer || layer->ops != ops)
+        return tnn__fail(TNN_E_INVALID, func, "layer is %s, not %s",
+                         layer ? layer->ops->name : "NULL", ops->name);
+    if (init < TNN_INIT_GLOROT_UNIFORM || init > TNN_INIT_CONSTANT)
+        return tnn__fail(TNN_E_INVALID, func,
+                         "init is %d; not an enum tnn_init value", init);
+    if (!isfinite(value))
+        return tnn__fail(TNN_E_INVALID, func, "value %g is not finite",
+                         (double)value);
+    return TNN_OK;
+}
+
 void *tnn__grow_rows(const char *func, const char *what, void *buffer,
                      size_t *rows_cap, size_t n, size_t per_row, size_t size)
 {

@@ -656,42 +656,64 @@ START_TEST(file_api_misuse)
 }
 END_TEST
 
-/* The MNIST-shaped model through two training steps, a save and a load,
- * with allocation n failing, for every n: each failure is reported as
- * TNN_E_NOMEM, and nothing leaks. */
-START_TEST(allocation_failure_sweep_mnist_shape)
+/* Build a model from new layers (NULL entries: failed constructors,
+ * whose code is the last error), freeing what cannot be added. */
+static int assemble(tnn_model *m, tnn_layer **layers, int count)
 {
-    tnn_rng *rng = tnn_rng_new(1);
-    tnn_tensor *x = tnn_tensor_new_2d(16, 784);
-    size_t sixteen = 16;
-    tnn_tensor *y = tnn_tensor_new(1, &sixteen);
-    tnn_tensor_rand_uniform(x, rng, 0, 1);
-    for (size_t i = 0; i < 16; i++)
-        tnn_tensor_data(y)[i] = (float)(i % 10);
-    tnn_rng_free(rng);
+    int rc = m ? TNN_OK : TNN_E_NOMEM;
+    for (int i = 0; i < count; i++) {
+        if (rc == TNN_OK)
+            rc = layers[i] ? tnn_model_add(m, layers[i]) : TNN_E_NOMEM;
+        else
+            tnn_layer_free(layers[i]);
+    }
+    if (rc == TNN_OK)
+        rc = tnn_model_set_loss(m, TNN_LOSS_CROSS_ENTROPY);
+    tnn_optim *adam = rc == TNN_OK ? tnn_adam_new(1e-2f) : NULL;
+    if (rc == TNN_OK)
+        rc = adam ? tnn_model_set_optim(m, adam) : TNN_E_NOMEM;
+    return rc;
+}
+
+/* The MNIST-shaped model: 784 -> 512 relu dropout -> 10. */
+static int build_mnist_shape(tnn_model **m)
+{
+    *m = tnn_model_new(784);
+    tnn_layer *layers[4] = {NULL, NULL, NULL, NULL};
+    if (*m) {
+        layers[0] = tnn_dense_new(784, 512);
+        layers[1] = tnn_relu_new();
+        layers[2] = tnn_dropout_new(0.2f);
+        layers[3] = tnn_dense_new(512, 10);
+    }
+    return assemble(*m, layers, 4);
+}
+
+/* A convnet with every image layer but average pooling. */
+static int build_image_shape(tnn_model **m)
+{
+    *m = tnn_model_new_image(2, 7, 6);
+    tnn_layer *layers[5] = {NULL, NULL, NULL, NULL, NULL};
+    if (*m) {
+        layers[0] = tnn_conv2d_new(2, 3, 3, 3, 1, TNN_PADDING_SAME);
+        layers[1] = tnn_batchnorm_new(3);
+        layers[2] = tnn_maxpool2d_new(2, 2);
+        layers[3] = tnn_flatten_new();
+        layers[4] = tnn_dense_new(27, 3);
+    }
+    return assemble(*m, layers, 5);
+}
+
+/* Build, train two steps, save and load, with allocation n failing, for
+ * every n: each failure is reported as TNN_E_NOMEM, and nothing leaks. */
+static void allocation_failure_sweep(int (*build)(tnn_model **),
+                                     const tnn_tensor *x, const tnn_tensor *y)
+{
     struct counting_allocator a;
     for (long n = 1;; n++) {
         counting_install(&a, n);
-        tnn_model *m = tnn_model_new(784), *loaded = NULL;
-        int rc = m ? TNN_OK : TNN_E_NOMEM;
-        tnn_layer *layers[4] = {NULL, NULL, NULL, NULL};
-        if (rc == TNN_OK) {
-            layers[0] = tnn_dense_new(784, 512);
-            layers[1] = tnn_relu_new();
-            layers[2] = tnn_dropout_new(0.2f);
-            layers[3] = tnn_dense_new(512, 10);
-        }
-        for (int i = 0; i < 4; i++) {
-            if (rc == TNN_OK)
-                rc = layers[i] ? tnn_model_add(m, layers[i]) : TNN_E_NOMEM;
-            else
-                tnn_layer_free(layers[i]);
-        }
-        if (rc == TNN_OK)
-            rc = tnn_model_set_loss(m, TNN_LOSS_CROSS_ENTROPY);
-        tnn_optim *adam = rc == TNN_OK ? tnn_adam_new(1e-3f) : NULL;
-        if (rc == TNN_OK)
-            rc = adam ? tnn_model_set_optim(m, adam) : TNN_E_NOMEM;
+        tnn_model *m = NULL, *loaded = NULL;
+        int rc = build(&m);
         for (int step = 0; step < 2 && rc == TNN_OK; step++)
             rc = tnn_model_train_batch(m, x, y, NULL);
         size_t size = 0;
@@ -719,68 +741,29 @@ START_TEST(allocation_failure_sweep_mnist_shape)
         ck_assert_msg(rc == TNN_E_NOMEM, "failing allocation %ld gave %d (%s)",
                       n, rc, tnn_last_error());
     }
+}
+
+START_TEST(allocation_failure_sweep_mnist_shape)
+{
+    tnn_rng *rng = tnn_rng_new(1);
+    tnn_tensor *x = tnn_tensor_new_2d(16, 784);
+    size_t sixteen = 16;
+    tnn_tensor *y = tnn_tensor_new(1, &sixteen);
+    tnn_tensor_rand_uniform(x, rng, 0, 1);
+    for (size_t i = 0; i < 16; i++)
+        tnn_tensor_data(y)[i] = (float)(i % 10);
+    tnn_rng_free(rng);
+    allocation_failure_sweep(build_mnist_shape, x, y);
     tnn_tensor_free(x);
     tnn_tensor_free(y);
 }
 END_TEST
 
-/* The convolutional model through training, a save and a load with each
- * allocation failing in turn. */
 START_TEST(allocation_failure_sweep_image_model)
 {
     tnn_tensor *x, *y;
     image_data(8, &x, &y);
-    struct counting_allocator a;
-    for (long n = 1;; n++) {
-        counting_install(&a, n);
-        tnn_model *m = tnn_model_new_image(2, 7, 6), *loaded = NULL;
-        int rc = m ? TNN_OK : TNN_E_NOMEM;
-        tnn_layer *layers[5] = {NULL, NULL, NULL, NULL, NULL};
-        if (rc == TNN_OK) {
-            layers[0] = tnn_conv2d_new(2, 3, 3, 3, 1, TNN_PADDING_SAME);
-            layers[1] = tnn_batchnorm_new(3);
-            layers[2] = tnn_maxpool2d_new(2, 2);
-            layers[3] = tnn_flatten_new();
-            layers[4] = tnn_dense_new(27, 3);
-        }
-        for (int i = 0; i < 5; i++) {
-            if (rc == TNN_OK)
-                rc = layers[i] ? tnn_model_add(m, layers[i]) : TNN_E_NOMEM;
-            else
-                tnn_layer_free(layers[i]);
-        }
-        if (rc == TNN_OK)
-            rc = tnn_model_set_loss(m, TNN_LOSS_CROSS_ENTROPY);
-        tnn_optim *adam = rc == TNN_OK ? tnn_adam_new(1e-2f) : NULL;
-        if (rc == TNN_OK)
-            rc = adam ? tnn_model_set_optim(m, adam) : TNN_E_NOMEM;
-        if (rc == TNN_OK)
-            rc = tnn_model_fit(m, x, y, NULL, NULL, 1, 4, 1, NULL, NULL);
-        size_t size = 0;
-        void *image = NULL;
-        if (rc == TNN_OK)
-            rc = tnn_model_save_buffer(m, TNN_SAVE_OPTIMIZER, NULL, 0, &size);
-        if (rc == TNN_OK && !(image = malloc(size)))
-            rc = TNN_E_IO;
-        if (rc == TNN_OK)
-            rc = tnn_model_save_buffer(m, TNN_SAVE_OPTIMIZER, image, size,
-                                       NULL);
-        if (rc == TNN_OK)
-            rc = tnn_model_load_buffer(image, size, &loaded);
-        free(image);
-        tnn_model_free(loaded);
-        tnn_model_free(m);
-        long calls = a.calls;
-        ck_assert_msg(a.live == 0, "failing allocation %ld leaked %ld", n,
-                      a.live);
-        counting_remove();
-        if (calls < n) {
-            ck_assert_int_eq(rc, TNN_OK);
-            break;
-        }
-        ck_assert_msg(rc == TNN_E_NOMEM, "failing allocation %ld gave %d (%s)",
-                      n, rc, tnn_last_error());
-    }
+    allocation_failure_sweep(build_image_shape, x, y);
     tnn_tensor_free(x);
     tnn_tensor_free(y);
 }
@@ -792,16 +775,16 @@ END_TEST
 START_TEST(fuzz_regressions)
 {
     tnn_model *m = NULL;
-    ck_assert_int_eq(tnn_model_load(TNN_TEST_DATA_DIR "/regress-nul-name.tnn",
-                                    &m),
-                     TNN_E_CORRUPT);
+    ck_assert_int_eq(
+        tnn_model_load(TNN_TEST_DATA_DIR "/regress-nul-name.tnn", &m),
+        TNN_E_CORRUPT);
     ck_assert_ptr_null(m);
     ck_assert_ptr_nonnull(strstr(tnn_last_error(), "byte 0x00"));
 
     tnn_model *img = tnn_model_new_image(1, 2, 2);
-    ck_assert_int_eq(tnn_model_add(img, tnn_conv2d_new(1, 1 << 20, 1, 1, 1,
-                                                       4096)),
-                     TNN_E_SHAPE);
+    ck_assert_int_eq(
+        tnn_model_add(img, tnn_conv2d_new(1, 1 << 20, 1, 1, 1, 4096)),
+        TNN_E_SHAPE);
     assert_failed_with(TNN_E_SHAPE, "tnn_model_add");
     ck_assert_ptr_nonnull(strstr(tnn_last_error(), "more than"));
     tnn_model_free(img);
