@@ -56,6 +56,13 @@ else ifeq ($(SANITIZE),thread)
 # it is set up), so that build uses the baseline loops only.
 SAN_FLAGS := -fsanitize=thread
 LIB_EXTRA := -DTNN_NO_CLONES
+# OpenBLAS is not built with ThreadSanitizer, which cannot see how its
+# worker threads' writes are ordered before cblas_sgemm returns: under TSan
+# it runs on the calling thread only (the library's own worker threads are
+# still exercised: tests ask for more with tnn_set_num_threads). For every
+# program the checks run, examples included.
+export OPENBLAS_NUM_THREADS := 1
+export TSAN_OPTIONS := halt_on_error=1
 else ifneq ($(SANITIZE),)
 $(error SANITIZE must be empty, 1 or thread)
 endif
