@@ -17,7 +17,7 @@ if command -v "$CXX" >/dev/null 2>&1; then
     "$CXX" -std=c++11 -pedantic-errors -Wall -Wextra -Werror -Iinclude \
         -c "$out/cxx.cpp" -o "$out/cxx.o"
     # C++ must see C linkage: the object refers to the unmangled name.
-    nm "$out/cxx.o" | grep -q ' U tnn_version_number$'
+    grep -q ' U tnn_version_number$' <<< "$(nm "$out/cxx.o")"
 else
     echo "header-compile: $CXX not found; C++ check skipped" >&2
     exit 1

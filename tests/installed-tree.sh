@@ -27,7 +27,9 @@ want=$(sed -n 's/^#define TNN_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\).*/\2/p'
 "$CC" $SAN_FLAGS tests/consumer.c -o "$out/consumer" \
     $(pkg-config --cflags --libs tinynn)
 LD_LIBRARY_PATH="$prefix/lib" "$out/consumer"
-LD_LIBRARY_PATH="$prefix/lib" ldd "$out/consumer" | grep -q "libtinynn.so.1 => $prefix/lib/libtinynn.so.1"
+# ldd's whole output first: grep -q would end the pipe early (SIGPIPE).
+deps=$(LD_LIBRARY_PATH="$prefix/lib" ldd "$out/consumer")
+grep -q "libtinynn.so.1 => $prefix/lib/libtinynn.so.1" <<< "$deps"
 
 # Static: the linker prefers the .so, so name the archive; the rest of the
 # link line (BLAS, libm, pthread) must come from pkg-config --static.
@@ -35,7 +37,8 @@ static_libs=$(pkg-config --static --libs tinynn | sed 's/-ltinynn/-l:libtinynn.a
 "$CC" $SAN_FLAGS tests/consumer.c -o "$out/consumer-static" \
     $(pkg-config --cflags tinynn) $static_libs
 "$out/consumer-static"
-if ldd "$out/consumer-static" | grep -q libtinynn; then
+deps=$(ldd "$out/consumer-static")
+if grep -q libtinynn <<< "$deps"; then
     echo "installed-tree: static consumer still needs libtinynn.so" >&2
     exit 1
 fi

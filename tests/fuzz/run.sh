@@ -79,7 +79,7 @@ check_compiler() {
     if ! "$FUZZ_CC" -fsanitize=fuzzer,address,undefined "$probe.c" \
         -o "$probe" >"$probe.log" 2>&1; then
         cat "$probe.log" >&2
-        "$FUZZ_CC" --version 2>/dev/null | grep -q clang ||
+        grep -q clang <<< "$("$FUZZ_CC" --version 2>/dev/null)" ||
             die "$FUZZ_CC is not clang; libFuzzer needs clang (FUZZ_CC)"
         local major
         major=$("$FUZZ_CC" -dumpversion 2>/dev/null | cut -d. -f1)
