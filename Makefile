@@ -175,8 +175,7 @@ tests: $(TEST_BIN)
 
 $(TEST_BIN): $(TEST_SRCS) tests/testutil.h include/tinynn.h $(SHARED) | lib
 	@mkdir -p $(@D)
-	$(CC) -Iinclude $(PROG_CFLAGS) $(filter -DTNN_HAVE_OPENBLAS,$(BLAS_CFLAGS)) \
-	    -DTNN_TEST_DATA_DIR='"$(abspath tests/data)"' \
+	$(CC) -Iinclude $(PROG_CFLAGS) -DTNN_TEST_DATA_DIR='"$(abspath tests/data)"' \
 	    $(CHECK_CFLAGS) $(TEST_SRCS) -o $@ $(PROG_LDFLAGS) -ltinynn $(CHECK_LIBS) -lm
 
 # Missing Debian packages are installed first (or the apt-get line printed);
