@@ -582,7 +582,7 @@ END_TEST
  * every_kind_model(2026) trained 3 epochs on make_data(64) in batches of
  * 16, saved with its optimizer; its predictions for the inputs
  * golden_input() makes are in tests/data/golden-v1.expected. Every later
- * version must load it and predict the same bits. */
+ * version must load it and predict the same values. */
 static tnn_tensor *golden_input(void)
 {
     tnn_tensor *x = tnn_tensor_new_2d(4, 6);
