@@ -29,42 +29,7 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond)                                                          \
-    do {                                                                     \
-        if (!(cond))                                                         \
-            check_failed(#cond, __LINE__);                                   \
-    } while (0)
-
-static void check_failed(const char *what, int line)
-{
-    fprintf(stderr, "fuzz_idx.c:%d: check failed: %s\nlast error: %s\n",
-            line, what, tnn_last_error());
-    abort();
-}
-
-/* Every allocation of the library goes through these, so that one can be
- * made to fail; which one follows from the input, so that a crash
- * reproduces from the input alone. */
-static unsigned long alloc_count; /* allocations since the last reset */
-static unsigned long fail_at;     /* number of the one to fail; 0: none */
-
-static void *fuzz_malloc(size_t size, void *ctx)
-{
-    (void)ctx;
-    return ++alloc_count == fail_at ? NULL : malloc(size);
-}
-
-static void *fuzz_realloc(void *ptr, size_t size, void *ctx)
-{
-    (void)ctx;
-    return ++alloc_count == fail_at ? NULL : realloc(ptr, size);
-}
-
-static void fuzz_free(void *ptr, void *ctx)
-{
-    (void)ctx;
-    free(ptr);
-}
+#include "fuzz_common.h"
 
 /* One scratch file for the comparison with tnn_idx_load(), rewritten for
  * every input; removed at exit. */

@@ -44,47 +44,7 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size,
 /* Two rows, so that batch-norm's training path sees a real variance. */
 #define ROWS 2
 
-#define CHECK(cond)                                                          \
-    do {                                                                     \
-        if (!(cond))                                                         \
-            check_failed(#cond, __LINE__);                                   \
-    } while (0)
-
-static void check_failed(const char *what, int line)
-{
-    fprintf(stderr, "fuzz_model.c:%d: check failed: %s\nlast error: %s\n",
-            line, what, tnn_last_error());
-    abort();
-}
-
-/* ---- allocation failures -------------------------------------------------
- *
- * Every allocation of the library goes through these, so that the target
- * can fail one of them: an accepted file is loaded (and saved) once more
- * with one allocation failing, which must give TNN_E_NOMEM, no model and
- * no leak. Which allocation fails follows from a hash of the input, so a
- * crash reproduces from the input alone. */
-
-static unsigned long alloc_count; /* allocations since the last reset */
-static unsigned long fail_at;     /* number of the one to fail; 0: none */
-
-static void *fuzz_malloc(size_t size, void *ctx)
-{
-    (void)ctx;
-    return ++alloc_count == fail_at ? NULL : malloc(size);
-}
-
-static void *fuzz_realloc(void *ptr, size_t size, void *ctx)
-{
-    (void)ctx;
-    return ++alloc_count == fail_at ? NULL : realloc(ptr, size);
-}
-
-static void fuzz_free(void *ptr, void *ctx)
-{
-    (void)ctx;
-    free(ptr);
-}
+#include "fuzz_common.h"
 
 /* FNV-1a: any stable hash will do. */
 static uint32_t hash_input(const uint8_t *data, size_t size)
