@@ -138,7 +138,8 @@ EXAMPLES := $(patsubst examples/%.c,$(BUILD)/%,$(EXAMPLE_SRCS))
 # Charts and the progress line the examples share (selftest.c is a
 # stand-alone check of them, not part of any example).
 SUPPORT_SRCS := examples/support/svg.c examples/support/progress.c \
-	examples/support/mnist_run.c examples/support/cli.c
+	examples/support/mnist_run.c examples/support/cli.c \
+	examples/support/augment.c
 SUPPORT_HDRS := $(wildcard examples/support/*.h)
 PROG_CFLAGS = -std=c11 $(WARN) $(OPT) $(SAN_FLAGS) $(CFLAGS)
 PROG_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS) -L$(BUILD) -Wl,-rpath,$(abspath $(BUILD))
@@ -173,10 +174,16 @@ CHECK_LIBS = $(shell pkg-config --libs check)
 
 tests: $(TEST_BIN)
 
-$(TEST_BIN): $(TEST_SRCS) tests/testutil.h include/tinynn.h $(SHARED) | lib
+# The examples' image translations are tested with the library.
+TEST_SUPPORT_SRCS := examples/support/augment.c
+
+$(TEST_BIN): $(TEST_SRCS) $(TEST_SUPPORT_SRCS) tests/testutil.h \
+		examples/support/augment.h include/tinynn.h $(SHARED) | lib
 	@mkdir -p $(@D)
-	$(CC) -Iinclude $(PROG_CFLAGS) -DTNN_TEST_DATA_DIR='"$(abspath tests/data)"' \
-	    $(CHECK_CFLAGS) $(TEST_SRCS) -o $@ $(PROG_LDFLAGS) -ltinynn $(CHECK_LIBS) -lm
+	$(CC) -Iinclude -Iexamples/support $(PROG_CFLAGS) \
+	    -DTNN_TEST_DATA_DIR='"$(abspath tests/data)"' $(CHECK_CFLAGS) \
+	    $(TEST_SRCS) $(TEST_SUPPORT_SRCS) -o $@ $(PROG_LDFLAGS) -ltinynn \
+	    $(CHECK_LIBS) -lm
 
 # Missing Debian packages are installed first (or the apt-get line printed);
 # the tests then run in a fresh make that sees the installed tools.

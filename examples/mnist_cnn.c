@@ -35,7 +35,11 @@ static tnn_model *build_model(unsigned long long seed, long total_steps)
 
 int main(int argc, char **argv)
 {
-    static const struct mnist_experiment cnn = {"mnist_cnn", "out/mnist_cnn",
-                                                12, 128, build_model};
+    static const struct mnist_experiment cnn = {.name = "mnist_cnn",
+                                                .default_out = "out/mnist_cnn",
+                                                .default_epochs = 12,
+                                                .default_batch = 128,
+                                                .max_shift = 0,
+                                                .build = build_model};
     return mnist_main(&cnn, argc, argv);
 }

@@ -34,7 +34,11 @@ static tnn_model *build_model(unsigned long long seed, long total_steps)
 
 int main(int argc, char **argv)
 {
-    static const struct mnist_experiment mlp = {"mnist_mlp", "out/mnist", 5,
-                                                64, build_model};
+    static const struct mnist_experiment mlp = {.name = "mnist_mlp",
+                                                .default_out = "out/mnist",
+                                                .default_epochs = 5,
+                                                .default_batch = 64,
+                                                .max_shift = 0,
+                                                .build = build_model};
     return mnist_main(&mlp, argc, argv);
 }

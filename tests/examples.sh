@@ -77,4 +77,23 @@ grep -q 'Epoch 2/2' "$tiny/train.txt"
 trained=$(grep '^Test accuracy' "$tiny/cnn-train.txt")
 [ -n "$trained" ] && [ "$trained" = "$(grep '^Test accuracy' "$tiny/cnn-eval.txt")" ]
 grep -q '(None, 64, 5, 5)' "$tiny/cnn-train.txt"
-echo "examples: linear regression (plain, L2, failing check), MNIST MLP and CNN save/load on a tiny set, missing-data message OK"
+# Shifted training images (one fit per epoch, counted as one run) and a
+# validation split taken from the training set.
+"$BUILD/mnist_mlp" --data "$tiny" --epochs 2 --batch 50 --shift 2 \
+    --validation 100 --out "$tiny/split" > "$tiny/split.txt"
+grep -q '^200 training and 100 validation images' "$tiny/split.txt"
+grep -q 'Epoch 2/2' "$tiny/split.txt"
+grep -q '^Validation accuracy' "$tiny/split.txt"
+if grep -q '^Test accuracy' "$tiny/split.txt"; then exit 1; fi
+grep -q 'MNIST validation set' "$tiny/split/confusion.svg"
+rc=0
+"$BUILD/mnist_mlp" --data "$tiny" --validation 300 --out "$tiny/split" \
+    > /dev/null 2> "$tiny/split.err" || rc=$?
+[ "$rc" -eq 1 ] && grep -q 'cannot hold out 300 of 300' "$tiny/split.err"
+for bad in "--shift 9" "--shift -1" "--validation 0"; do
+    rc=0
+    # shellcheck disable=SC2086 # the option and its value are two words
+    "$BUILD/mnist_mlp" --data "$tiny" $bad > /dev/null 2>&1 || rc=$?
+    [ "$rc" -eq 2 ]
+done
+echo "examples: linear regression (plain, L2, failing check), MNIST MLP and CNN save/load, shifts and validation split on a tiny set, missing-data message OK"

@@ -82,5 +82,6 @@ Suite *idx_suite(void);
 Suite *model_io_suite(void);
 Suite *threads_suite(void);
 Suite *misuse_suite(void);
+Suite *augment_suite(void);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include <tinynn.h>
 
+#include "augment.h"
 #include "cli.h"
 #include "mnist_run.h"
 #include "progress.h"
@@ -46,11 +47,15 @@ struct options {
     double min_accuracy;
     const char *save_path;
     const char *load_path;
+    long holdout;
+    int max_shift;
 };
 
 /* Per-epoch figures for training.svg, filled by the fit callback. */
 struct history {
     progress bar;
+    int epoch_offset; /* epochs run by earlier tnn_model_fit() calls */
+    int epochs_total;
     int epochs_done;
     double train_loss[MAX_EPOCHS], train_acc[MAX_EPOCHS];
     double test_loss[MAX_EPOCHS], test_acc[MAX_EPOCHS];
@@ -72,9 +77,16 @@ static void usage(FILE *out)
             "  -L, --load PATH       start from a saved model instead of "
             "a new one\n"
             "                        (-e 0: only evaluate it)\n"
+            "  -a, --shift N         move training images by up to N pixels, "
+            "anew each\n"
+            "                        epoch (default %d)\n"
+            "  -v, --validation N    hold out the last N training images and "
+            "report on\n"
+            "                        them instead of the test set (to tune "
+            "without it)\n"
             "  -h, --help            this text\n",
             exp_->name, exp_->default_out, exp_->default_epochs,
-            exp_->default_batch);
+            exp_->default_batch, exp_->max_shift);
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -89,6 +101,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"min-accuracy", required_argument, NULL, 'm'},
         {"save", required_argument, NULL, 'S'},
         {"load", required_argument, NULL, 'L'},
+        {"validation", required_argument, NULL, 'v'},
+        {"shift", required_argument, NULL, 'a'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     *o = (struct options){"data/mnist",
@@ -99,10 +113,12 @@ static int parse_options(int argc, char **argv, struct options *o)
                           0,
                           0.0,
                           NULL,
-                          NULL};
+                          NULL,
+                          0,
+                          exp_->max_shift};
     int c;
     long v;
-    while ((c = getopt_long(argc, argv, "d:o:e:b:s:t:m:S:L:h", longopts,
+    while ((c = getopt_long(argc, argv, "d:o:e:b:s:t:m:S:L:v:a:h", longopts,
                             NULL)) != -1) {
         switch (c) {
         case 'd': o->data_dir = optarg; break;
@@ -135,6 +151,15 @@ static int parse_options(int argc, char **argv, struct options *o)
         }
         case 'S': o->save_path = optarg; break;
         case 'L': o->load_path = optarg; break;
+        case 'a':
+            if (cli_parse_long(optarg, 0, 8, &v))
+                goto bad;
+            o->max_shift = (int)v;
+            break;
+        case 'v':
+            if (cli_parse_long(optarg, 1, 59999, &o->holdout))
+                goto bad;
+            break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
         }
@@ -172,14 +197,13 @@ static tnn_tensor *load(const char *dir, const char *name, int flags)
 static int on_progress(const tnn_progress *p, void *user)
 {
     struct history *h = user;
-    int epoch = tnn_progress_epoch(p);
+    int epoch = h->epoch_offset + tnn_progress_epoch(p);
     double loss = tnn_progress_loss(p), acc = tnn_progress_accuracy(p);
     double seconds = tnn_progress_seconds(p);
     if (tnn_progress_event(p) == TNN_EVENT_BATCH_END) {
         size_t batch = tnn_progress_batch(p);
         if (batch == 0)
-            progress_begin_epoch(&h->bar, stdout, epoch + 1,
-                                 tnn_progress_epochs(p),
+            progress_begin_epoch(&h->bar, stdout, epoch + 1, h->epochs_total,
                                  (long)tnn_progress_batches(p));
         progress_update(&h->bar, (long)batch + 1, loss, acc, seconds);
         return 0;
@@ -219,6 +243,75 @@ static tnn_model *load_model(const char *path)
         return NULL;
     }
     return m;
+}
+
+/* Rows [first, first + n) of t, in a tensor of their own. */
+static tnn_tensor *rows_of(const tnn_tensor *t, size_t first, size_t n)
+{
+    size_t dims[4];
+    int ndim = tnn_tensor_ndim(t);
+    for (int i = 0; i < ndim && i < 4; i++)
+        dims[i] = tnn_tensor_dim(t, i);
+    size_t per_row = tnn_tensor_size(t) / dims[0];
+    dims[0] = n;
+    tnn_tensor *part = tnn_tensor_new(ndim, dims);
+    if (part)
+        memcpy(tnn_tensor_data(part), tnn_tensor_cdata(t) + first * per_row,
+               n * per_row * sizeof(float));
+    return part;
+}
+
+/* The last n training rows become the evaluation set, in place of the
+ * test set, so that choices about training never look at the test set. */
+static int hold_out(tnn_tensor **x_train, tnn_tensor **y_train,
+                    tnn_tensor **x_eval, tnn_tensor **y_eval, size_t n)
+{
+    size_t rows = tnn_tensor_dim(*x_train, 0);
+    if (n >= rows) {
+        complain("cannot hold out %zu of %zu training images\n", n, rows);
+        return -1;
+    }
+    size_t keep = rows - n;
+    tnn_tensor *parts[4] = {
+        rows_of(*x_train, 0, keep), rows_of(*y_train, 0, keep),
+        rows_of(*x_train, keep, n), rows_of(*y_train, keep, n)};
+    tnn_tensor **slots[4] = {x_train, y_train, x_eval, y_eval};
+    int ok = parts[0] && parts[1] && parts[2] && parts[3];
+    for (int i = 0; i < 4; i++) {
+        tnn_tensor *gone = ok ? *slots[i] : parts[i];
+        if (ok)
+            *slots[i] = parts[i];
+        tnn_tensor_free(gone);
+    }
+    if (!ok)
+        complain("%s\n", tnn_last_error());
+    return ok ? 0 : -1;
+}
+
+/* Fit for the requested epochs; with augmentation, one epoch at a time on
+ * freshly shifted images (the model's optimizer and generator carry over
+ * from call to call, so this is one run). */
+static int train(tnn_model *m, const struct options *o, const tnn_tensor *x,
+                 const tnn_tensor *y, const tnn_tensor *x_eval,
+                 const tnn_tensor *y_eval, struct history *h)
+{
+    h->epochs_total = o->epochs;
+    if (o->max_shift == 0)
+        return tnn_model_fit(m, x, y, x_eval, y_eval, o->epochs,
+                             (size_t)o->batch, 1, on_progress, h);
+    /* Its own stream, so the shuffling and dropout are as without it. */
+    tnn_rng *rng = tnn_rng_new(o->seed ^ 0x5348494654ULL);
+    tnn_tensor *moved = rng ? tnn_tensor_clone(x) : NULL;
+    int rc = moved ? TNN_OK : TNN_E_NOMEM;
+    for (int e = 0; e < o->epochs && rc == TNN_OK; e++) {
+        augment_shift_images(x, moved, 28, o->max_shift, rng);
+        h->epoch_offset = e;
+        rc = tnn_model_fit(m, moved, y, x_eval, y_eval, 1, (size_t)o->batch, 1,
+                           on_progress, h);
+    }
+    tnn_tensor_free(moved);
+    tnn_rng_free(rng);
+    return rc;
 }
 
 /* counts[actual * CLASSES + predicted] over the test set. */
@@ -268,8 +361,11 @@ static void print_confusion(const int *counts)
     }
 }
 
-static int draw(const char *dir, const struct history *h, const int *counts)
+static int draw(const char *dir, const char *set, const struct history *h,
+                const int *counts)
 {
+    char title[64];
+    snprintf(title, sizeof title, "MNIST %s set: confusion matrix", set);
     char path[4096];
     if (cli_make_dirs(dir)) {
         complain("cannot create %s: %s\n", dir, strerror(errno));
@@ -280,9 +376,9 @@ static int draw(const char *dir, const struct history *h, const int *counts)
         epochs[e] = e + 1;
     size_t n = (size_t)h->epochs_done;
     svg_series loss[] = {{"train", epochs, h->train_loss, n, NULL},
-                         {"test", epochs, h->test_loss, n, NULL}};
+                         {set, epochs, h->test_loss, n, NULL}};
     svg_series acc[] = {{"train", epochs, h->train_acc, n, NULL},
-                        {"test", epochs, h->test_acc, n, NULL}};
+                        {set, epochs, h->test_acc, n, NULL}};
     svg_panel panels[] = {
         {"Loss", "epoch", "cross-entropy", loss, 2, 0, 0, 0, 0, 0},
         {"Accuracy", "epoch", "accuracy", acc, 2, 0, 0, 0, 0, 0}};
@@ -292,8 +388,7 @@ static int draw(const char *dir, const struct history *h, const int *counts)
         return -1;
     }
     snprintf(path, sizeof path, "%s/confusion.svg", dir);
-    if (svg_write_confusion_matrix(path, "MNIST test set: confusion matrix",
-                                   counts, NULL, CLASSES, 1)) {
+    if (svg_write_confusion_matrix(path, title, counts, NULL, CLASSES, 1)) {
         complain("cannot write %s: %s\n", path, strerror(errno));
         return -1;
     }
@@ -354,28 +449,31 @@ int mnist_main(const struct mnist_experiment *experiment, int argc,
         y_train ? load(opt.data_dir, "t10k-images-idx3-ubyte", flags) : NULL;
     tnn_tensor *y_test =
         x_test ? load(opt.data_dir, "t10k-labels-idx1-ubyte", 0) : NULL;
-    tnn_model *model =
-        !y_test ? NULL
-        : opt.load_path
-            ? load_model(opt.load_path)
-            : exp_->build(opt.seed,
-                          steps_of(&opt, tnn_tensor_dim(x_train, 0)));
+    tnn_model *model = NULL;
     int status = 1;
+    if (!y_test || (opt.holdout > 0 && hold_out(&x_train, &y_train, &x_test,
+                                                &y_test, (size_t)opt.holdout)))
+        goto done;
+    model = opt.load_path
+                ? load_model(opt.load_path)
+                : exp_->build(opt.seed,
+                              steps_of(&opt, tnn_tensor_dim(x_train, 0)));
     if (!model)
         goto done;
+    const char *eval_name = opt.holdout > 0 ? "Validation" : "Test";
 
     char summary[2048];
     tnn_model_summary(model, summary, sizeof summary, NULL);
     printf("libtinynn %s, %d BLAS thread(s), seed %llu\n%zu training and "
-           "%zu test images\n\n%s\n",
+           "%zu %s images\n\n%s\n",
            tnn_version_string(), tnn_get_num_threads(), opt.seed,
-           tnn_tensor_dim(x_train, 0), tnn_tensor_dim(x_test, 0), summary);
+           tnn_tensor_dim(x_train, 0), tnn_tensor_dim(x_test, 0),
+           opt.holdout > 0 ? "validation" : "test", summary);
     fflush(stdout);
 
     static struct history history;
-    if (opt.epochs > 0 &&
-        tnn_model_fit(model, x_train, y_train, x_test, y_test, opt.epochs,
-                      (size_t)opt.batch, 1, on_progress, &history) != TNN_OK) {
+    if (opt.epochs > 0 && train(model, &opt, x_train, y_train, x_test, y_test,
+                                &history) != TNN_OK) {
         complain("%s\n", tnn_last_error());
         goto done;
     }
@@ -395,16 +493,18 @@ int mnist_main(const struct mnist_experiment *experiment, int argc,
         complain("%s\n", tnn_last_error());
         goto done;
     }
-    printf("\nTest loss: %.4f\nTest accuracy: %.2f%%\n", loss,
-           100.0 * accuracy);
+    printf("\n%s loss: %.4f\n%s accuracy: %.2f%%\n", eval_name, loss,
+           eval_name, 100.0 * accuracy);
     print_confusion(counts);
-    if (draw(opt.out_dir, &history, counts))
+    if (draw(opt.out_dir, opt.holdout > 0 ? "validation" : "test", &history,
+             counts))
         goto done;
     status = 0;
     if (accuracy < opt.min_accuracy) {
-        complain("test accuracy %.2f%% is below the required "
+        complain("%s accuracy %.2f%% is below the required "
                  "%.2f%%\n",
-                 100.0 * accuracy, 100.0 * opt.min_accuracy);
+                 opt.holdout > 0 ? "validation" : "test", 100.0 * accuracy,
+                 100.0 * opt.min_accuracy);
         status = 1;
     }
 done:

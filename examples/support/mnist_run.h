@@ -16,6 +16,9 @@ struct mnist_experiment {
     const char *default_out; /* where the pictures go */
     int default_epochs;
     long default_batch;
+    /* Training images are moved by up to this many pixels along each axis,
+     * anew every epoch (0: used as they are). */
+    int max_shift;
     /* The model for 28x28 images (784 values per row) with its loss and
      * optimizer set, its randomness from seed, for training of total_steps
      * optimizer steps (for schedules); NULL after saying why. */
