@@ -239,9 +239,9 @@ abi-check: $(SHARED)
 
 # --- demo and benchmarks ------------------------------------------------------
 # The convnet takes minutes, so it has its own target (CI runs it). It
-# reaches 99.0-99.2% in 12 epochs here (99.15% with the default seed); the
-# bar guards against regressions.
-CNN_MIN_ACCURACY ?= 0.99
+# must reach 99.2% test accuracy in its 12 epochs (99.38% with the default
+# seed here).
+CNN_MIN_ACCURACY ?= 0.992
 
 demo-cnn:
 	@bash scripts/install-deps.sh $(DEMO_DEPS)

@@ -227,12 +227,12 @@ static tnn_model *load_model(const char *path)
         complain("%s\n", tnn_last_error());
         return NULL;
     }
-    if (tnn_model_in_features(m) != 784 ||
+    if (tnn_model_in_features(m) != IMAGE_SIDE * IMAGE_SIDE ||
         tnn_model_out_features(m) != CLASSES) {
         complain("%s maps %zu inputs to %zu outputs, not "
-                 "784 to %d\n",
+                 "%d to %d\n",
                  path, tnn_model_in_features(m), tnn_model_out_features(m),
-                 CLASSES);
+                 IMAGE_SIDE * IMAGE_SIDE, CLASSES);
         tnn_model_free(m);
         return NULL;
     }
@@ -304,7 +304,7 @@ static int train(tnn_model *m, const struct options *o, const tnn_tensor *x,
     tnn_tensor *moved = rng ? tnn_tensor_clone(x) : NULL;
     int rc = moved ? TNN_OK : TNN_E_NOMEM;
     for (int e = 0; e < o->epochs && rc == TNN_OK; e++) {
-        augment_shift_images(x, moved, 28, o->max_shift, rng);
+        augment_shift_images(x, moved, IMAGE_SIDE, o->max_shift, rng);
         h->epoch_offset = e;
         rc = tnn_model_fit(m, moved, y, x_eval, y_eval, 1, (size_t)o->batch, 1,
                            on_progress, h);

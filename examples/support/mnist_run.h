@@ -9,6 +9,7 @@
 #include <tinynn.h>
 
 #define CLASSES 10
+#define IMAGE_SIDE 28 /* MNIST images are IMAGE_SIDE x IMAGE_SIDE */
 
 /* What one example is: its name and defaults, and its model. */
 struct mnist_experiment {
