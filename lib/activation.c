@@ -29,8 +29,12 @@ static void relu_backward(tnn_layer *layer, const float *in, const float *out,
     (void)accumulate;
     if (!din)
         return;
-    for (size_t i = 0, c = count(layer, n); i < c; i++)
-        din[i] = out[i] > 0.0f ? dout[i] : 0.0f;
+    /* dout is read whether or not it is kept: a select, not a branch on
+     * the sign of every element, so that the loop vectorises. */
+    for (size_t i = 0, c = count(layer, n); i < c; i++) {
+        float g = dout[i];
+        din[i] = out[i] > 0.0f ? g : 0.0f;
+    }
 }
 
 static void sigmoid_forward(tnn_layer *layer, const float *in, float *out,

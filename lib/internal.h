@@ -218,6 +218,24 @@ struct tnn_rng {
     bool has_spare;
 };
 
+/* The next 64 bits of xoshiro256**, for rng != NULL. Inline so that loops
+ * drawing per element (dropout) keep the state in registers rather than
+ * calling the exported, interposable tnn_rng_next_u64(). */
+static inline uint64_t tnn__rng_next(tnn_rng *rng)
+{
+    uint64_t *s = rng->s;
+    uint64_t x = s[1] * 5;
+    uint64_t result = ((x << 7) | (x >> 57)) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = (s[3] << 45) | (s[3] >> 19);
+    return result;
+}
+
 /* ---- worker threads (pool.c) -------------------------------------------- */
 
 struct tnn__pool;

@@ -14,11 +14,6 @@ static uint64_t splitmix64(uint64_t *x)
     return z ^ (z >> 31);
 }
 
-static uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
 static void rng_seed(tnn_rng *rng, uint64_t seed)
 {
     for (int i = 0; i < 4; i++)
@@ -58,16 +53,7 @@ uint64_t tnn_rng_next_u64(tnn_rng *rng)
         tnn__fail(TNN_E_INVALID, __func__, "rng is NULL");
         return 0;
     }
-    uint64_t *s = rng->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
+    return tnn__rng_next(rng);
 }
 
 double tnn_rng_uniform(tnn_rng *rng)
@@ -77,7 +63,7 @@ double tnn_rng_uniform(tnn_rng *rng)
         return 0.0;
     }
     /* The top 53 bits make every double in [0, 1) on a 2^-53 grid. */
-    return (double)(tnn_rng_next_u64(rng) >> 11) * 0x1.0p-53;
+    return (double)(tnn__rng_next(rng) >> 11) * 0x1.0p-53;
 }
 
 double tnn_rng_normal(tnn_rng *rng)
