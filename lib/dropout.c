@@ -25,6 +25,18 @@ static int dropout_reserve(tnn_layer *layer, const char *func, size_t n)
     return TNN_OK;
 }
 
+/* scale when a draw of 32 bits keeps its element, else 0, chosen by a bit
+ * mask so that the compiler cannot turn it into a branch. */
+static inline float keep_or_drop(uint64_t half, uint64_t threshold,
+                                 uint32_t scale_bits)
+{
+    union {
+        uint32_t bits;
+        float value;
+    } m = {.bits = scale_bits & (0u - (uint32_t)(half >= threshold))};
+    return m.value;
+}
+
 static void dropout_forward(tnn_layer *layer, const float *in, float *out,
                             size_t n, bool training, tnn_rng *rng)
 {
@@ -39,18 +51,25 @@ static void dropout_forward(tnn_layer *layer, const float *in, float *out,
         return;
     }
     /* Each 64-bit draw decides two elements: a 32-bit half at or above
-     * rate * 2^32 keeps its element. The mask is drawn first and applied
-     * after, so that the second loop vectorises. */
+     * rate * 2^32 keeps its element. The generator runs on a local copy,
+     * which stays in registers, and keep-or-drop is a bit mask, not a
+     * branch the CPU would mispredict at every dropped element; the mask
+     * is applied in a second loop, which vectorises. */
     const float scale = 1.0f / (1.0f - d->rate);
     const uint64_t threshold = (uint64_t)((double)d->rate * 4294967296.0);
+    uint32_t scale_bits;
+    memcpy(&scale_bits, &scale, sizeof scale_bits);
     float *restrict mask = d->mask;
-    for (size_t i = 0; i < count; i += 2) {
-        uint64_t bits = tnn__rng_next(rng);
-        mask[i] = (bits & 0xffffffffu) >= threshold ? scale : 0.0f;
+    tnn_rng local = *rng;
+    size_t i = 0;
+    for (; i < count; i += 2) {
+        uint64_t bits = tnn__rng_next(&local);
+        mask[i] = keep_or_drop(bits & 0xffffffffu, threshold, scale_bits);
         if (i + 1 < count)
-            mask[i + 1] = (bits >> 32) >= threshold ? scale : 0.0f;
+            mask[i + 1] = keep_or_drop(bits >> 32, threshold, scale_bits);
     }
-    for (size_t i = 0; i < count; i++)
+    *rng = local;
+    for (i = 0; i < count; i++)
         out[i] = in[i] * mask[i];
 }
 

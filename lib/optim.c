@@ -4,6 +4,7 @@
  * pass over each parameter buffer.
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "internal.h"
@@ -351,20 +352,28 @@ static void adam_update(const tnn_optim *opt, float *restrict w,
     }
 }
 
+/* The update is cut into STEP_SLICES slices, each the same share of every
+ * parameter buffer, and the pool's threads take slices from a shared
+ * counter until none is left. A thread the OS keeps off a core (the BLAS's
+ * own threads spin on the other cores for a while after each product)
+ * then delays nothing: the threads that run take its slices. Which thread
+ * updates a slice does not change the result. */
+enum { STEP_SLICES = 32 };
+
 struct step_job {
     const tnn_optim *opt;
     tnn_layer *const *layers;
     size_t count;
     float lr;
+    atomic_int next_slice;
 };
 
-/* Part `part` of `parts` of the update: the same slice of every parameter
+/* Slice `part` of `parts` of the update: the same slice of every parameter
  * buffer, cut at multiples of 16 floats (64 bytes, a cache line). Each
  * gradient is reset to zero as it is used, so that the next backward pass
  * can add into it: cheaper than having the BLAS clear it first. */
-static void step_part(void *arg, int part, int parts)
+static void update_slice(const struct step_job *job, int part, int parts)
 {
-    const struct step_job *job = arg;
     const tnn_optim *opt = job->opt;
     size_t slot = 0;
     for (size_t i = 0; i < job->count; i++) {
@@ -396,10 +405,21 @@ static void step_part(void *arg, int part, int parts)
     }
 }
 
+static void step_part(void *arg, int part, int parts)
+{
+    (void)part;
+    (void)parts;
+    struct step_job *job = arg;
+    int slice;
+    while ((slice = atomic_fetch_add_explicit(
+                &job->next_slice, 1, memory_order_relaxed)) < STEP_SLICES)
+        update_slice(job, slice, STEP_SLICES);
+}
+
 void tnn__optim_step(tnn_optim *opt, tnn_layer *const *layers, size_t count,
                      struct tnn__pool *pool)
 {
-    struct step_job job = {opt, layers, count, tnn_optim_current_lr(opt)};
+    struct step_job job = {opt, layers, count, tnn_optim_current_lr(opt), 0};
     tnn__pool_run(pool, step_part, &job);
     opt->steps++;
     opt->state_steps++;
