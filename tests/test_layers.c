@@ -271,6 +271,67 @@ START_TEST(dropout_modes)
 }
 END_TEST
 
+/* The mask, element by element, is the documented use of the generator:
+ * element 2k is kept when the low 32 bits of draw k reach rate * 2^32,
+ * element 2k + 1 when the high 32 bits do; an odd count leaves the last
+ * draw's high half unused. */
+START_TEST(dropout_mask_follows_generator)
+{
+    enum { ROWS = 7, COLS = 3, COUNT = ROWS * COLS };
+    const float rate = 0.3f, scale = 1.0f / (1.0f - 0.3f);
+    const uint64_t threshold = (uint64_t)((double)rate * 4294967296.0);
+    tnn_layer *drop = tnn_dropout_new(rate);
+    tnn_rng *rng = tnn_rng_new(77), *ref = tnn_rng_new(77);
+    tnn_tensor *x = tnn_tensor_new_2d(ROWS, COLS);
+    tnn_tensor *y = tnn_tensor_new_2d(ROWS, COLS);
+    for (int i = 0; i < COUNT; i++)
+        tnn_tensor_data(x)[i] = (float)(i + 1);
+    for (int pass = 0; pass < 3; pass++) {
+        ck_assert_int_eq(tnn_layer_forward(drop, x, y, TNN_MODE_TRAIN, rng),
+                         TNN_OK);
+        uint64_t bits = 0;
+        for (int i = 0; i < COUNT; i++) {
+            bits = i % 2 == 0 ? tnn_rng_next_u64(ref) : bits >> 32;
+            bool keep = (bits & 0xffffffffu) >= threshold;
+            ck_assert_float_eq(tnn_tensor_data(y)[i],
+                               keep ? (float)(i + 1) * scale : 0.0f);
+        }
+        /* Both generators have made the same number of draws. */
+        ck_assert_uint_eq(tnn_rng_next_u64(rng), tnn_rng_next_u64(ref));
+    }
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_rng_free(rng);
+    tnn_rng_free(ref);
+    tnn_layer_free(drop);
+}
+END_TEST
+
+/* ReLU passes the gradient where its output is positive and nothing
+ * elsewhere, not even a NaN or an infinity. */
+START_TEST(relu_backward_selects)
+{
+    tnn_layer *relu = tnn_relu_new();
+    const float xv[6] = {-1.0f, 0.0f, 2.0f, 3.0f, -4.0f, 0.5f};
+    const float gv[6] = {NAN, INFINITY, 7.0f, -8.0f, -INFINITY, 9.0f};
+    const float want[6] = {0.0f, 0.0f, 7.0f, -8.0f, 0.0f, 9.0f};
+    tnn_tensor *x = tnn_tensor_new_2d(2, 3), *y = tnn_tensor_new_2d(2, 3);
+    tnn_tensor *dy = tnn_tensor_new_2d(2, 3), *dx = tnn_tensor_new_2d(2, 3);
+    tnn_tensor_copy_from(x, xv, 6);
+    tnn_tensor_copy_from(dy, gv, 6);
+    ck_assert_int_eq(tnn_layer_forward(relu, x, y, TNN_MODE_TRAIN, NULL),
+                     TNN_OK);
+    ck_assert_int_eq(tnn_layer_backward(relu, x, y, dy, dx), TNN_OK);
+    for (int i = 0; i < 6; i++)
+        ck_assert_float_eq(tnn_tensor_data(dx)[i], want[i]);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_tensor_free(dy);
+    tnn_tensor_free(dx);
+    tnn_layer_free(relu);
+}
+END_TEST
+
 /* Running statistics after three training batches, computed by hand, and
  * the evaluation output that uses them. */
 START_TEST(batchnorm_running_statistics)
@@ -630,6 +691,8 @@ Suite *layers_suite(void)
     tcase_add_test(tc, dense_forward_by_hand);
     tcase_add_test(tc, softmax_rows_sum_to_one);
     tcase_add_test(tc, dropout_modes);
+    tcase_add_test(tc, dropout_mask_follows_generator);
+    tcase_add_test(tc, relu_backward_selects);
     tcase_add_test(tc, batchnorm_running_statistics);
     tcase_add_test(tc, batchnorm_single_row_is_defined);
     tcase_add_test(tc, layer_misuse);
