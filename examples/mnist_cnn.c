@@ -24,6 +24,16 @@
 
 #include "support/mnist_run.h"
 
+static tnn_optim *optimizer(long total_steps)
+{
+    tnn_optim *adam = tnn_adam_new(3e-3f);
+    if (adam && tnn_optim_set_cosine_schedule(adam, total_steps, 0.0f)) {
+        tnn_optim_free(adam);
+        return NULL;
+    }
+    return adam;
+}
+
 static tnn_model *build_model(unsigned long long seed, long total_steps)
 {
     tnn_layer *layers[] = {tnn_conv2d_new(1, 32, 3, 3, 1, TNN_PADDING_VALID),
@@ -36,14 +46,9 @@ static tnn_model *build_model(unsigned long long seed, long total_steps)
                            tnn_dropout_new(0.5f),
                            tnn_dense_new(64 * 5 * 5, 10),
                            tnn_softmax_new()};
-    tnn_optim *adam = tnn_adam_new(3e-3f);
-    if (adam && tnn_optim_set_cosine_schedule(adam, total_steps, 0.0f)) {
-        fprintf(stderr, "mnist_cnn: %s\n", tnn_last_error());
-        tnn_optim_free(adam);
-        adam = NULL;
-    }
     return mnist_model("mnist_cnn", tnn_model_new_image(1, 28, 28), seed,
-                       layers, sizeof layers / sizeof *layers, adam);
+                       layers, sizeof layers / sizeof *layers,
+                       optimizer(total_steps));
 }
 
 int main(int argc, char **argv)
@@ -53,6 +58,7 @@ int main(int argc, char **argv)
                                                 .default_epochs = 12,
                                                 .default_batch = 128,
                                                 .max_shift = 1,
-                                                .build = build_model};
+                                                .build = build_model,
+                                                .optimizer = optimizer};
     return mnist_main(&cnn, argc, argv);
 }

@@ -419,7 +419,11 @@ static void step_part(void *arg, int part, int parts)
 void tnn__optim_step(tnn_optim *opt, tnn_layer *const *layers, size_t count,
                      struct tnn__pool *pool)
 {
-    struct step_job job = {opt, layers, count, tnn_optim_current_lr(opt), 0};
+    struct step_job job = {.opt = opt,
+                           .layers = layers,
+                           .count = count,
+                           .lr = tnn_optim_current_lr(opt)};
+    atomic_init(&job.next_slice, 0);
     tnn__pool_run(pool, step_part, &job);
     opt->steps++;
     opt->state_steps++;

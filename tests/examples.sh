@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The example programs: linear regression agrees with the closed form with
 # and without L2 (and its check can fail), and the MNIST example explains
-# missing data instead of crashing.
+# missing data instead of crashing. set -e stops only at the last command
+# of an && list, so every check stands on a line of its own.
 set -euo pipefail
 : "${BUILD:=build}"
 out=$(mktemp -d)
@@ -14,16 +15,19 @@ near() { awk -v a="$1" -v b="$2" -v tol="$3" 'BEGIN {d = a - b; if (d < 0) d = -
 "$BUILD/linear_regression" --out "$out/plain" > "$out/plain.txt"
 read -r gd0 gd1 <<< "$(field "$out/plain.txt" "gradient descent")"
 read -r cf0 cf1 <<< "$(field "$out/plain.txt" "closed form")"
-near "$gd0" "$cf0" 1e-3 && near "$gd1" "$cf1" 1e-3
+near "$gd0" "$cf0" 1e-3 || exit 1
+near "$gd1" "$cf1" 1e-3
 # The data are y = 4 + 3x + N(0, 1) noise on 1000 points.
-near "$gd0" 4 0.2 && near "$gd1" 3 0.2
+near "$gd0" 4 0.2 || exit 1
+near "$gd1" 3 0.2
 grep -q '^result: agree' "$out/plain.txt"
 [ -s "$out/plain/cost.svg" ]
 
 "$BUILD/linear_regression" --lambda 100 --out "$out/l2" > "$out/l2.txt"
 read -r l0 l1 <<< "$(field "$out/l2.txt" "gradient descent")"
 read -r c0 c1 <<< "$(field "$out/l2.txt" "closed form")"
-near "$l0" "$c0" 1e-3 && near "$l1" "$c1" 1e-3
+near "$l0" "$c0" 1e-3 || exit 1
+near "$l1" "$c1" 1e-3
 # L2 on both parameters shrinks the norm of theta.
 awk -v a="$l0" -v b="$l1" -v c="$gd0" -v d="$gd1" \
     'BEGIN {exit !(a * a + b * b < c * c + d * d)}'
@@ -31,7 +35,8 @@ awk -v a="$l0" -v b="$l1" -v c="$gd0" -v d="$gd1" \
 # Too few iterations: the check must fail with status 1.
 rc=0
 "$BUILD/linear_regression" --iterations 20 --out "$out/short" > "$out/short.txt" || rc=$?
-[ "$rc" -eq 1 ] && grep -q '^result: DISAGREE' "$out/short.txt"
+[ "$rc" -eq 1 ] || exit 1
+grep -q '^result: DISAGREE' "$out/short.txt"
 
 rc=0
 "$BUILD/linear_regression" --alpha banana > /dev/null 2>&1 || rc=$?
@@ -39,8 +44,9 @@ rc=0
 
 rc=0
 "$BUILD/mnist_mlp" --data "$out/nowhere" --out "$out/mnist" 2> "$out/mnist.err" > /dev/null || rc=$?
-[ "$rc" -eq 1 ] && grep -q 'fetch-mnist.sh' "$out/mnist.err" &&
-    grep -q 'tnn_idx_load' "$out/mnist.err"
+[ "$rc" -eq 1 ] || exit 1
+grep -q 'fetch-mnist.sh' "$out/mnist.err"
+grep -q 'tnn_idx_load' "$out/mnist.err"
 # A tiny MNIST-shaped data set made here (no network): train, save, load
 # and evaluate the saved model; it must score exactly what it scored.
 byte() { printf "$(printf '\\x%02x' "$1")"; }
@@ -66,8 +72,10 @@ labels 100 | mk_idx "$tiny/t10k-labels-idx1-ubyte" 8 100
     --out "$tiny/pics2" > "$tiny/eval.txt"
 trained=$(grep '^Test accuracy' "$tiny/train.txt")
 loaded=$(grep '^Test accuracy' "$tiny/eval.txt")
-[ -n "$trained" ] && [ "$trained" = "$loaded" ]
-[ -s "$tiny/pics/training.svg" ] && [ -s "$tiny/pics/confusion.svg" ]
+[ -n "$trained" ] || exit 1
+[ "$trained" = "$loaded" ]
+[ -s "$tiny/pics/training.svg" ] || exit 1
+[ -s "$tiny/pics/confusion.svg" ]
 grep -q 'Epoch 2/2' "$tiny/train.txt"
 # The convnet the same way.
 "$BUILD/mnist_cnn" --data "$tiny" --epochs 1 --batch 50 --save "$tiny/c.tnn" \
@@ -75,8 +83,21 @@ grep -q 'Epoch 2/2' "$tiny/train.txt"
 "$BUILD/mnist_cnn" --data "$tiny" --epochs 0 --load "$tiny/c.tnn" \
     --out "$tiny/cnn2" > "$tiny/cnn-eval.txt"
 trained=$(grep '^Test accuracy' "$tiny/cnn-train.txt")
-[ -n "$trained" ] && [ "$trained" = "$(grep '^Test accuracy' "$tiny/cnn-eval.txt")" ]
+[ -n "$trained" ] || exit 1
+[ "$trained" = "$(grep '^Test accuracy' "$tiny/cnn-eval.txt")" ]
 grep -q '(None, 64, 5, 5)' "$tiny/cnn-train.txt"
+# Training on from a saved model: the MLP's constant-rate Adam carries on
+# with its saved state; the convnet's schedule ended at 0, so it gets a new
+# one for the new run, which must then change the model.
+"$BUILD/mnist_mlp" --data "$tiny" --epochs 1 --batch 32 --load "$tiny/m.tnn" \
+    --out "$tiny/more" > "$tiny/more.txt"
+if grep -q 'A new optimizer' "$tiny/more.txt"; then exit 1; fi
+"$BUILD/mnist_cnn" --data "$tiny" --epochs 1 --batch 50 --load "$tiny/c.tnn" \
+    --out "$tiny/cnn3" > "$tiny/cnn-more.txt"
+grep -q "^A new optimizer for this run: the saved one's learning rate has decayed to 0.$" \
+    "$tiny/cnn-more.txt"
+[ "$(grep '^Test loss' "$tiny/cnn-more.txt")" != \
+  "$(grep '^Test loss' "$tiny/cnn-eval.txt")" ]
 # Shifted training images (one fit per epoch, counted as one run) and a
 # validation split taken from the training set.
 "$BUILD/mnist_mlp" --data "$tiny" --epochs 2 --batch 50 --shift 2 \
@@ -86,10 +107,13 @@ grep -q 'Epoch 2/2' "$tiny/split.txt"
 grep -q '^Validation accuracy' "$tiny/split.txt"
 if grep -q '^Test accuracy' "$tiny/split.txt"; then exit 1; fi
 grep -q 'MNIST validation set' "$tiny/split/confusion.svg"
-rc=0
-"$BUILD/mnist_mlp" --data "$tiny" --validation 300 --out "$tiny/split" \
-    > /dev/null 2> "$tiny/split.err" || rc=$?
-[ "$rc" -eq 1 ] && grep -q 'cannot hold out 300 of 300' "$tiny/split.err"
+for n in 300 60000; do
+    rc=0
+    "$BUILD/mnist_mlp" --data "$tiny" --validation $n --out "$tiny/split" \
+        > /dev/null 2> "$tiny/split.err" || rc=$?
+    [ "$rc" -eq 1 ] || exit 1
+    grep -q "cannot hold out $n of 300" "$tiny/split.err"
+done
 for bad in "--shift 9" "--shift -1" "--validation 0"; do
     rc=0
     # shellcheck disable=SC2086 # the option and its value are two words

@@ -21,7 +21,8 @@ export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 pkg-config --exists tinynn
 want=$(sed -n 's/^#define TNN_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\).*/\2/p' include/tinynn.h | paste -sd.)
 [ "$(pkg-config --modversion tinynn)" = "$want" ]
-[ -L "$prefix/lib/libtinynn.so" ] && [ -L "$prefix/lib/libtinynn.so.1" ]
+[ -L "$prefix/lib/libtinynn.so" ]
+[ -L "$prefix/lib/libtinynn.so.1" ]
 
 # Shared.
 "$CC" $SAN_FLAGS tests/consumer.c -o "$out/consumer" \

@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -77,12 +78,13 @@ static void usage(FILE *out)
             "  -L, --load PATH       start from a saved model instead of "
             "a new one\n"
             "                        (-e 0: only evaluate it)\n"
-            "  -a, --shift N         move training images by up to N pixels, "
-            "anew each\n"
-            "                        epoch (default %d)\n"
-            "  -v, --validation N    hold out the last N training images and "
-            "report on\n"
-            "                        them instead of the test set (to tune "
+            "  -a, --shift N         move training images by up to N pixels "
+            "(0 to 8),\n"
+            "                        anew each epoch (default %d; 0: as they "
+            "are)\n"
+            "  -v, --validation N    hold out the last N >= 1 training images "
+            "and report\n"
+            "                        on them instead of the test set (to tune "
             "without it)\n"
             "  -h, --help            this text\n",
             exp_->name, exp_->default_out, exp_->default_epochs,
@@ -157,7 +159,8 @@ static int parse_options(int argc, char **argv, struct options *o)
             o->max_shift = (int)v;
             break;
         case 'v':
-            if (cli_parse_long(optarg, 1, 59999, &o->holdout))
+            /* Up to the training set's size, which hold_out() checks. */
+            if (cli_parse_long(optarg, 1, LONG_MAX, &o->holdout))
                 goto bad;
             break;
         case 'h': usage(stdout); exit(0);
@@ -173,7 +176,9 @@ static int parse_options(int argc, char **argv, struct options *o)
     complain("unexpected argument '%s'\n", argv[optind]);
     return -1;
 bad:
-    complain("invalid value '%s' for -%c\n", optarg, c);
+    for (const struct option *lo = longopts; lo->name; lo++)
+        if (lo->val == c)
+            complain("invalid value '%s' for --%s\n", optarg, lo->name);
     return -1;
 }
 
@@ -218,9 +223,12 @@ static int on_progress(const tnn_progress *p, void *user)
     return 0;
 }
 
-/* A saved model of the right shape; trained further with a fresh Adam if
- * it was saved without its optimizer. */
-static tnn_model *load_model(const char *path)
+/* A saved model of the right shape. To be trained further (total_steps >
+ * 0) it keeps its saved optimizer, whose state makes the run continue where
+ * it stopped, unless there is none or its learning rate has decayed to 0
+ * (a finished schedule would train nothing): then it gets the experiment's
+ * optimizer for the new run. */
+static tnn_model *load_model(const char *path, long total_steps)
 {
     tnn_model *m = NULL;
     if (tnn_model_load(path, &m) != TNN_OK) {
@@ -236,8 +244,16 @@ static tnn_model *load_model(const char *path)
         tnn_model_free(m);
         return NULL;
     }
-    if (!tnn_model_optim(m) &&
-        tnn_model_set_optim(m, tnn_adam_new(1e-3f)) != TNN_OK) {
+    const tnn_optim *saved = tnn_model_optim(m);
+    const char *why = !saved ? "it was saved without one"
+                      : tnn_optim_current_lr(saved) == 0.0f
+                          ? "the saved one's learning rate has decayed to 0"
+                          : NULL;
+    if (total_steps == 0 || !why)
+        return m;
+    printf("A new optimizer for this run: %s.\n", why);
+    tnn_optim *fresh = exp_->optimizer(total_steps);
+    if (!fresh || tnn_model_set_optim(m, fresh) != TNN_OK) {
         complain("%s\n", tnn_last_error());
         tnn_model_free(m);
         return NULL;
@@ -422,12 +438,13 @@ tnn_model *mnist_model(const char *name, tnn_model *m, unsigned long long seed,
     return m;
 }
 
-/* Optimizer steps of the whole training: batches per epoch times epochs. */
+/* Optimizer steps of the whole training: batches per epoch times epochs
+ * (0 when there is no training). */
 static long steps_of(const struct options *opt, size_t rows)
 {
     long batches =
         (long)((rows + (size_t)opt->batch - 1) / (size_t)opt->batch);
-    return batches * (opt->epochs > 0 ? opt->epochs : 1);
+    return batches * opt->epochs;
 }
 
 int mnist_main(const struct mnist_experiment *experiment, int argc,
@@ -454,10 +471,9 @@ int mnist_main(const struct mnist_experiment *experiment, int argc,
     if (!y_test || (opt.holdout > 0 && hold_out(&x_train, &y_train, &x_test,
                                                 &y_test, (size_t)opt.holdout)))
         goto done;
-    model = opt.load_path
-                ? load_model(opt.load_path)
-                : exp_->build(opt.seed,
-                              steps_of(&opt, tnn_tensor_dim(x_train, 0)));
+    long steps = steps_of(&opt, tnn_tensor_dim(x_train, 0));
+    model = opt.load_path ? load_model(opt.load_path, steps)
+                          : exp_->build(opt.seed, steps);
     if (!model)
         goto done;
     const char *eval_name = opt.holdout > 0 ? "Validation" : "Test";

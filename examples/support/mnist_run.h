@@ -24,6 +24,10 @@ struct mnist_experiment {
      * optimizer set, its randomness from seed, for training of total_steps
      * optimizer steps (for schedules); NULL after saying why. */
     tnn_model *(*build)(unsigned long long seed, long total_steps);
+    /* The optimizer build() sets, for a run of total_steps >= 1 steps; also
+     * given to a loaded model that has none, or whose learning rate has
+     * decayed to 0, before it trains on. NULL after saying why. */
+    tnn_optim *(*optimizer)(long total_steps);
 };
 
 /* Finish a classifier: seed m, add the layers in order, cross-entropy,
