@@ -107,17 +107,12 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"shift", required_argument, NULL, 'a'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    *o = (struct options){"data/mnist",
-                          exp_->default_out,
-                          exp_->default_epochs,
-                          exp_->default_batch,
-                          42,
-                          0,
-                          0.0,
-                          NULL,
-                          NULL,
-                          0,
-                          exp_->max_shift};
+    *o = (struct options){.data_dir = "data/mnist",
+                          .out_dir = exp_->default_out,
+                          .epochs = exp_->default_epochs,
+                          .batch = exp_->default_batch,
+                          .seed = 42,
+                          .max_shift = exp_->max_shift};
     int c;
     long v;
     while ((c = getopt_long(argc, argv, "d:o:e:b:s:t:m:S:L:v:a:h", longopts,
@@ -264,9 +259,9 @@ static tnn_model *load_model(const char *path, long total_steps)
 /* Rows [first, first + n) of t, in a tensor of their own. */
 static tnn_tensor *rows_of(const tnn_tensor *t, size_t first, size_t n)
 {
-    size_t dims[4];
+    size_t dims[TNN_MAX_DIMS];
     int ndim = tnn_tensor_ndim(t);
-    for (int i = 0; i < ndim && i < 4; i++)
+    for (int i = 0; i < ndim; i++)
         dims[i] = tnn_tensor_dim(t, i);
     size_t per_row = tnn_tensor_size(t) / dims[0];
     dims[0] = n;
@@ -476,6 +471,8 @@ int mnist_main(const struct mnist_experiment *experiment, int argc,
                           : exp_->build(opt.seed, steps);
     if (!model)
         goto done;
+    /* What the model is evaluated on, in messages and pictures. */
+    const char *eval_set = opt.holdout > 0 ? "validation" : "test";
     const char *eval_name = opt.holdout > 0 ? "Validation" : "Test";
 
     char summary[2048];
@@ -483,8 +480,8 @@ int mnist_main(const struct mnist_experiment *experiment, int argc,
     printf("libtinynn %s, %d BLAS thread(s), seed %llu\n%zu training and "
            "%zu %s images\n\n%s\n",
            tnn_version_string(), tnn_get_num_threads(), opt.seed,
-           tnn_tensor_dim(x_train, 0), tnn_tensor_dim(x_test, 0),
-           opt.holdout > 0 ? "validation" : "test", summary);
+           tnn_tensor_dim(x_train, 0), tnn_tensor_dim(x_test, 0), eval_set,
+           summary);
     fflush(stdout);
 
     static struct history history;
@@ -512,15 +509,13 @@ int mnist_main(const struct mnist_experiment *experiment, int argc,
     printf("\n%s loss: %.4f\n%s accuracy: %.2f%%\n", eval_name, loss,
            eval_name, 100.0 * accuracy);
     print_confusion(counts);
-    if (draw(opt.out_dir, opt.holdout > 0 ? "validation" : "test", &history,
-             counts))
+    if (draw(opt.out_dir, eval_set, &history, counts))
         goto done;
     status = 0;
     if (accuracy < opt.min_accuracy) {
         complain("%s accuracy %.2f%% is below the required "
                  "%.2f%%\n",
-                 opt.holdout > 0 ? "validation" : "test", 100.0 * accuracy,
-                 100.0 * opt.min_accuracy);
+                 eval_set, 100.0 * accuracy, 100.0 * opt.min_accuracy);
         status = 1;
     }
 done:
