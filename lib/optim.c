@@ -368,11 +368,11 @@ struct step_job {
     atomic_int next_slice;
 };
 
-/* Slice `part` of `parts` of the update: the same slice of every parameter
+/* Slice `slice` of `slices` of the update: the same share of every parameter
  * buffer, cut at multiples of 16 floats (64 bytes, a cache line). Each
  * gradient is reset to zero as it is used, so that the next backward pass
  * can add into it: cheaper than having the BLAS clear it first. */
-static void update_slice(const struct step_job *job, int part, int parts)
+static void update_slice(const struct step_job *job, int slice, int slices)
 {
     const tnn_optim *opt = job->opt;
     size_t slot = 0;
@@ -382,10 +382,11 @@ static void update_slice(const struct step_job *job, int part, int parts)
             if (!layer->trainable)
                 continue;
             size_t size = layer->param[p]->size;
-            size_t begin = (size * (size_t)part / (size_t)parts) & ~(size_t)15;
-            size_t end = part + 1 == parts
+            size_t begin =
+                (size * (size_t)slice / (size_t)slices) & ~(size_t)15;
+            size_t end = slice + 1 == slices
                              ? size
-                             : (size * (size_t)(part + 1) / (size_t)parts) &
+                             : (size * (size_t)(slice + 1) / (size_t)slices) &
                                    ~(size_t)15;
             if (begin >= end)
                 continue;
