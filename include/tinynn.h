@@ -46,7 +46,7 @@ extern "C" {
 #endif
 
 #define TNN_VERSION_MAJOR 1
-#define TNN_VERSION_MINOR 3
+#define TNN_VERSION_MINOR 4
 #define TNN_VERSION_PATCH 0
 #define TNN_VERSION_NUMBER                                                    \
     (TNN_VERSION_MAJOR * 10000 + TNN_VERSION_MINOR * 100 + TNN_VERSION_PATCH)
@@ -349,7 +349,10 @@ enum tnn_padding { TNN_PADDING_VALID = -1, TNN_PADDING_SAME = -2 };
  * the image. W is (out_channels, in_channels, kernel_h, kernel_w)
  * row-major, b is (out_channels). Glorot-uniform initialisation by default
  * (fans in_channels * kh * kw and out_channels * kh * kw, as Keras). All
- * sizes >= 1; stride <= 4096. Computed as one BLAS product per batch. */
+ * sizes >= 1; stride <= 4096 and an explicit padding <= 4096. Computed as
+ * one BLAS product per batch over a patch matrix of (out_h * out_w) x
+ * (in_channels * kernel_h * kernel_w) values per image, which counts
+ * against the model's per-sample bound (tnn_model_set_max_sample_values). */
 TNN_API tnn_layer *tnn_conv2d_new(size_t in_channels, size_t out_channels,
                                   size_t kernel_h, size_t kernel_w,
                                   size_t stride, int padding);
@@ -368,8 +371,9 @@ TNN_API tnn_layer *tnn_avgpool2d_new(size_t k, size_t stride);
  * features, for a dense layer; in a model it moves no data. */
 TNN_API tnn_layer *tnn_flatten_new(void);
 
-/* Release a layer that no model owns. NULL does nothing. Freeing a layer
- * owned by a model is an error the library cannot detect: don't. */
+/* Release a layer that no model owns. NULL does nothing. A layer owned by
+ * a model is left alone (its model frees it): the call then only records
+ * TNN_E_STATE in tnn_last_error(). */
 TNN_API void tnn_layer_free(tnn_layer *layer);
 
 /* The layer's enum tnn_layer_kind, or 0 for NULL. */
@@ -526,7 +530,9 @@ TNN_API int tnn_optim_set_cosine_schedule(tnn_optim *opt, long total_steps,
 /* Back to a constant learning rate. */
 TNN_API int tnn_optim_clear_schedule(tnn_optim *opt);
 
-/* Release an optimizer no model owns. NULL does nothing. */
+/* Release an optimizer no model owns. NULL does nothing. An optimizer
+ * owned by a model is left alone (its model frees it): the call then only
+ * records TNN_E_STATE in tnn_last_error(). */
 TNN_API void tnn_optim_free(tnn_optim *opt);
 
 /* ------------------------------------------------------------------------ */
@@ -561,9 +567,11 @@ TNN_API tnn_model *tnn_model_new_image(size_t channels, size_t height,
 /* Release a model with its layers and optimizer. NULL does nothing. */
 TNN_API void tnn_model_free(tnn_model *model);
 
-/* Append layer, taking ownership in every case: on failure the layer is
- * freed. Its parameters are initialised from the model's generator.
- * TNN_E_SHAPE if its input width differs from the current output width. */
+/* Append layer, taking ownership: on failure the layer is freed, except
+ * when it already belongs to a model (this one or another), which is
+ * TNN_E_STATE and changes nothing: a layer has one owner. Its parameters
+ * are initialised from the model's generator. TNN_E_SHAPE if its input
+ * width differs from the current output width. */
 TNN_API int tnn_model_add(tnn_model *model, tnn_layer *layer);
 
 /* Number of layers, and borrowed layer i (NULL if out of range). */
@@ -599,8 +607,10 @@ TNN_API tnn_rng *tnn_model_rng(tnn_model *model);
  * are the logits. */
 TNN_API int tnn_model_set_loss(tnn_model *model, int loss);
 
-/* Give the model its optimizer, taking ownership in every case (a previous
- * one is freed). NULL removes the optimizer. */
+/* Give the model its optimizer, taking ownership (a previous one is
+ * freed); on failure opt is freed, except when it already belongs to
+ * another model, which is TNN_E_STATE and changes nothing. Giving the
+ * model the optimizer it has is no change. NULL removes the optimizer. */
 TNN_API int tnn_model_set_optim(tnn_model *model, tnn_optim *opt);
 
 /* Borrowed optimizer, NULL if none. */
@@ -612,10 +622,31 @@ TNN_API tnn_optim *tnn_model_optim(tnn_model *model);
 TNN_API int tnn_model_set_mode(tnn_model *model, int mode);
 TNN_API int tnn_model_mode(const tnn_model *model);
 
-/* Check the loss and every parameter for NaN or infinity after each
- * training step (off by default); a failed check stops training with
- * TNN_E_NUMERIC and a message naming the epoch and step. */
+/* Training always stops with TNN_E_NUMERIC, naming the epoch and step,
+ * when a batch's loss is NaN or infinite (since 1.4; that check costs
+ * nothing). With on = 1 (off by default) every step also checks, before
+ * it writes anything, that its update leaves every trainable parameter
+ * and the optimizer's state finite. Either failure leaves the model as it
+ * was before that step: parameters, optimizer state and step count,
+ * batch-norm statistics and generator; the gradients are discarded. */
 TNN_API int tnn_model_set_check_finite(tnn_model *model, int on);
+
+/* (since 1.4) The bound on the values (floats) one sample occupies in the
+ * model's buffers: the input row, every layer's output and its gradient,
+ * and the layers' own per-sample state (conv2d's patch matrix and
+ * channels-last product, the max-pooling positions, the dropout mask,
+ * batch-norm's normalised inputs). Training, evaluation and prediction
+ * refuse a model above it with TNN_E_INVALID naming the layer and the
+ * size, before they allocate: a batch then takes at most about 4 bytes
+ * times the bound times its rows. A layer run alone through
+ * tnn_layer_forward() is held to its model's bound, or to the default
+ * when no model owns it. Not saved in model files; a loaded model starts
+ * at the default. values >= the model's input size. */
+#define TNN_DEFAULT_MAX_SAMPLE_VALUES ((size_t)1 << 24)
+TNN_API int tnn_model_set_max_sample_values(tnn_model *model, size_t values);
+
+/* The bound above; 0 for NULL. */
+TNN_API size_t tnn_model_max_sample_values(const tnn_model *model);
 
 /* One training step on the batch x (m, in_features), y (labels as the
  * loss expects): forward, loss, backward, optimizer update. *loss (may be

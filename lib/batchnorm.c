@@ -4,6 +4,7 @@
  * biased variance throughout.
  */
 #include <math.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -18,6 +19,11 @@ struct batchnorm {
     double *sum2;
     float *inv_std;
     float *mean; /* the batch mean of the last training batch, as float */
+    /* Running statistics updated by the last training batch, made the
+     * running ones by commit once the step has succeeded. */
+    float *next_mean;
+    float *next_var;
+    bool pending;
     /* Normalised inputs of the last training batch, for backward. */
     float *xhat;
     size_t xhat_rows;
@@ -43,6 +49,7 @@ static void batchnorm_init(tnn_layer *layer, tnn_rng *rng)
     tnn_tensor_fill(layer->param[1], 0.0f);
     tnn_tensor_fill(bn->running_mean, 0.0f);
     tnn_tensor_fill(bn->running_var, 1.0f);
+    bn->pending = false;
 }
 
 /* Samples are (features) or (channels, height, width). Statistics are per
@@ -95,11 +102,12 @@ static void batchnorm_forward(tnn_layer *layer, const float *in, float *out,
         for (size_t c = 0; c < cc; c++) {
             bn->inv_std[c] = (float)(1.0 / sqrt(bn->sum2[c] + bn->eps));
             bn->mean[c] = (float)bn->sum[c];
-            rmean[c] = bn->momentum * rmean[c] +
-                       (1.0f - bn->momentum) * (float)bn->sum[c];
-            rvar[c] = bn->momentum * rvar[c] +
-                      (1.0f - bn->momentum) * (float)bn->sum2[c];
+            bn->next_mean[c] = bn->momentum * rmean[c] +
+                               (1.0f - bn->momentum) * (float)bn->sum[c];
+            bn->next_var[c] = bn->momentum * rvar[c] +
+                              (1.0f - bn->momentum) * (float)bn->sum2[c];
         }
+        bn->pending = true;
         mean = bn->mean;
     } else {
         for (size_t c = 0; c < cc; c++)
@@ -183,6 +191,22 @@ static int batchnorm_bind(const tnn_layer *layer, const char *func,
                      channels(layer), tnn__shape_text(in, got, sizeof got));
 }
 
+static void batchnorm_commit(tnn_layer *layer)
+{
+    struct batchnorm *bn = layer->impl;
+    if (!bn->pending)
+        return;
+    size_t bytes = channels(layer) * sizeof(float);
+    memcpy(bn->running_mean->data, bn->next_mean, bytes);
+    memcpy(bn->running_var->data, bn->next_var, bytes);
+    bn->pending = false;
+}
+
+static size_t batchnorm_scratch(const tnn_layer *layer)
+{
+    return layer->in_features; /* the normalised inputs */
+}
+
 static void batchnorm_destroy(tnn_layer *layer)
 {
     struct batchnorm *bn = layer->impl;
@@ -192,6 +216,8 @@ static void batchnorm_destroy(tnn_layer *layer)
     tnn__free(bn->sum2);
     tnn__free(bn->inv_std);
     tnn__free(bn->mean);
+    tnn__free(bn->next_mean);
+    tnn__free(bn->next_var);
     tnn__free(bn->xhat);
 }
 
@@ -204,6 +230,8 @@ const struct tnn_layer_ops tnn__batchnorm_ops = {
     .backward = batchnorm_backward,
     .init = batchnorm_init,
     .destroy = batchnorm_destroy,
+    .sample_scratch = batchnorm_scratch,
+    .commit = batchnorm_commit,
 };
 
 tnn_layer *tnn_batchnorm_new(size_t features)
@@ -226,8 +254,10 @@ tnn_layer *tnn_batchnorm_new(size_t features)
     bn->sum2 = tnn__calloc(features, sizeof *bn->sum2);
     bn->inv_std = tnn__calloc(features, sizeof *bn->inv_std);
     bn->mean = tnn__calloc(features, sizeof *bn->mean);
+    bn->next_mean = tnn__calloc(features, sizeof *bn->next_mean);
+    bn->next_var = tnn__calloc(features, sizeof *bn->next_var);
     if (!bn->running_mean || !bn->running_var || !bn->sum || !bn->sum2 ||
-        !bn->inv_std || !bn->mean) {
+        !bn->inv_std || !bn->mean || !bn->next_mean || !bn->next_var) {
         tnn_layer_free(layer);
         tnn__fail(TNN_E_NOMEM, __func__,
                   "cannot allocate a batchnorm of %zu features", features);

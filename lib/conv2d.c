@@ -242,6 +242,17 @@ static void conv2d_destroy(tnn_layer *layer)
     tnn__free(c->tmp);
 }
 
+/* The patch rows and the channels-last product of one image. */
+static size_t conv2d_scratch(const tnn_layer *layer)
+{
+    const struct conv2d *c = layer->impl;
+    struct geometry g;
+    geometry_of(layer, &g);
+    size_t per_position = g.k + c->out_ch, values;
+    return tnn__mul_size(g.oh * g.ow, per_position, &values) ? values
+                                                             : SIZE_MAX;
+}
+
 const struct tnn_layer_ops tnn__conv2d_ops = {
     .kind = TNN_LAYER_CONV2D,
     .name = "conv2d",
@@ -251,6 +262,7 @@ const struct tnn_layer_ops tnn__conv2d_ops = {
     .backward = conv2d_backward,
     .init = conv2d_init,
     .destroy = conv2d_destroy,
+    .sample_scratch = conv2d_scratch,
 };
 
 tnn_layer *tnn_conv2d_new(size_t in_channels, size_t out_channels,

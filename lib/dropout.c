@@ -87,6 +87,11 @@ static void dropout_backward(tnn_layer *layer, const float *in,
         din[i] = dout[i] * d->mask[i];
 }
 
+static size_t dropout_scratch(const tnn_layer *layer)
+{
+    return layer->in_features; /* the mask */
+}
+
 static void dropout_destroy(tnn_layer *layer)
 {
     struct dropout *d = layer->impl;
@@ -101,6 +106,7 @@ const struct tnn_layer_ops tnn__dropout_ops = {
     .forward = dropout_forward,
     .backward = dropout_backward,
     .destroy = dropout_destroy,
+    .sample_scratch = dropout_scratch,
 };
 
 tnn_layer *tnn_dropout_new(float rate)

@@ -111,6 +111,13 @@ struct tnn_layer_ops {
     void (*init)(tnn_layer *layer, tnn_rng *rng);
     /* Free the kind's private state; NULL if there is none. */
     void (*destroy)(tnn_layer *layer);
+    /* Values (floats or indices) of per-batch private state that one
+     * sample needs, counted against the per-sample bound; NULL if none. */
+    size_t (*sample_scratch)(const tnn_layer *layer);
+    /* Make lasting the state changes a training forward only prepared
+     * (batch-norm's running statistics), once the step that ran it has
+     * succeeded, so that a failed step changes nothing; NULL if none. */
+    void (*commit)(tnn_layer *layer);
 };
 
 #define TNN_LAYER_MAX_PARAMS 2
@@ -134,6 +141,9 @@ struct tnn_layer {
     /* Rows of the last training forward, which backward must match; 0 if
      * there was none. */
     size_t forward_rows;
+    /* The model that owns the layer, NULL while the caller does: a layer
+     * has one owner, and is freed by it alone. */
+    const struct tnn_model *owner;
     /* The kind's private state. */
     void *impl;
 };
@@ -178,6 +188,16 @@ int tnn__layer_reserve(tnn_layer *layer, const char *func, size_t n);
 
 /* Whether the layer has parameters that training changes. */
 bool tnn__layer_learns(const tnn_layer *layer);
+
+/* Values one sample occupies in the layer's output and private per-batch
+ * state (SIZE_MAX if that overflows). */
+size_t tnn__layer_sample_values(const tnn_layer *layer);
+
+/* Apply what the last training forward prepared (see ops->commit). */
+void tnn__layer_commit(tnn_layer *layer);
+
+/* Free a layer whatever its owner: for the owner itself. */
+void tnn__layer_destroy(tnn_layer *layer);
 
 /* The kinds' operation tables. */
 extern const struct tnn_layer_ops tnn__dense_ops;
@@ -285,6 +305,8 @@ struct tnn_optim {
     size_t num_slots;
     float **state;
     size_t *state_size;
+    /* The model that owns the optimizer, NULL while the caller does. */
+    const struct tnn_model *owner;
 };
 
 /* Make the per-parameter state for the layers' parameters (kept if it
@@ -301,6 +323,15 @@ void tnn__optim_reset(tnn_optim *opt);
  * same layers. */
 void tnn__optim_step(tnn_optim *opt, tnn_layer *const *layers, size_t count,
                      struct tnn__pool *pool);
+
+/* Whether the update tnn__optim_step() would make writes only finite
+ * values into the parameters and the optimizer's state; writes nothing.
+ * On false, names the first offending parameter slot in *slot. */
+bool tnn__optim_step_finite(const tnn_optim *opt, tnn_layer *const *layers,
+                            size_t count, size_t *slot);
+
+/* Free an optimizer whatever its owner: for the owner itself. */
+void tnn__optim_destroy(tnn_optim *opt);
 
 /* ---- files (crc32.c, fileio.c) --------------------------------------------
  */
@@ -337,6 +368,8 @@ struct tnn_model {
     int loss;
     int mode;
     bool check_finite;
+    /* The bound on values per sample in the model's buffers. */
+    size_t max_sample_values;
     tnn_rng *rng;
     /* Worker threads for the optimizer update, made on the first training
      * step when more than one thread is asked for. */

@@ -201,7 +201,34 @@ bool tnn__layer_learns(const tnn_layer *layer)
     return layer->trainable && layer->num_params > 0;
 }
 
+size_t tnn__layer_sample_values(const tnn_layer *layer)
+{
+    size_t scratch =
+        layer->ops->sample_scratch ? layer->ops->sample_scratch(layer) : 0;
+    size_t out = layer->out_features;
+    return scratch > SIZE_MAX - out ? SIZE_MAX : out + scratch;
+}
+
+void tnn__layer_commit(tnn_layer *layer)
+{
+    if (layer->ops->commit)
+        layer->ops->commit(layer);
+}
+
 void tnn_layer_free(tnn_layer *layer)
+{
+    /* A model frees its own layers; freeing one here would leave the model
+     * holding a dangling pointer. */
+    if (layer && layer->owner) {
+        tnn__fail(TNN_E_STATE, __func__,
+                  "the %s layer belongs to a model, which frees it",
+                  layer->ops->name);
+        return;
+    }
+    tnn__layer_destroy(layer);
+}
+
+void tnn__layer_destroy(tnn_layer *layer)
 {
     if (!layer)
         return;
@@ -329,6 +356,24 @@ static int sample_shape(const char *func, const tnn_tensor *t,
     return TNN_OK;
 }
 
+/* A layer run alone is held to its model's bound, or to the default. */
+static int check_sample_values(const char *func, const tnn_layer *layer)
+{
+    size_t limit = layer->owner ? layer->owner->max_sample_values
+                                : TNN_DEFAULT_MAX_SAMPLE_VALUES;
+    size_t values = tnn__layer_sample_values(layer);
+    char shape[64];
+    if (values > limit)
+        return tnn__fail(TNN_E_INVALID, func,
+                         "%s layer needs %zu values per sample (output %s); "
+                         "the limit is %zu",
+                         layer->ops->name, values,
+                         tnn__shape_text(&layer->out_shape, shape,
+                                         sizeof shape),
+                         limit);
+    return TNN_OK;
+}
+
 int tnn_layer_forward(tnn_layer *layer, const tnn_tensor *in, tnn_tensor *out,
                       int mode, tnn_rng *rng)
 {
@@ -355,6 +400,8 @@ int tnn_layer_forward(tnn_layer *layer, const tnn_tensor *in, tnn_tensor *out,
     if (rc == TNN_OK)
         rc = check_rows(__func__, "out", out, n, layer->out_features);
     if (rc == TNN_OK)
+        rc = check_sample_values(__func__, layer);
+    if (rc == TNN_OK)
         rc = tnn__layer_reserve(layer, __func__, n);
     if (rc != TNN_OK) {
         layer->in_shape = before.in_shape;
@@ -365,6 +412,8 @@ int tnn_layer_forward(tnn_layer *layer, const tnn_tensor *in, tnn_tensor *out,
     }
     layer->ops->forward(layer, in->data, out->data, n, training, rng);
     layer->forward_rows = training ? n : 0;
+    if (training)
+        tnn__layer_commit(layer);
     return TNN_OK;
 }
 

@@ -61,11 +61,43 @@ static void free_buffers(tnn_model *m)
     m->rows_cap = 0;
 }
 
+/* The values one sample occupies in the buffers: the input row, every
+ * layer's output and its gradient (none for flatten, which moves no data)
+ * and the layers' own per-sample state. Refused above the model's bound,
+ * so that a small file or a careless geometry cannot make a prediction of
+ * one sample allocate gigabytes. */
+static int check_sample_values(const tnn_model *m, const char *func)
+{
+    size_t total = m->in_features;
+    for (size_t i = 0; i < m->num_layers; i++) {
+        const tnn_layer *layer = m->layers[i];
+        size_t own = tnn__layer_sample_values(layer);
+        if (layer->ops->kind != TNN_LAYER_FLATTEN)
+            own = own > SIZE_MAX - layer->out_features
+                      ? SIZE_MAX
+                      : own + layer->out_features;
+        total = own > SIZE_MAX - total ? SIZE_MAX : total + own;
+        if (total > m->max_sample_values) {
+            char shape[64];
+            return tnn__fail(TNN_E_INVALID, func,
+                             "layer %zu (%s, output %s) takes the values per "
+                             "sample to %zu; the limit is %zu (see "
+                             "tnn_model_set_max_sample_values)",
+                             i, layer->ops->name,
+                             tnn__shape_text(&layer->out_shape, shape,
+                                             sizeof shape),
+                             total, m->max_sample_values);
+        }
+    }
+    return TNN_OK;
+}
+
 /* Make every buffer hold n rows; allocates only when n grows. */
 static int ensure_rows(tnn_model *m, const char *func, size_t n)
 {
-    if (n <= m->rows_cap)
-        return TNN_OK;
+    int rc = check_sample_values(m, func);
+    if (rc != TNN_OK || n <= m->rows_cap)
+        return rc;
     free_buffers(m);
     size_t count = m->num_layers + 1;
     m->act = tnn__calloc(count, sizeof *m->act);
@@ -97,7 +129,7 @@ static int ensure_rows(tnn_model *m, const char *func, size_t n)
     /* A layer's own refusal (no memory, or a batch too large for it) is
      * passed on as it reported it. */
     for (size_t i = 0; i < m->num_layers; i++) {
-        int rc = tnn__layer_reserve(m->layers[i], func, n);
+        rc = tnn__layer_reserve(m->layers[i], func, n);
         if (rc != TNN_OK) {
             free_buffers(m);
             return rc;
@@ -149,6 +181,7 @@ static tnn_model *model_new(const char *func, const struct tnn__shape *in)
     m->rng = rng;
     m->loss = TNN_LOSS_MSE;
     m->mode = TNN_MODE_EVAL;
+    m->max_sample_values = TNN_DEFAULT_MAX_SAMPLE_VALUES;
     return m;
 }
 
@@ -186,16 +219,29 @@ void tnn_model_free(tnn_model *m)
         return;
     free_buffers(m);
     for (size_t i = 0; i < m->num_layers; i++)
-        tnn_layer_free(m->layers[i]);
+        tnn__layer_destroy(m->layers[i]);
     tnn__free(m->layers);
-    tnn_optim_free(m->optim);
+    tnn__optim_destroy(m->optim);
     tnn_rng_free(m->rng);
     tnn__pool_free(m->pool);
     tnn__free(m);
 }
 
+/* A layer or optimizer that a model owns is never the caller's to give:
+ * refusing it must not free it. */
+static int check_unowned(const tnn_model *m, const char *func,
+                         const char *what, const struct tnn_model *owner)
+{
+    if (!owner)
+        return TNN_OK;
+    return tnn__fail(TNN_E_STATE, func, "%s already belongs to %s", what,
+                     owner == m ? "this model" : "another model");
+}
+
 int tnn_model_add(tnn_model *m, tnn_layer *layer)
 {
+    if (layer && check_unowned(m, __func__, "the layer", layer->owner))
+        return TNN_E_STATE;
     int rc = check_idle(m, __func__);
     if (rc == TNN_OK && !layer)
         rc = tnn__fail(TNN_E_INVALID, __func__, "layer is NULL");
@@ -219,6 +265,7 @@ int tnn_model_add(tnn_model *m, tnn_layer *layer)
     free_buffers(m);
     if (layer->ops->init)
         layer->ops->init(layer, m->rng);
+    layer->owner = m;
     m->layers[m->num_layers++] = layer;
     return TNN_OK;
 }
@@ -354,15 +401,23 @@ int tnn_model_set_loss(tnn_model *m, int loss)
 
 int tnn_model_set_optim(tnn_model *m, tnn_optim *opt)
 {
+    /* Giving a model the optimizer it has already is no change. */
+    bool same = m && opt && m->optim == opt;
+    if (opt && !same &&
+        check_unowned(m, __func__, "the optimizer", opt->owner))
+        return TNN_E_STATE;
     int rc = check_idle(m, __func__);
     if (rc != TNN_OK) {
-        if (!m || m->optim != opt)
+        if (!same)
             tnn_optim_free(opt);
         return rc;
     }
-    if (m->optim != opt)
-        tnn_optim_free(m->optim);
+    if (same)
+        return TNN_OK;
+    tnn__optim_destroy(m->optim);
     m->optim = opt;
+    if (opt)
+        opt->owner = m;
     return TNN_OK;
 }
 
@@ -388,6 +443,25 @@ int tnn_model_mode(const tnn_model *m)
     return m ? m->mode : 0;
 }
 
+int tnn_model_set_max_sample_values(tnn_model *m, size_t values)
+{
+    int rc = check_idle(m, __func__);
+    if (rc != TNN_OK)
+        return rc;
+    if (values < m->in_features)
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "values is %zu; it must be at least the %zu input "
+                         "values of a sample",
+                         values, m->in_features);
+    m->max_sample_values = values;
+    return TNN_OK;
+}
+
+size_t tnn_model_max_sample_values(const tnn_model *m)
+{
+    return m ? m->max_sample_values : 0;
+}
+
 int tnn_model_set_check_finite(tnn_model *m, int on)
 {
     int rc = check_idle(m, __func__);
@@ -404,17 +478,17 @@ int tnn_model_set_check_finite(tnn_model *m, int on)
  */
 
 /* x: dims[0] rows of in_features values (any shape with that many). */
-static int check_input(const tnn_model *m, const char *func,
+static int check_input(const tnn_model *m, const char *func, const char *name,
                        const tnn_tensor *x, struct rows *rows)
 {
     if (!x)
-        return tnn__fail(TNN_E_INVALID, func, "x is NULL");
+        return tnn__fail(TNN_E_INVALID, func, "%s is NULL", name);
     size_t n = x->dims[0];
     if (x->ndim < 2 || x->size / n != m->in_features)
         return tnn__fail(TNN_E_SHAPE, func,
-                         "x must be (rows, %zu); it has %d dims with %zu "
+                         "%s must be (rows, %zu); it has %d dims with %zu "
                          "values per row",
-                         m->in_features, x->ndim, x->size / n);
+                         name, m->in_features, x->ndim, x->size / n);
     *rows = (struct rows){x->data, n, m->in_features, false};
     return TNN_OK;
 }
@@ -434,19 +508,19 @@ static size_t head_layers(const tnn_model *m)
 
 /* y: as many rows as x, each a class index (1-D y, cross-entropy) or as
  * wide as the loss input. */
-static int check_labels(const tnn_model *m, const char *func,
+static int check_labels(const tnn_model *m, const char *func, const char *name,
                         const tnn_tensor *y, size_t n, struct rows *rows)
 {
     if (!y)
-        return tnn__fail(TNN_E_INVALID, func, "y is NULL");
+        return tnn__fail(TNN_E_INVALID, func, "%s is NULL", name);
     size_t width = width_after(m, head_layers(m));
     bool index = m->loss == TNN_LOSS_CROSS_ENTROPY && y->ndim == 1;
     size_t want = index ? 1 : width;
     if (y->dims[0] != n || y->size / y->dims[0] != want)
         return tnn__fail(TNN_E_SHAPE, func,
-                         "y must have %zu rows of %zu value%s; it has %zu "
+                         "%s must have %zu rows of %zu value%s; it has %zu "
                          "rows of %zu",
-                         n, want, want == 1 ? "" : "s", y->dims[0],
+                         name, n, want, want == 1 ? "" : "s", y->dims[0],
                          y->size / y->dims[0]);
     /* Checked before any computation, so that a bad label changes
      * nothing (batch-norm statistics, the generator). */
@@ -509,45 +583,57 @@ static int compute_loss(const tnn_model *m, const char *func,
                               loss, correct);
 }
 
-static int check_finite_params(const tnn_model *m, const char *func,
-                               const char *where)
+/* Forget the gradients of a step that will not be applied: trainable
+ * layers accumulate into theirs, which the next step expects at zero. */
+static void discard_gradients(tnn_model *m)
+{
+    for (size_t i = 0; i < m->num_layers; i++)
+        if (m->layers[i]->trainable)
+            tnn_layer_zero_grad(m->layers[i]);
+}
+
+/* Names the parameter of optimizer slot `slot` in a message. */
+static void describe_slot(const tnn_model *m, size_t slot, char *buf,
+                          size_t size)
 {
     for (size_t i = 0; i < m->num_layers; i++) {
         const tnn_layer *layer = m->layers[i];
-        for (int p = 0; p < layer->num_params; p++) {
-            const tnn_tensor *w = layer->param[p];
-            for (size_t k = 0; k < w->size; k++)
-                if (!isfinite(w->data[k]))
-                    return tnn__fail(TNN_E_NUMERIC, func,
-                                     "%s: parameter %d of layer %zu (%s) "
-                                     "has %g at %zu",
-                                     where, p, i, layer->ops->name,
-                                     (double)w->data[k], k);
+        if (slot < (size_t)layer->num_params) {
+            snprintf(buf, size, "parameter %zu of layer %zu (%s)", slot, i,
+                     layer->ops->name);
+            return;
         }
+        slot -= (size_t)layer->num_params;
     }
-    return TNN_OK;
+    snprintf(buf, size, "a parameter");
 }
 
 /* One training step on n rows: forward, loss, backward, update. where
- * names the step in messages. */
+ * names the step in messages. A step that fails changes nothing the
+ * caller can see: parameters, optimizer state, batch-norm statistics and
+ * the generator are those of before it. */
 static int train_step(tnn_model *m, const char *func, const float *x,
                       const struct rows *y, size_t n, double *loss,
                       size_t *correct, const char *where)
 {
     /* The optimizer's state is made first: once backward has added into
-     * the gradients, the step must not fail. */
+     * the gradients, the step must not fail for want of memory. */
     int rc = tnn__optim_prepare(m->optim, func, m->layers, m->num_layers);
     if (rc != TNN_OK)
         return rc;
+    const tnn_rng rng_before = *m->rng;
     size_t head = head_layers(m);
     const float *out = forward_layers(m, x, n, head, true, NULL);
     rc = compute_loss(m, func, out, y, n, head ? m->dact[head] : NULL, loss,
                       correct);
-    if (rc != TNN_OK)
+    /* A diverging run stops here, loudly, before it reaches the weights;
+     * the check costs one comparison. */
+    if (rc == TNN_OK && !isfinite(*loss))
+        rc = tnn__fail(TNN_E_NUMERIC, func, "%s: loss is %g", where, *loss);
+    if (rc != TNN_OK) {
+        *m->rng = rng_before;
         return rc;
-    /* A non-finite loss stops training before it reaches the weights. */
-    if (m->check_finite && !isfinite(*loss))
-        return tnn__fail(TNN_E_NUMERIC, func, "%s: loss is %g", where, *loss);
+    }
     /* Backward stops at the first layer that learns; it alone needs no
      * input gradient, nor do the layers before it. */
     size_t first = 0;
@@ -562,8 +648,22 @@ static int train_step(tnn_model *m, const char *func, const float *x,
                              i > first ? m->dact[i] : NULL, n,
                              layer->trainable);
     }
+    size_t slot = 0;
+    if (m->check_finite &&
+        !tnn__optim_step_finite(m->optim, m->layers, m->num_layers, &slot)) {
+        char what[96];
+        describe_slot(m, slot, what, sizeof what);
+        discard_gradients(m);
+        *m->rng = rng_before;
+        return tnn__fail(TNN_E_NUMERIC, func,
+                         "%s: the update would make %s or its optimizer "
+                         "state non-finite; nothing was changed",
+                         where, what);
+    }
     tnn__optim_step(m->optim, m->layers, m->num_layers, m->pool);
-    return m->check_finite ? check_finite_params(m, func, where) : TNN_OK;
+    for (size_t i = 0; i < head; i++)
+        tnn__layer_commit(m->layers[i]);
+    return TNN_OK;
 }
 
 int tnn_model_train_batch(tnn_model *m, const tnn_tensor *x,
@@ -572,9 +672,9 @@ int tnn_model_train_batch(tnn_model *m, const tnn_tensor *x,
     struct rows xr = {0}, yr = {0};
     int rc = check_trainable(m, __func__);
     if (rc == TNN_OK)
-        rc = check_input(m, __func__, x, &xr);
+        rc = check_input(m, __func__, "x", x, &xr);
     if (rc == TNN_OK)
-        rc = check_labels(m, __func__, y, xr.count, &yr);
+        rc = check_labels(m, __func__, "y", y, xr.count, &yr);
     if (rc == TNN_OK && xr.count > TNN_MAX_BLAS_DIM)
         rc = tnn__fail(TNN_E_SHAPE, __func__, "batch of %zu rows", xr.count);
     if (rc == TNN_OK)
@@ -636,9 +736,9 @@ int tnn_model_evaluate(tnn_model *m, const tnn_tensor *x, const tnn_tensor *y,
     struct rows xr = {0}, yr = {0};
     int rc = check_idle(m, __func__);
     if (rc == TNN_OK)
-        rc = check_input(m, __func__, x, &xr);
+        rc = check_input(m, __func__, "x", x, &xr);
     if (rc == TNN_OK)
-        rc = check_labels(m, __func__, y, xr.count, &yr);
+        rc = check_labels(m, __func__, "y", y, xr.count, &yr);
     if (rc != TNN_OK)
         return rc;
     double value, acc;
@@ -658,7 +758,7 @@ static int run_forward(tnn_model *m, const char *func, const tnn_tensor *x,
     struct rows xr = {0};
     int rc = check_idle(m, func);
     if (rc == TNN_OK)
-        rc = check_input(m, func, x, &xr);
+        rc = check_input(m, func, "x", x, &xr);
     if (rc != TNN_OK)
         return rc;
     size_t width = width_after(m, m->num_layers);
@@ -688,6 +788,9 @@ static int run_forward(tnn_model *m, const char *func, const tnn_tensor *x,
         else
             forward_layers(m, in, n, m->num_layers, training, dst);
     }
+    /* A training forward is no step that could fail half-way. */
+    for (size_t i = 0; training && i < m->num_layers; i++)
+        tnn__layer_commit(m->layers[i]);
     return TNN_OK;
 }
 
@@ -763,13 +866,13 @@ int tnn_model_fit(tnn_model *m, const tnn_tensor *x, const tnn_tensor *y,
     int rc =
         check_fit_args(m, __func__, epochs, batch_size, shuffle, x_val, y_val);
     if (rc == TNN_OK)
-        rc = check_input(m, __func__, x, &xr);
+        rc = check_input(m, __func__, "x", x, &xr);
     if (rc == TNN_OK)
-        rc = check_labels(m, __func__, y, xr.count, &yr);
+        rc = check_labels(m, __func__, "y", y, xr.count, &yr);
     if (rc == TNN_OK && x_val)
-        rc = check_input(m, __func__, x_val, &xv);
+        rc = check_input(m, __func__, "x_val", x_val, &xv);
     if (rc == TNN_OK && x_val)
-        rc = check_labels(m, __func__, y_val, xv.count, &yv);
+        rc = check_labels(m, __func__, "y_val", y_val, xv.count, &yv);
     size_t batch = batch_size < xr.count ? batch_size : xr.count;
     if (rc == TNN_OK)
         rc = ensure_rows(m, __func__, batch);

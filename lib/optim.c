@@ -52,6 +52,18 @@ static void free_state(tnn_optim *opt)
 
 void tnn_optim_free(tnn_optim *opt)
 {
+    /* A model frees its own optimizer; freeing it here would leave the
+     * model holding a dangling pointer. */
+    if (opt && opt->owner) {
+        tnn__fail(TNN_E_STATE, __func__,
+                  "the optimizer belongs to a model, which frees it");
+        return;
+    }
+    tnn__optim_destroy(opt);
+}
+
+void tnn__optim_destroy(tnn_optim *opt)
+{
     if (!opt)
         return;
     free_state(opt);
@@ -299,6 +311,65 @@ nomem:
     return tnn__fail(TNN_E_NOMEM, func, "cannot allocate the optimizer state");
 }
 
+/* One element of each update, shared by the update loops and by the check
+ * of what they would write, so that both compute the same bits. */
+struct sgd_coef {
+    float lr, decay, mu, g_coef, v_coef;
+};
+
+static inline void sgd_element(const struct sgd_coef *k, float w, float g,
+                               float v, float *w_out, float *v_out)
+{
+    float gi = g + k->decay * w;
+    if (k->mu == 0.0f) {
+        *v_out = v;
+        *w_out = w - k->lr * gi;
+        return;
+    }
+    /* Nesterov steps along g + mu v, classical momentum along v. */
+    float vi = k->mu * v + gi;
+    *v_out = vi;
+    *w_out = w - k->lr * (k->g_coef * gi + k->v_coef * vi);
+}
+
+static struct sgd_coef sgd_coef_of(const tnn_optim *opt, float lr, float decay)
+{
+    const float mu = opt->momentum;
+    return (struct sgd_coef){lr, decay, mu, opt->nesterov ? 1.0f : 0.0f,
+                             opt->nesterov ? mu : 1.0f};
+}
+
+struct adam_coef {
+    float b1, b2, eps, step, c2, coupled, shrink;
+};
+
+static struct adam_coef adam_coef_of(const tnn_optim *opt, float lr,
+                                     float decay)
+{
+    const double t = (double)(opt->state_steps + 1);
+    /* lr * m_hat = (lr / (1 - b1^t)) * m; v_hat = v / (1 - b2^t). */
+    return (struct adam_coef){
+        .b1 = opt->beta1,
+        .b2 = opt->beta2,
+        .eps = opt->eps,
+        .step = (float)(lr / (1.0 - pow(opt->beta1, t))),
+        .c2 = (float)(1.0 / (1.0 - pow(opt->beta2, t))),
+        .coupled = opt->decoupled ? 0.0f : decay,
+        .shrink = opt->decoupled ? lr * decay : 0.0f};
+}
+
+static inline void adam_element(const struct adam_coef *k, float w, float g,
+                                float m, float v, float *w_out, float *m_out,
+                                float *v_out)
+{
+    float gi = g + k->coupled * w;
+    float mi = k->b1 * m + (1.0f - k->b1) * gi;
+    float vi = k->b2 * v + (1.0f - k->b2) * gi * gi;
+    *m_out = mi;
+    *v_out = vi;
+    *w_out = w - k->step * mi / (sqrtf(vi * k->c2) + k->eps) - k->shrink * w;
+}
+
 /* The update loops take restrict pointers and keep every scalar in a local
  * so that the compiler can vectorise them: they run over every parameter
  * at every step. TNN_VECTOR_CLONES builds them for wider vector units
@@ -308,23 +379,19 @@ static void sgd_update(const tnn_optim *opt, float *restrict w,
                        float *restrict g, float *restrict v, size_t n,
                        float lr, float decay)
 {
-    const float mu = opt->momentum;
-    if (mu == 0.0f) {
+    const struct sgd_coef k = sgd_coef_of(opt, lr, decay);
+    if (k.mu == 0.0f) {
+        /* No velocity buffer is read or written without momentum. */
         for (size_t i = 0; i < n; i++) {
-            w[i] -= lr * (g[i] + decay * w[i]);
+            float unused;
+            sgd_element(&k, w[i], g[i], 0.0f, &w[i], &unused);
             g[i] = 0.0f;
         }
         return;
     }
-    /* Nesterov steps along g + mu v, classical momentum along v. */
-    const float g_coef = opt->nesterov ? 1.0f : 0.0f;
-    const float v_coef = opt->nesterov ? mu : 1.0f;
     for (size_t i = 0; i < n; i++) {
-        float gi = g[i] + decay * w[i];
-        float vi = mu * v[i] + gi;
-        v[i] = vi;
+        sgd_element(&k, w[i], g[i], v[i], &w[i], &v[i]);
         g[i] = 0.0f;
-        w[i] -= lr * (g_coef * gi + v_coef * vi);
     }
 }
 
@@ -333,23 +400,65 @@ static void adam_update(const tnn_optim *opt, float *restrict w,
                         float *restrict g, float *restrict m,
                         float *restrict v, size_t n, float lr, float decay)
 {
-    const float b1 = opt->beta1, b2 = opt->beta2, eps = opt->eps;
-    const double t = (double)(opt->state_steps + 1);
-    /* lr * m_hat = (lr / (1 - b1^t)) * m; v_hat = v / (1 - b2^t). */
-    const float step = (float)(lr / (1.0 - pow(b1, t)));
-    const float c2 = (float)(1.0 / (1.0 - pow(b2, t)));
-    const float coupled = opt->decoupled ? 0.0f : decay;
-    const float shrink = opt->decoupled ? lr * decay : 0.0f;
+    const struct adam_coef k = adam_coef_of(opt, lr, decay);
     for (size_t i = 0; i < n; i++) {
-        float wi = w[i];
-        float gi = g[i] + coupled * wi;
+        adam_element(&k, w[i], g[i], m[i], v[i], &w[i], &m[i], &v[i]);
         g[i] = 0.0f;
-        float mi = b1 * m[i] + (1.0f - b1) * gi;
-        float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        w[i] = wi - step * mi / (sqrtf(vi * c2) + eps) - shrink * wi;
     }
+}
+
+/* x * 0 is 0 for finite x and NaN otherwise: a sum of such products stays
+ * 0 exactly while every value is finite. */
+static bool update_finite(const tnn_optim *opt, const float *w,
+                          const float *g, const float *state, size_t size,
+                          float lr, float decay)
+{
+    float zero = 0.0f;
+    if (opt->kind == OPTIM_SGD) {
+        const struct sgd_coef k = sgd_coef_of(opt, lr, decay);
+        for (size_t i = 0; i < size; i++) {
+            float wo, vo;
+            sgd_element(&k, w[i], g[i], k.mu == 0.0f ? 0.0f : state[i], &wo,
+                        &vo);
+            zero += wo * 0.0f + vo * 0.0f;
+        }
+    } else {
+        const struct adam_coef k = adam_coef_of(opt, lr, decay);
+        for (size_t i = 0; i < size; i++) {
+            float wo, mo, vo;
+            adam_element(&k, w[i], g[i], state[i], state[size + i], &wo, &mo,
+                         &vo);
+            zero += wo * 0.0f + mo * 0.0f + vo * 0.0f;
+        }
+    }
+    return zero == 0.0f;
+}
+
+static float decay_of(const tnn_optim *opt, const tnn_layer *layer, int p)
+{
+    return layer->is_weight[p] || opt->decay_all ? opt->weight_decay : 0.0f;
+}
+
+bool tnn__optim_step_finite(const tnn_optim *opt, tnn_layer *const *layers,
+                            size_t count, size_t *slot)
+{
+    const float lr = tnn_optim_current_lr(opt);
+    size_t s = 0;
+    for (size_t i = 0; i < count; i++) {
+        const tnn_layer *layer = layers[i];
+        for (int p = 0; p < layer->num_params; p++, s++) {
+            if (!layer->trainable)
+                continue;
+            const tnn_tensor *w = layer->param[p];
+            if (!update_finite(opt, w->data, layer->grad[p]->data,
+                               opt->state[s], w->size, lr,
+                               decay_of(opt, layer, p))) {
+                *slot = s;
+                return false;
+            }
+        }
+    }
+    return true;
 }
 
 /* The update is cut into STEP_SLICES slices, each the same share of every
@@ -392,9 +501,7 @@ static void update_slice(const struct step_job *job, int slice, int slices)
                 continue;
             float *w = layer->param[p]->data + begin;
             float *g = layer->grad[p]->data + begin;
-            float decay = layer->is_weight[p] || opt->decay_all
-                              ? opt->weight_decay
-                              : 0.0f;
+            float decay = decay_of(opt, layer, p);
             float *state = opt->state[slot];
             if (opt->kind == OPTIM_SGD)
                 sgd_update(opt, w, g, state + begin, end - begin, job->lr,

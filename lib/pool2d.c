@@ -142,6 +142,11 @@ static void avgpool_backward(tnn_layer *layer, const float *in,
     }
 }
 
+static size_t maxpool_scratch(const tnn_layer *layer)
+{
+    return layer->out_features; /* the positions of the maxima */
+}
+
 static void pool_destroy(tnn_layer *layer)
 {
     struct pool2d *p = layer->impl;
@@ -156,6 +161,7 @@ const struct tnn_layer_ops tnn__maxpool2d_ops = {
     .forward = maxpool_forward,
     .backward = maxpool_backward,
     .destroy = pool_destroy,
+    .sample_scratch = maxpool_scratch,
 };
 
 const struct tnn_layer_ops tnn__avgpool2d_ops = {

@@ -1567,6 +1567,111 @@ static int r_add_nomem(void)
     return add_case(5);
 }
 
+/* A layer or optimizer has one owner. Giving a model something a model
+ * already owns fails with TNN_E_STATE, frees nothing and changes nothing;
+ * freeing the models afterwards must then free everything exactly once
+ * (AddressSanitizer and valgrind see a double free; the counting
+ * allocator sees a leak or a negative count). kind: 0 the same layer
+ * twice, 1 a layer of another model, 2 a layer the model owns whose
+ * shape no longer fits, 3 an owned layer with a NULL model, 4 the
+ * optimizer of another model, 5 an owned optimizer with a NULL model. */
+static int owned_case(int kind)
+{
+    struct counting_allocator a;
+    counting_install(&a, 0);
+    tnn_model *m = mk_model(1), *other = mk_model(1);
+    tnn_layer *relu = tnn_relu_new();
+    CHECK(tnn_model_add(m, relu) == TNN_OK, "fixture");
+    tnn_optim *m_opt = tnn_model_optim(m);
+    struct snap w;
+    snap_take(&w, weights(m));
+    int rc;
+    switch (kind) {
+    case 0: rc = capture(tnn_model_add(m, relu)); break;
+    case 1: rc = capture(tnn_model_add(m, tnn_model_layer(other, 0))); break;
+    case 2: rc = capture(tnn_model_add(m, tnn_model_layer(m, 0))); break;
+    case 3: rc = capture(tnn_model_add(NULL, relu)); break;
+    case 4: rc = capture(tnn_model_set_optim(m, tnn_model_optim(other))); break;
+    default: rc = capture(tnn_model_set_optim(NULL, m_opt)); break;
+    }
+    CHECK(tnn_model_num_layers(m) == 2, "the layer count changed");
+    CHECK(tnn_model_num_layers(other) == 1, "the other model changed");
+    CHECK(tnn_model_optim(m) == m_opt, "the optimizer changed");
+    CHECK(snap_same(&w, weights(m)), "the weights changed");
+    /* Both models still train. */
+    tnn_tensor *x = mk(2, 4, 1.0f), *y = mk(2, 3, 0.0f);
+    CHECK(tnn_model_train_batch(m, x, y, NULL) == TNN_OK, "m cannot train");
+    CHECK(tnn_model_train_batch(other, x, y, NULL) == TNN_OK,
+          "other cannot train");
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+    tnn_model_free(other);
+    long live = a.live;
+    counting_remove();
+    CHECK(live == 0, "a block leaked or was freed twice");
+    return rc;
+}
+
+static int r_add_same_layer_twice(void)
+{
+    return owned_case(0);
+}
+static int r_add_layer_of_other_model(void)
+{
+    return owned_case(1);
+}
+static int r_add_owned_layer_bad_shape(void)
+{
+    return owned_case(2);
+}
+static int r_add_owned_layer_null_model(void)
+{
+    return owned_case(3);
+}
+static int r_set_optim_of_other_model(void)
+{
+    return owned_case(4);
+}
+static int r_set_optim_owned_null_model(void)
+{
+    return owned_case(5);
+}
+
+/* Freeing what a model owns leaves it to the model. what: 0 a layer, 1
+ * the optimizer. */
+static int free_owned_case(int what)
+{
+    struct counting_allocator a;
+    counting_install(&a, 0);
+    tnn_model *m = mk_model(1);
+    if (what == 0)
+        tnn_layer_free(tnn_model_layer(m, 0));
+    else
+        tnn_optim_free(tnn_model_optim(m));
+    int rc = capture(tnn_last_error_code());
+    CHECK(tnn_model_num_layers(m) == 1 && tnn_model_optim(m) != NULL,
+          "the model lost a part");
+    tnn_tensor *x = mk(2, 4, 1.0f), *y = mk(2, 3, 0.0f);
+    CHECK(tnn_model_train_batch(m, x, y, NULL) == TNN_OK, "cannot train");
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+    long live = a.live;
+    counting_remove();
+    CHECK(live == 0, "a block leaked or was freed twice");
+    return rc;
+}
+
+static int r_layer_free_owned(void)
+{
+    return free_owned_case(0);
+}
+static int r_optim_free_owned(void)
+{
+    return free_owned_case(1);
+}
+
 /* Calls from inside a tnn_model_fit() callback, which may read the model
  * but not change it. what: 0 add a layer, 1 set an optimizer. */
 struct meddle {
@@ -1619,6 +1724,86 @@ static int r_add_in_callback(void)
 static int r_set_optim_in_callback(void)
 {
     return meddle_case(1);
+}
+
+static int r_max_sample_null(void)
+{
+    return capture(tnn_model_set_max_sample_values(NULL, 1000));
+}
+
+/* A bound below the input row, and one from a fit callback: the bound
+ * stays as it was. */
+static int r_max_sample_below_input(void)
+{
+    tnn_model *m = mk_model(0);
+    int rc = capture(tnn_model_set_max_sample_values(m, 3));
+    CHECK(tnn_model_max_sample_values(m) == TNN_DEFAULT_MAX_SAMPLE_VALUES,
+          "the bound changed");
+    tnn_model_free(m);
+    return rc;
+}
+
+struct bound_ctx {
+    tnn_model *m;
+    int rc;
+};
+
+static int bound_cb(const tnn_progress *p, void *user)
+{
+    (void)p;
+    struct bound_ctx *ctx = user;
+    ctx->rc = capture(tnn_model_set_max_sample_values(ctx->m, 100));
+    return 1;
+}
+
+static int r_max_sample_in_callback(void)
+{
+    tnn_model *m = mk_model(1);
+    struct bound_ctx ctx = {m, 12345};
+    tnn_tensor *x = mk(4, 4, 0.5f), *y = mk(4, 3, 0.0f);
+    CHECK(tnn_model_fit(m, x, y, NULL, NULL, 1, 2, 0, bound_cb, &ctx) ==
+              TNN_OK,
+          "fit failed");
+    CHECK(tnn_model_max_sample_values(m) == TNN_DEFAULT_MAX_SAMPLE_VALUES,
+          "the bound changed");
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+    return ctx.rc;
+}
+
+NEUTRAL_ROW(r_max_sample_get_null, tnn_model_max_sample_values(NULL) == 0)
+
+/* A one-pixel image padded by 4096 on every side: conv2d's output alone
+ * is 8193 x 8193 values per sample, above the default bound. Prediction
+ * refuses before it allocates anything, and the output is untouched. */
+static int r_predict_above_bound(void)
+{
+    struct counting_allocator a;
+    tnn_model *m = tnn_model_new_image(1, 1, 1);
+    CHECK(m != NULL, "fixture");
+    CHECK(tnn_model_add(m, tnn_conv2d_new(1, 1, 1, 1, 1, 4096)) == TNN_OK,
+          "fixture conv2d");
+    CHECK(tnn_model_add(m, tnn_maxpool2d_new(4096, 4096)) == TNN_OK,
+          "fixture maxpool");
+    tnn_tensor *x = mk(1, 1, 1.0f), *out = mk(1, 4, 7.0f);
+    counting_install(&a, 0);
+    int rc = capture(tnn_model_predict(m, x, out));
+    long calls = a.calls;
+    counting_remove();
+    CHECK(calls == 0, "prediction allocated before refusing");
+    CHECK(strstr(got_msg, "conv2d") && strstr(got_msg, "(1, 8193, 8193)"),
+          "the message names neither the layer nor its output");
+    for (size_t i = 0; i < 4; i++)
+        CHECK(tnn_tensor_data(out)[i] == 7.0f, "out was written");
+    /* Asked for, the bound is lifted. */
+    CHECK(tnn_model_set_max_sample_values(m, (size_t)1 << 28) == TNN_OK,
+          "raising the bound");
+    CHECK(tnn_model_max_sample_values(m) == (size_t)1 << 28, "getter");
+    tnn_tensor_free(x);
+    tnn_tensor_free(out);
+    tnn_model_free(m);
+    return rc;
 }
 
 static int r_set_optim_null_model(void)
@@ -2857,6 +3042,24 @@ static const struct misuse rows[] = {
     {"tnn_model_add", "batchnorm(2) after 3 outputs", r_add_bn_width, SHP},
     {"tnn_model_add", "the layer list cannot grow", r_add_nomem, NOM},
     {"tnn_model_add", "from a fit callback", r_add_in_callback, STA},
+    {"tnn_model_add", "the same layer twice", r_add_same_layer_twice, STA},
+    {"tnn_model_add", "a layer of another model", r_add_layer_of_other_model,
+     STA},
+    {"tnn_model_add", "an owned layer whose shape no longer fits",
+     r_add_owned_layer_bad_shape, STA},
+    {"tnn_model_add", "an owned layer, NULL model",
+     r_add_owned_layer_null_model, STA},
+    {"tnn_layer_free", "a layer a model owns", r_layer_free_owned, STA},
+    {"tnn_optim_free", "the optimizer of a model", r_optim_free_owned, STA},
+    {"tnn_model_set_max_sample_values", "NULL model", r_max_sample_null, INV},
+    {"tnn_model_set_max_sample_values", "below the input size",
+     r_max_sample_below_input, INV},
+    {"tnn_model_set_max_sample_values", "from a fit callback",
+     r_max_sample_in_callback, STA},
+    {"tnn_model_max_sample_values", "NULL gives 0", r_max_sample_get_null,
+     NEUTRAL},
+    {"tnn_model_predict", "a geometry above the per-sample bound",
+     r_predict_above_bound, INV},
     {"tnn_model_num_layers", "NULL gives 0", r_num_layers_null, NEUTRAL},
     {"tnn_model_layer", "NULL gives NULL", r_model_layer_null, NEUTRAL},
     {"tnn_model_layer", "i out of range gives NULL", r_model_layer_range,
@@ -2875,6 +3078,10 @@ static const struct misuse rows[] = {
      r_set_optim_null_model, INV},
     {"tnn_model_set_optim", "from a fit callback", r_set_optim_in_callback,
      STA},
+    {"tnn_model_set_optim", "the optimizer of another model",
+     r_set_optim_of_other_model, STA},
+    {"tnn_model_set_optim", "an owned optimizer, NULL model",
+     r_set_optim_owned_null_model, STA},
     {"tnn_model_optim", "NULL gives NULL", r_model_optim_null, NEUTRAL},
     {"tnn_model_set_mode", "NULL model", r_set_mode_null, INV},
     {"tnn_model_set_mode", "mode 2", r_set_mode_2, INV},

@@ -578,6 +578,185 @@ START_TEST(failed_steps_change_nothing)
 }
 END_TEST
 
+/* Every parameter of m, flattened into a new buffer (caller frees). */
+static float *all_params(tnn_model *m, size_t *count)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < tnn_model_num_layers(m); i++)
+        for (int p = 0; p < tnn_layer_num_params(tnn_model_layer(m, i)); p++)
+            n += tnn_tensor_size(tnn_layer_param(tnn_model_layer(m, i), p));
+    float *v = malloc(n * sizeof *v), *at = v;
+    ck_assert_ptr_nonnull(v);
+    for (size_t i = 0; i < tnn_model_num_layers(m); i++)
+        for (int p = 0; p < tnn_layer_num_params(tnn_model_layer(m, i)); p++) {
+            tnn_tensor *t = tnn_layer_param(tnn_model_layer(m, i), p);
+            memcpy(at, tnn_tensor_cdata(t), tnn_tensor_size(t) * sizeof *at);
+            at += tnn_tensor_size(t);
+        }
+    *count = n;
+    return v;
+}
+
+static void assert_same_params(tnn_model *a, tnn_model *b)
+{
+    size_t na, nb;
+    float *va = all_params(a, &na), *vb = all_params(b, &nb);
+    ck_assert_uint_eq(na, nb);
+    ck_assert_mem_eq(va, vb, na * sizeof *va);
+    free(va);
+    free(vb);
+}
+
+/* dense -> batchnorm -> dropout -> dense, SGD with momentum: every kind of
+ * state a step touches (parameters, velocities, running statistics, the
+ * generator's draws for dropout). */
+static tnn_model *stateful_model(void)
+{
+    tnn_model *m = tnn_model_new(4);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(4, 6)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_batchnorm_new(6)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dropout_new(0.5f)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(6, 2)), TNN_OK);
+    tnn_optim *sgd = tnn_sgd_new(0.05f);
+    ck_assert_int_eq(tnn_sgd_set_momentum(sgd, 0.9f), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_optim(m, sgd), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_seed(m, 5), TNN_OK);
+    return m;
+}
+
+static void fill_ramp(tnn_tensor *t, float scale)
+{
+    for (size_t i = 0; i < tnn_tensor_size(t); i++)
+        tnn_tensor_data(t)[i] = scale * (float)((int)(i % 7) - 3);
+}
+
+/* With check_finite on, a step whose update would overflow returns
+ * TNN_E_NUMERIC and leaves the model exactly as before the step: a clone
+ * taken before it and the model then train on bit-identically. */
+START_TEST(failed_update_changes_nothing)
+{
+    tnn_model *m = stateful_model();
+    ck_assert_int_eq(tnn_model_set_check_finite(m, 1), TNN_OK);
+    tnn_tensor *x = tnn_tensor_new_2d(8, 4), *y = tnn_tensor_new_2d(8, 2);
+    fill_ramp(x, 0.5f);
+    fill_ramp(y, 0.25f);
+    ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_OK);
+    tnn_model *before = tnn_model_clone(m);
+    ck_assert_ptr_nonnull(before);
+    /* A finite loss and finite gradients, but an update beyond FLT_MAX. */
+    ck_assert_int_eq(tnn_optim_set_lr(tnn_model_optim(m), 3e38f), TNN_OK);
+    ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_E_NUMERIC);
+    assert_failed_with(TNN_E_NUMERIC, "tnn_model_train_batch");
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "step 2"));
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "nothing was changed"));
+    assert_same_params(m, before);
+    ck_assert_int_eq(tnn_optim_steps(tnn_model_optim(m)), 1);
+    for (size_t i = 0; i < tnn_model_num_layers(m); i++)
+        for (int p = 0; p < tnn_layer_num_params(tnn_model_layer(m, i)); p++) {
+            tnn_tensor *g = tnn_layer_grad(tnn_model_layer(m, i), p);
+            for (size_t k = 0; k < tnn_tensor_size(g); k++)
+                ck_assert_float_eq(tnn_tensor_data(g)[k], 0.0f);
+        }
+    tnn_tensor *rm = tnn_batchnorm_running_mean(tnn_model_layer(m, 1));
+    tnn_tensor *rm0 = tnn_batchnorm_running_mean(tnn_model_layer(before, 1));
+    ck_assert_mem_eq(tnn_tensor_cdata(rm), tnn_tensor_cdata(rm0),
+                     6 * sizeof(float));
+    /* Velocities and the generator: the next steps agree bit for bit. */
+    ck_assert_int_eq(tnn_optim_set_lr(tnn_model_optim(m), 0.05f), TNN_OK);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_OK);
+        ck_assert_int_eq(tnn_model_train_batch(before, x, y, NULL), TNN_OK);
+    }
+    assert_same_params(m, before);
+    tnn_model_free(before);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+}
+END_TEST
+
+/* Without check_finite, a NaN or infinite loss still stops training with
+ * TNN_E_NUMERIC before the update, in train_batch and in fit, and the
+ * model is as before the failing step. */
+START_TEST(divergence_is_loud_by_default)
+{
+    tnn_model *m = stateful_model();
+    tnn_tensor *x = tnn_tensor_new_2d(8, 4), *y = tnn_tensor_new_2d(8, 2);
+    fill_ramp(x, 0.5f);
+    fill_ramp(y, 0.25f);
+    ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_OK);
+    tnn_model *before = tnn_model_clone(m);
+    tnn_tensor_data(y)[5] = NAN;
+    double loss = 123.0;
+    ck_assert_int_eq(tnn_model_train_batch(m, x, y, &loss), TNN_E_NUMERIC);
+    assert_failed_with(TNN_E_NUMERIC, "tnn_model_train_batch");
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "loss is"));
+    ck_assert_double_eq(loss, 123.0);
+    assert_same_params(m, before);
+    tnn_tensor_data(y)[5] = 0.0f;
+    tnn_tensor_data(x)[9] = INFINITY;
+    ck_assert_int_eq(tnn_model_fit(m, x, y, NULL, NULL, 2, 4, 0, NULL, NULL),
+                     TNN_E_NUMERIC);
+    assert_failed_with(TNN_E_NUMERIC, "tnn_model_fit");
+    /* Row 2 of 8 holds the infinity: the first batch of 4 fails. */
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "epoch 1, step 1"));
+    assert_same_params(m, before);
+    tnn_tensor_data(x)[9] = 1.0f;
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_OK);
+        ck_assert_int_eq(tnn_model_train_batch(before, x, y, NULL), TNN_OK);
+    }
+    assert_same_params(m, before);
+    tnn_model_free(before);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+}
+END_TEST
+
+/* A validation set of the wrong shape is named as such. */
+START_TEST(fit_names_the_validation_set)
+{
+    tnn_model *m = stateful_model();
+    tnn_tensor *x = tnn_tensor_new_2d(8, 4), *y = tnn_tensor_new_2d(8, 2);
+    tnn_tensor *xv = tnn_tensor_new_2d(5, 4), *yv = tnn_tensor_new_2d(4, 2);
+    tnn_tensor *xw = tnn_tensor_new_2d(5, 3);
+    ck_assert_int_eq(tnn_model_fit(m, x, y, xv, yv, 1, 4, 0, NULL, NULL),
+                     TNN_E_SHAPE);
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "y_val must have 5 rows"));
+    ck_assert_int_eq(tnn_model_fit(m, x, y, xw, yv, 1, 4, 0, NULL, NULL),
+                     TNN_E_SHAPE);
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "x_val must be"));
+    ck_assert_int_eq(tnn_optim_steps(tnn_model_optim(m)), 0);
+    tnn_tensor_free(xw);
+    tnn_tensor_free(xv);
+    tnn_tensor_free(yv);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+}
+END_TEST
+
+/* A layer of a model run alone keeps batch-norm's statistics current, as
+ * before the deferred update; the model's training forward does too. */
+START_TEST(training_forward_updates_statistics)
+{
+    tnn_model *m = stateful_model();
+    tnn_tensor *x = tnn_tensor_new_2d(8, 4), *out = tnn_tensor_new_2d(8, 2);
+    fill_ramp(x, 0.5f);
+    tnn_tensor *rm = tnn_batchnorm_running_mean(tnn_model_layer(m, 1));
+    ck_assert_int_eq(tnn_model_set_mode(m, TNN_MODE_TRAIN), TNN_OK);
+    ck_assert_int_eq(tnn_model_forward(m, x, out), TNN_OK);
+    float moved = 0.0f;
+    for (int j = 0; j < 6; j++)
+        moved += fabsf(tnn_tensor_data(rm)[j]);
+    ck_assert_float_gt(moved, 0.0f);
+    tnn_tensor_free(x);
+    tnn_tensor_free(out);
+    tnn_model_free(m);
+}
+END_TEST
+
 /* Reseeding a trained model makes it the model a fresh one with that seed
  * would be, optimizer included. */
 START_TEST(reseed_restarts_training)
@@ -622,6 +801,10 @@ Suite *model_suite(void)
     tcase_add_test(tc, callback_cannot_change_the_model);
     tcase_add_test(tc, failed_steps_change_nothing);
     tcase_add_test(tc, reseed_restarts_training);
+    tcase_add_test(tc, failed_update_changes_nothing);
+    tcase_add_test(tc, divergence_is_loud_by_default);
+    tcase_add_test(tc, fit_names_the_validation_set);
+    tcase_add_test(tc, training_forward_updates_statistics);
     suite_add_tcase(s, tc);
     return s;
 }
