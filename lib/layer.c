@@ -398,9 +398,9 @@ int tnn_layer_forward(tnn_layer *layer, const tnn_tensor *in, tnn_tensor *out,
     tnn_layer before = *layer;
     rc = tnn__layer_bind(layer, __func__, &shape);
     if (rc == TNN_OK)
-        rc = check_rows(__func__, "out", out, n, layer->out_features);
-    if (rc == TNN_OK)
         rc = check_sample_values(__func__, layer);
+    if (rc == TNN_OK)
+        rc = check_rows(__func__, "out", out, n, layer->out_features);
     if (rc == TNN_OK)
         rc = tnn__layer_reserve(layer, __func__, n);
     if (rc != TNN_OK) {

@@ -1806,6 +1806,26 @@ static int r_predict_above_bound(void)
     return rc;
 }
 
+/* A layer run alone is held to the default bound: conv2d's output for a
+ * one-pixel image padded by 4096 alone exceeds it. The bound is checked
+ * before the output's shape, so that no caller needs a tensor that big
+ * to learn it. */
+static int r_layer_forward_above_bound(void)
+{
+    tnn_layer *conv = tnn_conv2d_new(1, 1, 1, 1, 1, 4096);
+    CHECK(conv != NULL, "fixture");
+    size_t in_dims[4] = {1, 1, 1, 1}, out_dims[4] = {1, 1, 2, 2};
+    tnn_tensor *in = tnn_tensor_new(4, in_dims);
+    tnn_tensor *out = tnn_tensor_new(4, out_dims);
+    CHECK(in && out, "fixture tensors");
+    int rc = capture(tnn_layer_forward(conv, in, out, TNN_MODE_EVAL, NULL));
+    CHECK(tnn_layer_in_features(conv) == 0, "the layer stayed bound");
+    tnn_tensor_free(in);
+    tnn_tensor_free(out);
+    tnn_layer_free(conv);
+    return rc;
+}
+
 static int r_set_optim_null_model(void)
 {
     struct counting_allocator a;
@@ -3060,6 +3080,8 @@ static const struct misuse rows[] = {
      NEUTRAL},
     {"tnn_model_predict", "a geometry above the per-sample bound",
      r_predict_above_bound, INV},
+    {"tnn_layer_forward", "conv2d output above the default bound",
+     r_layer_forward_above_bound, INV},
     {"tnn_model_num_layers", "NULL gives 0", r_num_layers_null, NEUTRAL},
     {"tnn_model_layer", "NULL gives NULL", r_model_layer_null, NEUTRAL},
     {"tnn_model_layer", "i out of range gives NULL", r_model_layer_range,
