@@ -56,6 +56,15 @@ static void usage(FILE *out)
             "tolerance from the closed form.\n");
 }
 
+/* Name the option by its long name, whichever form was typed. */
+static void bad_value(const struct option *longopts, int c, const char *text)
+{
+    while (longopts->name && longopts->val != c)
+        longopts++;
+    fprintf(stderr, "linear_regression: invalid value '%s' for --%s\n", text,
+            longopts->name);
+}
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
     static const struct option longopts[] = {
@@ -72,7 +81,7 @@ static int parse_options(int argc, char **argv, struct options *o)
     *o = (struct options){0.1,  3000, 0.0,  7,
                           1000, 500,  1e-3, "out/linear_regression"};
     int c;
-    long v;
+    long v = 0;
     while ((c = getopt_long(argc, argv, "a:i:l:s:m:e:t:o:h", longopts,
                             NULL)) != -1) {
         int bad = 0;
@@ -84,7 +93,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'l': bad = cli_parse_double(optarg, 0, 1e9, &o->lambda); break;
         case 's':
             bad = cli_parse_long(optarg, 0, 0x7fffffffL, &v);
-            o->seed = (unsigned long long)v;
+            if (!bad)
+                o->seed = (unsigned long long)v;
             break;
         case 'm':
             bad = cli_parse_long(optarg, 2, 10000000, &o->samples);
@@ -96,8 +106,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         default: usage(stderr); return -1;
         }
         if (bad) {
-            fprintf(stderr, "linear_regression: invalid value '%s' for -%c\n",
-                    optarg, c);
+            bad_value(longopts, c, optarg);
             return -1;
         }
     }

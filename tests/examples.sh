@@ -38,9 +38,58 @@ rc=0
 [ "$rc" -eq 1 ] || exit 1
 grep -q '^result: DISAGREE' "$out/short.txt"
 
-rc=0
-"$BUILD/linear_regression" --alpha banana > /dev/null 2>&1 || rc=$?
-[ "$rc" -eq 2 ]
+# Every numeric option takes all of its value, in range: empty, blank-led,
+# trailing characters, NaN, too large or too small exit 2 naming the long
+# option, before any data is read.
+said_refused() { # what status message
+    if [ "$2" -eq 2 ] && grep -qF -- "$3" "$out/refused.err"; then return 0; fi
+    echo "$1: status $2, not 2 with \"$3\":"; cat "$out/refused.err"
+    return 1
+}
+refused() { # program option value long-name
+    local rc=0
+    "$BUILD/$1" "$2" "$3" --data "$out/nowhere" --out "$out/refused" \
+        > /dev/null 2> "$out/refused.err" || rc=$?
+    said_refused "$1 $2 '$3'" "$rc" "invalid value '$3' for --$4"
+}
+lr_refused() { # linear_regression has no --data
+    local rc=0
+    "$BUILD/linear_regression" "$1" "$2" --out "$out/refused" \
+        > /dev/null 2> "$out/refused.err" || rc=$?
+    said_refused "linear_regression $1 '$2'" "$rc" "invalid value '$2' for --$3"
+}
+lr_refused --alpha banana alpha
+lr_refused -a '' alpha
+lr_refused -a 1e-10 alpha
+lr_refused -a 11 alpha
+lr_refused -i '' iterations
+lr_refused --iterations 0 iterations
+lr_refused -m '' samples
+lr_refused --samples 5x samples
+lr_refused -l '' lambda
+lr_refused -l -1 lambda
+lr_refused -t nan tolerance
+lr_refused -e ' 5' every
+lr_refused -s '' seed
+lr_refused --seed 2147483648 seed
+for prog in mnist_mlp mnist_cnn; do
+    refused $prog -m '' min-accuracy
+    refused $prog --min-accuracy '' min-accuracy
+    refused $prog -m 1.5 min-accuracy
+    refused $prog -m 0.5x min-accuracy
+    refused $prog -m ' 0.5' min-accuracy
+    refused $prog -m nan min-accuracy
+    refused $prog --epochs '' epochs
+    refused $prog -e 1001 epochs
+    refused $prog -b '' batch
+    refused $prog --batch 0 batch
+    refused $prog -s '' seed
+    refused $prog -t '' threads
+    refused $prog -t 0 threads
+    refused $prog --validation '' validation
+    refused $prog -v 99999999999999999999 validation
+    refused $prog --shift 1x shift
+done
 
 rc=0
 "$BUILD/mnist_mlp" --data "$out/nowhere" --out "$out/mnist" 2> "$out/mnist.err" > /dev/null || rc=$?

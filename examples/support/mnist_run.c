@@ -139,13 +139,10 @@ static int parse_options(int argc, char **argv, struct options *o)
                 goto bad;
             o->threads = (int)v;
             break;
-        case 'm': {
-            char *end;
-            o->min_accuracy = strtod(optarg, &end);
-            if (*end || !(o->min_accuracy >= 0 && o->min_accuracy <= 1))
+        case 'm':
+            if (cli_parse_double(optarg, 0, 1, &o->min_accuracy))
                 goto bad;
             break;
-        }
         case 'S': o->save_path = optarg; break;
         case 'L': o->load_path = optarg; break;
         case 'a':
