@@ -115,6 +115,35 @@ head -c $((300 * 784)) /dev/urandom | mk_idx "$tiny/train-images-idx3-ubyte" 8 3
 labels 300 | mk_idx "$tiny/train-labels-idx1-ubyte" 8 300
 head -c $((100 * 784)) /dev/urandom | mk_idx "$tiny/t10k-images-idx3-ubyte" 8 100 28 28
 labels 100 | mk_idx "$tiny/t10k-labels-idx1-ubyte" 8 100
+# Files that do not fit together are refused, naming both, before anything
+# indexes them by row: fewer or more labels than images in the training
+# pair (the hold-out split read past the labels) and in the test pair, and
+# images of another size (the shifts assume 28x28).
+bad_pair() { # set labels images
+    local bad="$out/bad-$1-$2" rc=0
+    mkdir -p "$bad"
+    cp "$tiny"/*-ubyte "$bad"
+    labels "$2" | mk_idx "$bad/$1-labels-idx1-ubyte" 8 "$2"
+    "$BUILD/mnist_mlp" --data "$bad" "${@:4}" --out "$bad/pics" \
+        > /dev/null 2> "$bad/err" || rc=$?
+    [ "$rc" -eq 1 ] || { echo "$1 with $2 labels: status $rc"; exit 1; }
+    grep -qF "$bad/$1-images-idx3-ubyte holds $3 images but $bad/$1-labels-idx1-ubyte holds $2 labels" \
+        "$bad/err"
+}
+bad_pair train 250 300 --validation 100
+bad_pair train 301 300 --validation 100
+bad_pair train 299 300
+bad_pair t10k 99 100
+bad_pair t10k 101 100 --validation 100
+small="$out/small"
+mkdir -p "$small"
+cp "$tiny"/*-ubyte "$small"
+head -c $((300 * 100)) /dev/urandom | mk_idx "$small/train-images-idx3-ubyte" 8 300 10 10
+rc=0
+"$BUILD/mnist_cnn" --data "$small" --epochs 1 --out "$small/pics" \
+    > /dev/null 2> "$small/err" || rc=$?
+[ "$rc" -eq 1 ] || exit 1
+grep -qF "$small/train-images-idx3-ubyte holds images of 100 pixels, not 28x28" "$small/err"
 "$BUILD/mnist_mlp" --data "$tiny" --epochs 2 --batch 32 --save "$tiny/m.tnn" \
     --out "$tiny/pics" > "$tiny/train.txt"
 "$BUILD/mnist_mlp" --data "$tiny" --epochs 0 --load "$tiny/m.tnn" \
