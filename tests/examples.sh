@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The example programs: linear regression agrees with the closed form with
-# and without L2 (and its check can fail), and the MNIST example explains
-# missing data instead of crashing. set -e stops only at the last command
+# and without L2 (and its check can fail, and says when it diverges), bad
+# option values are refused, and the MNIST examples explain missing or
+# mismatched data instead of crashing. set -e stops only at the last command
 # of an && list, so every check stands on a line of its own.
 set -euo pipefail
 : "${BUILD:=build}"
@@ -36,7 +37,22 @@ awk -v a="$l0" -v b="$l1" -v c="$gd0" -v d="$gd1" \
 rc=0
 "$BUILD/linear_regression" --iterations 20 --out "$out/short" > "$out/short.txt" || rc=$?
 [ "$rc" -eq 1 ] || exit 1
-grep -q '^result: DISAGREE' "$out/short.txt"
+grep -q '^result: DISAGREE (more iterations or a larger alpha?' "$out/short.txt"
+# Beyond the fastest step (about 0.85 here) a smaller one gets there sooner.
+rc=0
+"$BUILD/linear_regression" -a 0.88 -i 20 --out "$out/short" > "$out/long-step.txt" || rc=$?
+[ "$rc" -eq 1 ] || exit 1
+grep -q '^result: DISAGREE (more iterations or a smaller alpha?' "$out/long-step.txt"
+# Too large a step diverges (above about 0.91 here): status 1, said with
+# the iteration where it showed and the right advice, and no NaN printed.
+for alpha in 10 0.95; do
+    rc=0
+    "$BUILD/linear_regression" -a $alpha --out "$out/diverge" > "$out/diverge.txt" 2>&1 || rc=$?
+    [ "$rc" -eq 1 ] || { echo "alpha $alpha: status $rc"; exit 1; }
+    grep -q 'diverges at iteration 1:' "$out/diverge.txt"
+    grep -q 'try a smaller alpha' "$out/diverge.txt"
+    if grep -qi 'nan\|result:' "$out/diverge.txt"; then exit 1; fi
+done
 
 # Every numeric option takes all of its value, in range: empty, blank-led,
 # trailing characters, NaN, too large or too small exit 2 naming the long
@@ -198,4 +214,4 @@ for bad in "--shift 9" "--shift -1" "--validation 0"; do
     "$BUILD/mnist_mlp" --data "$tiny" $bad > /dev/null 2>&1 || rc=$?
     [ "$rc" -eq 2 ]
 done
-echo "examples: linear regression (plain, L2, failing check), MNIST MLP and CNN save/load, shifts and validation split on a tiny set, missing-data message OK"
+echo "examples: linear regression (plain, L2, failing check, divergence), refused option values, MNIST MLP and CNN save/load, shifts and validation split on a tiny set, missing and mismatched data messages OK"
