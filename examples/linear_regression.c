@@ -11,6 +11,12 @@
  * lambda / m on every parameter, gives the second. Gradient descent stops
  * at the t that solves (X^T X + lambda I) t = X^T y (x_i0 = 1), which is
  * what the program compares it with.
+ *
+ * J is quadratic, with Hessian H = (X^T X + lambda I) / m. With l and L the
+ * smallest and largest eigenvalues of H, gradient descent converges for
+ * alpha < 2/L, fastest at alpha = 2/(l + L); above 2/L, J grows without
+ * bound. Below 2/L every step lowers J, so a J above its starting value
+ * shows divergence: the program stops there, at the first such iteration.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -52,8 +58,17 @@ static void usage(FILE *out)
             "out/linear_regression)\n"
             "  -h, --help          this text\n"
             "Data: y = 4 + 3x + N(0, 1) noise, x uniform in [0, 2).\n"
-            "Exit status 1 if gradient descent ends further than the "
-            "tolerance from the closed form.\n");
+            "Exit status 1 if gradient descent diverges or ends further "
+            "than the\ntolerance from the closed form.\n");
+}
+
+/* Name the option by its long name, whichever form was typed. */
+static void bad_value(const struct option *longopts, int c, const char *text)
+{
+    while (longopts->name && longopts->val != c)
+        longopts++;
+    fprintf(stderr, "linear_regression: invalid value '%s' for --%s\n", text,
+            longopts->name);
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -72,7 +87,7 @@ static int parse_options(int argc, char **argv, struct options *o)
     *o = (struct options){0.1,  3000, 0.0,  7,
                           1000, 500,  1e-3, "out/linear_regression"};
     int c;
-    long v;
+    long v = 0;
     while ((c = getopt_long(argc, argv, "a:i:l:s:m:e:t:o:h", longopts,
                             NULL)) != -1) {
         int bad = 0;
@@ -84,7 +99,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'l': bad = cli_parse_double(optarg, 0, 1e9, &o->lambda); break;
         case 's':
             bad = cli_parse_long(optarg, 0, 0x7fffffffL, &v);
-            o->seed = (unsigned long long)v;
+            if (!bad)
+                o->seed = (unsigned long long)v;
             break;
         case 'm':
             bad = cli_parse_long(optarg, 2, 10000000, &o->samples);
@@ -96,8 +112,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         default: usage(stderr); return -1;
         }
         if (bad) {
-            fprintf(stderr, "linear_regression: invalid value '%s' for -%c\n",
-                    optarg, c);
+            bad_value(longopts, c, optarg);
             return -1;
         }
     }
@@ -129,9 +144,14 @@ static int make_data(const struct options *o, tnn_tensor **x, tnn_tensor **y)
     return 0;
 }
 
-/* Solve (X^T X + lambda I) t = X^T y in double for the columns (1, x). */
-static void closed_form(const tnn_tensor *x, const tnn_tensor *y,
-                        double lambda, double t[2])
+/* The normal equations for the columns (1, x), in double:
+ * X^T X + lambda I = [a b; b d] and X^T y = (r0, r1). */
+struct normal {
+    double a, b, d, r0, r1;
+};
+
+static struct normal normal_equations(const tnn_tensor *x, const tnn_tensor *y,
+                                      double lambda)
 {
     double n = 0, sx = 0, sxx = 0, sy = 0, sxy = 0;
     for (size_t i = 0; i < tnn_tensor_size(x); i++) {
@@ -142,9 +162,30 @@ static void closed_form(const tnn_tensor *x, const tnn_tensor *y,
         sy += yi;
         sxy += xi * yi;
     }
-    double a = n + lambda, b = sx, d = sxx + lambda, det = a * d - b * b;
-    t[0] = (d * sy - b * sxy) / det;
-    t[1] = (a * sxy - b * sy) / det;
+    return (struct normal){n + lambda, sx, sxx + lambda, sy, sxy};
+}
+
+static void closed_form(const struct normal *e, double t[2])
+{
+    double det = e->a * e->d - e->b * e->b;
+    t[0] = (e->d * e->r0 - e->b * e->r1) / det;
+    t[1] = (e->a * e->r1 - e->b * e->r0) / det;
+}
+
+/* The step sizes of the header comment, from the eigenvalues of the 2x2
+ * Hessian [a b; b d] / m. */
+struct limits {
+    double diverges; /* 2/L: from here on gradient descent diverges */
+    double fastest;  /* 2/(l + L) */
+};
+
+static struct limits step_limits(const struct normal *e, double m)
+{
+    double mean = (e->a + e->d) / 2, half = (e->a - e->d) / 2;
+    double large = mean + sqrt(half * half + e->b * e->b);
+    /* The small one as det / large, without mean - root's cancellation. */
+    double small = (e->a * e->d - e->b * e->b) / large;
+    return (struct limits){2 * m / large, 2 * m / (small + large)};
 }
 
 /* The regularised cost J of the header comment, in double. */
@@ -235,61 +276,127 @@ static int write_curve(const char *dir, const double *iters,
     return 0;
 }
 
+/* What one run works on; t0 and t1 are the dense layer's bias and weight,
+ * which the library updates in place. */
+struct run {
+    tnn_tensor *x, *y;
+    tnn_model *model;
+    const float *t0, *t1;
+    double *iters, *costs; /* J at iterations 0 to o->iterations */
+};
+
+static void say_diverges(const struct options *o, const struct limits *lim,
+                         long it, const char *how)
+{
+    fflush(stdout); /* the table first, also when both go to one file */
+    fprintf(stderr,
+            "linear_regression: gradient descent diverges at iteration "
+            "%ld: %s\nlinear_regression: alpha = %g is too large for these "
+            "data; try a smaller alpha (below 2/L = %.4g)\n",
+            it, how, o->alpha, lim->diverges);
+}
+
+/* Gradient descent from t = 0, printing every o->every iterations. 0 when
+ * every iteration ran; 1 when it diverged, -1 on other failures, both said
+ * and with nothing printed of the values that diverged. */
+static int descend(const struct options *o, const struct limits *lim,
+                   struct run *r)
+{
+    for (long it = 0; it <= o->iterations; it++) {
+        double j = cost(r->x, r->y, *r->t0, *r->t1, o->lambda);
+        r->costs[it] = j;
+        r->iters[it] = (double)it;
+        /* A J that is not finite covers parameters that are not. */
+        if (!isfinite(j)) {
+            say_diverges(o, lim, it, "J is no longer finite");
+            return 1;
+        }
+        if (j > r->costs[0]) {
+            char how[96];
+            snprintf(how, sizeof how, "J = %.6g, above its start %.6g", j,
+                     r->costs[0]);
+            say_diverges(o, lim, it, how);
+            return 1;
+        }
+        if (it % o->every == 0 || it == o->iterations)
+            printf("%10ld %12.6f %12.6f %14.8f\n", it, *r->t0, *r->t1, j);
+        if (it == o->iterations)
+            break;
+        int rc = tnn_model_train_batch(r->model, r->x, r->y, NULL);
+        /* The library's own check of the loss and the parameters: its
+         * float values can overflow before the double J above does. */
+        if (rc == TNN_E_NUMERIC) {
+            say_diverges(o, lim, it + 1,
+                         "the library found values that are not finite");
+            return 1;
+        }
+        if (rc != TNN_OK) {
+            fprintf(stderr, "linear_regression: %s\n", tnn_last_error());
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Why a run that kept finite ended away from the optimum: too few
+ * iterations, or a step on the wrong side of the fastest one. */
+static void say_disagree(double alpha, const struct limits *lim)
+{
+    printf("result: DISAGREE (more iterations or a %s alpha? It is fastest "
+           "at %.4g)\n",
+           alpha > lim->fastest ? "smaller" : "larger", lim->fastest);
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
     if (parse_options(argc, argv, &o))
         return 2;
-    tnn_tensor *x = NULL, *y = NULL;
     tnn_layer *dense = NULL;
-    tnn_model *model = NULL;
-    double *iters = calloc((size_t)o.iterations + 1, sizeof *iters);
-    double *costs = calloc((size_t)o.iterations + 1, sizeof *costs);
+    struct run r = {.iters = calloc((size_t)o.iterations + 1, sizeof *r.iters),
+                    .costs =
+                        calloc((size_t)o.iterations + 1, sizeof *r.costs)};
     int status = 2;
-    if (!iters || !costs || make_data(&o, &x, &y) ||
-        !(model = build_model(&o, &dense)))
+    if (!r.iters || !r.costs || make_data(&o, &r.x, &r.y) ||
+        !(r.model = build_model(&o, &dense)))
         goto done;
+    r.t1 = tnn_tensor_cdata(tnn_layer_param(dense, 0));
+    r.t0 = tnn_tensor_cdata(tnn_layer_param(dense, 1));
 
-    const float *t1p = tnn_tensor_cdata(tnn_layer_param(dense, 0));
-    const float *t0p = tnn_tensor_cdata(tnn_layer_param(dense, 1));
+    struct normal eq = normal_equations(r.x, r.y, o.lambda);
+    struct limits lim = step_limits(&eq, (double)o.samples);
     printf("Linear regression by gradient descent: m = %ld, alpha = %g, "
            "lambda = %g, seed %llu\n\n%10s %12s %12s %14s\n",
            o.samples, o.alpha, o.lambda, o.seed, "iteration", "t0", "t1", "J");
-    for (long it = 0; it <= o.iterations; it++) {
-        costs[it] = cost(x, y, *t0p, *t1p, o.lambda);
-        iters[it] = (double)it;
-        if (it % o.every == 0 || it == o.iterations)
-            printf("%10ld %12.6f %12.6f %14.8f\n", it, *t0p, *t1p, costs[it]);
-        if (it < o.iterations &&
-            tnn_model_train_batch(model, x, y, NULL) != TNN_OK) {
-            fprintf(stderr, "linear_regression: %s\n", tnn_last_error());
-            goto done;
-        }
+    int rc = descend(&o, &lim, &r);
+    if (rc) {
+        status = rc > 0 ? 1 : 2;
+        goto done;
     }
 
     double t[2];
-    closed_form(x, y, o.lambda, t);
-    double d0 = fabs(*t0p - t[0]), d1 = fabs(*t1p - t[1]);
+    closed_form(&eq, t);
+    double d0 = fabs(*r.t0 - t[0]), d1 = fabs(*r.t1 - t[1]);
     printf("\n%-18s %12s %12s\n", "", "t0", "t1");
-    printf("%-18s %12.6f %12.6f\n", "gradient descent", *t0p, *t1p);
+    printf("%-18s %12.6f %12.6f\n", "gradient descent", *r.t0, *r.t1);
     printf("%-18s %12.6f %12.6f\n", "closed form", t[0], t[1]);
     printf("%-18s %12.2e %12.2e   (tolerance %g)\n", "difference", d0, d1,
            o.tolerance);
-    if (write_curve(o.out_dir, iters, costs, (size_t)o.iterations + 1,
-                    cost(x, y, t[0], t[1], o.lambda)))
+    if (write_curve(o.out_dir, r.iters, r.costs, (size_t)o.iterations + 1,
+                    cost(r.x, r.y, t[0], t[1], o.lambda)))
         goto done;
     if (d0 <= o.tolerance && d1 <= o.tolerance) {
         printf("result: agree\n");
         status = 0;
     } else {
-        printf("result: DISAGREE (more iterations or a larger alpha?)\n");
+        say_disagree(o.alpha, &lim);
         status = 1;
     }
 done:
-    tnn_model_free(model);
-    tnn_tensor_free(x);
-    tnn_tensor_free(y);
-    free(iters);
-    free(costs);
+    tnn_model_free(r.model);
+    tnn_tensor_free(r.x);
+    tnn_tensor_free(r.y);
+    free(r.iters);
+    free(r.costs);
     return status;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The example programs: linear regression agrees with the closed form with
-# and without L2 (and its check can fail), and the MNIST example explains
-# missing data instead of crashing. set -e stops only at the last command
+# and without L2 (and its check can fail, and says when it diverges), bad
+# option values are refused, and the MNIST examples explain missing or
+# mismatched data instead of crashing. set -e stops only at the last command
 # of an && list, so every check stands on a line of its own.
 set -euo pipefail
 : "${BUILD:=build}"
@@ -36,11 +37,75 @@ awk -v a="$l0" -v b="$l1" -v c="$gd0" -v d="$gd1" \
 rc=0
 "$BUILD/linear_regression" --iterations 20 --out "$out/short" > "$out/short.txt" || rc=$?
 [ "$rc" -eq 1 ] || exit 1
-grep -q '^result: DISAGREE' "$out/short.txt"
-
+grep -q '^result: DISAGREE (more iterations or a larger alpha?' "$out/short.txt"
+# Beyond the fastest step (about 0.85 here) a smaller one gets there sooner.
 rc=0
-"$BUILD/linear_regression" --alpha banana > /dev/null 2>&1 || rc=$?
-[ "$rc" -eq 2 ]
+"$BUILD/linear_regression" -a 0.88 -i 20 --out "$out/short" > "$out/long-step.txt" || rc=$?
+[ "$rc" -eq 1 ] || exit 1
+grep -q '^result: DISAGREE (more iterations or a smaller alpha?' "$out/long-step.txt"
+# Too large a step diverges (above about 0.91 here): status 1, said with
+# the iteration where it showed and the right advice, and no NaN printed.
+for alpha in 10 0.95; do
+    rc=0
+    "$BUILD/linear_regression" -a $alpha --out "$out/diverge" > "$out/diverge.txt" 2>&1 || rc=$?
+    [ "$rc" -eq 1 ] || { echo "alpha $alpha: status $rc"; exit 1; }
+    grep -q 'diverges at iteration 1:' "$out/diverge.txt"
+    grep -q 'try a smaller alpha' "$out/diverge.txt"
+    if grep -qi 'nan\|result:' "$out/diverge.txt"; then exit 1; fi
+done
+
+# Every numeric option takes all of its value, in range: empty, blank-led,
+# trailing characters, NaN, too large or too small exit 2 naming the long
+# option, before any data is read.
+said_refused() { # what status message
+    if [ "$2" -eq 2 ] && grep -qF -- "$3" "$out/refused.err"; then return 0; fi
+    echo "$1: status $2, not 2 with \"$3\":"; cat "$out/refused.err"
+    return 1
+}
+refused() { # program option value long-name
+    local rc=0
+    "$BUILD/$1" "$2" "$3" --data "$out/nowhere" --out "$out/refused" \
+        > /dev/null 2> "$out/refused.err" || rc=$?
+    said_refused "$1 $2 '$3'" "$rc" "invalid value '$3' for --$4"
+}
+lr_refused() { # linear_regression has no --data
+    local rc=0
+    "$BUILD/linear_regression" "$1" "$2" --out "$out/refused" \
+        > /dev/null 2> "$out/refused.err" || rc=$?
+    said_refused "linear_regression $1 '$2'" "$rc" "invalid value '$2' for --$3"
+}
+lr_refused --alpha banana alpha
+lr_refused -a '' alpha
+lr_refused -a 1e-10 alpha
+lr_refused -a 11 alpha
+lr_refused -i '' iterations
+lr_refused --iterations 0 iterations
+lr_refused -m '' samples
+lr_refused --samples 5x samples
+lr_refused -l '' lambda
+lr_refused -l -1 lambda
+lr_refused -t nan tolerance
+lr_refused -e ' 5' every
+lr_refused -s '' seed
+lr_refused --seed 2147483648 seed
+for prog in mnist_mlp mnist_cnn; do
+    refused $prog -m '' min-accuracy
+    refused $prog --min-accuracy '' min-accuracy
+    refused $prog -m 1.5 min-accuracy
+    refused $prog -m 0.5x min-accuracy
+    refused $prog -m ' 0.5' min-accuracy
+    refused $prog -m nan min-accuracy
+    refused $prog --epochs '' epochs
+    refused $prog -e 1001 epochs
+    refused $prog -b '' batch
+    refused $prog --batch 0 batch
+    refused $prog -s '' seed
+    refused $prog -t '' threads
+    refused $prog -t 0 threads
+    refused $prog --validation '' validation
+    refused $prog -v 99999999999999999999 validation
+    refused $prog --shift 1x shift
+done
 
 rc=0
 "$BUILD/mnist_mlp" --data "$out/nowhere" --out "$out/mnist" 2> "$out/mnist.err" > /dev/null || rc=$?
@@ -66,6 +131,35 @@ head -c $((300 * 784)) /dev/urandom | mk_idx "$tiny/train-images-idx3-ubyte" 8 3
 labels 300 | mk_idx "$tiny/train-labels-idx1-ubyte" 8 300
 head -c $((100 * 784)) /dev/urandom | mk_idx "$tiny/t10k-images-idx3-ubyte" 8 100 28 28
 labels 100 | mk_idx "$tiny/t10k-labels-idx1-ubyte" 8 100
+# Files that do not fit together are refused, naming both, before anything
+# indexes them by row: fewer or more labels than images in the training
+# pair (the hold-out split read past the labels) and in the test pair, and
+# images of another size (the shifts assume 28x28).
+bad_pair() { # set labels images
+    local bad="$out/bad-$1-$2" rc=0
+    mkdir -p "$bad"
+    cp "$tiny"/*-ubyte "$bad"
+    labels "$2" | mk_idx "$bad/$1-labels-idx1-ubyte" 8 "$2"
+    "$BUILD/mnist_mlp" --data "$bad" "${@:4}" --out "$bad/pics" \
+        > /dev/null 2> "$bad/err" || rc=$?
+    [ "$rc" -eq 1 ] || { echo "$1 with $2 labels: status $rc"; exit 1; }
+    grep -qF "$bad/$1-images-idx3-ubyte holds $3 images but $bad/$1-labels-idx1-ubyte holds $2 labels" \
+        "$bad/err"
+}
+bad_pair train 250 300 --validation 100
+bad_pair train 301 300 --validation 100
+bad_pair train 299 300
+bad_pair t10k 99 100
+bad_pair t10k 101 100 --validation 100
+small="$out/small"
+mkdir -p "$small"
+cp "$tiny"/*-ubyte "$small"
+head -c $((300 * 100)) /dev/urandom | mk_idx "$small/train-images-idx3-ubyte" 8 300 10 10
+rc=0
+"$BUILD/mnist_cnn" --data "$small" --epochs 1 --out "$small/pics" \
+    > /dev/null 2> "$small/err" || rc=$?
+[ "$rc" -eq 1 ] || exit 1
+grep -qF "$small/train-images-idx3-ubyte holds images of 100 pixels, not 28x28" "$small/err"
 "$BUILD/mnist_mlp" --data "$tiny" --epochs 2 --batch 32 --save "$tiny/m.tnn" \
     --out "$tiny/pics" > "$tiny/train.txt"
 "$BUILD/mnist_mlp" --data "$tiny" --epochs 0 --load "$tiny/m.tnn" \
@@ -120,4 +214,4 @@ for bad in "--shift 9" "--shift -1" "--validation 0"; do
     "$BUILD/mnist_mlp" --data "$tiny" $bad > /dev/null 2>&1 || rc=$?
     [ "$rc" -eq 2 ]
 done
-echo "examples: linear regression (plain, L2, failing check), MNIST MLP and CNN save/load, shifts and validation split on a tiny set, missing-data message OK"
+echo "examples: linear regression (plain, L2, failing check, divergence), refused option values, MNIST MLP and CNN save/load, shifts and validation split on a tiny set, missing and mismatched data messages OK"

@@ -2,6 +2,7 @@
  * Command-line helpers of the examples (cli.h).
  */
 #define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,8 +10,18 @@
 
 #include "cli.h"
 
+/* strtol and strtod skip leading white space, which would let " 5" pass
+ * where "5 " does not; a value is refused unless it starts with its sign
+ * or first digit. The empty string ends there too. */
+static int starts_number(const char *text)
+{
+    return *text && !isspace((unsigned char)*text);
+}
+
 int cli_parse_long(const char *text, long lo, long hi, long *out)
 {
+    if (!starts_number(text))
+        return -1;
     char *end;
     errno = 0;
     long v = strtol(text, &end, 10);
@@ -22,6 +33,8 @@ int cli_parse_long(const char *text, long lo, long hi, long *out)
 
 int cli_parse_double(const char *text, double lo, double hi, double *out)
 {
+    if (!starts_number(text))
+        return -1;
     char *end;
     errno = 0;
     double v = strtod(text, &end);

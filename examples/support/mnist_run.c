@@ -139,13 +139,10 @@ static int parse_options(int argc, char **argv, struct options *o)
                 goto bad;
             o->threads = (int)v;
             break;
-        case 'm': {
-            char *end;
-            o->min_accuracy = strtod(optarg, &end);
-            if (*end || !(o->min_accuracy >= 0 && o->min_accuracy <= 1))
+        case 'm':
+            if (cli_parse_double(optarg, 0, 1, &o->min_accuracy))
                 goto bad;
             break;
-        }
         case 'S': o->save_path = optarg; break;
         case 'L': o->load_path = optarg; break;
         case 'a':
@@ -177,6 +174,13 @@ bad:
     return -1;
 }
 
+static void advise_fetch(const char *dir)
+{
+    complain("the MNIST files are missing or damaged; run 'make demo' or "
+             "'scripts/fetch-mnist.sh %s' first\n",
+             dir);
+}
+
 /* Load one of the four files; on failure say how to get them. */
 static tnn_tensor *load(const char *dir, const char *name, int flags)
 {
@@ -184,14 +188,52 @@ static tnn_tensor *load(const char *dir, const char *name, int flags)
     snprintf(path, sizeof path, "%s/%s", dir, name);
     tnn_tensor *t = NULL;
     if (tnn_idx_load(path, flags, &t) != TNN_OK) {
-        fprintf(stderr,
-                "%s: %s\n"
-                "%s: the MNIST files are missing or damaged; run "
-                "'make demo' or 'scripts/fetch-mnist.sh %s' first\n",
-                exp_->name, tnn_last_error(), exp_->name, dir);
+        complain("%s\n", tnn_last_error());
+        advise_fetch(dir);
         return NULL;
     }
     return t;
+}
+
+/* Whether x holds 28x28 images and y one class label for each: the
+ * hold-out split, the shifts and the confusion matrix index both files by
+ * row and trust these sizes. */
+static int pair_fits(const char *dir, const char *images, const char *labels,
+                     const tnn_tensor *x, const tnn_tensor *y)
+{
+    size_t n = tnn_tensor_dim(x, 0), width = tnn_tensor_size(x) / n;
+    size_t n_labels = tnn_tensor_dim(y, 0);
+    if (width != IMAGE_SIDE * IMAGE_SIDE) {
+        complain("%s/%s holds images of %zu pixels, not %dx%d\n", dir, images,
+                 width, IMAGE_SIDE, IMAGE_SIDE);
+    } else if (tnn_tensor_ndim(y) != 1) {
+        complain("%s/%s holds a %d-dimensional array, not a list of "
+                 "labels\n",
+                 dir, labels, tnn_tensor_ndim(y));
+    } else if (n_labels != n) {
+        complain("%s/%s holds %zu images but %s/%s holds %zu labels\n", dir,
+                 images, n, dir, labels, n_labels);
+    } else {
+        return 1;
+    }
+    return 0;
+}
+
+/* Images (scaled to [0, 1], one row each) and their labels, checked
+ * against each other; both NULL after saying why. */
+static int load_pair(const char *dir, const char *images, const char *labels,
+                     tnn_tensor **x, tnn_tensor **y)
+{
+    *x = load(dir, images, TNN_IDX_SCALE | TNN_IDX_FLATTEN);
+    *y = *x ? load(dir, labels, 0) : NULL;
+    if (*y && pair_fits(dir, images, labels, *x, *y))
+        return 0;
+    if (*y)
+        advise_fetch(dir);
+    tnn_tensor_free(*x);
+    tnn_tensor_free(*y);
+    *x = *y = NULL;
+    return -1;
 }
 
 static int on_progress(const tnn_progress *p, void *user)
@@ -453,18 +495,16 @@ int mnist_main(const struct mnist_experiment *experiment, int argc,
         complain("%s\n", tnn_last_error());
         return 2;
     }
-    int flags = TNN_IDX_SCALE | TNN_IDX_FLATTEN;
-    tnn_tensor *x_train = load(opt.data_dir, "train-images-idx3-ubyte", flags);
-    tnn_tensor *y_train =
-        x_train ? load(opt.data_dir, "train-labels-idx1-ubyte", 0) : NULL;
-    tnn_tensor *x_test =
-        y_train ? load(opt.data_dir, "t10k-images-idx3-ubyte", flags) : NULL;
-    tnn_tensor *y_test =
-        x_test ? load(opt.data_dir, "t10k-labels-idx1-ubyte", 0) : NULL;
+    tnn_tensor *x_train = NULL, *y_train = NULL, *x_test = NULL,
+               *y_test = NULL;
     tnn_model *model = NULL;
     int status = 1;
-    if (!y_test || (opt.holdout > 0 && hold_out(&x_train, &y_train, &x_test,
-                                                &y_test, (size_t)opt.holdout)))
+    if (load_pair(opt.data_dir, "train-images-idx3-ubyte",
+                  "train-labels-idx1-ubyte", &x_train, &y_train) ||
+        load_pair(opt.data_dir, "t10k-images-idx3-ubyte",
+                  "t10k-labels-idx1-ubyte", &x_test, &y_test) ||
+        (opt.holdout > 0 &&
+         hold_out(&x_train, &y_train, &x_test, &y_test, (size_t)opt.holdout)))
         goto done;
     long steps = steps_of(&opt, tnn_tensor_dim(x_train, 0));
     model = opt.load_path ? load_model(opt.load_path, steps)
