@@ -53,16 +53,33 @@ int tnn__check_class_labels(const char *func, const float *labels, size_t n,
     return TNN_OK;
 }
 
+/* Every entry of n probability rows of k finite and >= 0. A negative one
+ * would make the loss negative and reward the wrong logits. Rows need not
+ * sum to 1: the loss and its gradient are defined for any mass. */
+static int check_probability_labels(const char *func, const float *labels,
+                                    size_t n, size_t k)
+{
+    for (size_t r = 0; r < n; r++)
+        for (size_t j = 0; j < k; j++) {
+            float t = labels[r * k + j];
+            if (!(t >= 0.0f) || !isfinite(t))
+                return tnn__fail(TNN_E_INVALID, func,
+                                 "label row %zu, column %zu is %g; "
+                                 "probabilities must be finite and >= 0",
+                                 r, j, (double)t);
+        }
+    return TNN_OK;
+}
+
 int tnn__cross_entropy(const char *func, const float *logits,
                        const float *labels, bool index_labels, size_t n,
                        size_t k, float *grad, double *loss, size_t *correct)
 {
     /* Labels are checked before anything is written to grad. */
-    if (index_labels) {
-        int rc = tnn__check_class_labels(func, labels, n, k);
-        if (rc != TNN_OK)
-            return rc;
-    }
+    int rc = index_labels ? tnn__check_class_labels(func, labels, n, k)
+                          : check_probability_labels(func, labels, n, k);
+    if (rc != TNN_OK)
+        return rc;
     double total = 0.0;
     size_t hits = 0;
     const double inv_n = 1.0 / (double)n;
