@@ -88,12 +88,14 @@ int tnn__cross_entropy(const char *func, const float *logits,
         size_t cls =
             index_labels ? (size_t)labels[r] : argmax(labels + r * k, k);
         size_t top = argmax(z, k);
-        hits += top == cls;
         /* log-sum-exp around the maximum: finite for any finite logits. */
         double max = z[top], sum = 0.0;
         for (size_t j = 0; j < k; j++)
             sum += exp((double)z[j] - max);
         double lse = max + log(sum);
+        /* argmax() passes over a NaN logit; such a row (its lse is NaN)
+         * is no right answer, whatever its other logits. */
+        hits += top == cls && !isnan(lse);
         /* J_row = sum_c t_c (lse - z_c), so dJ/dz_j = p_j sum_c t_c - t_j;
          * for rows that sum to 1 that is the familiar p - t. */
         double mass = 1.0;

@@ -190,6 +190,32 @@ START_TEST(cross_entropy_extreme_logits)
 }
 END_TEST
 
+/* A row with a NaN logit has a NaN loss and gradient and never counts as
+ * right, even where its other logits pick the label. */
+START_TEST(cross_entropy_nan_logits)
+{
+    tnn_tensor *z = tnn_tensor_new_2d(3, 3);
+    const float zv[9] = {NAN, NAN, NAN, 2, NAN, 0, 3, 1, 0};
+    tnn_tensor_copy_from(z, zv, 9);
+    size_t three = 3;
+    tnn_tensor *y = tnn_tensor_new(1, &three);
+    const float yv[3] = {0, 0, 0};
+    tnn_tensor_copy_from(y, yv, 3);
+    tnn_tensor *g = tnn_tensor_new_2d(3, 3);
+    double loss, acc;
+    ck_assert_int_eq(tnn_loss_cross_entropy(z, y, &loss, g, &acc), TNN_OK);
+    ck_assert(isnan(loss));
+    ck_assert_double_eq_tol(acc, 1.0 / 3.0, 1e-12); /* row 2 only */
+    for (int i = 0; i < 9; i++)
+        ck_assert_msg(i < 6 ? isnan(tnn_tensor_data(g)[i])
+                            : isfinite(tnn_tensor_data(g)[i]),
+                      "gradient %d is %g", i, (double)tnn_tensor_data(g)[i]);
+    tnn_tensor_free(z);
+    tnn_tensor_free(y);
+    tnn_tensor_free(g);
+}
+END_TEST
+
 START_TEST(cross_entropy_misuse)
 {
     tnn_tensor *z = tnn_tensor_new_2d(2, 3);
@@ -314,6 +340,7 @@ Suite *loss_suite(void)
     tcase_add_test(tc, cross_entropy_probability_rows);
     tcase_add_test(tc, cross_entropy_unnormalised_rows);
     tcase_add_test(tc, cross_entropy_extreme_logits);
+    tcase_add_test(tc, cross_entropy_nan_logits);
     tcase_add_test(tc, cross_entropy_misuse);
     tcase_add_test(tc, cross_entropy_refuses_bad_probabilities);
     tcase_add_test(tc, model_refuses_negative_probability);
