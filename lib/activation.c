@@ -12,15 +12,22 @@ static size_t count(const tnn_layer *layer, size_t n)
     return n * layer->in_features;
 }
 
+/* ReLU runs over every hidden unit at every step: TNN_VECTOR_CLONES
+ * builds its loops for wider vector units too, where the select that
+ * keeps a NaN costs no more than the plain one. */
+TNN_VECTOR_CLONES
 static void relu_forward(tnn_layer *layer, const float *in, float *out,
                          size_t n, bool training, tnn_rng *rng)
 {
     (void)training;
     (void)rng;
+    /* Written as "not <= 0" so that a NaN passes: a NaN row must not
+     * become a row of zeros and so a confident prediction. -0 gives +0. */
     for (size_t i = 0, c = count(layer, n); i < c; i++)
-        out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+        out[i] = !(in[i] <= 0.0f) ? in[i] : 0.0f;
 }
 
+TNN_VECTOR_CLONES
 static void relu_backward(tnn_layer *layer, const float *in, const float *out,
                           const float *dout, float *din, size_t n,
                           bool accumulate)
@@ -29,11 +36,14 @@ static void relu_backward(tnn_layer *layer, const float *in, const float *out,
     (void)accumulate;
     if (!din)
         return;
-    /* dout is read whether or not it is kept: a select, not a branch on
-     * the sign of every element, so that the loop vectorises. */
+    /* dout is read whether or not it is kept: selects, not branches on
+     * the sign of every element, so that the loop vectorises. Where the
+     * output is NaN the derivative is undefined and the gradient NaN;
+     * elsewhere at or below 0 nothing passes, not even a NaN dout. */
     for (size_t i = 0, c = count(layer, n); i < c; i++) {
-        float g = dout[i];
-        din[i] = out[i] > 0.0f ? g : 0.0f;
+        float y = out[i], g = dout[i];
+        float pass = y > 0.0f ? g : 0.0f;
+        din[i] = isnan(y) ? y : pass;
     }
 }
 

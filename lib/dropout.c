@@ -69,6 +69,8 @@ static void dropout_forward(tnn_layer *layer, const float *in, float *out,
             mask[i + 1] = keep_or_drop(bits >> 32, threshold, scale_bits);
     }
     *rng = local;
+    /* A product, not a select: a dropped NaN or infinity gives NaN, not
+     * 0, so that a broken input shows in the output whatever the mask. */
     for (i = 0; i < count; i++)
         out[i] = in[i] * mask[i];
 }

@@ -53,16 +53,33 @@ int tnn__check_class_labels(const char *func, const float *labels, size_t n,
     return TNN_OK;
 }
 
+/* Every entry of n probability rows of k finite and >= 0. A negative one
+ * would make the loss negative and reward the wrong logits. Rows need not
+ * sum to 1: the loss and its gradient are defined for any mass. */
+static int check_probability_labels(const char *func, const float *labels,
+                                    size_t n, size_t k)
+{
+    for (size_t r = 0; r < n; r++)
+        for (size_t j = 0; j < k; j++) {
+            float t = labels[r * k + j];
+            if (!(t >= 0.0f) || !isfinite(t))
+                return tnn__fail(TNN_E_INVALID, func,
+                                 "label row %zu, column %zu is %g; "
+                                 "probabilities must be finite and >= 0",
+                                 r, j, (double)t);
+        }
+    return TNN_OK;
+}
+
 int tnn__cross_entropy(const char *func, const float *logits,
                        const float *labels, bool index_labels, size_t n,
                        size_t k, float *grad, double *loss, size_t *correct)
 {
     /* Labels are checked before anything is written to grad. */
-    if (index_labels) {
-        int rc = tnn__check_class_labels(func, labels, n, k);
-        if (rc != TNN_OK)
-            return rc;
-    }
+    int rc = index_labels ? tnn__check_class_labels(func, labels, n, k)
+                          : check_probability_labels(func, labels, n, k);
+    if (rc != TNN_OK)
+        return rc;
     double total = 0.0;
     size_t hits = 0;
     const double inv_n = 1.0 / (double)n;
@@ -71,12 +88,14 @@ int tnn__cross_entropy(const char *func, const float *logits,
         size_t cls =
             index_labels ? (size_t)labels[r] : argmax(labels + r * k, k);
         size_t top = argmax(z, k);
-        hits += top == cls;
         /* log-sum-exp around the maximum: finite for any finite logits. */
         double max = z[top], sum = 0.0;
         for (size_t j = 0; j < k; j++)
             sum += exp((double)z[j] - max);
         double lse = max + log(sum);
+        /* argmax() passes over a NaN logit; such a row (its lse is NaN)
+         * is no right answer, whatever its other logits. */
+        hits += top == cls && !isnan(lse);
         /* J_row = sum_c t_c (lse - z_c), so dJ/dz_j = p_j sum_c t_c - t_j;
          * for rows that sum to 1 that is the familiar p - t. */
         double mass = 1.0;

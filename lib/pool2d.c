@@ -2,6 +2,7 @@
  * Max and average pooling over the positions of NCHW images, without
  * padding (Keras' "valid"): output side floor((side - k) / stride) + 1.
  */
+#include <math.h>
 #include <string.h>
 
 #include "internal.h"
@@ -65,10 +66,13 @@ static void maxpool_forward(tnn_layer *layer, const float *in, float *out,
         const float *plane = in + q * h * w;
         size_t y0 = oy * p->stride, x0 = ox * p->stride;
         size_t best = y0 * w + x0;
+        /* A NaN is taken wherever it lies (">" alone passes over it, and
+         * nothing compares greater than it once taken): a window holding
+         * a NaN gives NaN, and its gradient goes there. */
         for (size_t ky = 0; ky < p->k; ky++)
             for (size_t kx = 0; kx < p->k; kx++) {
                 size_t at = (y0 + ky) * w + x0 + kx;
-                if (plane[at] > plane[best])
+                if (plane[at] > plane[best] || isnan(plane[at]))
                     best = at;
             }
         size_t o = (q * oh + oy) * ow + ox;

@@ -76,7 +76,9 @@ double tnn_rng_normal(tnn_rng *rng)
         rng->has_spare = false;
         return rng->spare_normal;
     }
-    /* 1 - u lies in (0, 1], so the logarithm is finite. */
+    /* 1 - u lies in [2^-53, 1], so the logarithm is finite and the
+     * radius at most sqrt(-2 ln 2^-53) ~ 8.57, a bound that
+     * tnn_tensor_rand_normal() relies on. */
     double radius = sqrt(-2.0 * log(1.0 - tnn_rng_uniform(rng)));
     double angle = 2.0 * 3.14159265358979323846 * tnn_rng_uniform(rng);
     rng->spare_normal = radius * sin(angle);

@@ -15,7 +15,9 @@ static void softmax_forward(tnn_layer *layer, const float *in, float *out,
     for (size_t r = 0; r < n; r++) {
         const float *x = in + r * k;
         float *y = out + r * k;
-        /* Subtracting the row maximum keeps exp() from overflowing. */
+        /* Subtracting the row maximum keeps exp() from overflowing. The
+         * maximum may pass over a NaN, but exp() of it makes the sum, and
+         * so the whole row, NaN. */
         float max = x[0];
         for (size_t j = 1; j < k; j++)
             max = x[j] > max ? x[j] : max;

@@ -1,6 +1,7 @@
 /*
  * Tensors: a shape and one float32 buffer, row-major.
  */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -195,6 +196,8 @@ int tnn_tensor_rand_uniform(tnn_tensor *t, tnn_rng *rng, float lo, float hi)
         return tnn__fail(TNN_E_INVALID, __func__,
                          "range [%g, %g) is empty or not finite", (double)lo,
                          (double)hi);
+    /* In double, so that a range wider than FLT_MAX (-FLT_MAX to FLT_MAX)
+     * works: every value lo + width * u, u < 1, lies in [lo, hi]. */
     double width = (double)hi - (double)lo;
     for (size_t i = 0; i < t->size; i++) {
         float v = (float)((double)lo + width * tnn_rng_uniform(rng));
@@ -203,6 +206,13 @@ int tnn_tensor_rand_uniform(tnn_tensor *t, tnn_rng *rng, float lo, float hi)
     }
     return TNN_OK;
 }
+
+/* Standard deviations from the mean within which every draw lies. The
+ * generator's draws stay within sqrt(-2 ln 2^-53) ~ 8.57 (see
+ * tnn_rng_normal()); 40 bounds any Box-Muller draw from a double uniform,
+ * even one as small as 2^-1074 (38.6), so the limit need not change with
+ * the generator. Beyond it a sample could round to infinity. */
+#define NORMAL_REACH 40.0
 
 int tnn_tensor_rand_normal(tnn_tensor *t, tnn_rng *rng, float mean,
                            float stddev)
@@ -216,6 +226,12 @@ int tnn_tensor_rand_normal(tnn_tensor *t, tnn_rng *rng, float mean,
         return tnn__fail(TNN_E_INVALID, __func__,
                          "mean %g and stddev %g must be finite, stddev >= 0",
                          (double)mean, (double)stddev);
+    if (fabs((double)mean) + NORMAL_REACH * (double)stddev > FLT_MAX)
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "mean %g and stddev %g: mean +- %g stddev exceeds "
+                         "the float range (%g)",
+                         (double)mean, (double)stddev, NORMAL_REACH,
+                         (double)FLT_MAX);
     for (size_t i = 0; i < t->size; i++)
         t->data[i] =
             (float)((double)mean + (double)stddev * tnn_rng_normal(rng));

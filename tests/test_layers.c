@@ -332,6 +332,254 @@ START_TEST(relu_backward_selects)
 }
 END_TEST
 
+/* ReLU keeps a NaN (a NaN row must not turn into zeros and a confident
+ * prediction), and its gradient there is NaN; -0 gives +0, infinities
+ * max(0, x). */
+START_TEST(relu_propagates_nan)
+{
+    tnn_layer *relu = tnn_relu_new();
+    const float xv[6] = {NAN, -0.0f, INFINITY, -INFINITY, 3.0f, -2.0f};
+    const float gv[6] = {5.0f, NAN, 6.0f, INFINITY, 7.0f, 8.0f};
+    const float want_y[6] = {NAN, 0.0f, INFINITY, 0.0f, 3.0f, 0.0f};
+    const float want_dx[6] = {NAN, 0.0f, 6.0f, 0.0f, 7.0f, 0.0f};
+    tnn_tensor *x = tnn_tensor_new_2d(2, 3), *y = tnn_tensor_new_2d(2, 3);
+    tnn_tensor *dy = tnn_tensor_new_2d(2, 3), *dx = tnn_tensor_new_2d(2, 3);
+    tnn_tensor_copy_from(x, xv, 6);
+    tnn_tensor_copy_from(dy, gv, 6);
+    ck_assert_int_eq(tnn_layer_forward(relu, x, y, TNN_MODE_TRAIN, NULL),
+                     TNN_OK);
+    ck_assert_int_eq(tnn_layer_backward(relu, x, y, dy, dx), TNN_OK);
+    for (int i = 0; i < 6; i++) {
+        float got = tnn_tensor_data(y)[i], g = tnn_tensor_data(dx)[i];
+        ck_assert_msg(isnan(got) ? isnan(want_y[i]) : got == want_y[i],
+                      "relu(x[%d]) is %g, expected %g", i, (double)got,
+                      (double)want_y[i]);
+        ck_assert_msg(!signbit(got), "relu(x[%d]) is negative", i);
+        ck_assert_msg(isnan(g) ? isnan(want_dx[i]) : g == want_dx[i],
+                      "din[%d] is %g, expected %g", i, (double)g,
+                      (double)want_dx[i]);
+    }
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_tensor_free(dy);
+    tnn_tensor_free(dx);
+    tnn_layer_free(relu);
+}
+END_TEST
+
+/* Where one NaN in row 0 of the input (at feature NAN_AT, image position
+ * (1, 1)) must show as NaN; finite everywhere else. */
+enum nan_reach {
+    REACH_NONE,    /* nowhere */
+    REACH_ELEMENT, /* the same element */
+    REACH_ROW,     /* every value of row 0 */
+    REACH_COLUMN,  /* that feature in every row (batch statistics) */
+    REACH_WINDOW,  /* the pooling window over it: output 0 of row 0 */
+    REACH_SKIP     /* not checked (an evaluation pass has no backward) */
+};
+
+#define NAN_ROWS 2
+#define NAN_WIDTH 16 /* one 4x4 channel */
+#define NAN_AT 5
+
+static bool reached(enum nan_reach reach, size_t row, size_t j)
+{
+    switch (reach) {
+    case REACH_ELEMENT: return row == 0 && j == NAN_AT;
+    case REACH_ROW: return row == 0;
+    case REACH_COLUMN: return j == NAN_AT;
+    case REACH_WINDOW: return row == 0 && j == 0;
+    default: return false;
+    }
+}
+
+static void assert_nan_reach(const char *what, const char *pass,
+                             enum nan_reach reach, const tnn_tensor *t)
+{
+    size_t width = tnn_tensor_size(t) / NAN_ROWS;
+    for (size_t r = 0; r < NAN_ROWS; r++)
+        for (size_t j = 0; j < width; j++) {
+            float v = tnn_tensor_cdata(t)[r * width + j];
+            bool want = reached(reach, r, j);
+            ck_assert_msg(want ? isnan(v) : isfinite(v),
+                          "%s %s: row %zu value %zu is %g, expected %s", what,
+                          pass, r, j, (double)v, want ? "NaN" : "finite");
+        }
+}
+
+static tnn_layer *make_dropout(void)
+{
+    return tnn_dropout_new(0.5f);
+}
+static tnn_layer *make_batchnorm(void)
+{
+    return tnn_batchnorm_new(NAN_WIDTH);
+}
+static tnn_layer *make_maxpool(void)
+{
+    return tnn_maxpool2d_new(2, 2);
+}
+static tnn_layer *make_avgpool(void)
+{
+    return tnn_avgpool2d_new(2, 2);
+}
+static tnn_layer *make_dense(void)
+{
+    return tnn_dense_new(NAN_WIDTH, 4);
+}
+static tnn_layer *make_conv2d(void)
+{
+    return tnn_conv2d_new(1, 1, 3, 3, 1, TNN_PADDING_VALID);
+}
+
+/* A NaN in an input row reaches that row's output through every kind and
+ * mode, and the input gradient wherever the derivative depends on it.
+ * Gradients that do not (identity, dropout, pooling's routing, products
+ * with the weights) stay finite for a finite dout. */
+START_TEST(nan_input_reaches_output)
+{
+    static const struct {
+        const char *what;
+        tnn_layer *(*make)(void);
+        int mode;
+        bool image;
+        size_t out_width;
+        enum nan_reach forward, backward;
+    } cases[] = {
+        {"relu", tnn_relu_new, TNN_MODE_TRAIN, false, 16, REACH_ELEMENT,
+         REACH_ELEMENT},
+        {"sigmoid", tnn_sigmoid_new, TNN_MODE_TRAIN, false, 16, REACH_ELEMENT,
+         REACH_ELEMENT},
+        {"tanh", tnn_tanh_new, TNN_MODE_TRAIN, false, 16, REACH_ELEMENT,
+         REACH_ELEMENT},
+        {"identity", tnn_identity_new, TNN_MODE_TRAIN, false, 16,
+         REACH_ELEMENT, REACH_NONE},
+        {"softmax", tnn_softmax_new, TNN_MODE_TRAIN, false, 16, REACH_ROW,
+         REACH_ROW},
+        {"dropout eval", make_dropout, TNN_MODE_EVAL, false, 16, REACH_ELEMENT,
+         REACH_SKIP},
+        {"dropout train", make_dropout, TNN_MODE_TRAIN, false, 16,
+         REACH_ELEMENT, REACH_NONE},
+        {"batchnorm eval", make_batchnorm, TNN_MODE_EVAL, false, 16,
+         REACH_ELEMENT, REACH_SKIP},
+        {"batchnorm train", make_batchnorm, TNN_MODE_TRAIN, false, 16,
+         REACH_COLUMN, REACH_COLUMN},
+        {"maxpool2d", make_maxpool, TNN_MODE_TRAIN, true, 4, REACH_WINDOW,
+         REACH_NONE},
+        {"avgpool2d", make_avgpool, TNN_MODE_TRAIN, true, 4, REACH_WINDOW,
+         REACH_NONE},
+        {"flatten", tnn_flatten_new, TNN_MODE_TRAIN, true, 16, REACH_ELEMENT,
+         REACH_NONE},
+        {"dense", make_dense, TNN_MODE_TRAIN, false, 4, REACH_ROW, REACH_NONE},
+        {"conv2d", make_conv2d, TNN_MODE_TRAIN, true, 4, REACH_ROW,
+         REACH_NONE},
+    };
+    const size_t flat[2] = {NAN_ROWS, NAN_WIDTH};
+    const size_t image[4] = {NAN_ROWS, 1, 4, 4};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        tnn_rng *rng = tnn_rng_new(9);
+        tnn_layer *layer = cases[c].make();
+        ck_assert_int_eq(tnn_layer_init(layer, rng), TNN_OK);
+        tnn_tensor *x = cases[c].image ? tnn_tensor_new(4, image)
+                                       : tnn_tensor_new(2, flat);
+        tnn_tensor *din = cases[c].image ? tnn_tensor_new(4, image)
+                                         : tnn_tensor_new(2, flat);
+        tnn_tensor *y = tnn_tensor_new_2d(NAN_ROWS, cases[c].out_width);
+        tnn_tensor *dy = tnn_tensor_new_2d(NAN_ROWS, cases[c].out_width);
+        for (size_t i = 0; i < tnn_tensor_size(x); i++)
+            tnn_tensor_data(x)[i] = 0.25f * (float)(i % 7) - 0.6f;
+        tnn_tensor_data(x)[NAN_AT] = NAN;
+        for (size_t i = 0; i < tnn_tensor_size(dy); i++)
+            tnn_tensor_data(dy)[i] = 0.5f + 0.125f * (float)i;
+        ck_assert_int_eq(tnn_layer_forward(layer, x, y, cases[c].mode, rng),
+                         TNN_OK);
+        assert_nan_reach(cases[c].what, "forward", cases[c].forward, y);
+        if (cases[c].backward != REACH_SKIP) {
+            ck_assert_int_eq(tnn_layer_backward(layer, x, y, dy, din), TNN_OK);
+            assert_nan_reach(cases[c].what, "backward", cases[c].backward,
+                             din);
+        }
+        tnn_tensor_free(x);
+        tnn_tensor_free(din);
+        tnn_tensor_free(y);
+        tnn_tensor_free(dy);
+        tnn_layer_free(layer);
+        tnn_rng_free(rng);
+    }
+}
+END_TEST
+
+/* Max pooling takes a NaN wherever it lies in the window, and its
+ * gradient goes to that position. */
+START_TEST(maxpool_takes_nan)
+{
+    const size_t dims[4] = {1, 1, 2, 2};
+    tnn_layer *maxp = tnn_maxpool2d_new(2, 2);
+    tnn_tensor *x = tnn_tensor_new(4, dims), *dx = tnn_tensor_new(4, dims);
+    tnn_tensor *y = tnn_tensor_new_2d(1, 1), *dy = tnn_tensor_new_2d(1, 1);
+    tnn_tensor_fill(dy, 3.0f);
+    for (int at = 0; at < 4; at++) {
+        const float xv[4] = {1.0f, 4.0f, -2.0f, 2.0f};
+        tnn_tensor_copy_from(x, xv, 4);
+        tnn_tensor_data(x)[at] = NAN;
+        ck_assert_int_eq(tnn_layer_forward(maxp, x, y, TNN_MODE_TRAIN, NULL),
+                         TNN_OK);
+        ck_assert_msg(isnan(tnn_tensor_data(y)[0]), "NaN at %d: max is %g", at,
+                      (double)tnn_tensor_data(y)[0]);
+        ck_assert_int_eq(tnn_layer_backward(maxp, x, y, dy, dx), TNN_OK);
+        for (int i = 0; i < 4; i++)
+            ck_assert_float_eq(tnn_tensor_data(dx)[i], i == at ? 3.0f : 0.0f);
+    }
+    tnn_tensor_free(x);
+    tnn_tensor_free(dx);
+    tnn_tensor_free(y);
+    tnn_tensor_free(dy);
+    tnn_layer_free(maxp);
+}
+END_TEST
+
+/* Dropout multiplies by its mask: a kept NaN stays NaN, and so does a
+ * dropped one (0 * NaN), as does a dropped infinity; the input never
+ * loses a non-finite value silently. */
+START_TEST(dropout_keeps_nan_when_dropped)
+{
+    enum { COUNT = 64 };
+    tnn_layer *drop = tnn_dropout_new(0.5f);
+    tnn_rng *rng = tnn_rng_new(21);
+    tnn_tensor *x = tnn_tensor_new_2d(2, COUNT / 2);
+    tnn_tensor *y = tnn_tensor_new_2d(2, COUNT / 2);
+    tnn_tensor *ones = tnn_tensor_new_2d(2, COUNT / 2);
+    tnn_tensor *mask = tnn_tensor_new_2d(2, COUNT / 2);
+    tnn_tensor_fill(ones, 1.0f);
+    /* The mask itself: the same draws on finite inputs. */
+    ck_assert_int_eq(tnn_layer_forward(drop, ones, mask, TNN_MODE_TRAIN, rng),
+                     TNN_OK);
+    for (int i = 0; i < COUNT; i++)
+        tnn_tensor_data(x)[i] = i % 2 ? NAN : INFINITY;
+    tnn_rng_seed(rng, 21);
+    ck_assert_int_eq(tnn_layer_forward(drop, x, y, TNN_MODE_TRAIN, rng),
+                     TNN_OK);
+    int dropped = 0;
+    for (int i = 0; i < COUNT; i++) {
+        float m = tnn_tensor_data(mask)[i], v = tnn_tensor_data(y)[i];
+        dropped += m == 0.0f;
+        if (m == 0.0f || i % 2)
+            ck_assert_msg(isnan(v), "element %d (mask %g) is %g", i, (double)m,
+                          (double)v);
+        else
+            ck_assert_float_eq(v, INFINITY);
+    }
+    ck_assert_int_gt(dropped, 0);
+    ck_assert_int_lt(dropped, COUNT);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_tensor_free(ones);
+    tnn_tensor_free(mask);
+    tnn_rng_free(rng);
+    tnn_layer_free(drop);
+}
+END_TEST
+
 /* Running statistics after three training batches, computed by hand, and
  * the evaluation output that uses them. */
 START_TEST(batchnorm_running_statistics)
@@ -693,6 +941,10 @@ Suite *layers_suite(void)
     tcase_add_test(tc, dropout_modes);
     tcase_add_test(tc, dropout_mask_follows_generator);
     tcase_add_test(tc, relu_backward_selects);
+    tcase_add_test(tc, relu_propagates_nan);
+    tcase_add_test(tc, nan_input_reaches_output);
+    tcase_add_test(tc, maxpool_takes_nan);
+    tcase_add_test(tc, dropout_keeps_nan_when_dropped);
     tcase_add_test(tc, batchnorm_running_statistics);
     tcase_add_test(tc, batchnorm_single_row_is_defined);
     tcase_add_test(tc, layer_misuse);

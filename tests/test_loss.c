@@ -3,6 +3,7 @@
  * computed in double precision.
  */
 #include <math.h>
+#include <stdio.h>
 
 #include "testutil.h"
 
@@ -189,6 +190,32 @@ START_TEST(cross_entropy_extreme_logits)
 }
 END_TEST
 
+/* A row with a NaN logit has a NaN loss and gradient and never counts as
+ * right, even where its other logits pick the label. */
+START_TEST(cross_entropy_nan_logits)
+{
+    tnn_tensor *z = tnn_tensor_new_2d(3, 3);
+    const float zv[9] = {NAN, NAN, NAN, 2, NAN, 0, 3, 1, 0};
+    tnn_tensor_copy_from(z, zv, 9);
+    size_t three = 3;
+    tnn_tensor *y = tnn_tensor_new(1, &three);
+    const float yv[3] = {0, 0, 0};
+    tnn_tensor_copy_from(y, yv, 3);
+    tnn_tensor *g = tnn_tensor_new_2d(3, 3);
+    double loss, acc;
+    ck_assert_int_eq(tnn_loss_cross_entropy(z, y, &loss, g, &acc), TNN_OK);
+    ck_assert(isnan(loss));
+    ck_assert_double_eq_tol(acc, 1.0 / 3.0, 1e-12); /* row 2 only */
+    for (int i = 0; i < 9; i++)
+        ck_assert_msg(i < 6 ? isnan(tnn_tensor_data(g)[i])
+                            : isfinite(tnn_tensor_data(g)[i]),
+                      "gradient %d is %g", i, (double)tnn_tensor_data(g)[i]);
+    tnn_tensor_free(z);
+    tnn_tensor_free(y);
+    tnn_tensor_free(g);
+}
+END_TEST
+
 START_TEST(cross_entropy_misuse)
 {
     tnn_tensor *z = tnn_tensor_new_2d(2, 3);
@@ -219,6 +246,91 @@ START_TEST(cross_entropy_misuse)
 }
 END_TEST
 
+/* A probability label below 0, NaN or infinite is refused, naming its row,
+ * column and value, before anything is written. */
+START_TEST(cross_entropy_refuses_bad_probabilities)
+{
+    static const struct {
+        size_t row, col;
+        float value;
+        const char *text;
+    } bad[] = {
+        {1, 2, -0.25f, "-0.25"},
+        {0, 1, NAN, "nan"},
+        {1, 0, INFINITY, "inf"},
+        {0, 0, -INFINITY, "-inf"},
+    };
+    const float zv[6] = {0.5f, -1, 2, 1, 0, -2};
+    const float tv[6] = {0.2f, 0.3f, 0.5f, 1, 0, 0};
+    tnn_tensor *z = tnn_tensor_new_2d(2, 3), *t = tnn_tensor_new_2d(2, 3);
+    tnn_tensor *g = tnn_tensor_new_2d(2, 3);
+    tnn_tensor_copy_from(z, zv, 6);
+    for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+        tnn_tensor_copy_from(t, tv, 6);
+        tnn_tensor_data(t)[bad[b].row * 3 + bad[b].col] = bad[b].value;
+        tnn_tensor_fill(g, 7.0f);
+        double loss = 42.0, acc = 42.0;
+        ck_assert_int_eq(tnn_loss_cross_entropy(z, t, &loss, g, &acc),
+                         TNN_E_INVALID);
+        assert_failed_with(TNN_E_INVALID, "tnn_loss_cross_entropy");
+        char where[64];
+        snprintf(where, sizeof where, "row %zu, column %zu is %s", bad[b].row,
+                 bad[b].col, bad[b].text);
+        ck_assert_msg(strstr(tnn_last_error(), where) != NULL,
+                      "message \"%s\" does not say \"%s\"", tnn_last_error(),
+                      where);
+        ck_assert_double_eq(loss, 42.0);
+        ck_assert_double_eq(acc, 42.0);
+        for (int i = 0; i < 6; i++)
+            ck_assert_float_eq(tnn_tensor_data(g)[i], 7.0f);
+    }
+    /* -0 is a probability of 0: the loss is that of the row without it. */
+    tnn_tensor_copy_from(t, tv, 6);
+    tnn_tensor_data(t)[4] = -0.0f;
+    double loss;
+    ck_assert_int_eq(tnn_loss_cross_entropy(z, t, &loss, g, NULL), TNN_OK);
+    const double t0[3] = {0.2, 0.3, 0.5}, t1[3] = {1, 0, 0};
+    ck_assert_double_eq_tol(
+        loss, (ce_row(zv, 3, t0) + ce_row(zv + 3, 3, t1)) / 2, 1e-6);
+    tnn_tensor_free(z);
+    tnn_tensor_free(t);
+    tnn_tensor_free(g);
+}
+END_TEST
+
+/* A model trained on probability rows refuses a negative one before its
+ * parameters change. */
+START_TEST(model_refuses_negative_probability)
+{
+    tnn_model *m = tnn_model_new(2);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(2, 3)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_softmax_new()), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_loss(m, TNN_LOSS_CROSS_ENTROPY), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_optim(m, tnn_sgd_new(0.1f)), TNN_OK);
+    tnn_tensor *x = tnn_tensor_new_2d(2, 2), *y = tnn_tensor_new_2d(2, 3);
+    const float xv[4] = {1, -1, 0.5f, 2};
+    const float yv[6] = {0.5f, 0.75f, -0.25f, 0, 1, 0};
+    tnn_tensor_copy_from(x, xv, 4);
+    tnn_tensor_copy_from(y, yv, 6);
+    tnn_tensor *w =
+        tnn_tensor_clone(tnn_layer_param(tnn_model_layer(m, 0), 0));
+    ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_E_INVALID);
+    assert_failed_with(TNN_E_INVALID, "tnn_model_train_batch");
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "row 0, column 2"));
+    ck_assert_mem_eq(
+        tnn_tensor_data(w),
+        tnn_tensor_data(tnn_layer_param(tnn_model_layer(m, 0), 0)),
+        6 * sizeof(float));
+    double loss, acc;
+    ck_assert_int_eq(tnn_model_evaluate(m, x, y, &loss, &acc), TNN_E_INVALID);
+    assert_failed_with(TNN_E_INVALID, "tnn_model_evaluate");
+    tnn_tensor_free(w);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+}
+END_TEST
+
 Suite *loss_suite(void)
 {
     Suite *s = suite_create("loss");
@@ -228,7 +340,10 @@ Suite *loss_suite(void)
     tcase_add_test(tc, cross_entropy_probability_rows);
     tcase_add_test(tc, cross_entropy_unnormalised_rows);
     tcase_add_test(tc, cross_entropy_extreme_logits);
+    tcase_add_test(tc, cross_entropy_nan_logits);
     tcase_add_test(tc, cross_entropy_misuse);
+    tcase_add_test(tc, cross_entropy_refuses_bad_probabilities);
+    tcase_add_test(tc, model_refuses_negative_probability);
     suite_add_tcase(s, tc);
     return s;
 }

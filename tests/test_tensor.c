@@ -1,6 +1,7 @@
 /*
  * Tensors: shapes, contents, every error path, allocation failure.
  */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 
@@ -190,6 +191,85 @@ START_TEST(random_fill_reproducible)
 }
 END_TEST
 
+/* A normal whose draws could round to infinity is refused: |mean| + 40
+ * stddev must not exceed FLT_MAX (draws lie within 8.57 stddev). The
+ * tensor and the generator are left as they were. */
+START_TEST(rand_normal_refuses_overflowing_spread)
+{
+    static const struct {
+        float mean, stddev;
+        const char *text;
+    } bad[] = {
+        {0.0f, 1e38f, "stddev 1e+38"},
+        {0.0f, FLT_MAX, "stddev 3.40282e+38"},
+        {0.0f, 8.6e36f, "stddev 8.6e+36"}, /* 40 * 8.6e36 > FLT_MAX */
+        {-3e38f, 2e36f, "mean -3e+38"},
+    };
+    tnn_tensor *t = tnn_tensor_new_2d(100, 100);
+    for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+        tnn_rng *r = tnn_rng_new(5), *fresh = tnn_rng_new(5);
+        tnn_tensor_fill(t, 5.0f);
+        ck_assert_int_eq(
+            tnn_tensor_rand_normal(t, r, bad[b].mean, bad[b].stddev),
+            TNN_E_INVALID);
+        assert_failed_with(TNN_E_INVALID, "tnn_tensor_rand_normal");
+        ck_assert_msg(strstr(tnn_last_error(), bad[b].text) != NULL,
+                      "message \"%s\" does not say \"%s\"", tnn_last_error(),
+                      bad[b].text);
+        for (size_t i = 0; i < tnn_tensor_size(t); i++)
+            ck_assert_float_eq(tnn_tensor_data(t)[i], 5.0f);
+        ck_assert_uint_eq(tnn_rng_next_u64(r), tnn_rng_next_u64(fresh));
+        tnn_rng_free(r);
+        tnn_rng_free(fresh);
+    }
+    /* Just inside the limit: finite draws with the asked spread. */
+    tnn_rng *r = tnn_rng_new(5);
+    const double sd = 8e36;
+    ck_assert_int_eq(tnn_tensor_rand_normal(t, r, 0.0f, (float)sd), TNN_OK);
+    double s1 = 0, s2 = 0;
+    for (size_t i = 0; i < tnn_tensor_size(t); i++) {
+        double v = tnn_tensor_data(t)[i];
+        ck_assert_msg(isfinite(v) && fabs(v) <= 8.58 * sd, "draw %zu is %g", i,
+                      v);
+        s1 += v / sd;
+        s2 += (v / sd) * (v / sd);
+    }
+    double mean = s1 / 10000, var = s2 / 10000 - mean * mean;
+    ck_assert_double_eq_tol(mean, 0.0, 0.05);
+    ck_assert_double_eq_tol(var, 1.0, 0.06);
+    ck_assert_int_eq(tnn_tensor_rand_normal(t, r, -3e38f, 1e36f), TNN_OK);
+    for (size_t i = 0; i < tnn_tensor_size(t); i++)
+        ck_assert(isfinite(tnn_tensor_data(t)[i]));
+    tnn_rng_free(r);
+    tnn_tensor_free(t);
+}
+END_TEST
+
+/* A uniform range wider than FLT_MAX is computed in double: finite draws
+ * on both sides, inside [lo, hi). */
+START_TEST(rand_uniform_widest_range)
+{
+    tnn_tensor *t = tnn_tensor_new_2d(100, 100);
+    tnn_rng *r = tnn_rng_new(6);
+    ck_assert_int_eq(tnn_tensor_rand_uniform(t, r, -FLT_MAX, FLT_MAX), TNN_OK);
+    double sum = 0;
+    size_t negative = 0;
+    for (size_t i = 0; i < tnn_tensor_size(t); i++) {
+        float v = tnn_tensor_data(t)[i];
+        ck_assert_msg(isfinite(v) && v >= -FLT_MAX && v < FLT_MAX,
+                      "draw %zu is %g", i, (double)v);
+        sum += v / (double)FLT_MAX;
+        negative += v < 0;
+    }
+    /* Mean 0, standard error 1 / sqrt(3e4) = 5.8e-3 (of FLT_MAX). */
+    ck_assert_double_eq_tol(sum / 10000, 0.0, 0.03);
+    ck_assert_uint_gt(negative, 4700);
+    ck_assert_uint_lt(negative, 5300);
+    tnn_rng_free(r);
+    tnn_tensor_free(t);
+}
+END_TEST
+
 /* Fail each allocation a tensor needs in turn: NULL, TNN_E_NOMEM, and
  * nothing left allocated. */
 START_TEST(allocation_failure_leaks_nothing)
@@ -227,6 +307,8 @@ Suite *tensor_suite(void)
     tcase_add_test(tc, fill_clone_reshape);
     tcase_add_test(tc, null_handles);
     tcase_add_test(tc, random_fill_reproducible);
+    tcase_add_test(tc, rand_normal_refuses_overflowing_spread);
+    tcase_add_test(tc, rand_uniform_widest_range);
     tcase_add_test(tc, allocation_failure_leaks_nothing);
     suite_add_tcase(s, tc);
     return s;
