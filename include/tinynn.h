@@ -158,8 +158,9 @@ TNN_API uint64_t tnn_rng_next_u64(tnn_rng *rng);
 /* Uniform double in [0, 1) with 53 random bits; 0 if rng is NULL. */
 TNN_API double tnn_rng_uniform(tnn_rng *rng);
 
-/* Standard normal double N(0, 1) by the Box-Muller transform (one of the
- * pair is kept for the next call); 0 if rng is NULL. */
+/* Standard normal double N(0, 1) by the Box-Muller transform from two
+ * 53-bit uniforms (one of the pair is kept for the next call); its
+ * magnitude is at most sqrt(-2 ln 2^-53) ~ 8.57. 0 if rng is NULL. */
 TNN_API double tnn_rng_normal(tnn_rng *rng);
 
 /* ------------------------------------------------------------------------ */
@@ -224,13 +225,18 @@ TNN_API tnn_tensor *tnn_tensor_clone(const tnn_tensor *t);
  * the data is not moved. */
 TNN_API int tnn_tensor_reshape(tnn_tensor *t, int ndim, const size_t *dims);
 
-/* Fill t with independent draws uniform in [lo, hi) from rng. Requires
- * lo < hi, both finite. */
+/* Fill t with independent draws uniform in [lo, hi) from rng, computed in
+ * double so that any finite range works, [-FLT_MAX, FLT_MAX) included.
+ * Requires lo < hi, both finite. */
 TNN_API int tnn_tensor_rand_uniform(tnn_tensor *t, tnn_rng *rng, float lo,
                                     float hi);
 
-/* Fill t with independent draws from N(mean, stddev^2) from rng. Requires
- * stddev >= 0, both finite. */
+/* Fill t with independent draws from N(mean, stddev^2) from rng, each
+ * mean + stddev * tnn_rng_normal() in double, rounded to float. Requires
+ * mean and stddev finite, stddev >= 0 and |mean| + 40 * stddev <= FLT_MAX
+ * (draws lie within 40 stddev of the mean, so none rounds to infinity);
+ * otherwise TNN_E_INVALID (since 1.4 for the last condition), with t and
+ * rng unchanged. */
 TNN_API int tnn_tensor_rand_normal(tnn_tensor *t, tnn_rng *rng, float mean,
                                    float stddev);
 
@@ -290,20 +296,27 @@ TNN_API tnn_layer *tnn_dense_new(size_t in, size_t out);
 TNN_API int tnn_dense_set_init(tnn_layer *dense, int init, float value);
 
 /* Elementwise activations; they take the width of the previous layer.
- * relu: max(0, x). sigmoid: 1 / (1 + exp(-x)). tanh: tanh(x).
- * identity: x. softmax: row-wise exp(x_i - max) / sum_j exp(x_j - max).
- * A softmax that ends a model trained with TNN_LOSS_CROSS_ENTROPY is fused
- * with the loss (see tnn_model_set_loss()). */
+ * relu: x where x > 0 or x is NaN, else +0 (relu(NaN) = NaN since 1.4,
+ * relu(-0) = +0, relu(+inf) = +inf, relu(-inf) = 0); its input gradient
+ * is dout where the output is > 0, NaN where the output is NaN, and 0
+ * elsewhere (even for a NaN or infinite dout). sigmoid: 1 / (1 +
+ * exp(-x)). tanh: tanh(x). identity: x. softmax: row-wise exp(x_i - max)
+ * / sum_j exp(x_j - max). A NaN input gives NaN at its own position, and
+ * for softmax in its whole row. A softmax that ends a model trained with
+ * TNN_LOSS_CROSS_ENTROPY is fused with the loss (see
+ * tnn_model_set_loss()). */
 TNN_API tnn_layer *tnn_relu_new(void);
 TNN_API tnn_layer *tnn_sigmoid_new(void);
 TNN_API tnn_layer *tnn_tanh_new(void);
 TNN_API tnn_layer *tnn_softmax_new(void);
 TNN_API tnn_layer *tnn_identity_new(void);
 
-/* Inverted dropout: in training each element is kept with probability
- * 1 - rate and scaled by 1 / (1 - rate), else set to 0, the mask drawn
+/* Inverted dropout: in training each element is multiplied by a mask
+ * value, 1 / (1 - rate) with probability 1 - rate, else 0, the mask drawn
  * from the generator given to the forward pass (the model's); in
- * evaluation the identity. 0 <= rate < 1. */
+ * evaluation the identity. Because the mask multiplies, a dropped NaN or
+ * infinity gives NaN, not 0. The input gradient is dout times the same
+ * mask. 0 <= rate < 1. */
 TNN_API tnn_layer *tnn_dropout_new(float rate);
 
 /* Batch normalisation over the features of (batch, features) rows, or
@@ -316,7 +329,12 @@ TNN_API tnn_layer *tnn_dropout_new(float rate);
  * convention; momentum 0.99 by default). Evaluation uses the running
  * statistics (initially mean 0, variance 1). gamma starts at 1, beta at 0,
  * eps is 1e-3 by default. A training batch of one row gives y = beta and
- * zero input gradient. */
+ * zero input gradient. In a model, the running statistics move only when
+ * the training step succeeds (since 1.4); a layer run alone moves them at
+ * each training forward. A NaN input in training makes its feature's
+ * (channel's) batch statistics NaN, and so that feature's output in every
+ * row and its gradients; in evaluation it gives NaN at its own position
+ * only. */
 TNN_API tnn_layer *tnn_batchnorm_new(size_t features);
 
 /* Running-average momentum, in [0, 1). */
@@ -362,8 +380,10 @@ TNN_API int tnn_conv2d_set_init(tnn_layer *conv, int init, float value);
 
 /* Pooling over k x k windows moved by stride, without padding: output
  * sides floor((side - k) / stride) + 1. Max keeps each window's largest
- * value (its gradient goes to that position), average its mean. k and
- * stride in [1, 4096]. */
+ * value and its gradient goes to that position; a window holding a NaN
+ * gives NaN (since 1.4), its gradient going to the NaN (the last one if
+ * several). Average keeps the window's mean (NaN if it holds a NaN). k
+ * and stride in [1, 4096]. */
 TNN_API tnn_layer *tnn_maxpool2d_new(size_t k, size_t stride);
 TNN_API tnn_layer *tnn_avgpool2d_new(size_t k, size_t stride);
 
@@ -437,8 +457,8 @@ enum tnn_loss_kind {
      * half the sum-of-squares per row, so it equals
      * outputs / 2 * mean-of-squares (Keras' and PyTorch's "mse"). */
     TNN_LOSS_MSE = 0,
-    /* Softmax cross-entropy on logits z, with t a one-hot or probability
-     * row, or a class index:
+    /* Softmax cross-entropy on logits z, with t a probability row (entries
+     * finite and >= 0, e.g. one-hot) or a class index:
      * J = 1/m * sum_rows sum_c t_c * (logsumexp(z) - z_c),
      * dJ/dz = (softmax(z) * sum_c t_c - t) / m, i.e. (softmax(z) - t) / m
      * for rows that sum to 1. */
@@ -453,10 +473,15 @@ TNN_API int tnn_loss_mse(const tnn_tensor *pred, const tnn_tensor *target,
 
 /* Softmax cross-entropy of logits (m, classes). labels is either 1-D (m)
  * of class indices stored as floats (integers in [0, classes)), or 2-D
- * (m, classes) of probability rows. Computed with log-sum-exp, so finite
- * for any finite logits. Writes J into *loss, dJ/dlogits into grad, and
- * the fraction of rows whose largest logit is the label (for probability
- * rows: the label row's largest entry) into *accuracy; each may be NULL. */
+ * (m, classes) of probability rows whose entries are finite and >= 0 (rows
+ * need not sum to 1; see TNN_LOSS_CROSS_ENTROPY); any other label is
+ * TNN_E_INVALID naming its row (and column), and nothing is written.
+ * Models check labels the same way before any work. Computed with
+ * log-sum-exp, so finite for any finite logits; a row with a NaN logit
+ * gives a NaN loss and gradient. Writes J into *loss, dJ/dlogits into
+ * grad, and the fraction of rows whose largest logit is the label (for
+ * probability rows: the label row's largest entry; a row with a NaN logit
+ * never counts) into *accuracy; each may be NULL. */
 TNN_API int tnn_loss_cross_entropy(const tnn_tensor *logits,
                                    const tnn_tensor *labels, double *loss,
                                    tnn_tensor *grad, double *accuracy);

@@ -222,6 +222,10 @@ double tnn__mse(const float *pred, const float *target, size_t n, size_t k,
 int tnn__check_class_labels(const char *func, const float *labels, size_t n,
                             size_t k);
 
+/* Every entry of n probability rows of k finite and >= 0. */
+int tnn__check_probability_labels(const char *func, const float *labels,
+                                  size_t n, size_t k);
+
 /* labels: n class indices when index_labels, else n x k probability rows.
  * *correct counts rows whose arg-max matches. TNN_E_INVALID for a label
  * that is no class index. */

@@ -56,8 +56,8 @@ int tnn__check_class_labels(const char *func, const float *labels, size_t n,
 /* Every entry of n probability rows of k finite and >= 0. A negative one
  * would make the loss negative and reward the wrong logits. Rows need not
  * sum to 1: the loss and its gradient are defined for any mass. */
-static int check_probability_labels(const char *func, const float *labels,
-                                    size_t n, size_t k)
+int tnn__check_probability_labels(const char *func, const float *labels,
+                                  size_t n, size_t k)
 {
     for (size_t r = 0; r < n; r++)
         for (size_t j = 0; j < k; j++) {
@@ -77,7 +77,7 @@ int tnn__cross_entropy(const char *func, const float *logits,
 {
     /* Labels are checked before anything is written to grad. */
     int rc = index_labels ? tnn__check_class_labels(func, labels, n, k)
-                          : check_probability_labels(func, labels, n, k);
+                          : tnn__check_probability_labels(func, labels, n, k);
     if (rc != TNN_OK)
         return rc;
     double total = 0.0;

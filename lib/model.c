@@ -524,8 +524,10 @@ static int check_labels(const tnn_model *m, const char *func, const char *name,
                          y->size / y->dims[0]);
     /* Checked before any computation, so that a bad label changes
      * nothing (batch-norm statistics, the generator). */
-    if (index) {
-        int rc = tnn__check_class_labels(func, y->data, n, width);
+    if (m->loss == TNN_LOSS_CROSS_ENTROPY) {
+        int rc = index ? tnn__check_class_labels(func, y->data, n, width)
+                       : tnn__check_probability_labels(func, y->data, n,
+                                                       width);
         if (rc != TNN_OK)
             return rc;
     }

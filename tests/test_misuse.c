@@ -720,6 +720,10 @@ static int r_normal_nan_mean(void)
 {
     return rand_case(1, 0, NAN, 1.0f);
 }
+static int r_normal_overflowing_sd(void)
+{
+    return rand_case(1, 0, 0.0f, 1e38f);
+}
 
 /* ========================================================================= */
 /* Layers                                                                    */
@@ -1291,13 +1295,13 @@ static int r_mse_1d(void)
 }
 
 /* Cross-entropy of logits (2 x 3) against labels: index 1 gives 1-D labels
- * of n values set to label, else (lr x lc) probability rows; grad (gr x
- * gc). Nothing may be written on failure. */
+ * of n values set to label, else (lr x lc) probability rows of entries
+ * label; grad (gr x gc). Nothing may be written on failure. */
 static int ce_case(int index, size_t n, float label, size_t lr, size_t lc,
                    size_t gr, size_t gc, int null_what)
 {
     tnn_tensor *z = mk(2, 3, 0.5f);
-    tnn_tensor *y = index ? mk1(n, label) : mk(lr, lc, 0.0f);
+    tnn_tensor *y = index ? mk1(n, label) : mk(lr, lc, label);
     tnn_tensor *g = mk(gr, gc, 7.0f);
     struct snap s;
     snap_take(&s, g);
@@ -1348,6 +1352,14 @@ static int r_ce_label_frac(void)
 static int r_ce_label_nan(void)
 {
     return ce_case(1, 2, NAN, 0, 0, 2, 3, 0);
+}
+static int r_ce_prob_neg(void)
+{
+    return ce_case(0, 0, -0.5f, 2, 3, 2, 3, 0);
+}
+static int r_ce_prob_inf(void)
+{
+    return ce_case(0, 0, INFINITY, 2, 3, 2, 3, 0);
 }
 static int r_ce_grad_shape(void)
 {
@@ -2838,6 +2850,8 @@ static const struct misuse rows[] = {
     {"tnn_tensor_rand_normal", "stddev NaN", r_normal_nan_sd, INV},
     {"tnn_tensor_rand_normal", "mean infinite", r_normal_inf_mean, INV},
     {"tnn_tensor_rand_normal", "mean NaN", r_normal_nan_mean, INV},
+    {"tnn_tensor_rand_normal", "stddev 1e38 (draws overflow)",
+     r_normal_overflowing_sd, INV},
 
     /* layers */
     {"tnn_dense_new", "in 0", r_dense_in0, INV},
@@ -2970,6 +2984,8 @@ static const struct misuse rows[] = {
     {"tnn_loss_cross_entropy", "class -1", r_ce_label_neg, INV},
     {"tnn_loss_cross_entropy", "class 1.5", r_ce_label_frac, INV},
     {"tnn_loss_cross_entropy", "class NaN", r_ce_label_nan, INV},
+    {"tnn_loss_cross_entropy", "probability -0.5", r_ce_prob_neg, INV},
+    {"tnn_loss_cross_entropy", "probability infinite", r_ce_prob_inf, INV},
     {"tnn_loss_cross_entropy", "grad of other shape", r_ce_grad_shape, SHP},
     {"tnn_loss_cross_entropy", "1-D logits", r_ce_logits_1d, SHP},
 

@@ -737,6 +737,35 @@ START_TEST(fit_names_the_validation_set)
 }
 END_TEST
 
+/* Probability labels are checked before any work, as class indices are:
+ * fit refuses a negative entry in its last batch before the first step,
+ * and train_batch leaves the batch-norm statistics alone. */
+START_TEST(probability_labels_checked_before_work)
+{
+    tnn_model *m = stateful_model();
+    ck_assert_int_eq(tnn_model_set_loss(m, TNN_LOSS_CROSS_ENTROPY), TNN_OK);
+    tnn_tensor *x = tnn_tensor_new_2d(8, 4), *y = tnn_tensor_new_2d(8, 2);
+    fill_ramp(x, 0.5f);
+    for (size_t r = 0; r < 8; r++)
+        tnn_tensor_data(y)[2 * r + r % 2] = 1.0f;
+    tnn_tensor_data(y)[15] = -0.5f;
+    tnn_model *before = tnn_model_clone(m);
+    ck_assert_int_eq(tnn_model_fit(m, x, y, NULL, NULL, 1, 2, 0, NULL, NULL),
+                     TNN_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "row 7, column 1"));
+    ck_assert_int_eq(tnn_optim_steps(tnn_model_optim(m)), 0);
+    ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_E_INVALID);
+    tnn_tensor *rm = tnn_batchnorm_running_mean(tnn_model_layer(m, 1));
+    for (int j = 0; j < 6; j++)
+        ck_assert_float_eq(tnn_tensor_data(rm)[j], 0.0f);
+    assert_same_params(m, before);
+    tnn_model_free(before);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+}
+END_TEST
+
 /* A layer of a model run alone keeps batch-norm's statistics current, as
  * before the deferred update; the model's training forward does too. */
 START_TEST(training_forward_updates_statistics)
@@ -805,6 +834,7 @@ Suite *model_suite(void)
     tcase_add_test(tc, divergence_is_loud_by_default);
     tcase_add_test(tc, fit_names_the_validation_set);
     tcase_add_test(tc, training_forward_updates_statistics);
+    tcase_add_test(tc, probability_labels_checked_before_work);
     suite_add_tcase(s, tc);
     return s;
 }
