@@ -491,7 +491,12 @@ TNN_API int tnn_loss_cross_entropy(const tnn_tensor *logits,
 /* ------------------------------------------------------------------------ */
 
 /* An optimizer updates the parameters of the model that owns it from their
- * gradients, once per training step. */
+ * gradients, once per training step. On x86 the update runs with
+ * flush-to-zero and denormals-are-zero (since 1.4): a value of its
+ * arithmetic that would be subnormal (below FLT_MIN in magnitude) is 0,
+ * so that state decaying towards zero (moments, velocities of parameters
+ * whose gradient stays 0) reaches 0 instead of slowing every update; the
+ * caller's floating-point mode is restored before the call returns. */
 typedef struct tnn_optim tnn_optim;
 
 /* SGD with learning rate lr > 0. With momentum mu (default 0) it keeps a

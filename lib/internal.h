@@ -260,6 +260,42 @@ static inline uint64_t tnn__rng_next(tnn_rng *rng)
     return result;
 }
 
+/* ---- the floating-point environment ----------------------------------------
+ * State that decays towards zero (Adam's moments and SGD's velocities where
+ * a gradient stays 0, such as border pixels) passes through the subnormal
+ * range, where x86 cores take a microcode assist on every vector that holds
+ * a subnormal: ten times slower updates late in training. The library's
+ * own loops that carry such state run with flush-to-zero and
+ * denormals-are-zero set, and put the caller's MXCSR back afterwards: the
+ * caller's floating-point environment never changes. The result is the
+ * same bits on every x86 core and thread count; elsewhere the mode is
+ * left alone and subnormals are kept. */
+#if defined(__x86_64__) || defined(__SSE2__)
+#include <xmmintrin.h>
+#define TNN_MXCSR_FTZ_DAZ 0x8040u
+static inline unsigned tnn__flush_begin(void)
+{
+    unsigned caller = _mm_getcsr();
+    if ((caller & TNN_MXCSR_FTZ_DAZ) != TNN_MXCSR_FTZ_DAZ)
+        _mm_setcsr(caller | TNN_MXCSR_FTZ_DAZ);
+    return caller;
+}
+static inline void tnn__flush_end(unsigned caller)
+{
+    if ((caller & TNN_MXCSR_FTZ_DAZ) != TNN_MXCSR_FTZ_DAZ)
+        _mm_setcsr(caller);
+}
+#else
+static inline unsigned tnn__flush_begin(void)
+{
+    return 0;
+}
+static inline void tnn__flush_end(unsigned caller)
+{
+    (void)caller;
+}
+#endif
+
 /* ---- worker threads (pool.c) -------------------------------------------- */
 
 struct tnn__pool;

@@ -443,22 +443,26 @@ bool tnn__optim_step_finite(const tnn_optim *opt, tnn_layer *const *layers,
                             size_t count, size_t *slot)
 {
     const float lr = tnn_optim_current_lr(opt);
+    /* In the update's floating-point mode, so that it judges the values
+     * the update would write. */
+    unsigned caller = tnn__flush_begin();
+    bool finite = true;
     size_t s = 0;
-    for (size_t i = 0; i < count; i++) {
+    for (size_t i = 0; finite && i < count; i++) {
         const tnn_layer *layer = layers[i];
-        for (int p = 0; p < layer->num_params; p++, s++) {
+        for (int p = 0; finite && p < layer->num_params; p++, s++) {
             if (!layer->trainable)
                 continue;
             const tnn_tensor *w = layer->param[p];
-            if (!update_finite(opt, w->data, layer->grad[p]->data,
-                               opt->state[s], w->size, lr,
-                               decay_of(opt, layer, p))) {
+            finite = update_finite(opt, w->data, layer->grad[p]->data,
+                                   opt->state[s], w->size, lr,
+                                   decay_of(opt, layer, p));
+            if (!finite)
                 *slot = s;
-                return false;
-            }
         }
     }
-    return true;
+    tnn__flush_end(caller);
+    return finite;
 }
 
 /* The update is cut into STEP_SLICES slices, each the same share of every
@@ -518,10 +522,13 @@ static void step_part(void *arg, int part, int parts)
     (void)part;
     (void)parts;
     struct step_job *job = arg;
+    /* Each thread has its own MXCSR. */
+    unsigned caller = tnn__flush_begin();
     int slice;
     while ((slice = atomic_fetch_add_explicit(
                 &job->next_slice, 1, memory_order_relaxed)) < STEP_SLICES)
         update_slice(job, slice, STEP_SLICES);
+    tnn__flush_end(caller);
 }
 
 void tnn__optim_step(tnn_optim *opt, tnn_layer *const *layers, size_t count,

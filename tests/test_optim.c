@@ -7,6 +7,11 @@
 
 #include "testutil.h"
 
+#if defined(__x86_64__) || defined(__SSE2__)
+#include <xmmintrin.h>
+#define HAVE_MXCSR 1
+#endif
+
 #define ROWS 4
 #define IN 3
 #define OUT 2
@@ -207,6 +212,96 @@ START_TEST(schedule_values)
 }
 END_TEST
 
+#ifdef HAVE_MXCSR
+/* Whether this thread's FPU flushes an underflowing product to zero once
+ * asked (valgrind, for one, does not model the mode). */
+static bool fpu_honours_flush(void)
+{
+    unsigned caller = _mm_getcsr();
+    _mm_setcsr(caller | 0x8040u);
+    volatile float tiny = 0x1p-100f;
+    float product = tiny * tiny;
+    _mm_setcsr(caller);
+    return product == 0.0f;
+}
+#endif
+
+/* dense 1 -> 1 at w = b = 0, SGD with lr 1 and momentum 0.5: one step on
+ * x = 2^-60 against t = -2^-60 gives the weight the gradient 2^-120, then
+ * steps on x = 0 give it none, so its velocity halves every step:
+ * 2^-120, 2^-121, ... The update flushes subnormal results to zero: the
+ * velocity 2^-126 (FLT_MIN) of step 7 is the last non-zero one, and the
+ * weight stops at -2^-120 (2 - 2^-6), exactly. Kept subnormal, the
+ * velocity would go on moving the weight. */
+START_TEST(decaying_state_flushed_to_zero)
+{
+#ifdef HAVE_MXCSR
+    if (!fpu_honours_flush())
+        return;
+    const int saved_threads = tnn_get_num_threads();
+    for (int threads = 1; threads <= 2; threads++) {
+        ck_assert_int_eq(tnn_set_num_threads(threads), TNN_OK);
+        tnn_model *m = tnn_model_new(1);
+        ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(1, 1)), TNN_OK);
+        tnn_optim *sgd = tnn_sgd_new(1.0f);
+        ck_assert_int_eq(tnn_sgd_set_momentum(sgd, 0.5f), TNN_OK);
+        ck_assert_int_eq(tnn_model_set_optim(m, sgd), TNN_OK);
+        tnn_layer *dense = tnn_model_layer(m, 0);
+        tnn_tensor_data(tnn_layer_param(dense, 0))[0] = 0.0f;
+        tnn_tensor_data(tnn_layer_param(dense, 1))[0] = 0.0f;
+        tnn_tensor *x = tnn_tensor_new_2d(1, 1), *y = tnn_tensor_new_2d(1, 1);
+        tnn_tensor_data(x)[0] = 0x1p-60f;
+        tnn_tensor_data(y)[0] = -0x1p-60f;
+        ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_OK);
+        tnn_tensor_data(x)[0] = 0.0f;
+        for (int step = 2; step <= 40; step++)
+            ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_OK);
+        float w = tnn_tensor_data(tnn_layer_param(dense, 0))[0];
+        ck_assert_float_eq(w, -0x1p-120f * (2.0f - 0x1p-6f));
+        tnn_tensor_free(x);
+        tnn_tensor_free(y);
+        tnn_model_free(m);
+    }
+    ck_assert_int_eq(tnn_set_num_threads(saved_threads), TNN_OK);
+#endif
+}
+END_TEST
+
+/* Training leaves the caller's floating-point mode as it found it, with
+ * or without flushing of its own, on 1 and 2 threads. */
+START_TEST(caller_fp_mode_unchanged)
+{
+#ifdef HAVE_MXCSR
+    const unsigned saved = _mm_getcsr();
+    const int saved_threads = tnn_get_num_threads();
+    const unsigned modes[3] = {saved & ~0x8040u, saved | 0x8040u,
+                               (saved & ~0x8040u) | 0x0040u};
+    for (int i = 0; i < 3; i++)
+        for (int threads = 1; threads <= 2; threads++) {
+            ck_assert_int_eq(tnn_set_num_threads(threads), TNN_OK);
+            tnn_model *m = tnn_model_new(3);
+            ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(3, 4)), TNN_OK);
+            ck_assert_int_eq(tnn_model_set_optim(m, tnn_adam_new(0.01f)),
+                             TNN_OK);
+            ck_assert_int_eq(tnn_model_set_check_finite(m, 1), TNN_OK);
+            tnn_tensor *x = tnn_tensor_new_2d(5, 3), *y = tnn_tensor_new_2d(5, 4);
+            tnn_tensor_fill(x, 0.5f);
+            _mm_setcsr(modes[i]);
+            int rc = tnn_model_train_batch(m, x, y, NULL);
+            unsigned after = _mm_getcsr();
+            _mm_setcsr(saved);
+            ck_assert_int_eq(rc, TNN_OK);
+            /* The sticky exception flags (bits 0-5) may be raised. */
+            ck_assert_uint_eq(after & ~0x3fu, modes[i] & ~0x3fu);
+            tnn_tensor_free(x);
+            tnn_tensor_free(y);
+            tnn_model_free(m);
+        }
+    ck_assert_int_eq(tnn_set_num_threads(saved_threads), TNN_OK);
+#endif
+}
+END_TEST
+
 START_TEST(optim_misuse)
 {
     ck_assert_ptr_null(tnn_sgd_new(0.0f));
@@ -249,6 +344,8 @@ Suite *optim_suite(void)
     tcase_add_test(tc, schedule_trajectories);
     tcase_add_test(tc, schedule_values);
     tcase_add_test(tc, optim_misuse);
+    tcase_add_test(tc, decaying_state_flushed_to_zero);
+    tcase_add_test(tc, caller_fp_mode_unchanged);
     suite_add_tcase(s, tc);
     return s;
 }
