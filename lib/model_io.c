@@ -11,6 +11,8 @@
 
 #include "internal.h"
 
+/* The newest format this library reads; it writes the oldest one that
+ * can describe the model, so that older readers load what they could. */
 #define FORMAT_VERSION 2
 #define HEADER_SIZE 24
 #define SECTION_HEAD 16
@@ -178,7 +180,25 @@ static size_t collect_entries(const tnn_model *m, bool optim, struct entry *e)
     return n;
 }
 
-static void write_model_section(struct writer *w, const tnn_model *m)
+/* Format 2 added image input shapes, the image layer kinds and the
+ * batch-norm feature count (format 1 takes the layer's width). */
+static uint32_t format_version(const tnn_model *m)
+{
+    if (m->in_shape.ndim != 1)
+        return 2;
+    for (size_t i = 0; i < m->num_layers; i++) {
+        const tnn_layer *layer = m->layers[i];
+        if (layer->ops->kind > TNN_LAYER_BATCHNORM)
+            return 2;
+        if (layer->ops->kind == TNN_LAYER_BATCHNORM &&
+            layer->param[0]->size != layer->in_features)
+            return 2;
+    }
+    return 1;
+}
+
+static void write_model_section(struct writer *w, const tnn_model *m,
+                                uint32_t version)
 {
     size_t start = begin_section(w, TAG_MODEL);
     put_u64(w, m->in_features);
@@ -190,14 +210,16 @@ static void write_model_section(struct writer *w, const tnn_model *m)
         put_u64(w, m->rng->s[i]);
     put_f64(w, m->rng->spare_normal);
     put_u32(w, m->rng->has_spare);
-    /* Since format 2: the shape of one input sample. */
-    put_u32(w, (uint32_t)m->in_shape.ndim);
-    for (int i = 0; i < TNN_MAX_SAMPLE_DIMS; i++)
-        put_u64(w, i < m->in_shape.ndim ? m->in_shape.dims[i] : 0);
+    if (version >= 2) {
+        put_u32(w, (uint32_t)m->in_shape.ndim);
+        for (int i = 0; i < TNN_MAX_SAMPLE_DIMS; i++)
+            put_u64(w, i < m->in_shape.ndim ? m->in_shape.dims[i] : 0);
+    }
     end_section(w, start);
 }
 
-static void write_layers_section(struct writer *w, const tnn_model *m)
+static void write_layers_section(struct writer *w, const tnn_model *m,
+                                 uint32_t version)
 {
     size_t start = begin_section(w, TAG_LAYERS);
     for (size_t i = 0; i < m->num_layers; i++) {
@@ -221,10 +243,11 @@ static void write_layers_section(struct writer *w, const tnn_model *m)
             put_f32(w, tnn__dropout_rate(layer));
             break;
         case TNN_LAYER_BATCHNORM:
-            put_u32(w, 3);
+            put_u32(w, version >= 2 ? 3 : 2);
             put_f32(w, tnn_batchnorm_momentum(layer));
             put_f32(w, tnn_batchnorm_eps(layer));
-            put_u32(w, (uint32_t)layer->param[0]->size);
+            if (version >= 2)
+                put_u32(w, (uint32_t)layer->param[0]->size);
             break;
         case TNN_LAYER_CONV2D: {
             size_t config[5];
@@ -323,13 +346,14 @@ static int serialize(const char *func, const tnn_model *m, int flags,
     size_t n = collect_entries(m, optim, entries);
 
     uint32_t sections = optim ? 5 : 4;
+    uint32_t version = format_version(m);
     put_bytes(w, file_magic, sizeof file_magic);
-    put_u32(w, FORMAT_VERSION);
+    put_u32(w, version);
     put_u32(w, optim ? FLAG_OPTIMIZER : 0);
     put_u32(w, sections);
     put_u32(w, w->failed ? 0 : tnn__crc32(w->data, 20));
-    write_model_section(w, m);
-    write_layers_section(w, m);
+    write_model_section(w, m, version);
+    write_layers_section(w, m, version);
     if (optim)
         write_optim_section(w, m->optim);
     write_tensor_sections(w, entries, n);

@@ -275,7 +275,7 @@ START_TEST(format_header_as_documented)
     unsigned char *image = image_of(m, 0, &size);
     const unsigned char magic[8] = {0x89, 'T', 'N', 'N', 'M', 'O', 'D', '\n'};
     ck_assert_mem_eq(image, magic, 8);
-    ck_assert_uint_eq(image[8], 2);  /* format version 2, little-endian */
+    ck_assert_uint_eq(image[8], 1);  /* format version 1, little-endian */
     ck_assert_uint_eq(image[16], 4); /* sections without the optimizer */
     ck_assert_mem_eq(image + size - 4, "TEND", 4);
     uint32_t crc = (uint32_t)image[20] | (uint32_t)image[21] << 8 |
@@ -338,19 +338,34 @@ START_TEST(every_truncation_is_rejected)
 }
 END_TEST
 
-/* Offset of the data section's payload: the header, then sections. */
-static size_t data_payload_offset(const unsigned char *image, size_t size)
+static uint32_t load_le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+static uint64_t load_le64(const unsigned char *p)
+{
+    return load_le32(p) | (uint64_t)load_le32(p + 4) << 32;
+}
+
+/* Offset of the head of the section tagged tag: the header, then
+ * sections. */
+static size_t section_head(const unsigned char *image, size_t size,
+                           const char *tag)
 {
     size_t pos = 24;
-    for (;;) {
-        uint64_t len = 0;
-        for (int i = 7; i >= 0; i--)
-            len = len << 8 | image[pos + 8 + (size_t)i];
-        if (!memcmp(image + pos, "DATA", 4))
-            return pos + 16;
-        pos += 16 + (size_t)len;
+    while (memcmp(image + pos, tag, 4) != 0) {
+        pos += 16 + (size_t)load_le64(image + pos + 8);
         ck_assert_uint_lt(pos, size);
     }
+    return pos;
+}
+
+/* Offset of the data section's payload. */
+static size_t data_payload_offset(const unsigned char *image, size_t size)
+{
+    return section_head(image, size, "DATA") + 16;
 }
 
 START_TEST(bit_flips_are_rejected)
@@ -786,6 +801,94 @@ START_TEST(fuzz_regressions)
 }
 END_TEST
 
+/* A model is written in the oldest format that describes it, so that
+ * readers of that format (libtinynn 1.2 reads format 1) load it. */
+START_TEST(oldest_sufficient_format_is_written)
+{
+    /* Dense layers and batch-norm over flat input: format 1, whose model
+     * section has no input shape (68 bytes, 96 in format 2). */
+    tnn_model *dense = every_kind_model(1);
+    tnn_model *img = image_model(1);
+    /* A flatten layer needs format 2, even on flat input. */
+    tnn_model *flat = tnn_model_new(4);
+    ck_assert_int_eq(tnn_model_add(flat, tnn_dense_new(4, 3)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(flat, tnn_flatten_new()), TNN_OK);
+    const struct {
+        tnn_model *model;
+        uint32_t version;
+        uint64_t model_section;
+    } cases[] = {{dense, 1, 68}, {img, 2, 96}, {flat, 2, 96}};
+    for (size_t c = 0; c < 3; c++) {
+        for (int flags = 0; flags <= TNN_SAVE_OPTIMIZER; flags++) {
+            if (flags && !tnn_model_optim(cases[c].model))
+                continue;
+            size_t size, again;
+            unsigned char *image = image_of(cases[c].model, flags, &size);
+            ck_assert_uint_eq(load_le32(image + 8), cases[c].version);
+            ck_assert_uint_eq(
+                load_le64(image + section_head(image, size, "MODL") + 8),
+                cases[c].model_section);
+            tnn_model *back = NULL;
+            ck_assert_int_eq(tnn_model_load_buffer(image, size, &back),
+                             TNN_OK);
+            unsigned char *image2 = image_of(back, flags, &again);
+            ck_assert_uint_eq(again, size);
+            ck_assert_mem_eq(image2, image, size);
+            free(image2);
+            free(image);
+            tnn_model_free(back);
+        }
+    }
+    tnn_model_free(dense);
+    tnn_model_free(img);
+    tnn_model_free(flat);
+}
+END_TEST
+
+static unsigned char *read_whole(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+    long len = ftell(f);
+    ck_assert_int_gt(len, 0);
+    rewind(f);
+    unsigned char *data = malloc((size_t)len);
+    ck_assert_uint_eq(fread(data, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    *size = (size_t)len;
+    return data;
+}
+
+/* The model of golden-v1.tnn, trained the same way today, is written in
+ * the layout libtinynn 1.2 wrote: the same bytes up to the data's CRC
+ * (the data's last bits depend on the BLAS), the same lengths. */
+START_TEST(format_1_has_the_layout_of_libtinynn_1_2)
+{
+    size_t golden_size, size;
+    unsigned char *golden =
+        read_whole(TNN_TEST_DATA_DIR "/golden-v1.tnn", &golden_size);
+    tnn_tensor *x, *y;
+    make_data(64, &x, &y);
+    tnn_model *m = every_kind_model(2026);
+    ck_assert_int_eq(tnn_model_fit(m, x, y, NULL, NULL, 3, 16, 1, NULL, NULL),
+                     TNN_OK);
+    unsigned char *image = image_of(m, TNN_SAVE_OPTIMIZER, &size);
+    ck_assert_uint_eq(size, golden_size);
+    size_t data = section_head(golden, golden_size, "DATA");
+    ck_assert_uint_eq(section_head(image, size, "DATA"), data);
+    ck_assert_mem_eq(image, golden, data + 4);
+    ck_assert_mem_eq(image + data + 8, golden + data + 8, 8);
+    ck_assert_mem_eq(image + size - 16, golden + size - 16, 8);
+    ck_assert_mem_eq(image + size - 4, golden + size - 4, 4);
+    free(image);
+    free(golden);
+    tnn_model_free(m);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+}
+END_TEST
+
 Suite *model_io_suite(void)
 {
     Suite *s = suite_create("model_io");
@@ -806,6 +909,8 @@ Suite *model_io_suite(void)
     tcase_add_test(tc, fuzz_regressions);
     tcase_add_test(tc, file_api_misuse);
     tcase_add_test(tc, allocation_failure_sweep_mnist_shape);
+    tcase_add_test(tc, oldest_sufficient_format_is_written);
+    tcase_add_test(tc, format_1_has_the_layout_of_libtinynn_1_2);
     suite_add_tcase(s, tc);
     return s;
 }
