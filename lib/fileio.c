@@ -13,22 +13,48 @@
 
 #include "internal.h"
 
+/* Open path for reading, refusing anything but a regular file. The open
+ * does not block, so that a FIFO without a writer (or a device waiting
+ * for a carrier) cannot hang the caller; the reads then block as usual. */
+static int open_regular(const char *func, const char *path, int *fd,
+                        size_t *size)
+{
+    *fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (*fd < 0)
+        return tnn__fail(TNN_E_IO, func, "cannot open: %s: %s",
+                         strerror(errno), path);
+    struct stat st;
+    int rc = TNN_OK;
+    if (fstat(*fd, &st) != 0)
+        rc = tnn__fail(TNN_E_IO, func, "cannot stat: %s: %s", strerror(errno),
+                       path);
+    else if (!S_ISREG(st.st_mode))
+        rc = tnn__fail(TNN_E_IO, func, "not a regular file: %s", path);
+    int flags = rc == TNN_OK ? fcntl(*fd, F_GETFL) : -1;
+    if (rc == TNN_OK &&
+        (flags < 0 || fcntl(*fd, F_SETFL, flags & ~O_NONBLOCK) != 0))
+        rc = tnn__fail(TNN_E_IO, func, "cannot set blocking reads: %s: %s",
+                       strerror(errno), path);
+    if (rc != TNN_OK) {
+        close(*fd);
+        *fd = -1;
+        return rc;
+    }
+    *size = (size_t)st.st_size;
+    return TNN_OK;
+}
+
 int tnn__read_file(const char *func, const char *path, uint8_t **data,
                    size_t *size)
 {
     *data = NULL;
     *size = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return tnn__fail(TNN_E_IO, func, "cannot open %s: %s", path,
-                         strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return tnn__fail(TNN_E_IO, func, "%s is not a regular file", path);
-    }
-    size_t want = (size_t)st.st_size;
-    uint8_t *buf = tnn__malloc(want);
+    int fd = -1;
+    size_t want = 0;
+    int rc = open_regular(func, path, &fd, &want);
+    if (rc != TNN_OK)
+        return rc;
+    uint8_t *buf = tnn__malloc(want ? want : 1);
     if (!buf) {
         close(fd);
         return tnn__fail(TNN_E_NOMEM, func, "cannot allocate %zu bytes for %s",
@@ -43,8 +69,8 @@ int tnn__read_file(const char *func, const char *path, uint8_t **data,
             int err = n < 0 ? errno : 0;
             close(fd);
             tnn__free(buf);
-            return tnn__fail(TNN_E_IO, func, "cannot read %s: %s", path,
-                             err ? strerror(err) : "file shrank");
+            return tnn__fail(TNN_E_IO, func, "cannot read: %s: %s",
+                             err ? strerror(err) : "file shrank", path);
         }
         got += (size_t)n;
     }

@@ -5,9 +5,15 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
+#include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -889,6 +895,76 @@ START_TEST(format_1_has_the_layout_of_libtinynn_1_2)
 }
 END_TEST
 
+/* Run load(path) in a child process, so that a load that blocks
+ * fails the test after 3 s instead of hanging the suite: Check's timeout
+ * does not apply when it runs without fork (as under valgrind). The
+ * child's status code is returned, its message copied to msg. */
+static int run_in_child(int (*load)(const char *), const char *path, char *msg,
+                        size_t size)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        alarm(10); /* never outlives the test */
+        close(fds[0]);
+        int rc = load(path);
+        char out[600];
+        int n = snprintf(out, sizeof out, "%d %s", rc, tnn_last_error());
+        _exit(write(fds[1], out, (size_t)n) == n ? 0 : 1);
+    }
+    close(fds[1]);
+    int status = 0;
+    pid_t done = 0;
+    const struct timespec tick = {0, 10 * 1000 * 1000};
+    for (int i = 0; i < 300 && done == 0; i++)
+        if ((done = waitpid(pid, &status, WNOHANG)) == 0)
+            nanosleep(&tick, NULL);
+    if (done == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        close(fds[0]);
+        ck_abort_msg("loading %s did not return within 3 s", path);
+    }
+    char out[600] = {0};
+    ssize_t n = read(fds[0], out, sizeof out - 1);
+    close(fds[0]);
+    ck_assert_msg(n > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "the loading process failed");
+    int rc, at = 0;
+    ck_assert_int_eq(sscanf(out, "%d %n", &rc, &at), 1);
+    snprintf(msg, size, "%s", out + at);
+    return rc;
+}
+
+static int load_model_file(const char *path)
+{
+    tnn_model *m = NULL;
+    int rc = tnn_model_load(path, &m);
+    tnn_model_free(m);
+    return rc;
+}
+
+START_TEST(fifo_and_directory_are_refused_promptly)
+{
+    make_tmpdir();
+    char fifo[128], msg[600];
+    snprintf(fifo, sizeof fifo, "%s/model.tnn", tmpdir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    const char *paths[] = {fifo, tmpdir};
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(
+            run_in_child(load_model_file, paths[i], msg, sizeof msg),
+            TNN_E_IO);
+        ck_assert_msg(strstr(msg, "tnn_model_load: not a regular file: ") &&
+                          strstr(msg, paths[i]),
+                      "%s", msg);
+    }
+    remove_tmpdir();
+}
+END_TEST
+
 Suite *model_io_suite(void)
 {
     Suite *s = suite_create("model_io");
@@ -911,6 +987,7 @@ Suite *model_io_suite(void)
     tcase_add_test(tc, allocation_failure_sweep_mnist_shape);
     tcase_add_test(tc, oldest_sufficient_format_is_written);
     tcase_add_test(tc, format_1_has_the_layout_of_libtinynn_1_2);
+    tcase_add_test(tc, fifo_and_directory_are_refused_promptly);
     suite_add_tcase(s, tc);
     return s;
 }
