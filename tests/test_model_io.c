@@ -895,6 +895,95 @@ START_TEST(format_1_has_the_layout_of_libtinynn_1_2)
 }
 END_TEST
 
+/* Every number in msg is at most limit: none was read from where data
+ * was cut off. */
+static void assert_numbers_at_most(const char *msg, unsigned long long limit)
+{
+    for (const char *p = msg; *p; p++) {
+        if (*p < '0' || *p > '9' || (p > msg && p[-1] >= '0' && p[-1] <= '9'))
+            continue;
+        unsigned long long v = strtoull(p, NULL, 10);
+        ck_assert_msg(v <= limit, "\"%s\": %llu is more than %llu", msg, v,
+                      limit);
+    }
+}
+
+/* A file cut anywhere says that it is truncated, with its size and, once
+ * the heads of all sections are in, the size it should have. */
+static void assert_cuts_reported(const tnn_model *m, int flags)
+{
+    size_t size;
+    unsigned char *image = image_of(m, flags, &size);
+    size_t heads_end = data_payload_offset(image, size);
+    char has[64], whole[64];
+    snprintf(whole, sizeof whole, "bytes of %zu", size);
+    for (size_t len = 0; len < size; len++) {
+        tnn_model *out = NULL;
+        ck_assert_int_eq(tnn_model_load_buffer(image, len, &out),
+                         TNN_E_CORRUPT);
+        const char *msg = tnn_last_error();
+        ck_assert_msg(strstr(msg, "truncated"), "cut at %zu: %s", len, msg);
+        snprintf(has, sizeof has, " has %zu bytes", len);
+        ck_assert_msg(strstr(msg, has), "cut at %zu: %s", len, msg);
+        assert_numbers_at_most(msg, size);
+        if (len >= heads_end)
+            ck_assert_msg(strstr(msg, whole), "cut at %zu: %s", len, msg);
+    }
+    free(image);
+}
+
+START_TEST(truncated_files_say_so)
+{
+    tnn_model *dense = every_kind_model(3), *img = image_model(3);
+    assert_cuts_reported(dense, 0);
+    assert_cuts_reported(dense, TNN_SAVE_OPTIMIZER);
+    assert_cuts_reported(img, 0);
+    assert_cuts_reported(img, TNN_SAVE_OPTIMIZER);
+
+    /* Bytes after the end are reported as such. */
+    size_t size;
+    unsigned char *image = image_of(dense, 0, &size);
+    unsigned char *longer = malloc(size + 3);
+    memcpy(longer, image, size);
+    memset(longer + size, 0, 3);
+    tnn_model *out = NULL;
+    ck_assert_int_eq(tnn_model_load_buffer(longer, size + 3, &out),
+                     TNN_E_CORRUPT);
+    char want[96];
+    snprintf(want, sizeof want,
+             "3 bytes follow the end of the model at byte %zu", size);
+    ck_assert_msg(strstr(tnn_last_error(), want), "%s", tnn_last_error());
+
+    /* From a file, the messages end with its path. */
+    make_tmpdir();
+    char path[128];
+    snprintf(path, sizeof path, "%s/cut.tnn", tmpdir);
+    FILE *f = fopen(path, "wb");
+    ck_assert_uint_eq(fwrite(image, 1, size / 2, f), size / 2);
+    fclose(f);
+    ck_assert_int_eq(tnn_model_load(path, &out), TNN_E_CORRUPT);
+    snprintf(want, sizeof want, "truncated: the file has %zu bytes of ",
+             size / 2);
+    assert_failed_with(TNN_E_CORRUPT, "tnn_model_load");
+    ck_assert_msg(strstr(tnn_last_error(), want), "%s", tnn_last_error());
+    const char *msg = tnn_last_error();
+    ck_assert_str_eq(msg + strlen(msg) - strlen(path), path);
+    image[size / 2] ^= 1;
+    f = fopen(path, "wb");
+    ck_assert_uint_eq(fwrite(image, 1, size, f), size);
+    fclose(f);
+    ck_assert_int_eq(tnn_model_load(path, &out), TNN_E_CORRUPT);
+    msg = tnn_last_error();
+    ck_assert_msg(strstr(msg, "checksum mismatch in "), "%s", msg);
+    ck_assert_str_eq(msg + strlen(msg) - strlen(path), path);
+    remove_tmpdir();
+    free(longer);
+    free(image);
+    tnn_model_free(dense);
+    tnn_model_free(img);
+}
+END_TEST
+
 /* Run load(path) in a child process, so that a load that blocks
  * fails the test after 3 s instead of hanging the suite: Check's timeout
  * does not apply when it runs without fork (as under valgrind). The
@@ -987,6 +1076,7 @@ Suite *model_io_suite(void)
     tcase_add_test(tc, allocation_failure_sweep_mnist_shape);
     tcase_add_test(tc, oldest_sufficient_format_is_written);
     tcase_add_test(tc, format_1_has_the_layout_of_libtinynn_1_2);
+    tcase_add_test(tc, truncated_files_say_so);
     tcase_add_test(tc, fifo_and_directory_are_refused_promptly);
     suite_add_tcase(s, tc);
     return s;
