@@ -443,7 +443,7 @@ START_TEST(save_is_atomic)
         ck_assert_int_eq(rc, TNN_E_NOMEM);
         ck_assert_int_eq(a.live, 0);
     }
-    /* A directory in the way: the rename fails, the temporary file goes. */
+    /* A directory in the way is refused, and nothing is left behind. */
     snprintf(tmp, sizeof tmp, "%s/dir.tnn", tmpdir);
     ck_assert_int_eq(mkdir(tmp, 0700), 0);
     ck_assert_int_eq(tnn_model_save(other, tmp, 0), TNN_E_IO);
@@ -1050,6 +1050,311 @@ START_TEST(fifo_and_directory_are_refused_promptly)
                           strstr(msg, paths[i]),
                       "%s", msg);
     }
+    /* Nor is one replaced by a save. */
+    tnn_model *m = every_kind_model(1);
+    ck_assert_int_eq(tnn_model_save(m, fifo, 0), TNN_E_IO);
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "not a regular file"));
+    struct stat st;
+    ck_assert_int_eq(lstat(fifo, &st), 0);
+    ck_assert(S_ISFIFO(st.st_mode));
+    ck_assert_int_eq(entries_in_tmpdir(), 1);
+    tnn_model_free(m);
+    remove_tmpdir();
+}
+END_TEST
+
+static mode_t mode_of(const char *path)
+{
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    return st.st_mode & 07777;
+}
+
+START_TEST(new_files_get_the_umask_permissions)
+{
+    static const mode_t masks[] = {022, 077, 027, 002, 0};
+    make_tmpdir();
+    char path[128];
+    snprintf(path, sizeof path, "%s/model.tnn", tmpdir);
+    tnn_model *m = every_kind_model(1);
+    mode_t old = umask(022);
+    for (size_t i = 0; i < sizeof masks / sizeof *masks; i++) {
+        umask(masks[i]);
+        unlink(path);
+        ck_assert_int_eq(tnn_model_save(m, path, 0), TNN_OK);
+        ck_assert_uint_eq(mode_of(path), 0666 & ~masks[i]);
+        ck_assert_uint_eq(umask(masks[i]), masks[i]); /* unchanged */
+    }
+    umask(old);
+    tnn_model_free(m);
+    remove_tmpdir();
+}
+END_TEST
+
+/* The umask as /proc shows it, read without changing it (umask() can
+ * only read it by setting it); -1 where /proc does not show it. */
+static long proc_umask(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return -1;
+    char line[256];
+    unsigned long mask;
+    long found = -1;
+    while (found < 0 && fgets(line, sizeof line, f))
+        if (sscanf(line, "Umask: %lo", &mask) == 1)
+            found = (long)mask;
+    fclose(f);
+    return found;
+}
+
+struct saver {
+    const tnn_model *model;
+    char path[128];
+    int failed;    /* saves that failed */
+    int bad_modes; /* files whose mode was not 0666 & ~umask */
+};
+
+#define SAVERS 4
+#define TEST_UMASK 027
+
+static void *save_repeatedly(void *arg)
+{
+    struct saver *s = arg;
+    for (int i = 0; i < 25; i++) {
+        unlink(s->path);
+        if (tnn_model_save(s->model, s->path, 0) != TNN_OK) {
+            s->failed++;
+            continue;
+        }
+        struct stat st;
+        if (stat(s->path, &st) != 0 || (st.st_mode & 0777) != 0640)
+            s->bad_modes++;
+    }
+    return NULL;
+}
+
+struct watcher {
+    volatile sig_atomic_t stop;
+    int changes; /* reads of another umask */
+};
+
+static void *watch_umask(void *arg)
+{
+    struct watcher *w = arg;
+    while (!w->stop) {
+        long mask = proc_umask();
+        w->changes += mask >= 0 && mask != TEST_UMASK;
+    }
+    return NULL;
+}
+
+/* The umask is the process's: saves on several threads at once must never
+ * change it, not even for a moment. */
+START_TEST(concurrent_saves_leave_the_umask_alone)
+{
+    make_tmpdir();
+    tnn_model *m = every_kind_model(1);
+    mode_t old = umask(TEST_UMASK);
+    struct saver savers[SAVERS];
+    pthread_t threads[SAVERS], watcher_thread;
+    struct watcher w = {0, 0};
+    ck_assert_int_eq(pthread_create(&watcher_thread, NULL, watch_umask, &w),
+                     0);
+    for (int i = 0; i < SAVERS; i++) {
+        savers[i] = (struct saver){m, {0}, 0, 0};
+        snprintf(savers[i].path, sizeof savers[i].path, "%s/model-%d.tnn",
+                 tmpdir, i);
+        ck_assert_int_eq(
+            pthread_create(&threads[i], NULL, save_repeatedly, &savers[i]), 0);
+    }
+    for (int i = 0; i < SAVERS; i++)
+        pthread_join(threads[i], NULL);
+    w.stop = 1;
+    pthread_join(watcher_thread, NULL);
+    mode_t now = umask(old);
+    ck_assert_uint_eq(now, TEST_UMASK);
+    ck_assert_int_eq(w.changes, 0);
+    for (int i = 0; i < SAVERS; i++) {
+        ck_assert_int_eq(savers[i].failed, 0);
+        ck_assert_int_eq(savers[i].bad_modes, 0);
+    }
+    tnn_model_free(m);
+    remove_tmpdir();
+}
+END_TEST
+
+START_TEST(resave_keeps_permissions_and_owner)
+{
+    make_tmpdir();
+    char path[128];
+    snprintf(path, sizeof path, "%s/model.tnn", tmpdir);
+    tnn_model *m = every_kind_model(1);
+    mode_t old = umask(022);
+    ck_assert_int_eq(tnn_model_save(m, path, 0), TNN_OK);
+    ck_assert_uint_eq(mode_of(path), 0644);
+    ck_assert_int_eq(chmod(path, 0600), 0);
+    ck_assert_int_eq(tnn_model_save(m, path, 0), TNN_OK);
+    ck_assert_uint_eq(mode_of(path), 0600);
+    /* Kept as it was, not filtered through the umask. */
+    umask(077);
+    ck_assert_int_eq(chmod(path, 0664), 0);
+    ck_assert_int_eq(tnn_model_save(m, path, 0), TNN_OK);
+    ck_assert_uint_eq(mode_of(path), 0664);
+    if (geteuid() == 0) {
+        ck_assert_int_eq(chown(path, 4242, 4343), 0);
+        ck_assert_int_eq(tnn_model_save(m, path, 0), TNN_OK);
+        struct stat st;
+        ck_assert_int_eq(stat(path, &st), 0);
+        ck_assert_uint_eq(st.st_uid, 4242);
+        ck_assert_uint_eq(st.st_gid, 4343);
+        ck_assert_uint_eq(st.st_mode & 07777, 0664);
+    }
+    ck_assert_int_eq(entries_in_tmpdir(), 1);
+    umask(old);
+    tnn_model_free(m);
+    remove_tmpdir();
+}
+END_TEST
+
+/* The file at path holds exactly the image of m. */
+static void assert_file_holds(const char *path, const tnn_model *m)
+{
+    size_t size, got;
+    unsigned char *image = image_of(m, 0, &size);
+    unsigned char *data = read_whole(path, &got);
+    ck_assert_uint_eq(got, size);
+    ck_assert_mem_eq(data, image, size);
+    free(data);
+    free(image);
+}
+
+static void assert_link_to(const char *link, const char *target)
+{
+    char buf[256];
+    ssize_t n = readlink(link, buf, sizeof buf - 1);
+    ck_assert_int_gt(n, 0);
+    buf[n] = '\0';
+    ck_assert_str_eq(buf, target);
+}
+
+START_TEST(saves_write_through_symbolic_links)
+{
+    make_tmpdir();
+    char real[128], sub[128], link[160], chain[128], dangling[160];
+    char created[160], loop[128], loop2[128];
+    snprintf(real, sizeof real, "%s/real.tnn", tmpdir);
+    snprintf(sub, sizeof sub, "%s/sub", tmpdir);
+    snprintf(link, sizeof link, "%s/link.tnn", sub);
+    snprintf(chain, sizeof chain, "%s/chain.tnn", tmpdir);
+    snprintf(dangling, sizeof dangling, "%s/dangling.tnn", sub);
+    snprintf(created, sizeof created, "%s/new.tnn", sub);
+    snprintf(loop, sizeof loop, "%s/loop.tnn", tmpdir);
+    snprintf(loop2, sizeof loop2, "%s/loop2.tnn", tmpdir);
+    tnn_model *a = every_kind_model(1), *b = every_kind_model(2);
+    ck_assert_int_eq(tnn_model_save(a, real, 0), TNN_OK);
+    ck_assert_int_eq(chmod(real, 0600), 0);
+    ck_assert_int_eq(mkdir(sub, 0700), 0);
+    /* Relative targets are relative to the link's directory. */
+    ck_assert_int_eq(symlink("../real.tnn", link), 0);
+    ck_assert_int_eq(symlink("sub/link.tnn", chain), 0);
+    ck_assert_int_eq(symlink("new.tnn", dangling), 0);
+
+    ck_assert_int_eq(tnn_model_save(b, link, 0), TNN_OK);
+    assert_link_to(link, "../real.tnn");
+    assert_file_holds(real, b);
+    ck_assert_uint_eq(mode_of(real), 0600);
+    ck_assert_int_eq(tnn_model_save(a, chain, 0), TNN_OK);
+    assert_link_to(chain, "sub/link.tnn");
+    assert_link_to(link, "../real.tnn");
+    assert_file_holds(real, a);
+    /* A dangling link gets its target. */
+    ck_assert_int_eq(tnn_model_save(b, dangling, 0), TNN_OK);
+    assert_link_to(dangling, "new.tnn");
+    assert_file_holds(created, b);
+    tnn_model *loaded = NULL;
+    ck_assert_int_eq(tnn_model_load(dangling, &loaded), TNN_OK);
+    tnn_model_free(loaded);
+    /* A loop is an error, not a hang. */
+    ck_assert_int_eq(symlink("loop2.tnn", loop), 0);
+    ck_assert_int_eq(symlink("loop.tnn", loop2), 0);
+    ck_assert_int_eq(tnn_model_save(a, loop, 0), TNN_E_IO);
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), strerror(ELOOP)));
+    ck_assert_int_eq(entries_in_tmpdir(), 5); /* no temporary file */
+
+    unlink(link);
+    unlink(dangling);
+    unlink(created);
+    tnn_model_free(a);
+    tnn_model_free(b);
+    remove_tmpdir();
+}
+END_TEST
+
+/* Names up to NAME_MAX work: the temporary file's name does not grow
+ * with the target's. */
+START_TEST(long_file_names_save_and_load)
+{
+    make_tmpdir();
+    tnn_model *m = every_kind_model(1);
+    static const size_t lengths[] = {250, 255};
+    char name[256], path[400];
+    for (size_t i = 0; i < 2; i++) {
+        memset(name, 'm', lengths[i] - 4);
+        memcpy(name + lengths[i] - 4, ".tnn", 5);
+        snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+        ck_assert_msg(tnn_model_save(m, path, 0) == TNN_OK, "%s",
+                      tnn_last_error());
+        tnn_model *loaded = NULL;
+        ck_assert_msg(tnn_model_load(path, &loaded) == TNN_OK, "%s",
+                      tnn_last_error());
+        assert_same_parameters(m, loaded);
+        tnn_model_free(loaded);
+        ck_assert_int_eq(entries_in_tmpdir(), (int)i + 1);
+    }
+    tnn_model_free(m);
+    remove_tmpdir();
+}
+END_TEST
+
+/* Messages are cut at a fixed length: the reason comes before the path,
+ * so that a long path cannot push it out. */
+START_TEST(failed_save_gives_the_reason_first)
+{
+    make_tmpdir();
+    tnn_model *m = every_kind_model(1), *other = every_kind_model(2);
+    char path[1024], want[1200];
+    int n = snprintf(path, sizeof path, "%s/missing", tmpdir);
+    while (n < 700)
+        n += snprintf(path + n, sizeof path - (size_t)n, "/%0200d", 0);
+    snprintf(path + n, sizeof path - (size_t)n, "/model.tnn");
+    ck_assert_int_eq(tnn_model_save(m, path, 0), TNN_E_IO);
+    snprintf(want, sizeof want, "tnn_model_save: cannot save: %s",
+             strerror(ENOENT));
+    ck_assert_msg(!strncmp(tnn_last_error(), want, strlen(want)), "%s",
+                  tnn_last_error());
+
+    /* A write that fails (the file size limit): the old file stays, the
+     * temporary one goes. */
+    snprintf(path, sizeof path, "%s/model.tnn", tmpdir);
+    ck_assert_int_eq(tnn_model_save(m, path, 0), TNN_OK);
+    struct rlimit old_limit, limit;
+    ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+    limit = old_limit;
+    limit.rlim_cur = 64;
+    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &limit), 0);
+    int rc = tnn_model_save(other, path, 0);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+    signal(SIGXFSZ, old_handler);
+    ck_assert_int_eq(rc, TNN_E_IO);
+    snprintf(want, sizeof want, "tnn_model_save: cannot save: %s (write): %s",
+             strerror(EFBIG), path);
+    ck_assert_str_eq(tnn_last_error(), want);
+    assert_file_holds(path, m);
+    ck_assert_int_eq(entries_in_tmpdir(), 1);
+    tnn_model_free(m);
+    tnn_model_free(other);
     remove_tmpdir();
 }
 END_TEST
@@ -1078,6 +1383,12 @@ Suite *model_io_suite(void)
     tcase_add_test(tc, format_1_has_the_layout_of_libtinynn_1_2);
     tcase_add_test(tc, truncated_files_say_so);
     tcase_add_test(tc, fifo_and_directory_are_refused_promptly);
+    tcase_add_test(tc, new_files_get_the_umask_permissions);
+    tcase_add_test(tc, concurrent_saves_leave_the_umask_alone);
+    tcase_add_test(tc, resave_keeps_permissions_and_owner);
+    tcase_add_test(tc, saves_write_through_symbolic_links);
+    tcase_add_test(tc, long_file_names_save_and_load);
+    tcase_add_test(tc, failed_save_gives_the_reason_first);
     suite_add_tcase(s, tc);
     return s;
 }
