@@ -6,13 +6,15 @@
  * are accepted: that is what MNIST and its relatives use, and any other
  * type would need its own conversion and tests.
  */
-#define _POSIX_C_SOURCE 200809L /* fileno(), fstat() */
+#define _POSIX_C_SOURCE 200809L /* fdopen(), fstat() */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -61,8 +63,8 @@ static int io_fail(const struct idx_source *src, const char *what, int err)
      * writes shared storage for codes it does not know, and fopen, fread
      * and fstat report known ones. strerror_r() differs between GNU and
      * XSI and would tie the file to one of them. */
-    return tnn__fail(TNN_E_IO, src->func, "cannot %s %s: %s", what, src->path,
-                     strerror(err));
+    return tnn__fail(TNN_E_IO, src->func, "cannot %s: %s: %s", what,
+                     strerror(err), src->path);
 }
 
 static int truncated(const struct idx_source *src, size_t have, size_t need)
@@ -205,19 +207,43 @@ int tnn_idx_load_buffer(const void *data, size_t size, int flags,
     return TNN_OK;
 }
 
+/* Open the file without blocking, so that a FIFO without a writer (or a
+ * device) cannot hang the caller, and refuse it unless it is a regular
+ * file: pipes and devices have no size to check beforehand. The reads
+ * then block as usual. */
+static int open_regular(const struct idx_source *src, FILE **f,
+                        uintmax_t *size)
+{
+    int fd = open(src->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return io_fail(src, "open", errno);
+    struct stat st;
+    int rc = TNN_OK;
+    if (fstat(fd, &st) != 0)
+        rc = io_fail(src, "stat", errno);
+    else if (!S_ISREG(st.st_mode))
+        rc = tnn__fail(TNN_E_IO, src->func, "not a regular file: %s",
+                       src->path);
+    int flags = rc == TNN_OK ? fcntl(fd, F_GETFL) : 0;
+    if (rc == TNN_OK &&
+        (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0))
+        rc = io_fail(src, "set blocking reads", errno);
+    if (rc == TNN_OK && !(*f = fdopen(fd, "rb")))
+        rc = io_fail(src, "open", errno);
+    if (rc != TNN_OK) {
+        close(fd);
+        return rc;
+    }
+    *size = (uintmax_t)st.st_size;
+    return TNN_OK;
+}
+
 /* The header, with the length checked against the file's size, so that a
  * header announcing gigabytes is rejected before anything is allocated.
  * Leaves f positioned at the first data byte. */
 static int read_header(const struct idx_source *src, FILE *f,
-                       struct idx_header *h)
+                       uintmax_t file_size, struct idx_header *h)
 {
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0)
-        return io_fail(src, "stat", errno);
-    /* Pipes and devices have no size to check beforehand. */
-    if (!S_ISREG(st.st_mode))
-        return tnn__fail(TNN_E_IO, src->func, "%s is not a regular file",
-                         src->path);
     unsigned char head[IDX_HEADER_MAX];
     size_t got = fread(head, 1, sizeof head, f);
     if (got < sizeof head && ferror(f))
@@ -225,13 +251,12 @@ static int read_header(const struct idx_source *src, FILE *f,
     int rc = parse_header(src, head, got, h);
     if (rc != TNN_OK)
         return rc;
-    uintmax_t file_size = (uintmax_t)st.st_size;
     rc = check_length(
         src, h, file_size > h->header_bytes ? file_size - h->header_bytes : 0);
     if (rc != TNN_OK)
         return rc;
     if (fseek(f, (long)h->header_bytes, SEEK_SET) != 0)
-        return io_fail(src, "seek in", errno);
+        return io_fail(src, "seek", errno);
     return TNN_OK;
 }
 
@@ -265,12 +290,14 @@ int tnn_idx_load(const char *path, int flags, tnn_tensor **out)
     if (!path)
         return tnn__fail(TNN_E_INVALID, __func__, "path is NULL");
     const struct idx_source src = {__func__, " in ", path};
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return io_fail(&src, "open", errno);
+    FILE *f = NULL;
+    uintmax_t size = 0;
+    rc = open_regular(&src, &f, &size);
+    if (rc != TNN_OK)
+        return rc;
     struct idx_header h;
     tnn_tensor *t = NULL;
-    rc = read_header(&src, f, &h);
+    rc = read_header(&src, f, size, &h);
     if (rc == TNN_OK)
         rc = new_tensor(&src, &h, flags, &t);
     if (rc == TNN_OK)

@@ -11,6 +11,8 @@
 
 #include "internal.h"
 
+/* The newest format this library reads; it writes the oldest one that
+ * can describe the model, so that older readers load what they could. */
 #define FORMAT_VERSION 2
 #define HEADER_SIZE 24
 #define SECTION_HEAD 16
@@ -178,7 +180,25 @@ static size_t collect_entries(const tnn_model *m, bool optim, struct entry *e)
     return n;
 }
 
-static void write_model_section(struct writer *w, const tnn_model *m)
+/* Format 2 added image input shapes, the image layer kinds and the
+ * batch-norm feature count (format 1 takes the layer's width). */
+static uint32_t format_version(const tnn_model *m)
+{
+    if (m->in_shape.ndim != 1)
+        return 2;
+    for (size_t i = 0; i < m->num_layers; i++) {
+        const tnn_layer *layer = m->layers[i];
+        if (layer->ops->kind > TNN_LAYER_BATCHNORM)
+            return 2;
+        if (layer->ops->kind == TNN_LAYER_BATCHNORM &&
+            layer->param[0]->size != layer->in_features)
+            return 2;
+    }
+    return 1;
+}
+
+static void write_model_section(struct writer *w, const tnn_model *m,
+                                uint32_t version)
 {
     size_t start = begin_section(w, TAG_MODEL);
     put_u64(w, m->in_features);
@@ -190,14 +210,16 @@ static void write_model_section(struct writer *w, const tnn_model *m)
         put_u64(w, m->rng->s[i]);
     put_f64(w, m->rng->spare_normal);
     put_u32(w, m->rng->has_spare);
-    /* Since format 2: the shape of one input sample. */
-    put_u32(w, (uint32_t)m->in_shape.ndim);
-    for (int i = 0; i < TNN_MAX_SAMPLE_DIMS; i++)
-        put_u64(w, i < m->in_shape.ndim ? m->in_shape.dims[i] : 0);
+    if (version >= 2) {
+        put_u32(w, (uint32_t)m->in_shape.ndim);
+        for (int i = 0; i < TNN_MAX_SAMPLE_DIMS; i++)
+            put_u64(w, i < m->in_shape.ndim ? m->in_shape.dims[i] : 0);
+    }
     end_section(w, start);
 }
 
-static void write_layers_section(struct writer *w, const tnn_model *m)
+static void write_layers_section(struct writer *w, const tnn_model *m,
+                                 uint32_t version)
 {
     size_t start = begin_section(w, TAG_LAYERS);
     for (size_t i = 0; i < m->num_layers; i++) {
@@ -221,10 +243,11 @@ static void write_layers_section(struct writer *w, const tnn_model *m)
             put_f32(w, tnn__dropout_rate(layer));
             break;
         case TNN_LAYER_BATCHNORM:
-            put_u32(w, 3);
+            put_u32(w, version >= 2 ? 3 : 2);
             put_f32(w, tnn_batchnorm_momentum(layer));
             put_f32(w, tnn_batchnorm_eps(layer));
-            put_u32(w, (uint32_t)layer->param[0]->size);
+            if (version >= 2)
+                put_u32(w, (uint32_t)layer->param[0]->size);
             break;
         case TNN_LAYER_CONV2D: {
             size_t config[5];
@@ -323,13 +346,14 @@ static int serialize(const char *func, const tnn_model *m, int flags,
     size_t n = collect_entries(m, optim, entries);
 
     uint32_t sections = optim ? 5 : 4;
+    uint32_t version = format_version(m);
     put_bytes(w, file_magic, sizeof file_magic);
-    put_u32(w, FORMAT_VERSION);
+    put_u32(w, version);
     put_u32(w, optim ? FLAG_OPTIMIZER : 0);
     put_u32(w, sections);
     put_u32(w, w->failed ? 0 : tnn__crc32(w->data, 20));
-    write_model_section(w, m);
-    write_layers_section(w, m);
+    write_model_section(w, m, version);
+    write_layers_section(w, m, version);
     if (optim)
         write_optim_section(w, m->optim);
     write_tensor_sections(w, entries, n);
@@ -505,18 +529,68 @@ static bool crc_matches(uint32_t stored, const void *data, size_t len)
 #endif
 }
 
+static uint64_t load_u64(const uint8_t *at)
+{
+    return load_u32(at) | (uint64_t)load_u32(at + 4) << 32;
+}
+
+static bool trailer_in_place(const uint8_t *data, size_t size)
+{
+    if (size < HEADER_SIZE + TRAILER_SIZE)
+        return false;
+    const uint8_t *trailer = data + size - TRAILER_SIZE;
+    return load_u64(trailer) == size &&
+           memcmp(trailer + 12, trailer_tag, 4) == 0;
+}
+
+/* The trailer is not at the end. The section heads tell where the file
+ * should end, so that the message can say whether it was cut short (an
+ * interrupted copy or download) or has bytes after its end; the numbers
+ * come from the heads, not from the bytes found where the trailer should
+ * be. */
+static int misplaced_trailer(const char *func, const uint8_t *data,
+                             size_t size, uint32_t sections)
+{
+    uint64_t end = HEADER_SIZE;
+    uint32_t k = 0;
+    for (; k < sections && end + SECTION_HEAD <= size; k++) {
+        uint64_t len = load_u64(data + end + 8);
+        if (len > size - end - SECTION_HEAD) {
+            /* Cut inside section k: its end is known, not the rest. */
+            if (len > UINT64_MAX / 2)
+                return corrupt(func, "truncated, or a section length is "
+                                     "damaged");
+            end += SECTION_HEAD + len;
+            k++;
+            break;
+        }
+        end += SECTION_HEAD + len;
+    }
+    bool exact = k == sections;
+    end += (uint64_t)(sections - k) * SECTION_HEAD + TRAILER_SIZE;
+    if (end > size)
+        return tnn__fail(TNN_E_CORRUPT, func,
+                         "truncated: the file has %zu bytes of %s%llu", size,
+                         exact ? "" : "at least ", (unsigned long long)end);
+    if (end < size && trailer_in_place(data, (size_t)end))
+        return tnn__fail(TNN_E_CORRUPT, func,
+                         "%zu bytes follow the end of the model at byte %llu",
+                         size - (size_t)end, (unsigned long long)end);
+    return corrupt(func, "trailer is missing or damaged");
+}
+
 static int parse_header(const char *func, const uint8_t *data, size_t size,
                         struct file_desc *f, uint32_t *sections)
 {
-    if (size < 8 || memcmp(data, file_magic, 8) != 0)
+    if (memcmp(data, file_magic, size < 8 ? size : 8) != 0)
         return tnn__fail(TNN_E_FORMAT, func,
                          "not a libtinynn model file "
                          "(wrong magic)");
-    if (size < HEADER_SIZE + TRAILER_SIZE)
+    if (size < HEADER_SIZE)
         return tnn__fail(TNN_E_CORRUPT, func,
-                         "file of %zu bytes is shorter than header and "
-                         "trailer",
-                         size);
+                         "truncated: the file has %zu bytes, less than its "
+                         "%d-byte header",
+                         size, HEADER_SIZE);
     f->version = load_u32(data + 8);
     if (f->version > FORMAT_VERSION)
         return tnn__fail(TNN_E_VERSION, func,
@@ -533,16 +607,9 @@ static int parse_header(const char *func, const uint8_t *data, size_t size,
                          flags);
     f->has_optim = flags & FLAG_OPTIMIZER;
     *sections = load_u32(data + 16);
+    if (!trailer_in_place(data, size))
+        return misplaced_trailer(func, data, size, f->has_optim ? 5 : 4);
     const uint8_t *trailer = data + size - TRAILER_SIZE;
-    uint64_t stated = load_u32(trailer) | (uint64_t)load_u32(trailer + 4)
-                                              << 32;
-    if (stated != size)
-        return tnn__fail(TNN_E_CORRUPT, func,
-                         "file is %zu bytes but its trailer says %llu "
-                         "(truncated or extended)",
-                         size, (unsigned long long)stated);
-    if (memcmp(trailer + 12, trailer_tag, 4) != 0)
-        return corrupt(func, "trailer tag missing");
     if (!crc_matches(load_u32(trailer + 8), data, size - TRAILER_SIZE + 8))
         return corrupt(func, "file checksum mismatch");
     return TNN_OK;
@@ -1112,6 +1179,19 @@ int tnn_model_load_buffer(const void *data, size_t size, tnn_model **out)
     return load_buffer(__func__, data, size, out);
 }
 
+/* The message of a failed load from path ends with the path: last, so
+ * that a long path cannot push the reason out of the fixed-size message. */
+static int name_path(int rc, const char *func, const char *path)
+{
+    const char *why = tnn_last_error();
+    size_t len = strlen(func);
+    if (strncmp(why, func, len) == 0 && strncmp(why + len, ": ", 2) == 0)
+        why += len + 2;
+    char copy[512];
+    snprintf(copy, sizeof copy, "%s", why);
+    return tnn__fail(rc, func, "%s in %s", copy, path);
+}
+
 int tnn_model_load(const char *path, tnn_model **out)
 {
     if (!out)
@@ -1126,7 +1206,7 @@ int tnn_model_load(const char *path, tnn_model **out)
         return rc;
     rc = load_buffer(__func__, data, size, out);
     tnn__free(data);
-    return rc;
+    return rc == TNN_OK ? rc : name_path(rc, __func__, path);
 }
 
 tnn_model *tnn_model_clone(const tnn_model *model)

@@ -3,12 +3,16 @@
  * buffer alike, and allocation failure. Each test writes its own small
  * files into a fresh temporary directory, so no data set is needed.
  */
-#define _POSIX_C_SOURCE 200809L /* mkdtemp(), opendir(), unlink() */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp(), opendir(), mkfifo(), fork() */
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -388,7 +392,10 @@ START_TEST(unreadable_paths)
     ck_assert_int_eq(tnn_idx_load(path, 0, &t), TNN_E_IO);
     ck_assert_ptr_null(t);
     assert_message(TNN_E_IO, "tnn_idx_load", path);
-    ck_assert_ptr_nonnull(strstr(tnn_last_error(), strerror(ENOENT)));
+    /* The reason before the path, which a long path cannot push out. */
+    const char *reason = strstr(tnn_last_error(), strerror(ENOENT));
+    ck_assert_ptr_nonnull(reason);
+    ck_assert(reason < strstr(tnn_last_error(), path));
 
     /* A directory opens, but is no file to read. */
     t = keep;
@@ -469,6 +476,67 @@ START_TEST(allocation_failure_leaks_nothing)
 }
 END_TEST
 
+/* Run tnn_idx_load(path) in a child process, so that a load that blocks
+ * fails the test after 3 s instead of hanging the suite: Check's timeout
+ * does not apply when it runs without fork (as under valgrind). The
+ * child's status code is returned, its message copied to msg. */
+static int load_in_child(const char *path, char *msg, size_t size)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        alarm(10); /* never outlives the test */
+        close(fds[0]);
+        tnn_tensor *t = NULL;
+        int rc = tnn_idx_load(path, 0, &t);
+        tnn_tensor_free(t);
+        char out[600];
+        int n = snprintf(out, sizeof out, "%d %s", rc, tnn_last_error());
+        _exit(write(fds[1], out, (size_t)n) == n ? 0 : 1);
+    }
+    close(fds[1]);
+    int status = 0;
+    pid_t done = 0;
+    const struct timespec tick = {0, 10 * 1000 * 1000};
+    for (int i = 0; i < 300 && done == 0; i++)
+        if ((done = waitpid(pid, &status, WNOHANG)) == 0)
+            nanosleep(&tick, NULL);
+    if (done == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        close(fds[0]);
+        ck_abort_msg("loading %s did not return within 3 s", path);
+    }
+    char out[600] = {0};
+    ssize_t n = read(fds[0], out, sizeof out - 1);
+    close(fds[0]);
+    ck_assert_msg(n > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "the loading process failed");
+    int rc, at = 0;
+    ck_assert_int_eq(sscanf(out, "%d %n", &rc, &at), 1);
+    snprintf(msg, size, "%s", out + at);
+    return rc;
+}
+
+/* Opening a FIFO for reading waits for a writer: the loader must not. */
+START_TEST(fifo_and_directory_are_refused_promptly)
+{
+    char fifo[160], msg[600];
+    snprintf(fifo, sizeof fifo, "%s/fifo.idx", tmp_dir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    const char *paths[] = {fifo, tmp_dir};
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(load_in_child(paths[i], msg, sizeof msg), TNN_E_IO);
+        ck_assert_msg(strstr(msg, "tnn_idx_load: not a regular file: ") &&
+                          strstr(msg, paths[i]),
+                      "%s", msg);
+    }
+    unlink(fifo);
+}
+END_TEST
+
 Suite *idx_suite(void)
 {
     Suite *s = suite_create("idx");
@@ -490,6 +558,7 @@ Suite *idx_suite(void)
     tcase_add_test(tc, unreadable_paths);
     tcase_add_test(tc, invalid_arguments);
     tcase_add_test(tc, allocation_failure_leaks_nothing);
+    tcase_add_test(tc, fifo_and_directory_are_refused_promptly);
     suite_add_tcase(s, tc);
     return s;
 }

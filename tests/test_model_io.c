@@ -5,9 +5,15 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
+#include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -275,7 +281,7 @@ START_TEST(format_header_as_documented)
     unsigned char *image = image_of(m, 0, &size);
     const unsigned char magic[8] = {0x89, 'T', 'N', 'N', 'M', 'O', 'D', '\n'};
     ck_assert_mem_eq(image, magic, 8);
-    ck_assert_uint_eq(image[8], 2);  /* format version 2, little-endian */
+    ck_assert_uint_eq(image[8], 1);  /* format version 1, little-endian */
     ck_assert_uint_eq(image[16], 4); /* sections without the optimizer */
     ck_assert_mem_eq(image + size - 4, "TEND", 4);
     uint32_t crc = (uint32_t)image[20] | (uint32_t)image[21] << 8 |
@@ -338,19 +344,34 @@ START_TEST(every_truncation_is_rejected)
 }
 END_TEST
 
-/* Offset of the data section's payload: the header, then sections. */
-static size_t data_payload_offset(const unsigned char *image, size_t size)
+static uint32_t load_le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+static uint64_t load_le64(const unsigned char *p)
+{
+    return load_le32(p) | (uint64_t)load_le32(p + 4) << 32;
+}
+
+/* Offset of the head of the section tagged tag: the header, then
+ * sections. */
+static size_t section_head(const unsigned char *image, size_t size,
+                           const char *tag)
 {
     size_t pos = 24;
-    for (;;) {
-        uint64_t len = 0;
-        for (int i = 7; i >= 0; i--)
-            len = len << 8 | image[pos + 8 + (size_t)i];
-        if (!memcmp(image + pos, "DATA", 4))
-            return pos + 16;
-        pos += 16 + (size_t)len;
+    while (memcmp(image + pos, tag, 4) != 0) {
+        pos += 16 + (size_t)load_le64(image + pos + 8);
         ck_assert_uint_lt(pos, size);
     }
+    return pos;
+}
+
+/* Offset of the data section's payload. */
+static size_t data_payload_offset(const unsigned char *image, size_t size)
+{
+    return section_head(image, size, "DATA") + 16;
 }
 
 START_TEST(bit_flips_are_rejected)
@@ -422,7 +443,7 @@ START_TEST(save_is_atomic)
         ck_assert_int_eq(rc, TNN_E_NOMEM);
         ck_assert_int_eq(a.live, 0);
     }
-    /* A directory in the way: the rename fails, the temporary file goes. */
+    /* A directory in the way is refused, and nothing is left behind. */
     snprintf(tmp, sizeof tmp, "%s/dir.tnn", tmpdir);
     ck_assert_int_eq(mkdir(tmp, 0700), 0);
     ck_assert_int_eq(tnn_model_save(other, tmp, 0), TNN_E_IO);
@@ -786,6 +807,558 @@ START_TEST(fuzz_regressions)
 }
 END_TEST
 
+/* A model is written in the oldest format that describes it, so that
+ * readers of that format (libtinynn 1.2 reads format 1) load it. */
+START_TEST(oldest_sufficient_format_is_written)
+{
+    /* Dense layers and batch-norm over flat input: format 1, whose model
+     * section has no input shape (68 bytes, 96 in format 2). */
+    tnn_model *dense = every_kind_model(1);
+    tnn_model *img = image_model(1);
+    /* A flatten layer needs format 2, even on flat input. */
+    tnn_model *flat = tnn_model_new(4);
+    ck_assert_int_eq(tnn_model_add(flat, tnn_dense_new(4, 3)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(flat, tnn_flatten_new()), TNN_OK);
+    const struct {
+        tnn_model *model;
+        uint32_t version;
+        uint64_t model_section;
+    } cases[] = {{dense, 1, 68}, {img, 2, 96}, {flat, 2, 96}};
+    for (size_t c = 0; c < 3; c++) {
+        for (int flags = 0; flags <= TNN_SAVE_OPTIMIZER; flags++) {
+            if (flags && !tnn_model_optim(cases[c].model))
+                continue;
+            size_t size, again;
+            unsigned char *image = image_of(cases[c].model, flags, &size);
+            ck_assert_uint_eq(load_le32(image + 8), cases[c].version);
+            ck_assert_uint_eq(
+                load_le64(image + section_head(image, size, "MODL") + 8),
+                cases[c].model_section);
+            tnn_model *back = NULL;
+            ck_assert_int_eq(tnn_model_load_buffer(image, size, &back),
+                             TNN_OK);
+            unsigned char *image2 = image_of(back, flags, &again);
+            ck_assert_uint_eq(again, size);
+            ck_assert_mem_eq(image2, image, size);
+            free(image2);
+            free(image);
+            tnn_model_free(back);
+        }
+    }
+    tnn_model_free(dense);
+    tnn_model_free(img);
+    tnn_model_free(flat);
+}
+END_TEST
+
+static unsigned char *read_whole(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+    long len = ftell(f);
+    ck_assert_int_gt(len, 0);
+    rewind(f);
+    unsigned char *data = malloc((size_t)len);
+    ck_assert_uint_eq(fread(data, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    *size = (size_t)len;
+    return data;
+}
+
+/* The model of golden-v1.tnn, trained the same way today, is written in
+ * the layout libtinynn 1.2 wrote: the same bytes up to the data's CRC
+ * (the data's last bits depend on the BLAS), the same lengths. */
+START_TEST(format_1_has_the_layout_of_libtinynn_1_2)
+{
+    size_t golden_size, size;
+    unsigned char *golden =
+        read_whole(TNN_TEST_DATA_DIR "/golden-v1.tnn", &golden_size);
+    tnn_tensor *x, *y;
+    make_data(64, &x, &y);
+    tnn_model *m = every_kind_model(2026);
+    ck_assert_int_eq(tnn_model_fit(m, x, y, NULL, NULL, 3, 16, 1, NULL, NULL),
+                     TNN_OK);
+    unsigned char *image = image_of(m, TNN_SAVE_OPTIMIZER, &size);
+    ck_assert_uint_eq(size, golden_size);
+    size_t data = section_head(golden, golden_size, "DATA");
+    ck_assert_uint_eq(section_head(image, size, "DATA"), data);
+    ck_assert_mem_eq(image, golden, data + 4);
+    ck_assert_mem_eq(image + data + 8, golden + data + 8, 8);
+    ck_assert_mem_eq(image + size - 16, golden + size - 16, 8);
+    ck_assert_mem_eq(image + size - 4, golden + size - 4, 4);
+    free(image);
+    free(golden);
+    tnn_model_free(m);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+}
+END_TEST
+
+/* Every number in msg is at most limit: none was read from where data
+ * was cut off. */
+static void assert_numbers_at_most(const char *msg, unsigned long long limit)
+{
+    for (const char *p = msg; *p; p++) {
+        if (*p < '0' || *p > '9' || (p > msg && p[-1] >= '0' && p[-1] <= '9'))
+            continue;
+        unsigned long long v = strtoull(p, NULL, 10);
+        ck_assert_msg(v <= limit, "\"%s\": %llu is more than %llu", msg, v,
+                      limit);
+    }
+}
+
+/* A file cut anywhere says that it is truncated, with its size and, once
+ * the heads of all sections are in, the size it should have. */
+static void assert_cuts_reported(const tnn_model *m, int flags)
+{
+    size_t size;
+    unsigned char *image = image_of(m, flags, &size);
+    size_t heads_end = data_payload_offset(image, size);
+    char has[64], whole[64];
+    snprintf(whole, sizeof whole, "bytes of %zu", size);
+    for (size_t len = 0; len < size; len++) {
+        tnn_model *out = NULL;
+        ck_assert_int_eq(tnn_model_load_buffer(image, len, &out),
+                         TNN_E_CORRUPT);
+        const char *msg = tnn_last_error();
+        ck_assert_msg(strstr(msg, "truncated"), "cut at %zu: %s", len, msg);
+        snprintf(has, sizeof has, " has %zu bytes", len);
+        ck_assert_msg(strstr(msg, has), "cut at %zu: %s", len, msg);
+        assert_numbers_at_most(msg, size);
+        if (len >= heads_end)
+            ck_assert_msg(strstr(msg, whole), "cut at %zu: %s", len, msg);
+    }
+    free(image);
+}
+
+START_TEST(truncated_files_say_so)
+{
+    tnn_model *dense = every_kind_model(3), *img = image_model(3);
+    assert_cuts_reported(dense, 0);
+    assert_cuts_reported(dense, TNN_SAVE_OPTIMIZER);
+    assert_cuts_reported(img, 0);
+    assert_cuts_reported(img, TNN_SAVE_OPTIMIZER);
+
+    /* Bytes after the end are reported as such. */
+    size_t size;
+    unsigned char *image = image_of(dense, 0, &size);
+    unsigned char *longer = malloc(size + 3);
+    memcpy(longer, image, size);
+    memset(longer + size, 0, 3);
+    tnn_model *out = NULL;
+    ck_assert_int_eq(tnn_model_load_buffer(longer, size + 3, &out),
+                     TNN_E_CORRUPT);
+    char want[96];
+    snprintf(want, sizeof want,
+             "3 bytes follow the end of the model at byte %zu", size);
+    ck_assert_msg(strstr(tnn_last_error(), want), "%s", tnn_last_error());
+
+    /* From a file, the messages end with its path. */
+    make_tmpdir();
+    char path[128];
+    snprintf(path, sizeof path, "%s/cut.tnn", tmpdir);
+    FILE *f = fopen(path, "wb");
+    ck_assert_uint_eq(fwrite(image, 1, size / 2, f), size / 2);
+    fclose(f);
+    ck_assert_int_eq(tnn_model_load(path, &out), TNN_E_CORRUPT);
+    snprintf(want, sizeof want, "truncated: the file has %zu bytes of ",
+             size / 2);
+    assert_failed_with(TNN_E_CORRUPT, "tnn_model_load");
+    ck_assert_msg(strstr(tnn_last_error(), want), "%s", tnn_last_error());
+    const char *msg = tnn_last_error();
+    ck_assert_str_eq(msg + strlen(msg) - strlen(path), path);
+    image[size / 2] ^= 1;
+    f = fopen(path, "wb");
+    ck_assert_uint_eq(fwrite(image, 1, size, f), size);
+    fclose(f);
+    ck_assert_int_eq(tnn_model_load(path, &out), TNN_E_CORRUPT);
+    msg = tnn_last_error();
+    ck_assert_msg(strstr(msg, "checksum mismatch in "), "%s", msg);
+    ck_assert_str_eq(msg + strlen(msg) - strlen(path), path);
+    remove_tmpdir();
+    free(longer);
+    free(image);
+    tnn_model_free(dense);
+    tnn_model_free(img);
+}
+END_TEST
+
+/* Run load(path) in a child process, so that a load that blocks
+ * fails the test after 3 s instead of hanging the suite: Check's timeout
+ * does not apply when it runs without fork (as under valgrind). The
+ * child's status code is returned, its message copied to msg. */
+static int run_in_child(int (*load)(const char *), const char *path, char *msg,
+                        size_t size)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        alarm(10); /* never outlives the test */
+        close(fds[0]);
+        int rc = load(path);
+        char out[600];
+        int n = snprintf(out, sizeof out, "%d %s", rc, tnn_last_error());
+        _exit(write(fds[1], out, (size_t)n) == n ? 0 : 1);
+    }
+    close(fds[1]);
+    int status = 0;
+    pid_t done = 0;
+    const struct timespec tick = {0, 10 * 1000 * 1000};
+    for (int i = 0; i < 300 && done == 0; i++)
+        if ((done = waitpid(pid, &status, WNOHANG)) == 0)
+            nanosleep(&tick, NULL);
+    if (done == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        close(fds[0]);
+        ck_abort_msg("loading %s did not return within 3 s", path);
+    }
+    char out[600] = {0};
+    ssize_t n = read(fds[0], out, sizeof out - 1);
+    close(fds[0]);
+    ck_assert_msg(n > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "the loading process failed");
+    int rc, at = 0;
+    ck_assert_int_eq(sscanf(out, "%d %n", &rc, &at), 1);
+    snprintf(msg, size, "%s", out + at);
+    return rc;
+}
+
+static int load_model_file(const char *path)
+{
+    tnn_model *m = NULL;
+    int rc = tnn_model_load(path, &m);
+    tnn_model_free(m);
+    return rc;
+}
+
+START_TEST(fifo_and_directory_are_refused_promptly)
+{
+    make_tmpdir();
+    char fifo[128], msg[600];
+    snprintf(fifo, sizeof fifo, "%s/model.tnn", tmpdir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    const char *paths[] = {fifo, tmpdir};
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(
+            run_in_child(load_model_file, paths[i], msg, sizeof msg),
+            TNN_E_IO);
+        ck_assert_msg(strstr(msg, "tnn_model_load: not a regular file: ") &&
+                          strstr(msg, paths[i]),
+                      "%s", msg);
+    }
+    /* Nor is one replaced by a save. */
+    tnn_model *m = every_kind_model(1);
+    ck_assert_int_eq(tnn_model_save(m, fifo, 0), TNN_E_IO);
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "not a regular file"));
+    struct stat st;
+    ck_assert_int_eq(lstat(fifo, &st), 0);
+    ck_assert(S_ISFIFO(st.st_mode));
+    ck_assert_int_eq(entries_in_tmpdir(), 1);
+    tnn_model_free(m);
+    remove_tmpdir();
+}
+END_TEST
+
+static mode_t mode_of(const char *path)
+{
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    return st.st_mode & 07777;
+}
+
+START_TEST(new_files_get_the_umask_permissions)
+{
+    static const mode_t masks[] = {022, 077, 027, 002, 0};
+    make_tmpdir();
+    char path[128];
+    snprintf(path, sizeof path, "%s/model.tnn", tmpdir);
+    tnn_model *m = every_kind_model(1);
+    mode_t old = umask(022);
+    for (size_t i = 0; i < sizeof masks / sizeof *masks; i++) {
+        umask(masks[i]);
+        unlink(path);
+        ck_assert_int_eq(tnn_model_save(m, path, 0), TNN_OK);
+        ck_assert_uint_eq(mode_of(path), 0666 & ~masks[i]);
+        ck_assert_uint_eq(umask(masks[i]), masks[i]); /* unchanged */
+    }
+    umask(old);
+    tnn_model_free(m);
+    remove_tmpdir();
+}
+END_TEST
+
+/* The umask as /proc shows it, read without changing it (umask() can
+ * only read it by setting it); -1 where /proc does not show it. */
+static long proc_umask(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return -1;
+    char line[256];
+    unsigned long mask;
+    long found = -1;
+    while (found < 0 && fgets(line, sizeof line, f))
+        if (sscanf(line, "Umask: %lo", &mask) == 1)
+            found = (long)mask;
+    fclose(f);
+    return found;
+}
+
+struct saver {
+    const tnn_model *model;
+    char path[128];
+    int failed;    /* saves that failed */
+    int bad_modes; /* files whose mode was not 0666 & ~umask */
+};
+
+#define SAVERS 4
+#define TEST_UMASK 027
+
+static void *save_repeatedly(void *arg)
+{
+    struct saver *s = arg;
+    for (int i = 0; i < 25; i++) {
+        unlink(s->path);
+        if (tnn_model_save(s->model, s->path, 0) != TNN_OK) {
+            s->failed++;
+            continue;
+        }
+        struct stat st;
+        if (stat(s->path, &st) != 0 || (st.st_mode & 0777) != 0640)
+            s->bad_modes++;
+    }
+    return NULL;
+}
+
+struct watcher {
+    volatile sig_atomic_t stop;
+    int changes; /* reads of another umask */
+};
+
+static void *watch_umask(void *arg)
+{
+    struct watcher *w = arg;
+    while (!w->stop) {
+        long mask = proc_umask();
+        w->changes += mask >= 0 && mask != TEST_UMASK;
+    }
+    return NULL;
+}
+
+/* The umask is the process's: saves on several threads at once must never
+ * change it, not even for a moment. */
+START_TEST(concurrent_saves_leave_the_umask_alone)
+{
+    make_tmpdir();
+    tnn_model *m = every_kind_model(1);
+    mode_t old = umask(TEST_UMASK);
+    struct saver savers[SAVERS];
+    pthread_t threads[SAVERS], watcher_thread;
+    struct watcher w = {0, 0};
+    ck_assert_int_eq(pthread_create(&watcher_thread, NULL, watch_umask, &w),
+                     0);
+    for (int i = 0; i < SAVERS; i++) {
+        savers[i] = (struct saver){m, {0}, 0, 0};
+        snprintf(savers[i].path, sizeof savers[i].path, "%s/model-%d.tnn",
+                 tmpdir, i);
+        ck_assert_int_eq(
+            pthread_create(&threads[i], NULL, save_repeatedly, &savers[i]), 0);
+    }
+    for (int i = 0; i < SAVERS; i++)
+        pthread_join(threads[i], NULL);
+    w.stop = 1;
+    pthread_join(watcher_thread, NULL);
+    mode_t now = umask(old);
+    ck_assert_uint_eq(now, TEST_UMASK);
+    ck_assert_int_eq(w.changes, 0);
+    for (int i = 0; i < SAVERS; i++) {
+        ck_assert_int_eq(savers[i].failed, 0);
+        ck_assert_int_eq(savers[i].bad_modes, 0);
+    }
+    tnn_model_free(m);
+    remove_tmpdir();
+}
+END_TEST
+
+START_TEST(resave_keeps_permissions_and_owner)
+{
+    make_tmpdir();
+    char path[128];
+    snprintf(path, sizeof path, "%s/model.tnn", tmpdir);
+    tnn_model *m = every_kind_model(1);
+    mode_t old = umask(022);
+    ck_assert_int_eq(tnn_model_save(m, path, 0), TNN_OK);
+    ck_assert_uint_eq(mode_of(path), 0644);
+    ck_assert_int_eq(chmod(path, 0600), 0);
+    ck_assert_int_eq(tnn_model_save(m, path, 0), TNN_OK);
+    ck_assert_uint_eq(mode_of(path), 0600);
+    /* Kept as it was, not filtered through the umask. */
+    umask(077);
+    ck_assert_int_eq(chmod(path, 0664), 0);
+    ck_assert_int_eq(tnn_model_save(m, path, 0), TNN_OK);
+    ck_assert_uint_eq(mode_of(path), 0664);
+    if (geteuid() == 0) {
+        ck_assert_int_eq(chown(path, 4242, 4343), 0);
+        ck_assert_int_eq(tnn_model_save(m, path, 0), TNN_OK);
+        struct stat st;
+        ck_assert_int_eq(stat(path, &st), 0);
+        ck_assert_uint_eq(st.st_uid, 4242);
+        ck_assert_uint_eq(st.st_gid, 4343);
+        ck_assert_uint_eq(st.st_mode & 07777, 0664);
+    }
+    ck_assert_int_eq(entries_in_tmpdir(), 1);
+    umask(old);
+    tnn_model_free(m);
+    remove_tmpdir();
+}
+END_TEST
+
+/* The file at path holds exactly the image of m. */
+static void assert_file_holds(const char *path, const tnn_model *m)
+{
+    size_t size, got;
+    unsigned char *image = image_of(m, 0, &size);
+    unsigned char *data = read_whole(path, &got);
+    ck_assert_uint_eq(got, size);
+    ck_assert_mem_eq(data, image, size);
+    free(data);
+    free(image);
+}
+
+static void assert_link_to(const char *link, const char *target)
+{
+    char buf[256];
+    ssize_t n = readlink(link, buf, sizeof buf - 1);
+    ck_assert_int_gt(n, 0);
+    buf[n] = '\0';
+    ck_assert_str_eq(buf, target);
+}
+
+START_TEST(saves_write_through_symbolic_links)
+{
+    make_tmpdir();
+    char real[128], sub[128], link[160], chain[128], dangling[160];
+    char created[160], loop[128], loop2[128];
+    snprintf(real, sizeof real, "%s/real.tnn", tmpdir);
+    snprintf(sub, sizeof sub, "%s/sub", tmpdir);
+    snprintf(link, sizeof link, "%s/link.tnn", sub);
+    snprintf(chain, sizeof chain, "%s/chain.tnn", tmpdir);
+    snprintf(dangling, sizeof dangling, "%s/dangling.tnn", sub);
+    snprintf(created, sizeof created, "%s/new.tnn", sub);
+    snprintf(loop, sizeof loop, "%s/loop.tnn", tmpdir);
+    snprintf(loop2, sizeof loop2, "%s/loop2.tnn", tmpdir);
+    tnn_model *a = every_kind_model(1), *b = every_kind_model(2);
+    ck_assert_int_eq(tnn_model_save(a, real, 0), TNN_OK);
+    ck_assert_int_eq(chmod(real, 0600), 0);
+    ck_assert_int_eq(mkdir(sub, 0700), 0);
+    /* Relative targets are relative to the link's directory. */
+    ck_assert_int_eq(symlink("../real.tnn", link), 0);
+    ck_assert_int_eq(symlink("sub/link.tnn", chain), 0);
+    ck_assert_int_eq(symlink("new.tnn", dangling), 0);
+
+    ck_assert_int_eq(tnn_model_save(b, link, 0), TNN_OK);
+    assert_link_to(link, "../real.tnn");
+    assert_file_holds(real, b);
+    ck_assert_uint_eq(mode_of(real), 0600);
+    ck_assert_int_eq(tnn_model_save(a, chain, 0), TNN_OK);
+    assert_link_to(chain, "sub/link.tnn");
+    assert_link_to(link, "../real.tnn");
+    assert_file_holds(real, a);
+    /* A dangling link gets its target. */
+    ck_assert_int_eq(tnn_model_save(b, dangling, 0), TNN_OK);
+    assert_link_to(dangling, "new.tnn");
+    assert_file_holds(created, b);
+    tnn_model *loaded = NULL;
+    ck_assert_int_eq(tnn_model_load(dangling, &loaded), TNN_OK);
+    tnn_model_free(loaded);
+    /* A loop is an error, not a hang. */
+    ck_assert_int_eq(symlink("loop2.tnn", loop), 0);
+    ck_assert_int_eq(symlink("loop.tnn", loop2), 0);
+    ck_assert_int_eq(tnn_model_save(a, loop, 0), TNN_E_IO);
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), strerror(ELOOP)));
+    ck_assert_int_eq(entries_in_tmpdir(), 5); /* no temporary file */
+
+    unlink(link);
+    unlink(dangling);
+    unlink(created);
+    tnn_model_free(a);
+    tnn_model_free(b);
+    remove_tmpdir();
+}
+END_TEST
+
+/* Names up to NAME_MAX work: the temporary file's name does not grow
+ * with the target's. */
+START_TEST(long_file_names_save_and_load)
+{
+    make_tmpdir();
+    tnn_model *m = every_kind_model(1);
+    static const size_t lengths[] = {250, 255};
+    char name[256], path[400];
+    for (size_t i = 0; i < 2; i++) {
+        memset(name, 'm', lengths[i] - 4);
+        memcpy(name + lengths[i] - 4, ".tnn", 5);
+        snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+        ck_assert_msg(tnn_model_save(m, path, 0) == TNN_OK, "%s",
+                      tnn_last_error());
+        tnn_model *loaded = NULL;
+        ck_assert_msg(tnn_model_load(path, &loaded) == TNN_OK, "%s",
+                      tnn_last_error());
+        assert_same_parameters(m, loaded);
+        tnn_model_free(loaded);
+        ck_assert_int_eq(entries_in_tmpdir(), (int)i + 1);
+    }
+    tnn_model_free(m);
+    remove_tmpdir();
+}
+END_TEST
+
+/* Messages are cut at a fixed length: the reason comes before the path,
+ * so that a long path cannot push it out. */
+START_TEST(failed_save_gives_the_reason_first)
+{
+    make_tmpdir();
+    tnn_model *m = every_kind_model(1), *other = every_kind_model(2);
+    char path[1024], want[1200];
+    int n = snprintf(path, sizeof path, "%s/missing", tmpdir);
+    while (n < 700)
+        n += snprintf(path + n, sizeof path - (size_t)n, "/%0200d", 0);
+    snprintf(path + n, sizeof path - (size_t)n, "/model.tnn");
+    ck_assert_int_eq(tnn_model_save(m, path, 0), TNN_E_IO);
+    snprintf(want, sizeof want, "tnn_model_save: cannot save: %s",
+             strerror(ENOENT));
+    ck_assert_msg(!strncmp(tnn_last_error(), want, strlen(want)), "%s",
+                  tnn_last_error());
+
+    /* A write that fails (the file size limit): the old file stays, the
+     * temporary one goes. */
+    snprintf(path, sizeof path, "%s/model.tnn", tmpdir);
+    ck_assert_int_eq(tnn_model_save(m, path, 0), TNN_OK);
+    struct rlimit old_limit, limit;
+    ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+    limit = old_limit;
+    limit.rlim_cur = 64;
+    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &limit), 0);
+    int rc = tnn_model_save(other, path, 0);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+    signal(SIGXFSZ, old_handler);
+    ck_assert_int_eq(rc, TNN_E_IO);
+    snprintf(want, sizeof want, "tnn_model_save: cannot save: %s (write): %s",
+             strerror(EFBIG), path);
+    ck_assert_str_eq(tnn_last_error(), want);
+    assert_file_holds(path, m);
+    ck_assert_int_eq(entries_in_tmpdir(), 1);
+    tnn_model_free(m);
+    tnn_model_free(other);
+    remove_tmpdir();
+}
+END_TEST
+
 Suite *model_io_suite(void)
 {
     Suite *s = suite_create("model_io");
@@ -806,6 +1379,16 @@ Suite *model_io_suite(void)
     tcase_add_test(tc, fuzz_regressions);
     tcase_add_test(tc, file_api_misuse);
     tcase_add_test(tc, allocation_failure_sweep_mnist_shape);
+    tcase_add_test(tc, oldest_sufficient_format_is_written);
+    tcase_add_test(tc, format_1_has_the_layout_of_libtinynn_1_2);
+    tcase_add_test(tc, truncated_files_say_so);
+    tcase_add_test(tc, fifo_and_directory_are_refused_promptly);
+    tcase_add_test(tc, new_files_get_the_umask_permissions);
+    tcase_add_test(tc, concurrent_saves_leave_the_umask_alone);
+    tcase_add_test(tc, resave_keeps_permissions_and_owner);
+    tcase_add_test(tc, saves_write_through_symbolic_links);
+    tcase_add_test(tc, long_file_names_save_and_load);
+    tcase_add_test(tc, failed_save_gives_the_reason_first);
     suite_add_tcase(s, tc);
     return s;
 }
