@@ -743,7 +743,8 @@ enum tnn_idx_flags {
  * big-endian uint32, then the data) into a new float tensor *out, owned by
  * the caller. Without TNN_IDX_SCALE the bytes come out as their values, so
  * labels are class indices (0.0f, 1.0f, ...). TNN_IDX_FLATTEN leaves a 1-D
- * file 1-D. Only regular files are read; the size is checked against the
+ * file 1-D. Only regular files are read (a FIFO or device is refused at
+ * once, without waiting for a writer); the size is checked against the
  * header before anything is allocated.
  * Errors (*out is then NULL): TNN_E_INVALID for NULL path or out, or
  * unknown flag bits; TNN_E_IO if the file cannot be opened or read, or is
@@ -774,11 +775,21 @@ enum tnn_save_flags {
  * parameters, batch-norm running statistics and trainable flags, the loss,
  * the mode and the state of its generator; with TNN_SAVE_OPTIMIZER also the
  * optimizer. The format (docs/format.md) is little-endian with a CRC-32 per
- * section and over the whole file. The file is written under a temporary
- * name in the same directory, flushed to disk and renamed over path: on any
- * failure path keeps its previous content and no temporary file remains.
- * TNN_E_INVALID for NULL arguments or unknown flags, TNN_E_STATE for
- * TNN_SAVE_OPTIMIZER without an optimizer, TNN_E_IO, TNN_E_NOMEM. */
+ * section and over the whole file, in the oldest format version that
+ * describes the model (since 1.4: 1, which libtinynn 1.2 reads, for flat
+ * input and the layer kinds of 1.2; 2 otherwise). The file is written
+ * under a temporary name (".tnn-save-" and 16 hex digits) in the same
+ * directory, flushed to disk and renamed over path: on any failure path
+ * keeps its previous content and no temporary file remains (a process
+ * killed while saving can leave one; docs/format.md says how to remove
+ * them). A symbolic link at path is followed and stays a link (a dangling
+ * one gets its target created); only a regular file is replaced. A new
+ * file gets mode 0666 less the umask; a replaced file keeps its
+ * permissions, and its owner and group where the process may set them.
+ * The umask is never changed. TNN_E_INVALID for NULL arguments or unknown
+ * flags, TNN_E_STATE for TNN_SAVE_OPTIMIZER without an optimizer,
+ * TNN_E_IO (also when path is a directory, FIFO or device), TNN_E_NOMEM.
+ * Messages give the reason before the path. */
 TNN_API int tnn_model_save(const tnn_model *model, const char *path,
                            int flags);
 
@@ -791,11 +802,15 @@ TNN_API int tnn_model_save_buffer(const tnn_model *model, int flags, void *buf,
 /* Read a model file into a new model *out, owned by the caller, that
  * predicts bit-identically to the saved one (and trains on identically if
  * the optimizer was saved). Files of every format version up to this
- * library's are read. Errors (*out is then NULL): TNN_E_INVALID for NULL
- * arguments, TNN_E_IO if the file cannot be read, TNN_E_FORMAT if it is
- * no model file, TNN_E_VERSION if its format is newer than this library
- * knows, TNN_E_CORRUPT for a checksum mismatch, a truncated file or
- * inconsistent content, TNN_E_NOMEM. */
+ * library's are read. Only regular files are read: a FIFO, directory or
+ * device is refused at once, without waiting for a writer. The loaded
+ * model has the default per-sample bound (tnn_model_set_max_sample_values).
+ * Errors (*out is then NULL): TNN_E_INVALID for NULL arguments, TNN_E_IO
+ * if the file cannot be read or is not a regular file, TNN_E_FORMAT if it
+ * is no model file, TNN_E_VERSION if its format is newer than this
+ * library knows, TNN_E_CORRUPT for a checksum mismatch, a truncated file
+ * (the message gives its size and the size it should have) or
+ * inconsistent content, TNN_E_NOMEM. Messages end with the path. */
 TNN_API int tnn_model_load(const char *path, tnn_model **out);
 
 /* The same from size bytes at data, which is not kept. */
@@ -803,7 +818,7 @@ TNN_API int tnn_model_load_buffer(const void *data, size_t size,
                                   tnn_model **out);
 
 /* A deep copy of model (layers, parameters, optimizer and its state,
- * generator), owned by the caller; NULL on failure. A model must not be
+ * generator, per-sample bound), owned by the caller; NULL on failure. A model must not be
  * used from two threads at once: give each thread its own clone, e.g. to
  * serve predictions in parallel. */
 TNN_API tnn_model *tnn_model_clone(const tnn_model *model);

@@ -1214,8 +1214,9 @@ tnn_model *tnn_model_clone(const tnn_model *model)
     struct writer w = {0};
     tnn_model *copy = NULL;
     int flags = model && model->optim ? TNN_SAVE_OPTIMIZER : 0;
-    if (serialize(__func__, model, flags, &w) == TNN_OK)
-        load_buffer(__func__, w.data, w.len, &copy);
+    if (serialize(__func__, model, flags, &w) == TNN_OK &&
+        load_buffer(__func__, w.data, w.len, &copy) == TNN_OK)
+        copy->max_sample_values = model->max_sample_values;
     tnn__free(w.data);
     return copy;
 }

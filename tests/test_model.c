@@ -766,6 +766,46 @@ START_TEST(probability_labels_checked_before_work)
 }
 END_TEST
 
+/* The per-sample bound is a setting of the model: a clone keeps it, a
+ * loaded file starts at the default. */
+START_TEST(sample_bound_cloned_not_saved)
+{
+    tnn_model *m = stateful_model();
+    ck_assert_uint_eq(tnn_model_max_sample_values(m),
+                      TNN_DEFAULT_MAX_SAMPLE_VALUES);
+    ck_assert_int_eq(tnn_model_set_max_sample_values(m, 40), TNN_OK);
+    tnn_model *copy = tnn_model_clone(m);
+    ck_assert_ptr_nonnull(copy);
+    ck_assert_uint_eq(tnn_model_max_sample_values(copy), 40);
+    /* 4 inputs + (6 + 6) + (6 + 6 + 6 normalised) + (6 + 6 + 6 mask) +
+     * (2 + 2) = 56 values per sample, 52 up to the dropout: above 40, so
+     * prediction refuses. */
+    tnn_tensor *x = tnn_tensor_new_2d(1, 4), *out = tnn_tensor_new_2d(1, 2);
+    ck_assert_int_eq(tnn_model_predict(copy, x, out), TNN_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "limit is 40"));
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "layer 2 (dropout"));
+    ck_assert_int_eq(tnn_model_set_max_sample_values(copy, 56), TNN_OK);
+    ck_assert_int_eq(tnn_model_predict(copy, x, out), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_max_sample_values(copy, 55), TNN_OK);
+    ck_assert_int_eq(tnn_model_predict(copy, x, out), TNN_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "layer 3 (dense"));
+    size_t size = 0;
+    ck_assert_int_eq(tnn_model_save_buffer(m, 0, NULL, 0, &size), TNN_OK);
+    void *image = malloc(size);
+    ck_assert_int_eq(tnn_model_save_buffer(m, 0, image, size, NULL), TNN_OK);
+    tnn_model *loaded = NULL;
+    ck_assert_int_eq(tnn_model_load_buffer(image, size, &loaded), TNN_OK);
+    ck_assert_uint_eq(tnn_model_max_sample_values(loaded),
+                      TNN_DEFAULT_MAX_SAMPLE_VALUES);
+    free(image);
+    tnn_model_free(loaded);
+    tnn_tensor_free(x);
+    tnn_tensor_free(out);
+    tnn_model_free(copy);
+    tnn_model_free(m);
+}
+END_TEST
+
 /* A layer of a model run alone keeps batch-norm's statistics current, as
  * before the deferred update; the model's training forward does too. */
 START_TEST(training_forward_updates_statistics)
@@ -835,6 +875,7 @@ Suite *model_suite(void)
     tcase_add_test(tc, fit_names_the_validation_set);
     tcase_add_test(tc, training_forward_updates_statistics);
     tcase_add_test(tc, probability_labels_checked_before_work);
+    tcase_add_test(tc, sample_bound_cloned_not_saved);
     suite_add_tcase(s, tc);
     return s;
 }

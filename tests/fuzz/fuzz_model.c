@@ -98,9 +98,53 @@ static tnn_model *load(const uint8_t *image, size_t len)
     return m;
 }
 
+/* Whether m's buffers exceed its per-sample bound, counted as the library
+ * documents it: the input, each layer's output and gradient (flatten moves
+ * no data) and the layers' own per-sample state. */
+static int too_large_per_sample(tnn_model *m)
+{
+    double total = (double)tnn_model_in_features(m);
+    for (size_t i = 0; i < tnn_model_num_layers(m); i++) {
+        tnn_layer *layer = tnn_model_layer(m, i);
+        double out = (double)tnn_layer_out_features(layer);
+        switch (tnn_layer_kind(layer)) {
+        case TNN_LAYER_FLATTEN: break;
+        case TNN_LAYER_DROPOUT:
+        case TNN_LAYER_BATCHNORM:
+        case TNN_LAYER_MAXPOOL2D: total += 3 * out; break;
+        case TNN_LAYER_CONV2D: {
+            /* Patch rows and the channels-last product per position. */
+            const tnn_tensor *w = tnn_layer_param(layer, 0);
+            double out_ch = (double)tnn_tensor_dim(w, 0);
+            double kernel = (double)(tnn_tensor_size(w) / tnn_tensor_dim(w, 0));
+            total += 2 * out + out / out_ch * (kernel + out_ch);
+            break;
+        }
+        default: total += 2 * out; break;
+        }
+    }
+    return total > (double)tnn_model_max_sample_values(m);
+}
+
 static int cheap_enough(tnn_model *m)
 {
     if (tnn_model_in_features(m) > MAX_WIDTH)
+        return 0;
+    /* A model above its per-sample bound is refused by prediction before
+     * it allocates (TNN_E_INVALID naming the layer); that refusal is
+     * checked here, and such a model is not run further. */
+    tnn_tensor *one = tnn_tensor_new_2d(1, tnn_model_in_features(m));
+    tnn_tensor *out = tnn_tensor_new_2d(1, tnn_model_out_features(m));
+    CHECK(one != NULL && out != NULL);
+    int rc = TNN_OK;
+    if (too_large_per_sample(m)) {
+        rc = tnn_model_predict(m, one, out);
+        CHECK(rc == TNN_E_INVALID);
+        CHECK(strstr(tnn_last_error(), "values per sample") != NULL);
+    }
+    tnn_tensor_free(one);
+    tnn_tensor_free(out);
+    if (rc != TNN_OK)
         return 0;
     for (size_t i = 0; i < tnn_model_num_layers(m); i++) {
         tnn_layer *layer = tnn_model_layer(m, i);

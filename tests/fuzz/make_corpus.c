@@ -273,6 +273,20 @@ static void model_cnn_padded(void)
     tnn_model_free(m);
 }
 
+/* A one-pixel image padded by 4096: conv2d's output alone is above the
+ * default per-sample bound, so prediction must refuse it, not allocate
+ * gigabytes. Never trained (that would need the memory). */
+static void model_huge_geometry(void)
+{
+    tnn_model *m = tnn_model_new_image(1, 1, 1);
+    if (!m)
+        die("tnn_model_new_image", tnn_last_error());
+    add(m, tnn_conv2d_new(1, 1, 1, 1, 1, 4096));
+    add(m, tnn_maxpool2d_new(4096, 4096));
+    save(m, 0, "conv-padding-4096.tnn");
+    tnn_model_free(m);
+}
+
 /* ---- IDX ---------------------------------------------------------------- */
 
 /* A flags byte, then an IDX header of ndim dims and their elements, each
@@ -362,6 +376,7 @@ int main(int argc, char **argv)
     model_edges();
     model_cnn();
     model_cnn_padded();
+    model_huge_geometry();
     idx_corpus();
     return 0;
 }
