@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "testchild.h"
 #include "testutil.h"
 
 Suite *idx_suite(void);
@@ -476,48 +477,19 @@ START_TEST(allocation_failure_leaks_nothing)
 }
 END_TEST
 
-/* Run tnn_idx_load(path) in a child process, so that a load that blocks
- * fails the test after 3 s instead of hanging the suite: Check's timeout
- * does not apply when it runs without fork (as under valgrind). The
- * child's status code is returned, its message copied to msg. */
+static int load_idx_file(const char *path)
+{
+    tnn_tensor *t = NULL;
+    int rc = tnn_idx_load(path, 0, &t);
+    tnn_tensor_free(t);
+    return rc;
+}
+
+/* tnn_idx_load(path) in a child process that fails the test after 3 s
+ * instead of hanging the suite. */
 static int load_in_child(const char *path, char *msg, size_t size)
 {
-    int fds[2];
-    ck_assert_int_eq(pipe(fds), 0);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        alarm(10); /* never outlives the test */
-        close(fds[0]);
-        tnn_tensor *t = NULL;
-        int rc = tnn_idx_load(path, 0, &t);
-        tnn_tensor_free(t);
-        char out[600];
-        int n = snprintf(out, sizeof out, "%d %s", rc, tnn_last_error());
-        _exit(write(fds[1], out, (size_t)n) == n ? 0 : 1);
-    }
-    close(fds[1]);
-    int status = 0;
-    pid_t done = 0;
-    const struct timespec tick = {0, 10 * 1000 * 1000};
-    for (int i = 0; i < 300 && done == 0; i++)
-        if ((done = waitpid(pid, &status, WNOHANG)) == 0)
-            nanosleep(&tick, NULL);
-    if (done == 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        close(fds[0]);
-        ck_abort_msg("loading %s did not return within 3 s", path);
-    }
-    char out[600] = {0};
-    ssize_t n = read(fds[0], out, sizeof out - 1);
-    close(fds[0]);
-    ck_assert_msg(n > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
-                  "the loading process failed");
-    int rc, at = 0;
-    ck_assert_int_eq(sscanf(out, "%d %n", &rc, &at), 1);
-    snprintf(msg, size, "%s", out + at);
-    return rc;
+    return run_in_child(load_idx_file, path, msg, size);
 }
 
 /* Opening a FIFO for reading waits for a writer: the loader must not. */
