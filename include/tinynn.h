@@ -495,8 +495,10 @@ TNN_API int tnn_loss_cross_entropy(const tnn_tensor *logits,
  * flush-to-zero and denormals-are-zero (since 1.4): a value of its
  * arithmetic that would be subnormal (below FLT_MIN in magnitude) is 0,
  * so that state decaying towards zero (moments, velocities of parameters
- * whose gradient stays 0) reaches 0 instead of slowing every update; the
- * caller's floating-point mode is restored before the call returns. */
+ * whose gradient stays 0) reaches 0 instead of slowing every update. The
+ * update otherwise runs in the caller's mode (rounding direction) on
+ * every thread that shares it, and the caller's mode is as it was when the
+ * call returns. */
 typedef struct tnn_optim tnn_optim;
 
 /* SGD with learning rate lr > 0. With momentum mu (default 0) it keeps a
@@ -658,7 +660,9 @@ TNN_API int tnn_model_mode(const tnn_model *model);
  * it writes anything, that its update leaves every trainable parameter
  * and the optimizer's state finite. Either failure leaves the model as it
  * was before that step: parameters, optimizer state and step count,
- * batch-norm statistics and generator; the gradients are discarded. */
+ * batch-norm statistics and generator; the gradients are discarded. In
+ * tnn_model_fit() the steps before the failing one stand, and so does
+ * the shuffle of its epoch, drawn from the generator before it. */
 TNN_API int tnn_model_set_check_finite(tnn_model *model, int on);
 
 /* (since 1.4) The bound on the values (floats) one sample occupies in the
@@ -783,7 +787,10 @@ enum tnn_save_flags {
  * keeps its previous content and no temporary file remains (a process
  * killed while saving can leave one; docs/format.md says how to remove
  * them). A symbolic link at path is followed and stays a link (a dangling
- * one gets its target created); only a regular file is replaced. A new
+ * one gets its target created), except a link in a sticky world-writable
+ * directory (as /tmp) that neither the caller nor the directory's owner
+ * owns, which is TNN_E_IO as the kernel's protected_symlinks rule has
+ * it; only a regular file is replaced. A new
  * file gets mode 0666 less the umask; a replaced file keeps its
  * permissions, and its owner and group where the process may set them.
  * The umask is never changed. TNN_E_INVALID for NULL arguments or unknown

@@ -5,7 +5,7 @@
  * Messages give the reason before the path: they are cut at a fixed
  * length, and a long path must not push the reason out.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* S_ISVTX */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -28,17 +28,26 @@
 /* The kernel's own limit on links followed in one path lookup. */
 #define MAX_LINKS 40
 
-/* Open path for reading, refusing anything but a regular file. The open
- * does not block, so that a FIFO without a writer (or a device waiting
- * for a carrier) cannot hang the caller; the reads then block as usual. */
-static int open_regular(const char *func, const char *path, int *fd,
-                        size_t *size)
+int tnn__open_regular(const char *func, const char *path, int *fd,
+                      size_t *size)
 {
+    *fd = -1;
+    /* Looked at before it is opened: opening a FIFO or a device can act
+     * on another process (release a writer waiting for a reader, then
+     * break its pipe) or on the device. */
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return tnn__fail(TNN_E_IO, func, "cannot open: %s: %s",
+                         strerror(errno), path);
+    if (!S_ISREG(st.st_mode))
+        return tnn__fail(TNN_E_IO, func, "not a regular file: %s", path);
+    /* The file can be swapped for a FIFO between the two calls: the open
+     * still does not block, and the type is checked again on what was
+     * opened. */
     *fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (*fd < 0)
         return tnn__fail(TNN_E_IO, func, "cannot open: %s: %s",
                          strerror(errno), path);
-    struct stat st;
     int rc = TNN_OK;
     if (fstat(*fd, &st) != 0)
         rc = tnn__fail(TNN_E_IO, func, "cannot stat: %s: %s", strerror(errno),
@@ -66,7 +75,7 @@ int tnn__read_file(const char *func, const char *path, uint8_t **data,
     *size = 0;
     int fd = -1;
     size_t want = 0;
-    int rc = open_regular(func, path, &fd, &want);
+    int rc = tnn__open_regular(func, path, &fd, &want);
     if (rc != TNN_OK)
         return rc;
     uint8_t *buf = tnn__malloc(want ? want : 1);
@@ -146,6 +155,30 @@ static int follow_link(struct target *t)
     return 0;
 }
 
+/* The kernel's rule for links (fs.protected_symlinks), which following
+ * links by hand would otherwise bypass: in a sticky world-writable
+ * directory such as /tmp, a link is followed only if the caller or the
+ * directory's owner owns it, so that another user's planted link cannot
+ * point a save at the caller's files. */
+static int may_follow(const struct target *t)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(t->path, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == t->path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - t->path), t->path);
+    struct stat d;
+    if (stat(dir, &d) != 0)
+        return errno;
+    bool shared = (d.st_mode & S_ISVTX) && (d.st_mode & S_IWOTH);
+    if (shared && t->st.st_uid != geteuid() && t->st.st_uid != d.st_uid)
+        return EACCES;
+    return 0;
+}
+
 /* Follow symbolic links from path to the name a save must replace, so
  * that a save writes through a link instead of replacing the link; a
  * dangling link gets its target created. Only regular files are
@@ -164,7 +197,9 @@ static int resolve_target(const char *func, const char *path, struct target *t)
         }
         if (!S_ISLNK(t->st.st_mode))
             break;
-        int err = links == MAX_LINKS ? ELOOP : follow_link(t);
+        int err = links == MAX_LINKS ? ELOOP : may_follow(t);
+        if (!err)
+            err = follow_link(t);
         if (err)
             return save_fail(func, "readlink", err, path);
     }

@@ -6,14 +6,12 @@
  * are accepted: that is what MNIST and its relatives use, and any other
  * type would need its own conversion and tests.
  */
-#define _POSIX_C_SOURCE 200809L /* fdopen(), fstat() */
+#define _POSIX_C_SOURCE 200809L /* fdopen() */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -61,7 +59,7 @@ static int io_fail(const struct idx_source *src, const char *what, int err)
 {
     /* POSIX does not promise a thread-safe strerror(), but glibc's only
      * writes shared storage for codes it does not know, and fopen, fread
-     * and fstat report known ones. strerror_r() differs between GNU and
+     * and the open calls report known ones. strerror_r() differs between GNU and
      * XSI and would tie the file to one of them. */
     return tnn__fail(TNN_E_IO, src->func, "cannot %s: %s: %s", what,
                      strerror(err), src->path);
@@ -207,34 +205,23 @@ int tnn_idx_load_buffer(const void *data, size_t size, int flags,
     return TNN_OK;
 }
 
-/* Open the file without blocking, so that a FIFO without a writer (or a
- * device) cannot hang the caller, and refuse it unless it is a regular
- * file: pipes and devices have no size to check beforehand. The reads
- * then block as usual. */
+/* The file as a stream, if it is a regular file (tnn__open_regular():
+ * pipes and devices have no size to check beforehand, and a FIFO
+ * without a writer would hang the caller). */
 static int open_regular(const struct idx_source *src, FILE **f,
                         uintmax_t *size)
 {
-    int fd = open(src->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0)
-        return io_fail(src, "open", errno);
-    struct stat st;
-    int rc = TNN_OK;
-    if (fstat(fd, &st) != 0)
-        rc = io_fail(src, "stat", errno);
-    else if (!S_ISREG(st.st_mode))
-        rc = tnn__fail(TNN_E_IO, src->func, "not a regular file: %s",
-                       src->path);
-    int flags = rc == TNN_OK ? fcntl(fd, F_GETFL) : 0;
-    if (rc == TNN_OK &&
-        (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0))
-        rc = io_fail(src, "set blocking reads", errno);
-    if (rc == TNN_OK && !(*f = fdopen(fd, "rb")))
+    int fd;
+    size_t bytes;
+    int rc = tnn__open_regular(src->func, src->path, &fd, &bytes);
+    if (rc != TNN_OK)
+        return rc;
+    if (!(*f = fdopen(fd, "rb"))) {
         rc = io_fail(src, "open", errno);
-    if (rc != TNN_OK) {
         close(fd);
         return rc;
     }
-    *size = (uintmax_t)st.st_size;
+    *size = bytes;
     return TNN_OK;
 }
 

@@ -235,6 +235,10 @@ int tnn__cross_entropy(const char *func, const float *logits,
 
 /* ---- random numbers (rng.c) --------------------------------------------- */
 
+/* No draw of tnn_rng_normal() is larger in magnitude: Box-Muller's radius
+ * sqrt(-2 ln(1 - u)) with 1 - u >= 2^-53 is at most 8.5716. */
+#define TNN_RNG_NORMAL_MAX 8.58
+
 struct tnn_rng {
     uint64_t s[4];
     /* Box-Muller yields two normals; the second waits here. */
@@ -265,34 +269,49 @@ static inline uint64_t tnn__rng_next(tnn_rng *rng)
  * a gradient stays 0, such as border pixels) passes through the subnormal
  * range, where x86 cores take a microcode assist on every vector that holds
  * a subnormal: ten times slower updates late in training. The library's
- * own loops that carry such state run with flush-to-zero and
- * denormals-are-zero set, and put the caller's MXCSR back afterwards: the
- * caller's floating-point environment never changes. The result is the
- * same bits on every x86 core and thread count; elsewhere the mode is
- * left alone and subnormals are kept. */
+ * own loops that carry such state run in the calling thread's mode
+ * (rounding direction, exception masks) with flush-to-zero and
+ * denormals-are-zero added; worker threads take that same mode for their
+ * share, so that which thread computes a value never changes its bits.
+ * Each thread gets its own control bits back afterwards (exception flags
+ * raised meanwhile stay raised): the caller's floating-point environment
+ * never changes. Elsewhere than x86 the mode is left alone and subnormals
+ * are kept. */
 #if defined(__x86_64__) || defined(__SSE2__)
 #include <xmmintrin.h>
 #define TNN_MXCSR_FTZ_DAZ 0x8040u
-static inline unsigned tnn__flush_begin(void)
+#define TNN_MXCSR_FLAGS 0x003fu
+/* The mode for the library's loops, read on the calling thread. */
+static inline unsigned tnn__fp_mode(void)
 {
-    unsigned caller = _mm_getcsr();
-    if ((caller & TNN_MXCSR_FTZ_DAZ) != TNN_MXCSR_FTZ_DAZ)
-        _mm_setcsr(caller | TNN_MXCSR_FTZ_DAZ);
-    return caller;
+    return (_mm_getcsr() | TNN_MXCSR_FTZ_DAZ) & ~TNN_MXCSR_FLAGS;
 }
-static inline void tnn__flush_end(unsigned caller)
+/* Run this thread in mode; returns what tnn__fp_leave() restores. */
+static inline unsigned tnn__fp_enter(unsigned mode)
 {
-    if ((caller & TNN_MXCSR_FTZ_DAZ) != TNN_MXCSR_FTZ_DAZ)
-        _mm_setcsr(caller);
+    unsigned own = _mm_getcsr();
+    if ((own & ~TNN_MXCSR_FLAGS) != mode)
+        _mm_setcsr(mode | (own & TNN_MXCSR_FLAGS));
+    return own;
+}
+static inline void tnn__fp_leave(unsigned own)
+{
+    unsigned now = _mm_getcsr();
+    if ((now & ~TNN_MXCSR_FLAGS) != (own & ~TNN_MXCSR_FLAGS))
+        _mm_setcsr((own & ~TNN_MXCSR_FLAGS) | (now & TNN_MXCSR_FLAGS));
 }
 #else
-static inline unsigned tnn__flush_begin(void)
+static inline unsigned tnn__fp_mode(void)
 {
     return 0;
 }
-static inline void tnn__flush_end(unsigned caller)
+static inline unsigned tnn__fp_enter(unsigned mode)
 {
-    (void)caller;
+    return mode;
+}
+static inline void tnn__fp_leave(unsigned own)
+{
+    (void)own;
 }
 #endif
 
@@ -357,6 +376,12 @@ int tnn__optim_prepare(tnn_optim *opt, const char *func,
 /* Forget the state and the step count, as a new optimizer. */
 void tnn__optim_reset(tnn_optim *opt);
 
+/* Forget the per-parameter state (Adam's bias correction restarts with
+ * it) but keep the step count that schedules follow: for a model whose
+ * parameter list changed, or a first step that failed after the state
+ * was made for it. */
+void tnn__optim_forget_state(tnn_optim *opt);
+
 /* One update of every trainable parameter of the layers from its
  * gradient, which it then sets to zero; split over the pool's threads
  * (pool may be NULL). tnn__optim_prepare() must have succeeded for the
@@ -377,6 +402,12 @@ void tnn__optim_destroy(tnn_optim *opt);
  */
 
 uint32_t tnn__crc32(const void *data, size_t size);
+
+/* Open path for blocking reads if it is a regular file: anything else is
+ * refused with TNN_E_IO before it is opened, and the open never waits (a
+ * FIFO put in its place meanwhile is refused too). *size gets its size. */
+int tnn__open_regular(const char *func, const char *path, int *fd,
+                      size_t *size);
 
 /* The whole regular file at path, in a buffer from tnn__malloc. */
 int tnn__read_file(const char *func, const char *path, uint8_t **data,

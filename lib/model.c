@@ -71,11 +71,11 @@ static int check_sample_values(const tnn_model *m, const char *func)
     size_t total = m->in_features;
     for (size_t i = 0; i < m->num_layers; i++) {
         const tnn_layer *layer = m->layers[i];
+        if (layer->ops->kind == TNN_LAYER_FLATTEN)
+            continue;
         size_t own = tnn__layer_sample_values(layer);
-        if (layer->ops->kind != TNN_LAYER_FLATTEN)
-            own = own > SIZE_MAX - layer->out_features
-                      ? SIZE_MAX
-                      : own + layer->out_features;
+        own = own > SIZE_MAX - layer->out_features ? SIZE_MAX
+                                                   : own + layer->out_features;
         total = own > SIZE_MAX - total ? SIZE_MAX : total + own;
         if (total > m->max_sample_values) {
             char shape[64];
@@ -263,6 +263,11 @@ int tnn_model_add(tnn_model *m, tnn_layer *layer)
         return rc;
     }
     free_buffers(m);
+    /* The optimizer's state belongs to the old parameter list; the next
+     * step would rebuild it, but a file saved before then must not hold
+     * state that no longer fits. */
+    if (m->optim)
+        tnn__optim_forget_state(m->optim);
     if (layer->ops->init)
         layer->ops->init(layer, m->rng);
     layer->owner = m;
@@ -594,6 +599,15 @@ static void discard_gradients(tnn_model *m)
             tnn_layer_zero_grad(m->layers[i]);
 }
 
+/* What a failed step puts back: the generator, and no optimizer state if
+ * the step made it (the first step of this parameter list). */
+static void undo_step(tnn_model *m, const tnn_rng *rng_before, bool had_state)
+{
+    *m->rng = *rng_before;
+    if (!had_state)
+        tnn__optim_forget_state(m->optim);
+}
+
 /* Names the parameter of optimizer slot `slot` in a message. */
 static void describe_slot(const tnn_model *m, size_t slot, char *buf,
                           size_t size)
@@ -620,6 +634,7 @@ static int train_step(tnn_model *m, const char *func, const float *x,
 {
     /* The optimizer's state is made first: once backward has added into
      * the gradients, the step must not fail for want of memory. */
+    const bool had_state = m->optim->num_slots > 0;
     int rc = tnn__optim_prepare(m->optim, func, m->layers, m->num_layers);
     if (rc != TNN_OK)
         return rc;
@@ -633,7 +648,7 @@ static int train_step(tnn_model *m, const char *func, const float *x,
     if (rc == TNN_OK && !isfinite(*loss))
         rc = tnn__fail(TNN_E_NUMERIC, func, "%s: loss is %g", where, *loss);
     if (rc != TNN_OK) {
-        *m->rng = rng_before;
+        undo_step(m, &rng_before, had_state);
         return rc;
     }
     /* Backward stops at the first layer that learns; it alone needs no
@@ -656,7 +671,7 @@ static int train_step(tnn_model *m, const char *func, const float *x,
         char what[96];
         describe_slot(m, slot, what, sizeof what);
         discard_gradients(m);
-        *m->rng = rng_before;
+        undo_step(m, &rng_before, had_state);
         return tnn__fail(TNN_E_NUMERIC, func,
                          "%s: the update would make %s or its optimizer "
                          "state non-finite; nothing was changed",

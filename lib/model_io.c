@@ -6,6 +6,7 @@
  * the file itself justifies.
  */
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -582,10 +583,12 @@ static int misplaced_trailer(const char *func, const uint8_t *data,
 static int parse_header(const char *func, const uint8_t *data, size_t size,
                         struct file_desc *f, uint32_t *sections)
 {
-    if (memcmp(data, file_magic, size < 8 ? size : 8) != 0)
+    /* An empty file is no model file; a cut-off magic is a truncated
+     * one. */
+    if (size == 0 || memcmp(data, file_magic, size < 8 ? size : 8) != 0)
         return tnn__fail(TNN_E_FORMAT, func,
-                         "not a libtinynn model file "
-                         "(wrong magic)");
+                         "not a libtinynn model file (%s)",
+                         size ? "wrong magic" : "empty");
     if (size < HEADER_SIZE)
         return tnn__fail(TNN_E_CORRUPT, func,
                          "truncated: the file has %zu bytes, less than its "
@@ -1113,6 +1116,7 @@ static int build_model(const char *func, struct file_desc *f, tnn_model **out)
 {
     if (f->in_features == 0 || f->in_features > TNN_MAX_BLAS_DIM ||
         f->check_finite > 1 || f->has_spare > 1 ||
+        (f->has_spare && !(fabs(f->spare_normal) <= TNN_RNG_NORMAL_MAX)) ||
         !(f->rng_state[0] | f->rng_state[1] | f->rng_state[2] |
           f->rng_state[3]))
         return corrupt(func, "model record is inconsistent");

@@ -445,7 +445,7 @@ bool tnn__optim_step_finite(const tnn_optim *opt, tnn_layer *const *layers,
     const float lr = tnn_optim_current_lr(opt);
     /* In the update's floating-point mode, so that it judges the values
      * the update would write. */
-    unsigned caller = tnn__flush_begin();
+    unsigned own = tnn__fp_enter(tnn__fp_mode());
     bool finite = true;
     size_t s = 0;
     for (size_t i = 0; finite && i < count; i++) {
@@ -461,7 +461,7 @@ bool tnn__optim_step_finite(const tnn_optim *opt, tnn_layer *const *layers,
                 *slot = s;
         }
     }
-    tnn__flush_end(caller);
+    tnn__fp_leave(own);
     return finite;
 }
 
@@ -478,6 +478,8 @@ struct step_job {
     tnn_layer *const *layers;
     size_t count;
     float lr;
+    /* The caller's floating-point mode with flushing, for every thread. */
+    unsigned fp_mode;
     atomic_int next_slice;
 };
 
@@ -522,13 +524,13 @@ static void step_part(void *arg, int part, int parts)
     (void)part;
     (void)parts;
     struct step_job *job = arg;
-    /* Each thread has its own MXCSR. */
-    unsigned caller = tnn__flush_begin();
+    /* Each thread has its own MXCSR; all take the caller's mode. */
+    unsigned own = tnn__fp_enter(job->fp_mode);
     int slice;
     while ((slice = atomic_fetch_add_explicit(
                 &job->next_slice, 1, memory_order_relaxed)) < STEP_SLICES)
         update_slice(job, slice, STEP_SLICES);
-    tnn__flush_end(caller);
+    tnn__fp_leave(own);
 }
 
 void tnn__optim_step(tnn_optim *opt, tnn_layer *const *layers, size_t count,
@@ -537,11 +539,18 @@ void tnn__optim_step(tnn_optim *opt, tnn_layer *const *layers, size_t count,
     struct step_job job = {.opt = opt,
                            .layers = layers,
                            .count = count,
-                           .lr = tnn_optim_current_lr(opt)};
+                           .lr = tnn_optim_current_lr(opt),
+                           .fp_mode = tnn__fp_mode()};
     atomic_init(&job.next_slice, 0);
     tnn__pool_run(pool, step_part, &job);
     opt->steps++;
     opt->state_steps++;
+}
+
+void tnn__optim_forget_state(tnn_optim *opt)
+{
+    free_state(opt);
+    opt->state_steps = 0;
 }
 
 void tnn__optim_reset(tnn_optim *opt)

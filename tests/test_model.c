@@ -806,6 +806,98 @@ START_TEST(sample_bound_cloned_not_saved)
 }
 END_TEST
 
+static void *saved_image(const tnn_model *m, size_t *size)
+{
+    ck_assert_int_eq(tnn_model_save_buffer(m, TNN_SAVE_OPTIMIZER, NULL, 0, size),
+                     TNN_OK);
+    void *image = malloc(*size);
+    ck_assert_ptr_nonnull(image);
+    ck_assert_int_eq(
+        tnn_model_save_buffer(m, TNN_SAVE_OPTIMIZER, image, *size, NULL),
+        TNN_OK);
+    return image;
+}
+
+/* A model's first step makes the optimizer's state; when that step fails
+ * the state goes again, so that the model saves the same bytes as
+ * before it (SGD with momentum and Adam). */
+START_TEST(failed_first_step_leaves_no_state)
+{
+    for (int adam = 0; adam <= 1; adam++) {
+        tnn_model *m = stateful_model();
+        if (adam)
+            ck_assert_int_eq(tnn_model_set_optim(m, tnn_adam_new(0.01f)),
+                             TNN_OK);
+        tnn_tensor *x = tnn_tensor_new_2d(8, 4), *y = tnn_tensor_new_2d(8, 2);
+        fill_ramp(x, 0.5f);
+        tnn_tensor_data(y)[3] = NAN;
+        size_t before_size, after_size;
+        void *before = saved_image(m, &before_size);
+        ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_E_NUMERIC);
+        void *after = saved_image(m, &after_size);
+        ck_assert_uint_eq(after_size, before_size);
+        ck_assert_mem_eq(after, before, before_size);
+        free(before);
+        free(after);
+        tnn_tensor_free(x);
+        tnn_tensor_free(y);
+        tnn_model_free(m);
+    }
+}
+END_TEST
+
+/* A layer added after training makes the optimizer's state obsolete: the
+ * model saves and clones without it, and trains on with fresh state. */
+START_TEST(layer_added_after_training_saves)
+{
+    tnn_model *m = stateful_model();
+    tnn_tensor *x = tnn_tensor_new_2d(8, 4), *y = tnn_tensor_new_2d(8, 2);
+    fill_ramp(x, 0.5f);
+    fill_ramp(y, 0.25f);
+    ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_identity_new()), TNN_OK);
+    size_t size;
+    void *image = saved_image(m, &size);
+    tnn_model *loaded = NULL;
+    ck_assert_int_eq(tnn_model_load_buffer(image, size, &loaded), TNN_OK);
+    tnn_model *copy = tnn_model_clone(m);
+    ck_assert_ptr_nonnull(copy);
+    ck_assert_int_eq(tnn_optim_steps(tnn_model_optim(loaded)), 1);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_OK);
+        ck_assert_int_eq(tnn_model_train_batch(loaded, x, y, NULL), TNN_OK);
+        ck_assert_int_eq(tnn_model_train_batch(copy, x, y, NULL), TNN_OK);
+    }
+    assert_same_params(m, loaded);
+    assert_same_params(m, copy);
+    free(image);
+    tnn_model_free(loaded);
+    tnn_model_free(copy);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+}
+END_TEST
+
+/* Flatten moves no data: it adds nothing to the per-sample count. */
+START_TEST(sample_bound_skips_flatten)
+{
+    tnn_model *m = tnn_model_new_image(1, 4, 4);
+    ck_assert_int_eq(tnn_model_add(m, tnn_flatten_new()), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(16, 2)), TNN_OK);
+    tnn_tensor *x = tnn_tensor_new_2d(1, 16), *out = tnn_tensor_new_2d(1, 2);
+    /* 16 inputs + 0 + (2 + 2). */
+    ck_assert_int_eq(tnn_model_set_max_sample_values(m, 20), TNN_OK);
+    ck_assert_int_eq(tnn_model_predict(m, x, out), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_max_sample_values(m, 19), TNN_OK);
+    ck_assert_int_eq(tnn_model_predict(m, x, out), TNN_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "layer 1 (dense"));
+    tnn_tensor_free(x);
+    tnn_tensor_free(out);
+    tnn_model_free(m);
+}
+END_TEST
+
 /* A layer of a model run alone keeps batch-norm's statistics current, as
  * before the deferred update; the model's training forward does too. */
 START_TEST(training_forward_updates_statistics)
@@ -876,6 +968,9 @@ Suite *model_suite(void)
     tcase_add_test(tc, training_forward_updates_statistics);
     tcase_add_test(tc, probability_labels_checked_before_work);
     tcase_add_test(tc, sample_bound_cloned_not_saved);
+    tcase_add_test(tc, failed_first_step_leaves_no_state);
+    tcase_add_test(tc, layer_added_after_training_saves);
+    tcase_add_test(tc, sample_bound_skips_flatten);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -374,6 +375,44 @@ static size_t data_payload_offset(const unsigned char *image, size_t size)
 {
     return section_head(image, size, "DATA") + 16;
 }
+
+/* The generator's pending normal draw in a file is one the generator can
+ * make: a larger or non-finite value (the checksums made right) is
+ * corrupt, as it would let tnn_tensor_rand_normal() overflow. */
+START_TEST(pending_normal_draw_is_checked)
+{
+    tnn_model *m = every_kind_model(1);
+    size_t size;
+    unsigned char *image = image_of(m, 0, &size);
+    const size_t payload = section_head(image, size, "MODL") + 16;
+    const size_t model_len = (size_t)load_le64(image + payload - 8);
+    const double values[4] = {1e300, INFINITY, -8.6, 8.5};
+    const int expected[4] = {TNN_E_CORRUPT, TNN_E_CORRUPT, TNN_E_CORRUPT,
+                             TNN_OK};
+    for (int i = 0; i < 4; i++) {
+        uint64_t bits;
+        memcpy(&bits, &values[i], sizeof bits);
+        store_u32(image + payload + 56, (uint32_t)bits);
+        store_u32(image + payload + 60, (uint32_t)(bits >> 32));
+        store_u32(image + payload + 64, 1);
+        store_u32(image + payload - 12, reference_crc32(image + payload,
+                                                        model_len));
+        store_u32(image + size - 8, reference_crc32(image, size - 8));
+        tnn_model *out = NULL;
+        ck_assert_int_eq(tnn_model_load_buffer(image, size, &out),
+                         expected[i]);
+        if (expected[i] == TNN_OK) {
+            tnn_rng *rng = tnn_model_rng(out);
+            ck_assert_double_eq(tnn_rng_normal(rng), 8.5);
+        } else {
+            ck_assert_ptr_nonnull(strstr(tnn_last_error(), "inconsistent"));
+        }
+        tnn_model_free(out);
+    }
+    free(image);
+    tnn_model_free(m);
+}
+END_TEST
 
 START_TEST(bit_flips_are_rejected)
 {
@@ -918,7 +957,10 @@ static void assert_cuts_reported(const tnn_model *m, int flags)
     size_t heads_end = data_payload_offset(image, size);
     char has[64], whole[64];
     snprintf(whole, sizeof whole, "bytes of %zu", size);
-    for (size_t len = 0; len < size; len++) {
+    tnn_model *none = NULL;
+    ck_assert_int_eq(tnn_model_load_buffer(image, 0, &none), TNN_E_FORMAT);
+    ck_assert_ptr_null(none);
+    for (size_t len = 1; len < size; len++) {
         tnn_model *out = NULL;
         ck_assert_int_eq(tnn_model_load_buffer(image, len, &out),
                          TNN_E_CORRUPT);
@@ -1093,14 +1135,14 @@ static void *save_repeatedly(void *arg)
 }
 
 struct watcher {
-    volatile sig_atomic_t stop;
+    atomic_int stop; /* set by the main thread when the savers are done */
     int changes; /* reads of another umask */
 };
 
 static void *watch_umask(void *arg)
 {
     struct watcher *w = arg;
-    while (!w->stop) {
+    while (!atomic_load(&w->stop)) {
         long mask = proc_umask();
         w->changes += mask >= 0 && mask != TEST_UMASK;
     }
@@ -1116,7 +1158,8 @@ START_TEST(concurrent_saves_leave_the_umask_alone)
     mode_t old = umask(TEST_UMASK);
     struct saver savers[SAVERS];
     pthread_t threads[SAVERS], watcher_thread;
-    struct watcher w = {0, 0};
+    struct watcher w = {.changes = 0};
+    atomic_init(&w.stop, 0);
     ck_assert_int_eq(pthread_create(&watcher_thread, NULL, watch_umask, &w),
                      0);
     for (int i = 0; i < SAVERS; i++) {
@@ -1128,7 +1171,7 @@ START_TEST(concurrent_saves_leave_the_umask_alone)
     }
     for (int i = 0; i < SAVERS; i++)
         pthread_join(threads[i], NULL);
-    w.stop = 1;
+    atomic_store(&w.stop, 1);
     pthread_join(watcher_thread, NULL);
     mode_t now = umask(old);
     ck_assert_uint_eq(now, TEST_UMASK);
@@ -1195,6 +1238,41 @@ static void assert_link_to(const char *link, const char *target)
     buf[n] = '\0';
     ck_assert_str_eq(buf, target);
 }
+
+/* In a sticky world-writable directory (as /tmp), a link that neither the
+ * caller nor the directory's owner owns is not followed, as the kernel's
+ * protected_symlinks rule has it: another user cannot point a save at
+ * the caller's files. Needs root to give the link another owner. */
+START_TEST(others_links_in_sticky_directories_not_followed)
+{
+    make_tmpdir();
+    char shared[128], victim[128], link[160];
+    snprintf(shared, sizeof shared, "%s/shared", tmpdir);
+    snprintf(victim, sizeof victim, "%s/victim.tnn", tmpdir);
+    snprintf(link, sizeof link, "%s/out.tnn", shared);
+    tnn_model *a = every_kind_model(1), *b = every_kind_model(2);
+    ck_assert_int_eq(tnn_model_save(a, victim, 0), TNN_OK);
+    ck_assert_int_eq(mkdir(shared, 0700), 0);
+    ck_assert_int_eq(chmod(shared, 01777), 0);
+    ck_assert_int_eq(symlink(victim, link), 0);
+    if (lchown(link, 65534, 65534) == 0) {
+        ck_assert_int_eq(tnn_model_save(b, link, 0), TNN_E_IO);
+        assert_failed_with(TNN_E_IO, "tnn_model_save");
+        ck_assert_ptr_nonnull(strstr(tnn_last_error(), "Permission denied"));
+        assert_file_holds(victim, a);
+        assert_link_to(link, victim);
+        /* The caller's own link is followed. */
+        ck_assert_int_eq(lchown(link, geteuid(), getegid()), 0);
+        ck_assert_int_eq(tnn_model_save(b, link, 0), TNN_OK);
+        assert_file_holds(victim, b);
+    }
+    ck_assert_int_eq(unlink(link), 0);
+    ck_assert_int_eq(rmdir(shared), 0);
+    remove_tmpdir();
+    tnn_model_free(a);
+    tnn_model_free(b);
+}
+END_TEST
 
 START_TEST(saves_write_through_symbolic_links)
 {
@@ -1327,6 +1405,7 @@ Suite *model_io_suite(void)
     tcase_add_test(tc, fine_tuning_keeps_frozen_weights);
     tcase_add_test(tc, format_header_as_documented);
     tcase_add_test(tc, newer_format_is_refused);
+    tcase_add_test(tc, pending_normal_draw_is_checked);
     tcase_add_test(tc, every_truncation_is_rejected);
     tcase_add_test(tc, bit_flips_are_rejected);
     tcase_add_test(tc, save_is_atomic);
@@ -1345,6 +1424,7 @@ Suite *model_io_suite(void)
     tcase_add_test(tc, concurrent_saves_leave_the_umask_alone);
     tcase_add_test(tc, resave_keeps_permissions_and_owner);
     tcase_add_test(tc, saves_write_through_symbolic_links);
+    tcase_add_test(tc, others_links_in_sticky_directories_not_followed);
     tcase_add_test(tc, long_file_names_save_and_load);
     tcase_add_test(tc, failed_save_gives_the_reason_first);
     suite_add_tcase(s, tc);

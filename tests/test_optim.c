@@ -2,6 +2,7 @@
  * Optimizers: 10-step trajectories of a dense 3 -> 2 model under MSE
  * against a double-precision reference of the published update rules.
  */
+#include <fenv.h>
 #include <math.h>
 #include <stdbool.h>
 
@@ -302,6 +303,50 @@ START_TEST(caller_fp_mode_unchanged)
 }
 END_TEST
 
+/* The update's bits do not depend on which thread computes them, also in
+ * a rounding direction the caller chose after the worker threads were
+ * made: three runs on 2 threads agree bit for bit. */
+static void train_rounding_upward(float *weights, size_t count)
+{
+    tnn_model *m = tnn_model_new(3);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(3, 512)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(512, 2)), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_optim(m, tnn_adam_new(0.01f)), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_seed(m, 11), TNN_OK);
+    tnn_tensor *x = tnn_tensor_new_2d(4, 3), *y = tnn_tensor_new_2d(4, 2);
+    for (size_t i = 0; i < 12; i++)
+        tnn_tensor_data(x)[i] = 0.1f * (float)i - 0.5f;
+    tnn_tensor_fill(y, 0.3f);
+    ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_OK);
+    const int saved = fegetround();
+    ck_assert_int_eq(fesetround(FE_UPWARD), 0);
+    int rc = TNN_OK;
+    for (int step = 0; step < 30 && rc == TNN_OK; step++)
+        rc = tnn_model_train_batch(m, x, y, NULL);
+    fesetround(saved);
+    ck_assert_int_eq(rc, TNN_OK);
+    tnn_tensor *w = tnn_layer_param(tnn_model_layer(m, 0), 0);
+    ck_assert_uint_eq(tnn_tensor_size(w), count);
+    memcpy(weights, tnn_tensor_cdata(w), count * sizeof *weights);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+}
+
+START_TEST(update_bits_independent_of_thread)
+{
+    const int saved_threads = tnn_get_num_threads();
+    ck_assert_int_eq(tnn_set_num_threads(2), TNN_OK);
+    float first[1536], again[1536];
+    train_rounding_upward(first, 1536);
+    for (int run = 0; run < 2; run++) {
+        train_rounding_upward(again, 1536);
+        ck_assert_mem_eq(first, again, sizeof first);
+    }
+    ck_assert_int_eq(tnn_set_num_threads(saved_threads), TNN_OK);
+}
+END_TEST
+
 START_TEST(optim_misuse)
 {
     ck_assert_ptr_null(tnn_sgd_new(0.0f));
@@ -346,6 +391,7 @@ Suite *optim_suite(void)
     tcase_add_test(tc, optim_misuse);
     tcase_add_test(tc, decaying_state_flushed_to_zero);
     tcase_add_test(tc, caller_fp_mode_unchanged);
+    tcase_add_test(tc, update_bits_independent_of_thread);
     suite_add_tcase(s, tc);
     return s;
 }
