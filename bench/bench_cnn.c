@@ -111,6 +111,7 @@ int main(int argc, char **argv)
     tnn_model *m = build();
     printf("\nlibtinynn %s, %s, %d thread(s)\n", tnn_version_string(),
            blas_name(), tnn_get_num_threads());
+    printf("CPU: %s\n", cpu_name());
     printf("MNIST convnet (conv 32, conv 64, dense 10), Adam, batch %d, "
            "%d epochs\n",
            BATCH, epochs);

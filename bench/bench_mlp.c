@@ -115,6 +115,7 @@ int main(int argc, char **argv)
 
     printf("libtinynn %s, %s, %d thread(s)\n", tnn_version_string(),
            blas_name(), tnn_get_num_threads());
+    printf("CPU: %s\n", cpu_name());
     /* This machine's speed drifts; the floor is measured before and after
      * training and the faster kept, so the ratio errs against us. */
     double floor = gemm_floor_epoch(tnn_tensor_dim(x, 0));

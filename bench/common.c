@@ -5,11 +5,30 @@
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <cblas.h>
 
 #include "common.h"
+
+const char *cpu_name(void)
+{
+    static char name[256] = "unknown CPU";
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    while (f && fgets(line, sizeof line, f)) {
+        char *colon = strchr(line, ':');
+        if (strncmp(line, "model name", 10) == 0 && colon) {
+            snprintf(name, sizeof name, "%s", colon + 2);
+            name[strcspn(name, "\n")] = '\0';
+            break;
+        }
+    }
+    if (f)
+        fclose(f);
+    return name;
+}
 
 double now(void)
 {
@@ -54,9 +73,14 @@ tnn_tensor *load(const char *dir, const char *name, int flags)
 const char *blas_name(void)
 {
 #ifdef TNN_HAVE_OPENBLAS
-    static char name[256];
-    snprintf(name, sizeof name, "OpenBLAS (%s; core %s)",
-             openblas_get_config(), openblas_get_corename());
+    static char name[320];
+    int parallel = openblas_get_parallel();
+    snprintf(name, sizeof name, "OpenBLAS (%s; core %s; %s threads)",
+             openblas_get_config(), openblas_get_corename(),
+             parallel == 0   ? "no"
+             : parallel == 1 ? "pthreads"
+             : parallel == 2 ? "OpenMP"
+                             : "unknown");
     return name;
 #else
     return "reference BLAS (netlib)";

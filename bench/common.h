@@ -26,7 +26,11 @@ int record_epoch(const tnn_progress *p, void *user);
 /* One MNIST file, or exit with a message naming fetch-mnist.sh. */
 tnn_tensor *load(const char *dir, const char *name, int flags);
 
-/* The BLAS in use, e.g. "OpenBLAS (...; core Haswell)". */
+/* The BLAS in use and its threading, e.g. "OpenBLAS (...; core Haswell;
+ * pthreads threads)". */
 const char *blas_name(void);
+
+/* The processor's model name, as /proc/cpuinfo gives it. */
+const char *cpu_name(void);
 
 #endif
