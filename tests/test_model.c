@@ -630,6 +630,26 @@ static void fill_ramp(tnn_tensor *t, float scale)
         tnn_tensor_data(t)[i] = scale * (float)((int)(i % 7) - 3);
 }
 
+/* A batch of 8 rows for stateful_model(): ramps of inputs and targets. */
+static void ramp_batch(tnn_tensor **x, tnn_tensor **y)
+{
+    *x = tnn_tensor_new_2d(8, 4);
+    *y = tnn_tensor_new_2d(8, 2);
+    fill_ramp(*x, 0.5f);
+    fill_ramp(*y, 0.25f);
+}
+
+/* a and b train on for steps steps of (x, y) and agree bit for bit. */
+static void assert_train_alike(tnn_model *a, tnn_model *b, const tnn_tensor *x,
+                               const tnn_tensor *y, int steps)
+{
+    for (int i = 0; i < steps; i++) {
+        ck_assert_int_eq(tnn_model_train_batch(a, x, y, NULL), TNN_OK);
+        ck_assert_int_eq(tnn_model_train_batch(b, x, y, NULL), TNN_OK);
+    }
+    assert_same_params(a, b);
+}
+
 /* With check_finite on, a step whose update would overflow returns
  * TNN_E_NUMERIC and leaves the model exactly as before the step: a clone
  * taken before it and the model then train on bit-identically. */
@@ -637,9 +657,8 @@ START_TEST(failed_update_changes_nothing)
 {
     tnn_model *m = stateful_model();
     ck_assert_int_eq(tnn_model_set_check_finite(m, 1), TNN_OK);
-    tnn_tensor *x = tnn_tensor_new_2d(8, 4), *y = tnn_tensor_new_2d(8, 2);
-    fill_ramp(x, 0.5f);
-    fill_ramp(y, 0.25f);
+    tnn_tensor *x, *y;
+    ramp_batch(&x, &y);
     ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_OK);
     tnn_model *before = tnn_model_clone(m);
     ck_assert_ptr_nonnull(before);
@@ -663,11 +682,7 @@ START_TEST(failed_update_changes_nothing)
                      6 * sizeof(float));
     /* Velocities and the generator: the next steps agree bit for bit. */
     ck_assert_int_eq(tnn_optim_set_lr(tnn_model_optim(m), 0.05f), TNN_OK);
-    for (int i = 0; i < 3; i++) {
-        ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_OK);
-        ck_assert_int_eq(tnn_model_train_batch(before, x, y, NULL), TNN_OK);
-    }
-    assert_same_params(m, before);
+    assert_train_alike(m, before, x, y, 3);
     tnn_model_free(before);
     tnn_tensor_free(x);
     tnn_tensor_free(y);
@@ -681,9 +696,8 @@ END_TEST
 START_TEST(divergence_is_loud_by_default)
 {
     tnn_model *m = stateful_model();
-    tnn_tensor *x = tnn_tensor_new_2d(8, 4), *y = tnn_tensor_new_2d(8, 2);
-    fill_ramp(x, 0.5f);
-    fill_ramp(y, 0.25f);
+    tnn_tensor *x, *y;
+    ramp_batch(&x, &y);
     ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_OK);
     tnn_model *before = tnn_model_clone(m);
     tnn_tensor_data(y)[5] = NAN;
@@ -702,11 +716,7 @@ START_TEST(divergence_is_loud_by_default)
     ck_assert_ptr_nonnull(strstr(tnn_last_error(), "epoch 1, step 1"));
     assert_same_params(m, before);
     tnn_tensor_data(x)[9] = 1.0f;
-    for (int i = 0; i < 2; i++) {
-        ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_OK);
-        ck_assert_int_eq(tnn_model_train_batch(before, x, y, NULL), TNN_OK);
-    }
-    assert_same_params(m, before);
+    assert_train_alike(m, before, x, y, 2);
     tnn_model_free(before);
     tnn_tensor_free(x);
     tnn_tensor_free(y);
@@ -851,9 +861,8 @@ END_TEST
 START_TEST(layer_added_after_training_saves)
 {
     tnn_model *m = stateful_model();
-    tnn_tensor *x = tnn_tensor_new_2d(8, 4), *y = tnn_tensor_new_2d(8, 2);
-    fill_ramp(x, 0.5f);
-    fill_ramp(y, 0.25f);
+    tnn_tensor *x, *y;
+    ramp_batch(&x, &y);
     ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_OK);
     ck_assert_int_eq(tnn_model_add(m, tnn_identity_new()), TNN_OK);
     size_t size;
