@@ -283,11 +283,12 @@ $(BUILD)/bench_%: bench/bench_%.c bench/common.c bench/common.h include/tinynn.h
 	$(CC) -Iinclude $(PROG_CFLAGS) $(BLAS_CFLAGS) $< bench/common.c -o $@ \
 	    $(PROG_LDFLAGS) -ltinynn $(BLAS_LIBS) -lm
 
-bench: deps $(BUILD)/bench_mlp $(BUILD)/bench_cnn
+bench: deps $(BUILD)/bench_mlp $(BUILD)/bench_cnn $(BUILD)/bench_sweep
 	@bash scripts/install-deps.sh $(DEMO_DEPS)
 	@bash scripts/fetch-mnist.sh $(DATA_DIR)
 	$(BUILD)/bench_mlp $(DATA_DIR) $(BENCH_EPOCHS) $(BENCH_THREADS)
 	$(BUILD)/bench_cnn $(DATA_DIR) $(BENCH_CNN_EPOCHS) $(BENCH_THREADS)
+	$(BUILD)/bench_sweep $(BENCH_THREADS)
 
 # PyTorch from Debian (python3-torch), run right after libtinynn's benchmark.
 bench-compare: deps $(BUILD)/bench_mlp

@@ -1,0 +1,204 @@
+/*
+ * bench_sweep - training steps and predictions against their GEMM floor
+ * over a grid of widths, batch sizes and thread counts.
+ *
+ * The model is input w -> dense w ReLU -> dense w, MSE, Adam. Its floor is
+ * the time of the same cblas_sgemm calls a step makes (two forward
+ * products, the second layer's weight and input gradients, the first
+ * layer's weight gradient), timed alone in this process on buffers of the
+ * same shapes; predict's floor is the two forward products. Each figure is
+ * the fastest of a few repetitions, taken in turns with its floor, since
+ * this kind of machine's speed drifts from minute to minute.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+#include <tinynn.h>
+
+#include "common.h"
+
+/* Multiply-adds of one training step above which a point is skipped, so
+ * that the sweep takes a few minutes. */
+#define MAX_STEP_MACS 12e9
+#define REPEATS 5
+
+struct buffers {
+    float *x, *w1, *w2, *h, *o, *dh, *dw1, *dw2;
+};
+
+static float *filled(size_t n, float scale)
+{
+    float *p = malloc(n * sizeof *p);
+    if (!p) {
+        fprintf(stderr, "bench_sweep: out of memory\n");
+        exit(1);
+    }
+    for (size_t i = 0; i < n; i++)
+        p[i] = scale * (float)((int)(i % 13) - 6);
+    return p;
+}
+
+static void buffers_new(struct buffers *b, int n, int w)
+{
+    size_t nw = (size_t)n * (size_t)w, ww = (size_t)w * (size_t)w;
+    b->x = filled(nw, 0.01f);
+    b->h = filled(nw, 0.0f);
+    b->o = filled(nw, 0.0f);
+    b->dh = filled(nw, 0.0f);
+    b->w1 = filled(ww, 0.001f);
+    b->w2 = filled(ww, 0.001f);
+    b->dw1 = filled(ww, 0.0f);
+    b->dw2 = filled(ww, 0.0f);
+}
+
+static void buffers_free(struct buffers *b)
+{
+    free(b->x);
+    free(b->h);
+    free(b->o);
+    free(b->dh);
+    free(b->w1);
+    free(b->w2);
+    free(b->dw1);
+    free(b->dw2);
+}
+
+static void forward_products(struct buffers *b, int n, int w)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, w, w, 1.0f,
+                b->x, w, b->w1, w, 1.0f, b->h, w);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, w, w, 1.0f,
+                b->h, w, b->w2, w, 1.0f, b->o, w);
+}
+
+static void step_products(struct buffers *b, int n, int w)
+{
+    forward_products(b, n, w);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, w, w, n, 1.0f, b->h,
+                w, b->o, w, 0.0f, b->dw2, w);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, w, w, 1.0f, b->o,
+                w, b->w2, w, 0.0f, b->dh, w);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, w, w, n, 1.0f, b->x,
+                w, b->dh, w, 0.0f, b->dw1, w);
+}
+
+static tnn_model *build(int w)
+{
+    tnn_model *m = tnn_model_new((size_t)w);
+    int rc = m ? TNN_OK : TNN_E_NOMEM;
+    if (rc == TNN_OK)
+        rc = tnn_model_add(m, tnn_dense_new((size_t)w, (size_t)w));
+    if (rc == TNN_OK)
+        rc = tnn_model_add(m, tnn_relu_new());
+    if (rc == TNN_OK)
+        rc = tnn_model_add(m, tnn_dense_new((size_t)w, (size_t)w));
+    if (rc == TNN_OK)
+        rc = tnn_model_set_optim(m, tnn_adam_new(1e-4f));
+    if (rc != TNN_OK) {
+        fprintf(stderr, "bench_sweep: %s\n", tnn_last_error());
+        exit(1);
+    }
+    return m;
+}
+
+/* Calls per timing so that one takes about 50 ms. */
+static int calls_for(double macs)
+{
+    double calls = 50e-3 * 100e9 / (macs > 1.0 ? macs : 1.0);
+    return calls < 1.0 ? 1 : calls > 2000.0 ? 2000 : (int)calls;
+}
+
+struct point {
+    double step, step_floor, predict, predict_floor;
+};
+
+static void measure(int w, int n, struct point *p)
+{
+    struct buffers b;
+    buffers_new(&b, n, w);
+    tnn_model *m = build(w);
+    tnn_tensor *x = tnn_tensor_new_2d((size_t)n, (size_t)w);
+    tnn_tensor *y = tnn_tensor_new_2d((size_t)n, (size_t)w);
+    tnn_tensor *out = tnn_tensor_new_2d((size_t)n, (size_t)w);
+    tnn_tensor_copy_from(x, b.x, (size_t)n * (size_t)w);
+    tnn_tensor_fill(y, 0.1f);
+    double macs = 5.0 * n * (double)w * w;
+    int calls = calls_for(macs);
+    /* Warm up: buffers, the pool, the BLAS's threads. */
+    tnn_model_train_batch(m, x, y, NULL);
+    tnn_model_predict(m, x, out);
+    step_products(&b, n, w);
+    *p = (struct point){1e30, 1e30, 1e30, 1e30};
+    for (int r = 0; r < REPEATS; r++) {
+        double t = now();
+        for (int c = 0; c < calls; c++)
+            tnn_model_train_batch(m, x, y, NULL);
+        double step = (now() - t) / calls;
+        t = now();
+        for (int c = 0; c < calls; c++)
+            step_products(&b, n, w);
+        double floor = (now() - t) / calls;
+        t = now();
+        for (int c = 0; c < calls; c++)
+            tnn_model_predict(m, x, out);
+        double predict = (now() - t) / calls;
+        t = now();
+        for (int c = 0; c < calls; c++)
+            forward_products(&b, n, w);
+        double pfloor = (now() - t) / calls;
+        p->step = step < p->step ? step : p->step;
+        p->step_floor = floor < p->step_floor ? floor : p->step_floor;
+        p->predict = predict < p->predict ? predict : p->predict;
+        p->predict_floor = pfloor < p->predict_floor ? pfloor : p->predict_floor;
+    }
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_tensor_free(out);
+    tnn_model_free(m);
+    buffers_free(&b);
+}
+
+int main(int argc, char **argv)
+{
+    int max_threads = argc > 1 ? atoi(argv[1]) : 2;
+    if (max_threads < 1) {
+        fprintf(stderr, "usage: bench_sweep [MAX_THREADS]\n");
+        return 2;
+    }
+    static const int widths[] = {64, 256, 1024, 4096};
+    static const int batches[] = {1, 16, 64, 256, 1024, 4096};
+    printf("libtinynn %s, %s\nCPU: %s\n", tnn_version_string(), blas_name(),
+           cpu_name());
+    printf("dense w -> ReLU -> dense w, MSE, Adam; times in microseconds, "
+           "fastest of %d\n",
+           REPEATS);
+    printf("%6s %6s %3s | %10s %10s %6s | %10s %10s %6s\n", "width",
+           "batch", "thr", "step", "floor", "ratio", "predict", "floor",
+           "ratio");
+    double worst_step = 0.0, worst_predict = 0.0;
+    for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++)
+        for (size_t bi = 0; bi < sizeof batches / sizeof *batches; bi++)
+            for (int threads = 1; threads <= max_threads; threads++) {
+                int w = widths[wi], n = batches[bi];
+                if (5.0 * n * (double)w * w > MAX_STEP_MACS)
+                    continue;
+                tnn_set_num_threads(threads);
+                struct point p;
+                measure(w, n, &p);
+                double rs = p.step / p.step_floor;
+                double rp = p.predict / p.predict_floor;
+                worst_step = rs > worst_step ? rs : worst_step;
+                worst_predict = rp > worst_predict ? rp : worst_predict;
+                printf("%6d %6d %3d | %10.1f %10.1f %6.2f | %10.1f %10.1f "
+                       "%6.2f\n",
+                       w, n, threads, 1e6 * p.step, 1e6 * p.step_floor, rs,
+                       1e6 * p.predict, 1e6 * p.predict_floor, rp);
+                fflush(stdout);
+            }
+    printf("largest ratio: training step %.2f, predict %.2f\n", worst_step,
+           worst_predict);
+    return 0;
+}
