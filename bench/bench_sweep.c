@@ -164,8 +164,9 @@ static void measure(int w, int n, struct point *p)
 int main(int argc, char **argv)
 {
     int max_threads = argc > 1 ? atoi(argv[1]) : 2;
-    if (max_threads < 1) {
-        fprintf(stderr, "usage: bench_sweep [MAX_THREADS]\n");
+    int max_width = argc > 2 ? atoi(argv[2]) : 4096;
+    if (max_threads < 1 || max_width < 1) {
+        fprintf(stderr, "usage: bench_sweep [MAX_THREADS [MAX_WIDTH]]\n");
         return 2;
     }
     static const int widths[] = {64, 256, 1024, 4096};
@@ -183,7 +184,7 @@ int main(int argc, char **argv)
         for (size_t bi = 0; bi < sizeof batches / sizeof *batches; bi++)
             for (int threads = 1; threads <= max_threads; threads++) {
                 int w = widths[wi], n = batches[bi];
-                if (5.0 * n * (double)w * w > MAX_STEP_MACS)
+                if (w > max_width || 5.0 * n * (double)w * w > MAX_STEP_MACS)
                     continue;
                 tnn_set_num_threads(threads);
                 struct point p;

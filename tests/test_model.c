@@ -237,6 +237,47 @@ START_TEST(thread_count_does_not_change_results)
 }
 END_TEST
 
+/* A model large enough for the update to be split over the worker
+ * threads (dense 1 -> 2^18: 524,288 parameters, products of depth 1 and
+ * 4 that no BLAS splits along their sums): 1 and 3 threads, same bits. */
+static float *train_wide(void)
+{
+    const size_t wide = (size_t)1 << 18;
+    tnn_model *m = tnn_model_new(1);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(1, wide)), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_optim(m, tnn_adam_new(0.01f)), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_seed(m, 9), TNN_OK);
+    tnn_tensor *x = tnn_tensor_new_2d(4, 1), *y = tnn_tensor_new_2d(4, wide);
+    for (size_t r = 0; r < 4; r++)
+        tnn_tensor_data(x)[r] = 0.5f * (float)r - 0.75f;
+    for (size_t i = 0; i < 4 * wide; i++)
+        tnn_tensor_data(y)[i] = (float)(i % 5) * 0.125f;
+    for (int step = 0; step < 3; step++)
+        ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_OK);
+    float *weights = malloc(wide * sizeof *weights);
+    ck_assert_ptr_nonnull(weights);
+    tnn_tensor_copy_to(tnn_layer_param(tnn_model_layer(m, 0), 0), weights,
+                       wide);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+    return weights;
+}
+
+START_TEST(worker_threads_give_the_same_bits)
+{
+    int saved = tnn_get_num_threads();
+    ck_assert_int_eq(tnn_set_num_threads(1), TNN_OK);
+    float *one = train_wide();
+    ck_assert_int_eq(tnn_set_num_threads(3), TNN_OK);
+    float *three = train_wide();
+    ck_assert_int_eq(tnn_set_num_threads(saved), TNN_OK);
+    ck_assert_mem_eq(one, three, ((size_t)1 << 18) * sizeof *one);
+    free(one);
+    free(three);
+}
+END_TEST
+
 /* After the first step, training allocates nothing. */
 START_TEST(no_allocation_in_steady_state)
 {
@@ -960,6 +1001,7 @@ Suite *model_suite(void)
     tcase_add_test(tc, fit_batches_and_callbacks);
     tcase_add_test(tc, same_seed_bit_identical);
     tcase_add_test(tc, thread_count_does_not_change_results);
+    tcase_add_test(tc, worker_threads_give_the_same_bits);
     tcase_add_test(tc, no_allocation_in_steady_state);
     tcase_add_test(tc, frozen_layer_keeps_weights);
     tcase_add_test(tc, summary_and_counts);
