@@ -68,10 +68,10 @@ static void buffers_free(struct buffers *b)
 
 static void forward_products(struct buffers *b, int n, int w)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, w, w, 1.0f,
-                b->x, w, b->w1, w, 1.0f, b->h, w);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, w, w, 1.0f,
-                b->h, w, b->w2, w, 1.0f, b->o, w);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, w, w, 1.0f, b->x,
+                w, b->w1, w, 1.0f, b->h, w);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, w, w, 1.0f, b->h,
+                w, b->w2, w, 1.0f, b->o, w);
 }
 
 static void step_products(struct buffers *b, int n, int w)
@@ -152,7 +152,8 @@ static void measure(int w, int n, struct point *p)
         p->step = step < p->step ? step : p->step;
         p->step_floor = floor < p->step_floor ? floor : p->step_floor;
         p->predict = predict < p->predict ? predict : p->predict;
-        p->predict_floor = pfloor < p->predict_floor ? pfloor : p->predict_floor;
+        p->predict_floor =
+            pfloor < p->predict_floor ? pfloor : p->predict_floor;
     }
     tnn_tensor_free(x);
     tnn_tensor_free(y);
@@ -176,9 +177,8 @@ int main(int argc, char **argv)
     printf("dense w -> ReLU -> dense w, MSE, Adam; times in microseconds, "
            "fastest of %d\n",
            REPEATS);
-    printf("%6s %6s %3s | %10s %10s %6s | %10s %10s %6s\n", "width",
-           "batch", "thr", "step", "floor", "ratio", "predict", "floor",
-           "ratio");
+    printf("%6s %6s %3s | %10s %10s %6s | %10s %10s %6s\n", "width", "batch",
+           "thr", "step", "floor", "ratio", "predict", "floor", "ratio");
     double worst_step = 0.0, worst_predict = 0.0;
     for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++)
         for (size_t bi = 0; bi < sizeof batches / sizeof *batches; bi++)

@@ -825,9 +825,9 @@ TNN_API int tnn_model_load_buffer(const void *data, size_t size,
                                   tnn_model **out);
 
 /* A deep copy of model (layers, parameters, optimizer and its state,
- * generator, per-sample bound), owned by the caller; NULL on failure. A model must not be
- * used from two threads at once: give each thread its own clone, e.g. to
- * serve predictions in parallel. */
+ * generator, per-sample bound), owned by the caller; NULL on failure. A model
+ * must not be used from two threads at once: give each thread its own clone,
+ * e.g. to serve predictions in parallel. */
 TNN_API tnn_model *tnn_model_clone(const tnn_model *model);
 
 #ifdef __cplusplus

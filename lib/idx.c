@@ -59,8 +59,8 @@ static int io_fail(const struct idx_source *src, const char *what, int err)
 {
     /* POSIX does not promise a thread-safe strerror(), but glibc's only
      * writes shared storage for codes it does not know, and fopen, fread
-     * and the open calls report known ones. strerror_r() differs between GNU and
-     * XSI and would tie the file to one of them. */
+     * and the open calls report known ones. strerror_r() differs between GNU
+     * and XSI and would tie the file to one of them. */
     return tnn__fail(TNN_E_IO, src->func, "cannot %s: %s: %s", what,
                      strerror(err), src->path);
 }

@@ -364,13 +364,12 @@ static int check_sample_values(const char *func, const tnn_layer *layer)
     size_t values = tnn__layer_sample_values(layer);
     char shape[64];
     if (values > limit)
-        return tnn__fail(TNN_E_INVALID, func,
-                         "%s layer needs %zu values per sample (output %s); "
-                         "the limit is %zu",
-                         layer->ops->name, values,
-                         tnn__shape_text(&layer->out_shape, shape,
-                                         sizeof shape),
-                         limit);
+        return tnn__fail(
+            TNN_E_INVALID, func,
+            "%s layer needs %zu values per sample (output %s); "
+            "the limit is %zu",
+            layer->ops->name, values,
+            tnn__shape_text(&layer->out_shape, shape, sizeof shape), limit);
     return TNN_OK;
 }
 

@@ -79,14 +79,14 @@ static int check_sample_values(const tnn_model *m, const char *func)
         total = own > SIZE_MAX - total ? SIZE_MAX : total + own;
         if (total > m->max_sample_values) {
             char shape[64];
-            return tnn__fail(TNN_E_INVALID, func,
-                             "layer %zu (%s, output %s) takes the values per "
-                             "sample to %zu; the limit is %zu (see "
-                             "tnn_model_set_max_sample_values)",
-                             i, layer->ops->name,
-                             tnn__shape_text(&layer->out_shape, shape,
-                                             sizeof shape),
-                             total, m->max_sample_values);
+            return tnn__fail(
+                TNN_E_INVALID, func,
+                "layer %zu (%s, output %s) takes the values per "
+                "sample to %zu; the limit is %zu (see "
+                "tnn_model_set_max_sample_values)",
+                i, layer->ops->name,
+                tnn__shape_text(&layer->out_shape, shape, sizeof shape), total,
+                m->max_sample_values);
         }
     }
     return TNN_OK;
@@ -530,9 +530,9 @@ static int check_labels(const tnn_model *m, const char *func, const char *name,
     /* Checked before any computation, so that a bad label changes
      * nothing (batch-norm statistics, the generator). */
     if (m->loss == TNN_LOSS_CROSS_ENTROPY) {
-        int rc = index ? tnn__check_class_labels(func, y->data, n, width)
-                       : tnn__check_probability_labels(func, y->data, n,
-                                                       width);
+        int rc = index
+                     ? tnn__check_class_labels(func, y->data, n, width)
+                     : tnn__check_probability_labels(func, y->data, n, width);
         if (rc != TNN_OK)
             return rc;
     }

@@ -586,8 +586,7 @@ static int parse_header(const char *func, const uint8_t *data, size_t size,
     /* An empty file is no model file; a cut-off magic is a truncated
      * one. */
     if (size == 0 || memcmp(data, file_magic, size < 8 ? size : 8) != 0)
-        return tnn__fail(TNN_E_FORMAT, func,
-                         "not a libtinynn model file (%s)",
+        return tnn__fail(TNN_E_FORMAT, func, "not a libtinynn model file (%s)",
                          size ? "wrong magic" : "empty");
     if (size < HEADER_SIZE)
         return tnn__fail(TNN_E_CORRUPT, func,

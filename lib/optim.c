@@ -348,14 +348,13 @@ static struct adam_coef adam_coef_of(const tnn_optim *opt, float lr,
 {
     const double t = (double)(opt->state_steps + 1);
     /* lr * m_hat = (lr / (1 - b1^t)) * m; v_hat = v / (1 - b2^t). */
-    return (struct adam_coef){
-        .b1 = opt->beta1,
-        .b2 = opt->beta2,
-        .eps = opt->eps,
-        .step = (float)(lr / (1.0 - pow(opt->beta1, t))),
-        .c2 = (float)(1.0 / (1.0 - pow(opt->beta2, t))),
-        .coupled = opt->decoupled ? 0.0f : decay,
-        .shrink = opt->decoupled ? lr * decay : 0.0f};
+    return (struct adam_coef){.b1 = opt->beta1,
+                              .b2 = opt->beta2,
+                              .eps = opt->eps,
+                              .step = (float)(lr / (1.0 - pow(opt->beta1, t))),
+                              .c2 = (float)(1.0 / (1.0 - pow(opt->beta2, t))),
+                              .coupled = opt->decoupled ? 0.0f : decay,
+                              .shrink = opt->decoupled ? lr * decay : 0.0f};
 }
 
 static inline void adam_element(const struct adam_coef *k, float w, float g,
@@ -409,9 +408,9 @@ static void adam_update(const tnn_optim *opt, float *restrict w,
 
 /* x * 0 is 0 for finite x and NaN otherwise: a sum of such products stays
  * 0 exactly while every value is finite. */
-static bool update_finite(const tnn_optim *opt, const float *w,
-                          const float *g, const float *state, size_t size,
-                          float lr, float decay)
+static bool update_finite(const tnn_optim *opt, const float *w, const float *g,
+                          const float *state, size_t size, float lr,
+                          float decay)
 {
     float zero = 0.0f;
     if (opt->kind == OPTIM_SGD) {

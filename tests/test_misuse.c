@@ -1603,7 +1603,9 @@ static int owned_case(int kind)
     case 1: rc = capture(tnn_model_add(m, tnn_model_layer(other, 0))); break;
     case 2: rc = capture(tnn_model_add(m, tnn_model_layer(m, 0))); break;
     case 3: rc = capture(tnn_model_add(NULL, relu)); break;
-    case 4: rc = capture(tnn_model_set_optim(m, tnn_model_optim(other))); break;
+    case 4:
+        rc = capture(tnn_model_set_optim(m, tnn_model_optim(other)));
+        break;
     default: rc = capture(tnn_model_set_optim(NULL, m_opt)); break;
     }
     CHECK(tnn_model_num_layers(m) == 2, "the layer count changed");

@@ -859,8 +859,8 @@ END_TEST
 
 static void *saved_image(const tnn_model *m, size_t *size)
 {
-    ck_assert_int_eq(tnn_model_save_buffer(m, TNN_SAVE_OPTIMIZER, NULL, 0, size),
-                     TNN_OK);
+    ck_assert_int_eq(
+        tnn_model_save_buffer(m, TNN_SAVE_OPTIMIZER, NULL, 0, size), TNN_OK);
     void *image = malloc(*size);
     ck_assert_ptr_nonnull(image);
     ck_assert_int_eq(

@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "testutil.h"
 #include "testchild.h"
+#include "testutil.h"
 
 #ifndef TNN_TEST_DATA_DIR
 #define TNN_TEST_DATA_DIR "tests/data"
@@ -395,8 +395,8 @@ START_TEST(pending_normal_draw_is_checked)
         store_u32(image + payload + 56, (uint32_t)bits);
         store_u32(image + payload + 60, (uint32_t)(bits >> 32));
         store_u32(image + payload + 64, 1);
-        store_u32(image + payload - 12, reference_crc32(image + payload,
-                                                        model_len));
+        store_u32(image + payload - 12,
+                  reference_crc32(image + payload, model_len));
         store_u32(image + size - 8, reference_crc32(image, size - 8));
         tnn_model *out = NULL;
         ck_assert_int_eq(tnn_model_load_buffer(image, size, &out),
@@ -1136,7 +1136,7 @@ static void *save_repeatedly(void *arg)
 
 struct watcher {
     atomic_int stop; /* set by the main thread when the savers are done */
-    int changes; /* reads of another umask */
+    int changes;     /* reads of another umask */
 };
 
 static void *watch_umask(void *arg)

@@ -285,7 +285,8 @@ START_TEST(caller_fp_mode_unchanged)
             ck_assert_int_eq(tnn_model_set_optim(m, tnn_adam_new(0.01f)),
                              TNN_OK);
             ck_assert_int_eq(tnn_model_set_check_finite(m, 1), TNN_OK);
-            tnn_tensor *x = tnn_tensor_new_2d(5, 3), *y = tnn_tensor_new_2d(5, 4);
+            tnn_tensor *x = tnn_tensor_new_2d(5, 3),
+                       *y = tnn_tensor_new_2d(5, 4);
             tnn_tensor_fill(x, 0.5f);
             _mm_setcsr(modes[i]);
             /* As the FPU took it (valgrind, for one, keeps no FTZ bit). */
@@ -314,8 +315,7 @@ END_TEST
 static float *train_rounding_upward(void)
 {
     tnn_model *m = tnn_model_new(3);
-    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(3, UPWARD_WIDTH)),
-                     TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(3, UPWARD_WIDTH)), TNN_OK);
     ck_assert_int_eq(tnn_model_set_optim(m, tnn_adam_new(0.01f)), TNN_OK);
     ck_assert_int_eq(tnn_model_set_seed(m, 11), TNN_OK);
     tnn_tensor *x = tnn_tensor_new_2d(4, 3);

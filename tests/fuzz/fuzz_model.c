@@ -116,7 +116,8 @@ static int too_large_per_sample(tnn_model *m)
             /* Patch rows and the channels-last product per position. */
             const tnn_tensor *w = tnn_layer_param(layer, 0);
             double out_ch = (double)tnn_tensor_dim(w, 0);
-            double kernel = (double)(tnn_tensor_size(w) / tnn_tensor_dim(w, 0));
+            double kernel =
+                (double)(tnn_tensor_size(w) / tnn_tensor_dim(w, 0));
             total += 2 * out + out / out_ch * (kernel + out_ch);
             break;
         }
@@ -236,8 +237,7 @@ static tnn_model *round_trip(tnn_model *m, int flags, const tnn_tensor *x)
     return copy;
 }
 
-static void check_same_image(const tnn_model *a, const tnn_model *b,
-                             int flags)
+static void check_same_image(const tnn_model *a, const tnn_model *b, int flags)
 {
     size_t len_a, len_b;
     uint8_t *image_a = save(a, flags, &len_a);
@@ -250,8 +250,7 @@ static void check_same_image(const tnn_model *a, const tnn_model *b,
 
 /* Saving m with one allocation failing (number pick modulo those a save
  * makes) gives TNN_E_NOMEM and writes nothing. */
-static void save_without_memory(const tnn_model *m, int flags,
-                                uint32_t pick)
+static void save_without_memory(const tnn_model *m, int flags, uint32_t pick)
 {
     size_t needed = 0;
     alloc_count = 0;
@@ -372,11 +371,9 @@ static uint32_t crc32_ieee(const uint8_t *p, size_t n)
 
 /* The payloads of the sections of an image by their stated lengths; 0 if
  * the image is not framed as a model file. */
-static size_t split_sections(const uint8_t *data, size_t size,
-                             struct span *s)
+static size_t split_sections(const uint8_t *data, size_t size, struct span *s)
 {
-    static const uint8_t magic[8] = {0x89, 'T', 'N', 'N',
-                                     'M',  'O', 'D', '\n'};
+    static const uint8_t magic[8] = {0x89, 'T', 'N', 'N', 'M', 'O', 'D', '\n'};
     if (size < FILE_HEADER + FILE_TRAILER || memcmp(data, magic, 8) != 0)
         return 0;
     size_t end = size - FILE_TRAILER, pos = FILE_HEADER, n = 0;

@@ -343,8 +343,8 @@ static void idx_corpus(void)
     idx("labels-1d.idx", 0, 0x08, 1, labels, 0);
     idx("images-3d-scale.idx", TNN_IDX_SCALE, 0x08, 3, images, 0);
     idx("images-3d-flatten.idx", TNN_IDX_FLATTEN, 0x08, 3, images, 0);
-    idx("matrix-2d-both.idx", TNN_IDX_SCALE | TNN_IDX_FLATTEN, 0x08, 2,
-        matrix, 0);
+    idx("matrix-2d-both.idx", TNN_IDX_SCALE | TNN_IDX_FLATTEN, 0x08, 2, matrix,
+        0);
     idx("tensor-4d-flatten.idx", TNN_IDX_FLATTEN, 0x08, 4, tensor4, 0);
     idx("images-3d-chunked.idx", TNN_IDX_SCALE, 0x08, 3, chunked, 0);
     /* Near misses: one byte short, one byte long, a float element type. */
