@@ -8,8 +8,9 @@
 #   make abi-update      rewrite abi/libtinynn.abi (deliberate additions only)
 #   make bench           benchmarks
 #
-# Options: BLAS=openblas|reference, SANITIZE=1 (address+undefined) or
-# SANITIZE=thread, WERROR=1, CC=gcc|clang, BUILD=dir.
+# Options: BLAS=openblas|reference, THREADS=openmp|pthreads,
+# SANITIZE=1 (address+undefined) or SANITIZE=thread, WERROR=1,
+# CC=gcc|clang, BUILD=dir.
 
 .SUFFIXES:
 SHELL := /bin/bash
@@ -82,13 +83,34 @@ BLAS_LIBS := -L$(REFBLAS_DIR) -Wl,-rpath,$(REFBLAS_DIR) -lblas
 else
 $(error BLAS must be openblas or reference)
 endif
-LIBS_PRIVATE := $(BLAS_LIBS) -lm -lpthread
+# --- threads --------------------------------------------------------------------
+# THREADS=openmp: the library's loops and the optimizer update run on the
+# OpenMP runtime's threads. THREADS=pthreads: the update runs on a pool of
+# POSIX threads and the other loops on the calling thread; the
+# ThreadSanitizer build uses it, since TSan cannot see how OpenMP's
+# threads synchronise. clang's OpenMP needs LLVM's runtime rather than
+# GCC's, so clang builds default to pthreads.
+THREADS ?= $(if $(findstring clang,$(CC)),pthreads,openmp)
+ifeq ($(SANITIZE),thread)
+THREADS := pthreads
+endif
+ifeq ($(THREADS),openmp)
+THREAD_CFLAGS := -fopenmp -DTNN_POOL_OPENMP
+THREAD_LIBS := -lgomp
+else ifeq ($(THREADS),pthreads)
+THREAD_CFLAGS :=
+THREAD_LIBS :=
+else
+$(error THREADS must be openmp or pthreads)
+endif
+
+LIBS_PRIVATE := $(BLAS_LIBS) $(THREAD_LIBS) -lm -lpthread
 
 # The library reads no errno from libm; without it sqrtf vectorises. No
 # contraction into FMA: the vector clones must give the baseline's bits.
 LIB_CFLAGS = -std=c11 $(WARN) $(OPT) -fno-math-errno -ffp-contract=off \
 	-fPIC -fvisibility=hidden $(SAN_FLAGS) $(LIB_EXTRA) \
-	$(BLAS_CFLAGS) $(CFLAGS)
+	$(BLAS_CFLAGS) $(THREAD_CFLAGS) $(CFLAGS)
 LIB_LDFLAGS = -shared -Wl,-soname,$(SONAME) -Wl,--version-script,lib/libtinynn.map \
 	-Wl,--no-undefined -Wl,-z,defs $(SAN_FLAGS) $(LDFLAGS)
 
@@ -96,7 +118,7 @@ LIB_SRCS := $(wildcard lib/*.c)
 LIB_OBJS := $(patsubst lib/%.c,$(OBJDIR)/%.o,$(LIB_SRCS))
 
 # Rebuild everything when the configuration changes (BLAS, flags, compiler).
-CONFIG_LINE := $(CC)|$(OPT)|$(CFLAGS)|$(LDFLAGS)|$(WARN)|$(SAN_FLAGS)|$(BLAS)
+CONFIG_LINE := $(CC)|$(OPT)|$(CFLAGS)|$(LDFLAGS)|$(WARN)|$(SAN_FLAGS)|$(BLAS)|$(THREADS)
 CONFIG_STAMP := $(BUILD)/config
 $(shell mkdir -p $(BUILD) && { [ "$$(cat $(CONFIG_STAMP) 2>/dev/null)" = '$(CONFIG_LINE)' ] || echo '$(CONFIG_LINE)' > $(CONFIG_STAMP); })
 

@@ -12,22 +12,59 @@ static size_t count(const tnn_layer *layer, size_t n)
     return n * layer->in_features;
 }
 
+/* Below this many elements per thread, waking another thread costs more
+ * than it saves. */
+#define RELU_MIN_PER_THREAD ((size_t)1 << 15)
+
+/* What a ReLU pass reads and writes; each thread takes a range. */
+struct relu_pass {
+    const float *x; /* forward: the input; backward: the output */
+    const float *dout;
+    float *y; /* forward: the output; backward: the input gradient */
+};
+
 /* ReLU runs over every hidden unit at every step: TNN_VECTOR_CLONES
  * builds its loops for wider vector units too, where the select that
  * keeps a NaN costs no more than the plain one. */
 TNN_VECTOR_CLONES
+static void relu_forward_range(void *arg, size_t begin, size_t end)
+{
+    const struct relu_pass *pass = arg;
+    const float *in = pass->x;
+    float *out = pass->y;
+    /* Written as "not <= 0" so that a NaN passes: a NaN row must not
+     * become a row of zeros and so a confident prediction. -0 gives +0. */
+    for (size_t i = begin; i < end; i++)
+        out[i] = !(in[i] <= 0.0f) ? in[i] : 0.0f;
+}
+
+TNN_VECTOR_CLONES
+static void relu_backward_range(void *arg, size_t begin, size_t end)
+{
+    const struct relu_pass *pass = arg;
+    const float *out = pass->x, *dout = pass->dout;
+    float *din = pass->y;
+    /* dout is read whether or not it is kept: selects, not branches on
+     * the sign of every element, so that the loop vectorises. Where the
+     * output is NaN the derivative is undefined and the gradient NaN;
+     * elsewhere at or below 0 nothing passes, not even a NaN dout. */
+    for (size_t i = begin; i < end; i++) {
+        float y = out[i], g = dout[i];
+        float pass_on = y > 0.0f ? g : 0.0f;
+        din[i] = isnan(y) ? y : pass_on;
+    }
+}
+
 static void relu_forward(tnn_layer *layer, const float *in, float *out,
                          size_t n, bool training, tnn_rng *rng)
 {
     (void)training;
     (void)rng;
-    /* Written as "not <= 0" so that a NaN passes: a NaN row must not
-     * become a row of zeros and so a confident prediction. -0 gives +0. */
-    for (size_t i = 0, c = count(layer, n); i < c; i++)
-        out[i] = !(in[i] <= 0.0f) ? in[i] : 0.0f;
+    struct relu_pass pass = {in, NULL, out};
+    tnn__parallel_for(count(layer, n), RELU_MIN_PER_THREAD, relu_forward_range,
+                      &pass);
 }
 
-TNN_VECTOR_CLONES
 static void relu_backward(tnn_layer *layer, const float *in, const float *out,
                           const float *dout, float *din, size_t n,
                           bool accumulate)
@@ -36,15 +73,9 @@ static void relu_backward(tnn_layer *layer, const float *in, const float *out,
     (void)accumulate;
     if (!din)
         return;
-    /* dout is read whether or not it is kept: selects, not branches on
-     * the sign of every element, so that the loop vectorises. Where the
-     * output is NaN the derivative is undefined and the gradient NaN;
-     * elsewhere at or below 0 nothing passes, not even a NaN dout. */
-    for (size_t i = 0, c = count(layer, n); i < c; i++) {
-        float y = out[i], g = dout[i];
-        float pass = y > 0.0f ? g : 0.0f;
-        din[i] = isnan(y) ? y : pass;
-    }
+    struct relu_pass pass = {out, dout, din};
+    tnn__parallel_for(count(layer, n), RELU_MIN_PER_THREAD,
+                      relu_backward_range, &pass);
 }
 
 static void sigmoid_forward(tnn_layer *layer, const float *in, float *out,

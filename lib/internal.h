@@ -288,6 +288,11 @@ static inline unsigned tnn__fp_mode(void)
 {
     return (_mm_getcsr() | TNN_MXCSR_FTZ_DAZ) & ~TNN_MXCSR_FLAGS;
 }
+/* The calling thread's own mode, for loops that keep it on other threads. */
+static inline unsigned tnn__fp_caller(void)
+{
+    return _mm_getcsr() & ~TNN_MXCSR_FLAGS;
+}
 /* Run this thread in mode; returns what tnn__fp_leave() restores. */
 static inline unsigned tnn__fp_enter(unsigned mode)
 {
@@ -304,6 +309,10 @@ static inline void tnn__fp_leave(unsigned own)
 }
 #else
 static inline unsigned tnn__fp_mode(void)
+{
+    return 0;
+}
+static inline unsigned tnn__fp_caller(void)
 {
     return 0;
 }
@@ -334,6 +343,16 @@ int tnn__pool_parts(const struct tnn__pool *pool);
 /* Run task on every part at once and wait for all; serial when pool is
  * NULL. */
 void tnn__pool_run(struct tnn__pool *pool, tnn__task task, void *arg);
+
+/* A loop body over items [begin, end). */
+typedef void (*tnn__range_fn)(void *arg, size_t begin, size_t end);
+
+/* Run body over [0, count) split into contiguous ranges, one per thread
+ * (tnn_get_num_threads()), when the library's loops are threaded (OpenMP
+ * builds) and there are at least 2 * min_items items; serially otherwise.
+ * Bodies must give the same result however the range is split. */
+void tnn__parallel_for(size_t count, size_t min_items, tnn__range_fn body,
+                       void *arg);
 
 /* ---- optimizers (optim.c) ---------------------------------------------- */
 

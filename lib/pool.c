@@ -1,13 +1,90 @@
 /*
- * A small pool of worker threads for the elementwise passes that touch
- * every parameter at every step (the optimizer update). While the main
- * thread runs them alone, the other cores only wait for the next matrix
- * product; splitting the pass by index ranges keeps the results
- * bit-identical for any number of threads.
+ * The library's own threads, for the passes that touch every parameter at
+ * every step (the optimizer update) and the loops over whole activations
+ * (ReLU, pooling). While the main thread runs them alone, the other cores
+ * only wait for the next matrix product; splitting the passes by index
+ * ranges keeps the results bit-identical for any number of threads.
+ *
+ * Built with OpenMP (TNN_POOL_OPENMP), the threads are the OpenMP
+ * runtime's, the same that OpenBLAS's OpenMP build and oneDNN use, so that
+ * one set of threads serves the products and the library's loops.
+ * Otherwise the pool is a set of POSIX threads (the ThreadSanitizer build,
+ * which cannot see OpenMP's synchronisation) and the activation loops run
+ * on the calling thread.
  */
-#include <pthread.h>
-
 #include "internal.h"
+
+#ifdef TNN_POOL_OPENMP
+#include <omp.h>
+
+struct tnn__pool {
+    int parts;
+};
+
+void tnn__pool_free(struct tnn__pool *pool)
+{
+    tnn__free(pool);
+}
+
+int tnn__pool_new(const char *func, int parts, struct tnn__pool **out)
+{
+    *out = tnn__calloc(1, sizeof **out);
+    if (!*out)
+        return tnn__fail(TNN_E_NOMEM, func, "cannot allocate a thread pool");
+    (*out)->parts = parts;
+    return TNN_OK;
+}
+
+int tnn__pool_parts(const struct tnn__pool *pool)
+{
+    return pool ? pool->parts : 1;
+}
+
+/* Parts are fixed by the count, not by the threads the runtime grants (a
+ * nested region gets one): every thread runs its share of the parts. */
+void tnn__pool_run(struct tnn__pool *pool, tnn__task task, void *arg)
+{
+    int parts = tnn__pool_parts(pool);
+    if (parts == 1) {
+        task(arg, 0, 1);
+        return;
+    }
+#pragma omp parallel num_threads(parts)
+    {
+        int self = omp_get_thread_num(), team = omp_get_num_threads();
+        for (int part = self; part < parts; part += team)
+            task(arg, part, parts);
+    }
+}
+
+void tnn__parallel_for(size_t count, size_t min_items, tnn__range_fn body,
+                       void *arg)
+{
+    size_t parts = (size_t)tnn_get_num_threads();
+    if (min_items < 1)
+        min_items = 1;
+    if (parts > count / min_items)
+        parts = count / min_items;
+    if (parts < 2) {
+        body(arg, 0, count);
+        return;
+    }
+    /* Every thread computes in the caller's floating-point mode, so that
+     * the split never shows in the results. */
+    unsigned mode = tnn__fp_caller();
+#pragma omp parallel num_threads((int)parts)
+    {
+        unsigned own = tnn__fp_enter(mode);
+        size_t self = (size_t)omp_get_thread_num();
+        size_t team = (size_t)omp_get_num_threads();
+        for (size_t part = self; part < parts; part += team)
+            body(arg, count * part / parts, count * (part + 1) / parts);
+        tnn__fp_leave(own);
+    }
+}
+
+#else
+#include <pthread.h>
 
 struct worker_start {
     struct tnn__pool *pool;
@@ -135,3 +212,11 @@ void tnn__pool_run(struct tnn__pool *pool, tnn__task task, void *arg)
         pthread_cond_wait(&pool->done, &pool->lock);
     pthread_mutex_unlock(&pool->lock);
 }
+
+void tnn__parallel_for(size_t count, size_t min_items, tnn__range_fn body,
+                       void *arg)
+{
+    (void)min_items;
+    body(arg, 0, count);
+}
+#endif

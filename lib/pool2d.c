@@ -47,23 +47,45 @@ static int maxpool_reserve(tnn_layer *layer, const char *func, size_t n)
     return TNN_OK;
 }
 
-/* Visit every output: plane index q = image * channels + channel, output
- * position (oy, ox). */
-#define FOR_EACH_OUTPUT(layer, n)                                             \
-    for (size_t q = 0; q < (n) * (layer)->in_shape.dims[0]; q++)              \
+/* Below this many input values per thread, waking another thread costs
+ * more than it saves. */
+#define POOL_MIN_VALUES_PER_THREAD ((size_t)1 << 15)
+
+/* One pass over a batch; threads take ranges of planes (one channel of
+ * one image), which share nothing. */
+struct pool_pass {
+    const tnn_layer *layer;
+    const float *in;   /* forward input */
+    float *out;        /* forward output */
+    bool training;     /* forward: record the maxima */
+    const float *dout; /* backward */
+    float *din;
+};
+
+/* Visit every output of planes [begin, end): plane q, position (oy, ox). */
+#define FOR_EACH_OUTPUT(layer, begin, end)                                    \
+    for (size_t q = (begin); q < (end); q++)                                  \
         for (size_t oy = 0; oy < (layer)->out_shape.dims[1]; oy++)            \
             for (size_t ox = 0; ox < (layer)->out_shape.dims[2]; ox++)
 
-static void maxpool_forward(tnn_layer *layer, const float *in, float *out,
-                            size_t n, bool training, tnn_rng *rng)
+static void run_planes(const tnn_layer *layer, size_t n, tnn__range_fn body,
+                       struct pool_pass *pass)
 {
-    (void)rng;
+    size_t plane = layer->in_shape.dims[1] * layer->in_shape.dims[2];
+    size_t min_planes = POOL_MIN_VALUES_PER_THREAD / plane + 1;
+    tnn__parallel_for(n * layer->in_shape.dims[0], min_planes, body, pass);
+}
+
+static void maxpool_forward_planes(void *arg, size_t begin, size_t end)
+{
+    const struct pool_pass *pass = arg;
+    const tnn_layer *layer = pass->layer;
     const struct pool2d *p = layer->impl;
     const size_t h = layer->in_shape.dims[1], w = layer->in_shape.dims[2];
     const size_t oh = layer->out_shape.dims[1], ow = layer->out_shape.dims[2];
-    FOR_EACH_OUTPUT(layer, n)
+    FOR_EACH_OUTPUT(layer, begin, end)
     {
-        const float *plane = in + q * h * w;
+        const float *plane = pass->in + q * h * w;
         size_t y0 = oy * p->stride, x0 = ox * p->stride;
         size_t best = y0 * w + x0;
         /* A NaN is taken wherever it lies (">" alone passes over it, and
@@ -76,10 +98,33 @@ static void maxpool_forward(tnn_layer *layer, const float *in, float *out,
                     best = at;
             }
         size_t o = (q * oh + oy) * ow + ox;
-        out[o] = plane[best];
-        if (training)
+        pass->out[o] = plane[best];
+        if (pass->training)
             p->argmax[o] = (uint32_t)best;
     }
+}
+
+static void maxpool_forward(tnn_layer *layer, const float *in, float *out,
+                            size_t n, bool training, tnn_rng *rng)
+{
+    (void)rng;
+    struct pool_pass pass = {layer, in, out, training, NULL, NULL};
+    run_planes(layer, n, maxpool_forward_planes, &pass);
+}
+
+static void maxpool_backward_planes(void *arg, size_t begin, size_t end)
+{
+    const struct pool_pass *pass = arg;
+    const tnn_layer *layer = pass->layer;
+    const struct pool2d *p = layer->impl;
+    const size_t plane = layer->in_shape.dims[1] * layer->in_shape.dims[2];
+    const size_t outs = layer->out_shape.dims[1] * layer->out_shape.dims[2];
+    memset(pass->din + begin * plane, 0,
+           (end - begin) * plane * sizeof *pass->din);
+    for (size_t q = begin; q < end; q++)
+        for (size_t o = 0; o < outs; o++)
+            pass->din[q * plane + p->argmax[q * outs + o]] +=
+                pass->dout[q * outs + o];
 }
 
 static void maxpool_backward(tnn_layer *layer, const float *in,
@@ -91,13 +136,28 @@ static void maxpool_backward(tnn_layer *layer, const float *in,
     (void)accumulate;
     if (!din)
         return;
+    struct pool_pass pass = {layer, NULL, NULL, false, dout, din};
+    run_planes(layer, n, maxpool_backward_planes, &pass);
+}
+
+static void avgpool_forward_planes(void *arg, size_t begin, size_t end)
+{
+    const struct pool_pass *pass = arg;
+    const tnn_layer *layer = pass->layer;
     const struct pool2d *p = layer->impl;
-    const size_t plane = layer->in_shape.dims[1] * layer->in_shape.dims[2];
-    const size_t outs = layer->out_shape.dims[1] * layer->out_shape.dims[2];
-    memset(din, 0, n * layer->in_features * sizeof *din);
-    for (size_t q = 0; q < n * layer->in_shape.dims[0]; q++)
-        for (size_t o = 0; o < outs; o++)
-            din[q * plane + p->argmax[q * outs + o]] += dout[q * outs + o];
+    const size_t h = layer->in_shape.dims[1], w = layer->in_shape.dims[2];
+    const size_t oh = layer->out_shape.dims[1], ow = layer->out_shape.dims[2];
+    const float scale = 1.0f / (float)(p->k * p->k);
+    FOR_EACH_OUTPUT(layer, begin, end)
+    {
+        const float *plane = pass->in + q * h * w;
+        size_t y0 = oy * p->stride, x0 = ox * p->stride;
+        float sum = 0.0f;
+        for (size_t ky = 0; ky < p->k; ky++)
+            for (size_t kx = 0; kx < p->k; kx++)
+                sum += plane[(y0 + ky) * w + x0 + kx];
+        pass->out[(q * oh + oy) * ow + ox] = sum * scale;
+    }
 }
 
 static void avgpool_forward(tnn_layer *layer, const float *in, float *out,
@@ -105,19 +165,28 @@ static void avgpool_forward(tnn_layer *layer, const float *in, float *out,
 {
     (void)training;
     (void)rng;
+    struct pool_pass pass = {layer, in, out, false, NULL, NULL};
+    run_planes(layer, n, avgpool_forward_planes, &pass);
+}
+
+static void avgpool_backward_planes(void *arg, size_t begin, size_t end)
+{
+    const struct pool_pass *pass = arg;
+    const tnn_layer *layer = pass->layer;
     const struct pool2d *p = layer->impl;
     const size_t h = layer->in_shape.dims[1], w = layer->in_shape.dims[2];
     const size_t oh = layer->out_shape.dims[1], ow = layer->out_shape.dims[2];
     const float scale = 1.0f / (float)(p->k * p->k);
-    FOR_EACH_OUTPUT(layer, n)
+    memset(pass->din + begin * h * w, 0,
+           (end - begin) * h * w * sizeof *pass->din);
+    FOR_EACH_OUTPUT(layer, begin, end)
     {
-        const float *plane = in + q * h * w;
+        float *plane = pass->din + q * h * w;
+        float g = pass->dout[(q * oh + oy) * ow + ox] * scale;
         size_t y0 = oy * p->stride, x0 = ox * p->stride;
-        float sum = 0.0f;
         for (size_t ky = 0; ky < p->k; ky++)
             for (size_t kx = 0; kx < p->k; kx++)
-                sum += plane[(y0 + ky) * w + x0 + kx];
-        out[(q * oh + oy) * ow + ox] = sum * scale;
+                plane[(y0 + ky) * w + x0 + kx] += g;
     }
 }
 
@@ -130,20 +199,8 @@ static void avgpool_backward(tnn_layer *layer, const float *in,
     (void)accumulate;
     if (!din)
         return;
-    const struct pool2d *p = layer->impl;
-    const size_t h = layer->in_shape.dims[1], w = layer->in_shape.dims[2];
-    const size_t oh = layer->out_shape.dims[1], ow = layer->out_shape.dims[2];
-    const float scale = 1.0f / (float)(p->k * p->k);
-    memset(din, 0, n * layer->in_features * sizeof *din);
-    FOR_EACH_OUTPUT(layer, n)
-    {
-        float *plane = din + q * h * w;
-        float g = dout[(q * oh + oy) * ow + ox] * scale;
-        size_t y0 = oy * p->stride, x0 = ox * p->stride;
-        for (size_t ky = 0; ky < p->k; ky++)
-            for (size_t kx = 0; kx < p->k; kx++)
-                plane[(y0 + ky) * w + x0 + kx] += g;
-    }
+    struct pool_pass pass = {layer, NULL, NULL, false, dout, din};
+    run_planes(layer, n, avgpool_backward_planes, &pass);
 }
 
 static size_t maxpool_scratch(const tnn_layer *layer)

@@ -927,6 +927,128 @@ START_TEST(image_layer_misuse)
 }
 END_TEST
 
+/* Passes over whole activations large enough to be split over threads
+ * (64 images of 6 channels of 20x20: 153,600 values): the same bits for 1
+ * and 3 threads, and the values a direct loop gives. */
+#define SPLIT_IMAGES 64
+#define SPLIT_CH 6
+#define SPLIT_SIDE 20
+#define SPLIT_VALUES (SPLIT_IMAGES * SPLIT_CH * SPLIT_SIDE * SPLIT_SIDE)
+
+static float split_input(size_t i)
+{
+    return i % 13 == 0 ? -0.0f : (float)((int)((i * 7919) % 101) - 50) / 8;
+}
+
+static float split_dout(size_t i)
+{
+    return (float)(i % 17) * 0.25f - 2.0f;
+}
+
+struct split_result {
+    float *out, *din;
+};
+
+static struct split_result run_split_layer(tnn_layer *(*make)(void),
+                                           size_t side, int threads)
+{
+    size_t dims[4] = {SPLIT_IMAGES, SPLIT_CH, SPLIT_SIDE, SPLIT_SIDE};
+    tnn_tensor *in = tnn_tensor_new(4, dims), *din = tnn_tensor_new(4, dims);
+    /* A pattern with ties, zeros of both signs and negatives. */
+    for (size_t i = 0; i < SPLIT_VALUES; i++)
+        tnn_tensor_data(in)[i] = split_input(i);
+    tnn_layer *layer = make();
+    int saved = tnn_get_num_threads();
+    ck_assert_int_eq(tnn_set_num_threads(threads), TNN_OK);
+    size_t odims[4] = {SPLIT_IMAGES, SPLIT_CH, side, side};
+    size_t outs = SPLIT_IMAGES * SPLIT_CH * side * side;
+    tnn_tensor *out = tnn_tensor_new(4, odims),
+               *dout = tnn_tensor_new(4, odims);
+    for (size_t i = 0; i < outs; i++)
+        tnn_tensor_data(dout)[i] = split_dout(i);
+    ck_assert_int_eq(tnn_layer_forward(layer, in, out, TNN_MODE_TRAIN, NULL),
+                     TNN_OK);
+    ck_assert_int_eq(tnn_layer_backward(layer, in, out, dout, din), TNN_OK);
+    ck_assert_int_eq(tnn_set_num_threads(saved), TNN_OK);
+    struct split_result r = {malloc(outs * sizeof(float)),
+                             malloc(SPLIT_VALUES * sizeof(float))};
+    ck_assert(r.out && r.din);
+    memcpy(r.out, tnn_tensor_data(out), outs * sizeof(float));
+    memcpy(r.din, tnn_tensor_data(din), SPLIT_VALUES * sizeof(float));
+    tnn_tensor_free(in);
+    tnn_tensor_free(din);
+    tnn_tensor_free(out);
+    tnn_tensor_free(dout);
+    tnn_layer_free(layer);
+    return r;
+}
+
+static tnn_layer *make_relu(void)
+{
+    return tnn_relu_new();
+}
+
+static tnn_layer *make_avgpool3(void)
+{
+    return tnn_avgpool2d_new(3, 2);
+}
+
+START_TEST(split_passes_match_one_thread_and_direct_loops)
+{
+    tnn_layer *(*makes[])(void) = {make_relu, make_maxpool, make_avgpool3};
+    for (size_t l = 0; l < 3; l++) {
+        size_t k = l == 0 ? 1 : l == 1 ? 2 : 3, stride = l == 2 ? 2 : k;
+        size_t side = (SPLIT_SIDE - k) / stride + 1;
+        struct split_result one = run_split_layer(makes[l], side, 1);
+        struct split_result three = run_split_layer(makes[l], side, 3);
+        size_t outs =
+            l == 0 ? SPLIT_VALUES : SPLIT_IMAGES * SPLIT_CH * side * side;
+        ck_assert_mem_eq(one.out, three.out, outs * sizeof(float));
+        ck_assert_mem_eq(one.din, three.din, SPLIT_VALUES * sizeof(float));
+        /* Direct loops: forward of every output, input gradient summed. */
+        float *din = calloc(SPLIT_VALUES, sizeof(float));
+        ck_assert_ptr_nonnull(din);
+        for (size_t q = 0; q < SPLIT_IMAGES * SPLIT_CH; q++)
+            for (size_t oy = 0; oy < side; oy++)
+                for (size_t ox = 0; ox < side; ox++) {
+                    size_t o = (q * side + oy) * side + ox;
+                    size_t base = q * SPLIT_SIDE * SPLIT_SIDE;
+                    size_t at = base + oy * stride * SPLIT_SIDE + ox * stride;
+                    float want = split_input(at), sum = 0.0f;
+                    size_t best = at;
+                    for (size_t ky = 0; ky < k; ky++)
+                        for (size_t kx = 0; kx < k; kx++) {
+                            size_t i = at + ky * SPLIT_SIDE + kx;
+                            sum += split_input(i);
+                            if (split_input(i) > split_input(best))
+                                best = i;
+                        }
+                    if (l == 0) {
+                        want = want > 0.0f ? want : 0.0f;
+                        din[at] = want > 0.0f ? split_dout(o) : 0.0f;
+                    } else if (l == 1) {
+                        want = split_input(best);
+                        din[best] += split_dout(o);
+                    } else {
+                        want = sum * (1.0f / 9.0f);
+                        for (size_t ky = 0; ky < k; ky++)
+                            for (size_t kx = 0; kx < k; kx++)
+                                din[at + ky * SPLIT_SIDE + kx] +=
+                                    split_dout(o) * (1.0f / 9.0f);
+                    }
+                    ck_assert_float_eq(one.out[o], want);
+                }
+        for (size_t i = 0; i < SPLIT_VALUES; i++)
+            ck_assert_float_eq(one.din[i], din[i]);
+        free(din);
+        free(one.out);
+        free(one.din);
+        free(three.out);
+        free(three.din);
+    }
+}
+END_TEST
+
 Suite *layers_suite(void)
 {
     Suite *s = suite_create("layers");
@@ -954,6 +1076,7 @@ Suite *layers_suite(void)
     tcase_add_test(tc, spatial_batchnorm_gradients);
     tcase_add_test(tc, conv2d_matches_direct_convolution);
     tcase_add_test(tc, pooling_by_hand);
+    tcase_add_test(tc, split_passes_match_one_thread_and_direct_loops);
     tcase_add_test(tc, image_layer_misuse);
     suite_add_tcase(s, tc);
     return s;
