@@ -7,6 +7,9 @@
 #ifdef TNN_HAVE_OPENBLAS
 #include <cblas.h>
 #endif
+#ifdef TNN_POOL_OPENMP
+#include <omp.h>
+#endif
 
 /* 0 means "not set": report the BLAS's own default. */
 static int num_threads;
@@ -14,7 +17,15 @@ static int num_threads;
 static void blas_apply_threads(int n)
 {
 #ifdef TNN_HAVE_OPENBLAS
+#ifdef TNN_POOL_OPENMP
+    /* OpenBLAS's OpenMP build also sets the calling thread's OpenMP thread
+     * count, which belongs to the caller: give it back. */
+    int caller = omp_get_max_threads();
     openblas_set_num_threads(n);
+    omp_set_num_threads(caller);
+#else
+    openblas_set_num_threads(n);
+#endif
 #else
     (void)n;
 #endif
