@@ -105,13 +105,11 @@ static const struct stage stages[] = {
 
 /* The tensors one pass of the stages needs for batches of n images. */
 struct stage_tensors {
-    size_t n;
     tnn_tensor *in[STAGES], *out[STAGES], *dout[STAGES], *din[STAGES];
 };
 
 static void make_tensors(struct stage_tensors *t, size_t n, tnn_rng *rng)
 {
-    t->n = n;
     for (size_t i = 0; i < STAGES; i++) {
         const struct stage *s = &stages[i];
         size_t dims[4] = {n, s->in_dims[0], s->in_dims[1], s->in_dims[2]};
