@@ -312,11 +312,17 @@ bench: deps $(BUILD)/bench_mlp $(BUILD)/bench_cnn $(BUILD)/bench_sweep
 	$(BUILD)/bench_cnn $(DATA_DIR) $(BENCH_CNN_EPOCHS) $(BENCH_THREADS)
 	$(BUILD)/bench_sweep $(BENCH_THREADS)
 
-# PyTorch from Debian (python3-torch), run right after libtinynn's benchmark.
-bench-compare: deps $(BUILD)/bench_mlp
+# Both MNIST models in libtinynn and in PyTorch (Debian's python3-torch,
+# installed first when run as root), in turns, then a summary table. The
+# MLP runs 3 epochs here (BENCH_EPOCHS=5 on the command line for bench's),
+# the convnet BENCH_CNN_EPOCHS, both on BENCH_THREADS threads.
+bench-compare: BENCH_EPOCHS = 3
+bench-compare:
 	@bash scripts/install-deps.sh $(DEMO_DEPS) python3-torch
+	@$(MAKE) --no-print-directory $(BUILD)/bench_mlp $(BUILD)/bench_cnn
 	@bash scripts/fetch-mnist.sh $(DATA_DIR)
-	@bash bench/compare.sh $(BUILD)/bench_mlp $(DATA_DIR) $(BENCH_EPOCHS) $(BENCH_THREADS)
+	@bash bench/compare.sh $(BUILD) $(DATA_DIR) $(BENCH_EPOCHS) \
+	    $(BENCH_CNN_EPOCHS) $(BENCH_THREADS)
 
 clean:
 	rm -rf $(BUILD)
