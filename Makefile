@@ -68,21 +68,6 @@ else ifneq ($(SANITIZE),)
 $(error SANITIZE must be empty, 1 or thread)
 endif
 
-# --- BLAS ---------------------------------------------------------------------
-BLAS ?= openblas
-MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
-ifeq ($(BLAS),openblas)
-BLAS_CFLAGS = $(shell pkg-config --cflags openblas 2>/dev/null) -DTNN_HAVE_OPENBLAS
-BLAS_LIBS := -lopenblas
-else ifeq ($(BLAS),reference)
-# Debian's netlib BLAS (with CBLAS) lives in its own directory; linking it by
-# path and run path keeps the alternatives system from handing us OpenBLAS.
-REFBLAS_DIR ?= /usr/lib/$(MULTIARCH)/blas
-BLAS_CFLAGS :=
-BLAS_LIBS := -L$(REFBLAS_DIR) -Wl,-rpath,$(REFBLAS_DIR) -lblas
-else
-$(error BLAS must be openblas or reference)
-endif
 # --- threads --------------------------------------------------------------------
 # THREADS=openmp: the library's loops and the optimizer update run on the
 # OpenMP runtime's threads. THREADS=pthreads: the update runs on a pool of
@@ -104,6 +89,31 @@ else
 $(error THREADS must be openmp or pthreads)
 endif
 
+# --- BLAS ---------------------------------------------------------------------
+BLAS ?= openblas
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+ifeq ($(BLAS),openblas)
+BLAS_CFLAGS = $(shell pkg-config --cflags openblas 2>/dev/null) -DTNN_HAVE_OPENBLAS
+# With OpenMP threads, Debian's OpenMP build of OpenBLAS
+# (libopenblas0-openmp), linked by path so that the system's choice of
+# variant cannot hand the library the pthreads build, whose threads would
+# spin beside OpenMP's. A program that loads the pthreads build itself
+# still works: the library then keeps its loops off OpenMP (lib/pool.c).
+OPENBLAS_OPENMP_DIR ?= /usr/lib/$(MULTIARCH)/openblas-openmp
+ifeq ($(THREADS)$(wildcard $(OPENBLAS_OPENMP_DIR)/libopenblas.so.0),openmp$(OPENBLAS_OPENMP_DIR)/libopenblas.so.0)
+BLAS_LIBS := -L$(OPENBLAS_OPENMP_DIR) -Wl,-rpath,$(OPENBLAS_OPENMP_DIR) -l:libopenblas.so.0
+else
+BLAS_LIBS := -lopenblas
+endif
+else ifeq ($(BLAS),reference)
+# Debian's netlib BLAS (with CBLAS) lives in its own directory; linking it by
+# path and run path keeps the alternatives system from handing us OpenBLAS.
+REFBLAS_DIR ?= /usr/lib/$(MULTIARCH)/blas
+BLAS_CFLAGS :=
+BLAS_LIBS := -L$(REFBLAS_DIR) -Wl,-rpath,$(REFBLAS_DIR) -lblas
+else
+$(error BLAS must be openblas or reference)
+endif
 LIBS_PRIVATE := $(BLAS_LIBS) $(THREAD_LIBS) -lm -lpthread
 
 # The library reads no errno from libm; without it sqrtf vectorises. No
@@ -118,7 +128,7 @@ LIB_SRCS := $(wildcard lib/*.c)
 LIB_OBJS := $(patsubst lib/%.c,$(OBJDIR)/%.o,$(LIB_SRCS))
 
 # Rebuild everything when the configuration changes (BLAS, flags, compiler).
-CONFIG_LINE := $(CC)|$(OPT)|$(CFLAGS)|$(LDFLAGS)|$(WARN)|$(SAN_FLAGS)|$(BLAS)|$(THREADS)
+CONFIG_LINE := $(CC)|$(OPT)|$(CFLAGS)|$(LDFLAGS)|$(WARN)|$(SAN_FLAGS)|$(BLAS)|$(THREADS)|$(BLAS_LIBS)
 CONFIG_STAMP := $(BUILD)/config
 $(shell mkdir -p $(BUILD) && { [ "$$(cat $(CONFIG_STAMP) 2>/dev/null)" = '$(CONFIG_LINE)' ] || echo '$(CONFIG_LINE)' > $(CONFIG_STAMP); })
 

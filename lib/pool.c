@@ -5,86 +5,28 @@
  * only wait for the next matrix product; splitting the passes by index
  * ranges keeps the results bit-identical for any number of threads.
  *
- * Built with OpenMP (TNN_POOL_OPENMP), the threads are the OpenMP
- * runtime's, the same that OpenBLAS's OpenMP build and oneDNN use, so that
- * one set of threads serves the products and the library's loops.
- * Otherwise the pool is a set of POSIX threads (the ThreadSanitizer build,
- * which cannot see OpenMP's synchronisation) and the activation loops run
- * on the calling thread.
+ * Two runtimes. Built with OpenMP (TNN_POOL_OPENMP), the passes run on
+ * the OpenMP runtime's threads, which oneDNN and OpenBLAS's OpenMP build
+ * use too, so that one set of threads serves products and loops alike.
+ * But when the process runs an OpenBLAS with threads of its own (the
+ * pthreads build, which a program may load before the library), both sets
+ * of threads would spin on the same cores, each waiting for the other
+ * (the MNIST MLP took 3 to 10 s per epoch that way against 0.7 to 0.9 s):
+ * then, as in builds without OpenMP (ThreadSanitizer, which cannot see
+ * OpenMP's synchronisation), the update runs on a pool of POSIX threads
+ * that sleep between steps, and the activation passes on the calling
+ * thread.
  */
+#include <pthread.h>
+
 #include "internal.h"
 
 #ifdef TNN_POOL_OPENMP
 #include <omp.h>
-
-struct tnn__pool {
-    int parts;
-};
-
-void tnn__pool_free(struct tnn__pool *pool)
-{
-    tnn__free(pool);
-}
-
-int tnn__pool_new(const char *func, int parts, struct tnn__pool **out)
-{
-    *out = tnn__calloc(1, sizeof **out);
-    if (!*out)
-        return tnn__fail(TNN_E_NOMEM, func, "cannot allocate a thread pool");
-    (*out)->parts = parts;
-    return TNN_OK;
-}
-
-int tnn__pool_parts(const struct tnn__pool *pool)
-{
-    return pool ? pool->parts : 1;
-}
-
-/* Parts are fixed by the count, not by the threads the runtime grants (a
- * nested region gets one): every thread runs its share of the parts. */
-void tnn__pool_run(struct tnn__pool *pool, tnn__task task, void *arg)
-{
-    int parts = tnn__pool_parts(pool);
-    if (parts == 1) {
-        task(arg, 0, 1);
-        return;
-    }
-#pragma omp parallel num_threads(parts)
-    {
-        int self = omp_get_thread_num(), team = omp_get_num_threads();
-        for (int part = self; part < parts; part += team)
-            task(arg, part, parts);
-    }
-}
-
-void tnn__parallel_for(size_t count, size_t min_items, tnn__range_fn body,
-                       void *arg)
-{
-    size_t parts = (size_t)tnn_get_num_threads();
-    if (min_items < 1)
-        min_items = 1;
-    if (parts > count / min_items)
-        parts = count / min_items;
-    if (parts < 2) {
-        body(arg, 0, count);
-        return;
-    }
-    /* Every thread computes in the caller's floating-point mode, so that
-     * the split never shows in the results. */
-    unsigned mode = tnn__fp_caller();
-#pragma omp parallel num_threads((int)parts)
-    {
-        unsigned own = tnn__fp_enter(mode);
-        size_t self = (size_t)omp_get_thread_num();
-        size_t team = (size_t)omp_get_num_threads();
-        for (size_t part = self; part < parts; part += team)
-            body(arg, count * part / parts, count * (part + 1) / parts);
-        tnn__fp_leave(own);
-    }
-}
-
-#else
-#include <pthread.h>
+#ifdef TNN_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
+#endif
 
 struct worker_start {
     struct tnn__pool *pool;
@@ -133,7 +75,7 @@ static void *worker_main(void *p)
     return NULL;
 }
 
-void tnn__pool_free(struct tnn__pool *pool)
+static void posix_pool_free(struct tnn__pool *pool)
 {
     if (!pool)
         return;
@@ -151,7 +93,7 @@ void tnn__pool_free(struct tnn__pool *pool)
     tnn__free(pool);
 }
 
-int tnn__pool_new(const char *func, int parts, struct tnn__pool **out)
+static int posix_pool_new(const char *func, int parts, struct tnn__pool **out)
 {
     *out = NULL;
     struct tnn__pool *pool = tnn__calloc(1, sizeof *pool);
@@ -178,7 +120,7 @@ int tnn__pool_new(const char *func, int parts, struct tnn__pool **out)
         struct worker_start *ws = &pool->starts[i - 1];
         *ws = (struct worker_start){pool, i};
         if (pthread_create(&pool->workers[i - 1], NULL, worker_main, ws)) {
-            tnn__pool_free(pool);
+            posix_pool_free(pool);
             return tnn__fail(TNN_E_NOMEM, func, "cannot start thread %d of %d",
                              i, parts);
         }
@@ -188,17 +130,8 @@ int tnn__pool_new(const char *func, int parts, struct tnn__pool **out)
     return TNN_OK;
 }
 
-int tnn__pool_parts(const struct tnn__pool *pool)
+static void posix_pool_run(struct tnn__pool *pool, tnn__task task, void *arg)
 {
-    return pool ? pool->parts : 1;
-}
-
-void tnn__pool_run(struct tnn__pool *pool, tnn__task task, void *arg)
-{
-    if (!pool || pool->parts == 1) {
-        task(arg, 0, 1);
-        return;
-    }
     pthread_mutex_lock(&pool->lock);
     pool->task = task;
     pool->arg = arg;
@@ -213,10 +146,112 @@ void tnn__pool_run(struct tnn__pool *pool, tnn__task task, void *arg)
     pthread_mutex_unlock(&pool->lock);
 }
 
+#ifdef TNN_POOL_OPENMP
+/* Whether the passes may use OpenMP's threads: not beside a BLAS that runs
+ * POSIX threads of its own. Decided once; every caller computes the same
+ * value, so the race to store it is benign. */
+static bool use_openmp(void)
+{
+#ifdef TNN_HAVE_OPENBLAS
+    static _Atomic int decided; /* 0 unknown, 1 yes, 2 no */
+    int now = decided;
+    if (now == 0) {
+        /* openblas_get_parallel(): 0 sequential, 1 POSIX threads, 2 OpenMP */
+        now = openblas_get_parallel() == 1 ? 2 : 1;
+        decided = now;
+    }
+    return now == 1;
+#else
+    return true;
+#endif
+}
+#else
+static bool use_openmp(void)
+{
+    return false;
+}
+#endif
+
+void tnn__pool_free(struct tnn__pool *pool)
+{
+    if (pool && pool->workers)
+        posix_pool_free(pool);
+    else
+        tnn__free(pool);
+}
+
+int tnn__pool_new(const char *func, int parts, struct tnn__pool **out)
+{
+    if (!use_openmp())
+        return posix_pool_new(func, parts, out);
+    *out = tnn__calloc(1, sizeof **out);
+    if (!*out)
+        return tnn__fail(TNN_E_NOMEM, func, "cannot allocate a thread pool");
+    (*out)->parts = parts;
+    return TNN_OK;
+}
+
+int tnn__pool_parts(const struct tnn__pool *pool)
+{
+    return pool ? pool->parts : 1;
+}
+
+#ifdef TNN_POOL_OPENMP
+/* Parts are fixed by the count, not by the threads the runtime grants (a
+ * nested region gets one): every thread runs its share of the parts. */
+static void openmp_run(int parts, tnn__task task, void *arg)
+{
+#pragma omp parallel num_threads(parts)
+    {
+        int self = omp_get_thread_num(), team = omp_get_num_threads();
+        for (int part = self; part < parts; part += team)
+            task(arg, part, parts);
+    }
+}
+
+static void openmp_for(size_t parts, size_t count, tnn__range_fn body,
+                       void *arg)
+{
+    /* Every thread computes in the caller's floating-point mode, so that
+     * the split never shows in the results. */
+    unsigned mode = tnn__fp_caller();
+#pragma omp parallel num_threads((int)parts)
+    {
+        unsigned own = tnn__fp_enter(mode);
+        size_t self = (size_t)omp_get_thread_num();
+        size_t team = (size_t)omp_get_num_threads();
+        for (size_t part = self; part < parts; part += team)
+            body(arg, count * part / parts, count * (part + 1) / parts);
+        tnn__fp_leave(own);
+    }
+}
+#endif
+
+void tnn__pool_run(struct tnn__pool *pool, tnn__task task, void *arg)
+{
+    if (!pool || pool->parts == 1)
+        task(arg, 0, 1);
+    else if (pool->workers)
+        posix_pool_run(pool, task, arg);
+#ifdef TNN_POOL_OPENMP
+    else
+        openmp_run(pool->parts, task, arg);
+#endif
+}
+
 void tnn__parallel_for(size_t count, size_t min_items, tnn__range_fn body,
                        void *arg)
 {
-    (void)min_items;
-    body(arg, 0, count);
-}
+    size_t parts = (size_t)tnn_get_num_threads();
+    if (min_items < 1)
+        min_items = 1;
+    if (parts > count / min_items)
+        parts = count / min_items;
+    if (parts < 2 || !use_openmp()) {
+        body(arg, 0, count);
+        return;
+    }
+#ifdef TNN_POOL_OPENMP
+    openmp_for(parts, count, body, arg);
 #endif
+}
