@@ -69,13 +69,18 @@ $(error SANITIZE must be empty, 1 or thread)
 endif
 
 # --- threads --------------------------------------------------------------------
-# THREADS=openmp: the library's loops and the optimizer update run on the
-# OpenMP runtime's threads. THREADS=pthreads: the update runs on a pool of
-# POSIX threads and the other loops on the calling thread; the
-# ThreadSanitizer build uses it, since TSan cannot see how OpenMP's
-# threads synchronise. clang's OpenMP needs LLVM's runtime rather than
-# GCC's, so clang builds default to pthreads.
-THREADS ?= $(if $(findstring clang,$(CC)),pthreads,openmp)
+# THREADS=pthreads (the default): the optimizer update runs on a pool of
+# POSIX threads that sleep between steps, beside OpenBLAS's own threads,
+# and the activation loops on the calling thread. THREADS=openmp: the
+# update and the ReLU and pooling loops run on the OpenMP runtime's
+# threads, shared with OpenBLAS's OpenMP build. OpenMP is faster on an
+# otherwise idle machine but its threads spin while they wait, and beside
+# other busy processes an epoch can take 30 times as long (measured in
+# docs/performance.md), unless OMP_WAIT_POLICY=passive is set. The
+# ThreadSanitizer build always uses pthreads, since TSan cannot see how
+# OpenMP's threads synchronise; so do clang builds, whose OpenMP needs
+# LLVM's runtime rather than GCC's.
+THREADS ?= pthreads
 ifeq ($(SANITIZE),thread)
 THREADS := pthreads
 endif

@@ -347,10 +347,16 @@ void tnn__pool_run(struct tnn__pool *pool, tnn__task task, void *arg);
 /* A loop body over items [begin, end). */
 typedef void (*tnn__range_fn)(void *arg, size_t begin, size_t end);
 
+/* Make pool the one this thread's range loops use (a model sets its own
+ * around its passes); returns the one before, for tnn__pool_leave(). */
+struct tnn__pool *tnn__pool_enter(struct tnn__pool *pool);
+void tnn__pool_leave(struct tnn__pool *before);
+
 /* Run body over [0, count) split into contiguous ranges, one per thread
- * (tnn_get_num_threads()), when the library's loops are threaded (OpenMP
- * builds) and there are at least 2 * min_items items; serially otherwise.
- * Bodies must give the same result however the range is split. */
+ * (tnn_get_num_threads()), when there are at least 2 * min_items items
+ * and threads to run them: OpenMP's, or the pool entered on this thread.
+ * Serially otherwise. Bodies must give the same result however the range
+ * is split, and run in the caller's floating-point mode. */
 void tnn__parallel_for(size_t count, size_t min_items, tnn__range_fn body,
                        void *arg);
 

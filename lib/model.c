@@ -564,6 +564,7 @@ static const float *forward_layers(tnn_model *m, const float *x, size_t n,
                                    float *last_out)
 {
     const float *in = x;
+    struct tnn__pool *before = tnn__pool_enter(m->pool);
     for (size_t i = 0; i < count; i++) {
         tnn_layer *layer = m->layers[i];
         float *out = last_out && i + 1 == count ? last_out : m->act[i + 1];
@@ -571,6 +572,7 @@ static const float *forward_layers(tnn_model *m, const float *x, size_t n,
         layer->forward_rows = training ? n : 0;
         in = out;
     }
+    tnn__pool_leave(before);
     return in;
 }
 
@@ -656,6 +658,7 @@ static int train_step(tnn_model *m, const char *func, const float *x,
     size_t first = 0;
     while (first < head && !tnn__layer_learns(m->layers[first]))
         first++;
+    struct tnn__pool *before = tnn__pool_enter(m->pool);
     for (size_t i = head; i-- > first;) {
         tnn_layer *layer = m->layers[i];
         const float *in = i ? m->act[i] : x;
@@ -665,6 +668,7 @@ static int train_step(tnn_model *m, const char *func, const float *x,
                              i > first ? m->dact[i] : NULL, n,
                              layer->trainable);
     }
+    tnn__pool_leave(before);
     size_t slot = 0;
     if (m->check_finite &&
         !tnn__optim_step_finite(m->optim, m->layers, m->num_layers, &slot)) {
@@ -794,6 +798,8 @@ static int run_forward(tnn_model *m, const char *func, const tnn_tensor *x,
     if (training && chunk > TNN_MAX_BLAS_DIM)
         return tnn__fail(TNN_E_SHAPE, func, "batch of %zu rows", chunk);
     rc = ensure_rows(m, func, chunk);
+    if (rc == TNN_OK)
+        rc = ensure_pool(m, func);
     if (rc != TNN_OK)
         return rc;
     for (size_t start = 0; start < xr.count; start += chunk) {

@@ -239,6 +239,43 @@ void tnn__pool_run(struct tnn__pool *pool, tnn__task task, void *arg)
 #endif
 }
 
+/* The pool of the model whose pass runs on this thread, if any. */
+static _Thread_local struct tnn__pool *current_pool;
+
+struct tnn__pool *tnn__pool_enter(struct tnn__pool *pool)
+{
+    struct tnn__pool *before = current_pool;
+    current_pool = pool;
+    return before;
+}
+
+void tnn__pool_leave(struct tnn__pool *before)
+{
+    current_pool = before;
+}
+
+/* A range loop as a pool task: part p of the pool takes range p of
+ * `ranges`, in the caller's floating-point mode. */
+struct range_job {
+    tnn__range_fn body;
+    void *arg;
+    size_t count, ranges;
+    unsigned fp_mode;
+};
+
+static void range_task(void *p, int part, int parts)
+{
+    (void)parts;
+    const struct range_job *job = p;
+    size_t r = (size_t)part;
+    if (r >= job->ranges)
+        return;
+    unsigned own = tnn__fp_enter(job->fp_mode);
+    job->body(job->arg, job->count * r / job->ranges,
+              job->count * (r + 1) / job->ranges);
+    tnn__fp_leave(own);
+}
+
 void tnn__parallel_for(size_t count, size_t min_items, tnn__range_fn body,
                        void *arg)
 {
@@ -247,8 +284,17 @@ void tnn__parallel_for(size_t count, size_t min_items, tnn__range_fn body,
         min_items = 1;
     if (parts > count / min_items)
         parts = count / min_items;
-    if (parts < 2 || !use_openmp()) {
+    struct tnn__pool *pool = current_pool;
+    bool posix = pool && pool->workers;
+    if (posix && parts > (size_t)pool->parts)
+        parts = (size_t)pool->parts;
+    if (parts < 2 || (!posix && !use_openmp())) {
         body(arg, 0, count);
+        return;
+    }
+    if (posix) {
+        struct range_job job = {body, arg, count, parts, tnn__fp_caller()};
+        posix_pool_run(pool, range_task, &job);
         return;
     }
 #ifdef TNN_POOL_OPENMP
