@@ -63,10 +63,12 @@ struct buffer {
     size_t size;
 };
 
-/* A primitive and its scratchpad (NULL if it needs none). */
+/* A primitive and its scratchpad (NULL if it needs none); a serial one is
+ * made and run on the calling thread alone. */
 struct step {
     dnnl_primitive_t prim;
     dnnl_memory_t scratch;
+    bool serial;
 };
 
 /* One tensor argument: the library's layout over the caller's buffer and,
@@ -103,6 +105,7 @@ struct tnn__dnnl_conv {
     size_t need[BUFFERS]; /* what the slot being made asks for */
     struct slot slot[SLOTS];
     unsigned long clock;
+    int threads; /* of the call under way */
     /* The slot whose last forward left its input reordered in
      * buf[BUF_SRC], for the weight gradient that follows; NULL if none. */
     const struct slot *src_kept;
@@ -122,9 +125,10 @@ struct caller {
     unsigned fp;
 };
 
-static struct caller enter(int threads)
+static struct caller enter(struct tnn__dnnl_conv *d, int threads)
 {
     struct caller c = {omp_get_max_threads(), tnn__fp_save()};
+    d->threads = threads;
     omp_set_num_threads(threads);
     return c;
 }
@@ -159,16 +163,31 @@ static dnnl_status_t step_init(struct tnn__dnnl_conv *d, struct step *s,
     return dnnl_primitive_create(&s->prim, pd);
 }
 
+/* The weights' reorders move a few thousand values: a parallel region
+ * would cost more than the copy (far more when the other threads wait
+ * for a core), so they run serially. */
+static bool serial(enum role role)
+{
+    return role == BUF_WEI || role == BUF_DWEI || role == BUF_BWEI;
+}
+
 static dnnl_status_t reorder_init(struct tnn__dnnl_conv *d, struct step *s,
                                   const dnnl_memory_desc_t *from,
                                   const dnnl_memory_desc_t *to,
-                                  const_dnnl_primitive_attr_t attr)
+                                  const_dnnl_primitive_attr_t attr,
+                                  enum role role)
 {
     dnnl_primitive_desc_t pd;
-    TRY(dnnl_reorder_primitive_desc_create(&pd, from, d->engine, to, d->engine,
-                                           attr));
-    dnnl_status_t status = step_init(d, s, pd);
-    dnnl_primitive_desc_destroy(pd);
+    s->serial = serial(role);
+    if (s->serial)
+        omp_set_num_threads(1);
+    dnnl_status_t status = dnnl_reorder_primitive_desc_create(
+        &pd, from, d->engine, to, d->engine, attr);
+    if (status == dnnl_success) {
+        status = step_init(d, s, pd);
+        dnnl_primitive_desc_destroy(pd);
+    }
+    omp_set_num_threads(d->threads);
     return status;
 }
 
@@ -187,9 +206,9 @@ static dnnl_status_t operand_init(struct tnn__dnnl_conv *d, struct operand *op,
     need(d, role, dnnl_memory_desc_get_size(want));
     /* An output of ours is added to the caller's when own is set (the
      * weight gradient, accumulated). */
-    return input ? reorder_init(d, &op->reorder, user, want, d->attr)
+    return input ? reorder_init(d, &op->reorder, user, want, d->attr, role)
                  : reorder_init(d, &op->reorder, want, user,
-                                own ? d->attr_add : d->attr);
+                                own ? d->attr_add : d->attr, role);
 }
 
 static const dnnl_memory_desc_t *md_of(const_dnnl_primitive_desc_t pd,
@@ -486,8 +505,13 @@ static bool run(struct tnn__dnnl_conv *d, const struct step *s, int nargs,
 {
     if (s->scratch)
         args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, s->scratch};
-    return dnnl_primitive_execute(s->prim, d->stream, nargs, args) ==
-           dnnl_success;
+    if (s->serial)
+        omp_set_num_threads(1);
+    dnnl_status_t status =
+        dnnl_primitive_execute(s->prim, d->stream, nargs, args);
+    if (s->serial)
+        omp_set_num_threads(d->threads);
+    return status == dnnl_success;
 }
 
 static bool reorder(struct tnn__dnnl_conv *d, const struct step *s,
@@ -519,7 +543,7 @@ bool tnn__dnnl_conv_forward(struct tnn__dnnl_conv *d, const float *in,
                             size_t n)
 {
     int threads = tnn_get_num_threads(), rc;
-    struct caller caller = enter(threads);
+    struct caller caller = enter(d, threads);
     struct slot *s = slot_for(d, n, threads, &rc);
     bool ok = s != NULL;
     if (ok) {
@@ -583,7 +607,7 @@ bool tnn__dnnl_conv_backward(struct tnn__dnnl_conv *d, const float *in,
                              float *db, float *din, size_t n, bool accumulate)
 {
     int threads = tnn_get_num_threads(), rc;
-    struct caller caller = enter(threads);
+    struct caller caller = enter(d, threads);
     struct slot *s = slot_for(d, n, threads, &rc);
     bool ok = s != NULL;
     if (ok) {
@@ -666,7 +690,7 @@ int tnn__dnnl_conv_reserve(struct tnn__dnnl_conv **conv, const char *func,
         }
     }
     int threads = tnn_get_num_threads(), rc = TNN_OK;
-    struct caller caller = enter(threads);
+    struct caller caller = enter(d, threads);
     slot_for(d, n, threads, &rc);
     leave(caller);
     if (rc != TNN_OK && d != *conv)
