@@ -8,9 +8,10 @@
 #   make abi-update      rewrite abi/libtinynn.abi (deliberate additions only)
 #   make bench           benchmarks
 #
-# Options: BLAS=openblas|reference, THREADS=openmp|pthreads,
-# SANITIZE=1 (address+undefined) or SANITIZE=thread, WERROR=1,
-# CC=gcc|clang, BUILD=dir.
+# Options: BLAS=openblas|reference, THREADS=pthreads|openmp, DNNL=1|0
+# (oneDNN convolutions; 1 when /usr/include/dnnl.h exists), SANITIZE=1
+# (address+undefined) or SANITIZE=thread, WERROR=1, CC=gcc|clang,
+# BUILD=dir.
 
 .SUFFIXES:
 SHELL := /bin/bash
@@ -119,21 +120,44 @@ BLAS_LIBS := -L$(REFBLAS_DIR) -Wl,-rpath,$(REFBLAS_DIR) -lblas
 else
 $(error BLAS must be openblas or reference)
 endif
-LIBS_PRIVATE := $(BLAS_LIBS) $(THREAD_LIBS) -lm -lpthread
+
+# --- oneDNN -------------------------------------------------------------------
+# Convolutions through oneDNN when its headers are there (libdnnl-dev, which
+# scripts/install-deps.sh installs); the CBLAS path stays as the fallback.
+# Debian's oneDNN runs on OpenMP (libgomp), whose thread count the library
+# sets around each call.
+ifeq ($(SANITIZE),thread)
+# libgomp is not built with ThreadSanitizer, which cannot see how its
+# barriers order the work of oneDNN's threads: the TSan build keeps to the
+# CBLAS path unless DNNL=1 is given.
+DNNL ?= 0
+endif
+DNNL ?= $(if $(wildcard /usr/include/dnnl.h),1,0)
+ifeq ($(DNNL),1)
+DNNL_CFLAGS := -DTNN_HAVE_DNNL
+DNNL_LIBS := -ldnnl -lgomp
+else ifeq ($(DNNL),0)
+DNNL_CFLAGS :=
+DNNL_LIBS :=
+else
+$(error DNNL must be 1 or 0)
+endif
+LIBS_PRIVATE := $(DNNL_LIBS) $(BLAS_LIBS) $(THREAD_LIBS) -lm -lpthread
 
 # The library reads no errno from libm; without it sqrtf vectorises. No
 # contraction into FMA: the vector clones must give the baseline's bits.
 LIB_CFLAGS = -std=c11 $(WARN) $(OPT) -fno-math-errno -ffp-contract=off \
 	-fPIC -fvisibility=hidden $(SAN_FLAGS) $(LIB_EXTRA) \
-	$(BLAS_CFLAGS) $(THREAD_CFLAGS) $(CFLAGS)
+	$(BLAS_CFLAGS) $(THREAD_CFLAGS) $(DNNL_CFLAGS) $(CFLAGS)
 LIB_LDFLAGS = -shared -Wl,-soname,$(SONAME) -Wl,--version-script,lib/libtinynn.map \
 	-Wl,--no-undefined -Wl,-z,defs $(SAN_FLAGS) $(LDFLAGS)
 
 LIB_SRCS := $(wildcard lib/*.c)
 LIB_OBJS := $(patsubst lib/%.c,$(OBJDIR)/%.o,$(LIB_SRCS))
 
-# Rebuild everything when the configuration changes (BLAS, flags, compiler).
-CONFIG_LINE := $(CC)|$(OPT)|$(CFLAGS)|$(LDFLAGS)|$(WARN)|$(SAN_FLAGS)|$(BLAS)|$(THREADS)|$(BLAS_LIBS)
+# Rebuild everything when the configuration changes (BLAS, threads, oneDNN,
+# flags, compiler).
+CONFIG_LINE := $(CC)|$(OPT)|$(CFLAGS)|$(LDFLAGS)|$(WARN)|$(SAN_FLAGS)|$(BLAS)|$(THREADS)|$(BLAS_LIBS)|$(DNNL)
 CONFIG_STAMP := $(BUILD)/config
 $(shell mkdir -p $(BUILD) && { [ "$$(cat $(CONFIG_STAMP) 2>/dev/null)" = '$(CONFIG_LINE)' ] || echo '$(CONFIG_LINE)' > $(CONFIG_STAMP); })
 
@@ -145,7 +169,7 @@ all: lib examples
 
 lib: $(SHARED) $(BUILD)/$(SONAME) $(BUILD)/libtinynn.so $(STATIC)
 
-$(OBJDIR)/%.o: lib/%.c lib/internal.h include/tinynn.h $(CONFIG_STAMP)
+$(OBJDIR)/%.o: lib/%.c lib/internal.h lib/conv2d_dnnl.h include/tinynn.h $(CONFIG_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS_ALL) $(LIB_CFLAGS) -c $< -o $@
 
@@ -235,17 +259,20 @@ check-run: lib examples $(TEST_BIN)
 	@CC='$(CC)' CXX='$(CXX)' SAN_FLAGS='$(SAN_FLAGS)' BUILD='$(BUILD)' \
 	    bash tests/header-compile.sh
 	@CC='$(CC)' SAN_FLAGS='$(SAN_FLAGS)' BUILD='$(BUILD)' MAKE='$(MAKE)' \
-	    BLAS='$(BLAS)' bash tests/installed-tree.sh
+	    BLAS='$(BLAS)' DNNL='$(DNNL)' bash tests/installed-tree.sh
 	@$(MAKE) --no-print-directory abi-check
 
 deps:
 	@bash scripts/install-deps.sh
 
 # The whole suite under valgrind's memcheck, in one process (no fork) so
-# that every test is seen; any error or definite leak fails.
+# that every test is seen; any error or definite leak fails. The loaders'
+# tests that run a child with a deadline get 30 s instead of 3: memcheck
+# scans the child's whole inherited heap for leaks when it exits.
 valgrind: deps
 	@$(MAKE) --no-print-directory SANITIZE= $(TEST_BIN)
-	CK_FORK=no CK_DEFAULT_TIMEOUT=600 valgrind -q --leak-check=full \
+	CK_FORK=no CK_DEFAULT_TIMEOUT=600 TNN_TEST_CHILD_SECONDS=30 \
+	    valgrind -q --leak-check=full \
 	    --errors-for-leak-kinds=definite,indirect --error-exitcode=1 \
 	    $(TEST_BIN)
 

@@ -113,19 +113,25 @@ typedef void (*tnn_free_fn)(void *ptr, void *ctx);
  * malloc/realloc/free. Call it before any other libtinynn call, or at least
  * when no libtinynn object is alive: an object must be freed by the
  * allocator that made it. Not thread-safe: the allocator is process-wide.
- * Returns TNN_E_INVALID if only some of the functions are NULL. */
+ * Returns TNN_E_INVALID if only some of the functions are NULL. One
+ * exception: a build with oneDNN convolutions lets oneDNN allocate its own
+ * objects (engines, primitives, their descriptors and generated code) with
+ * its own allocator; their data buffers and scratchpads come from these
+ * functions. */
 TNN_API int tnn_set_allocator(tnn_malloc_fn malloc_fn,
                               tnn_realloc_fn realloc_fn, tnn_free_fn free_fn,
                               void *ctx);
 
 /* Number of threads the library's computations use: the BLAS's matrix
  * products (OpenBLAS takes the number through openblas_set_num_threads();
- * a BLAS without thread control, like the reference BLAS, is left alone)
- * and the optimizer update, which a model splits over n - 1 worker threads
- * of its own, started at its first training step and stopped by
- * tnn_model_free(). Results do not depend on n beyond what the BLAS does.
- * n must be >= 1. Process-wide, like the BLAS's own setting: call it before
- * starting work, not while another thread is computing. */
+ * a BLAS without thread control, like the reference BLAS, is left alone),
+ * oneDNN's convolutions in a build with them (OpenMP threads: the calling
+ * thread's OpenMP thread count is n during each call and given back
+ * after) and the optimizer update, which a model splits over n - 1 worker
+ * threads of its own, started at its first training step and stopped by
+ * tnn_model_free(). Results do not depend on n beyond what the BLAS and
+ * oneDNN do. n must be >= 1. Process-wide, like the BLAS's own setting:
+ * call it before starting work, not while another thread is computing. */
 TNN_API int tnn_set_num_threads(int n);
 
 /* The value last set by tnn_set_num_threads(), or the BLAS's own default
@@ -370,7 +376,9 @@ enum tnn_padding { TNN_PADDING_VALID = -1, TNN_PADDING_SAME = -2 };
  * sizes >= 1; stride <= 4096 and an explicit padding <= 4096. Computed as
  * one BLAS product per batch over a patch matrix of (out_h * out_w) x
  * (in_channels * kernel_h * kernel_w) values per image, which counts
- * against the model's per-sample bound (tnn_model_set_max_sample_values). */
+ * against the model's per-sample bound (tnn_model_set_max_sample_values),
+ * or, in a build with oneDNN (make DNNL=1), by oneDNN's convolutions, which
+ * agree with the products within float rounding (docs/performance.md). */
 TNN_API tnn_layer *tnn_conv2d_new(size_t in_channels, size_t out_channels,
                                   size_t kernel_h, size_t kernel_w,
                                   size_t stride, int padding);

@@ -4,12 +4,21 @@
  * patches it sees (im2row), so the BLAS multiplies a (n * positions) x
  * (in_channels * kh * kw) matrix by the transposed (out_channels x same)
  * weights in a single call.
+ *
+ * Built with oneDNN (TNN_HAVE_DNNL), its convolutions take over
+ * (conv2d_dnnl.c); the products above remain the fallback for a geometry
+ * oneDNN makes no primitive for, and for a batch size whose primitives
+ * cannot be made when it first comes (then a few images at a time, in the
+ * buffers reserved for that). TNN_CONV_BACKEND=blas in the environment
+ * when a layer is made keeps it on the products (a diagnostic knob).
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cblas.h>
 
+#include "conv2d_dnnl.h"
 #include "internal.h"
 
 struct conv2d {
@@ -17,11 +26,20 @@ struct conv2d {
     int padding; /* TNN_PADDING_VALID, TNN_PADDING_SAME or >= 0 */
     int init;
     float init_value;
-    /* Patches of the last batch (n * positions x K), then their gradient;
-     * the product in channels-last order (n * positions x out_ch). */
+    /* Patches of col_images images (n * positions x K), then their
+     * gradient; the product in channels-last order (n * positions x
+     * out_ch). */
     float *col;
     float *tmp;
+    size_t col_images;
+    /* col holds the patches of the last forward's whole batch. */
+    bool col_is_batch;
+    /* Images reserved for. */
     size_t rows_cap;
+    /* Whether oneDNN was asked for when the layer was made; its state,
+     * NULL on the products' path. */
+    bool want_dnnl;
+    struct tnn__dnnl_conv *dnnl;
 };
 
 /* Where the kernel sits: output size and the padding before the first row
@@ -85,6 +103,72 @@ static int conv2d_bind(const tnn_layer *layer, const char *func,
     return TNN_OK;
 }
 
+#ifdef TNN_HAVE_DNNL
+static void shape_of(const tnn_layer *layer, struct tnn__conv_shape *s)
+{
+    const struct conv2d *c = layer->impl;
+    struct geometry g;
+    geometry_of(layer, &g);
+    *s = (struct tnn__conv_shape){c->in_ch,  c->out_ch, g.h,       g.w,
+                                  c->kh,     c->kw,     g.oh,      g.ow,
+                                  c->stride, g.pad_top, g.pad_left};
+}
+
+/* oneDNN's primitives for n images, if they were asked for; without them
+ * (no primitive for this geometry) the products take over for good.
+ * TNN_OK or TNN_E_NOMEM. */
+static int reserve_dnnl(tnn_layer *layer, const char *func, size_t n)
+{
+    struct conv2d *c = layer->impl;
+    if (!c->want_dnnl)
+        return TNN_OK;
+    struct tnn__conv_shape shape;
+    shape_of(layer, &shape);
+    int rc = tnn__dnnl_conv_reserve(&c->dnnl, func, &shape, n);
+    if (rc != TNN__DNNL_UNSUPPORTED)
+        return rc;
+    tnn__dnnl_conv_free(c->dnnl);
+    c->dnnl = NULL;
+    c->want_dnnl = false;
+    return TNN_OK;
+}
+#else
+static int reserve_dnnl(tnn_layer *layer, const char *func, size_t n)
+{
+    (void)layer;
+    (void)func;
+    (void)n;
+    return TNN_OK;
+}
+#endif
+
+/* Patch buffers for images images. */
+static int reserve_patches(tnn_layer *layer, const char *func, size_t images)
+{
+    struct conv2d *c = layer->impl;
+    if (images <= c->col_images)
+        return TNN_OK;
+    struct geometry g;
+    geometry_of(layer, &g);
+    size_t rows = images * g.oh * g.ow, col_size, tmp_size;
+    bool fits = tnn__mul_size(rows, g.k, &col_size) &&
+                tnn__mul_size(rows, c->out_ch, &tmp_size);
+    float *col = fits ? tnn__calloc(col_size, sizeof(float)) : NULL;
+    float *tmp = col ? tnn__calloc(tmp_size, sizeof(float)) : NULL;
+    if (!tmp) {
+        tnn__free(col);
+        return tnn__fail(fits ? TNN_E_NOMEM : TNN_E_SHAPE, func,
+                         "conv2d buffers for %zu images", images);
+    }
+    tnn__free(c->col);
+    tnn__free(c->tmp);
+    c->col = col;
+    c->tmp = tmp;
+    c->col_images = images;
+    c->col_is_batch = false;
+    return TNN_OK;
+}
+
 static int conv2d_reserve(tnn_layer *layer, const char *func, size_t n)
 {
     struct conv2d *c = layer->impl;
@@ -92,24 +176,17 @@ static int conv2d_reserve(tnn_layer *layer, const char *func, size_t n)
         return TNN_OK;
     struct geometry g;
     geometry_of(layer, &g);
-    size_t rows, col_size, tmp_size;
-    bool fits = tnn__mul_size(n, g.oh * g.ow, &rows) &&
-                rows <= TNN_MAX_BLAS_DIM &&
-                tnn__mul_size(rows, g.k, &col_size) &&
-                tnn__mul_size(rows, c->out_ch, &tmp_size);
-    float *col = fits ? tnn__calloc(col_size, sizeof(float)) : NULL;
-    float *tmp = col ? tnn__calloc(tmp_size, sizeof(float)) : NULL;
-    if (!tmp) {
-        tnn__free(col);
-        return tnn__fail(fits ? TNN_E_NOMEM : TNN_E_SHAPE, func,
-                         "conv2d buffers for %zu images", n);
-    }
-    tnn__free(c->col);
-    tnn__free(c->tmp);
-    c->col = col;
-    c->tmp = tmp;
-    c->rows_cap = n;
-    return TNN_OK;
+    size_t rows;
+    if (!tnn__mul_size(n, g.oh * g.ow, &rows) || rows > TNN_MAX_BLAS_DIM)
+        return tnn__fail(TNN_E_SHAPE, func, "conv2d buffers for %zu images",
+                         n);
+    int rc = reserve_dnnl(layer, func, n);
+    /* With oneDNN, patches of one image: what its fallback needs. */
+    if (rc == TNN_OK)
+        rc = reserve_patches(layer, func, c->dnnl ? 1 : n);
+    if (rc == TNN_OK)
+        c->rows_cap = n;
+    return rc;
 }
 
 /* Row (image i, output y, x) of the patch matrix: input values under the
@@ -164,11 +241,10 @@ static void row2im(const struct conv2d *c, const struct geometry *g,
             }
 }
 
-static void conv2d_forward(tnn_layer *layer, const float *in, float *out,
-                           size_t n, bool training, tnn_rng *rng)
+/* The products for n <= col_images images. */
+static void forward_images(tnn_layer *layer, const float *in, float *out,
+                           size_t n)
 {
-    (void)training;
-    (void)rng;
     const struct conv2d *c = layer->impl;
     struct geometry g;
     geometry_of(layer, &g);
@@ -188,16 +264,38 @@ static void conv2d_forward(tnn_layer *layer, const float *in, float *out,
         }
 }
 
-static void conv2d_backward(tnn_layer *layer, const float *in,
-                            const float *out, const float *dout, float *din,
-                            size_t n, bool accumulate)
+static void conv2d_forward(tnn_layer *layer, const float *in, float *out,
+                           size_t n, bool training, tnn_rng *rng)
 {
-    (void)in;
-    (void)out;
+    (void)training;
+    (void)rng;
+    struct conv2d *c = layer->impl;
+#ifdef TNN_HAVE_DNNL
+    if (c->dnnl && tnn__dnnl_conv_forward(c->dnnl, in, layer->param[0]->data,
+                                          layer->param[1]->data, out, n)) {
+        c->col_is_batch = false;
+        return;
+    }
+#endif
+    for (size_t i = 0; i < n; i += c->col_images) {
+        size_t images = n - i < c->col_images ? n - i : c->col_images;
+        forward_images(layer, in + i * layer->in_features,
+                       out + i * layer->out_features, images);
+    }
+    c->col_is_batch = n <= c->col_images;
+}
+
+/* The products' gradients for n <= col_images images. */
+static void backward_images(tnn_layer *layer, const float *in,
+                            const float *dout, float *din, size_t n,
+                            bool accumulate)
+{
     const struct conv2d *c = layer->impl;
     struct geometry g;
     geometry_of(layer, &g);
     const size_t positions = g.oh * g.ow, rows = n * positions;
+    if (!c->col_is_batch)
+        im2row(c, &g, in, n, c->col);
     float *db = layer->grad[1]->data;
     if (!accumulate)
         memset(db, 0, c->out_ch * sizeof *db);
@@ -227,6 +325,32 @@ static void conv2d_backward(tnn_layer *layer, const float *in,
     row2im(c, &g, c->col, n, din);
 }
 
+static void conv2d_backward(tnn_layer *layer, const float *in,
+                            const float *out, const float *dout, float *din,
+                            size_t n, bool accumulate)
+{
+    (void)out;
+    struct conv2d *c = layer->impl;
+#ifdef TNN_HAVE_DNNL
+    if (c->dnnl &&
+        tnn__dnnl_conv_backward(c->dnnl, in, layer->param[0]->data, dout,
+                                layer->grad[0]->data, layer->grad[1]->data,
+                                din, n, accumulate))
+        return;
+#endif
+    for (size_t i = 0; i < n; i += c->col_images) {
+        size_t images = n - i < c->col_images ? n - i : c->col_images;
+        backward_images(layer, in + i * layer->in_features,
+                        dout + i * layer->out_features,
+                        din ? din + i * layer->in_features : NULL, images,
+                        accumulate || i > 0);
+    }
+    /* The input gradient went through col: another backward of the same
+     * batch makes the patches again. */
+    if (din)
+        c->col_is_batch = false;
+}
+
 static void conv2d_init(tnn_layer *layer, tnn_rng *rng)
 {
     const struct conv2d *c = layer->impl;
@@ -240,6 +364,9 @@ static void conv2d_destroy(tnn_layer *layer)
     struct conv2d *c = layer->impl;
     tnn__free(c->col);
     tnn__free(c->tmp);
+#ifdef TNN_HAVE_DNNL
+    tnn__dnnl_conv_free(c->dnnl);
+#endif
 }
 
 /* The patch rows and the channels-last product of one image. */
@@ -264,6 +391,18 @@ const struct tnn_layer_ops tnn__conv2d_ops = {
     .destroy = conv2d_destroy,
     .sample_scratch = conv2d_scratch,
 };
+
+/* oneDNN unless it is not built in or TNN_CONV_BACKEND=blas: read once
+ * per layer, so that a program can compare the two. */
+static bool want_dnnl(void)
+{
+#ifdef TNN_HAVE_DNNL
+    const char *backend = getenv("TNN_CONV_BACKEND");
+    return !backend || strcmp(backend, "blas") != 0;
+#else
+    return false;
+#endif
+}
 
 tnn_layer *tnn_conv2d_new(size_t in_channels, size_t out_channels,
                           size_t kernel_h, size_t kernel_w, size_t stride,
@@ -301,17 +440,14 @@ tnn_layer *tnn_conv2d_new(size_t in_channels, size_t out_channels,
     if (!layer)
         return NULL;
     struct conv2d *c = layer->impl;
-    *c = (struct conv2d){in_channels,
-                         out_channels,
-                         kernel_h,
-                         kernel_w,
-                         stride,
-                         padding,
-                         TNN_INIT_GLOROT_UNIFORM,
-                         0.0f,
-                         NULL,
-                         NULL,
-                         0};
+    *c = (struct conv2d){.in_ch = in_channels,
+                         .out_ch = out_channels,
+                         .kh = kernel_h,
+                         .kw = kernel_w,
+                         .stride = stride,
+                         .padding = padding,
+                         .init = TNN_INIT_GLOROT_UNIFORM,
+                         .want_dnnl = want_dnnl()};
     size_t wdims[4] = {out_channels, in_channels, kernel_h, kernel_w};
     if (tnn__layer_add_param(layer, __func__, 4, wdims, true) != TNN_OK ||
         tnn__layer_add_param(layer, __func__, 1, &out_channels, false) !=

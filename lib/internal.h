@@ -293,6 +293,12 @@ static inline unsigned tnn__fp_caller(void)
 {
     return _mm_getcsr() & ~TNN_MXCSR_FLAGS;
 }
+/* This thread's mode as it is, for tnn__fp_leave() after code that may
+ * change it (oneDNN's kernels). */
+static inline unsigned tnn__fp_save(void)
+{
+    return _mm_getcsr();
+}
 /* Run this thread in mode; returns what tnn__fp_leave() restores. */
 static inline unsigned tnn__fp_enter(unsigned mode)
 {
@@ -319,6 +325,10 @@ static inline unsigned tnn__fp_caller(void)
 static inline unsigned tnn__fp_enter(unsigned mode)
 {
     return mode;
+}
+static inline unsigned tnn__fp_save(void)
+{
+    return 0;
 }
 static inline void tnn__fp_leave(unsigned own)
 {

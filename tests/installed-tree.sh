@@ -4,6 +4,8 @@
 # then check that uninstall removes exactly what install put there.
 set -euo pipefail
 : "${CC:=cc}" "${BUILD:=build}" "${SAN_FLAGS:=}" "${MAKE:=make}" "${BLAS:=openblas}"
+# The build's oneDNN choice, so that installing does not rebuild with another.
+dnnl=(${DNNL:+DNNL="$DNNL"})
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 prefix="$root/usr"
@@ -13,10 +15,10 @@ mkdir -p "$out" "$stage"
 
 # Install with DESTDIR staging, as packagers do.
 $MAKE --no-print-directory -s install PREFIX="$prefix" DESTDIR="$stage" \
-    BUILD="$BUILD" BLAS="$BLAS" SANITIZE="${SANITIZE:-}" >/dev/null
+    BUILD="$BUILD" BLAS="$BLAS" "${dnnl[@]}" SANITIZE="${SANITIZE:-}" >/dev/null
 # Then for real into the prefix the .pc file names.
 $MAKE --no-print-directory -s install PREFIX="$prefix" BUILD="$BUILD" \
-    BLAS="$BLAS" SANITIZE="${SANITIZE:-}" >/dev/null
+    BLAS="$BLAS" "${dnnl[@]}" SANITIZE="${SANITIZE:-}" >/dev/null
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 pkg-config --exists tinynn
 want=$(sed -n 's/^#define TNN_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\).*/\2/p' include/tinynn.h | paste -sd.)
@@ -46,7 +48,7 @@ fi
 
 # Uninstall leaves nothing of ours behind in either tree.
 for dest in "" "$stage"; do
-    $MAKE --no-print-directory -s uninstall PREFIX="$prefix" DESTDIR="$dest" BUILD="$BUILD" BLAS="$BLAS" >/dev/null
+    $MAKE --no-print-directory -s uninstall PREFIX="$prefix" DESTDIR="$dest" BUILD="$BUILD" BLAS="$BLAS" "${dnnl[@]}" >/dev/null
     left=$(find "$dest$prefix" -type f -o -type l)
     if [ -n "$left" ]; then
         echo "installed-tree: uninstall left: $left" >&2

@@ -1,7 +1,9 @@
 /*
  * The threading contract: different models at once on different threads,
  * and one trained model served from several threads through clones, with
- * the same results as one thread doing everything in turn.
+ * the same results as one thread doing everything in turn; convnets (on
+ * oneDNN's threads where it is built in) give the same bits run after
+ * run.
  */
 #include <pthread.h>
 
@@ -145,6 +147,78 @@ START_TEST(clones_serve_from_several_threads)
 }
 END_TEST
 
+/* A small convnet, whose convolutions run on oneDNN's OpenMP threads in a
+ * build with it: 1x12x12 -> conv 8 -> maxpool -> conv 16 -> dense 2. */
+#define CONV2_WEIGHTS (16 * 8 * 3 * 3)
+
+struct conv_training {
+    uint64_t seed;
+    float weights[CONV2_WEIGHTS];
+    int rc;
+};
+
+static void *train_convnet(void *arg)
+{
+    struct conv_training *t = arg;
+    tnn_rng *rng = tnn_rng_new(17);
+    size_t dims[4] = {ROWS, 1, 12, 12}, rows = ROWS;
+    tnn_tensor *x = tnn_tensor_new(4, dims), *y = tnn_tensor_new(1, &rows);
+    tnn_tensor_rand_normal(x, rng, 0, 1);
+    for (size_t i = 0; i < ROWS; i++)
+        tnn_tensor_data(y)[i] = tnn_tensor_cdata(x)[i * 144] > 0 ? 1.0f : 0.0f;
+    tnn_model *m = tnn_model_new_image(1, 12, 12);
+    tnn_model_set_seed(m, t->seed);
+    tnn_model_add(m, tnn_conv2d_new(1, 8, 3, 3, 1, TNN_PADDING_VALID));
+    tnn_model_add(m, tnn_relu_new());
+    tnn_model_add(m, tnn_maxpool2d_new(2, 2));
+    tnn_model_add(m, tnn_conv2d_new(8, 16, 3, 3, 1, TNN_PADDING_VALID));
+    tnn_model_add(m, tnn_flatten_new());
+    tnn_model_add(m, tnn_dense_new(144, 2));
+    tnn_model_set_loss(m, TNN_LOSS_CROSS_ENTROPY);
+    tnn_model_set_optim(m, tnn_adam_new(0.01f));
+    ck_assert_uint_eq(tnn_model_num_layers(m), 6);
+    /* Batches of 40: two full ones and a partial one per epoch. */
+    t->rc = tnn_model_fit(m, x, y, NULL, NULL, 3, 40, 1, NULL, NULL);
+    tnn_tensor_copy_to(tnn_layer_param(tnn_model_layer(m, 3), 0), t->weights,
+                       CONV2_WEIGHTS);
+    tnn_model_free(m);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_rng_free(rng);
+    return NULL;
+}
+
+/* On 2 threads, the same bits run after run, and with two convnets
+ * training at once on two threads. */
+START_TEST(convnets_give_the_same_bits)
+{
+    int saved = tnn_get_num_threads();
+    ck_assert_int_eq(tnn_set_num_threads(2), TNN_OK);
+    struct conv_training alone[2] = {{.seed = 1}, {.seed = 2}};
+    struct conv_training again = {.seed = 1};
+    struct conv_training together[2] = {{.seed = 1}, {.seed = 2}};
+    train_convnet(&alone[0]);
+    train_convnet(&alone[1]);
+    train_convnet(&again);
+    ck_assert_int_eq(again.rc, TNN_OK);
+    ck_assert_mem_eq(again.weights, alone[0].weights, sizeof again.weights);
+    pthread_t threads[2];
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(
+            pthread_create(&threads[i], NULL, train_convnet, &together[i]), 0);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
+        ck_assert_int_eq(alone[i].rc, TNN_OK);
+        ck_assert_int_eq(together[i].rc, TNN_OK);
+        ck_assert_mem_eq(together[i].weights, alone[i].weights,
+                         sizeof alone[i].weights);
+    }
+    ck_assert(memcmp(alone[0].weights, alone[1].weights,
+                     sizeof alone[0].weights) != 0);
+    ck_assert_int_eq(tnn_set_num_threads(saved), TNN_OK);
+}
+END_TEST
+
 Suite *threads_suite(void)
 {
     Suite *s = suite_create("threads");
@@ -152,6 +226,7 @@ Suite *threads_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, two_models_train_at_once);
     tcase_add_test(tc, clones_serve_from_several_threads);
+    tcase_add_test(tc, convnets_give_the_same_bits);
     suite_add_tcase(s, tc);
     return s;
 }

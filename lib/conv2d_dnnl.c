@@ -1,0 +1,712 @@
+/*
+ * conv2d's convolutions through oneDNN (built with TNN_HAVE_DNNL).
+ *
+ * oneDNN picks the memory layouts its kernels run fastest in (format
+ * "any": channels in blocks of 16 on AVX-512); reorders move the data
+ * between them and the library's NCHW images and OIHW weights at each
+ * call (the weights change at every step). Everything a batch size needs
+ * is made once and kept in a slot: the three convolutions (forward with
+ * bias, weight and bias gradient, input gradient), the reorders, and
+ * memory objects over buffers from the library's allocator, the
+ * scratchpad included (user-managed). A few batch sizes stay ready at once
+ * (the training batch, the last partial batch, a prediction chunk), so
+ * that training and evaluating allocate nothing once every size has been
+ * seen. oneDNN allocates its primitive descriptors and primitives itself.
+ *
+ * Debian's oneDNN threads with OpenMP: oneDNN reads the calling thread's
+ * OpenMP thread count when it makes a primitive (some size their
+ * scratchpad by it) and when it runs one. The library sets it to
+ * tnn_get_num_threads() around both and gives the caller's back; a slot
+ * made for another thread count is made again.
+ */
+#include "conv2d_dnnl.h"
+#include "internal.h"
+
+#ifdef TNN_HAVE_DNNL
+
+#include <stdint.h>
+#include <string.h>
+
+#include <dnnl.h>
+
+/* The calling thread's OpenMP thread count (its nthreads ICV), from
+ * libgomp. Declared here: <omp.h> comes with GCC but not with every
+ * compiler when OpenMP is not enabled, and the library needs only these. */
+int omp_get_max_threads(void);
+void omp_set_num_threads(int n);
+
+/* Batch sizes kept ready at once. */
+#define SLOTS 3
+
+/* Buffers of ours, in the primitives' layouts; one slot runs at a time, so
+ * the slots share them. */
+enum role {
+    BUF_SRC,
+    BUF_WEI,
+    BUF_DST,
+    BUF_BSRC, /* the weight gradient's input if not in BUF_SRC's layout */
+    BUF_DDST,
+    BUF_DWEI,
+    BUF_DBIAS,
+    BUF_BWEI, /* the input gradient's weights */
+    BUF_BDDST,
+    BUF_DSRC,
+    BUF_SCRATCH,
+    BUFFERS
+};
+
+/* Cache-line aligned, as oneDNN aligns the buffers it allocates itself:
+ * its kernels' vector loads then never straddle two lines. */
+#define ALIGN 64
+
+struct buffer {
+    void *raw, *data;
+    size_t size;
+};
+
+/* A primitive and its scratchpad (NULL if it needs none); a serial one is
+ * made and run on the calling thread alone. */
+struct step {
+    dnnl_primitive_t prim;
+    dnnl_memory_t scratch;
+    bool serial;
+};
+
+/* One tensor argument: the library's layout over the caller's buffer and,
+ * when the primitive wants another, that layout over a buffer of ours with
+ * the reorder between them (into it for inputs, out of it for outputs). */
+struct operand {
+    dnnl_memory_t user;
+    dnnl_memory_t own;
+    enum role role;
+    struct step reorder;
+};
+
+struct slot {
+    size_t n; /* images; 0 for an empty slot */
+    int threads;
+    unsigned long used;
+    struct step fwd, bwd_w, bwd_d;
+    struct operand src, wei, bias, dst;     /* forward */
+    struct operand bsrc, ddst, dwei, dbias; /* weight and bias gradient */
+    struct operand bwei, bddst, dsrc;       /* input gradient */
+    /* The gradients read their input and output gradient in the layout
+     * the forward and the weight gradient already made: no second
+     * reorder. */
+    bool src_shared, ddst_shared;
+};
+
+struct tnn__dnnl_conv {
+    struct tnn__conv_shape shape;
+    dnnl_engine_t engine;
+    dnnl_stream_t stream;
+    dnnl_primitive_attr_t attr;     /* user-managed scratchpad */
+    dnnl_primitive_attr_t attr_add; /* that, and the output added to */
+    struct buffer buf[BUFFERS];
+    size_t need[BUFFERS]; /* what the slot being made asks for */
+    struct slot slot[SLOTS];
+    unsigned long clock;
+    int threads; /* of the call under way */
+    /* The slot whose last forward left its input reordered in
+     * buf[BUF_SRC], for the weight gradient that follows; NULL if none. */
+    const struct slot *src_kept;
+};
+
+#define TRY(call)                                                             \
+    do {                                                                      \
+        dnnl_status_t status_ = (call);                                       \
+        if (status_ != dnnl_success)                                          \
+            return status_;                                                   \
+    } while (0)
+
+/* ---- the thread count and the floating-point mode -------------------- */
+
+struct caller {
+    int omp_threads;
+    unsigned fp;
+};
+
+static struct caller enter(struct tnn__dnnl_conv *d, int threads)
+{
+    struct caller c = {omp_get_max_threads(), tnn__fp_save()};
+    d->threads = threads;
+    omp_set_num_threads(threads);
+    return c;
+}
+
+/* oneDNN's kernels may change the mode (MXCSR) of the threads they run
+ * on; the caller's is given back. */
+static void leave(struct caller c)
+{
+    omp_set_num_threads(c.omp_threads);
+    tnn__fp_leave(c.fp);
+}
+
+/* ---- making a slot -------------------------------------------------------
+ */
+
+static void need(struct tnn__dnnl_conv *d, enum role role, size_t size)
+{
+    if (size > d->need[role])
+        d->need[role] = size;
+}
+
+static dnnl_status_t step_init(struct tnn__dnnl_conv *d, struct step *s,
+                               const_dnnl_primitive_desc_t pd)
+{
+    const dnnl_memory_desc_t *md =
+        dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    size_t size = md ? dnnl_memory_desc_get_size(md) : 0;
+    if (size > 0) {
+        TRY(dnnl_memory_create(&s->scratch, md, d->engine, DNNL_MEMORY_NONE));
+        need(d, BUF_SCRATCH, size);
+    }
+    return dnnl_primitive_create(&s->prim, pd);
+}
+
+/* The weights' reorders move a few thousand values: a parallel region
+ * would cost more than the copy (far more when the other threads wait
+ * for a core), so they run serially. */
+static bool serial(enum role role)
+{
+    return role == BUF_WEI || role == BUF_DWEI || role == BUF_BWEI;
+}
+
+static dnnl_status_t reorder_init(struct tnn__dnnl_conv *d, struct step *s,
+                                  const dnnl_memory_desc_t *from,
+                                  const dnnl_memory_desc_t *to,
+                                  const_dnnl_primitive_attr_t attr,
+                                  enum role role)
+{
+    dnnl_primitive_desc_t pd;
+    s->serial = serial(role);
+    if (s->serial)
+        omp_set_num_threads(1);
+    dnnl_status_t status = dnnl_reorder_primitive_desc_create(
+        &pd, from, d->engine, to, d->engine, attr);
+    if (status == dnnl_success) {
+        status = step_init(d, s, pd);
+        dnnl_primitive_desc_destroy(pd);
+    }
+    omp_set_num_threads(d->threads);
+    return status;
+}
+
+/* op over the caller's layout user for a primitive that wants want; a
+ * buffer of ours in role when they differ, or always when own is set. */
+static dnnl_status_t operand_init(struct tnn__dnnl_conv *d, struct operand *op,
+                                  const dnnl_memory_desc_t *user,
+                                  const dnnl_memory_desc_t *want,
+                                  enum role role, bool input, bool own)
+{
+    TRY(dnnl_memory_create(&op->user, user, d->engine, DNNL_MEMORY_NONE));
+    if (!own && dnnl_memory_desc_equal(user, want))
+        return dnnl_success;
+    op->role = role;
+    TRY(dnnl_memory_create(&op->own, want, d->engine, DNNL_MEMORY_NONE));
+    need(d, role, dnnl_memory_desc_get_size(want));
+    /* An output of ours is added to the caller's when own is set (the
+     * weight gradient, accumulated). */
+    return input ? reorder_init(d, &op->reorder, user, want, d->attr, role)
+                 : reorder_init(d, &op->reorder, want, user,
+                                own ? d->attr_add : d->attr, role);
+}
+
+static const dnnl_memory_desc_t *md_of(const_dnnl_primitive_desc_t pd,
+                                       dnnl_query_t what, int index)
+{
+    return dnnl_primitive_desc_query_md(pd, what, index);
+}
+
+static const dnnl_memory_desc_t *operand_md(const struct operand *op)
+{
+    const dnnl_memory_desc_t *md = NULL;
+    dnnl_memory_get_memory_desc(op->own ? op->own : op->user, &md);
+    return md;
+}
+
+/* The library's layouts of n images, and the same shapes in any layout
+ * for the primitives to choose. */
+struct layouts {
+    dnnl_memory_desc_t src, wei, bias, dst;
+    dnnl_memory_desc_t src_any, wei_any, dst_any;
+};
+
+static dnnl_status_t layouts_init(const struct tnn__conv_shape *s, size_t n,
+                                  struct layouts *l)
+{
+    dnnl_dims_t src = {(dnnl_dim_t)n, (dnnl_dim_t)s->in_ch, (dnnl_dim_t)s->h,
+                       (dnnl_dim_t)s->w};
+    dnnl_dims_t wei = {(dnnl_dim_t)s->out_ch, (dnnl_dim_t)s->in_ch,
+                       (dnnl_dim_t)s->kh, (dnnl_dim_t)s->kw};
+    dnnl_dims_t bias = {(dnnl_dim_t)s->out_ch};
+    dnnl_dims_t dst = {(dnnl_dim_t)n, (dnnl_dim_t)s->out_ch, (dnnl_dim_t)s->oh,
+                       (dnnl_dim_t)s->ow};
+    TRY(dnnl_memory_desc_init_by_tag(&l->src, 4, src, dnnl_f32, dnnl_nchw));
+    TRY(dnnl_memory_desc_init_by_tag(&l->wei, 4, wei, dnnl_f32, dnnl_oihw));
+    TRY(dnnl_memory_desc_init_by_tag(&l->bias, 1, bias, dnnl_f32, dnnl_a));
+    TRY(dnnl_memory_desc_init_by_tag(&l->dst, 4, dst, dnnl_f32, dnnl_nchw));
+    TRY(dnnl_memory_desc_init_by_tag(&l->src_any, 4, src, dnnl_f32,
+                                     dnnl_format_tag_any));
+    TRY(dnnl_memory_desc_init_by_tag(&l->wei_any, 4, wei, dnnl_f32,
+                                     dnnl_format_tag_any));
+    return dnnl_memory_desc_init_by_tag(&l->dst_any, 4, dst, dnnl_f32,
+                                        dnnl_format_tag_any);
+}
+
+/* The padding after the last row (or column) that makes out rows from in
+ * with the padding before: negative when the last stride leaves input
+ * rows unread (oneDNN accepts down to 1 - stride). */
+static dnnl_dim_t pad_after(size_t in, size_t k, size_t stride, size_t out,
+                            size_t before)
+{
+    return (dnnl_dim_t)((out - 1) * stride + k) - (dnnl_dim_t)(in + before);
+}
+
+/* Forward, weight gradient, input gradient; the gradients take the
+ * forward as their hint, as oneDNN asks. */
+static dnnl_status_t conv_pds(const struct tnn__dnnl_conv *d,
+                              const struct layouts *l,
+                              dnnl_primitive_desc_t pd[3])
+{
+    const struct tnn__conv_shape *s = &d->shape;
+    dnnl_dims_t strides = {(dnnl_dim_t)s->stride, (dnnl_dim_t)s->stride};
+    dnnl_dims_t before = {(dnnl_dim_t)s->pad_top, (dnnl_dim_t)s->pad_left};
+    dnnl_dims_t after = {
+        pad_after(s->h, s->kh, s->stride, s->oh, s->pad_top),
+        pad_after(s->w, s->kw, s->stride, s->ow, s->pad_left)};
+    dnnl_convolution_desc_t cd;
+    TRY(dnnl_convolution_forward_desc_init(
+        &cd, dnnl_forward_training, dnnl_convolution_direct, &l->src_any,
+        &l->wei_any, &l->bias, &l->dst_any, strides, before, after));
+    TRY(dnnl_primitive_desc_create(&pd[0], &cd, d->attr, d->engine, NULL));
+    TRY(dnnl_convolution_backward_weights_desc_init(
+        &cd, dnnl_convolution_direct, &l->src_any, &l->wei_any, &l->bias,
+        &l->dst_any, strides, before, after));
+    TRY(dnnl_primitive_desc_create(&pd[1], &cd, d->attr, d->engine, pd[0]));
+    TRY(dnnl_convolution_backward_data_desc_init(
+        &cd, dnnl_convolution_direct, &l->src_any, &l->wei_any, &l->dst_any,
+        strides, before, after));
+    return dnnl_primitive_desc_create(&pd[2], &cd, d->attr, d->engine, pd[0]);
+}
+
+static dnnl_status_t forward_init(struct tnn__dnnl_conv *d, struct slot *s,
+                                  const_dnnl_primitive_desc_t pd,
+                                  const struct layouts *l)
+{
+    TRY(step_init(d, &s->fwd, pd));
+    TRY(operand_init(d, &s->src, &l->src, md_of(pd, dnnl_query_src_md, 0),
+                     BUF_SRC, true, false));
+    TRY(operand_init(d, &s->wei, &l->wei, md_of(pd, dnnl_query_weights_md, 0),
+                     BUF_WEI, true, false));
+    TRY(dnnl_memory_create(&s->bias.user, &l->bias, d->engine,
+                           DNNL_MEMORY_NONE));
+    return operand_init(d, &s->dst, &l->dst, md_of(pd, dnnl_query_dst_md, 0),
+                        BUF_DST, false, false);
+}
+
+static dnnl_status_t weights_grad_init(struct tnn__dnnl_conv *d,
+                                       struct slot *s,
+                                       const_dnnl_primitive_desc_t pd,
+                                       const struct layouts *l)
+{
+    TRY(step_init(d, &s->bwd_w, pd));
+    const dnnl_memory_desc_t *src = md_of(pd, dnnl_query_src_md, 0);
+    s->src_shared = dnnl_memory_desc_equal(src, operand_md(&s->src));
+    if (!s->src_shared)
+        TRY(operand_init(d, &s->bsrc, &l->src, src, BUF_BSRC, true, false));
+    TRY(operand_init(d, &s->ddst, &l->dst,
+                     md_of(pd, dnnl_query_diff_dst_md, 0), BUF_DDST, true,
+                     false));
+    /* Always into a buffer of ours, then added to (or copied over) the
+     * caller's gradient. */
+    TRY(operand_init(d, &s->dwei, &l->wei,
+                     md_of(pd, dnnl_query_diff_weights_md, 0), BUF_DWEI, false,
+                     true));
+    const dnnl_memory_desc_t *bias = md_of(pd, dnnl_query_diff_weights_md, 1);
+    s->dbias.role = BUF_DBIAS;
+    need(d, BUF_DBIAS, dnnl_memory_desc_get_size(bias));
+    return dnnl_memory_create(&s->dbias.own, bias, d->engine,
+                              DNNL_MEMORY_NONE);
+}
+
+static dnnl_status_t data_grad_init(struct tnn__dnnl_conv *d, struct slot *s,
+                                    const_dnnl_primitive_desc_t pd,
+                                    const struct layouts *l)
+{
+    TRY(step_init(d, &s->bwd_d, pd));
+    TRY(operand_init(d, &s->bwei, &l->wei, md_of(pd, dnnl_query_weights_md, 0),
+                     BUF_BWEI, true, false));
+    const dnnl_memory_desc_t *ddst = md_of(pd, dnnl_query_diff_dst_md, 0);
+    s->ddst_shared = dnnl_memory_desc_equal(ddst, operand_md(&s->ddst));
+    if (!s->ddst_shared)
+        TRY(operand_init(d, &s->bddst, &l->dst, ddst, BUF_BDDST, true, false));
+    return operand_init(d, &s->dsrc, &l->src,
+                        md_of(pd, dnnl_query_diff_src_md, 0), BUF_DSRC, false,
+                        false);
+}
+
+static dnnl_status_t slot_init(struct tnn__dnnl_conv *d, struct slot *s,
+                               size_t n)
+{
+    struct layouts l;
+    TRY(layouts_init(&d->shape, n, &l));
+    dnnl_primitive_desc_t pd[3] = {NULL, NULL, NULL};
+    dnnl_status_t status = conv_pds(d, &l, pd);
+    if (status == dnnl_success)
+        status = forward_init(d, s, pd[0], &l);
+    if (status == dnnl_success)
+        status = weights_grad_init(d, s, pd[1], &l);
+    if (status == dnnl_success)
+        status = data_grad_init(d, s, pd[2], &l);
+    for (int i = 0; i < 3; i++)
+        if (pd[i])
+            dnnl_primitive_desc_destroy(pd[i]);
+    return status;
+}
+
+/* ---- buffers -------------------------------------------------------------
+ */
+
+static void bind(struct tnn__dnnl_conv *d, dnnl_memory_t mem, enum role role)
+{
+    if (mem)
+        dnnl_memory_set_data_handle(mem, d->buf[role].data);
+}
+
+static void bind_operand(struct tnn__dnnl_conv *d, const struct operand *op)
+{
+    bind(d, op->own, op->role);
+    bind(d, op->reorder.scratch, BUF_SCRATCH);
+}
+
+/* Point a slot's memory objects at the buffers of their roles. */
+static void bind_slot(struct tnn__dnnl_conv *d, const struct slot *s)
+{
+    const struct operand *ops[] = {&s->src,   &s->wei,  &s->dst,   &s->bsrc,
+                                   &s->ddst,  &s->dwei, &s->dbias, &s->bwei,
+                                   &s->bddst, &s->dsrc};
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
+        bind_operand(d, ops[i]);
+    bind(d, s->fwd.scratch, BUF_SCRATCH);
+    bind(d, s->bwd_w.scratch, BUF_SCRATCH);
+    bind(d, s->bwd_d.scratch, BUF_SCRATCH);
+}
+
+/* Make every buffer as large as the slot being made needs; the slots
+ * then point at the new ones. False if an allocation failed. */
+static bool grow_buffers(struct tnn__dnnl_conv *d)
+{
+    bool ok = true, grown = false;
+    for (int r = 0; ok && r < BUFFERS; r++) {
+        struct buffer *b = &d->buf[r];
+        if (d->need[r] <= b->size)
+            continue;
+        void *raw = d->need[r] <= SIZE_MAX - ALIGN
+                        ? tnn__malloc(d->need[r] + ALIGN)
+                        : NULL;
+        ok = raw != NULL;
+        if (!ok)
+            break;
+        tnn__free(b->raw);
+        b->raw = raw;
+        b->data =
+            (void *)(((uintptr_t)raw + ALIGN - 1) & ~(uintptr_t)(ALIGN - 1));
+        b->size = d->need[r];
+        grown = true;
+    }
+    if (grown)
+        d->src_kept = NULL;
+    for (int i = 0; i < SLOTS; i++)
+        if (d->slot[i].n)
+            bind_slot(d, &d->slot[i]);
+    return ok;
+}
+
+/* ---- slots ---------------------------------------------------------------
+ */
+
+static void step_clear(struct step *s)
+{
+    if (s->prim)
+        dnnl_primitive_destroy(s->prim);
+    if (s->scratch)
+        dnnl_memory_destroy(s->scratch);
+}
+
+static void operand_clear(struct operand *op)
+{
+    if (op->user)
+        dnnl_memory_destroy(op->user);
+    if (op->own)
+        dnnl_memory_destroy(op->own);
+    step_clear(&op->reorder);
+}
+
+static void slot_clear(struct tnn__dnnl_conv *d, struct slot *s)
+{
+    struct operand *ops[] = {&s->src,  &s->wei,   &s->bias, &s->dst,
+                             &s->bsrc, &s->ddst,  &s->dwei, &s->dbias,
+                             &s->bwei, &s->bddst, &s->dsrc};
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
+        operand_clear(ops[i]);
+    step_clear(&s->fwd);
+    step_clear(&s->bwd_w);
+    step_clear(&s->bwd_d);
+    if (d->src_kept == s)
+        d->src_kept = NULL;
+    *s = (struct slot){0};
+}
+
+/* The slot for n images at this thread count, made in place of the least
+ * recently used one if there is none. NULL on failure, with *rc TNN_E_NOMEM
+ * or TNN__DNNL_UNSUPPORTED. Runs with the thread count set. */
+static struct slot *slot_for(struct tnn__dnnl_conv *d, size_t n, int threads,
+                             int *rc)
+{
+    struct slot *s = &d->slot[0];
+    *rc = TNN_OK;
+    for (int i = 0; i < SLOTS; i++) {
+        struct slot *t = &d->slot[i];
+        if (t->n == n && t->threads == threads) {
+            t->used = ++d->clock;
+            return t;
+        }
+        if (t->used < s->used)
+            s = t;
+    }
+    slot_clear(d, s);
+    memset(d->need, 0, sizeof d->need);
+    *rc = slot_init(d, s, n) == dnnl_success ? TNN_OK : TNN__DNNL_UNSUPPORTED;
+    if (*rc == TNN_OK) {
+        s->n = n;
+        s->threads = threads;
+        s->used = ++d->clock;
+        if (!grow_buffers(d))
+            *rc = TNN_E_NOMEM;
+    }
+    if (*rc != TNN_OK) {
+        slot_clear(d, s);
+        return NULL;
+    }
+    return s;
+}
+
+/* ---- running ---------------------------------------------------------------
+ */
+
+static dnnl_memory_t mem(const struct operand *op)
+{
+    return op->own ? op->own : op->user;
+}
+
+/* args has room for one more: the scratchpad. */
+static bool run(struct tnn__dnnl_conv *d, const struct step *s, int nargs,
+                dnnl_exec_arg_t *args)
+{
+    if (s->scratch)
+        args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, s->scratch};
+    if (s->serial)
+        omp_set_num_threads(1);
+    dnnl_status_t status =
+        dnnl_primitive_execute(s->prim, d->stream, nargs, args);
+    if (s->serial)
+        omp_set_num_threads(d->threads);
+    return status == dnnl_success;
+}
+
+static bool reorder(struct tnn__dnnl_conv *d, const struct step *s,
+                    dnnl_memory_t from, dnnl_memory_t to)
+{
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+    return run(d, s, 2, args);
+}
+
+static bool into_own(struct tnn__dnnl_conv *d, const struct operand *op)
+{
+    return !op->own || reorder(d, &op->reorder, op->user, op->own);
+}
+
+static bool out_of_own(struct tnn__dnnl_conv *d, const struct operand *op)
+{
+    return !op->own || reorder(d, &op->reorder, op->own, op->user);
+}
+
+/* The caller's buffer for this call. oneDNN only reads the inputs, though
+ * its interface takes every handle as writable. */
+static void use(const struct operand *op, const float *data)
+{
+    dnnl_memory_set_data_handle(op->user, (void *)(uintptr_t)data);
+}
+
+bool tnn__dnnl_conv_forward(struct tnn__dnnl_conv *d, const float *in,
+                            const float *w, const float *b, float *out,
+                            size_t n)
+{
+    int threads = tnn_get_num_threads(), rc;
+    struct caller caller = enter(d, threads);
+    struct slot *s = slot_for(d, n, threads, &rc);
+    bool ok = s != NULL;
+    if (ok) {
+        use(&s->src, in);
+        use(&s->wei, w);
+        use(&s->bias, b);
+        use(&s->dst, out);
+        dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, mem(&s->src)},
+                                   {DNNL_ARG_WEIGHTS, mem(&s->wei)},
+                                   {DNNL_ARG_BIAS, s->bias.user},
+                                   {DNNL_ARG_DST, mem(&s->dst)}};
+        ok = into_own(d, &s->src) && into_own(d, &s->wei) &&
+             run(d, &s->fwd, 4, args) && out_of_own(d, &s->dst) &&
+             dnnl_stream_wait(d->stream) == dnnl_success;
+    }
+    d->src_kept = ok ? s : NULL;
+    leave(caller);
+    return ok;
+}
+
+/* The weight and bias gradients into buffers of ours. */
+static bool weights_grad(struct tnn__dnnl_conv *d, const struct slot *s)
+{
+    const struct operand *src = s->src_shared ? &s->src : &s->bsrc;
+    bool kept = s->src_shared && d->src_kept == s;
+    dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, mem(src)},
+                               {DNNL_ARG_DIFF_DST, mem(&s->ddst)},
+                               {DNNL_ARG_DIFF_WEIGHTS, s->dwei.own},
+                               {DNNL_ARG_DIFF_BIAS, s->dbias.own}};
+    return (kept || into_own(d, src)) && into_own(d, &s->ddst) &&
+           run(d, &s->bwd_w, 4, args);
+}
+
+static bool data_grad(struct tnn__dnnl_conv *d, const struct slot *s)
+{
+    const struct operand *ddst = s->ddst_shared ? &s->ddst : &s->bddst;
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_DIFF_DST, mem(ddst)},
+                               {DNNL_ARG_WEIGHTS, mem(&s->bwei)},
+                               {DNNL_ARG_DIFF_SRC, mem(&s->dsrc)}};
+    return (s->ddst_shared || into_own(d, ddst)) && into_own(d, &s->bwei) &&
+           run(d, &s->bwd_d, 3, args);
+}
+
+/* Into the caller's gradients: the weights' reorder adds to what it finds,
+ * so it finds zeros unless accumulating. */
+static bool write_grads(struct tnn__dnnl_conv *d, const struct slot *s,
+                        float *dw, float *db, bool din, bool accumulate)
+{
+    const struct tnn__conv_shape *sh = &d->shape;
+    if (!accumulate)
+        memset(dw, 0, sh->out_ch * sh->in_ch * sh->kh * sh->kw * sizeof *dw);
+    const float *g = d->buf[BUF_DBIAS].data;
+    for (size_t oc = 0; oc < sh->out_ch; oc++)
+        db[oc] = accumulate ? db[oc] + g[oc] : g[oc];
+    return out_of_own(d, &s->dwei) && (!din || out_of_own(d, &s->dsrc)) &&
+           dnnl_stream_wait(d->stream) == dnnl_success;
+}
+
+bool tnn__dnnl_conv_backward(struct tnn__dnnl_conv *d, const float *in,
+                             const float *w, const float *dout, float *dw,
+                             float *db, float *din, size_t n, bool accumulate)
+{
+    int threads = tnn_get_num_threads(), rc;
+    struct caller caller = enter(d, threads);
+    struct slot *s = slot_for(d, n, threads, &rc);
+    bool ok = s != NULL;
+    if (ok) {
+        use(s->src_shared ? &s->src : &s->bsrc, in);
+        use(&s->ddst, dout);
+        use(&s->dwei, dw);
+        ok = weights_grad(d, s);
+    }
+    if (ok && din) {
+        use(&s->bwei, w);
+        use(s->ddst_shared ? &s->ddst : &s->bddst, dout);
+        use(&s->dsrc, din);
+        ok = data_grad(d, s);
+    }
+    /* Nothing of the caller's is written until the products are done, so
+     * that a failure leaves the fallback a clean slate. */
+    ok = ok && dnnl_stream_wait(d->stream) == dnnl_success &&
+         write_grads(d, s, dw, db, din != NULL, accumulate);
+    leave(caller);
+    return ok;
+}
+
+/* ---- life cycle ----------------------------------------------------------
+ */
+
+static dnnl_status_t attrs_init(struct tnn__dnnl_conv *d)
+{
+    TRY(dnnl_primitive_attr_create(&d->attr));
+    TRY(dnnl_primitive_attr_set_scratchpad_mode(d->attr,
+                                                dnnl_scratchpad_mode_user));
+    TRY(dnnl_primitive_attr_clone(&d->attr_add, d->attr));
+    dnnl_post_ops_t ops;
+    TRY(dnnl_post_ops_create(&ops));
+    dnnl_status_t status = dnnl_post_ops_append_sum(ops, 1.0f);
+    if (status == dnnl_success)
+        status = dnnl_primitive_attr_set_post_ops(d->attr_add, ops);
+    dnnl_post_ops_destroy(ops);
+    return status;
+}
+
+static dnnl_status_t conv_init(struct tnn__dnnl_conv *d)
+{
+    TRY(dnnl_engine_create(&d->engine, dnnl_cpu, 0));
+    TRY(dnnl_stream_create(&d->stream, d->engine, dnnl_stream_default_flags));
+    return attrs_init(d);
+}
+
+void tnn__dnnl_conv_free(struct tnn__dnnl_conv *d)
+{
+    if (!d)
+        return;
+    for (int i = 0; i < SLOTS; i++)
+        slot_clear(d, &d->slot[i]);
+    for (int r = 0; r < BUFFERS; r++)
+        tnn__free(d->buf[r].raw);
+    if (d->attr)
+        dnnl_primitive_attr_destroy(d->attr);
+    if (d->attr_add)
+        dnnl_primitive_attr_destroy(d->attr_add);
+    if (d->stream)
+        dnnl_stream_destroy(d->stream);
+    if (d->engine)
+        dnnl_engine_destroy(d->engine);
+    tnn__free(d);
+}
+
+int tnn__dnnl_conv_reserve(struct tnn__dnnl_conv **conv, const char *func,
+                           const struct tnn__conv_shape *shape, size_t n)
+{
+    struct tnn__dnnl_conv *d = *conv;
+    if (!d) {
+        d = tnn__calloc(1, sizeof *d);
+        if (!d)
+            return tnn__fail(TNN_E_NOMEM, func,
+                             "cannot allocate a oneDNN convolution");
+        d->shape = *shape;
+        if (conv_init(d) != dnnl_success) {
+            tnn__dnnl_conv_free(d);
+            return TNN__DNNL_UNSUPPORTED;
+        }
+    }
+    int threads = tnn_get_num_threads(), rc = TNN_OK;
+    struct caller caller = enter(d, threads);
+    slot_for(d, n, threads, &rc);
+    leave(caller);
+    if (rc != TNN_OK && d != *conv)
+        tnn__dnnl_conv_free(d);
+    else
+        *conv = d;
+    if (rc == TNN_E_NOMEM)
+        return tnn__fail(TNN_E_NOMEM, func,
+                         "cannot allocate oneDNN convolution buffers for "
+                         "%zu images",
+                         n);
+    return rc;
+}
+
+#else
+/* ISO C wants something in every translation unit. */
+typedef int tnn__no_dnnl;
+#endif /* TNN_HAVE_DNNL */

@@ -1,0 +1,53 @@
+/*
+ * conv2d's oneDNN backend (conv2d_dnnl.c, built with TNN_HAVE_DNNL): the
+ * forward pass, the weight and bias gradient and the input gradient of a
+ * convolution layer as oneDNN primitives, for conv2d.c alone. Nothing here
+ * is part of the public API or ABI.
+ */
+#ifndef TINYNN_CONV2D_DNNL_H
+#define TINYNN_CONV2D_DNNL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The geometry of one image's convolution; padding after the last row or
+ * column follows from the others (Keras's same padding puts the odd pixel
+ * there). */
+struct tnn__conv_shape {
+    size_t in_ch, out_ch, h, w, kh, kw, oh, ow, stride, pad_top, pad_left;
+};
+
+struct tnn__dnnl_conv;
+
+/* tnn__dnnl_conv_reserve's answer when oneDNN makes no primitive for the
+ * geometry (or fails inside): the caller takes the CBLAS path. Not a
+ * TNN_E_* code, and no message is recorded. */
+#define TNN__DNNL_UNSUPPORTED 1
+
+/* Make the primitives for batches of n images (creating *conv on the first
+ * call) and the buffers they need, from the library's allocator. TNN_OK;
+ * TNN_E_NOMEM with the message recorded for func; or
+ * TNN__DNNL_UNSUPPORTED. On failure *conv is kept as it was (or NULL). */
+int tnn__dnnl_conv_reserve(struct tnn__dnnl_conv **conv, const char *func,
+                           const struct tnn__conv_shape *shape, size_t n);
+
+/* out (n x out_ch x oh x ow) from in (n x in_ch x h x w), the OIHW weights
+ * w and the biases b. False, having written nothing the caller relies on,
+ * when the primitives for n could not be made now: the caller computes it
+ * another way. */
+bool tnn__dnnl_conv_forward(struct tnn__dnnl_conv *conv, const float *in,
+                            const float *w, const float *b, float *out,
+                            size_t n);
+
+/* After a forward of the same n images (whose input may be kept): the
+ * weight and bias gradients dw, db (added to when accumulate, else
+ * overwritten) and, unless din is NULL, the input gradient. False, having
+ * written nothing, as tnn__dnnl_conv_forward. */
+bool tnn__dnnl_conv_backward(struct tnn__dnnl_conv *conv, const float *in,
+                             const float *w, const float *dout, float *dw,
+                             float *db, float *din, size_t n, bool accumulate);
+
+/* Free everything; NULL does nothing. */
+void tnn__dnnl_conv_free(struct tnn__dnnl_conv *conv);
+
+#endif /* TINYNN_CONV2D_DNNL_H */

@@ -1,0 +1,493 @@
+/*
+ * conv2d's two backends: built with oneDNN, layers made while
+ * TNN_CONV_BACKEND=blas is set take the CBLAS path, the others oneDNN's.
+ * Over every kind of geometry the layer accepts the two agree in the
+ * forward pass and every gradient; model files do not depend on the
+ * backend; training allocates nothing once every batch size has been
+ * seen; the caller's OpenMP thread count and floating-point mode come back
+ * unchanged. Without oneDNN both layers take the CBLAS path and the
+ * comparisons hold trivially.
+ */
+#define _GNU_SOURCE /* setenv(), RTLD_DEFAULT */
+#include <dlfcn.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "testutil.h"
+
+#if defined(__x86_64__) || defined(__SSE2__)
+#include <xmmintrin.h>
+#define HAVE_MXCSR 1
+#endif
+
+/* ---- making layers on one backend ----------------------------------------
+ */
+
+struct env_saved {
+    char value[32];
+    bool was_set;
+};
+
+static struct env_saved backend_set(const char *backend)
+{
+    struct env_saved s = {{0}, false};
+    const char *old = getenv("TNN_CONV_BACKEND");
+    if (old) {
+        snprintf(s.value, sizeof s.value, "%s", old);
+        s.was_set = true;
+    }
+    ck_assert_int_eq(setenv("TNN_CONV_BACKEND", backend, 1), 0);
+    return s;
+}
+
+/* The environment as it was: the suite also runs in one process. */
+static void backend_restore(const struct env_saved *s)
+{
+    if (s->was_set)
+        setenv("TNN_CONV_BACKEND", s->value, 1);
+    else
+        unsetenv("TNN_CONV_BACKEND");
+}
+
+struct geometry {
+    size_t cin, cout, kh, kw, stride;
+    int padding;
+    size_t h, w;
+};
+
+static tnn_layer *conv_on(const char *backend, const struct geometry *g)
+{
+    struct env_saved saved = backend_set(backend);
+    tnn_layer *conv =
+        tnn_conv2d_new(g->cin, g->cout, g->kh, g->kw, g->stride, g->padding);
+    backend_restore(&saved);
+    ck_assert_ptr_nonnull(conv);
+    return conv;
+}
+
+/* ---- agreement -----------------------------------------------------------
+ * Each value is a float sum of at most a few hundred products (K = in
+ * channels x kernel area for the forward pass and the input gradient,
+ * images x output positions for the weight gradient), which the two
+ * backends add in different orders: each result is off the exact sum by
+ * about sqrt(terms) x 2^-24 of the terms' magnitudes, typically, and by
+ * terms x 2^-24 at worst. With inputs in [-1, 1] the largest result in a
+ * tensor is of the order of the terms' sum of magnitudes, so both must
+ * agree within 1e-5 of the tensor's largest magnitude (at least 1): some
+ * 40 times the typical error, and a bug (a wrong padding row, a lost
+ * image) moves values by far more. */
+#define RELATIVE_TOLERANCE 1e-5
+
+static void assert_agree(const char *what, int geometry, size_t n,
+                         const float *got, const float *want, size_t count)
+{
+    double scale = 1.0;
+    for (size_t i = 0; i < count; i++)
+        scale = fmax(scale, fabs((double)want[i]));
+    for (size_t i = 0; i < count; i++)
+        ck_assert_msg(fabs((double)got[i] - (double)want[i]) <=
+                          RELATIVE_TOLERANCE * scale,
+                      "geometry %d, %zu images, %s[%zu]: oneDNN %.9g, CBLAS "
+                      "%.9g (scale %g)",
+                      geometry, n, what, i, (double)got[i], (double)want[i],
+                      scale);
+}
+
+static const struct geometry geometries[] = {
+    /* 1x1 kernels, one and several channels */
+    {1, 3, 1, 1, 1, TNN_PADDING_VALID, 5, 6},
+    {4, 2, 1, 1, 2, TNN_PADDING_VALID, 5, 5},
+    /* 3x3 at strides 1, 2 (the last row and column unread), 3 */
+    {1, 4, 3, 3, 1, TNN_PADDING_VALID, 7, 6},
+    {3, 5, 3, 3, 2, TNN_PADDING_VALID, 8, 9},
+    {2, 3, 3, 3, 3, TNN_PADDING_VALID, 10, 8},
+    /* same padding: even totals, odd total of the rows (the odd pixel
+     * after them), 5x3 with an odd total of the columns, a 2x2 kernel
+     * (odd total at stride 1) */
+    {2, 3, 3, 3, 1, TNN_PADDING_SAME, 6, 7},
+    {3, 2, 3, 3, 2, TNN_PADDING_SAME, 8, 7},
+    {2, 4, 5, 3, 1, TNN_PADDING_SAME, 6, 5},
+    {2, 4, 5, 3, 2, TNN_PADDING_SAME, 9, 6},
+    {1, 2, 2, 2, 1, TNN_PADDING_SAME, 5, 5},
+    /* explicit padding 0, 1, 2 */
+    {3, 3, 5, 3, 3, 0, 11, 10},
+    {2, 3, 3, 3, 1, 1, 6, 6},
+    {2, 2, 5, 3, 2, 2, 7, 6},
+    /* kernels as large as the (padded) input */
+    {2, 3, 7, 6, 1, TNN_PADDING_VALID, 7, 6},
+    {1, 2, 5, 5, 1, 1, 3, 3},
+    /* the largest stride */
+    {2, 2, 2, 3, 4096, TNN_PADDING_VALID, 5, 6},
+    {3, 2, 3, 3, 4096, TNN_PADDING_SAME, 5, 6},
+};
+#define GEOMETRIES (sizeof geometries / sizeof *geometries)
+
+struct pair {
+    tnn_layer *blas, *dnnl;
+    size_t in, out; /* values per image */
+};
+
+/* Output side along one axis, as the header defines it. */
+static size_t out_side(size_t in, size_t k, size_t stride, int padding)
+{
+    if (padding == TNN_PADDING_SAME)
+        return (in + stride - 1) / stride;
+    size_t pad = padding == TNN_PADDING_VALID ? 0 : (size_t)padding;
+    return (in + 2 * pad - k) / stride + 1;
+}
+
+/* One training forward and backward of n images on both layers, from the
+ * same inputs and the same gradients to add to. */
+static void compare_step(struct pair *p, int geometry, size_t n, bool din,
+                         tnn_rng *rng)
+{
+    const struct geometry *g = &geometries[geometry];
+    size_t dims[4] = {n, g->cin, g->h, g->w};
+    tnn_tensor *x = tnn_tensor_new(4, dims);
+    tnn_tensor *y[2] = {tnn_tensor_new_2d(n, p->out),
+                        tnn_tensor_new_2d(n, p->out)};
+    tnn_tensor *dy = tnn_tensor_new_2d(n, p->out);
+    tnn_tensor *dx[2] = {tnn_tensor_new(4, dims), tnn_tensor_new(4, dims)};
+    tnn_tensor_rand_uniform(x, rng, -1, 1);
+    tnn_tensor_rand_uniform(dy, rng, -1, 1);
+    tnn_layer *layers[2] = {p->dnnl, p->blas};
+    for (int i = 0; i < 2; i++) {
+        tnn_tensor_rand_uniform(tnn_layer_grad(layers[1], i), rng, -1, 1);
+        ck_assert_int_eq(tnn_tensor_copy_from(
+                             tnn_layer_grad(layers[0], i),
+                             tnn_tensor_cdata(tnn_layer_grad(layers[1], i)),
+                             tnn_tensor_size(tnn_layer_grad(layers[1], i))),
+                         TNN_OK);
+    }
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(
+            tnn_layer_forward(layers[i], x, y[i], TNN_MODE_TRAIN, NULL),
+            TNN_OK);
+        ck_assert_int_eq(
+            tnn_layer_backward(layers[i], x, y[i], dy, din ? dx[i] : NULL),
+            TNN_OK);
+    }
+    assert_agree("out", geometry, n, tnn_tensor_cdata(y[0]),
+                 tnn_tensor_cdata(y[1]), n * p->out);
+    const char *names[2] = {"weight grad", "bias grad"};
+    for (int i = 0; i < 2; i++)
+        assert_agree(names[i], geometry, n,
+                     tnn_tensor_cdata(tnn_layer_grad(p->dnnl, i)),
+                     tnn_tensor_cdata(tnn_layer_grad(p->blas, i)),
+                     tnn_tensor_size(tnn_layer_grad(p->blas, i)));
+    if (din)
+        assert_agree("input grad", geometry, n, tnn_tensor_cdata(dx[0]),
+                     tnn_tensor_cdata(dx[1]), n * p->in);
+    tnn_tensor_free(x);
+    tnn_tensor_free(dy);
+    for (int i = 0; i < 2; i++) {
+        tnn_tensor_free(y[i]);
+        tnn_tensor_free(dx[i]);
+    }
+}
+
+/* Batch sizes 7, 3, 1 and back, each on the same pair of layers (so the
+ * backends meet a size change between calls), with and without the input
+ * gradient; the gradients are added to random values. */
+START_TEST(backends_agree_on_every_geometry)
+{
+    tnn_rng *rng = tnn_rng_new(77);
+    const size_t batches[] = {7, 3, 1, 7, 3, 1};
+    for (int gi = 0; gi < (int)GEOMETRIES; gi++) {
+        const struct geometry *g = &geometries[gi];
+        struct pair p = {
+            conv_on("blas", g), conv_on("dnnl", g), g->cin * g->h * g->w,
+            g->cout * out_side(g->h, g->kh, g->stride, g->padding) *
+                out_side(g->w, g->kw, g->stride, g->padding)};
+        tnn_layer_init(p.blas, rng);
+        tnn_tensor_rand_uniform(tnn_layer_param(p.blas, 1), rng, -1, 1);
+        for (int i = 0; i < 2; i++) {
+            const tnn_tensor *from = tnn_layer_param(p.blas, i);
+            tnn_tensor_copy_from(tnn_layer_param(p.dnnl, i),
+                                 tnn_tensor_cdata(from),
+                                 tnn_tensor_size(from));
+        }
+        for (size_t b = 0; b < sizeof batches / sizeof *batches; b++)
+            compare_step(&p, gi, batches[b], b % 4 < 2, rng);
+        tnn_layer_free(p.blas);
+        tnn_layer_free(p.dnnl);
+    }
+    tnn_rng_free(rng);
+}
+END_TEST
+
+/* ---- through a model -----------------------------------------------------
+ */
+
+/* Image 2x9x9 -> conv 3x3 same -> conv 3x3 stride 2 (frozen: its
+ * gradients are overwritten, not added to) -> dense 2, SGD. */
+static tnn_model *small_convnet(const char *backend, bool freeze)
+{
+    struct env_saved saved = backend_set(backend);
+    tnn_model *m = tnn_model_new_image(2, 9, 9);
+    ck_assert_int_eq(tnn_model_set_seed(m, 5), TNN_OK);
+    ck_assert_int_eq(
+        tnn_model_add(m, tnn_conv2d_new(2, 3, 3, 3, 1, TNN_PADDING_SAME)),
+        TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_relu_new()), TNN_OK);
+    tnn_layer *second = tnn_conv2d_new(3, 4, 3, 3, 2, TNN_PADDING_VALID);
+    ck_assert_int_eq(tnn_model_add(m, second), TNN_OK);
+    if (freeze)
+        ck_assert_int_eq(tnn_layer_set_trainable(second, 0), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_flatten_new()), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(64, 2)), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_optim(m, tnn_sgd_new(0.05f)), TNN_OK);
+    backend_restore(&saved);
+    return m;
+}
+
+static void images(size_t n, uint64_t seed, tnn_tensor **x, tnn_tensor **y)
+{
+    tnn_rng *rng = tnn_rng_new(seed);
+    size_t dims[4] = {n, 2, 9, 9};
+    *x = tnn_tensor_new(4, dims);
+    *y = tnn_tensor_new_2d(n, 2);
+    tnn_tensor_rand_uniform(*x, rng, -1, 1);
+    tnn_tensor_rand_uniform(*y, rng, -1, 1);
+    tnn_rng_free(rng);
+}
+
+/* A frozen layer's gradients are overwritten at each step (accumulate
+ * off): from garbage, both backends give the same. */
+START_TEST(frozen_layer_gradients_agree)
+{
+    tnn_tensor *x, *y;
+    images(6, 3, &x, &y);
+    tnn_model *m[2] = {small_convnet("dnnl", true),
+                       small_convnet("blas", true)};
+    for (int i = 0; i < 2; i++) {
+        tnn_layer *frozen = tnn_model_layer(m[i], 2);
+        tnn_tensor_fill(tnn_layer_grad(frozen, 0), 1e3f);
+        tnn_tensor_fill(tnn_layer_grad(frozen, 1), -1e3f);
+        for (int step = 0; step < 2; step++)
+            ck_assert_int_eq(tnn_model_train_batch(m[i], x, y, NULL), TNN_OK);
+    }
+    for (int i = 0; i < 2; i++) {
+        const tnn_tensor *want = tnn_layer_grad(tnn_model_layer(m[1], 2), i);
+        assert_agree(
+            "frozen grad", -1, 6,
+            tnn_tensor_cdata(tnn_layer_grad(tnn_model_layer(m[0], 2), i)),
+            tnn_tensor_cdata(want), tnn_tensor_size(want));
+    }
+    /* And the trained first layer. */
+    const tnn_tensor *want = tnn_layer_param(tnn_model_layer(m[1], 0), 0);
+    assert_agree(
+        "trained weights", -1, 6,
+        tnn_tensor_cdata(tnn_layer_param(tnn_model_layer(m[0], 0), 0)),
+        tnn_tensor_cdata(want), tnn_tensor_size(want));
+    tnn_model_free(m[0]);
+    tnn_model_free(m[1]);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+}
+END_TEST
+
+static void *save(const tnn_model *m, size_t *size)
+{
+    ck_assert_int_eq(tnn_model_save_buffer(m, 0, NULL, 0, size), TNN_OK);
+    void *image = malloc(*size);
+    ck_assert_ptr_nonnull(image);
+    ck_assert_int_eq(tnn_model_save_buffer(m, 0, image, *size, NULL), TNN_OK);
+    return image;
+}
+
+static tnn_model *load(const char *backend, const void *image, size_t size)
+{
+    struct env_saved saved = backend_set(backend);
+    tnn_model *m = NULL;
+    ck_assert_int_eq(tnn_model_load_buffer(image, size, &m), TNN_OK);
+    backend_restore(&saved);
+    return m;
+}
+
+/* A model trained on one backend saves the same file whatever backend
+ * loads it again, and predicts the same on the other backend (within
+ * float tolerance) and on its own (bit for bit). */
+START_TEST(model_files_do_not_depend_on_the_backend)
+{
+    const char *backends[2] = {"dnnl", "blas"};
+    tnn_tensor *x, *y;
+    images(10, 8, &x, &y);
+    for (int b = 0; b < 2; b++) {
+        tnn_model *trained = small_convnet(backends[b], false);
+        ck_assert_int_eq(
+            tnn_model_fit(trained, x, y, NULL, NULL, 2, 4, 1, NULL, NULL),
+            TNN_OK);
+        size_t size, again_size;
+        void *image = save(trained, &size);
+        tnn_tensor *want = tnn_tensor_new_2d(10, 2);
+        ck_assert_int_eq(tnn_model_predict(trained, x, want), TNN_OK);
+        for (int other = 0; other < 2; other++) {
+            tnn_model *loaded = load(backends[other], image, size);
+            void *again = save(loaded, &again_size);
+            ck_assert_uint_eq(again_size, size);
+            ck_assert_mem_eq(again, image, size);
+            tnn_tensor *got = tnn_tensor_new_2d(10, 2);
+            ck_assert_int_eq(tnn_model_predict(loaded, x, got), TNN_OK);
+            if (other == b)
+                ck_assert_mem_eq(tnn_tensor_cdata(got), tnn_tensor_cdata(want),
+                                 20 * sizeof(float));
+            else
+                assert_agree("prediction", -1, 10, tnn_tensor_cdata(got),
+                             tnn_tensor_cdata(want), 20);
+            free(again);
+            tnn_tensor_free(got);
+            tnn_model_free(loaded);
+        }
+        free(image);
+        tnn_tensor_free(want);
+        tnn_model_free(trained);
+    }
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+}
+END_TEST
+
+/* Once the training batch, the last partial batch and the validation
+ * chunks have each been seen, epochs allocate nothing but fit's own
+ * permutation. */
+START_TEST(convnet_steady_state_allocates_nothing)
+{
+    tnn_tensor *x, *y, *vx, *vy;
+    images(37, 4, &x, &y);
+    images(11, 6, &vx, &vy);
+    struct counting_allocator a;
+    counting_install(&a, 0);
+    tnn_model *m = small_convnet("dnnl", false);
+    ck_assert_int_eq(tnn_model_fit(m, x, y, vx, vy, 1, 8, 1, NULL, NULL),
+                     TNN_OK);
+    long after_first = a.calls;
+    ck_assert_int_eq(tnn_model_fit(m, x, y, vx, vy, 3, 8, 1, NULL, NULL),
+                     TNN_OK);
+    ck_assert_int_eq(a.calls, after_first + 1);
+    tnn_model_free(m);
+    ck_assert_int_eq(a.live, 0);
+    counting_remove();
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_tensor_free(vx);
+    tnn_tensor_free(vy);
+}
+END_TEST
+
+/* Every allocation failure while building and training a convnet is
+ * reported as TNN_E_NOMEM, and nothing leaks. */
+START_TEST(convnet_allocation_failures)
+{
+    tnn_tensor *x, *y;
+    images(5, 2, &x, &y);
+    struct counting_allocator a;
+    for (long n = 1;; n++) {
+        counting_install(&a, n);
+        tnn_model *m = tnn_model_new_image(2, 9, 9);
+        int rc = m ? TNN_OK : TNN_E_NOMEM;
+        tnn_layer *conv =
+            rc == TNN_OK ? tnn_conv2d_new(2, 3, 3, 3, 2, 1) : NULL;
+        if (rc == TNN_OK)
+            rc = conv ? tnn_model_add(m, conv) : TNN_E_NOMEM;
+        if (rc == TNN_OK)
+            rc = tnn_model_set_optim(m, tnn_adam_new(0.01f));
+        if (rc == TNN_OK && !tnn_model_optim(m))
+            rc = TNN_E_NOMEM;
+        tnn_tensor *out = tnn_tensor_new_2d(5, 75);
+        if (rc == TNN_OK)
+            rc = out ? tnn_model_train_batch(m, x, out, NULL) : TNN_E_NOMEM;
+        tnn_tensor_free(out);
+        tnn_model_free(m);
+        long calls = a.calls;
+        ck_assert_int_eq(a.live, 0);
+        counting_remove();
+        if (calls < n) {
+            ck_assert_int_eq(rc, TNN_OK);
+            break;
+        }
+        ck_assert_msg(rc == TNN_E_NOMEM, "failing allocation %ld gave %d", n,
+                      rc);
+    }
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+}
+END_TEST
+
+/* ---- what the caller keeps ------------------------------------------------
+ */
+
+/* oneDNN's OpenMP thread count is the calling thread's: training on 2
+ * threads gives the caller's own back. Found at run time (the tests do not
+ * link libgomp themselves); absent without oneDNN. */
+START_TEST(caller_openmp_threads_unchanged)
+{
+    int (*get)(void);
+    void (*set)(int);
+    /* POSIX's way round ISO C's ban on object to function pointer casts. */
+    *(void **)&get = dlsym(RTLD_DEFAULT, "omp_get_max_threads");
+    *(void **)&set = dlsym(RTLD_DEFAULT, "omp_set_num_threads");
+    if (!get || !set)
+        return;
+    const int saved = get(), saved_threads = tnn_get_num_threads();
+    set(3);
+    ck_assert_int_eq(tnn_set_num_threads(2), TNN_OK);
+    tnn_tensor *x, *y;
+    images(4, 1, &x, &y);
+    tnn_model *m = small_convnet("dnnl", false);
+    ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_OK);
+    ck_assert_int_eq(get(), 3);
+    tnn_model_free(m);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    set(saved);
+    ck_assert_int_eq(tnn_set_num_threads(saved_threads), TNN_OK);
+}
+END_TEST
+
+START_TEST(caller_fp_mode_unchanged)
+{
+#ifdef HAVE_MXCSR
+    const unsigned saved = _mm_getcsr();
+    const int saved_threads = tnn_get_num_threads();
+    const unsigned modes[3] = {saved & ~0x8040u, saved | 0x8040u,
+                               (saved & ~0x6000u) | 0x6000u};
+    tnn_tensor *x, *y;
+    images(4, 1, &x, &y);
+    for (int i = 0; i < 3; i++)
+        for (int threads = 1; threads <= 2; threads++) {
+            ck_assert_int_eq(tnn_set_num_threads(threads), TNN_OK);
+            tnn_model *m = small_convnet("dnnl", false);
+            _mm_setcsr(modes[i]);
+            unsigned before = _mm_getcsr();
+            int rc = tnn_model_train_batch(m, x, y, NULL);
+            unsigned after = _mm_getcsr();
+            _mm_setcsr(saved);
+            ck_assert_int_eq(rc, TNN_OK);
+            /* The sticky exception flags (bits 0-5) may be raised. */
+            ck_assert_uint_eq(after & ~0x3fu, before & ~0x3fu);
+            tnn_model_free(m);
+        }
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    ck_assert_int_eq(tnn_set_num_threads(saved_threads), TNN_OK);
+#endif
+}
+END_TEST
+
+Suite *conv_backend_suite(void)
+{
+    Suite *s = suite_create("conv_backend");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, backends_agree_on_every_geometry);
+    tcase_add_test(tc, frozen_layer_gradients_agree);
+    tcase_add_test(tc, model_files_do_not_depend_on_the_backend);
+    tcase_add_test(tc, convnet_steady_state_allocates_nothing);
+    tcase_add_test(tc, convnet_allocation_failures);
+    tcase_add_test(tc, caller_openmp_threads_unchanged);
+    tcase_add_test(tc, caller_fp_mode_unchanged);
+    suite_add_tcase(s, tc);
+    return s;
+}
