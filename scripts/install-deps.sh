@@ -11,11 +11,13 @@
 set -euo pipefail
 
 # Build and test: compilers (C++ for the header check, clang with its
-# sanitizer and libFuzzer runtimes for fuzzing), BLAS (OpenBLAS and the
-# netlib reference), oneDNN (the convolutions; the build takes it when its
-# header is there), Check, the ABI tools and valgrind.
-packages=(gcc g++ make pkg-config libopenblas-dev libblas-dev libdnnl-dev
-          check abigail-tools valgrind clang libclang-rt-dev "$@")
+# sanitizer and libFuzzer runtimes for fuzzing), BLAS (OpenBLAS, its
+# OpenMP build for THREADS=openmp, and the netlib reference), oneDNN (the
+# convolutions; the build takes it when its header is there), Check, the
+# ABI tools and valgrind.
+packages=(gcc g++ make pkg-config libopenblas-dev libopenblas0-openmp
+          libblas-dev libdnnl-dev check abigail-tools valgrind clang
+          libclang-rt-dev "$@")
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "install-deps: not a Debian system; install these (or their" \
