@@ -263,13 +263,7 @@ int main(int argc, char **argv)
     tnn_model_evaluate(m, xt, yt, NULL, &accuracy);
     /* The whole test set in one call, as a user would predict it. */
     tnn_tensor *out = tnn_tensor_new_2d(tests, 10);
-    double passes[PASSES];
-    for (int i = 0; i < PASSES; i++) {
-        double start = now();
-        tnn_model_predict(m, xt, out);
-        passes[i] = now() - start;
-    }
-    double infer = median(passes, PASSES);
+    double infer = time_predict(m, xt, out, PASSES);
     double infer_floor = gemm_floor(tests, PREDICT_ROWS, 1, 3);
     double infer_floor_layers = layer_floor(tests, PREDICT_ROWS, 1, 3);
 

@@ -27,6 +27,17 @@
 /* Inference is timed as the median of this many passes over the test set. */
 #define PASSES 3
 
+/* Inputs and weights of a plausible scale for the floors' products. */
+static void fill_operands(float *x, size_t rows, float *w1, float *w2)
+{
+    for (size_t i = 0; i < rows * 784; i++)
+        x[i] = (float)(i % 255) / 255.0f;
+    for (size_t i = 0; i < 784 * HIDDEN; i++)
+        w1[i] = 0.01f * (float)((int)(i % 7) - 3);
+    for (size_t i = 0; i < HIDDEN * CLASSES; i++)
+        w2[i] = 0.01f * (float)((int)(i % 5) - 2);
+}
+
 /* One step's products as the library issues them: dense 1 forward, dense
  * 2 forward, dense 2 weight and input gradients, dense 1 weight gradient
  * (the first layer computes no input gradient). */
@@ -56,12 +67,7 @@ static double gemm_floor_epoch(size_t rows)
     float *w2 = calloc(HIDDEN * CLASSES, sizeof(float));
     float *dw2 = calloc(HIDDEN * CLASSES, sizeof(float));
     float *o = calloc(BATCH * CLASSES, sizeof(float));
-    for (size_t i = 0; i < (size_t)BATCH * 784; i++)
-        x[i] = (float)(i % 255) / 255.0f;
-    for (size_t i = 0; i < 784 * HIDDEN; i++)
-        w1[i] = 0.01f * (float)((int)(i % 7) - 3);
-    for (size_t i = 0; i < HIDDEN * CLASSES; i++)
-        w2[i] = 0.01f * (float)((int)(i % 5) - 2);
+    fill_operands(x, BATCH, w1, w2);
     double best = 1e30;
     for (int rep = 0; rep < 3; rep++) { /* the fastest of three epochs */
         double start = now();
@@ -92,12 +98,7 @@ static double gemm_floor_predict(size_t rows)
     float *h = calloc(PREDICT_ROWS * HIDDEN, sizeof(float));
     float *w2 = calloc(HIDDEN * CLASSES, sizeof(float));
     float *o = calloc(PREDICT_ROWS * CLASSES, sizeof(float));
-    for (size_t i = 0; i < (size_t)PREDICT_ROWS * 784; i++)
-        x[i] = (float)(i % 255) / 255.0f;
-    for (size_t i = 0; i < 784 * HIDDEN; i++)
-        w1[i] = 0.01f * (float)((int)(i % 7) - 3);
-    for (size_t i = 0; i < HIDDEN * CLASSES; i++)
-        w2[i] = 0.01f * (float)((int)(i % 5) - 2);
+    fill_operands(x, PREDICT_ROWS, w1, w2);
     double best = 1e30;
     for (int rep = 0; rep < 3; rep++) {
         double start = now();
@@ -174,13 +175,7 @@ int main(int argc, char **argv)
     tnn_model_evaluate(m, xt, yt, NULL, &accuracy);
     /* The whole test set in one call, as a user would predict it. */
     tnn_tensor *out = tnn_tensor_new_2d(tnn_tensor_dim(xt, 0), CLASSES);
-    double passes[PASSES];
-    for (int i = 0; i < PASSES; i++) {
-        double start = now();
-        tnn_model_predict(m, xt, out);
-        passes[i] = now() - start;
-    }
-    double infer = median(passes, PASSES);
+    double infer = time_predict(m, xt, out, PASSES);
     double infer_floor = gemm_floor_predict(tnn_tensor_dim(xt, 0));
 
     double epoch = median(times.seconds, times.count);

@@ -86,3 +86,16 @@ const char *blas_name(void)
     return "reference BLAS (netlib)";
 #endif
 }
+
+double time_predict(tnn_model *m, const tnn_tensor *x, tnn_tensor *out,
+                    int passes)
+{
+    double seconds[16];
+    passes = passes < 1 ? 1 : passes > 16 ? 16 : passes;
+    for (int i = 0; i < passes; i++) {
+        double start = now();
+        tnn_model_predict(m, x, out);
+        seconds[i] = now() - start;
+    }
+    return median(seconds, passes);
+}

@@ -19,6 +19,11 @@ double now(void);
 /* Median of n values (sorts them). */
 double median(double *v, int n);
 
+/* Median seconds of `passes` (at most 16) tnn_model_predict calls of x
+ * into out. */
+double time_predict(tnn_model *m, const tnn_tensor *x, tnn_tensor *out,
+                    int passes);
+
 /* tnn_model_fit callback: appends each epoch's seconds to a struct
  * epoch_times. */
 int record_epoch(const tnn_progress *p, void *user);
