@@ -81,26 +81,45 @@ static void maxpool_forward_planes(void *arg, size_t begin, size_t end)
     const struct pool_pass *pass = arg;
     const tnn_layer *layer = pass->layer;
     const struct pool2d *p = layer->impl;
+    const float *in = pass->in;
+    float *out = pass->out;
+    uint32_t *argmax = pass->training ? p->argmax : NULL;
+    const size_t k = p->k, stride = p->stride;
     const size_t h = layer->in_shape.dims[1], w = layer->in_shape.dims[2];
     const size_t oh = layer->out_shape.dims[1], ow = layer->out_shape.dims[2];
     FOR_EACH_OUTPUT(layer, begin, end)
     {
-        const float *plane = pass->in + q * h * w;
-        size_t y0 = oy * p->stride, x0 = ox * p->stride;
+        const float *plane = in + q * h * w;
+        size_t y0 = oy * stride, x0 = ox * stride;
         size_t best = y0 * w + x0;
-        /* A NaN is taken wherever it lies (">" alone passes over it, and
-         * nothing compares greater than it once taken): a window holding
-         * a NaN gives NaN, and its gradient goes there. */
-        for (size_t ky = 0; ky < p->k; ky++)
-            for (size_t kx = 0; kx < p->k; kx++) {
+        float value = plane[best];
+        /* The plain maximum first, which compiles to selects; whether the
+         * window holds a NaN is noted on the way without a branch. */
+        bool nan_seen = false;
+        for (size_t ky = 0; ky < k; ky++)
+            for (size_t kx = 0; kx < k; kx++) {
                 size_t at = (y0 + ky) * w + x0 + kx;
-                if (plane[at] > plane[best] || isnan(plane[at]))
+                float v = plane[at];
+                nan_seen |= isnan(v);
+                if (v > value) {
+                    value = v;
                     best = at;
+                }
             }
+        /* A NaN is taken wherever it lies (the last one in the window): a
+         * window holding a NaN gives NaN, and its gradient goes there. */
+        if (nan_seen)
+            for (size_t ky = 0; ky < k; ky++)
+                for (size_t kx = 0; kx < k; kx++) {
+                    size_t at = (y0 + ky) * w + x0 + kx;
+                    if (isnan(plane[at]))
+                        best = at;
+                }
+        value = plane[best];
         size_t o = (q * oh + oy) * ow + ox;
-        pass->out[o] = plane[best];
-        if (pass->training)
-            p->argmax[o] = (uint32_t)best;
+        out[o] = value;
+        if (argmax)
+            argmax[o] = (uint32_t)best;
     }
 }
 

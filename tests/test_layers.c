@@ -530,6 +530,16 @@ START_TEST(maxpool_takes_nan)
         for (int i = 0; i < 4; i++)
             ck_assert_float_eq(tnn_tensor_data(dx)[i], i == at ? 3.0f : 0.0f);
     }
+    /* Of two NaNs the later one in the window takes the gradient, as the
+     * rule "taken wherever it lies" visits them. */
+    const float two[4] = {NAN, 5.0f, NAN, 2.0f};
+    tnn_tensor_copy_from(x, two, 4);
+    ck_assert_int_eq(tnn_layer_forward(maxp, x, y, TNN_MODE_TRAIN, NULL),
+                     TNN_OK);
+    ck_assert(isnan(tnn_tensor_data(y)[0]));
+    ck_assert_int_eq(tnn_layer_backward(maxp, x, y, dy, dx), TNN_OK);
+    for (int i = 0; i < 4; i++)
+        ck_assert_float_eq(tnn_tensor_data(dx)[i], i == 2 ? 3.0f : 0.0f);
     tnn_tensor_free(x);
     tnn_tensor_free(dx);
     tnn_tensor_free(y);
