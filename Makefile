@@ -57,12 +57,13 @@ else ifeq ($(SANITIZE),thread)
 # TSan cannot run the ifunc resolvers of function clones (they run before
 # it is set up), so that build uses the baseline loops only.
 SAN_FLAGS := -fsanitize=thread
-LIB_EXTRA := -DTNN_NO_CLONES
+LIB_EXTRA := -DTNN_NO_CLONES -DTNN_NO_BLAS_THREADS
 # OpenBLAS is not built with ThreadSanitizer, which cannot see how its
 # worker threads' writes are ordered before cblas_sgemm returns: under TSan
 # it runs on the calling thread only (the library's own worker threads are
-# still exercised: tests ask for more with tnn_set_num_threads). For every
-# program the checks run, examples included.
+# still exercised: tests ask for more with tnn_set_num_threads, which this
+# build does not hand on to OpenBLAS). For every program the checks run,
+# examples included.
 export OPENBLAS_NUM_THREADS := 1
 export TSAN_OPTIONS := halt_on_error=1
 else ifneq ($(SANITIZE),)

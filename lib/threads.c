@@ -14,9 +14,11 @@
 /* 0 means "not set": report the BLAS's own default. */
 static int num_threads;
 
+/* The ThreadSanitizer build (TNN_NO_BLAS_THREADS) keeps OpenBLAS on the
+ * calling thread, whose worker threads TSan cannot follow. */
 static void blas_apply_threads(int n)
 {
-#ifdef TNN_HAVE_OPENBLAS
+#if defined(TNN_HAVE_OPENBLAS) && !defined(TNN_NO_BLAS_THREADS)
 #ifdef TNN_POOL_OPENMP
     /* OpenBLAS's OpenMP build also sets the calling thread's OpenMP thread
      * count, which belongs to the caller: give it back. */
