@@ -209,22 +209,6 @@ static void openmp_run(int parts, tnn__task task, void *arg)
     }
 }
 
-static void openmp_for(size_t parts, size_t count, tnn__range_fn body,
-                       void *arg)
-{
-    /* Every thread computes in the caller's floating-point mode, so that
-     * the split never shows in the results. */
-    unsigned mode = tnn__fp_caller();
-#pragma omp parallel num_threads((int)parts)
-    {
-        unsigned own = tnn__fp_enter(mode);
-        size_t self = (size_t)omp_get_thread_num();
-        size_t team = (size_t)omp_get_num_threads();
-        for (size_t part = self; part < parts; part += team)
-            body(arg, count * part / parts, count * (part + 1) / parts);
-        tnn__fp_leave(own);
-    }
-}
 #endif
 
 void tnn__pool_run(struct tnn__pool *pool, tnn__task task, void *arg)
@@ -292,12 +276,11 @@ void tnn__parallel_for(size_t count, size_t min_items, tnn__range_fn body,
         body(arg, 0, count);
         return;
     }
-    if (posix) {
-        struct range_job job = {body, arg, count, parts, tnn__fp_caller()};
+    struct range_job job = {body, arg, count, parts, tnn__fp_caller()};
+    if (posix)
         posix_pool_run(pool, range_task, &job);
-        return;
-    }
 #ifdef TNN_POOL_OPENMP
-    openmp_for(parts, count, body, arg);
+    else
+        openmp_run((int)parts, range_task, &job);
 #endif
 }
