@@ -127,11 +127,13 @@ TNN_API int tnn_set_allocator(tnn_malloc_fn malloc_fn,
  * a BLAS without thread control, like the reference BLAS, is left alone),
  * oneDNN's convolutions in a build with them (OpenMP threads: the calling
  * thread's OpenMP thread count is n during each call and given back
- * after) and the optimizer update, which a model splits over n - 1 worker
- * threads of its own, started at its first training step and stopped by
- * tnn_model_free(). Results do not depend on n beyond what the BLAS and
- * oneDNN do. n must be >= 1. Process-wide, like the BLAS's own setting:
- * call it before starting work, not while another thread is computing. */
+ * after), and a model's optimizer update and its ReLU and pooling passes,
+ * which it splits over n - 1 worker threads of its own, started at its
+ * first training step or prediction and stopped by tnn_model_free() (in a
+ * THREADS=openmp build, over OpenMP's threads; docs/threading.md).
+ * Results do not depend on n beyond what the BLAS and oneDNN do. n must
+ * be >= 1. Process-wide, like the BLAS's own setting: call it before
+ * starting work, not while another thread is computing. */
 TNN_API int tnn_set_num_threads(int n);
 
 /* The value last set by tnn_set_num_threads(), or the BLAS's own default
