@@ -70,22 +70,46 @@ else ifneq ($(SANITIZE),)
 $(error SANITIZE must be empty, 1 or thread)
 endif
 
+# --- oneDNN -------------------------------------------------------------------
+# Convolutions and dense products through oneDNN when its headers are there
+# (libdnnl-dev, which scripts/install-deps.sh installs); the CBLAS path
+# stays as the fallback. Debian's oneDNN runs on OpenMP (libgomp), whose
+# thread count the library sets around each call.
+ifeq ($(SANITIZE),thread)
+# libgomp is not built with ThreadSanitizer, which cannot see how its
+# barriers order the work of oneDNN's threads: the TSan build keeps to the
+# CBLAS path unless DNNL=1 is given.
+DNNL ?= 0
+endif
+DNNL ?= $(if $(wildcard /usr/include/dnnl.h),1,0)
+ifeq ($(DNNL),1)
+DNNL_CFLAGS := -DTNN_HAVE_DNNL
+DNNL_LIBS := -ldnnl -lgomp
+else ifeq ($(DNNL),0)
+DNNL_CFLAGS :=
+DNNL_LIBS :=
+else
+$(error DNNL must be 1 or 0)
+endif
+
 # --- threads --------------------------------------------------------------------
-# THREADS=pthreads (the default): the optimizer update runs on a pool of
-# POSIX threads that sleep between steps, beside OpenBLAS's own threads,
-# and the activation loops on the calling thread. THREADS=openmp: the
-# update and the ReLU and pooling loops run on the OpenMP runtime's
-# threads, shared with OpenBLAS's OpenMP build. OpenMP is faster on an
-# otherwise idle machine but its threads spin while they wait, and beside
-# other busy processes an epoch can take 30 times as long (measured in
-# docs/performance.md), unless OMP_WAIT_POLICY=passive is set. The
-# ThreadSanitizer build always uses pthreads, since TSan cannot see how
-# OpenMP's threads synchronise; so do clang builds, whose OpenMP needs
-# LLVM's runtime rather than GCC's.
-THREADS ?= pthreads
+# THREADS=openmp: the optimizer update and the ReLU and pooling loops run
+# on the OpenMP runtime's threads, which oneDNN's products and OpenBLAS's
+# OpenMP build use too: one set of threads for everything. THREADS=pthreads:
+# they run on a pool of POSIX threads that sleep between steps, beside
+# OpenBLAS's own threads. OpenMP is the default where oneDNN is built in
+# (it brings OpenMP anyway); pthreads otherwise, and always for
+# ThreadSanitizer, which cannot see how OpenMP's threads synchronise, and
+# for clang, whose OpenMP needs LLVM's runtime rather than GCC's. OpenMP's
+# threads spin while they wait: beside other busy processes set
+# OMP_WAIT_POLICY=passive (docs/threading.md).
 ifeq ($(SANITIZE),thread)
 THREADS := pthreads
 endif
+ifneq ($(findstring clang,$(shell $(CC) --version 2>/dev/null)),)
+THREADS ?= pthreads
+endif
+THREADS ?= $(if $(filter 1,$(DNNL)),openmp,pthreads)
 ifeq ($(THREADS),openmp)
 THREAD_CFLAGS := -fopenmp -DTNN_POOL_OPENMP
 THREAD_LIBS := -lgomp
@@ -122,27 +146,6 @@ else
 $(error BLAS must be openblas or reference)
 endif
 
-# --- oneDNN -------------------------------------------------------------------
-# Convolutions through oneDNN when its headers are there (libdnnl-dev, which
-# scripts/install-deps.sh installs); the CBLAS path stays as the fallback.
-# Debian's oneDNN runs on OpenMP (libgomp), whose thread count the library
-# sets around each call.
-ifeq ($(SANITIZE),thread)
-# libgomp is not built with ThreadSanitizer, which cannot see how its
-# barriers order the work of oneDNN's threads: the TSan build keeps to the
-# CBLAS path unless DNNL=1 is given.
-DNNL ?= 0
-endif
-DNNL ?= $(if $(wildcard /usr/include/dnnl.h),1,0)
-ifeq ($(DNNL),1)
-DNNL_CFLAGS := -DTNN_HAVE_DNNL
-DNNL_LIBS := -ldnnl -lgomp
-else ifeq ($(DNNL),0)
-DNNL_CFLAGS :=
-DNNL_LIBS :=
-else
-$(error DNNL must be 1 or 0)
-endif
 LIBS_PRIVATE := $(DNNL_LIBS) $(BLAS_LIBS) $(THREAD_LIBS) -lm -lpthread
 
 # The library reads no errno from libm; without it sqrtf vectorises. No

@@ -9,7 +9,7 @@
  * (conv2d_dnnl.c); the products above remain the fallback for a geometry
  * oneDNN makes no primitive for, and for a batch size whose primitives
  * cannot be made when it first comes (then a few images at a time, in the
- * buffers reserved for that). TNN_CONV_BACKEND=blas in the environment
+ * buffers reserved for that). TNN_BACKEND=blas in the environment
  * when a layer is made keeps it on the products (a diagnostic knob).
  */
 #include <math.h>
@@ -392,18 +392,6 @@ const struct tnn_layer_ops tnn__conv2d_ops = {
     .sample_scratch = conv2d_scratch,
 };
 
-/* oneDNN unless it is not built in or TNN_CONV_BACKEND=blas: read once
- * per layer, so that a program can compare the two. */
-static bool want_dnnl(void)
-{
-#ifdef TNN_HAVE_DNNL
-    const char *backend = getenv("TNN_CONV_BACKEND");
-    return !backend || strcmp(backend, "blas") != 0;
-#else
-    return false;
-#endif
-}
-
 tnn_layer *tnn_conv2d_new(size_t in_channels, size_t out_channels,
                           size_t kernel_h, size_t kernel_w, size_t stride,
                           int padding)
@@ -447,7 +435,7 @@ tnn_layer *tnn_conv2d_new(size_t in_channels, size_t out_channels,
                          .stride = stride,
                          .padding = padding,
                          .init = TNN_INIT_GLOROT_UNIFORM,
-                         .want_dnnl = want_dnnl()};
+                         .want_dnnl = tnn__want_dnnl()};
     size_t wdims[4] = {out_channels, in_channels, kernel_h, kernel_w};
     if (tnn__layer_add_param(layer, __func__, 4, wdims, true) != TNN_OK ||
         tnn__layer_add_param(layer, __func__, 1, &out_channels, false) !=

@@ -1,15 +1,21 @@
 /*
- * Dense layer: y = x W + b with W (in, out) row-major, through cblas_sgemm.
+ * Dense layer: y = x W + b with W (in, out) row-major. The products run on
+ * oneDNN in a build with it (dense_dnnl.c), unless TNN_BACKEND=blas is in
+ * the environment when the layer is made, and through cblas_sgemm
+ * otherwise or whenever oneDNN cannot make them.
  */
 #include <math.h>
 
 #include <cblas.h>
 
+#include "dense_dnnl.h"
 #include "internal.h"
 
 struct dense {
     int init;
     float init_value;
+    bool want_dnnl;
+    struct tnn__dnnl_dense *dnnl;
 };
 
 static void dense_init(tnn_layer *layer, tnn_rng *rng)
@@ -28,6 +34,12 @@ static void dense_forward(tnn_layer *layer, const float *in, float *out,
     const int rows = (int)n, k = (int)layer->in_features;
     const int m = (int)layer->out_features;
     const float *b = layer->param[1]->data;
+#ifdef TNN_HAVE_DNNL
+    struct dense *d = layer->impl;
+    if (d->dnnl &&
+        tnn__dnnl_dense_forward(d->dnnl, in, layer->param[0]->data, b, out, n))
+        return;
+#endif
     /* Seed every row with the bias so the product adds onto it (beta 1):
      * one pass fewer than adding the bias afterwards. */
     for (size_t r = 0; r < n; r++)
@@ -45,27 +57,60 @@ static void dense_backward(tnn_layer *layer, const float *in, const float *out,
     const int rows = (int)n, k = (int)layer->in_features;
     const int m = (int)layer->out_features;
     float *db = layer->grad[1]->data;
-    /* dW = x^T dy, db = column sums of dy, dx = dy W^T; the transposes are
-     * sgemm flags, never copies. */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, m, rows, 1.0f, in,
-                k, dout, m, accumulate ? 1.0f : 0.0f, layer->grad[0]->data, m);
     if (!accumulate)
         for (size_t j = 0; j < layer->out_features; j++)
             db[j] = 0.0f;
     for (size_t r = 0; r < n; r++)
         for (size_t j = 0; j < layer->out_features; j++)
             db[j] += dout[r * layer->out_features + j];
+#ifdef TNN_HAVE_DNNL
+    struct dense *d = layer->impl;
+    if (d->dnnl &&
+        tnn__dnnl_dense_backward(d->dnnl, in, layer->param[0]->data, dout,
+                                 layer->grad[0]->data, din, n, accumulate))
+        return;
+#endif
+    /* dW = x^T dy, db = column sums of dy, dx = dy W^T; the transposes are
+     * sgemm flags, never copies. */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, m, rows, 1.0f, in,
+                k, dout, m, accumulate ? 1.0f : 0.0f, layer->grad[0]->data, m);
     if (din)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, k, m, 1.0f,
                     dout, m, layer->param[0]->data, m, 0.0f, din, k);
 }
 
+/* oneDNN's products for n rows, if they were asked for; without them
+ * (oneDNN refused the shape) the BLAS takes over for good. TNN_OK or
+ * TNN_E_NOMEM. */
+static int dense_reserve(tnn_layer *layer, const char *func, size_t n)
+{
+    struct dense *d = layer->impl;
+    if (!d->want_dnnl)
+        return TNN_OK;
+    int rc = tnn__dnnl_dense_reserve(&d->dnnl, func, layer->in_features,
+                                     layer->out_features, n);
+    if (rc != TNN__DNNL_DENSE_UNSUPPORTED)
+        return rc;
+    tnn__dnnl_dense_free(d->dnnl);
+    d->dnnl = NULL;
+    d->want_dnnl = false;
+    return TNN_OK;
+}
+
+static void dense_destroy(tnn_layer *layer)
+{
+    struct dense *d = layer->impl;
+    tnn__dnnl_dense_free(d->dnnl);
+}
+
 const struct tnn_layer_ops tnn__dense_ops = {
     .kind = TNN_LAYER_DENSE,
     .name = "dense",
+    .reserve = dense_reserve,
     .forward = dense_forward,
     .backward = dense_backward,
     .init = dense_init,
+    .destroy = dense_destroy,
 };
 
 tnn_layer *tnn_dense_new(size_t in, size_t out)
@@ -86,6 +131,7 @@ tnn_layer *tnn_dense_new(size_t in, size_t out)
                                         sizeof(struct dense));
     if (!layer)
         return NULL;
+    ((struct dense *)layer->impl)->want_dnnl = tnn__want_dnnl();
     struct tnn__shape in_shape = {1, {in}}, out_shape = {1, {out}};
     tnn__layer_set_shapes(layer, &in_shape, &out_shape);
     size_t wdims[2] = {in, out};

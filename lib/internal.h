@@ -338,6 +338,10 @@ static inline void tnn__fp_leave(unsigned own)
 
 /* ---- worker threads (pool.c) -------------------------------------------- */
 
+/* Whether layers made now should run on oneDNN: built with it and
+ * TNN_BACKEND=blas not in the environment (threads.c). */
+bool tnn__want_dnnl(void);
+
 struct tnn__pool;
 
 /* A task runs as part `part` of `parts` (0 is the calling thread). */

@@ -8,14 +8,14 @@
  * Two runtimes. Built with OpenMP (TNN_POOL_OPENMP), the passes run on
  * the OpenMP runtime's threads, which oneDNN and OpenBLAS's OpenMP build
  * use too, so that one set of threads serves products and loops alike.
- * But when the process runs an OpenBLAS with threads of its own (the
- * pthreads build, which a program may load before the library), both sets
- * of threads would spin on the same cores, each waiting for the other
- * (the MNIST MLP took 3 to 10 s per epoch that way against 0.7 to 0.9 s):
- * then, as in builds without OpenMP (ThreadSanitizer, which cannot see
- * OpenMP's synchronisation), the update runs on a pool of POSIX threads
- * that sleep between steps, and the activation passes on the calling
- * thread.
+ * But when the products run on an OpenBLAS with threads of its own (the
+ * pthreads build, which a program may load before the library, with
+ * oneDNN not built in or turned off by TNN_BACKEND=blas), both sets of
+ * threads would spin on the same cores, each waiting for the other (the
+ * MNIST MLP took 3 to 10 s per epoch that way against 0.7 to 0.9 s): then,
+ * as in builds without OpenMP (ThreadSanitizer, which cannot see OpenMP's
+ * synchronisation), the passes run on a pool of POSIX threads that sleep
+ * between steps.
  */
 #include <pthread.h>
 
@@ -147,7 +147,8 @@ static void posix_pool_run(struct tnn__pool *pool, tnn__task task, void *arg)
 }
 
 #ifdef TNN_POOL_OPENMP
-/* Whether the passes may use OpenMP's threads: not beside a BLAS that runs
+/* Whether the passes may use OpenMP's threads: yes when oneDNN computes the
+ * products (on OpenMP's threads too), otherwise not beside a BLAS that runs
  * POSIX threads of its own. Decided once; every caller computes the same
  * value, so the race to store it is benign. */
 static bool use_openmp(void)
@@ -157,7 +158,7 @@ static bool use_openmp(void)
     int now = decided;
     if (now == 0) {
         /* openblas_get_parallel(): 0 sequential, 1 POSIX threads, 2 OpenMP */
-        now = openblas_get_parallel() == 1 ? 2 : 1;
+        now = tnn__want_dnnl() || openblas_get_parallel() != 1 ? 1 : 2;
         decided = now;
     }
     return now == 1;

@@ -2,6 +2,9 @@
  * Thread count: handed to the BLAS when it can take it (OpenBLAS), and
  * read by each model when it sizes its pool for the optimizer update.
  */
+#include <stdlib.h>
+#include <string.h>
+
 #include "internal.h"
 
 #ifdef TNN_HAVE_OPENBLAS
@@ -41,6 +44,16 @@ int tnn_set_num_threads(int n)
     num_threads = n;
     blas_apply_threads(n);
     return TNN_OK;
+}
+
+bool tnn__want_dnnl(void)
+{
+#ifdef TNN_HAVE_DNNL
+    const char *backend = getenv("TNN_BACKEND");
+    return !backend || strcmp(backend, "blas") != 0;
+#else
+    return false;
+#endif
 }
 
 int tnn_get_num_threads(void)

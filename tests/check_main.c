@@ -19,7 +19,7 @@ int main(void)
     srunner_add_suite(runner, misuse_suite());
     srunner_add_suite(runner, idx_suite());
     srunner_add_suite(runner, augment_suite());
-    srunner_add_suite(runner, conv_backend_suite());
+    srunner_add_suite(runner, backends_suite());
     srunner_run_all(runner, CK_NORMAL);
     int failed = srunner_ntests_failed(runner);
     srunner_free(runner);

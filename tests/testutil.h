@@ -83,6 +83,6 @@ Suite *model_io_suite(void);
 Suite *threads_suite(void);
 Suite *misuse_suite(void);
 Suite *augment_suite(void);
-Suite *conv_backend_suite(void);
+Suite *backends_suite(void);
 
 #endif

@@ -1,12 +1,12 @@
 /*
- * conv2d's two backends: built with oneDNN, layers made while
- * TNN_CONV_BACKEND=blas is set take the CBLAS path, the others oneDNN's.
- * Over every kind of geometry the layer accepts the two agree in the
- * forward pass and every gradient; model files do not depend on the
- * backend; training allocates nothing once every batch size has been
- * seen; the caller's OpenMP thread count and floating-point mode come back
- * unchanged. Without oneDNN both layers take the CBLAS path and the
- * comparisons hold trivially.
+ * The two backends of conv2d and dense: built with oneDNN, layers made
+ * while TNN_BACKEND=blas is set take the CBLAS path, the others oneDNN's.
+ * Over every kind of convolution geometry and every kind of dense shape
+ * the two agree in the forward pass and every gradient; model files do
+ * not depend on the backend; training allocates nothing once every batch
+ * size has been seen; the caller's OpenMP thread count and floating-point
+ * mode come back unchanged. Without oneDNN both layers take the CBLAS path
+ * and the comparisons hold trivially.
  */
 #define _GNU_SOURCE /* setenv(), RTLD_DEFAULT */
 #include <dlfcn.h>
@@ -32,12 +32,12 @@ struct env_saved {
 static struct env_saved backend_set(const char *backend)
 {
     struct env_saved s = {{0}, false};
-    const char *old = getenv("TNN_CONV_BACKEND");
+    const char *old = getenv("TNN_BACKEND");
     if (old) {
         snprintf(s.value, sizeof s.value, "%s", old);
         s.was_set = true;
     }
-    ck_assert_int_eq(setenv("TNN_CONV_BACKEND", backend, 1), 0);
+    ck_assert_int_eq(setenv("TNN_BACKEND", backend, 1), 0);
     return s;
 }
 
@@ -45,9 +45,9 @@ static struct env_saved backend_set(const char *backend)
 static void backend_restore(const struct env_saved *s)
 {
     if (s->was_set)
-        setenv("TNN_CONV_BACKEND", s->value, 1);
+        setenv("TNN_BACKEND", s->value, 1);
     else
-        unsetenv("TNN_CONV_BACKEND");
+        unsetenv("TNN_BACKEND");
 }
 
 struct geometry {
@@ -79,7 +79,7 @@ static tnn_layer *conv_on(const char *backend, const struct geometry *g)
  * image) moves values by far more. */
 #define RELATIVE_TOLERANCE 1e-5
 
-static void assert_agree(const char *what, int geometry, size_t n,
+static void assert_agree(const char *what, int shape, size_t n,
                          const float *got, const float *want, size_t count)
 {
     double scale = 1.0;
@@ -88,9 +88,9 @@ static void assert_agree(const char *what, int geometry, size_t n,
     for (size_t i = 0; i < count; i++)
         ck_assert_msg(fabs((double)got[i] - (double)want[i]) <=
                           RELATIVE_TOLERANCE * scale,
-                      "geometry %d, %zu images, %s[%zu]: oneDNN %.9g, CBLAS "
+                      "shape %d, %zu rows, %s[%zu]: oneDNN %.9g, CBLAS "
                       "%.9g (scale %g)",
-                      geometry, n, what, i, (double)got[i], (double)want[i],
+                      shape, n, what, i, (double)got[i], (double)want[i],
                       scale);
 }
 
@@ -137,18 +137,19 @@ static size_t out_side(size_t in, size_t k, size_t stride, int padding)
     return (in + 2 * pad - k) / stride + 1;
 }
 
-/* One training forward and backward of n images on both layers, from the
- * same inputs and the same gradients to add to. */
-static void compare_step(struct pair *p, int geometry, size_t n, bool din,
-                         tnn_rng *rng)
+/* One training forward and backward of n rows (x of ndim dimensions, the
+ * first n) on both layers, from the same inputs and the same gradients to
+ * add to. */
+static void compare_step(struct pair *p, int shape, int ndim,
+                         const size_t *dims, bool din, tnn_rng *rng)
 {
-    const struct geometry *g = &geometries[geometry];
-    size_t dims[4] = {n, g->cin, g->h, g->w};
-    tnn_tensor *x = tnn_tensor_new(4, dims);
+    const size_t n = dims[0];
+    tnn_tensor *x = tnn_tensor_new(ndim, dims);
     tnn_tensor *y[2] = {tnn_tensor_new_2d(n, p->out),
                         tnn_tensor_new_2d(n, p->out)};
     tnn_tensor *dy = tnn_tensor_new_2d(n, p->out);
-    tnn_tensor *dx[2] = {tnn_tensor_new(4, dims), tnn_tensor_new(4, dims)};
+    tnn_tensor *dx[2] = {tnn_tensor_new(ndim, dims),
+                         tnn_tensor_new(ndim, dims)};
     tnn_tensor_rand_uniform(x, rng, -1, 1);
     tnn_tensor_rand_uniform(dy, rng, -1, 1);
     tnn_layer *layers[2] = {p->dnnl, p->blas};
@@ -168,22 +169,36 @@ static void compare_step(struct pair *p, int geometry, size_t n, bool din,
             tnn_layer_backward(layers[i], x, y[i], dy, din ? dx[i] : NULL),
             TNN_OK);
     }
-    assert_agree("out", geometry, n, tnn_tensor_cdata(y[0]),
+    assert_agree("out", shape, n, tnn_tensor_cdata(y[0]),
                  tnn_tensor_cdata(y[1]), n * p->out);
     const char *names[2] = {"weight grad", "bias grad"};
     for (int i = 0; i < 2; i++)
-        assert_agree(names[i], geometry, n,
+        assert_agree(names[i], shape, n,
                      tnn_tensor_cdata(tnn_layer_grad(p->dnnl, i)),
                      tnn_tensor_cdata(tnn_layer_grad(p->blas, i)),
                      tnn_tensor_size(tnn_layer_grad(p->blas, i)));
     if (din)
-        assert_agree("input grad", geometry, n, tnn_tensor_cdata(dx[0]),
+        assert_agree("input grad", shape, n, tnn_tensor_cdata(dx[0]),
                      tnn_tensor_cdata(dx[1]), n * p->in);
     tnn_tensor_free(x);
     tnn_tensor_free(dy);
     for (int i = 0; i < 2; i++) {
         tnn_tensor_free(y[i]);
         tnn_tensor_free(dx[i]);
+    }
+}
+
+/* Random parameters on the CBLAS layer (biases too), copied to the other. */
+static void same_params(struct pair *p, tnn_rng *rng)
+{
+    tnn_layer_init(p->blas, rng);
+    tnn_tensor_rand_uniform(tnn_layer_param(p->blas, 1), rng, -1, 1);
+    for (int i = 0; i < 2; i++) {
+        const tnn_tensor *from = tnn_layer_param(p->blas, i);
+        ck_assert_int_eq(tnn_tensor_copy_from(tnn_layer_param(p->dnnl, i),
+                                              tnn_tensor_cdata(from),
+                                              tnn_tensor_size(from)),
+                         TNN_OK);
     }
 }
 
@@ -200,16 +215,47 @@ START_TEST(backends_agree_on_every_geometry)
             conv_on("blas", g), conv_on("dnnl", g), g->cin * g->h * g->w,
             g->cout * out_side(g->h, g->kh, g->stride, g->padding) *
                 out_side(g->w, g->kw, g->stride, g->padding)};
-        tnn_layer_init(p.blas, rng);
-        tnn_tensor_rand_uniform(tnn_layer_param(p.blas, 1), rng, -1, 1);
-        for (int i = 0; i < 2; i++) {
-            const tnn_tensor *from = tnn_layer_param(p.blas, i);
-            tnn_tensor_copy_from(tnn_layer_param(p.dnnl, i),
-                                 tnn_tensor_cdata(from),
-                                 tnn_tensor_size(from));
+        same_params(&p, rng);
+        for (size_t b = 0; b < sizeof batches / sizeof *batches; b++) {
+            size_t dims[4] = {batches[b], g->cin, g->h, g->w};
+            compare_step(&p, gi, 4, dims, b % 4 < 2, rng);
         }
-        for (size_t b = 0; b < sizeof batches / sizeof *batches; b++)
-            compare_step(&p, gi, batches[b], b % 4 < 2, rng);
+        tnn_layer_free(p.blas);
+        tnn_layer_free(p.dnnl);
+    }
+    tnn_rng_free(rng);
+}
+END_TEST
+
+static tnn_layer *dense_on(const char *backend, size_t in, size_t out)
+{
+    struct env_saved saved = backend_set(backend);
+    tnn_layer *dense = tnn_dense_new(in, out);
+    backend_restore(&saved);
+    ck_assert_ptr_nonnull(dense);
+    return dense;
+}
+
+/* Dense shapes (inputs, outputs): single values, a single input or output,
+ * the MNIST MLP's layers and shapes no kernel's blocking divides. The
+ * batch sizes come back after more than three others, so that oneDNN's
+ * kept products are made again. */
+START_TEST(backends_agree_on_dense_shapes)
+{
+    static const size_t shapes[][2] = {{1, 1},   {1, 7},     {9, 1},
+                                       {3, 4},   {784, 512}, {512, 10},
+                                       {37, 67}, {130, 300}, {17, 1000}};
+    const size_t batches[] = {7, 3, 1, 64, 5, 7, 3, 1};
+    tnn_rng *rng = tnn_rng_new(78);
+    for (int si = 0; si < (int)(sizeof shapes / sizeof *shapes); si++) {
+        size_t in = shapes[si][0], out = shapes[si][1];
+        struct pair p = {dense_on("blas", in, out), dense_on("dnnl", in, out),
+                         in, out};
+        same_params(&p, rng);
+        for (size_t b = 0; b < sizeof batches / sizeof *batches; b++) {
+            size_t dims[2] = {batches[b], in};
+            compare_step(&p, si, 2, dims, b % 3 < 2, rng);
+        }
         tnn_layer_free(p.blas);
         tnn_layer_free(p.dnnl);
     }
@@ -376,8 +422,9 @@ START_TEST(convnet_steady_state_allocates_nothing)
 }
 END_TEST
 
-/* Every allocation failure while building and training a convnet is
- * reported as TNN_E_NOMEM, and nothing leaks. */
+/* Every allocation failure while building and training a convnet (a
+ * convolution and a dense layer) is reported as TNN_E_NOMEM, and nothing
+ * leaks. */
 START_TEST(convnet_allocation_failures)
 {
     tnn_tensor *x, *y;
@@ -391,11 +438,17 @@ START_TEST(convnet_allocation_failures)
             rc == TNN_OK ? tnn_conv2d_new(2, 3, 3, 3, 2, 1) : NULL;
         if (rc == TNN_OK)
             rc = conv ? tnn_model_add(m, conv) : TNN_E_NOMEM;
+        tnn_layer *flatten = rc == TNN_OK ? tnn_flatten_new() : NULL;
+        if (rc == TNN_OK)
+            rc = flatten ? tnn_model_add(m, flatten) : TNN_E_NOMEM;
+        tnn_layer *dense = rc == TNN_OK ? tnn_dense_new(75, 4) : NULL;
+        if (rc == TNN_OK)
+            rc = dense ? tnn_model_add(m, dense) : TNN_E_NOMEM;
         if (rc == TNN_OK)
             rc = tnn_model_set_optim(m, tnn_adam_new(0.01f));
         if (rc == TNN_OK && !tnn_model_optim(m))
             rc = TNN_E_NOMEM;
-        tnn_tensor *out = tnn_tensor_new_2d(5, 75);
+        tnn_tensor *out = tnn_tensor_new_2d(5, 4);
         if (rc == TNN_OK)
             rc = out ? tnn_model_train_batch(m, x, out, NULL) : TNN_E_NOMEM;
         tnn_tensor_free(out);
@@ -476,12 +529,13 @@ START_TEST(caller_fp_mode_unchanged)
 }
 END_TEST
 
-Suite *conv_backend_suite(void)
+Suite *backends_suite(void)
 {
-    Suite *s = suite_create("conv_backend");
+    Suite *s = suite_create("backends");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, backends_agree_on_every_geometry);
+    tcase_add_test(tc, backends_agree_on_dense_shapes);
     tcase_add_test(tc, frozen_layer_gradients_agree);
     tcase_add_test(tc, model_files_do_not_depend_on_the_backend);
     tcase_add_test(tc, convnet_steady_state_allocates_nothing);

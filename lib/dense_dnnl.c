@@ -1,0 +1,385 @@
+/*
+ * dense's products through oneDNN (built with TNN_HAVE_DNNL).
+ *
+ * Each of the three products is a matmul primitive over the library's own
+ * row-major buffers: the transposes of x and w are strides in a memory
+ * descriptor, never copies, and the forward adds the bias itself. The
+ * primitives for a batch size are made once and kept in a slot, with the
+ * scratchpad from the library's allocator (user-managed), so that steps
+ * after the first of each size allocate nothing through it. A few batch
+ * sizes stay ready at once, as for the convolutions (conv2d_dnnl.c): the
+ * training batch, the last partial batch, a prediction chunk.
+ *
+ * Why oneDNN and not the BLAS: its AVX-512 kernels run the MNIST MLP's
+ * products in half the time OpenBLAS 0.3.21 takes on this class of
+ * machine, and on the OpenMP threads that the convolutions and the
+ * library's own passes use, so that no second set of threads spins
+ * beside them (docs/performance.md).
+ */
+#include "dense_dnnl.h"
+#include "internal.h"
+
+#ifdef TNN_HAVE_DNNL
+
+#include <stdint.h>
+
+#include <dnnl.h>
+
+/* See conv2d_dnnl.c: from libgomp, declared here for compilers without
+ * <omp.h>. */
+int omp_get_max_threads(void);
+void omp_set_num_threads(int n);
+
+/* Batch sizes kept ready at once. */
+#define SLOTS 3
+#define ALIGN 64
+
+enum product { FORWARD, WEIGHTS, WEIGHTS_ADD, INPUTS, PRODUCTS };
+
+/* A product and its operands, whose buffers are set at each call. */
+struct step {
+    dnnl_primitive_t prim;
+    dnnl_memory_t src, wei, bias, dst, scratch;
+};
+
+struct slot {
+    size_t n; /* rows; 0 for an empty slot */
+    int threads;
+    unsigned long used;
+    struct step step[PRODUCTS];
+};
+
+struct tnn__dnnl_dense {
+    size_t in, out;
+    dnnl_engine_t engine;
+    dnnl_stream_t stream;
+    dnnl_primitive_attr_t attr;     /* user-managed scratchpad */
+    dnnl_primitive_attr_t attr_add; /* that, and the output added to */
+    void *scratch_raw, *scratch;
+    size_t scratch_size, scratch_need;
+    struct slot slot[SLOTS];
+    unsigned long clock;
+};
+
+#define TRY(call)                                                             \
+    do {                                                                      \
+        dnnl_status_t status_ = (call);                                       \
+        if (status_ != dnnl_success)                                          \
+            return status_;                                                   \
+    } while (0)
+
+/* ---- the thread count and the floating-point mode -------------------- */
+
+struct caller {
+    int omp_threads;
+    unsigned fp;
+};
+
+static struct caller enter(int threads)
+{
+    struct caller c = {omp_get_max_threads(), tnn__fp_save()};
+    omp_set_num_threads(threads);
+    return c;
+}
+
+static void leave(struct caller c)
+{
+    omp_set_num_threads(c.omp_threads);
+    tnn__fp_leave(c.fp);
+}
+
+/* ---- making a slot ------------------------------------------------------ */
+
+/* A rows x cols matrix stored row-major, or its transpose when transposed
+ * (then stored cols x rows). */
+static dnnl_status_t matrix_md(dnnl_memory_desc_t *md, size_t rows,
+                               size_t cols, bool transposed)
+{
+    dnnl_dims_t dims = {(dnnl_dim_t)rows, (dnnl_dim_t)cols};
+    dnnl_dims_t strides = {transposed ? 1 : (dnnl_dim_t)cols,
+                           transposed ? (dnnl_dim_t)rows : 1};
+    return dnnl_memory_desc_init_by_strides(md, 2, dims, dnnl_f32, strides);
+}
+
+static dnnl_status_t memory(struct tnn__dnnl_dense *d, dnnl_memory_t *mem,
+                            const dnnl_memory_desc_t *md)
+{
+    return dnnl_memory_create(mem, md, d->engine, DNNL_MEMORY_NONE);
+}
+
+/* dst (m x n) = src (m x k) wei (k x n) [+ bias], with src and wei
+ * transposed in memory as asked. */
+static dnnl_status_t step_init(struct tnn__dnnl_dense *d, struct step *s,
+                               size_t m, size_t n, size_t k, bool src_t,
+                               bool wei_t, bool bias, bool add)
+{
+    dnnl_memory_desc_t src, wei, dst, b;
+    TRY(matrix_md(&src, m, k, src_t));
+    TRY(matrix_md(&wei, k, n, wei_t));
+    TRY(matrix_md(&dst, m, n, false));
+    TRY(matrix_md(&b, 1, n, false));
+    dnnl_matmul_desc_t desc;
+    TRY(dnnl_matmul_desc_init(&desc, &src, &wei, bias ? &b : NULL, &dst));
+    dnnl_primitive_desc_t pd;
+    TRY(dnnl_primitive_desc_create(&pd, &desc, add ? d->attr_add : d->attr,
+                                   d->engine, NULL));
+    const dnnl_memory_desc_t *scratch =
+        dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    size_t size = scratch ? dnnl_memory_desc_get_size(scratch) : 0;
+    dnnl_status_t status = dnnl_primitive_create(&s->prim, pd);
+    if (status == dnnl_success && size > 0) {
+        status = memory(d, &s->scratch, scratch);
+        if (size > d->scratch_need)
+            d->scratch_need = size;
+    }
+    dnnl_primitive_desc_destroy(pd);
+    TRY(status);
+    TRY(memory(d, &s->src, &src));
+    TRY(memory(d, &s->wei, &wei));
+    TRY(memory(d, &s->dst, &dst));
+    if (bias)
+        TRY(memory(d, &s->bias, &b));
+    return dnnl_success;
+}
+
+static dnnl_status_t slot_init(struct tnn__dnnl_dense *d, struct slot *s,
+                               size_t n)
+{
+    size_t in = d->in, out = d->out;
+    TRY(step_init(d, &s->step[FORWARD], n, out, in, false, false, true,
+                  false));
+    TRY(step_init(d, &s->step[WEIGHTS], in, out, n, true, false, false,
+                  false));
+    TRY(step_init(d, &s->step[WEIGHTS_ADD], in, out, n, true, false, false,
+                  true));
+    return step_init(d, &s->step[INPUTS], n, in, out, false, true, false,
+                     false);
+}
+
+static void destroy_memory(dnnl_memory_t mem)
+{
+    if (mem)
+        dnnl_memory_destroy(mem);
+}
+
+static void slot_clear(struct slot *s)
+{
+    for (int p = 0; p < PRODUCTS; p++) {
+        struct step *st = &s->step[p];
+        if (st->prim)
+            dnnl_primitive_destroy(st->prim);
+        destroy_memory(st->src);
+        destroy_memory(st->wei);
+        destroy_memory(st->bias);
+        destroy_memory(st->dst);
+        destroy_memory(st->scratch);
+    }
+    *s = (struct slot){0};
+}
+
+/* Make the scratchpad as large as every slot needs and point the slots'
+ * scratchpad memories at it. False if the allocation failed. */
+static bool grow_scratch(struct tnn__dnnl_dense *d)
+{
+    if (d->scratch_need > d->scratch_size) {
+        void *raw = d->scratch_need <= SIZE_MAX - ALIGN
+                        ? tnn__malloc(d->scratch_need + ALIGN)
+                        : NULL;
+        if (!raw)
+            return false;
+        tnn__free(d->scratch_raw);
+        d->scratch_raw = raw;
+        d->scratch =
+            (void *)(((uintptr_t)raw + ALIGN - 1) & ~(uintptr_t)(ALIGN - 1));
+        d->scratch_size = d->scratch_need;
+    }
+    for (int i = 0; i < SLOTS; i++)
+        for (int p = 0; p < PRODUCTS; p++)
+            if (d->slot[i].step[p].scratch)
+                dnnl_memory_set_data_handle(d->slot[i].step[p].scratch,
+                                            d->scratch);
+    return true;
+}
+
+/* The slot for n rows at this thread count, made in place of the least
+ * recently used one if there is none. NULL on failure, with *rc
+ * TNN_E_NOMEM or TNN__DNNL_DENSE_UNSUPPORTED. Runs with the thread count
+ * set: oneDNN sizes some scratchpads by it. */
+static struct slot *slot_for(struct tnn__dnnl_dense *d, size_t n, int threads,
+                             int *rc)
+{
+    struct slot *s = &d->slot[0];
+    *rc = TNN_OK;
+    for (int i = 0; i < SLOTS; i++) {
+        struct slot *t = &d->slot[i];
+        if (t->n == n && t->threads == threads) {
+            t->used = ++d->clock;
+            return t;
+        }
+        if (t->used < s->used)
+            s = t;
+    }
+    slot_clear(s);
+    *rc = slot_init(d, s, n) == dnnl_success ? TNN_OK
+                                             : TNN__DNNL_DENSE_UNSUPPORTED;
+    if (*rc == TNN_OK && !grow_scratch(d))
+        *rc = TNN_E_NOMEM;
+    if (*rc != TNN_OK) {
+        slot_clear(s);
+        return NULL;
+    }
+    s->n = n;
+    s->threads = threads;
+    s->used = ++d->clock;
+    return s;
+}
+
+/* ---- running ------------------------------------------------------------ */
+
+/* Point m at data. oneDNN only reads the inputs, though its interface
+ * takes every handle as writable. */
+static void use(dnnl_memory_t m, const float *data)
+{
+    dnnl_memory_set_data_handle(m, (void *)(uintptr_t)data);
+}
+
+static bool run(struct tnn__dnnl_dense *d, const struct step *s,
+                const float *src, const float *wei, const float *bias,
+                float *dst)
+{
+    dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, s->src},
+                               {DNNL_ARG_WEIGHTS, s->wei},
+                               {DNNL_ARG_DST, s->dst}};
+    int nargs = 3;
+    use(s->src, src);
+    use(s->wei, wei);
+    use(s->dst, dst);
+    if (bias) {
+        use(s->bias, bias);
+        args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, s->bias};
+    }
+    if (s->scratch)
+        args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, s->scratch};
+    return dnnl_primitive_execute(s->prim, d->stream, nargs, args) ==
+           dnnl_success;
+}
+
+bool tnn__dnnl_dense_forward(struct tnn__dnnl_dense *d, const float *x,
+                             const float *w, const float *b, float *y,
+                             size_t n)
+{
+    int threads = tnn_get_num_threads(), rc;
+    struct caller caller = enter(threads);
+    struct slot *s = slot_for(d, n, threads, &rc);
+    bool ok = s && run(d, &s->step[FORWARD], x, w, b, y) &&
+              dnnl_stream_wait(d->stream) == dnnl_success;
+    leave(caller);
+    return ok;
+}
+
+bool tnn__dnnl_dense_backward(struct tnn__dnnl_dense *d, const float *x,
+                              const float *w, const float *dy, float *dw,
+                              float *dx, size_t n, bool accumulate)
+{
+    int threads = tnn_get_num_threads(), rc;
+    struct caller caller = enter(threads);
+    struct slot *s = slot_for(d, n, threads, &rc);
+    /* The input gradient first: if it cannot run, dw is still untouched. */
+    bool ok = s && (!dx || run(d, &s->step[INPUTS], dy, w, NULL, dx));
+    ok = ok &&
+         run(d, &s->step[accumulate ? WEIGHTS_ADD : WEIGHTS], x, dy, NULL,
+             dw) &&
+         dnnl_stream_wait(d->stream) == dnnl_success;
+    leave(caller);
+    return ok;
+}
+
+/* ---- life cycle --------------------------------------------------------- */
+
+static dnnl_status_t attrs_init(struct tnn__dnnl_dense *d)
+{
+    TRY(dnnl_primitive_attr_create(&d->attr));
+    TRY(dnnl_primitive_attr_set_scratchpad_mode(d->attr,
+                                                dnnl_scratchpad_mode_user));
+    TRY(dnnl_primitive_attr_clone(&d->attr_add, d->attr));
+    dnnl_post_ops_t ops;
+    TRY(dnnl_post_ops_create(&ops));
+    dnnl_status_t status = dnnl_post_ops_append_sum(ops, 1.0f);
+    if (status == dnnl_success)
+        status = dnnl_primitive_attr_set_post_ops(d->attr_add, ops);
+    dnnl_post_ops_destroy(ops);
+    return status;
+}
+
+static dnnl_status_t dense_init(struct tnn__dnnl_dense *d)
+{
+    TRY(dnnl_engine_create(&d->engine, dnnl_cpu, 0));
+    TRY(dnnl_stream_create(&d->stream, d->engine, dnnl_stream_default_flags));
+    return attrs_init(d);
+}
+
+void tnn__dnnl_dense_free(struct tnn__dnnl_dense *d)
+{
+    if (!d)
+        return;
+    for (int i = 0; i < SLOTS; i++)
+        slot_clear(&d->slot[i]);
+    tnn__free(d->scratch_raw);
+    if (d->attr)
+        dnnl_primitive_attr_destroy(d->attr);
+    if (d->attr_add)
+        dnnl_primitive_attr_destroy(d->attr_add);
+    if (d->stream)
+        dnnl_stream_destroy(d->stream);
+    if (d->engine)
+        dnnl_engine_destroy(d->engine);
+    tnn__free(d);
+}
+
+int tnn__dnnl_dense_reserve(struct tnn__dnnl_dense **dense, const char *func,
+                            size_t in, size_t out, size_t n)
+{
+    struct tnn__dnnl_dense *d = *dense;
+    if (!d) {
+        d = tnn__calloc(1, sizeof *d);
+        if (!d)
+            return tnn__fail(TNN_E_NOMEM, func,
+                             "cannot allocate oneDNN products");
+        d->in = in;
+        d->out = out;
+        if (dense_init(d) != dnnl_success) {
+            tnn__dnnl_dense_free(d);
+            return TNN__DNNL_DENSE_UNSUPPORTED;
+        }
+    }
+    int threads = tnn_get_num_threads(), rc = TNN_OK;
+    struct caller caller = enter(threads);
+    slot_for(d, n, threads, &rc);
+    leave(caller);
+    if (rc != TNN_OK && d != *dense)
+        tnn__dnnl_dense_free(d);
+    else
+        *dense = d;
+    if (rc == TNN_E_NOMEM)
+        return tnn__fail(TNN_E_NOMEM, func,
+                         "cannot allocate oneDNN scratchpad for %zu rows", n);
+    return rc;
+}
+
+#else
+int tnn__dnnl_dense_reserve(struct tnn__dnnl_dense **dense, const char *func,
+                            size_t in, size_t out, size_t n)
+{
+    (void)func;
+    (void)in;
+    (void)out;
+    (void)n;
+    *dense = NULL;
+    return TNN__DNNL_DENSE_UNSUPPORTED;
+}
+
+void tnn__dnnl_dense_free(struct tnn__dnnl_dense *dense)
+{
+    (void)dense;
+}
+#endif /* TNN_HAVE_DNNL */
