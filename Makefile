@@ -347,9 +347,11 @@ BENCH_THREADS ?= 2
 
 BENCH_CNN_EPOCHS ?= 2
 
-$(BUILD)/bench_%: bench/bench_%.c bench/common.c bench/common.h include/tinynn.h $(SHARED) | lib
-	$(CC) -Iinclude $(PROG_CFLAGS) $(BLAS_CFLAGS) $< bench/common.c -o $@ \
-	    $(PROG_LDFLAGS) -ltinynn $(BLAS_LIBS) -lm
+# The floors' products run on the library's product engine (bench/products.c).
+BENCH_SRCS := bench/common.c bench/products.c
+$(BUILD)/bench_%: bench/bench_%.c $(BENCH_SRCS) bench/common.h bench/products.h include/tinynn.h $(SHARED) | lib
+	$(CC) -Iinclude $(PROG_CFLAGS) $(BLAS_CFLAGS) $(DNNL_CFLAGS) $< $(BENCH_SRCS) -o $@ \
+	    $(PROG_LDFLAGS) -ltinynn $(DNNL_LIBS) $(BLAS_LIBS) -lm
 
 bench: deps $(BUILD)/bench_mlp $(BUILD)/bench_cnn $(BUILD)/bench_sweep
 	@bash scripts/install-deps.sh $(DEMO_DEPS)

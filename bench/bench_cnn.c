@@ -1,9 +1,9 @@
 /*
  * bench_cnn - speed of the MNIST convnet (mnist_cnn's model) against two
  * floors of one epoch, each timed alone in this process:
- *   - the GEMM floor: the cblas_sgemm calls the im2row path makes
- *     (convolutions as patch-matrix products, the dense layer), on buffers
- *     of the same shapes;
+ *   - the GEMM floor: the products the im2row path makes (convolutions as
+ *     patch-matrix products, the dense layer) on the engine the library's
+ *     dense layers use (products.c), on buffers of the same shapes;
  *   - the layer floor: the model's convolution and dense layers run alone
  *     through tnn_layer_forward() / tnn_layer_backward() on batches of the
  *     same shapes, whatever computes them (forward and backward of conv 1
@@ -12,14 +12,15 @@
  * forward passes, test accuracy and peak RSS.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 
-#include <cblas.h>
 #include <tinynn.h>
 
 #include "common.h"
+#include "products.h"
 
 #define BATCH 128
 /* Rows tnn_model_predict() runs at once (lib/model.c). */
@@ -30,7 +31,7 @@
 /* A product C (m x n) = op(A) op(B) with inner size k, as the library
  * issues it (RowMajor; ta/tb transpose flags). */
 struct product {
-    CBLAS_TRANSPOSE ta, tb;
+    bool ta, tb;                 /* operands transposed */
     size_t m_per_image, m_fixed; /* m = m_per_image * images + m_fixed */
     size_t n_per_image, n_fixed;
     size_t k_per_image, k_fixed;
@@ -41,14 +42,14 @@ struct product {
  * first layer needs no input gradient), conv2 forward, weight and patch
  * gradients, dense forward, weight and input gradients. */
 static const struct product step_products[] = {
-    {CblasNoTrans, CblasTrans, 26 * 26, 0, 0, 32, 0, 9, 1},
-    {CblasTrans, CblasNoTrans, 0, 32, 0, 9, 26 * 26, 0, 0},
-    {CblasNoTrans, CblasTrans, 11 * 11, 0, 0, 64, 0, 288, 1},
-    {CblasTrans, CblasNoTrans, 0, 64, 0, 288, 11 * 11, 0, 0},
-    {CblasNoTrans, CblasNoTrans, 11 * 11, 0, 0, 288, 0, 64, 0},
-    {CblasNoTrans, CblasNoTrans, 1, 0, 0, 10, 0, 1600, 1},
-    {CblasTrans, CblasNoTrans, 0, 1600, 0, 10, 1, 0, 0},
-    {CblasNoTrans, CblasTrans, 1, 0, 0, 1600, 0, 10, 0},
+    {false, true, 26 * 26, 0, 0, 32, 0, 9, 1},
+    {true, false, 0, 32, 0, 9, 26 * 26, 0, 0},
+    {false, true, 11 * 11, 0, 0, 64, 0, 288, 1},
+    {true, false, 0, 64, 0, 288, 11 * 11, 0, 0},
+    {false, false, 11 * 11, 0, 0, 288, 0, 64, 0},
+    {false, false, 1, 0, 0, 10, 0, 1600, 1},
+    {true, false, 0, 1600, 0, 10, 1, 0, 0},
+    {false, true, 1, 0, 0, 1600, 0, 10, 0},
 };
 #define PRODUCTS (sizeof step_products / sizeof *step_products)
 
@@ -73,10 +74,9 @@ static double gemm_floor(size_t images, size_t batch, int inference, int reps)
                 int m = (int)(q->m_per_image * n + q->m_fixed);
                 int nn = (int)(q->n_per_image * n + q->n_fixed);
                 int k = (int)(q->k_per_image * n + q->k_fixed);
-                int lda = q->ta == CblasNoTrans ? k : m;
-                int ldb = q->tb == CblasNoTrans ? nn : k;
-                cblas_sgemm(CblasRowMajor, q->ta, q->tb, m, nn, k, 1.0f, a,
-                            lda, b, ldb, 0.0f, c, nn);
+                int lda = !q->ta ? k : m;
+                int ldb = !q->tb ? nn : k;
+                product(q->ta, q->tb, m, nn, k, a, lda, b, ldb, 0.0f, c, nn);
             }
         }
         double t = now() - start;
@@ -275,7 +275,7 @@ int main(int argc, char **argv)
     struct rusage usage;
     getrusage(RUSAGE_SELF, &usage);
     printf("epoch time (median of %d)    %8.3f s\n", times.count, epoch);
-    printf("GEMM floor (same sgemm calls) %8.3f s\n", floor);
+    printf("GEMM floor (same products)    %8.3f s\n", floor);
     printf("ratio epoch / floor           %8.2f\n", epoch / floor);
     printf("layer floor (conv, dense)     %8.3f s\n", floor_layers);
     printf("ratio epoch / layer floor     %8.2f\n", epoch / floor_layers);
@@ -289,6 +289,7 @@ int main(int argc, char **argv)
     printf("test accuracy                 %8.2f %%\n", 100.0 * accuracy);
     printf("peak RSS                      %8.1f MiB\n",
            (double)usage.ru_maxrss / 1024.0);
+    printf("floor products on           %s\n", product_engine());
     tnn_tensor_free(out);
     tnn_model_free(m);
     tnn_tensor_free(x);

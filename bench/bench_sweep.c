@@ -3,10 +3,11 @@
  * over a grid of widths, batch sizes and thread counts.
  *
  * The model is input w -> dense w ReLU -> dense w, MSE, Adam. Its floor is
- * the time of the same cblas_sgemm calls a step makes (two forward
- * products, the second layer's weight and input gradients, the first
- * layer's weight gradient), timed alone in this process on buffers of the
- * same shapes; predict's floor is the two forward products. Each figure is
+ * the time of the same products a step makes (two forward products, the
+ * second layer's weight and input gradients, the first layer's weight
+ * gradient) on the engine the library's dense layers use (products.c),
+ * timed alone in this process on buffers of the same shapes; predict's
+ * floor is the two forward products. Each figure is
  * the fastest of a few repetitions, taken in turns with its floor, since
  * this kind of machine's speed drifts from minute to minute.
  */
@@ -15,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cblas.h>
 #include <tinynn.h>
 
 #include "common.h"
+#include "products.h"
 
 /* Multiply-adds of one training step above which a point is skipped, so
  * that the sweep takes a few minutes. */
@@ -68,21 +69,16 @@ static void buffers_free(struct buffers *b)
 
 static void forward_products(struct buffers *b, int n, int w)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, w, w, 1.0f, b->x,
-                w, b->w1, w, 1.0f, b->h, w);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, w, w, 1.0f, b->h,
-                w, b->w2, w, 1.0f, b->o, w);
+    product(false, false, n, w, w, b->x, w, b->w1, w, 1.0f, b->h, w);
+    product(false, false, n, w, w, b->h, w, b->w2, w, 1.0f, b->o, w);
 }
 
 static void step_products(struct buffers *b, int n, int w)
 {
     forward_products(b, n, w);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, w, w, n, 1.0f, b->h,
-                w, b->o, w, 0.0f, b->dw2, w);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, w, w, 1.0f, b->o,
-                w, b->w2, w, 0.0f, b->dh, w);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, w, w, n, 1.0f, b->x,
-                w, b->dh, w, 0.0f, b->dw1, w);
+    product(true, false, w, w, n, b->h, w, b->o, w, 0.0f, b->dw2, w);
+    product(false, true, n, w, w, b->o, w, b->w2, w, 0.0f, b->dh, w);
+    product(true, false, w, w, n, b->x, w, b->dh, w, 0.0f, b->dw1, w);
 }
 
 static tnn_model *build(int w)
@@ -199,6 +195,7 @@ int main(int argc, char **argv)
                        1e6 * p.predict, 1e6 * p.predict_floor, rp);
                 fflush(stdout);
             }
+    printf("floor products on %s\n", product_engine());
     printf("largest ratio: training step %.2f, predict %.2f\n", worst_step,
            worst_predict);
     return 0;
