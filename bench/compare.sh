@@ -126,7 +126,7 @@ row "MLP inference s" "${v[mlp.ours.infer]}" "${v[mlp.theirs.infer]}" "${v[mlp.i
 row "CNN train s/epoch" "${v[cnn.ours.epoch]}" "${v[cnn.theirs.epoch]}" "${v[cnn.floor]}"
 row "CNN inference s" "${v[cnn.ours.infer]}" "${v[cnn.theirs.infer]}" "${v[cnn.infer_floor]}"
 echo
-echo "Ratio: libtinynn / PyTorch. Floor: MLP, its cblas_sgemm calls alone;" \
+echo "Ratio: libtinynn / PyTorch. Floor: MLP, its matrix products alone (on the engine its dense layers use);" \
      "CNN, its conv and dense layers alone (tnn_layer_forward/backward)." \
      "Test accuracy: MLP ${v[mlp.ours.acc]}% / ${v[mlp.theirs.acc]}%," \
      "CNN ${v[cnn.ours.acc]}% / ${v[cnn.theirs.acc]}%."

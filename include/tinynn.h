@@ -114,26 +114,28 @@ typedef void (*tnn_free_fn)(void *ptr, void *ctx);
  * when no libtinynn object is alive: an object must be freed by the
  * allocator that made it. Not thread-safe: the allocator is process-wide.
  * Returns TNN_E_INVALID if only some of the functions are NULL. One
- * exception: a build with oneDNN convolutions lets oneDNN allocate its own
- * objects (engines, primitives, their descriptors and generated code) with
- * its own allocator; their data buffers and scratchpads come from these
- * functions. */
+ * exception: a build with oneDNN lets oneDNN allocate its own objects
+ * (engines, primitives, their descriptors and generated code, and the
+ * small records it makes each time it runs a primitive) with its own
+ * allocator; the data buffers and scratchpads of the library's dense
+ * products and convolutions come from these functions. */
 TNN_API int tnn_set_allocator(tnn_malloc_fn malloc_fn,
                               tnn_realloc_fn realloc_fn, tnn_free_fn free_fn,
                               void *ctx);
 
-/* Number of threads the library's computations use: the BLAS's matrix
- * products (OpenBLAS takes the number through openblas_set_num_threads();
- * a BLAS without thread control, like the reference BLAS, is left alone),
- * oneDNN's convolutions in a build with them (OpenMP threads: the calling
- * thread's OpenMP thread count is n during each call and given back
- * after), and a model's optimizer update and its ReLU and pooling passes,
- * which it splits over n - 1 worker threads of its own, started at its
- * first training step or prediction and stopped by tnn_model_free() (in a
- * THREADS=openmp build, over OpenMP's threads; docs/threading.md).
- * Results do not depend on n beyond what the BLAS and oneDNN do. n must
- * be >= 1. Process-wide, like the BLAS's own setting: call it before
- * starting work, not while another thread is computing. */
+/* Number of threads the library's computations use: the matrix products
+ * of dense layers and convolutions (on oneDNN's OpenMP threads in a build
+ * with oneDNN, whose thread count the library sets to n around each call
+ * and gives back after; otherwise on the BLAS, which takes n through
+ * openblas_set_num_threads() if it is OpenBLAS, while a BLAS without
+ * thread control, like the reference BLAS, is left alone), and a model's
+ * optimizer update and its ReLU and pooling passes, split over n threads
+ * (OpenMP's in a build with oneDNN; otherwise n - 1 worker threads of the
+ * model's own, started at its first training step or prediction and
+ * stopped by tnn_model_free(); docs/threading.md). Results do not depend
+ * on n beyond what the BLAS and oneDNN do. n must be >= 1. Process-wide,
+ * like the BLAS's own setting: call it before starting work, not while
+ * another thread is computing. */
 TNN_API int tnn_set_num_threads(int n);
 
 /* The value last set by tnn_set_num_threads(), or the BLAS's own default
@@ -295,7 +297,9 @@ enum tnn_init {
  * are initialised when the layer is added to a model (or when the model is
  * re-seeded), from the model's generator, with Glorot uniform weights
  * unless tnn_dense_set_init() says otherwise. in, out >= 1. Owned by the
- * caller until added to a model. */
+ * caller until added to a model. Its products run on oneDNN in a build
+ * with it (make DNNL=1), on the BLAS otherwise; the two agree within
+ * float rounding (docs/performance.md). */
 TNN_API tnn_layer *tnn_dense_new(size_t in, size_t out);
 
 /* Choose the weight initialiser (enum tnn_init); value is used by
