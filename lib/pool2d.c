@@ -76,50 +76,129 @@ static void run_planes(const tnn_layer *layer, size_t n, tnn__range_fn body,
     tnn__parallel_for(n * layer->in_shape.dims[0], min_planes, body, pass);
 }
 
+/* The position of the window's maximum at (y0, x0): the first of the
+ * largest values in row-major order, or, if the window holds a NaN, the
+ * last NaN, so that the window gives NaN and its gradient goes there. */
+static size_t window_max(const float *plane, size_t w, size_t k, size_t y0,
+                         size_t x0)
+{
+    size_t best = y0 * w + x0;
+    float value = plane[best];
+    /* The plain maximum first, which compiles to selects; whether the
+     * window holds a NaN is noted on the way without a branch. */
+    bool nan_seen = false;
+    for (size_t ky = 0; ky < k; ky++)
+        for (size_t kx = 0; kx < k; kx++) {
+            size_t at = (y0 + ky) * w + x0 + kx;
+            float v = plane[at];
+            nan_seen |= isnan(v);
+            if (v > value) {
+                value = v;
+                best = at;
+            }
+        }
+    if (nan_seen)
+        for (size_t ky = 0; ky < k; ky++)
+            for (size_t kx = 0; kx < k; kx++) {
+                size_t at = (y0 + ky) * w + x0 + kx;
+                if (isnan(plane[at]))
+                    best = at;
+            }
+    return best;
+}
+
+/* The common 2 x 2 window at stride 2 runs in two passes that vectorise,
+ * since a plane's rows are too short (13 outputs after a 28 x 28 image's
+ * first convolution) to fill vector registers one output row at a time:
+ * the larger of each column's two values, then of each pair of columns,
+ * over many output rows at once. Chunks of output rows keep the columns'
+ * values on the stack. */
+#define MAX2_CHUNK 1024
+
+/* Column maxima of one row pair: top and the row below it, wide values,
+ * top at position base of its plane. Returns whether a NaN was seen. */
+TNN_VECTOR_CLONES
+static int max2_columns(const float *top, size_t w, uint32_t base, size_t wide,
+                        float *value, uint32_t *at)
+{
+    const float *bottom = top + w;
+    int nan_seen = 0;
+    for (size_t x = 0; x < wide; x++) {
+        float t = top[x], b = bottom[x];
+        /* The top value wins ties: it comes first in row-major order. */
+        value[x] = b > t ? b : t;
+        at[x] = b > t ? base + (uint32_t)(w + x) : base + (uint32_t)x;
+        nan_seen |= (t != t) | (b != b);
+    }
+    return nan_seen;
+}
+
+/* Each output from its two columns: the larger, and of equal values the
+ * one first in row-major order, as window_max() takes it. */
+TNN_VECTOR_CLONES
+static void max2_pairs(const float *value, const uint32_t *at, size_t count,
+                       float *out, uint32_t *argmax)
+{
+    for (size_t o = 0; o < count; o++) {
+        float l = value[2 * o], r = value[2 * o + 1];
+        uint32_t pl = at[2 * o], pr = at[2 * o + 1];
+        bool right = r > l || (r == l && pr < pl);
+        out[o] = right ? r : l;
+        if (argmax)
+            argmax[o] = right ? pr : pl;
+    }
+}
+
+/* A whole plane of 2 x 2 windows at stride 2; false (having written
+ * values the caller overwrites) if the plane holds a NaN, or if its rows
+ * are too wide for the chunks, for window_max() to do instead. */
+static bool max2_plane(const float *plane, size_t w, size_t oh, size_t ow,
+                       float *out, uint32_t *argmax)
+{
+    float value[MAX2_CHUNK];
+    uint32_t at[MAX2_CHUNK];
+    const size_t wide = 2 * ow, rows = MAX2_CHUNK / wide;
+    if (rows == 0)
+        return false;
+    int nan_seen = 0;
+    for (size_t first = 0; first < oh; first += rows) {
+        size_t count = oh - first < rows ? oh - first : rows;
+        for (size_t r = 0; r < count; r++) {
+            size_t top = 2 * (first + r) * w;
+            nan_seen |= max2_columns(plane + top, w, (uint32_t)top, wide,
+                                     value + r * wide, at + r * wide);
+        }
+        max2_pairs(value, at, count * ow, out + first * ow,
+                   argmax ? argmax + first * ow : NULL);
+    }
+    return !nan_seen;
+}
+
 static void maxpool_forward_planes(void *arg, size_t begin, size_t end)
 {
     const struct pool_pass *pass = arg;
     const tnn_layer *layer = pass->layer;
     const struct pool2d *p = layer->impl;
-    const float *in = pass->in;
-    float *out = pass->out;
     uint32_t *argmax = pass->training ? p->argmax : NULL;
     const size_t k = p->k, stride = p->stride;
     const size_t h = layer->in_shape.dims[1], w = layer->in_shape.dims[2];
     const size_t oh = layer->out_shape.dims[1], ow = layer->out_shape.dims[2];
-    FOR_EACH_OUTPUT(layer, begin, end)
-    {
-        const float *plane = in + q * h * w;
-        size_t y0 = oy * stride, x0 = ox * stride;
-        size_t best = y0 * w + x0;
-        float value = plane[best];
-        /* The plain maximum first, which compiles to selects; whether the
-         * window holds a NaN is noted on the way without a branch. */
-        bool nan_seen = false;
-        for (size_t ky = 0; ky < k; ky++)
-            for (size_t kx = 0; kx < k; kx++) {
-                size_t at = (y0 + ky) * w + x0 + kx;
-                float v = plane[at];
-                nan_seen |= isnan(v);
-                if (v > value) {
-                    value = v;
-                    best = at;
-                }
+    const bool two = k == 2 && stride == 2;
+    for (size_t q = begin; q < end; q++) {
+        const float *plane = pass->in + q * h * w;
+        float *out = pass->out + q * oh * ow;
+        uint32_t *where = argmax ? argmax + q * oh * ow : NULL;
+        /* pool_bind() keeps a plane's positions within uint32_t. */
+        if (two && max2_plane(plane, w, oh, ow, out, where))
+            continue;
+        for (size_t oy = 0; oy < oh; oy++)
+            for (size_t ox = 0; ox < ow; ox++) {
+                size_t best =
+                    window_max(plane, w, k, oy * stride, ox * stride);
+                out[oy * ow + ox] = plane[best];
+                if (where)
+                    where[oy * ow + ox] = (uint32_t)best;
             }
-        /* A NaN is taken wherever it lies (the last one in the window): a
-         * window holding a NaN gives NaN, and its gradient goes there. */
-        if (nan_seen)
-            for (size_t ky = 0; ky < k; ky++)
-                for (size_t kx = 0; kx < k; kx++) {
-                    size_t at = (y0 + ky) * w + x0 + kx;
-                    if (isnan(plane[at]))
-                        best = at;
-                }
-        value = plane[best];
-        size_t o = (q * oh + oy) * ow + ox;
-        out[o] = value;
-        if (argmax)
-            argmax[o] = (uint32_t)best;
     }
 }
 

@@ -548,6 +548,88 @@ START_TEST(maxpool_takes_nan)
 }
 END_TEST
 
+/* The window rule written out: the first largest value in row-major
+ * order, or the last NaN. */
+static size_t reference_window_max(const float *plane, size_t w, size_t k,
+                                   size_t y0, size_t x0)
+{
+    size_t best = y0 * w + x0;
+    for (size_t ky = 0; ky < k; ky++)
+        for (size_t kx = 0; kx < k; kx++) {
+            size_t at = (y0 + ky) * w + x0 + kx;
+            if (plane[at] > plane[best])
+                best = at;
+        }
+    for (size_t ky = 0; ky < k; ky++)
+        for (size_t kx = 0; kx < k; kx++) {
+            size_t at = (y0 + ky) * w + x0 + kx;
+            if (isnan(plane[at]))
+                best = at;
+        }
+    return best;
+}
+
+/* 2x2 max pooling (which has a faster path of its own) against the rule,
+ * value and gradient position, on planes full of ties (values from
+ * {0, 1, 2}, as after a ReLU), odd and even sides, rows wider than the
+ * fast path's chunks, and planes with NaNs here and there. */
+START_TEST(maxpool_matches_the_window_rule)
+{
+    const size_t sides[][2] = {{26, 26}, {11, 11},  {2, 2},
+                               {5, 8},   {3, 1200}, {7, 3}};
+    tnn_rng *rng = tnn_rng_new(99);
+    for (size_t s = 0; s < sizeof sides / sizeof *sides; s++)
+        for (int nans = 0; nans < 2; nans++) {
+            const size_t h = sides[s][0], w = sides[s][1];
+            const size_t oh = h / 2, ow = w / 2, planes = 6;
+            size_t dims[4] = {2, 3, h, w};
+            tnn_layer *maxp = tnn_maxpool2d_new(2, 2);
+            tnn_tensor *x = tnn_tensor_new(4, dims);
+            tnn_tensor *dx = tnn_tensor_new(4, dims);
+            tnn_tensor *y = tnn_tensor_new_2d(2, 3 * oh * ow);
+            tnn_tensor *dy = tnn_tensor_new_2d(2, 3 * oh * ow);
+            tnn_tensor_rand_uniform(x, rng, 0.0f, 3.0f);
+            float *xv = tnn_tensor_data(x);
+            for (size_t i = 0; i < tnn_tensor_size(x); i++) {
+                xv[i] = floorf(xv[i]);
+                if (nans && i % 37 == 5)
+                    xv[i] = NAN;
+            }
+            for (size_t i = 0; i < tnn_tensor_size(dy); i++)
+                tnn_tensor_data(dy)[i] = (float)(i + 1);
+            ck_assert_int_eq(
+                tnn_layer_forward(maxp, x, y, TNN_MODE_TRAIN, NULL), TNN_OK);
+            ck_assert_int_eq(tnn_layer_backward(maxp, x, y, dy, dx), TNN_OK);
+            for (size_t q = 0; q < planes; q++) {
+                const float *plane = xv + q * h * w;
+                const float *dplane = tnn_tensor_cdata(dx) + q * h * w;
+                for (size_t o = 0; o < oh * ow; o++) {
+                    size_t best = reference_window_max(plane, w, 2, o / ow * 2,
+                                                       o % ow * 2);
+                    float got = tnn_tensor_data(y)[q * oh * ow + o];
+                    ck_assert_msg(got == plane[best] ||
+                                      (isnan(got) && isnan(plane[best])),
+                                  "%zux%zu plane %zu output %zu: %g, want %g",
+                                  h, w, q, o, (double)got,
+                                  (double)plane[best]);
+                    /* Windows do not overlap: each takes its own gradient. */
+                    ck_assert_msg(dplane[best] ==
+                                      tnn_tensor_data(dy)[q * oh * ow + o],
+                                  "%zux%zu plane %zu output %zu: gradient not "
+                                  "at %zu",
+                                  h, w, q, o, best);
+                }
+            }
+            tnn_tensor_free(x);
+            tnn_tensor_free(dx);
+            tnn_tensor_free(y);
+            tnn_tensor_free(dy);
+            tnn_layer_free(maxp);
+        }
+    tnn_rng_free(rng);
+}
+END_TEST
+
 /* Dropout multiplies by its mask: a kept NaN stays NaN, and so does a
  * dropped one (0 * NaN), as does a dropped infinity; the input never
  * loses a non-finite value silently. */
@@ -1076,6 +1158,7 @@ Suite *layers_suite(void)
     tcase_add_test(tc, relu_propagates_nan);
     tcase_add_test(tc, nan_input_reaches_output);
     tcase_add_test(tc, maxpool_takes_nan);
+    tcase_add_test(tc, maxpool_matches_the_window_rule);
     tcase_add_test(tc, dropout_keeps_nan_when_dropped);
     tcase_add_test(tc, batchnorm_running_statistics);
     tcase_add_test(tc, batchnorm_single_row_is_defined);
