@@ -467,6 +467,20 @@ void tnn__conv2d_get_config(const tnn_layer *conv, size_t config[5],
                             int *padding, int *init, float *value);
 void tnn__pool2d_get_config(const tnn_layer *pool, size_t *k, size_t *stride);
 
+/* A ReLU layer followed by a 2 x 2, stride 2 max-pooling layer, run as one
+ * pass each way (pool2d.c): the same values and gradients as the two
+ * layers one after the other, without writing the ReLU's output. */
+bool tnn__relu_maxpool_fusable(const tnn_layer *relu, const tnn_layer *pool);
+/* out (pooled, after ReLU) from the ReLU's input in; records the maxima's
+ * positions in training, as the pooling's own forward. */
+void tnn__relu_maxpool_forward(tnn_layer *pool, const float *in, float *out,
+                               size_t n, bool training);
+/* din (the ReLU's input gradient) from the pooled output gradient dout,
+ * after a fused training forward of the same rows from in to out. */
+void tnn__relu_maxpool_backward(tnn_layer *pool, const float *in,
+                                const float *out, const float *dout,
+                                float *din, size_t n);
+
 /* ---- models (model.c) ----------------------------------------------------
  */
 

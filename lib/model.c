@@ -557,6 +557,15 @@ static int check_trainable(const tnn_model *m, const char *func)
 /* ---- the passes ------------------------------------------------------------
  */
 
+/* Whether layers i and i + 1 are a ReLU and a max pooling that run as one
+ * pass each way (pool2d.c). Only inside a model, whose buffers nobody else
+ * reads: the ReLU's output is never written. */
+static bool fused_relu_pool(const tnn_model *m, size_t i)
+{
+    return i + 1 < m->num_layers &&
+           tnn__relu_maxpool_fusable(m->layers[i], m->layers[i + 1]);
+}
+
 /* Run layers [0, count) on n rows from x; the last one writes into
  * last_out when given (predictions straight into the caller's tensor). */
 static const float *forward_layers(tnn_model *m, const float *x, size_t n,
@@ -567,6 +576,16 @@ static const float *forward_layers(tnn_model *m, const float *x, size_t n,
     struct tnn__pool *before = tnn__pool_enter(m->pool);
     for (size_t i = 0; i < count; i++) {
         tnn_layer *layer = m->layers[i];
+        if (i + 1 < count && fused_relu_pool(m, i)) {
+            /* The ReLU's output (act[i + 1]) is skipped. */
+            layer->forward_rows = training ? n : 0;
+            layer = m->layers[++i];
+            float *out = last_out && i + 1 == count ? last_out : m->act[i + 1];
+            tnn__relu_maxpool_forward(layer, in, out, n, training);
+            layer->forward_rows = training ? n : 0;
+            in = out;
+            continue;
+        }
         float *out = last_out && i + 1 == count ? last_out : m->act[i + 1];
         layer->ops->forward(layer, in, out, n, training, m->rng);
         layer->forward_rows = training ? n : 0;
@@ -661,6 +680,14 @@ static int train_step(tnn_model *m, const char *func, const float *x,
     struct tnn__pool *before = tnn__pool_enter(m->pool);
     for (size_t i = head; i-- > first;) {
         tnn_layer *layer = m->layers[i];
+        /* A fused ReLU never learns, so it is never the first layer that
+         * does: it always passes a gradient on, into dact[i - 1]. */
+        if (i >= 2 && i - 1 > first && fused_relu_pool(m, i - 1)) {
+            tnn__relu_maxpool_backward(layer, m->act[i - 1], m->act[i + 1],
+                                       m->dact[i + 1], m->dact[i - 1], n);
+            i--;
+            continue;
+        }
         const float *in = i ? m->act[i] : x;
         /* The optimizer leaves the gradients of trainable layers at zero,
          * so they accumulate; frozen layers overwrite theirs. */

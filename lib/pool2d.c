@@ -60,6 +60,7 @@ struct pool_pass {
     bool training;     /* forward: record the maxima */
     const float *dout; /* backward */
     float *din;
+    const float *pooled; /* fused backward: the forward's output */
 };
 
 /* Visit every output of planes [begin, end): plane q, position (oy, ox). */
@@ -206,7 +207,7 @@ static void maxpool_forward(tnn_layer *layer, const float *in, float *out,
                             size_t n, bool training, tnn_rng *rng)
 {
     (void)rng;
-    struct pool_pass pass = {layer, in, out, training, NULL, NULL};
+    struct pool_pass pass = {layer, in, out, training, NULL, NULL, NULL};
     run_planes(layer, n, maxpool_forward_planes, &pass);
 }
 
@@ -234,8 +235,69 @@ static void maxpool_backward(tnn_layer *layer, const float *in,
     (void)accumulate;
     if (!din)
         return;
-    struct pool_pass pass = {layer, NULL, NULL, false, dout, din};
+    struct pool_pass pass = {layer, NULL, NULL, false, dout, din, NULL};
     run_planes(layer, n, maxpool_backward_planes, &pass);
+}
+
+/* ---- ReLU then 2 x 2 max pooling, fused (model.c) --------------------
+ * Max pooling commutes with ReLU (a monotonic map): the pooling reads the
+ * ReLU's input, and ReLU runs on the pooled values, a quarter as many.
+ * Values and gradients are those of the two layers run one after the
+ * other, bit for bit: where a window's maximum is positive it is the same
+ * value at the same position; where it is not, ReLU gives +0 either way
+ * and passes no gradient, whichever position took it; NaNs pass ReLU
+ * unchanged. The ReLU's own output is never written. */
+
+bool tnn__relu_maxpool_fusable(const tnn_layer *relu, const tnn_layer *pool)
+{
+    const struct pool2d *p = pool->impl;
+    return relu->ops == &tnn__relu_ops && pool->ops == &tnn__maxpool2d_ops &&
+           p->k == 2 && p->stride == 2;
+}
+
+static void relu_maxpool_forward_planes(void *arg, size_t begin, size_t end)
+{
+    const struct pool_pass *pass = arg;
+    const tnn_layer *layer = pass->layer;
+    const size_t outs = layer->out_shape.dims[1] * layer->out_shape.dims[2];
+    maxpool_forward_planes(arg, begin, end);
+    for (size_t o = begin * outs; o < end * outs; o++)
+        pass->out[o] = !(pass->out[o] <= 0.0f) ? pass->out[o] : 0.0f;
+}
+
+void tnn__relu_maxpool_forward(tnn_layer *pool, const float *in, float *out,
+                               size_t n, bool training)
+{
+    struct pool_pass pass = {pool, in, out, training, NULL, NULL, NULL};
+    run_planes(pool, n, relu_maxpool_forward_planes, &pass);
+}
+
+/* Every input position gets ReLU's gradient: from its window's output
+ * gradient where it holds the maximum, from nothing elsewhere (0, or the
+ * NaN a NaN input makes). */
+static void relu_maxpool_backward_planes(void *arg, size_t begin, size_t end)
+{
+    const struct pool_pass *pass = arg;
+    const tnn_layer *layer = pass->layer;
+    const struct pool2d *p = layer->impl;
+    const size_t plane = layer->in_shape.dims[1] * layer->in_shape.dims[2];
+    const size_t outs = layer->out_shape.dims[1] * layer->out_shape.dims[2];
+    for (size_t i = begin * plane; i < end * plane; i++)
+        pass->din[i] = isnan(pass->in[i]) ? pass->in[i] : 0.0f;
+    for (size_t q = begin; q < end; q++)
+        for (size_t o = q * outs; o < (q + 1) * outs; o++) {
+            float y = pass->pooled[o];
+            float pass_on = y > 0.0f ? pass->dout[o] : 0.0f;
+            pass->din[q * plane + p->argmax[o]] = isnan(y) ? y : pass_on;
+        }
+}
+
+void tnn__relu_maxpool_backward(tnn_layer *pool, const float *in,
+                                const float *out, const float *dout,
+                                float *din, size_t n)
+{
+    struct pool_pass pass = {pool, in, NULL, false, dout, din, out};
+    run_planes(pool, n, relu_maxpool_backward_planes, &pass);
 }
 
 static void avgpool_forward_planes(void *arg, size_t begin, size_t end)
@@ -263,7 +325,7 @@ static void avgpool_forward(tnn_layer *layer, const float *in, float *out,
 {
     (void)training;
     (void)rng;
-    struct pool_pass pass = {layer, in, out, false, NULL, NULL};
+    struct pool_pass pass = {layer, in, out, false, NULL, NULL, NULL};
     run_planes(layer, n, avgpool_forward_planes, &pass);
 }
 
@@ -297,7 +359,7 @@ static void avgpool_backward(tnn_layer *layer, const float *in,
     (void)accumulate;
     if (!din)
         return;
-    struct pool_pass pass = {layer, NULL, NULL, false, dout, din};
+    struct pool_pass pass = {layer, NULL, NULL, false, dout, din, NULL};
     run_planes(layer, n, avgpool_backward_planes, &pass);
 }
 
