@@ -272,9 +272,60 @@ void tnn__relu_maxpool_forward(tnn_layer *pool, const float *in, float *out,
     run_planes(pool, n, relu_maxpool_forward_planes, &pass);
 }
 
-/* Every input position gets ReLU's gradient: from its window's output
- * gradient where it holds the maximum, from nothing elsewhere (0, or the
- * NaN a NaN input makes). */
+/* One plane of ReLU's input gradient, the general way: from its window's
+ * output gradient where a value holds the maximum, from nothing elsewhere
+ * (0, or the NaN a NaN input makes). */
+static void relu_maxpool_backward_nan(const float *in, size_t plane,
+                                      const float *pooled, const float *dout,
+                                      const uint32_t *argmax, size_t outs,
+                                      float *din)
+{
+    for (size_t i = 0; i < plane; i++)
+        din[i] = isnan(in[i]) ? in[i] : 0.0f;
+    for (size_t o = 0; o < outs; o++) {
+        float y = pooled[o], pass_on = y > 0.0f ? dout[o] : 0.0f;
+        din[argmax[o]] = isnan(y) ? y : pass_on;
+    }
+}
+
+TNN_VECTOR_CLONES
+static bool any_nan(const float *v, size_t count)
+{
+    int seen = 0;
+    for (size_t i = 0; i < count; i++)
+        seen |= v[i] != v[i];
+    return seen;
+}
+
+/* The same when no pooled value is NaN, and so no input a window covers:
+ * only the row and column no window covers (odd sides) are read for
+ * NaNs, and each maximum's gradient is its output gradient masked by the
+ * sign of the pooled value, without a branch on that sign (half of them
+ * go each way after a ReLU). */
+static void relu_maxpool_backward_plane(const tnn_layer *layer,
+                                        const float *in, const float *pooled,
+                                        const float *dout,
+                                        const uint32_t *argmax, float *din)
+{
+    const size_t h = layer->in_shape.dims[1], w = layer->in_shape.dims[2];
+    const size_t oh = layer->out_shape.dims[1], ow = layer->out_shape.dims[2];
+    if (any_nan(pooled, oh * ow)) {
+        relu_maxpool_backward_nan(in, h * w, pooled, dout, argmax, oh * ow,
+                                  din);
+        return;
+    }
+    memset(din, 0, h * w * sizeof *din);
+    for (size_t y = 0; y < h; y++)
+        for (size_t x = y < 2 * oh ? 2 * ow : 0; x < w; x++)
+            din[y * w + x] = isnan(in[y * w + x]) ? in[y * w + x] : 0.0f;
+    for (size_t o = 0; o < oh * ow; o++) {
+        uint32_t bits;
+        memcpy(&bits, &dout[o], sizeof bits);
+        bits &= 0u - (uint32_t)(pooled[o] > 0.0f);
+        memcpy(&din[argmax[o]], &bits, sizeof bits);
+    }
+}
+
 static void relu_maxpool_backward_planes(void *arg, size_t begin, size_t end)
 {
     const struct pool_pass *pass = arg;
@@ -282,14 +333,11 @@ static void relu_maxpool_backward_planes(void *arg, size_t begin, size_t end)
     const struct pool2d *p = layer->impl;
     const size_t plane = layer->in_shape.dims[1] * layer->in_shape.dims[2];
     const size_t outs = layer->out_shape.dims[1] * layer->out_shape.dims[2];
-    for (size_t i = begin * plane; i < end * plane; i++)
-        pass->din[i] = isnan(pass->in[i]) ? pass->in[i] : 0.0f;
     for (size_t q = begin; q < end; q++)
-        for (size_t o = q * outs; o < (q + 1) * outs; o++) {
-            float y = pass->pooled[o];
-            float pass_on = y > 0.0f ? pass->dout[o] : 0.0f;
-            pass->din[q * plane + p->argmax[o]] = isnan(y) ? y : pass_on;
-        }
+        relu_maxpool_backward_plane(
+            layer, pass->in + q * plane, pass->pooled + q * outs,
+            pass->dout + q * outs, p->argmax + q * outs,
+            pass->din + q * plane);
 }
 
 void tnn__relu_maxpool_backward(tnn_layer *pool, const float *in,
