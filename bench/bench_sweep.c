@@ -156,6 +156,7 @@ static void measure(int w, int n, struct point *p)
     tnn_tensor_free(out);
     tnn_model_free(m);
     buffers_free(&b);
+    product_reset();
 }
 
 int main(int argc, char **argv)

@@ -22,6 +22,8 @@ void omp_set_num_threads(int n);
 #include <tinynn.h>
 
 #define SHAPES 64
+/* As lib/dense_dnnl.c: smaller products run on the calling thread. */
+#define PARALLEL_MACS 2097152.0
 
 struct shape {
     bool ta, tb, add;
@@ -127,6 +129,8 @@ void product(bool ta, bool tb, int m, int n, int k, const float *a, int lda,
     struct shape want = {ta,   tb,   beta != 0.0f, m,    n,
                          k,    lda,  ldb,          ldc,  tnn_get_num_threads(),
                          NULL, NULL, NULL,         NULL, NULL};
+    if ((double)m * (double)n * (double)k < PARALLEL_MACS)
+        want.threads = 1;
     omp_set_num_threads(want.threads);
     struct shape *s = find(&want);
     dnnl_memory_set_data_handle(s->a, (void *)(uintptr_t)a);
@@ -147,6 +151,20 @@ const char *product_engine(void)
     return impl;
 }
 
+void product_reset(void)
+{
+    for (int i = 0; i < count; i++) {
+        struct shape *s = &shapes[i];
+        dnnl_primitive_destroy(s->prim);
+        dnnl_memory_destroy(s->a);
+        dnnl_memory_destroy(s->b);
+        dnnl_memory_destroy(s->c);
+        if (s->scratch)
+            dnnl_memory_destroy(s->scratch);
+    }
+    count = 0;
+}
+
 #else
 
 void product(bool ta, bool tb, int m, int n, int k, const float *a, int lda,
@@ -161,5 +179,7 @@ const char *product_engine(void)
 {
     return "cblas_sgemm";
 }
+
+void product_reset(void) {}
 
 #endif

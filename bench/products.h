@@ -9,9 +9,13 @@
 #include <stdbool.h>
 
 /* C (m x n) = op(A) op(B) + beta C, row-major, beta 0 or 1, where op
- * transposes when ta / tb is set. */
+ * transposes when ta / tb is set; on one thread below 2^21 multiply-adds,
+ * as the library runs them. */
 void product(bool ta, bool tb, int m, int n, int k, const float *a, int lda,
              const float *b, int ldb, float beta, float *c, int ldc);
+
+/* Forget the shapes product() has prepared (their primitives). */
+void product_reset(void);
 
 /* What product() runs on, e.g. "oneDNN matmul (brg:avx512_core)". */
 const char *product_engine(void);
