@@ -350,7 +350,7 @@ BENCH_CNN_EPOCHS ?= 2
 # The floors' products run on the library's product engine (bench/products.c).
 BENCH_SRCS := bench/common.c bench/products.c
 $(BUILD)/bench_%: bench/bench_%.c $(BENCH_SRCS) bench/common.h bench/products.h include/tinynn.h $(SHARED) | lib
-	$(CC) -Iinclude $(PROG_CFLAGS) $(BLAS_CFLAGS) $(DNNL_CFLAGS) $< $(BENCH_SRCS) -o $@ \
+	$(CC) -Iinclude $(PROG_CFLAGS) -fno-math-errno $(BLAS_CFLAGS) $(DNNL_CFLAGS) $(THREAD_CFLAGS) $< $(BENCH_SRCS) -o $@ \
 	    $(PROG_LDFLAGS) -ltinynn $(DNNL_LIBS) $(BLAS_LIBS) -lm
 
 bench: deps $(BUILD)/bench_mlp $(BUILD)/bench_cnn $(BUILD)/bench_sweep

@@ -178,6 +178,11 @@ int main(int argc, char **argv)
     double infer_floor = gemm_floor_predict(tnn_tensor_dim(xt, 0));
 
     double epoch = median(times.seconds, times.count);
+    /* One Adam pass per step over the model's 407,050 parameters. */
+    size_t steps = (tnn_tensor_dim(x, 0) + BATCH - 1) / BATCH;
+    double update = (double)steps *
+                    update_floor((784 + 1) * HIDDEN + (HIDDEN + 1) * CLASSES,
+                                 tnn_get_num_threads(), 20);
     double floor_after = gemm_floor_epoch(tnn_tensor_dim(x, 0));
     floor = floor_after < floor ? floor_after : floor;
     struct rusage usage;
@@ -185,6 +190,8 @@ int main(int argc, char **argv)
     printf("epoch time (median of %d)    %8.3f s\n", times.count, epoch);
     printf("GEMM floor (same products)    %8.3f s\n", floor);
     printf("ratio epoch / floor           %8.2f\n", epoch / floor);
+    printf("update floor (Adam passes)    %8.3f s\n", update);
+    printf("ratio epoch / (GEMM + update) %8.2f\n", epoch / (floor + update));
     printf("inference, %zu images       %8.1f ms\n", tnn_tensor_dim(xt, 0),
            1e3 * infer);
     printf("inference GEMM floor          %8.1f ms\n", 1e3 * infer_floor);

@@ -35,6 +35,14 @@ tnn_tensor *load(const char *dir, const char *name, int flags);
  * pthreads threads)". */
 const char *blas_name(void);
 
+/* The update floor: the seconds of one Adam pass over n parameters as the
+ * library makes it (weights, gradients and both moments read, all four
+ * written), split over threads threads when n reaches the library's
+ * threshold for that (2^18) and the benchmark is built with OpenMP; the
+ * fastest of reps passes. What a training step costs beyond its
+ * products at the least. */
+double update_floor(size_t n, int threads, int reps);
+
 /* The processor's model name, as /proc/cpuinfo gives it. */
 const char *cpu_name(void);
 
