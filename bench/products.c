@@ -23,7 +23,7 @@ void omp_set_num_threads(int n);
 
 #define SHAPES 64
 /* As lib/dense_dnnl.c: smaller products run on the calling thread. */
-#define PARALLEL_MACS 2097152.0
+#define PARALLEL_MACS 8388608.0
 
 struct shape {
     bool ta, tb, add;

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 
 /* C (m x n) = op(A) op(B) + beta C, row-major, beta 0 or 1, where op
- * transposes when ta / tb is set; on one thread below 2^21 multiply-adds,
+ * transposes when ta / tb is set; on one thread below 2^23 multiply-adds,
  * as the library runs them. */
 void product(bool ta, bool tb, int m, int n, int k, const float *a, int lda,
              const float *b, int ldb, float beta, float *c, int ldc);

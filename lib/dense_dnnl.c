@@ -37,10 +37,12 @@ void omp_set_num_threads(int n);
 enum product { FORWARD, WEIGHTS, WEIGHTS_ADD, INPUTS, PRODUCTS };
 
 /* Products of fewer multiply-adds than this run on the calling thread
- * alone: below it, starting the other threads costs more than their share
- * (bench_sweep, 2 threads: width 256 at batch 1 took 270 us a step
- * against 86 us on one thread with every product split). */
-#define PARALLEL_MACS 2097152.0
+ * alone: below it, splitting costs more than it saves inside a training
+ * step, where the other threads wait through the passes between products
+ * (bench_sweep, 2 threads: width 256 at batch 1 took 270 us a step against
+ * 86 us on one thread with every product split; at batch 64, 4.2e6
+ * multiply-adds a product, 400 us against 280 us). */
+#define PARALLEL_MACS 8388608.0
 
 /* A product and its operands, whose buffers are set at each call; a
  * serial one is made and run on the calling thread alone. */

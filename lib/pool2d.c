@@ -48,8 +48,8 @@ static int maxpool_reserve(tnn_layer *layer, const char *func, size_t n)
 }
 
 /* Below this many input values per thread, waking another thread costs
- * more than it saves. */
-#define POOL_MIN_VALUES_PER_THREAD ((size_t)1 << 15)
+ * more than it saves (as for ReLU, activation.c). */
+#define POOL_MIN_VALUES_PER_THREAD ((size_t)1 << 18)
 
 /* One pass over a batch; threads take ranges of planes (one channel of
  * one image), which share nothing. */
