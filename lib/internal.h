@@ -354,6 +354,10 @@ void tnn__pool_free(struct tnn__pool *pool);
 /* Number of parts tasks are split into (1 without a pool). */
 int tnn__pool_parts(const struct tnn__pool *pool);
 
+/* Whether the pool's tasks run on OpenMP's threads, which spin between
+ * tasks and start together, rather than on sleeping workers of its own. */
+bool tnn__pool_spins(const struct tnn__pool *pool);
+
 /* Run task on every part at once and wait for all; serial when pool is
  * NULL. */
 void tnn__pool_run(struct tnn__pool *pool, tnn__task task, void *arg);

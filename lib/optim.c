@@ -465,11 +465,16 @@ bool tnn__optim_step_finite(const tnn_optim *opt, tnn_layer *const *layers,
 }
 
 /* The update is cut into STEP_SLICES slices, each the same share of every
- * parameter buffer, and the pool's threads take slices from a shared
- * counter until none is left. A thread the OS keeps off a core (the BLAS's
- * own threads spin on the other cores for a while after each product)
- * then delays nothing: the threads that run take its slices. Which thread
- * updates a slice does not change the result. */
+ * parameter buffer. On the library's own pool, whose workers sleep, the
+ * threads take slices from a shared counter until none is left: a thread
+ * the OS keeps off a core (the BLAS's own threads spin on the other cores
+ * for a while after each product) then delays nothing, since the threads
+ * that run take its slices. On OpenMP's threads, which spin and start
+ * together, each takes a fixed run of slices instead, the same at every
+ * step, so that the optimizer's state of a slice stays in one core's
+ * caches (the MNIST MLP's epoch: 0.69-0.70 s against 0.76-0.87 s with the
+ * counter, in turns). Which thread updates a slice does not change the
+ * result. */
 enum { STEP_SLICES = 32 };
 
 struct step_job {
@@ -479,6 +484,7 @@ struct step_job {
     float lr;
     /* The caller's floating-point mode with flushing, for every thread. */
     unsigned fp_mode;
+    bool fixed_runs; /* each part its own run of slices */
     atomic_int next_slice;
 };
 
@@ -520,15 +526,19 @@ static void update_slice(const struct step_job *job, int slice, int slices)
 
 static void step_part(void *arg, int part, int parts)
 {
-    (void)part;
-    (void)parts;
     struct step_job *job = arg;
     /* Each thread has its own MXCSR; all take the caller's mode. */
     unsigned own = tnn__fp_enter(job->fp_mode);
-    int slice;
-    while ((slice = atomic_fetch_add_explicit(
-                &job->next_slice, 1, memory_order_relaxed)) < STEP_SLICES)
-        update_slice(job, slice, STEP_SLICES);
+    if (job->fixed_runs) {
+        for (int slice = STEP_SLICES * part / parts;
+             slice < STEP_SLICES * (part + 1) / parts; slice++)
+            update_slice(job, slice, STEP_SLICES);
+    } else {
+        int slice;
+        while ((slice = atomic_fetch_add_explicit(
+                    &job->next_slice, 1, memory_order_relaxed)) < STEP_SLICES)
+            update_slice(job, slice, STEP_SLICES);
+    }
     tnn__fp_leave(own);
 }
 
@@ -557,6 +567,7 @@ void tnn__optim_step(tnn_optim *opt, tnn_layer *const *layers, size_t count,
                            .count = count,
                            .lr = tnn_optim_current_lr(opt),
                            .fp_mode = tnn__fp_mode()};
+    job.fixed_runs = tnn__pool_spins(pool);
     atomic_init(&job.next_slice, 0);
     tnn__pool_run(pool, step_part, &job);
     opt->steps++;

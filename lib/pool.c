@@ -197,6 +197,11 @@ int tnn__pool_parts(const struct tnn__pool *pool)
     return pool ? pool->parts : 1;
 }
 
+bool tnn__pool_spins(const struct tnn__pool *pool)
+{
+    return pool && !pool->workers && pool->parts > 1;
+}
+
 #ifdef TNN_POOL_OPENMP
 /* Parts are fixed by the count, not by the threads the runtime grants (a
  * nested region gets one): every thread runs its share of the parts. */
