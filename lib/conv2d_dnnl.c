@@ -20,20 +20,13 @@
  * made for another thread count is made again.
  */
 #include "conv2d_dnnl.h"
+#include "dnnl_base.h"
 #include "internal.h"
 
 #ifdef TNN_HAVE_DNNL
 
 #include <stdint.h>
 #include <string.h>
-
-#include <dnnl.h>
-
-/* The calling thread's OpenMP thread count (its nthreads ICV), from
- * libgomp. Declared here: <omp.h> comes with GCC but not with every
- * compiler when OpenMP is not enabled, and the library needs only these. */
-int omp_get_max_threads(void);
-void omp_set_num_threads(int n);
 
 /* Batch sizes kept ready at once. */
 #define SLOTS 3
@@ -53,15 +46,6 @@ enum role {
     BUF_DSRC,
     BUF_SCRATCH,
     BUFFERS
-};
-
-/* Cache-line aligned, as oneDNN aligns the buffers it allocates itself:
- * its kernels' vector loads then never straddle two lines. */
-#define ALIGN 64
-
-struct buffer {
-    void *raw, *data;
-    size_t size;
 };
 
 /* A primitive and its scratchpad (NULL if it needs none); a serial one is
@@ -98,11 +82,8 @@ struct slot {
 
 struct tnn__dnnl_conv {
     struct tnn__conv_shape shape;
-    dnnl_engine_t engine;
-    dnnl_stream_t stream;
-    dnnl_primitive_attr_t attr;     /* user-managed scratchpad */
-    dnnl_primitive_attr_t attr_add; /* that, and the output added to */
-    struct buffer buf[BUFFERS];
+    struct tnn__dnnl_base base;
+    struct tnn__dnnl_buffer buf[BUFFERS];
     size_t need[BUFFERS]; /* what the slot being made asks for */
     struct slot slot[SLOTS];
     unsigned long clock;
@@ -112,34 +93,12 @@ struct tnn__dnnl_conv {
     const struct slot *src_kept;
 };
 
-#define TRY(call)                                                             \
-    do {                                                                      \
-        dnnl_status_t status_ = (call);                                       \
-        if (status_ != dnnl_success)                                          \
-            return status_;                                                   \
-    } while (0)
+/* ---- the thread count ----------------------------------------------- */
 
-/* ---- the thread count and the floating-point mode -------------------- */
-
-struct caller {
-    int omp_threads;
-    unsigned fp;
-};
-
-static struct caller enter(struct tnn__dnnl_conv *d, int threads)
+static struct tnn__dnnl_caller enter(struct tnn__dnnl_conv *d, int threads)
 {
-    struct caller c = {omp_get_max_threads(), tnn__fp_save()};
     d->threads = threads;
-    omp_set_num_threads(threads);
-    return c;
-}
-
-/* oneDNN's kernels may change the mode (MXCSR) of the threads they run
- * on; the caller's is given back. */
-static void leave(struct caller c)
-{
-    omp_set_num_threads(c.omp_threads);
-    tnn__fp_leave(c.fp);
+    return tnn__dnnl_enter(threads);
 }
 
 /* ---- making a slot -------------------------------------------------------
@@ -158,7 +117,8 @@ static dnnl_status_t step_init(struct tnn__dnnl_conv *d, struct step *s,
         dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     size_t size = md ? dnnl_memory_desc_get_size(md) : 0;
     if (size > 0) {
-        TRY(dnnl_memory_create(&s->scratch, md, d->engine, DNNL_MEMORY_NONE));
+        TNN__DNNL_TRY(dnnl_memory_create(&s->scratch, md, d->base.engine,
+                                         DNNL_MEMORY_NONE));
         need(d, BUF_SCRATCH, size);
     }
     return dnnl_primitive_create(&s->prim, pd);
@@ -183,7 +143,7 @@ static dnnl_status_t reorder_init(struct tnn__dnnl_conv *d, struct step *s,
     if (s->serial)
         omp_set_num_threads(1);
     dnnl_status_t status = dnnl_reorder_primitive_desc_create(
-        &pd, from, d->engine, to, d->engine, attr);
+        &pd, from, d->base.engine, to, d->base.engine, attr);
     if (status == dnnl_success) {
         status = step_init(d, s, pd);
         dnnl_primitive_desc_destroy(pd);
@@ -199,17 +159,20 @@ static dnnl_status_t operand_init(struct tnn__dnnl_conv *d, struct operand *op,
                                   const dnnl_memory_desc_t *want,
                                   enum role role, bool input, bool own)
 {
-    TRY(dnnl_memory_create(&op->user, user, d->engine, DNNL_MEMORY_NONE));
+    TNN__DNNL_TRY(
+        dnnl_memory_create(&op->user, user, d->base.engine, DNNL_MEMORY_NONE));
     if (!own && dnnl_memory_desc_equal(user, want))
         return dnnl_success;
     op->role = role;
-    TRY(dnnl_memory_create(&op->own, want, d->engine, DNNL_MEMORY_NONE));
+    TNN__DNNL_TRY(
+        dnnl_memory_create(&op->own, want, d->base.engine, DNNL_MEMORY_NONE));
     need(d, role, dnnl_memory_desc_get_size(want));
     /* An output of ours is added to the caller's when own is set (the
      * weight gradient, accumulated). */
-    return input ? reorder_init(d, &op->reorder, user, want, d->attr, role)
-                 : reorder_init(d, &op->reorder, want, user,
-                                own ? d->attr_add : d->attr, role);
+    return input
+               ? reorder_init(d, &op->reorder, user, want, d->base.attr, role)
+               : reorder_init(d, &op->reorder, want, user,
+                              own ? d->base.attr_add : d->base.attr, role);
 }
 
 static const dnnl_memory_desc_t *md_of(const_dnnl_primitive_desc_t pd,
@@ -242,14 +205,18 @@ static dnnl_status_t layouts_init(const struct tnn__conv_shape *s, size_t n,
     dnnl_dims_t bias = {(dnnl_dim_t)s->out_ch};
     dnnl_dims_t dst = {(dnnl_dim_t)n, (dnnl_dim_t)s->out_ch, (dnnl_dim_t)s->oh,
                        (dnnl_dim_t)s->ow};
-    TRY(dnnl_memory_desc_init_by_tag(&l->src, 4, src, dnnl_f32, dnnl_nchw));
-    TRY(dnnl_memory_desc_init_by_tag(&l->wei, 4, wei, dnnl_f32, dnnl_oihw));
-    TRY(dnnl_memory_desc_init_by_tag(&l->bias, 1, bias, dnnl_f32, dnnl_a));
-    TRY(dnnl_memory_desc_init_by_tag(&l->dst, 4, dst, dnnl_f32, dnnl_nchw));
-    TRY(dnnl_memory_desc_init_by_tag(&l->src_any, 4, src, dnnl_f32,
-                                     dnnl_format_tag_any));
-    TRY(dnnl_memory_desc_init_by_tag(&l->wei_any, 4, wei, dnnl_f32,
-                                     dnnl_format_tag_any));
+    TNN__DNNL_TRY(
+        dnnl_memory_desc_init_by_tag(&l->src, 4, src, dnnl_f32, dnnl_nchw));
+    TNN__DNNL_TRY(
+        dnnl_memory_desc_init_by_tag(&l->wei, 4, wei, dnnl_f32, dnnl_oihw));
+    TNN__DNNL_TRY(
+        dnnl_memory_desc_init_by_tag(&l->bias, 1, bias, dnnl_f32, dnnl_a));
+    TNN__DNNL_TRY(
+        dnnl_memory_desc_init_by_tag(&l->dst, 4, dst, dnnl_f32, dnnl_nchw));
+    TNN__DNNL_TRY(dnnl_memory_desc_init_by_tag(&l->src_any, 4, src, dnnl_f32,
+                                               dnnl_format_tag_any));
+    TNN__DNNL_TRY(dnnl_memory_desc_init_by_tag(&l->wei_any, 4, wei, dnnl_f32,
+                                               dnnl_format_tag_any));
     return dnnl_memory_desc_init_by_tag(&l->dst_any, 4, dst, dnnl_f32,
                                         dnnl_format_tag_any);
 }
@@ -276,31 +243,36 @@ static dnnl_status_t conv_pds(const struct tnn__dnnl_conv *d,
         pad_after(s->h, s->kh, s->stride, s->oh, s->pad_top),
         pad_after(s->w, s->kw, s->stride, s->ow, s->pad_left)};
     dnnl_convolution_desc_t cd;
-    TRY(dnnl_convolution_forward_desc_init(
+    TNN__DNNL_TRY(dnnl_convolution_forward_desc_init(
         &cd, dnnl_forward_training, dnnl_convolution_direct, &l->src_any,
         &l->wei_any, &l->bias, &l->dst_any, strides, before, after));
-    TRY(dnnl_primitive_desc_create(&pd[0], &cd, d->attr, d->engine, NULL));
-    TRY(dnnl_convolution_backward_weights_desc_init(
+    TNN__DNNL_TRY(dnnl_primitive_desc_create(&pd[0], &cd, d->base.attr,
+                                             d->base.engine, NULL));
+    TNN__DNNL_TRY(dnnl_convolution_backward_weights_desc_init(
         &cd, dnnl_convolution_direct, &l->src_any, &l->wei_any, &l->bias,
         &l->dst_any, strides, before, after));
-    TRY(dnnl_primitive_desc_create(&pd[1], &cd, d->attr, d->engine, pd[0]));
-    TRY(dnnl_convolution_backward_data_desc_init(
+    TNN__DNNL_TRY(dnnl_primitive_desc_create(&pd[1], &cd, d->base.attr,
+                                             d->base.engine, pd[0]));
+    TNN__DNNL_TRY(dnnl_convolution_backward_data_desc_init(
         &cd, dnnl_convolution_direct, &l->src_any, &l->wei_any, &l->dst_any,
         strides, before, after));
-    return dnnl_primitive_desc_create(&pd[2], &cd, d->attr, d->engine, pd[0]);
+    return dnnl_primitive_desc_create(&pd[2], &cd, d->base.attr,
+                                      d->base.engine, pd[0]);
 }
 
 static dnnl_status_t forward_init(struct tnn__dnnl_conv *d, struct slot *s,
                                   const_dnnl_primitive_desc_t pd,
                                   const struct layouts *l)
 {
-    TRY(step_init(d, &s->fwd, pd));
-    TRY(operand_init(d, &s->src, &l->src, md_of(pd, dnnl_query_src_md, 0),
-                     BUF_SRC, true, false));
-    TRY(operand_init(d, &s->wei, &l->wei, md_of(pd, dnnl_query_weights_md, 0),
-                     BUF_WEI, true, false));
-    TRY(dnnl_memory_create(&s->bias.user, &l->bias, d->engine,
-                           DNNL_MEMORY_NONE));
+    TNN__DNNL_TRY(step_init(d, &s->fwd, pd));
+    TNN__DNNL_TRY(operand_init(d, &s->src, &l->src,
+                               md_of(pd, dnnl_query_src_md, 0), BUF_SRC, true,
+                               false));
+    TNN__DNNL_TRY(operand_init(d, &s->wei, &l->wei,
+                               md_of(pd, dnnl_query_weights_md, 0), BUF_WEI,
+                               true, false));
+    TNN__DNNL_TRY(dnnl_memory_create(&s->bias.user, &l->bias, d->base.engine,
+                                     DNNL_MEMORY_NONE));
     return operand_init(d, &s->dst, &l->dst, md_of(pd, dnnl_query_dst_md, 0),
                         BUF_DST, false, false);
 }
@@ -310,23 +282,24 @@ static dnnl_status_t weights_grad_init(struct tnn__dnnl_conv *d,
                                        const_dnnl_primitive_desc_t pd,
                                        const struct layouts *l)
 {
-    TRY(step_init(d, &s->bwd_w, pd));
+    TNN__DNNL_TRY(step_init(d, &s->bwd_w, pd));
     const dnnl_memory_desc_t *src = md_of(pd, dnnl_query_src_md, 0);
     s->src_shared = dnnl_memory_desc_equal(src, operand_md(&s->src));
     if (!s->src_shared)
-        TRY(operand_init(d, &s->bsrc, &l->src, src, BUF_BSRC, true, false));
-    TRY(operand_init(d, &s->ddst, &l->dst,
-                     md_of(pd, dnnl_query_diff_dst_md, 0), BUF_DDST, true,
-                     false));
+        TNN__DNNL_TRY(
+            operand_init(d, &s->bsrc, &l->src, src, BUF_BSRC, true, false));
+    TNN__DNNL_TRY(operand_init(d, &s->ddst, &l->dst,
+                               md_of(pd, dnnl_query_diff_dst_md, 0), BUF_DDST,
+                               true, false));
     /* Always into a buffer of ours, then added to (or copied over) the
      * caller's gradient. */
-    TRY(operand_init(d, &s->dwei, &l->wei,
-                     md_of(pd, dnnl_query_diff_weights_md, 0), BUF_DWEI, false,
-                     true));
+    TNN__DNNL_TRY(operand_init(d, &s->dwei, &l->wei,
+                               md_of(pd, dnnl_query_diff_weights_md, 0),
+                               BUF_DWEI, false, true));
     const dnnl_memory_desc_t *bias = md_of(pd, dnnl_query_diff_weights_md, 1);
     s->dbias.role = BUF_DBIAS;
     need(d, BUF_DBIAS, dnnl_memory_desc_get_size(bias));
-    return dnnl_memory_create(&s->dbias.own, bias, d->engine,
+    return dnnl_memory_create(&s->dbias.own, bias, d->base.engine,
                               DNNL_MEMORY_NONE);
 }
 
@@ -334,13 +307,15 @@ static dnnl_status_t data_grad_init(struct tnn__dnnl_conv *d, struct slot *s,
                                     const_dnnl_primitive_desc_t pd,
                                     const struct layouts *l)
 {
-    TRY(step_init(d, &s->bwd_d, pd));
-    TRY(operand_init(d, &s->bwei, &l->wei, md_of(pd, dnnl_query_weights_md, 0),
-                     BUF_BWEI, true, false));
+    TNN__DNNL_TRY(step_init(d, &s->bwd_d, pd));
+    TNN__DNNL_TRY(operand_init(d, &s->bwei, &l->wei,
+                               md_of(pd, dnnl_query_weights_md, 0), BUF_BWEI,
+                               true, false));
     const dnnl_memory_desc_t *ddst = md_of(pd, dnnl_query_diff_dst_md, 0);
     s->ddst_shared = dnnl_memory_desc_equal(ddst, operand_md(&s->ddst));
     if (!s->ddst_shared)
-        TRY(operand_init(d, &s->bddst, &l->dst, ddst, BUF_BDDST, true, false));
+        TNN__DNNL_TRY(
+            operand_init(d, &s->bddst, &l->dst, ddst, BUF_BDDST, true, false));
     return operand_init(d, &s->dsrc, &l->src,
                         md_of(pd, dnnl_query_diff_src_md, 0), BUF_DSRC, false,
                         false);
@@ -350,7 +325,7 @@ static dnnl_status_t slot_init(struct tnn__dnnl_conv *d, struct slot *s,
                                size_t n)
 {
     struct layouts l;
-    TRY(layouts_init(&d->shape, n, &l));
+    TNN__DNNL_TRY(layouts_init(&d->shape, n, &l));
     dnnl_primitive_desc_t pd[3] = {NULL, NULL, NULL};
     dnnl_status_t status = conv_pds(d, &l, pd);
     if (status == dnnl_success)
@@ -399,21 +374,9 @@ static bool grow_buffers(struct tnn__dnnl_conv *d)
 {
     bool ok = true, grown = false;
     for (int r = 0; ok && r < BUFFERS; r++) {
-        struct buffer *b = &d->buf[r];
-        if (d->need[r] <= b->size)
-            continue;
-        void *raw = d->need[r] <= SIZE_MAX - ALIGN
-                        ? tnn__malloc(d->need[r] + ALIGN)
-                        : NULL;
-        ok = raw != NULL;
-        if (!ok)
-            break;
-        tnn__free(b->raw);
-        b->raw = raw;
-        b->data =
-            (void *)(((uintptr_t)raw + ALIGN - 1) & ~(uintptr_t)(ALIGN - 1));
-        b->size = d->need[r];
-        grown = true;
+        bool grows = d->need[r] > d->buf[r].size;
+        ok = tnn__dnnl_buffer_grow(&d->buf[r], d->need[r]);
+        grown |= ok && grows;
     }
     if (grown)
         d->src_kept = NULL;
@@ -509,7 +472,7 @@ static bool run(struct tnn__dnnl_conv *d, const struct step *s, int nargs,
     if (s->serial)
         omp_set_num_threads(1);
     dnnl_status_t status =
-        dnnl_primitive_execute(s->prim, d->stream, nargs, args);
+        dnnl_primitive_execute(s->prim, d->base.stream, nargs, args);
     if (s->serial)
         omp_set_num_threads(d->threads);
     return status == dnnl_success;
@@ -544,7 +507,7 @@ bool tnn__dnnl_conv_forward(struct tnn__dnnl_conv *d, const float *in,
                             size_t n)
 {
     int threads = tnn_get_num_threads(), rc;
-    struct caller caller = enter(d, threads);
+    struct tnn__dnnl_caller caller = enter(d, threads);
     struct slot *s = slot_for(d, n, threads, &rc);
     bool ok = s != NULL;
     if (ok) {
@@ -558,10 +521,10 @@ bool tnn__dnnl_conv_forward(struct tnn__dnnl_conv *d, const float *in,
                                    {DNNL_ARG_DST, mem(&s->dst)}};
         ok = into_own(d, &s->src) && into_own(d, &s->wei) &&
              run(d, &s->fwd, 4, args) && out_of_own(d, &s->dst) &&
-             dnnl_stream_wait(d->stream) == dnnl_success;
+             dnnl_stream_wait(d->base.stream) == dnnl_success;
     }
     d->src_kept = ok ? s : NULL;
-    leave(caller);
+    tnn__dnnl_leave(caller);
     return ok;
 }
 
@@ -600,7 +563,7 @@ static bool write_grads(struct tnn__dnnl_conv *d, const struct slot *s,
     for (size_t oc = 0; oc < sh->out_ch; oc++)
         db[oc] = accumulate ? db[oc] + g[oc] : g[oc];
     return out_of_own(d, &s->dwei) && (!din || out_of_own(d, &s->dsrc)) &&
-           dnnl_stream_wait(d->stream) == dnnl_success;
+           dnnl_stream_wait(d->base.stream) == dnnl_success;
 }
 
 bool tnn__dnnl_conv_backward(struct tnn__dnnl_conv *d, const float *in,
@@ -608,7 +571,7 @@ bool tnn__dnnl_conv_backward(struct tnn__dnnl_conv *d, const float *in,
                              float *db, float *din, size_t n, bool accumulate)
 {
     int threads = tnn_get_num_threads(), rc;
-    struct caller caller = enter(d, threads);
+    struct tnn__dnnl_caller caller = enter(d, threads);
     struct slot *s = slot_for(d, n, threads, &rc);
     bool ok = s != NULL;
     if (ok) {
@@ -625,36 +588,14 @@ bool tnn__dnnl_conv_backward(struct tnn__dnnl_conv *d, const float *in,
     }
     /* Nothing of the caller's is written until the products are done, so
      * that a failure leaves the fallback a clean slate. */
-    ok = ok && dnnl_stream_wait(d->stream) == dnnl_success &&
+    ok = ok && dnnl_stream_wait(d->base.stream) == dnnl_success &&
          write_grads(d, s, dw, db, din != NULL, accumulate);
-    leave(caller);
+    tnn__dnnl_leave(caller);
     return ok;
 }
 
 /* ---- life cycle ----------------------------------------------------------
  */
-
-static dnnl_status_t attrs_init(struct tnn__dnnl_conv *d)
-{
-    TRY(dnnl_primitive_attr_create(&d->attr));
-    TRY(dnnl_primitive_attr_set_scratchpad_mode(d->attr,
-                                                dnnl_scratchpad_mode_user));
-    TRY(dnnl_primitive_attr_clone(&d->attr_add, d->attr));
-    dnnl_post_ops_t ops;
-    TRY(dnnl_post_ops_create(&ops));
-    dnnl_status_t status = dnnl_post_ops_append_sum(ops, 1.0f);
-    if (status == dnnl_success)
-        status = dnnl_primitive_attr_set_post_ops(d->attr_add, ops);
-    dnnl_post_ops_destroy(ops);
-    return status;
-}
-
-static dnnl_status_t conv_init(struct tnn__dnnl_conv *d)
-{
-    TRY(dnnl_engine_create(&d->engine, dnnl_cpu, 0));
-    TRY(dnnl_stream_create(&d->stream, d->engine, dnnl_stream_default_flags));
-    return attrs_init(d);
-}
 
 void tnn__dnnl_conv_free(struct tnn__dnnl_conv *d)
 {
@@ -663,15 +604,8 @@ void tnn__dnnl_conv_free(struct tnn__dnnl_conv *d)
     for (int i = 0; i < SLOTS; i++)
         slot_clear(d, &d->slot[i]);
     for (int r = 0; r < BUFFERS; r++)
-        tnn__free(d->buf[r].raw);
-    if (d->attr)
-        dnnl_primitive_attr_destroy(d->attr);
-    if (d->attr_add)
-        dnnl_primitive_attr_destroy(d->attr_add);
-    if (d->stream)
-        dnnl_stream_destroy(d->stream);
-    if (d->engine)
-        dnnl_engine_destroy(d->engine);
+        tnn__dnnl_buffer_free(&d->buf[r]);
+    tnn__dnnl_base_clear(&d->base);
     tnn__free(d);
 }
 
@@ -685,15 +619,15 @@ int tnn__dnnl_conv_reserve(struct tnn__dnnl_conv **conv, const char *func,
             return tnn__fail(TNN_E_NOMEM, func,
                              "cannot allocate a oneDNN convolution");
         d->shape = *shape;
-        if (conv_init(d) != dnnl_success) {
+        if (tnn__dnnl_base_init(&d->base) != dnnl_success) {
             tnn__dnnl_conv_free(d);
             return TNN__DNNL_UNSUPPORTED;
         }
     }
     int threads = tnn_get_num_threads(), rc = TNN_OK;
-    struct caller caller = enter(d, threads);
+    struct tnn__dnnl_caller caller = enter(d, threads);
     slot_for(d, n, threads, &rc);
-    leave(caller);
+    tnn__dnnl_leave(caller);
     if (rc != TNN_OK && d != *conv)
         tnn__dnnl_conv_free(d);
     else

@@ -17,22 +17,15 @@
  * beside them (docs/performance.md).
  */
 #include "dense_dnnl.h"
+#include "dnnl_base.h"
 #include "internal.h"
 
 #ifdef TNN_HAVE_DNNL
 
 #include <stdint.h>
 
-#include <dnnl.h>
-
-/* See conv2d_dnnl.c: from libgomp, declared here for compilers without
- * <omp.h>. */
-int omp_get_max_threads(void);
-void omp_set_num_threads(int n);
-
 /* Batch sizes kept ready at once. */
 #define SLOTS 3
-#define ALIGN 64
 
 enum product { FORWARD, WEIGHTS, WEIGHTS_ADD, INPUTS, PRODUCTS };
 
@@ -61,43 +54,20 @@ struct slot {
 
 struct tnn__dnnl_dense {
     size_t in, out;
-    dnnl_engine_t engine;
-    dnnl_stream_t stream;
-    dnnl_primitive_attr_t attr;     /* user-managed scratchpad */
-    dnnl_primitive_attr_t attr_add; /* that, and the output added to */
-    void *scratch_raw, *scratch;
-    size_t scratch_size, scratch_need;
+    struct tnn__dnnl_base base;
+    struct tnn__dnnl_buffer scratch;
+    size_t scratch_need;
     struct slot slot[SLOTS];
     unsigned long clock;
     int threads; /* of the call under way */
 };
 
-#define TRY(call)                                                             \
-    do {                                                                      \
-        dnnl_status_t status_ = (call);                                       \
-        if (status_ != dnnl_success)                                          \
-            return status_;                                                   \
-    } while (0)
+/* ---- the thread count ----------------------------------------------- */
 
-/* ---- the thread count and the floating-point mode -------------------- */
-
-struct caller {
-    int omp_threads;
-    unsigned fp;
-};
-
-static struct caller enter(struct tnn__dnnl_dense *d, int threads)
+static struct tnn__dnnl_caller enter(struct tnn__dnnl_dense *d, int threads)
 {
-    struct caller c = {omp_get_max_threads(), tnn__fp_save()};
     d->threads = threads;
-    omp_set_num_threads(threads);
-    return c;
-}
-
-static void leave(struct caller c)
-{
-    omp_set_num_threads(c.omp_threads);
-    tnn__fp_leave(c.fp);
+    return tnn__dnnl_enter(threads);
 }
 
 /* ---- making a slot ------------------------------------------------------ */
@@ -116,7 +86,7 @@ static dnnl_status_t matrix_md(dnnl_memory_desc_t *md, size_t rows,
 static dnnl_status_t memory(struct tnn__dnnl_dense *d, dnnl_memory_t *mem,
                             const dnnl_memory_desc_t *md)
 {
-    return dnnl_memory_create(mem, md, d->engine, DNNL_MEMORY_NONE);
+    return dnnl_memory_create(mem, md, d->base.engine, DNNL_MEMORY_NONE);
 }
 
 /* dst (m x n) = src (m x k) wei (k x n) [+ bias], with src and wei
@@ -127,21 +97,23 @@ static dnnl_status_t step_init(struct tnn__dnnl_dense *d, struct step *s,
 {
     s->serial = (double)m * (double)n * (double)k < PARALLEL_MACS;
     dnnl_memory_desc_t src, wei, dst, b;
-    TRY(matrix_md(&src, m, k, src_t));
-    TRY(matrix_md(&wei, k, n, wei_t));
-    TRY(matrix_md(&dst, m, n, false));
-    TRY(matrix_md(&b, 1, n, false));
+    TNN__DNNL_TRY(matrix_md(&src, m, k, src_t));
+    TNN__DNNL_TRY(matrix_md(&wei, k, n, wei_t));
+    TNN__DNNL_TRY(matrix_md(&dst, m, n, false));
+    TNN__DNNL_TRY(matrix_md(&b, 1, n, false));
     dnnl_matmul_desc_t desc;
-    TRY(dnnl_matmul_desc_init(&desc, &src, &wei, bias ? &b : NULL, &dst));
+    TNN__DNNL_TRY(
+        dnnl_matmul_desc_init(&desc, &src, &wei, bias ? &b : NULL, &dst));
     /* oneDNN reads the thread count when it makes the primitive too. */
     dnnl_primitive_desc_t pd;
     if (s->serial)
         omp_set_num_threads(1);
     dnnl_status_t made = dnnl_primitive_desc_create(
-        &pd, &desc, add ? d->attr_add : d->attr, d->engine, NULL);
+        &pd, &desc, add ? d->base.attr_add : d->base.attr, d->base.engine,
+        NULL);
     if (s->serial)
         omp_set_num_threads(d->threads);
-    TRY(made);
+    TNN__DNNL_TRY(made);
     const dnnl_memory_desc_t *scratch =
         dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     size_t size = scratch ? dnnl_memory_desc_get_size(scratch) : 0;
@@ -156,12 +128,12 @@ static dnnl_status_t step_init(struct tnn__dnnl_dense *d, struct step *s,
             d->scratch_need = size;
     }
     dnnl_primitive_desc_destroy(pd);
-    TRY(status);
-    TRY(memory(d, &s->src, &src));
-    TRY(memory(d, &s->wei, &wei));
-    TRY(memory(d, &s->dst, &dst));
+    TNN__DNNL_TRY(status);
+    TNN__DNNL_TRY(memory(d, &s->src, &src));
+    TNN__DNNL_TRY(memory(d, &s->wei, &wei));
+    TNN__DNNL_TRY(memory(d, &s->dst, &dst));
     if (bias)
-        TRY(memory(d, &s->bias, &b));
+        TNN__DNNL_TRY(memory(d, &s->bias, &b));
     return dnnl_success;
 }
 
@@ -169,12 +141,12 @@ static dnnl_status_t slot_init(struct tnn__dnnl_dense *d, struct slot *s,
                                size_t n)
 {
     size_t in = d->in, out = d->out;
-    TRY(step_init(d, &s->step[FORWARD], n, out, in, false, false, true,
-                  false));
-    TRY(step_init(d, &s->step[WEIGHTS], in, out, n, true, false, false,
-                  false));
-    TRY(step_init(d, &s->step[WEIGHTS_ADD], in, out, n, true, false, false,
-                  true));
+    TNN__DNNL_TRY(step_init(d, &s->step[FORWARD], n, out, in, false, false,
+                            true, false));
+    TNN__DNNL_TRY(step_init(d, &s->step[WEIGHTS], in, out, n, true, false,
+                            false, false));
+    TNN__DNNL_TRY(step_init(d, &s->step[WEIGHTS_ADD], in, out, n, true, false,
+                            false, true));
     return step_init(d, &s->step[INPUTS], n, in, out, false, true, false,
                      false);
 }
@@ -204,23 +176,13 @@ static void slot_clear(struct slot *s)
  * scratchpad memories at it. False if the allocation failed. */
 static bool grow_scratch(struct tnn__dnnl_dense *d)
 {
-    if (d->scratch_need > d->scratch_size) {
-        void *raw = d->scratch_need <= SIZE_MAX - ALIGN
-                        ? tnn__malloc(d->scratch_need + ALIGN)
-                        : NULL;
-        if (!raw)
-            return false;
-        tnn__free(d->scratch_raw);
-        d->scratch_raw = raw;
-        d->scratch =
-            (void *)(((uintptr_t)raw + ALIGN - 1) & ~(uintptr_t)(ALIGN - 1));
-        d->scratch_size = d->scratch_need;
-    }
+    if (!tnn__dnnl_buffer_grow(&d->scratch, d->scratch_need))
+        return false;
     for (int i = 0; i < SLOTS; i++)
         for (int p = 0; p < PRODUCTS; p++)
             if (d->slot[i].step[p].scratch)
                 dnnl_memory_set_data_handle(d->slot[i].step[p].scratch,
-                                            d->scratch);
+                                            d->scratch.data);
     return true;
 }
 
@@ -286,7 +248,7 @@ static bool run(struct tnn__dnnl_dense *d, const struct step *s,
     if (s->serial)
         omp_set_num_threads(1);
     dnnl_status_t status =
-        dnnl_primitive_execute(s->prim, d->stream, nargs, args);
+        dnnl_primitive_execute(s->prim, d->base.stream, nargs, args);
     if (s->serial)
         omp_set_num_threads(d->threads);
     return status == dnnl_success;
@@ -297,11 +259,11 @@ bool tnn__dnnl_dense_forward(struct tnn__dnnl_dense *d, const float *x,
                              size_t n)
 {
     int threads = tnn_get_num_threads(), rc;
-    struct caller caller = enter(d, threads);
+    struct tnn__dnnl_caller caller = enter(d, threads);
     struct slot *s = slot_for(d, n, threads, &rc);
     bool ok = s && run(d, &s->step[FORWARD], x, w, b, y) &&
-              dnnl_stream_wait(d->stream) == dnnl_success;
-    leave(caller);
+              dnnl_stream_wait(d->base.stream) == dnnl_success;
+    tnn__dnnl_leave(caller);
     return ok;
 }
 
@@ -310,41 +272,19 @@ bool tnn__dnnl_dense_backward(struct tnn__dnnl_dense *d, const float *x,
                               float *dx, size_t n, bool accumulate)
 {
     int threads = tnn_get_num_threads(), rc;
-    struct caller caller = enter(d, threads);
+    struct tnn__dnnl_caller caller = enter(d, threads);
     struct slot *s = slot_for(d, n, threads, &rc);
     /* The input gradient first: if it cannot run, dw is still untouched. */
     bool ok = s && (!dx || run(d, &s->step[INPUTS], dy, w, NULL, dx));
     ok = ok &&
          run(d, &s->step[accumulate ? WEIGHTS_ADD : WEIGHTS], x, dy, NULL,
              dw) &&
-         dnnl_stream_wait(d->stream) == dnnl_success;
-    leave(caller);
+         dnnl_stream_wait(d->base.stream) == dnnl_success;
+    tnn__dnnl_leave(caller);
     return ok;
 }
 
 /* ---- life cycle --------------------------------------------------------- */
-
-static dnnl_status_t attrs_init(struct tnn__dnnl_dense *d)
-{
-    TRY(dnnl_primitive_attr_create(&d->attr));
-    TRY(dnnl_primitive_attr_set_scratchpad_mode(d->attr,
-                                                dnnl_scratchpad_mode_user));
-    TRY(dnnl_primitive_attr_clone(&d->attr_add, d->attr));
-    dnnl_post_ops_t ops;
-    TRY(dnnl_post_ops_create(&ops));
-    dnnl_status_t status = dnnl_post_ops_append_sum(ops, 1.0f);
-    if (status == dnnl_success)
-        status = dnnl_primitive_attr_set_post_ops(d->attr_add, ops);
-    dnnl_post_ops_destroy(ops);
-    return status;
-}
-
-static dnnl_status_t dense_init(struct tnn__dnnl_dense *d)
-{
-    TRY(dnnl_engine_create(&d->engine, dnnl_cpu, 0));
-    TRY(dnnl_stream_create(&d->stream, d->engine, dnnl_stream_default_flags));
-    return attrs_init(d);
-}
 
 void tnn__dnnl_dense_free(struct tnn__dnnl_dense *d)
 {
@@ -352,15 +292,8 @@ void tnn__dnnl_dense_free(struct tnn__dnnl_dense *d)
         return;
     for (int i = 0; i < SLOTS; i++)
         slot_clear(&d->slot[i]);
-    tnn__free(d->scratch_raw);
-    if (d->attr)
-        dnnl_primitive_attr_destroy(d->attr);
-    if (d->attr_add)
-        dnnl_primitive_attr_destroy(d->attr_add);
-    if (d->stream)
-        dnnl_stream_destroy(d->stream);
-    if (d->engine)
-        dnnl_engine_destroy(d->engine);
+    tnn__dnnl_buffer_free(&d->scratch);
+    tnn__dnnl_base_clear(&d->base);
     tnn__free(d);
 }
 
@@ -375,15 +308,15 @@ int tnn__dnnl_dense_reserve(struct tnn__dnnl_dense **dense, const char *func,
                              "cannot allocate oneDNN products");
         d->in = in;
         d->out = out;
-        if (dense_init(d) != dnnl_success) {
+        if (tnn__dnnl_base_init(&d->base) != dnnl_success) {
             tnn__dnnl_dense_free(d);
             return TNN__DNNL_DENSE_UNSUPPORTED;
         }
     }
     int threads = tnn_get_num_threads(), rc = TNN_OK;
-    struct caller caller = enter(d, threads);
+    struct tnn__dnnl_caller caller = enter(d, threads);
     slot_for(d, n, threads, &rc);
-    leave(caller);
+    tnn__dnnl_leave(caller);
     if (rc != TNN_OK && d != *dense)
         tnn__dnnl_dense_free(d);
     else
