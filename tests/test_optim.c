@@ -390,6 +390,9 @@ Suite *optim_suite(void)
 {
     Suite *s = suite_create("optim");
     TCase *tc = tcase_create("core");
+    /* The split-update tests train a model of 393,216 parameters: a few
+     * seconds under ThreadSanitizer or valgrind, past Check's default. */
+    tcase_set_timeout(tc, 120);
     tcase_add_test(tc, sgd_trajectory);
     tcase_add_test(tc, momentum_trajectory);
     tcase_add_test(tc, nesterov_trajectory);
