@@ -130,9 +130,10 @@ TNN_API int tnn_set_allocator(tnn_malloc_fn malloc_fn,
  * openblas_set_num_threads() if it is OpenBLAS, while a BLAS without
  * thread control, like the reference BLAS, is left alone), and a model's
  * optimizer update and its ReLU and pooling passes, split over n threads
- * (OpenMP's in a build with oneDNN; otherwise n - 1 worker threads of the
- * model's own, started at its first training step or prediction and
- * stopped by tnn_model_free(); docs/threading.md). Results do not depend
+ * (OpenMP's in a THREADS=openmp build, the default with oneDNN, unless
+ * the products run on a BLAS with threads of its own; otherwise n - 1
+ * worker threads of the model's own, started at its first training step
+ * or prediction and stopped by tnn_model_free(); docs/threading.md). Results do not depend
  * on n beyond what the BLAS and oneDNN do. n must be >= 1. Process-wide,
  * like the BLAS's own setting: call it before starting work, not while
  * another thread is computing. */

@@ -13,7 +13,6 @@
  * when a layer is made keeps it on the products (a diagnostic knob).
  */
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <cblas.h>
