@@ -129,7 +129,7 @@ BLAS_CFLAGS = $(shell pkg-config --cflags openblas 2>/dev/null) -DTNN_HAVE_OPENB
 # (libopenblas0-openmp), linked by path so that the system's choice of
 # variant cannot hand the library the pthreads build, whose threads would
 # spin beside OpenMP's. A program that loads the pthreads build itself
-# still works: the library then keeps its loops off OpenMP (lib/pool.c).
+# still works: the library then keeps its loops off OpenMP (lib/threadpool.c).
 OPENBLAS_OPENMP_DIR ?= /usr/lib/$(MULTIARCH)/openblas-openmp
 ifeq ($(THREADS)$(wildcard $(OPENBLAS_OPENMP_DIR)/libopenblas.so.0),openmp$(OPENBLAS_OPENMP_DIR)/libopenblas.so.0)
 BLAS_LIBS := -L$(OPENBLAS_OPENMP_DIR) -Wl,-rpath,$(OPENBLAS_OPENMP_DIR) -l:libopenblas.so.0

@@ -142,32 +142,36 @@ static void identity_backward(tnn_layer *layer, const float *in,
         memcpy(din, dout, count(layer, n) * sizeof *din);
 }
 
-const struct tnn_layer_ops tnn__relu_ops = {
+const struct tnn__layer_ops tnn__relu_ops = {
     .kind = TNN_LAYER_RELU,
     .name = "relu",
     .forward = relu_forward,
     .backward = relu_backward,
+    .since_format = 1,
 };
 
-const struct tnn_layer_ops tnn__sigmoid_ops = {
+const struct tnn__layer_ops tnn__sigmoid_ops = {
     .kind = TNN_LAYER_SIGMOID,
     .name = "sigmoid",
     .forward = sigmoid_forward,
     .backward = sigmoid_backward,
+    .since_format = 1,
 };
 
-const struct tnn_layer_ops tnn__tanh_ops = {
+const struct tnn__layer_ops tnn__tanh_ops = {
     .kind = TNN_LAYER_TANH,
     .name = "tanh",
     .forward = tanh_forward,
     .backward = tanh_backward,
+    .since_format = 1,
 };
 
-const struct tnn_layer_ops tnn__identity_ops = {
+const struct tnn__layer_ops tnn__identity_ops = {
     .kind = TNN_LAYER_IDENTITY,
     .name = "identity",
     .forward = identity_forward,
     .backward = identity_backward,
+    .since_format = 1,
 };
 
 tnn_layer *tnn_relu_new(void)

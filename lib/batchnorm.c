@@ -221,7 +221,74 @@ static void batchnorm_destroy(tnn_layer *layer)
     tnn__free(bn->xhat);
 }
 
-const struct tnn_layer_ops tnn__batchnorm_ops = {
+/* ---- model files: momentum, eps and, since format 2, the features -----
+ * (format 1 had only per-feature batch-norm, as wide as its input). */
+
+static uint32_t batchnorm_config_words(uint32_t version)
+{
+    return version >= 2 ? 3 : 2;
+}
+
+static size_t batchnorm_features(const tnn_layer *layer)
+{
+    return layer->param[0]->size;
+}
+
+static uint32_t batchnorm_format_needed(const tnn_layer *layer)
+{
+    return batchnorm_features(layer) != layer->in_features ? 2 : 1;
+}
+
+static void batchnorm_save_config(const tnn_layer *layer, uint32_t version,
+                                  uint32_t *words)
+{
+    const struct batchnorm *bn = layer->impl;
+    words[0] = tnn__float_word(bn->momentum);
+    words[1] = tnn__float_word(bn->eps);
+    if (version >= 2)
+        words[2] = (uint32_t)batchnorm_features(layer);
+}
+
+static uint64_t record_features(const struct tnn__layer_record *record,
+                                uint32_t version)
+{
+    return version >= 2 ? record->config[2] : record->in;
+}
+
+static tnn_layer *batchnorm_load_config(const struct tnn__layer_record *record,
+                                        uint32_t version)
+{
+    /* At most 2^32 - 1, or the width, which the loader bounded. */
+    tnn_layer *layer =
+        tnn_batchnorm_new((size_t)record_features(record, version));
+    if (layer && (tnn_batchnorm_set_momentum(
+                      layer, tnn__word_float(record->config[0])) != TNN_OK ||
+                  tnn_batchnorm_set_eps(
+                      layer, tnn__word_float(record->config[1])) != TNN_OK)) {
+        tnn_layer_free(layer);
+        return NULL;
+    }
+    return layer;
+}
+
+/* gamma, beta and the two running statistics. */
+static uint64_t batchnorm_record_values(const struct tnn__layer_record *record,
+                                        uint32_t version)
+{
+    return tnn__mul_sat(4, record_features(record, version));
+}
+
+static tnn_tensor *batchnorm_state(tnn_layer *layer, int k)
+{
+    struct batchnorm *bn = layer->impl;
+    return k == 0 ? bn->running_mean : bn->running_var;
+}
+
+static const char *const batchnorm_param_names[] = {"gamma", "beta"};
+static const char *const batchnorm_state_names[] = {"running_mean",
+                                                    "running_var"};
+
+const struct tnn__layer_ops tnn__batchnorm_ops = {
     .kind = TNN_LAYER_BATCHNORM,
     .name = "batchnorm",
     .bind = batchnorm_bind,
@@ -232,6 +299,17 @@ const struct tnn_layer_ops tnn__batchnorm_ops = {
     .destroy = batchnorm_destroy,
     .sample_scratch = batchnorm_scratch,
     .commit = batchnorm_commit,
+    .since_format = 1,
+    .config_words = 3,
+    .config_words_in = batchnorm_config_words,
+    .format_needed = batchnorm_format_needed,
+    .save_config = batchnorm_save_config,
+    .load_config = batchnorm_load_config,
+    .record_values = batchnorm_record_values,
+    .param_names = batchnorm_param_names,
+    .num_state = 2,
+    .state_names = batchnorm_state_names,
+    .state = batchnorm_state,
 };
 
 tnn_layer *tnn_batchnorm_new(size_t features)

@@ -379,7 +379,46 @@ static size_t conv2d_scratch(const tnn_layer *layer)
                                                              : SIZE_MAX;
 }
 
-const struct tnn_layer_ops tnn__conv2d_ops = {
+/* ---- model files: channels, kernel, stride, padding, init ------------ */
+
+static void conv2d_save_config(const tnn_layer *layer, uint32_t version,
+                               uint32_t *words)
+{
+    (void)version;
+    const struct conv2d *c = layer->impl;
+    const size_t sizes[5] = {c->in_ch, c->out_ch, c->kh, c->kw, c->stride};
+    for (int k = 0; k < 5; k++)
+        words[k] = (uint32_t)sizes[k];
+    words[5] = (uint32_t)c->padding;
+    words[6] = (uint32_t)c->init;
+    words[7] = tnn__float_word(c->init_value);
+}
+
+static tnn_layer *conv2d_load_config(const struct tnn__layer_record *record,
+                                     uint32_t version)
+{
+    (void)version;
+    const uint32_t *c = record->config;
+    tnn_layer *layer = tnn_conv2d_new(c[0], c[1], c[2], c[3], c[4], (int)c[5]);
+    if (layer && tnn_conv2d_set_init(layer, (int)c[6],
+                                     tnn__word_float(c[7])) != TNN_OK) {
+        tnn_layer_free(layer);
+        return NULL;
+    }
+    return layer;
+}
+
+static uint64_t conv2d_record_values(const struct tnn__layer_record *record,
+                                     uint32_t version)
+{
+    (void)version;
+    const uint32_t *c = record->config;
+    uint64_t weights =
+        tnn__mul_sat(tnn__mul_sat(c[0], c[1]), tnn__mul_sat(c[2], c[3]));
+    return tnn__add_sat(weights, c[1]);
+}
+
+const struct tnn__layer_ops tnn__conv2d_ops = {
     .kind = TNN_LAYER_CONV2D,
     .name = "conv2d",
     .bind = conv2d_bind,
@@ -389,6 +428,11 @@ const struct tnn_layer_ops tnn__conv2d_ops = {
     .init = conv2d_init,
     .destroy = conv2d_destroy,
     .sample_scratch = conv2d_scratch,
+    .since_format = 2,
+    .config_words = 8,
+    .save_config = conv2d_save_config,
+    .load_config = conv2d_load_config,
+    .record_values = conv2d_record_values,
 };
 
 tnn_layer *tnn_conv2d_new(size_t in_channels, size_t out_channels,
@@ -454,18 +498,4 @@ int tnn_conv2d_set_init(tnn_layer *conv, int init, float value)
     c->init = init;
     c->init_value = value;
     return TNN_OK;
-}
-
-void tnn__conv2d_get_config(const tnn_layer *conv, size_t config[5],
-                            int *padding, int *init, float *value)
-{
-    const struct conv2d *c = conv->impl;
-    config[0] = c->in_ch;
-    config[1] = c->out_ch;
-    config[2] = c->kh;
-    config[3] = c->kw;
-    config[4] = c->stride;
-    *padding = c->padding;
-    *init = c->init;
-    *value = c->init_value;
 }

@@ -103,16 +103,6 @@ static void dense_destroy(tnn_layer *layer)
     tnn__dnnl_dense_free(d->dnnl);
 }
 
-const struct tnn_layer_ops tnn__dense_ops = {
-    .kind = TNN_LAYER_DENSE,
-    .name = "dense",
-    .reserve = dense_reserve,
-    .forward = dense_forward,
-    .backward = dense_backward,
-    .init = dense_init,
-    .destroy = dense_destroy,
-};
-
 tnn_layer *tnn_dense_new(size_t in, size_t out)
 {
     if (in == 0 || out == 0) {
@@ -154,9 +144,49 @@ int tnn_dense_set_init(tnn_layer *dense, int init, float value)
     return TNN_OK;
 }
 
-void tnn__dense_get_init(const tnn_layer *dense, int *init, float *value)
+/* ---- model files: init, its constant -------------------------------- */
+
+static void dense_save_config(const tnn_layer *layer, uint32_t version,
+                              uint32_t *words)
 {
-    const struct dense *d = dense->impl;
-    *init = d->init;
-    *value = d->init_value;
+    (void)version;
+    const struct dense *d = layer->impl;
+    words[0] = (uint32_t)d->init;
+    words[1] = tnn__float_word(d->init_value);
 }
+
+static tnn_layer *dense_load_config(const struct tnn__layer_record *record,
+                                    uint32_t version)
+{
+    (void)version;
+    tnn_layer *layer = tnn_dense_new((size_t)record->in, (size_t)record->out);
+    if (layer &&
+        tnn_dense_set_init(layer, (int)record->config[0],
+                           tnn__word_float(record->config[1])) != TNN_OK) {
+        tnn_layer_free(layer);
+        return NULL;
+    }
+    return layer;
+}
+
+static uint64_t dense_record_values(const struct tnn__layer_record *record,
+                                    uint32_t version)
+{
+    (void)version;
+    return tnn__add_sat(tnn__mul_sat(record->in, record->out), record->out);
+}
+
+const struct tnn__layer_ops tnn__dense_ops = {
+    .kind = TNN_LAYER_DENSE,
+    .name = "dense",
+    .reserve = dense_reserve,
+    .forward = dense_forward,
+    .backward = dense_backward,
+    .init = dense_init,
+    .destroy = dense_destroy,
+    .since_format = 1,
+    .config_words = 2,
+    .save_config = dense_save_config,
+    .load_config = dense_load_config,
+    .record_values = dense_record_values,
+};

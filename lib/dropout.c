@@ -100,17 +100,6 @@ static void dropout_destroy(tnn_layer *layer)
     tnn__free(d->mask);
 }
 
-const struct tnn_layer_ops tnn__dropout_ops = {
-    .kind = TNN_LAYER_DROPOUT,
-    .name = "dropout",
-    .needs_rng = true,
-    .reserve = dropout_reserve,
-    .forward = dropout_forward,
-    .backward = dropout_backward,
-    .destroy = dropout_destroy,
-    .sample_scratch = dropout_scratch,
-};
-
 tnn_layer *tnn_dropout_new(float rate)
 {
     if (!(rate >= 0.0f && rate < 1.0f)) {
@@ -125,7 +114,33 @@ tnn_layer *tnn_dropout_new(float rate)
     return layer;
 }
 
-float tnn__dropout_rate(const tnn_layer *dropout)
+/* ---- model files: the rate ------------------------------------------ */
+
+static void dropout_save_config(const tnn_layer *layer, uint32_t version,
+                                uint32_t *words)
 {
-    return ((const struct dropout *)dropout->impl)->rate;
+    (void)version;
+    words[0] = tnn__float_word(((const struct dropout *)layer->impl)->rate);
 }
+
+static tnn_layer *dropout_load_config(const struct tnn__layer_record *record,
+                                      uint32_t version)
+{
+    (void)version;
+    return tnn_dropout_new(tnn__word_float(record->config[0]));
+}
+
+const struct tnn__layer_ops tnn__dropout_ops = {
+    .kind = TNN_LAYER_DROPOUT,
+    .name = "dropout",
+    .needs_rng = true,
+    .reserve = dropout_reserve,
+    .forward = dropout_forward,
+    .backward = dropout_backward,
+    .destroy = dropout_destroy,
+    .sample_scratch = dropout_scratch,
+    .since_format = 1,
+    .config_words = 1,
+    .save_config = dropout_save_config,
+    .load_config = dropout_load_config,
+};

@@ -37,12 +37,14 @@ static void flatten_backward(tnn_layer *layer, const float *in,
         memcpy(din, dout, n * layer->in_features * sizeof *din);
 }
 
-const struct tnn_layer_ops tnn__flatten_ops = {
+const struct tnn__layer_ops tnn__flatten_ops = {
     .kind = TNN_LAYER_FLATTEN,
     .name = "flatten",
     .bind = flatten_bind,
     .forward = flatten_forward,
     .backward = flatten_backward,
+    .aliases_input = true,
+    .since_format = 2,
 };
 
 tnn_layer *tnn_flatten_new(void)

@@ -72,12 +72,6 @@ static int truncated(const struct idx_source *src, size_t have, size_t need)
                      have, need, src->in, src->path);
 }
 
-static size_t read_be32(const unsigned char *p)
-{
-    return (size_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-                    (uint32_t)p[2] << 8 | (uint32_t)p[3]);
-}
-
 /* Check the magic first, so that a file of another kind is reported as
  * such even when it is shorter than a full IDX header. */
 static int parse_magic(const struct idx_source *src, const unsigned char *p,
@@ -119,7 +113,7 @@ static int parse_header(const struct idx_source *src, const unsigned char *p,
         return truncated(src, avail, h->header_bytes);
     h->count = 1;
     for (int i = 0; i < h->ndim; i++) {
-        h->dims[i] = read_be32(p + IDX_MAGIC_BYTES + 4 * (size_t)i);
+        h->dims[i] = tnn__load_be32(p + IDX_MAGIC_BYTES + 4 * (size_t)i);
         if (h->dims[i] == 0)
             return tnn__fail(TNN_E_FORMAT, src->func,
                              "dims[%d] is 0; every dimension must be at "

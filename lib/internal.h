@@ -87,7 +87,20 @@ const char *tnn__shape_text(const struct tnn__shape *s, char *buf,
  * Every kind implements these operations on raw row-major buffers of n
  * rows; the model owns the buffers and walks the layers, layers never call
  * each other. */
-struct tnn_layer_ops {
+/* One layer's record in a model file (docs/format.md), as read: its kind,
+ * widths and configuration words, which only the kind interprets. */
+#define TNN__MAX_CONFIG 8
+
+struct tnn__layer_record {
+    uint32_t kind;
+    uint32_t trainable;
+    uint64_t in;
+    uint64_t out;
+    uint32_t nconfig;
+    uint32_t config[TNN__MAX_CONFIG];
+};
+
+struct tnn__layer_ops {
     enum tnn_layer_kind kind;
     const char *name;
     /* Draws random numbers in training (the forward needs an rng). */
@@ -118,12 +131,68 @@ struct tnn_layer_ops {
      * (batch-norm's running statistics), once the step that ran it has
      * succeeded, so that a failed step changes nothing; NULL if none. */
     void (*commit)(tnn_layer *layer);
+
+    /* ---- what the model treats specially (model.c) ----
+     * The output is the input, unchanged (flatten): the model gives the
+     * layer its input's buffers and counts no values for it. */
+    bool aliases_input;
+    /* As the last layer under cross-entropy, the loss computes it together
+     * with its gradient (softmax): the model stops before it in training. */
+    bool fuses_with_cross_entropy;
+    /* Whether the layer runs the layer before it (prev) and itself as one
+     * pass each way, when nothing else reads prev's output (inside a
+     * model); NULL for kinds that never do. The passes give the values
+     * and gradients of the two layers run one after the other. */
+    bool (*absorbs)(const tnn_layer *layer, const tnn_layer *prev);
+    /* out from prev's input in, as prev then the layer would. */
+    void (*forward_absorbing)(tnn_layer *layer, const float *in, float *out,
+                              size_t n, bool training);
+    /* din, prev's input gradient, from dout after a training
+     * forward_absorbing of the same rows from in to out. */
+    void (*backward_absorbing)(tnn_layer *layer, const float *in,
+                               const float *out, const float *dout, float *din,
+                               size_t n);
+
+    /* ---- model files (model_io_read.c, model_io_write.c) ----
+     * The format version that introduced the kind. */
+    uint32_t since_format;
+    /* Configuration words of the kind's record in the current format. */
+    uint32_t config_words;
+    /* Those of an older format version, when they differ; NULL if they
+     * never did. */
+    uint32_t (*config_words_in)(uint32_t version);
+    /* The oldest format that describes this layer, when its configuration
+     * needs a newer one than since_format (NULL: since_format). */
+    uint32_t (*format_needed)(const tnn_layer *layer);
+    /* The configuration words of format version into words; NULL when the
+     * kind has none. */
+    void (*save_config)(const tnn_layer *layer, uint32_t version,
+                        uint32_t *words);
+    /* A new layer from a record whose word count is right for version;
+     * NULL, with the constructor's or setter's error recorded, when the
+     * record's values are refused. NULL for kinds without configuration,
+     * whose layers the loader makes as their constructor does. */
+    tnn_layer *(*load_config)(const struct tnn__layer_record *record,
+                              uint32_t version);
+    /* At least the values of all tensors a layer made from the record
+     * would allocate, computed before it is made: the loader refuses
+     * records that claim more than the file's data holds. NULL if none.
+     * Saturates instead of overflowing. */
+    uint64_t (*record_values)(const struct tnn__layer_record *record,
+                              uint32_t version);
+    /* File names of the parameters in order; NULL for "weight", "bias". */
+    const char *const *param_names;
+    /* State tensors saved with the parameters (batch-norm's running
+     * statistics): how many, their names and the tensors themselves. */
+    int num_state;
+    const char *const *state_names;
+    tnn_tensor *(*state)(tnn_layer *layer, int k);
 };
 
 #define TNN_LAYER_MAX_PARAMS 2
 
 struct tnn_layer {
-    const struct tnn_layer_ops *ops;
+    const struct tnn__layer_ops *ops;
     /* Sample shapes; in_shape.ndim is 0 until the layer is bound to an
      * input (added to a model or run). The feature counts are their sizes
      * (0 for unbound kinds that take their width from their input). */
@@ -149,7 +218,7 @@ struct tnn_layer {
 };
 
 /* A layer with zeroed private state of impl_size bytes. */
-tnn_layer *tnn__layer_alloc(const char *func, const struct tnn_layer_ops *ops,
+tnn_layer *tnn__layer_alloc(const char *func, const struct tnn__layer_ops *ops,
                             size_t in, size_t out, size_t impl_size);
 
 /* Append a parameter tensor (and its gradient) of the given shape. */
@@ -171,7 +240,7 @@ void tnn__init_weights(tnn_layer *layer, int init, float value, double fan_in,
 /* Arguments of a kind's set_init: layer of that kind, an enum tnn_init,
  * a finite constant. */
 int tnn__check_init(const char *func, const tnn_layer *layer,
-                    const struct tnn_layer_ops *ops, int init, float value);
+                    const struct tnn__layer_ops *ops, int init, float value);
 
 /* A buffer of n rows of per_row elements of size bytes: buffer itself
  * when it holds *rows_cap >= n rows, else a zeroed new one (buffer is then
@@ -199,19 +268,62 @@ void tnn__layer_commit(tnn_layer *layer);
 /* Free a layer whatever its owner: for the owner itself. */
 void tnn__layer_destroy(tnn_layer *layer);
 
-/* The kinds' operation tables. */
-extern const struct tnn_layer_ops tnn__dense_ops;
-extern const struct tnn_layer_ops tnn__relu_ops;
-extern const struct tnn_layer_ops tnn__sigmoid_ops;
-extern const struct tnn_layer_ops tnn__tanh_ops;
-extern const struct tnn_layer_ops tnn__identity_ops;
-extern const struct tnn_layer_ops tnn__softmax_ops;
-extern const struct tnn_layer_ops tnn__dropout_ops;
-extern const struct tnn_layer_ops tnn__batchnorm_ops;
-extern const struct tnn_layer_ops tnn__conv2d_ops;
-extern const struct tnn_layer_ops tnn__maxpool2d_ops;
-extern const struct tnn_layer_ops tnn__avgpool2d_ops;
-extern const struct tnn_layer_ops tnn__flatten_ops;
+/* The kinds' operation tables, each defined in its kind's file and named
+ * only in the table of kinds (kinds.c). */
+extern const struct tnn__layer_ops tnn__dense_ops;
+extern const struct tnn__layer_ops tnn__relu_ops;
+extern const struct tnn__layer_ops tnn__sigmoid_ops;
+extern const struct tnn__layer_ops tnn__tanh_ops;
+extern const struct tnn__layer_ops tnn__identity_ops;
+extern const struct tnn__layer_ops tnn__softmax_ops;
+extern const struct tnn__layer_ops tnn__dropout_ops;
+extern const struct tnn__layer_ops tnn__batchnorm_ops;
+extern const struct tnn__layer_ops tnn__conv2d_ops;
+extern const struct tnn__layer_ops tnn__maxpool2d_ops;
+extern const struct tnn__layer_ops tnn__avgpool2d_ops;
+extern const struct tnn__layer_ops tnn__flatten_ops;
+
+/* The operations of layer kind `kind` (enum tnn_layer_kind, the number in
+ * model files); NULL for a number that names no kind. */
+const struct tnn__layer_ops *tnn__layer_kind_ops(uint32_t kind);
+
+/* Configuration words of a record of ops' kind in format version. */
+uint32_t tnn__layer_config_words(const struct tnn__layer_ops *ops,
+                                 uint32_t version);
+
+/* A parameter's name in model files ("weight", "bias", "gamma", ...). */
+const char *tnn__layer_param_name(const tnn_layer *layer, int p);
+
+/* A float configuration value as a record word, and back (bit copies). */
+static inline uint32_t tnn__float_word(float f)
+{
+    union {
+        float f;
+        uint32_t u;
+    } v = {.f = f};
+    return v.u;
+}
+
+static inline float tnn__word_float(uint32_t u)
+{
+    union {
+        uint32_t u;
+        float f;
+    } v = {.u = u};
+    return v.f;
+}
+
+/* a + b, or UINT64_MAX when that overflows: for size bounds. */
+static inline uint64_t tnn__add_sat(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* a * b, or UINT64_MAX when that overflows. */
+static inline uint64_t tnn__mul_sat(uint64_t a, uint64_t b)
+{
+    return a != 0 && b > UINT64_MAX / a ? UINT64_MAX : a * b;
+}
 
 /* ---- losses (loss.c) ----------------------------------------------------
  * On n rows of k values. grad (n x k) may be NULL. Sums in double. */
@@ -336,7 +448,8 @@ static inline void tnn__fp_leave(unsigned own)
 }
 #endif
 
-/* ---- worker threads (pool.c) -------------------------------------------- */
+/* ---- worker threads (threadpool.c)
+ * -------------------------------------------- */
 
 /* Whether layers made now should run on oneDNN: built with it and
  * TNN_BACKEND=blas not in the environment (threads.c). */
@@ -381,15 +494,15 @@ void tnn__parallel_for(size_t count, size_t min_items, tnn__range_fn body,
 /* ---- optimizers (optim.c) ---------------------------------------------- */
 
 /* Values stored in model files: never renumber. */
-enum optim_kind { OPTIM_SGD = 1, OPTIM_ADAM = 2 };
-enum schedule_kind {
-    SCHEDULE_NONE = 0,
-    SCHEDULE_STEP = 1,
-    SCHEDULE_COSINE = 2
+enum tnn__optim_kind { TNN__OPTIM_SGD = 1, TNN__OPTIM_ADAM = 2 };
+enum tnn__schedule {
+    TNN__SCHEDULE_NONE = 0,
+    TNN__SCHEDULE_STEP = 1,
+    TNN__SCHEDULE_COSINE = 2
 };
 
 struct tnn_optim {
-    enum optim_kind kind;
+    enum tnn__optim_kind kind;
     float lr;
     float momentum;
     bool nesterov;
@@ -397,7 +510,7 @@ struct tnn_optim {
     bool decoupled;
     float weight_decay;
     bool decay_all;
-    enum schedule_kind schedule;
+    enum tnn__schedule schedule;
     long schedule_steps;
     float schedule_value; /* gamma (step) or min_lr (cosine) */
     long steps;
@@ -443,6 +556,87 @@ bool tnn__optim_step_finite(const tnn_optim *opt, tnn_layer *const *layers,
 /* Free an optimizer whatever its owner: for the owner itself. */
 void tnn__optim_destroy(tnn_optim *opt);
 
+/* ---- bytes in files (bytes.c) --------------------------------------------
+ * Fixed-width fields in a stated byte order. Model files are little-endian,
+ * IDX files big-endian, whatever the host. */
+uint32_t tnn__load_le32(const uint8_t *at);
+uint64_t tnn__load_le64(const uint8_t *at);
+uint32_t tnn__load_be32(const uint8_t *at);
+void tnn__store_le32(uint8_t *at, uint32_t v);
+
+/* Output that grows in a buffer from tnn__realloc. A failed allocation
+ * sets failed and makes every later put a no-op: check it once, at the
+ * end. Zero-initialise before use; free data when done. */
+struct tnn__writer {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+    bool failed;
+};
+
+void tnn__put_bytes(struct tnn__writer *w, const void *p, size_t n);
+void tnn__put_u32(struct tnn__writer *w, uint32_t v);
+void tnn__put_u64(struct tnn__writer *w, uint64_t v);
+void tnn__put_f32(struct tnn__writer *w, float f);
+void tnn__put_f64(struct tnn__writer *w, double d);
+
+/* Input from len bytes at p. Reading past the end sets short_read and
+ * gives zeros from then on: check it once, after the fields. */
+struct tnn__reader {
+    const uint8_t *p;
+    size_t len;
+    size_t pos;
+    bool short_read;
+};
+
+/* The next n bytes, or NULL (and short_read) when fewer remain. */
+const uint8_t *tnn__get_bytes(struct tnn__reader *r, size_t n);
+uint32_t tnn__get_u32(struct tnn__reader *r);
+uint64_t tnn__get_u64(struct tnn__reader *r);
+float tnn__get_f32(struct tnn__reader *r);
+double tnn__get_f64(struct tnn__reader *r);
+
+/* Whether every byte was read and none was missing. */
+bool tnn__reader_done(const struct tnn__reader *r);
+
+/* ---- records of model files kept by their modules ------------------------
+ * The optimizer and the generator write and read their own fields; the
+ * model file code only places them (docs/format.md). */
+
+/* The optimizer's section: its settings and step counts. */
+void tnn__optim_write(struct tnn__writer *w, const tnn_optim *opt);
+
+/* What a file holds of an optimizer's per-parameter state. */
+struct tnn__optim_saved {
+    uint32_t num_slots;
+    uint64_t state_steps;
+};
+
+/* The optimizer an optimizer section describes, in *out, without its
+ * per-parameter state, which *saved describes. TNN_E_CORRUPT when the
+ * section is not one (or TNN_E_NOMEM); nothing is made then. */
+int tnn__optim_read(const char *func, struct tnn__reader *r, tnn_optim **out,
+                    struct tnn__optim_saved *saved);
+
+/* Make the state *saved describes for the layers' parameters, zeroed, to
+ * be filled through tnn__optim_slot(): TNN_E_CORRUPT when it cannot be
+ * theirs. */
+int tnn__optim_restore(const char *func, tnn_optim *opt,
+                       tnn_layer *const *layers, size_t count,
+                       const struct tnn__optim_saved *saved);
+
+/* Per-parameter state buffers: how many, and slot s with its *count
+ * values. */
+size_t tnn__optim_slots(const tnn_optim *opt);
+float *tnn__optim_slot(const tnn_optim *opt, size_t s, size_t *count);
+
+/* The generator's state, as the model section holds it. */
+void tnn__rng_write(struct tnn__writer *w, const tnn_rng *rng);
+
+/* The generator's state from r into *rng; false when the values are no
+ * state the generator can be in (all zero, a spare normal out of range). */
+bool tnn__rng_read(struct tnn__reader *r, tnn_rng *rng);
+
 /* ---- files (crc32.c, fileio.c) --------------------------------------------
  */
 
@@ -462,28 +656,6 @@ int tnn__read_file(const char *func, const char *path, uint8_t **data,
  * rename. On failure path is untouched and no temporary file is left. */
 int tnn__write_file_atomic(const char *func, const char *path,
                            const void *data, size_t size);
-
-/* Configuration of the kinds, for model files. */
-void tnn__dense_get_init(const tnn_layer *dense, int *init, float *value);
-float tnn__dropout_rate(const tnn_layer *dropout);
-/* config: in_ch, out_ch, kernel h, kernel w, stride. */
-void tnn__conv2d_get_config(const tnn_layer *conv, size_t config[5],
-                            int *padding, int *init, float *value);
-void tnn__pool2d_get_config(const tnn_layer *pool, size_t *k, size_t *stride);
-
-/* A ReLU layer followed by a 2 x 2, stride 2 max-pooling layer, run as one
- * pass each way (pool2d.c): the same values and gradients as the two
- * layers one after the other, without writing the ReLU's output. */
-bool tnn__relu_maxpool_fusable(const tnn_layer *relu, const tnn_layer *pool);
-/* out (pooled, after ReLU) from the ReLU's input in; records the maxima's
- * positions in training, as the pooling's own forward. */
-void tnn__relu_maxpool_forward(tnn_layer *pool, const float *in, float *out,
-                               size_t n, bool training);
-/* din (the ReLU's input gradient) from the pooled output gradient dout,
- * after a fused training forward of the same rows from in to out. */
-void tnn__relu_maxpool_backward(tnn_layer *pool, const float *in,
-                                const float *out, const float *dout,
-                                float *din, size_t n);
 
 /* ---- models (model.c) ----------------------------------------------------
  */

@@ -8,7 +8,7 @@
 
 #include "internal.h"
 
-tnn_layer *tnn__layer_alloc(const char *func, const struct tnn_layer_ops *ops,
+tnn_layer *tnn__layer_alloc(const char *func, const struct tnn__layer_ops *ops,
                             size_t in, size_t out, size_t impl_size)
 {
     if (in > TNN_MAX_BLAS_DIM || out > TNN_MAX_BLAS_DIM) {
@@ -111,7 +111,7 @@ void tnn__init_weights(tnn_layer *layer, int init, float value, double fan_in,
 }
 
 int tnn__check_init(const char *func, const tnn_layer *layer,
-                    const struct tnn_layer_ops *ops, int init, float value)
+                    const struct tnn__layer_ops *ops, int init, float value)
 {
     if (!layer || layer->ops != ops)
         return tnn__fail(TNN_E_INVALID, func, "layer is %s, not %s",

@@ -71,7 +71,7 @@ static int check_sample_values(const tnn_model *m, const char *func)
     size_t total = m->in_features;
     for (size_t i = 0; i < m->num_layers; i++) {
         const tnn_layer *layer = m->layers[i];
-        if (layer->ops->kind == TNN_LAYER_FLATTEN)
+        if (layer->ops->aliases_input)
             continue;
         size_t own = tnn__layer_sample_values(layer);
         own = own > SIZE_MAX - layer->out_features ? SIZE_MAX
@@ -105,9 +105,10 @@ static int ensure_rows(tnn_model *m, const char *func, size_t n)
     bool ok = m->act && m->dact;
     size_t values;
     for (size_t i = 0; ok && i < count; i++) {
-        /* Flatten moves no data: its output is its input's buffer (but not
-         * the caller's x, which layer 0 reads in place). */
-        if (i >= 2 && m->layers[i - 1]->ops->kind == TNN_LAYER_FLATTEN) {
+        /* A layer that moves no data (flatten) gets its input's buffer as
+         * its output (but not the caller's x, which layer 0 reads in
+         * place). */
+        if (i >= 2 && m->layers[i - 1]->ops->aliases_input) {
             m->act[i] = m->act[i - 1];
             m->dact[i] = m->dact[i - 1];
             continue;
@@ -502,7 +503,7 @@ static int check_input(const tnn_model *m, const char *func, const char *name,
 static bool fused_softmax(const tnn_model *m)
 {
     return m->loss == TNN_LOSS_CROSS_ENTROPY && m->num_layers > 0 &&
-           m->layers[m->num_layers - 1]->ops->kind == TNN_LAYER_SOFTMAX;
+           m->layers[m->num_layers - 1]->ops->fuses_with_cross_entropy;
 }
 
 /* Layers that run before the loss: all but a fused softmax. */
@@ -557,13 +558,15 @@ static int check_trainable(const tnn_model *m, const char *func)
 /* ---- the passes ------------------------------------------------------------
  */
 
-/* Whether layers i and i + 1 are a ReLU and a max pooling that run as one
- * pass each way (pool2d.c). Only inside a model, whose buffers nobody else
- * reads: the ReLU's output is never written. */
-static bool fused_relu_pool(const tnn_model *m, size_t i)
+/* Whether layer i + 1 runs layer i and itself as one pass each way (a
+ * ReLU and the max pooling after it). Only inside a model, whose buffers
+ * nobody else reads: layer i's output is never written. */
+static bool absorbed(const tnn_model *m, size_t i)
 {
-    return i + 1 < m->num_layers &&
-           tnn__relu_maxpool_fusable(m->layers[i], m->layers[i + 1]);
+    if (i + 1 >= m->num_layers)
+        return false;
+    const tnn_layer *next = m->layers[i + 1];
+    return next->ops->absorbs && next->ops->absorbs(next, m->layers[i]);
 }
 
 /* Run layers [0, count) on n rows from x; the last one writes into
@@ -576,12 +579,12 @@ static const float *forward_layers(tnn_model *m, const float *x, size_t n,
     struct tnn__pool *before = tnn__pool_enter(m->pool);
     for (size_t i = 0; i < count; i++) {
         tnn_layer *layer = m->layers[i];
-        if (i + 1 < count && fused_relu_pool(m, i)) {
-            /* The ReLU's output (act[i + 1]) is skipped. */
+        if (i + 1 < count && absorbed(m, i)) {
+            /* Layer i's output (act[i + 1]) is skipped. */
             layer->forward_rows = training ? n : 0;
             layer = m->layers[++i];
             float *out = last_out && i + 1 == count ? last_out : m->act[i + 1];
-            tnn__relu_maxpool_forward(layer, in, out, n, training);
+            layer->ops->forward_absorbing(layer, in, out, n, training);
             layer->forward_rows = training ? n : 0;
             in = out;
             continue;
@@ -680,11 +683,11 @@ static int train_step(tnn_model *m, const char *func, const float *x,
     struct tnn__pool *before = tnn__pool_enter(m->pool);
     for (size_t i = head; i-- > first;) {
         tnn_layer *layer = m->layers[i];
-        /* A fused ReLU never learns, so it is never the first layer that
-         * does: it always passes a gradient on, into dact[i - 1]. */
-        if (i >= 2 && i - 1 > first && fused_relu_pool(m, i - 1)) {
-            tnn__relu_maxpool_backward(layer, m->act[i - 1], m->act[i + 1],
-                                       m->dact[i + 1], m->dact[i - 1], n);
+        /* An absorbed layer is past the first layer that learns: it
+         * passes a gradient on, into dact[i - 1]. */
+        if (i >= 2 && i - 1 > first && absorbed(m, i - 1)) {
+            layer->ops->backward_absorbing(layer, m->act[i - 1], m->act[i + 1],
+                                           m->dact[i + 1], m->dact[i - 1], n);
             i--;
             continue;
         }

@@ -3,13 +3,16 @@
  * decoupled weight decay, step and cosine schedules. Each update is one
  * pass over each parameter buffer.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
 
-static tnn_optim *optim_new(const char *func, enum optim_kind kind, float lr)
+static tnn_optim *optim_new(const char *func, enum tnn__optim_kind kind,
+                            float lr)
 {
     if (!(lr > 0.0f) || !isfinite(lr)) {
         tnn__fail(TNN_E_INVALID, func,
@@ -31,12 +34,12 @@ static tnn_optim *optim_new(const char *func, enum optim_kind kind, float lr)
 
 tnn_optim *tnn_sgd_new(float lr)
 {
-    return optim_new(__func__, OPTIM_SGD, lr);
+    return optim_new(__func__, TNN__OPTIM_SGD, lr);
 }
 
 tnn_optim *tnn_adam_new(float lr)
 {
-    return optim_new(__func__, OPTIM_ADAM, lr);
+    return optim_new(__func__, TNN__OPTIM_ADAM, lr);
 }
 
 static void free_state(tnn_optim *opt)
@@ -78,13 +81,13 @@ static int check_optim(const char *func, const tnn_optim *opt)
 }
 
 static int check_kind(const char *func, const tnn_optim *opt,
-                      enum optim_kind kind)
+                      enum tnn__optim_kind kind)
 {
     int rc = check_optim(func, opt);
     if (rc == TNN_OK && opt->kind != kind)
         rc = tnn__fail(TNN_E_INVALID, func, "optimizer is %s, not %s",
-                       opt->kind == OPTIM_SGD ? "sgd" : "adam",
-                       kind == OPTIM_SGD ? "sgd" : "adam");
+                       opt->kind == TNN__OPTIM_SGD ? "sgd" : "adam",
+                       kind == TNN__OPTIM_SGD ? "sgd" : "adam");
     return rc;
 }
 
@@ -95,7 +98,7 @@ static bool in_unit_interval(float x)
 
 int tnn_sgd_set_momentum(tnn_optim *sgd, float momentum)
 {
-    int rc = check_kind(__func__, sgd, OPTIM_SGD);
+    int rc = check_kind(__func__, sgd, TNN__OPTIM_SGD);
     if (rc != TNN_OK)
         return rc;
     if (!in_unit_interval(momentum))
@@ -108,7 +111,7 @@ int tnn_sgd_set_momentum(tnn_optim *sgd, float momentum)
 
 int tnn_sgd_set_nesterov(tnn_optim *sgd, int nesterov)
 {
-    int rc = check_kind(__func__, sgd, OPTIM_SGD);
+    int rc = check_kind(__func__, sgd, TNN__OPTIM_SGD);
     if (rc != TNN_OK)
         return rc;
     if (nesterov != 0 && nesterov != 1)
@@ -120,7 +123,7 @@ int tnn_sgd_set_nesterov(tnn_optim *sgd, int nesterov)
 
 int tnn_adam_set_betas(tnn_optim *adam, float beta1, float beta2)
 {
-    int rc = check_kind(__func__, adam, OPTIM_ADAM);
+    int rc = check_kind(__func__, adam, TNN__OPTIM_ADAM);
     if (rc != TNN_OK)
         return rc;
     if (!in_unit_interval(beta1) || !in_unit_interval(beta2))
@@ -134,7 +137,7 @@ int tnn_adam_set_betas(tnn_optim *adam, float beta1, float beta2)
 
 int tnn_adam_set_eps(tnn_optim *adam, float eps)
 {
-    int rc = check_kind(__func__, adam, OPTIM_ADAM);
+    int rc = check_kind(__func__, adam, TNN__OPTIM_ADAM);
     if (rc != TNN_OK)
         return rc;
     if (!(eps > 0.0f) || !isfinite(eps))
@@ -147,7 +150,7 @@ int tnn_adam_set_eps(tnn_optim *adam, float eps)
 
 int tnn_adam_set_decoupled(tnn_optim *adam, int decoupled)
 {
-    int rc = check_kind(__func__, adam, OPTIM_ADAM);
+    int rc = check_kind(__func__, adam, TNN__OPTIM_ADAM);
     if (rc != TNN_OK)
         return rc;
     if (decoupled != 0 && decoupled != 1)
@@ -196,7 +199,7 @@ int tnn_optim_set_lr(tnn_optim *opt, float lr)
         return tnn__fail(TNN_E_INVALID, __func__,
                          "lr is %g; it must be positive and finite",
                          (double)lr);
-    if (opt->schedule == SCHEDULE_COSINE && opt->schedule_value > lr)
+    if (opt->schedule == TNN__SCHEDULE_COSINE && opt->schedule_value > lr)
         return tnn__fail(TNN_E_INVALID, __func__,
                          "lr %g is below the cosine schedule's min_lr %g",
                          (double)lr, (double)opt->schedule_value);
@@ -220,10 +223,10 @@ float tnn_optim_current_lr(const tnn_optim *opt)
         return 0.0f;
     double lr = opt->lr, t = (double)opt->steps;
     switch (opt->schedule) {
-    case SCHEDULE_STEP:
+    case TNN__SCHEDULE_STEP:
         return (float)(lr * pow(opt->schedule_value,
                                 floor(t / (double)opt->schedule_steps)));
-    case SCHEDULE_COSINE: {
+    case TNN__SCHEDULE_COSINE: {
         double total = (double)opt->schedule_steps;
         double s = (t < total ? t : total) / total;
         double min = opt->schedule_value;
@@ -244,7 +247,7 @@ int tnn_optim_set_step_schedule(tnn_optim *opt, long step_size, float gamma)
         return tnn__fail(TNN_E_INVALID, __func__,
                          "step_size %ld must be >= 1 and gamma %g in (0, 1]",
                          step_size, (double)gamma);
-    opt->schedule = SCHEDULE_STEP;
+    opt->schedule = TNN__SCHEDULE_STEP;
     opt->schedule_steps = step_size;
     opt->schedule_value = gamma;
     return TNN_OK;
@@ -261,7 +264,7 @@ int tnn_optim_set_cosine_schedule(tnn_optim *opt, long total_steps,
                          "total_steps %ld must be >= 1 and min_lr %g in "
                          "[0, lr = %g]",
                          total_steps, (double)min_lr, (double)opt->lr);
-    opt->schedule = SCHEDULE_COSINE;
+    opt->schedule = TNN__SCHEDULE_COSINE;
     opt->schedule_steps = total_steps;
     opt->schedule_value = min_lr;
     return TNN_OK;
@@ -271,7 +274,7 @@ int tnn_optim_clear_schedule(tnn_optim *opt)
 {
     int rc = check_optim(__func__, opt);
     if (rc == TNN_OK)
-        opt->schedule = SCHEDULE_NONE;
+        opt->schedule = TNN__SCHEDULE_NONE;
     return rc;
 }
 
@@ -284,7 +287,7 @@ int tnn__optim_prepare(tnn_optim *opt, const char *func,
     size_t slots = 0;
     for (size_t i = 0; i < count; i++)
         slots += (size_t)layers[i]->num_params;
-    size_t per = opt->kind == OPTIM_ADAM ? 2 : 1;
+    size_t per = opt->kind == TNN__OPTIM_ADAM ? 2 : 1;
     bool same = slots == opt->num_slots;
     for (size_t i = 0, s = 0; same && i < count; i++)
         for (int p = 0; p < layers[i]->num_params; p++, s++)
@@ -413,7 +416,7 @@ static bool update_finite(const tnn_optim *opt, const float *w, const float *g,
                           float decay)
 {
     float zero = 0.0f;
-    if (opt->kind == OPTIM_SGD) {
+    if (opt->kind == TNN__OPTIM_SGD) {
         const struct sgd_coef k = sgd_coef_of(opt, lr, decay);
         for (size_t i = 0; i < size; i++) {
             float wo, vo;
@@ -514,7 +517,7 @@ static void update_slice(const struct step_job *job, int slice, int slices)
             float *g = layer->grad[p]->data + begin;
             float decay = decay_of(opt, layer, p);
             float *state = opt->state[slot];
-            if (opt->kind == OPTIM_SGD)
+            if (opt->kind == TNN__OPTIM_SGD)
                 sgd_update(opt, w, g, state + begin, end - begin, job->lr,
                            decay);
             else
@@ -585,4 +588,168 @@ void tnn__optim_reset(tnn_optim *opt)
     free_state(opt);
     opt->steps = 0;
     opt->state_steps = 0;
+}
+
+/* ---- the optimizer in model files ----------------------------------------
+ * The section's fields in order (docs/format.md); the state itself is
+ * stored as tensors "optim.slot.N", one per parameter slot. */
+
+void tnn__optim_write(struct tnn__writer *w, const tnn_optim *o)
+{
+    tnn__put_u32(w, (uint32_t)o->kind);
+    tnn__put_f32(w, o->lr);
+    tnn__put_f32(w, o->momentum);
+    tnn__put_u32(w, o->nesterov);
+    tnn__put_f32(w, o->beta1);
+    tnn__put_f32(w, o->beta2);
+    tnn__put_f32(w, o->eps);
+    tnn__put_u32(w, o->decoupled);
+    tnn__put_f32(w, o->weight_decay);
+    tnn__put_u32(w, o->decay_all);
+    tnn__put_u32(w, (uint32_t)o->schedule);
+    tnn__put_u64(w, (uint64_t)o->schedule_steps);
+    tnn__put_f32(w, o->schedule_value);
+    tnn__put_u64(w, (uint64_t)o->steps);
+    tnn__put_u64(w, (uint64_t)o->state_steps);
+    tnn__put_u32(w, (uint32_t)o->num_slots);
+}
+
+struct optim_record {
+    uint32_t kind;
+    float lr, momentum;
+    uint32_t nesterov;
+    float beta1, beta2, eps;
+    uint32_t decoupled;
+    float weight_decay;
+    uint32_t decay_all;
+    uint32_t schedule;
+    uint64_t schedule_steps;
+    float schedule_value;
+    uint64_t steps;
+    uint64_t state_steps;
+    uint32_t num_slots;
+};
+
+static void get_record(struct tnn__reader *r, struct optim_record *d)
+{
+    d->kind = tnn__get_u32(r);
+    d->lr = tnn__get_f32(r);
+    d->momentum = tnn__get_f32(r);
+    d->nesterov = tnn__get_u32(r);
+    d->beta1 = tnn__get_f32(r);
+    d->beta2 = tnn__get_f32(r);
+    d->eps = tnn__get_f32(r);
+    d->decoupled = tnn__get_u32(r);
+    d->weight_decay = tnn__get_f32(r);
+    d->decay_all = tnn__get_u32(r);
+    d->schedule = tnn__get_u32(r);
+    d->schedule_steps = tnn__get_u64(r);
+    d->schedule_value = tnn__get_f32(r);
+    d->steps = tnn__get_u64(r);
+    d->state_steps = tnn__get_u64(r);
+    d->num_slots = tnn__get_u32(r);
+}
+
+static bool record_consistent(const struct optim_record *d)
+{
+    return (d->kind == TNN__OPTIM_SGD || d->kind == TNN__OPTIM_ADAM) &&
+           d->nesterov <= 1 && d->decoupled <= 1 && d->decay_all <= 1 &&
+           d->schedule <= TNN__SCHEDULE_COSINE &&
+           d->steps <= (uint64_t)LONG_MAX && d->state_steps <= d->steps &&
+           d->schedule_steps <= (uint64_t)LONG_MAX &&
+           !(d->num_slots == 0 && d->state_steps != 0);
+}
+
+/* The settings go through the public setters, so that a file cannot give
+ * an optimizer a value a program could not. */
+static int apply_settings(tnn_optim *o, const struct optim_record *d)
+{
+    bool adam = d->kind == TNN__OPTIM_ADAM;
+    int rc = TNN_OK;
+    if (adam) {
+        rc = tnn_adam_set_betas(o, d->beta1, d->beta2);
+        if (rc == TNN_OK)
+            rc = tnn_adam_set_eps(o, d->eps);
+        if (rc == TNN_OK)
+            rc = tnn_adam_set_decoupled(o, (int)d->decoupled);
+    } else {
+        rc = tnn_sgd_set_momentum(o, d->momentum);
+        if (rc == TNN_OK)
+            rc = tnn_sgd_set_nesterov(o, (int)d->nesterov);
+    }
+    if (rc == TNN_OK)
+        rc = tnn_optim_set_weight_decay(o, d->weight_decay);
+    if (rc == TNN_OK)
+        rc = tnn_optim_set_decay_all(o, (int)d->decay_all);
+    if (rc == TNN_OK && d->schedule == TNN__SCHEDULE_STEP)
+        rc = tnn_optim_set_step_schedule(o, (long)d->schedule_steps,
+                                         d->schedule_value);
+    if (rc == TNN_OK && d->schedule == TNN__SCHEDULE_COSINE)
+        rc = tnn_optim_set_cosine_schedule(o, (long)d->schedule_steps,
+                                           d->schedule_value);
+    return rc;
+}
+
+/* A setter refused a value from the file: the file is corrupt, unless
+ * memory ran out. */
+static int refused(const char *func)
+{
+    char why[256];
+    snprintf(why, sizeof why, "%s", tnn_last_error());
+    int code =
+        tnn_last_error_code() == TNN_E_NOMEM ? TNN_E_NOMEM : TNN_E_CORRUPT;
+    return tnn__fail(code, func, "optimizer: %s", why);
+}
+
+int tnn__optim_read(const char *func, struct tnn__reader *r, tnn_optim **out,
+                    struct tnn__optim_saved *saved)
+{
+    *out = NULL;
+    struct optim_record d;
+    get_record(r, &d);
+    if (!tnn__reader_done(r))
+        return tnn__fail(TNN_E_CORRUPT, func,
+                         "optimizer section has the wrong length");
+    if (!record_consistent(&d))
+        return tnn__fail(TNN_E_CORRUPT, func,
+                         "optimizer record is inconsistent");
+    tnn_optim *o =
+        d.kind == TNN__OPTIM_ADAM ? tnn_adam_new(d.lr) : tnn_sgd_new(d.lr);
+    if (!o || apply_settings(o, &d) != TNN_OK) {
+        int rc = refused(func);
+        tnn__optim_destroy(o);
+        return rc;
+    }
+    o->steps = (long)d.steps;
+    *saved = (struct tnn__optim_saved){d.num_slots, d.state_steps};
+    *out = o;
+    return TNN_OK;
+}
+
+int tnn__optim_restore(const char *func, tnn_optim *opt,
+                       tnn_layer *const *layers, size_t count,
+                       const struct tnn__optim_saved *saved)
+{
+    if (saved->num_slots == 0)
+        return TNN_OK;
+    if (tnn__optim_prepare(opt, func, layers, count) != TNN_OK)
+        return refused(func);
+    opt->state_steps = (long)saved->state_steps;
+    if (opt->num_slots != saved->num_slots)
+        return tnn__fail(TNN_E_CORRUPT, func,
+                         "optimizer state has %u slots; the model has %zu "
+                         "parameters",
+                         saved->num_slots, opt->num_slots);
+    return TNN_OK;
+}
+
+size_t tnn__optim_slots(const tnn_optim *opt)
+{
+    return opt->num_slots;
+}
+
+float *tnn__optim_slot(const tnn_optim *opt, size_t s, size_t *count)
+{
+    *count = opt->state_size[s];
+    return opt->state[s];
 }

@@ -248,11 +248,10 @@ static void maxpool_backward(tnn_layer *layer, const float *in,
  * and passes no gradient, whichever position took it; NaNs pass ReLU
  * unchanged. The ReLU's own output is never written. */
 
-bool tnn__relu_maxpool_fusable(const tnn_layer *relu, const tnn_layer *pool)
+static bool maxpool_absorbs(const tnn_layer *pool, const tnn_layer *prev)
 {
     const struct pool2d *p = pool->impl;
-    return relu->ops == &tnn__relu_ops && pool->ops == &tnn__maxpool2d_ops &&
-           p->k == 2 && p->stride == 2;
+    return prev->ops->kind == TNN_LAYER_RELU && p->k == 2 && p->stride == 2;
 }
 
 static void relu_maxpool_forward_planes(void *arg, size_t begin, size_t end)
@@ -265,8 +264,8 @@ static void relu_maxpool_forward_planes(void *arg, size_t begin, size_t end)
         pass->out[o] = !(pass->out[o] <= 0.0f) ? pass->out[o] : 0.0f;
 }
 
-void tnn__relu_maxpool_forward(tnn_layer *pool, const float *in, float *out,
-                               size_t n, bool training)
+static void relu_maxpool_forward(tnn_layer *pool, const float *in, float *out,
+                                 size_t n, bool training)
 {
     struct pool_pass pass = {pool, in, out, training, NULL, NULL, NULL};
     run_planes(pool, n, relu_maxpool_forward_planes, &pass);
@@ -340,9 +339,9 @@ static void relu_maxpool_backward_planes(void *arg, size_t begin, size_t end)
             pass->din + q * plane);
 }
 
-void tnn__relu_maxpool_backward(tnn_layer *pool, const float *in,
-                                const float *out, const float *dout,
-                                float *din, size_t n)
+static void relu_maxpool_backward(tnn_layer *pool, const float *in,
+                                  const float *out, const float *dout,
+                                  float *din, size_t n)
 {
     struct pool_pass pass = {pool, in, NULL, false, dout, din, out};
     run_planes(pool, n, relu_maxpool_backward_planes, &pass);
@@ -422,7 +421,32 @@ static void pool_destroy(tnn_layer *layer)
     tnn__free(p->argmax);
 }
 
-const struct tnn_layer_ops tnn__maxpool2d_ops = {
+/* ---- model files: window and stride ---------------------------------- */
+
+static void pool_save_config(const tnn_layer *layer, uint32_t version,
+                             uint32_t *words)
+{
+    (void)version;
+    const struct pool2d *p = layer->impl;
+    words[0] = (uint32_t)p->k;
+    words[1] = (uint32_t)p->stride;
+}
+
+static tnn_layer *maxpool_load_config(const struct tnn__layer_record *record,
+                                      uint32_t version)
+{
+    (void)version;
+    return tnn_maxpool2d_new(record->config[0], record->config[1]);
+}
+
+static tnn_layer *avgpool_load_config(const struct tnn__layer_record *record,
+                                      uint32_t version)
+{
+    (void)version;
+    return tnn_avgpool2d_new(record->config[0], record->config[1]);
+}
+
+const struct tnn__layer_ops tnn__maxpool2d_ops = {
     .kind = TNN_LAYER_MAXPOOL2D,
     .name = "maxpool2d",
     .bind = pool_bind,
@@ -431,18 +455,29 @@ const struct tnn_layer_ops tnn__maxpool2d_ops = {
     .backward = maxpool_backward,
     .destroy = pool_destroy,
     .sample_scratch = maxpool_scratch,
+    .absorbs = maxpool_absorbs,
+    .forward_absorbing = relu_maxpool_forward,
+    .backward_absorbing = relu_maxpool_backward,
+    .since_format = 2,
+    .config_words = 2,
+    .save_config = pool_save_config,
+    .load_config = maxpool_load_config,
 };
 
-const struct tnn_layer_ops tnn__avgpool2d_ops = {
+const struct tnn__layer_ops tnn__avgpool2d_ops = {
     .kind = TNN_LAYER_AVGPOOL2D,
     .name = "avgpool2d",
     .bind = pool_bind,
     .forward = avgpool_forward,
     .backward = avgpool_backward,
     .destroy = pool_destroy,
+    .since_format = 2,
+    .config_words = 2,
+    .save_config = pool_save_config,
+    .load_config = avgpool_load_config,
 };
 
-static tnn_layer *pool_new(const char *func, const struct tnn_layer_ops *ops,
+static tnn_layer *pool_new(const char *func, const struct tnn__layer_ops *ops,
                            size_t k, size_t stride)
 {
     if (k < 1 || k > 4096 || stride < 1 || stride > 4096) {
@@ -465,11 +500,4 @@ tnn_layer *tnn_maxpool2d_new(size_t k, size_t stride)
 tnn_layer *tnn_avgpool2d_new(size_t k, size_t stride)
 {
     return pool_new(__func__, &tnn__avgpool2d_ops, k, stride);
-}
-
-void tnn__pool2d_get_config(const tnn_layer *pool, size_t *k, size_t *stride)
-{
-    const struct pool2d *p = pool->impl;
-    *k = p->k;
-    *stride = p->stride;
 }

@@ -85,3 +85,26 @@ double tnn_rng_normal(tnn_rng *rng)
     rng->has_spare = true;
     return radius * cos(angle);
 }
+
+/* ---- the state in model files ------------------------------------------ */
+
+void tnn__rng_write(struct tnn__writer *w, const tnn_rng *rng)
+{
+    for (int i = 0; i < 4; i++)
+        tnn__put_u64(w, rng->s[i]);
+    tnn__put_f64(w, rng->spare_normal);
+    tnn__put_u32(w, rng->has_spare);
+}
+
+bool tnn__rng_read(struct tnn__reader *r, tnn_rng *rng)
+{
+    for (int i = 0; i < 4; i++)
+        rng->s[i] = tnn__get_u64(r);
+    rng->spare_normal = tnn__get_f64(r);
+    uint32_t has_spare = tnn__get_u32(r);
+    rng->has_spare = has_spare == 1;
+    /* xoshiro's all-zero state is a fixed point: no seed reaches it. */
+    bool moving = (rng->s[0] | rng->s[1] | rng->s[2] | rng->s[3]) != 0;
+    return moving && has_spare <= 1 &&
+           !(has_spare && !(fabs(rng->spare_normal) <= TNN_RNG_NORMAL_MAX));
+}

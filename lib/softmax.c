@@ -52,11 +52,13 @@ static void softmax_backward(tnn_layer *layer, const float *in,
     }
 }
 
-const struct tnn_layer_ops tnn__softmax_ops = {
+const struct tnn__layer_ops tnn__softmax_ops = {
     .kind = TNN_LAYER_SOFTMAX,
     .name = "softmax",
     .forward = softmax_forward,
     .backward = softmax_backward,
+    .fuses_with_cross_entropy = true,
+    .since_format = 1,
 };
 
 tnn_layer *tnn_softmax_new(void)

@@ -54,7 +54,7 @@ case $FUZZ_SECONDS in
 '' | *[!0-9]*) die "FUZZ_SECONDS must be a whole number of seconds" ;;
 esac
 
-# -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION makes lib/model_io.c skip its
+# -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION makes lib/model_io_read.c skip its
 # CRC checks, which a fuzzer could never satisfy. -DTNN_NO_CLONES because
 # the ifunc resolvers of function clones run before the sanitizers are set
 # up.
