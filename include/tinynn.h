@@ -46,7 +46,7 @@ extern "C" {
 #endif
 
 #define TNN_VERSION_MAJOR 1
-#define TNN_VERSION_MINOR 4
+#define TNN_VERSION_MINOR 5
 #define TNN_VERSION_PATCH 0
 #define TNN_VERSION_NUMBER                                                    \
     (TNN_VERSION_MAJOR * 10000 + TNN_VERSION_MINOR * 100 + TNN_VERSION_PATCH)
@@ -274,7 +274,8 @@ enum tnn_layer_kind {
     TNN_LAYER_CONV2D = 9,     /* since 1.3 */
     TNN_LAYER_MAXPOOL2D = 10, /* since 1.3 */
     TNN_LAYER_AVGPOOL2D = 11, /* since 1.3 */
-    TNN_LAYER_FLATTEN = 12    /* since 1.3 */
+    TNN_LAYER_FLATTEN = 12,   /* since 1.3 */
+    TNN_LAYER_LEAKY_RELU = 13 /* since 1.5 */
 };
 
 /* Whether a layer computes for training or for evaluation. */
@@ -323,6 +324,15 @@ TNN_API tnn_layer *tnn_sigmoid_new(void);
 TNN_API tnn_layer *tnn_tanh_new(void);
 TNN_API tnn_layer *tnn_softmax_new(void);
 TNN_API tnn_layer *tnn_identity_new(void);
+
+/* Leaky ReLU (since 1.5): x where x > 0, slope * x elsewhere (PyTorch's
+ * LeakyReLU(negative_slope), Keras' LeakyReLU(alpha); 0.01 is PyTorch's
+ * default). Its input gradient is dout where x > 0 and slope * dout
+ * elsewhere, 0 included; a NaN input gives NaN forward and back. slope
+ * must be finite (0 gives ReLU's values, with -0 kept for negative
+ * inputs); NULL and TNN_E_INVALID otherwise. Saved in model files of
+ * format version 3. */
+TNN_API tnn_layer *tnn_leaky_relu_new(float slope);
 
 /* Inverted dropout: in training each element is multiplied by a mask
  * value, 1 / (1 - rate) with probability 1 - rate, else 0, the mask drawn

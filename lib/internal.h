@@ -282,6 +282,7 @@ extern const struct tnn__layer_ops tnn__conv2d_ops;
 extern const struct tnn__layer_ops tnn__maxpool2d_ops;
 extern const struct tnn__layer_ops tnn__avgpool2d_ops;
 extern const struct tnn__layer_ops tnn__flatten_ops;
+extern const struct tnn__layer_ops tnn__leaky_relu_ops;
 
 /* The operations of layer kind `kind` (enum tnn_layer_kind, the number in
  * model files); NULL for a number that names no kind. */

@@ -18,6 +18,7 @@ static const struct tnn__layer_ops *const kinds[] = {
     [TNN_LAYER_MAXPOOL2D] = &tnn__maxpool2d_ops,
     [TNN_LAYER_AVGPOOL2D] = &tnn__avgpool2d_ops,
     [TNN_LAYER_FLATTEN] = &tnn__flatten_ops,
+    [TNN_LAYER_LEAKY_RELU] = &tnn__leaky_relu_ops,
 };
 
 const struct tnn__layer_ops *tnn__layer_kind_ops(uint32_t kind)

@@ -172,6 +172,9 @@ START_TEST(activation_gradients)
     gradient_check(tnn_tanh_new(), 3, 6, 0.0, 1e-3);
     gradient_check(tnn_identity_new(), 3, 6, 0.0, 1e-3);
     gradient_check(tnn_softmax_new(), 3, 6, 0.0, 1e-3);
+    gradient_check(tnn_leaky_relu_new(0.1f), 3, 6, 0.05, 1e-3);
+    gradient_check(tnn_leaky_relu_new(-0.5f), 3, 6, 0.05, 1e-3);
+    gradient_check(tnn_leaky_relu_new(0.0f), 3, 6, 0.05, 1e-3);
 }
 END_TEST
 
@@ -329,6 +332,52 @@ START_TEST(relu_backward_selects)
     tnn_tensor_free(dy);
     tnn_tensor_free(dx);
     tnn_layer_free(relu);
+}
+END_TEST
+
+/* Leaky ReLU by hand, slope 0.25, as PyTorch's LeakyReLU computes it
+ * (x > 0 ? x : slope * x, and the gradient's slope at 0): -0 stays -0,
+ * infinities scale, a NaN passes both ways. */
+START_TEST(leaky_relu_by_hand)
+{
+    tnn_layer *leaky = tnn_leaky_relu_new(0.25f);
+    ck_assert_ptr_nonnull(leaky);
+    ck_assert_int_eq(tnn_layer_kind(leaky), TNN_LAYER_LEAKY_RELU);
+    ck_assert_str_eq(tnn_layer_name(leaky), "leaky_relu");
+    const float xv[8] = {-2.0f, -0.0f,     0.0f,     3.0f,
+                         NAN,   -INFINITY, INFINITY, -1e-30f};
+    const float gv[8] = {4.0f, 4.0f, 4.0f, 4.0f, 4.0f, 4.0f, 4.0f, -8.0f};
+    const float want_y[8] = {-0.5f, -0.0f,     0.0f,     3.0f,
+                             NAN,   -INFINITY, INFINITY, -0.25e-30f};
+    const float want_dx[8] = {1.0f, 1.0f, 1.0f, 4.0f, NAN, 1.0f, 4.0f, -2.0f};
+    tnn_tensor *x = tnn_tensor_new_2d(2, 4), *y = tnn_tensor_new_2d(2, 4);
+    tnn_tensor *dy = tnn_tensor_new_2d(2, 4), *dx = tnn_tensor_new_2d(2, 4);
+    tnn_tensor_copy_from(x, xv, 8);
+    tnn_tensor_copy_from(dy, gv, 8);
+    ck_assert_int_eq(tnn_layer_forward(leaky, x, y, TNN_MODE_TRAIN, NULL),
+                     TNN_OK);
+    ck_assert_int_eq(tnn_layer_backward(leaky, x, y, dy, dx), TNN_OK);
+    for (int i = 0; i < 8; i++) {
+        float got = tnn_tensor_data(y)[i], g = tnn_tensor_data(dx)[i];
+        ck_assert_msg(isnan(want_y[i])
+                          ? isnan(got)
+                          : got == want_y[i] &&
+                                !signbit(got) == !signbit(want_y[i]),
+                      "leaky_relu(x[%d]) is %g, expected %g", i, (double)got,
+                      (double)want_y[i]);
+        ck_assert_msg(isnan(want_dx[i]) ? isnan(g) : g == want_dx[i],
+                      "din[%d] is %g, expected %g", i, (double)g,
+                      (double)want_dx[i]);
+    }
+    ck_assert_ptr_null(tnn_leaky_relu_new(NAN));
+    ck_assert_int_eq(tnn_last_error_code(), TNN_E_INVALID);
+    ck_assert_ptr_null(tnn_leaky_relu_new(INFINITY));
+    ck_assert_ptr_null(tnn_leaky_relu_new(-INFINITY));
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_tensor_free(dy);
+    tnn_tensor_free(dx);
+    tnn_layer_free(leaky);
 }
 END_TEST
 
@@ -1157,6 +1206,7 @@ Suite *layers_suite(void)
     tcase_add_test(tc, dropout_mask_follows_generator);
     tcase_add_test(tc, relu_backward_selects);
     tcase_add_test(tc, relu_propagates_nan);
+    tcase_add_test(tc, leaky_relu_by_hand);
     tcase_add_test(tc, nan_input_reaches_output);
     tcase_add_test(tc, maxpool_takes_nan);
     tcase_add_test(tc, maxpool_matches_the_window_rule);

@@ -301,14 +301,14 @@ START_TEST(newer_format_is_refused)
     tnn_model *m = every_kind_model(1);
     size_t size;
     unsigned char *image = image_of(m, 0, &size);
-    store_u32(image + 8, 3);
+    store_u32(image + 8, 4);
     store_u32(image + 20, reference_crc32(image, 20));
     tnn_model *out = (tnn_model *)image; /* must be reset to NULL */
     ck_assert_int_eq(tnn_model_load_buffer(image, size, &out), TNN_E_VERSION);
     ck_assert_ptr_null(out);
     assert_failed_with(TNN_E_VERSION, "tnn_model_load_buffer");
-    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "version 3"));
-    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "library's 2"));
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "version 4"));
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "library's 3"));
     free(image);
     tnn_model_free(m);
 }
@@ -745,19 +745,21 @@ static int build_mnist_shape(tnn_model **m)
     return assemble(*m, layers, 4);
 }
 
-/* A convnet with every image layer but average pooling. */
+/* A convnet with every image layer but average pooling, and a leaky
+ * ReLU. */
 static int build_image_shape(tnn_model **m)
 {
     *m = tnn_model_new_image(2, 7, 6);
-    tnn_layer *layers[5] = {NULL, NULL, NULL, NULL, NULL};
+    tnn_layer *layers[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
     if (*m) {
         layers[0] = tnn_conv2d_new(2, 3, 3, 3, 1, TNN_PADDING_SAME);
         layers[1] = tnn_batchnorm_new(3);
-        layers[2] = tnn_maxpool2d_new(2, 2);
-        layers[3] = tnn_flatten_new();
-        layers[4] = tnn_dense_new(27, 3);
+        layers[2] = tnn_leaky_relu_new(0.1f);
+        layers[3] = tnn_maxpool2d_new(2, 2);
+        layers[4] = tnn_flatten_new();
+        layers[5] = tnn_dense_new(27, 3);
     }
-    return assemble(*m, layers, 5);
+    return assemble(*m, layers, 6);
 }
 
 /* Build, train two steps, save and load, with allocation n failing, for
@@ -859,12 +861,16 @@ START_TEST(oldest_sufficient_format_is_written)
     tnn_model *flat = tnn_model_new(4);
     ck_assert_int_eq(tnn_model_add(flat, tnn_dense_new(4, 3)), TNN_OK);
     ck_assert_int_eq(tnn_model_add(flat, tnn_flatten_new()), TNN_OK);
+    /* A leaky ReLU needs format 3. */
+    tnn_model *leaky = tnn_model_new(4);
+    ck_assert_int_eq(tnn_model_add(leaky, tnn_dense_new(4, 3)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(leaky, tnn_leaky_relu_new(0.2f)), TNN_OK);
     const struct {
         tnn_model *model;
         uint32_t version;
         uint64_t model_section;
-    } cases[] = {{dense, 1, 68}, {img, 2, 96}, {flat, 2, 96}};
-    for (size_t c = 0; c < 3; c++) {
+    } cases[] = {{dense, 1, 68}, {img, 2, 96}, {flat, 2, 96}, {leaky, 3, 96}};
+    for (size_t c = 0; c < 4; c++) {
         for (int flags = 0; flags <= TNN_SAVE_OPTIMIZER; flags++) {
             if (flags && !tnn_model_optim(cases[c].model))
                 continue;
@@ -888,6 +894,49 @@ START_TEST(oldest_sufficient_format_is_written)
     tnn_model_free(dense);
     tnn_model_free(img);
     tnn_model_free(flat);
+    tnn_model_free(leaky);
+}
+END_TEST
+
+/* A leaky ReLU keeps its slope through a file; a file that claims an older
+ * format than its kinds exist in (checksums made right) is refused. */
+START_TEST(leaky_relu_round_trip_and_older_format_refused)
+{
+    tnn_model *m = tnn_model_new(3);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(3, 4)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_leaky_relu_new(-0.75f)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(4, 3)), TNN_OK);
+    tnn_tensor *x = tnn_tensor_new_2d(5, 3);
+    for (size_t i = 0; i < 15; i++)
+        tnn_tensor_data(x)[i] = (float)((int)(i * 5 % 7) - 3);
+    size_t size;
+    unsigned char *image = image_of(m, 0, &size);
+    tnn_model *back = NULL;
+    ck_assert_int_eq(tnn_model_load_buffer(image, size, &back), TNN_OK);
+    ck_assert_int_eq(tnn_layer_kind(tnn_model_layer(back, 1)),
+                     TNN_LAYER_LEAKY_RELU);
+    assert_same_predictions(m, back, x);
+    /* The slope itself, through the layer run alone: -0.75 * -2. */
+    tnn_tensor *in = tnn_tensor_new_2d(1, 4), *out = tnn_tensor_new_2d(1, 4);
+    tnn_tensor_fill(in, -2.0f);
+    ck_assert_int_eq(tnn_layer_forward(tnn_model_layer(back, 1), in, out,
+                                       TNN_MODE_EVAL, NULL),
+                     TNN_OK);
+    ck_assert_float_eq(tnn_tensor_data(out)[0], 1.5f);
+    store_u32(image + 8, 2);
+    store_u32(image + 20, reference_crc32(image, 20));
+    store_u32(image + size - 8, reference_crc32(image, size - 8));
+    tnn_model *old = NULL;
+    ck_assert_int_eq(tnn_model_load_buffer(image, size, &old), TNN_E_CORRUPT);
+    ck_assert_ptr_null(old);
+    ck_assert_msg(strstr(tnn_last_error(), "unknown kind 13") != NULL, "%s",
+                  tnn_last_error());
+    free(image);
+    tnn_tensor_free(in);
+    tnn_tensor_free(out);
+    tnn_tensor_free(x);
+    tnn_model_free(back);
+    tnn_model_free(m);
 }
 END_TEST
 
@@ -1445,6 +1494,7 @@ Suite *model_io_suite(void)
     tcase_add_test(tc, oldest_sufficient_format_is_written);
     tcase_add_test(tc, format_1_has_the_layout_of_libtinynn_1_2);
     tcase_add_test(tc, golden_files_resave_to_the_same_bytes);
+    tcase_add_test(tc, leaky_relu_round_trip_and_older_format_refused);
     tcase_add_test(tc, truncated_files_say_so);
     tcase_add_test(tc, fifo_and_directory_are_refused_promptly);
     tcase_add_test(tc, new_files_get_the_umask_permissions);
