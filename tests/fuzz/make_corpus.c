@@ -170,6 +170,22 @@ static void model_activations(void)
     tnn_model_free(m);
 }
 
+/* A leaky ReLU (format 3) between two dense layers, plain SGD. */
+static void model_leaky(void)
+{
+    tnn_model *m = new_model(4, 3);
+    add(m, dense(4, 3));
+    tnn_layer *leaky = tnn_leaky_relu_new(0.05f);
+    if (!leaky)
+        die("tnn_leaky_relu_new", tnn_last_error());
+    add(m, leaky);
+    add(m, dense(3, 2));
+    ok(tnn_model_set_optim(m, tnn_sgd_new(0.05f)), "set_optim");
+    train(m, 2, 3);
+    save(m, TNN_SAVE_OPTIMIZER, "leaky-sgd-opt.tnn");
+    tnn_model_free(m);
+}
+
 /* Batch-norm and dropout (trained, so the running statistics moved and
  * the generator advanced), AdamW with a cosine schedule, saved in
  * training mode with the finite check on. */
@@ -374,6 +390,7 @@ int main(int argc, char **argv)
     model_activations();
     model_batchnorm();
     model_edges();
+    model_leaky();
     model_cnn();
     model_cnn_padded();
     model_huge_geometry();
