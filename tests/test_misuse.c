@@ -3,19 +3,27 @@
  * wrongly - NULL handles, out-of-range values, wrong shapes, the wrong kind
  * of handle, the wrong call order - one table row per scenario.
  *
- * A row names the function, the scenario, a wrapper that makes the call,
- * and what the header promises:
+ * A row names the function, the scenario, what the header promises, and
+ * the run function that makes the call, with the row's variant:
  *  - a TNN_E_* code: the call returns exactly that code (a constructor
  *    returns NULL), tnn_last_error_code() is that code and tnn_last_error()
  *    names the function (as a whole word, so "tnn_tensor_new" does not
  *    pass for "tnn_tensor_new_2d");
  *  - NEUTRAL: a getter or a free function that must not crash and must
- *    give its neutral value (0, NULL, "" or NaN), checked in the wrapper.
- * Wrappers also check what a failed call must leave alone (shapes, layer
- * counts, destination buffers, weights, files) and, for the functions that
- * take ownership on failure, that nothing leaks under the counting
- * allocator. Each row is its own Check test (a loop test), so one broken
- * row does not hide the others.
+ *    give its neutral value (0, NULL, "" or NaN), checked in the run
+ *    function.
+ * Run functions also check what a failed call must leave alone (shapes,
+ * layer counts, destination buffers, weights, files) and, for the
+ * functions that take ownership on failure, that nothing leaks under the
+ * counting allocator.
+ *
+ * One run function serves many rows: it starts from a valid call and the
+ * variant says what is wrong with it (an enum declared with the function,
+ * or the one value that varies). The rows sit in small tables right after
+ * the functions they drive, and all_tables at the end lists the tables.
+ * Each table is a test case and each row its own Check test (a loop
+ * test), so one broken row does not hide the others; a failure names the
+ * function and the scenario.
  */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp() */
 
@@ -29,21 +37,27 @@
 
 #include "testutil.h"
 
-Suite *misuse_suite(void);
-
-/* A wrapper's result when it is no status code. */
+/* A run function's result when it is no status code. */
 #define NEUTRAL 1000           /* expected of getters and free functions */
 #define GOT_HANDLE 1001        /* a constructor returned a handle */
 #define NULL_WITHOUT_CODE 1002 /* NULL, but tnn_last_error_code() is 0 */
 
+#define INV TNN_E_INVALID
+#define SHP TNN_E_SHAPE
+#define STA TNN_E_STATE
+#define NOM TNN_E_NOMEM
+#define FMT TNN_E_FORMAT
+#define COR TNN_E_CORRUPT
+
 struct misuse {
     const char *function; /* the public function under test */
     const char *scenario;
-    int (*run)(void);
-    int expected; /* a TNN_E_* code, or NEUTRAL */
+    int expected;            /* a TNN_E_* code, or NEUTRAL */
+    int (*run)(int variant); /* makes the call and returns its result */
+    int variant;             /* what run does wrong; 0 if run does one thing */
 };
 
-/* The row being run, for messages from inside the wrappers. */
+/* The row being run, for messages from inside the run functions. */
 static const struct misuse *current;
 
 #define CHECK(cond, what)                                                     \
@@ -52,8 +66,8 @@ static const struct misuse *current;
 
 /* ---- capturing the outcome of the call under test ----------------------- */
 
-/* The error state right after the call under test, before the wrapper's
- * own clean-up calls run. */
+/* The error state right after the call under test, before the run
+ * function's own clean-up calls run. */
 static int got_code;
 static char got_msg[1024];
 static int captured;
@@ -294,15 +308,17 @@ static char sentinel;
 
 /* An int-returning call on no fixtures. */
 #define CALL_ROW(name, expr)                                                  \
-    static int name(void)                                                     \
+    static int name(int variant)                                              \
     {                                                                         \
+        (void)variant;                                                        \
         return capture(expr);                                                 \
     }
 
 /* A constructor call that must give NULL. */
 #define CTOR_ROW(name, type, expr, free_fn)                                   \
-    static int name(void)                                                     \
+    static int name(int variant)                                              \
     {                                                                         \
+        (void)variant;                                                        \
         type *p_ = (expr);                                                    \
         int rc_ = capture(ptr_result(p_));                                    \
         free_fn(p_);                                                          \
@@ -311,8 +327,9 @@ static char sentinel;
 
 /* A constructor whose first allocation fails: NULL, TNN_E_NOMEM, no leak. */
 #define NOMEM_ROW(name, type, expr, free_fn)                                  \
-    static int name(void)                                                     \
+    static int name(int variant)                                              \
     {                                                                         \
+        (void)variant;                                                        \
         struct counting_allocator a_;                                         \
         counting_install(&a_, 1);                                             \
         type *p_ = (expr);                                                    \
@@ -326,8 +343,9 @@ static char sentinel;
 
 /* A getter or free function: cond must hold and nothing may crash. */
 #define NEUTRAL_ROW(name, cond)                                               \
-    static int name(void)                                                     \
+    static int name(int variant)                                              \
     {                                                                         \
+        (void)variant;                                                        \
         CHECK((cond), #cond);                                                 \
         return NEUTRAL;                                                       \
     }
@@ -351,8 +369,9 @@ NEUTRAL_ROW(r_last_error_clear, strcmp(tnn_last_error(), "") == 0)
 NEUTRAL_ROW(r_last_error_code_clear, tnn_last_error_code() == TNN_OK)
 
 /* A success does not clear the last failure. */
-static int r_last_error_kept(void)
+static int r_last_error_kept(int variant)
 {
+    (void)variant;
     CHECK(tnn_rng_seed(NULL, 1) == TNN_E_INVALID, "fixture");
     tnn_tensor *t = tnn_tensor_new_2d(1, 1);
     CHECK(t != NULL, "fixture");
@@ -363,8 +382,9 @@ static int r_last_error_kept(void)
     return NEUTRAL;
 }
 
-static int r_clear_error(void)
+static int r_clear_error(int variant)
 {
+    (void)variant;
     CHECK(tnn_rng_seed(NULL, 1) == TNN_E_INVALID, "fixture");
     tnn_clear_error();
     CHECK(tnn_last_error_code() == TNN_OK, "code not cleared");
@@ -372,14 +392,39 @@ static int r_clear_error(void)
     return NEUTRAL;
 }
 
+static const struct misuse error_rows[] = {
+    {"tnn_version_number", "equals TNN_VERSION_NUMBER", NEUTRAL,
+     r_version_number, 0},
+    {"tnn_version_string", "equals TNN_VERSION_STRING", NEUTRAL,
+     r_version_string, 0},
+    {"tnn_strerror", "code 12345", NEUTRAL, r_strerror_unknown, 0},
+    {"tnn_strerror", "the code after the last", NEUTRAL, r_strerror_next_code,
+     0},
+    {"tnn_strerror", "INT_MIN", NEUTRAL, r_strerror_int_min, 0},
+    {"tnn_strerror", "TNN_E_SHAPE is \"shape mismatch\"", NEUTRAL,
+     r_strerror_shape, 0},
+    {"tnn_last_error", "empty when nothing failed", NEUTRAL,
+     r_last_error_clear, 0},
+    {"tnn_last_error", "kept across a successful call", NEUTRAL,
+     r_last_error_kept, 0},
+    {"tnn_last_error_code", "TNN_OK when nothing failed", NEUTRAL,
+     r_last_error_code_clear, 0},
+    {"tnn_clear_error", "forgets a failure", NEUTRAL, r_clear_error, 0},
+};
+
 /* ========================================================================= */
 /* Memory and threads                                                        */
 /* ========================================================================= */
 
-/* Only some functions NULL; the allocator installed before stays. */
-static int set_allocator_partial(tnn_malloc_fn mf, tnn_realloc_fn rf,
-                                 tnn_free_fn ff)
+/* Only some functions NULL (variant: which, as NULL_* bits); the allocator
+ * installed before stays. */
+enum { NULL_MALLOC = 1, NULL_REALLOC = 2, NULL_FREE = 4 };
+
+static int set_allocator_partial(int variant)
 {
+    tnn_malloc_fn mf = variant & NULL_MALLOC ? NULL : counting_malloc;
+    tnn_realloc_fn rf = variant & NULL_REALLOC ? NULL : counting_realloc;
+    tnn_free_fn ff = variant & NULL_FREE ? NULL : counting_free;
     struct counting_allocator a;
     counting_install(&a, 0);
     int rc = capture(tnn_set_allocator(mf, rf, ff, &a));
@@ -394,38 +439,28 @@ static int set_allocator_partial(tnn_malloc_fn mf, tnn_realloc_fn rf,
     return rc;
 }
 
-static int r_alloc_no_free(void)
-{
-    return set_allocator_partial(counting_malloc, counting_realloc, NULL);
-}
-
-static int r_alloc_no_malloc(void)
-{
-    return set_allocator_partial(NULL, counting_realloc, counting_free);
-}
-
-static int r_alloc_only_free(void)
-{
-    return set_allocator_partial(NULL, NULL, counting_free);
-}
-
-static int set_threads(int n)
+/* variant: the thread count asked for. */
+static int set_threads(int variant)
 {
     int before = tnn_get_num_threads();
-    int rc = capture(tnn_set_num_threads(n));
+    int rc = capture(tnn_set_num_threads(variant));
     CHECK(tnn_get_num_threads() == before, "the thread count changed");
     return rc;
 }
 
-static int r_threads_0(void)
-{
-    return set_threads(0);
-}
-static int r_threads_neg(void)
-{
-    return set_threads(-4);
-}
 NEUTRAL_ROW(r_get_threads, tnn_get_num_threads() >= 1)
+
+static const struct misuse runtime_rows[] = {
+    {"tnn_set_allocator", "free_fn NULL only", INV, set_allocator_partial,
+     NULL_FREE},
+    {"tnn_set_allocator", "malloc_fn NULL only", INV, set_allocator_partial,
+     NULL_MALLOC},
+    {"tnn_set_allocator", "only free_fn set", INV, set_allocator_partial,
+     NULL_MALLOC | NULL_REALLOC},
+    {"tnn_set_num_threads", "n = 0", INV, set_threads, 0},
+    {"tnn_set_num_threads", "n = -4", INV, set_threads, -4},
+    {"tnn_get_num_threads", "at least 1", NEUTRAL, r_get_threads, 0},
+};
 
 /* ========================================================================= */
 /* Random numbers                                                            */
@@ -433,8 +468,9 @@ NEUTRAL_ROW(r_get_threads, tnn_get_num_threads() >= 1)
 
 NOMEM_ROW(r_rng_new_nomem, tnn_rng, tnn_rng_new(7), tnn_rng_free)
 
-static int r_rng_free_null(void)
+static int r_rng_free_null(int variant)
 {
+    (void)variant;
     CHECK(tnn_rng_seed(NULL, 1) == TNN_E_INVALID, "fixture");
     tnn_rng_free(NULL);
     CHECK(tnn_last_error_code() == TNN_E_INVALID,
@@ -446,6 +482,15 @@ CALL_ROW(r_rng_seed_null, tnn_rng_seed(NULL, 42))
 NEUTRAL_ROW(r_rng_u64_null, tnn_rng_next_u64(NULL) == 0)
 NEUTRAL_ROW(r_rng_uniform_null, tnn_rng_uniform(NULL) == 0.0)
 NEUTRAL_ROW(r_rng_normal_null, tnn_rng_normal(NULL) == 0.0)
+
+static const struct misuse rng_rows[] = {
+    {"tnn_rng_new", "allocation fails", NOM, r_rng_new_nomem, 0},
+    {"tnn_rng_free", "NULL", NEUTRAL, r_rng_free_null, 0},
+    {"tnn_rng_seed", "NULL rng", INV, r_rng_seed_null, 0},
+    {"tnn_rng_next_u64", "NULL rng gives 0", NEUTRAL, r_rng_u64_null, 0},
+    {"tnn_rng_uniform", "NULL rng gives 0", NEUTRAL, r_rng_uniform_null, 0},
+    {"tnn_rng_normal", "NULL rng gives 0", NEUTRAL, r_rng_normal_null, 0},
+};
 
 /* ========================================================================= */
 /* Tensors                                                                   */
@@ -482,8 +527,9 @@ CTOR_ROW(r_tensor_2d_overflow, tnn_tensor, tnn_tensor_new_2d(SIZE_MAX / 2, 3),
 NOMEM_ROW(r_tensor_2d_nomem, tnn_tensor, tnn_tensor_new_2d(3, 3),
           tnn_tensor_free)
 
-static int r_tensor_free_null(void)
+static int r_tensor_free_null(int variant)
 {
+    (void)variant;
     CHECK(tnn_rng_seed(NULL, 1) == TNN_E_INVALID, "fixture");
     tnn_tensor_free(NULL);
     CHECK(tnn_last_error_code() == TNN_E_INVALID,
@@ -494,8 +540,9 @@ static int r_tensor_free_null(void)
 NEUTRAL_ROW(r_tensor_ndim_null, tnn_tensor_ndim(NULL) == 0)
 NEUTRAL_ROW(r_tensor_dim_null, tnn_tensor_dim(NULL, 0) == 0)
 
-static int r_tensor_dim_range(void)
+static int r_tensor_dim_range(int variant)
 {
+    (void)variant;
     tnn_tensor *t = mk(2, 3, 0.0f);
     CHECK(tnn_tensor_dim(t, -1) == 0, "dim -1 is not 0");
     CHECK(tnn_tensor_dim(t, 2) == 0, "dim ndim is not 0");
@@ -509,12 +556,43 @@ NEUTRAL_ROW(r_tensor_size_null, tnn_tensor_size(NULL) == 0)
 NEUTRAL_ROW(r_tensor_data_null, tnn_tensor_data(NULL) == NULL)
 NEUTRAL_ROW(r_tensor_cdata_null, tnn_tensor_cdata(NULL) == NULL)
 
+static const struct misuse tensor_new_rows[] = {
+    {"tnn_tensor_new", "ndim 0", INV, r_tensor_new_ndim0, 0},
+    {"tnn_tensor_new", "ndim 5", INV, r_tensor_new_ndim5, 0},
+    {"tnn_tensor_new", "ndim -1", INV, r_tensor_new_ndim_neg, 0},
+    {"tnn_tensor_new", "dims NULL", INV, r_tensor_new_dims_null, 0},
+    {"tnn_tensor_new", "a zero dimension", INV, r_tensor_new_zero_dim, 0},
+    {"tnn_tensor_new", "element count overflows", SHP,
+     r_tensor_new_count_overflow, 0},
+    {"tnn_tensor_new", "byte size overflows", SHP, r_tensor_new_bytes_overflow,
+     0},
+    {"tnn_tensor_new", "allocation fails", NOM, r_tensor_new_nomem, 0},
+    {"tnn_tensor_new_2d", "rows 0", INV, r_tensor_2d_rows0, 0},
+    {"tnn_tensor_new_2d", "cols 0", INV, r_tensor_2d_cols0, 0},
+    {"tnn_tensor_new_2d", "size overflows", SHP, r_tensor_2d_overflow, 0},
+    {"tnn_tensor_new_2d", "allocation fails", NOM, r_tensor_2d_nomem, 0},
+    {"tnn_tensor_free", "NULL", NEUTRAL, r_tensor_free_null, 0},
+    {"tnn_tensor_ndim", "NULL gives 0", NEUTRAL, r_tensor_ndim_null, 0},
+    {"tnn_tensor_dim", "NULL gives 0", NEUTRAL, r_tensor_dim_null, 0},
+    {"tnn_tensor_dim", "i out of range gives 0", NEUTRAL, r_tensor_dim_range,
+     0},
+    {"tnn_tensor_size", "NULL gives 0", NEUTRAL, r_tensor_size_null, 0},
+    {"tnn_tensor_data", "NULL gives NULL", NEUTRAL, r_tensor_data_null, 0},
+    {"tnn_tensor_cdata", "NULL gives NULL", NEUTRAL, r_tensor_cdata_null, 0},
+};
+
 static const float src6[6] = {1, 2, 3, 4, 5, 6};
 
 CALL_ROW(r_copy_from_null_t, tnn_tensor_copy_from(NULL, src6, 6))
 
-static int copy_from_case(const float *src, size_t count)
+/* Copies src6 into a 2x3 tensor; variant: the count passed, or NULL_SRC
+ * for a NULL src with the right count. */
+#define NULL_SRC (-1)
+
+static int copy_from_case(int variant)
 {
+    const float *src = variant == NULL_SRC ? NULL : src6;
+    size_t count = variant == NULL_SRC ? 6 : (size_t)variant;
     tnn_tensor *t = mk(2, 3, -1.0f);
     struct snap s;
     snap_take(&s, t);
@@ -524,66 +602,44 @@ static int copy_from_case(const float *src, size_t count)
     return rc;
 }
 
-static int r_copy_from_null_src(void)
+static int r_copy_to_null_t(int variant)
 {
-    return copy_from_case(NULL, 6);
-}
-static int r_copy_from_short(void)
-{
-    return copy_from_case(src6, 5);
-}
-static int r_copy_from_long(void)
-{
-    return copy_from_case(src6, 7);
-}
-static int r_copy_from_zero(void)
-{
-    return copy_from_case(src6, 0);
-}
-
-static int r_copy_to_null_t(void)
-{
+    (void)variant;
     float dst[4] = {9, 9, 9, 9};
     int rc = capture(tnn_tensor_copy_to(NULL, dst, 4));
     CHECK(dst[0] == 9 && dst[3] == 9, "dst changed");
     return rc;
 }
 
-static int r_copy_to_null_dst(void)
+static int r_copy_to_null_dst(int variant)
 {
+    (void)variant;
     tnn_tensor *t = mk(2, 3, 1.0f);
     int rc = capture(tnn_tensor_copy_to(t, NULL, 6));
     tnn_tensor_free(t);
     return rc;
 }
 
-static int copy_to_case(size_t capacity)
+/* Copies a 2x3 tensor out; variant: the capacity passed. */
+static int copy_to_case(int variant)
 {
     tnn_tensor *t = mk(2, 3, 1.0f);
     float dst[6];
     for (int i = 0; i < 6; i++)
         dst[i] = 99.0f;
-    int rc = capture(tnn_tensor_copy_to(t, dst, capacity));
+    int rc = capture(tnn_tensor_copy_to(t, dst, (size_t)variant));
     for (int i = 0; i < 6; i++)
         CHECK(dst[i] == 99.0f, "the destination was written");
     tnn_tensor_free(t);
     return rc;
 }
 
-static int r_copy_to_short(void)
-{
-    return copy_to_case(5);
-}
-static int r_copy_to_zero(void)
-{
-    return copy_to_case(0);
-}
-
 CALL_ROW(r_fill_null, tnn_tensor_fill(NULL, 1.0f))
 CTOR_ROW(r_clone_null, tnn_tensor, tnn_tensor_clone(NULL), tnn_tensor_free)
 
-static int r_clone_nomem(void)
+static int r_clone_nomem(int variant)
 {
+    (void)variant;
     struct counting_allocator a;
     counting_install(&a, 0);
     tnn_tensor *src = mk(3, 3, 1.0f);
@@ -598,8 +654,49 @@ static int r_clone_nomem(void)
     return rc;
 }
 
-static int reshape_case(int ndim, const size_t *dims)
+static const struct misuse tensor_copy_rows[] = {
+    {"tnn_tensor_copy_from", "NULL tensor", INV, r_copy_from_null_t, 0},
+    {"tnn_tensor_copy_from", "NULL src", INV, copy_from_case, NULL_SRC},
+    {"tnn_tensor_copy_from", "count one short", SHP, copy_from_case, 5},
+    {"tnn_tensor_copy_from", "count one long", SHP, copy_from_case, 7},
+    {"tnn_tensor_copy_from", "count 0", SHP, copy_from_case, 0},
+    {"tnn_tensor_copy_to", "NULL tensor", INV, r_copy_to_null_t, 0},
+    {"tnn_tensor_copy_to", "NULL dst", INV, r_copy_to_null_dst, 0},
+    {"tnn_tensor_copy_to", "capacity one short", SHP, copy_to_case, 5},
+    {"tnn_tensor_copy_to", "capacity 0", SHP, copy_to_case, 0},
+    {"tnn_tensor_fill", "NULL tensor", INV, r_fill_null, 0},
+    {"tnn_tensor_clone", "NULL tensor", INV, r_clone_null, 0},
+    {"tnn_tensor_clone", "allocation fails", NOM, r_clone_nomem, 0},
+};
+
+static const size_t dims_25[2] = {5, 5};
+static const size_t dims_0_24[2] = {0, 24};
+static const size_t dims_24[5] = {2, 3, 4, 1, 1};
+
+CALL_ROW(r_reshape_null, tnn_tensor_reshape(NULL, 2, dims_25))
+
+/* Reshapes a 4x6 tensor; variant: the ndim and dims passed. */
+enum {
+    RESHAPE_5X5,
+    RESHAPE_0X24,
+    RESHAPE_NDIM0,
+    RESHAPE_NDIM5,
+    RESHAPE_DIMS_NULL,
+    RESHAPE_HUGE
+};
+
+static int reshape_case(int variant)
 {
+    int ndim = 2;
+    const size_t *dims = NULL;
+    switch (variant) {
+    case RESHAPE_5X5: dims = dims_25; break;
+    case RESHAPE_0X24: dims = dims_0_24; break;
+    case RESHAPE_NDIM0: ndim = 0, dims = dims_24; break;
+    case RESHAPE_NDIM5: ndim = 5, dims = dims_24; break;
+    case RESHAPE_DIMS_NULL: break;
+    case RESHAPE_HUGE: dims = dims_huge; break;
+    }
     tnn_tensor *t = mk(4, 6, 2.0f);
     struct snap s;
     snap_take(&s, t);
@@ -609,46 +706,80 @@ static int reshape_case(int ndim, const size_t *dims)
     return rc;
 }
 
-static const size_t dims_25[2] = {5, 5};
-static const size_t dims_0_24[2] = {0, 24};
-static const size_t dims_24[5] = {2, 3, 4, 1, 1};
+static const struct misuse tensor_reshape_rows[] = {
+    {"tnn_tensor_reshape", "NULL tensor", INV, r_reshape_null, 0},
+    {"tnn_tensor_reshape", "other element count", SHP, reshape_case,
+     RESHAPE_5X5},
+    {"tnn_tensor_reshape", "a zero dimension", INV, reshape_case,
+     RESHAPE_0X24},
+    {"tnn_tensor_reshape", "ndim 0", INV, reshape_case, RESHAPE_NDIM0},
+    {"tnn_tensor_reshape", "ndim 5", INV, reshape_case, RESHAPE_NDIM5},
+    {"tnn_tensor_reshape", "dims NULL", INV, reshape_case, RESHAPE_DIMS_NULL},
+    {"tnn_tensor_reshape", "element count overflows", SHP, reshape_case,
+     RESHAPE_HUGE},
+};
 
-CALL_ROW(r_reshape_null, tnn_tensor_reshape(NULL, 2, dims_25))
-static int r_reshape_count(void)
+static int r_uniform_null_t(int variant)
 {
-    return reshape_case(2, dims_25);
-}
-static int r_reshape_zero(void)
-{
-    return reshape_case(2, dims_0_24);
-}
-static int r_reshape_ndim0(void)
-{
-    return reshape_case(0, dims_24);
-}
-static int r_reshape_ndim5(void)
-{
-    return reshape_case(5, dims_24);
-}
-static int r_reshape_dims_null(void)
-{
-    return reshape_case(2, NULL);
-}
-static int r_reshape_overflow(void)
-{
-    return reshape_case(2, dims_huge);
+    (void)variant;
+    tnn_rng *r = tnn_rng_new(1);
+    int rc = capture(tnn_tensor_rand_uniform(NULL, r, 0.0f, 1.0f));
+    tnn_rng_free(r);
+    return rc;
 }
 
-/* which: 0 uniform, 1 normal; rng_null: pass NULL for the generator. */
-static int rand_case(int which, int rng_null, float a, float b)
+static int r_normal_null_t(int variant)
 {
+    (void)variant;
+    tnn_rng *r = tnn_rng_new(1);
+    int rc = capture(tnn_tensor_rand_normal(NULL, r, 0.0f, 1.0f));
+    tnn_rng_free(r);
+    return rc;
+}
+
+/* tnn_tensor_rand_uniform(t, rng, lo, hi) or tnn_tensor_rand_normal(t,
+ * rng, mean, stddev) on a 2x3 tensor, from (0, 1) and a generator;
+ * variant: what is wrong. The tensor and the generator must stay. */
+enum {
+    UNIFORM_NULL_RNG,
+    UNIFORM_EQUAL,
+    UNIFORM_REVERSED,
+    UNIFORM_LO_NAN,
+    UNIFORM_HI_INF,
+    UNIFORM_LO_NEG_INF,
+    NORMAL_NULL_RNG,
+    NORMAL_SD_NEG,
+    NORMAL_SD_NAN,
+    NORMAL_MEAN_INF,
+    NORMAL_MEAN_NAN,
+    NORMAL_SD_HUGE
+};
+
+static int rand_case(int variant)
+{
+    int normal = 0, rng_null = 0;
+    float a = 0.0f, b = 1.0f;
+    switch (variant) {
+    case UNIFORM_NULL_RNG: rng_null = 1; break;
+    case UNIFORM_EQUAL: a = 1.0f; break;
+    case UNIFORM_REVERSED: a = 2.0f; break;
+    case UNIFORM_LO_NAN: a = NAN; break;
+    case UNIFORM_HI_INF: b = INFINITY; break;
+    case UNIFORM_LO_NEG_INF: a = -INFINITY, b = 0.0f; break;
+    case NORMAL_NULL_RNG: normal = 1, rng_null = 1; break;
+    case NORMAL_SD_NEG: normal = 1, b = -1.0f; break;
+    case NORMAL_SD_NAN: normal = 1, b = NAN; break;
+    case NORMAL_MEAN_INF: normal = 1, a = INFINITY; break;
+    case NORMAL_MEAN_NAN: normal = 1, a = NAN; break;
+    case NORMAL_SD_HUGE: normal = 1, b = 1e38f; break;
+    }
     tnn_tensor *t = mk(2, 3, 5.0f);
     tnn_rng *r = tnn_rng_new(3);
     struct snap s;
     snap_take(&s, t);
     tnn_rng *use = rng_null ? NULL : r;
-    int rc = capture(which == 0 ? tnn_tensor_rand_uniform(t, use, a, b)
-                                : tnn_tensor_rand_normal(t, use, a, b));
+    int rc = capture(normal ? tnn_tensor_rand_normal(t, use, a, b)
+                            : tnn_tensor_rand_uniform(t, use, a, b));
     CHECK(snap_same(&s, t), "the tensor changed");
     tnn_rng *fresh = tnn_rng_new(3);
     CHECK(tnn_rng_next_u64(r) == tnn_rng_next_u64(fresh),
@@ -659,71 +790,25 @@ static int rand_case(int which, int rng_null, float a, float b)
     return rc;
 }
 
-static int r_uniform_null_t(void)
-{
-    tnn_rng *r = tnn_rng_new(1);
-    int rc = capture(tnn_tensor_rand_uniform(NULL, r, 0.0f, 1.0f));
-    tnn_rng_free(r);
-    return rc;
-}
-
-static int r_uniform_null_rng(void)
-{
-    return rand_case(0, 1, 0.0f, 1.0f);
-}
-static int r_uniform_equal(void)
-{
-    return rand_case(0, 0, 1.0f, 1.0f);
-}
-static int r_uniform_reversed(void)
-{
-    return rand_case(0, 0, 2.0f, 1.0f);
-}
-static int r_uniform_nan(void)
-{
-    return rand_case(0, 0, NAN, 1.0f);
-}
-static int r_uniform_inf(void)
-{
-    return rand_case(0, 0, 0.0f, INFINITY);
-}
-static int r_uniform_neg_inf(void)
-{
-    return rand_case(0, 0, -INFINITY, 0.0f);
-}
-
-static int r_normal_null_t(void)
-{
-    tnn_rng *r = tnn_rng_new(1);
-    int rc = capture(tnn_tensor_rand_normal(NULL, r, 0.0f, 1.0f));
-    tnn_rng_free(r);
-    return rc;
-}
-
-static int r_normal_null_rng(void)
-{
-    return rand_case(1, 1, 0.0f, 1.0f);
-}
-static int r_normal_neg_sd(void)
-{
-    return rand_case(1, 0, 0.0f, -1.0f);
-}
-static int r_normal_nan_sd(void)
-{
-    return rand_case(1, 0, 0.0f, NAN);
-}
-static int r_normal_inf_mean(void)
-{
-    return rand_case(1, 0, INFINITY, 1.0f);
-}
-static int r_normal_nan_mean(void)
-{
-    return rand_case(1, 0, NAN, 1.0f);
-}
-static int r_normal_overflowing_sd(void)
-{
-    return rand_case(1, 0, 0.0f, 1e38f);
-}
+static const struct misuse tensor_rand_rows[] = {
+    {"tnn_tensor_rand_uniform", "NULL tensor", INV, r_uniform_null_t, 0},
+    {"tnn_tensor_rand_uniform", "NULL rng", INV, rand_case, UNIFORM_NULL_RNG},
+    {"tnn_tensor_rand_uniform", "lo == hi", INV, rand_case, UNIFORM_EQUAL},
+    {"tnn_tensor_rand_uniform", "lo > hi", INV, rand_case, UNIFORM_REVERSED},
+    {"tnn_tensor_rand_uniform", "lo NaN", INV, rand_case, UNIFORM_LO_NAN},
+    {"tnn_tensor_rand_uniform", "hi infinite", INV, rand_case, UNIFORM_HI_INF},
+    {"tnn_tensor_rand_uniform", "lo -infinity", INV, rand_case,
+     UNIFORM_LO_NEG_INF},
+    {"tnn_tensor_rand_normal", "NULL tensor", INV, r_normal_null_t, 0},
+    {"tnn_tensor_rand_normal", "NULL rng", INV, rand_case, NORMAL_NULL_RNG},
+    {"tnn_tensor_rand_normal", "stddev -1", INV, rand_case, NORMAL_SD_NEG},
+    {"tnn_tensor_rand_normal", "stddev NaN", INV, rand_case, NORMAL_SD_NAN},
+    {"tnn_tensor_rand_normal", "mean infinite", INV, rand_case,
+     NORMAL_MEAN_INF},
+    {"tnn_tensor_rand_normal", "mean NaN", INV, rand_case, NORMAL_MEAN_NAN},
+    {"tnn_tensor_rand_normal", "stddev 1e38 (draws overflow)", INV, rand_case,
+     NORMAL_SD_HUGE},
+};
 
 /* ========================================================================= */
 /* Layers                                                                    */
@@ -735,38 +820,31 @@ NOMEM_ROW(r_dense_nomem, tnn_layer, tnn_dense_new(3, 2), tnn_layer_free)
 
 CALL_ROW(r_set_init_null, tnn_dense_set_init(NULL, TNN_INIT_ZEROS, 0.0f))
 
-static int set_init_case(int relu, int init, float value)
+/* tnn_dense_set_init on a dense 2x2 layer with a constant 0; variant: what
+ * is wrong. */
+enum { SET_INIT_RELU, SET_INIT_4, SET_INIT_NEG, SET_INIT_NAN, SET_INIT_INF };
+
+static int set_init_case(int variant)
 {
+    int relu = 0, init = TNN_INIT_CONSTANT;
+    float value = 0.0f;
+    switch (variant) {
+    case SET_INIT_RELU: relu = 1, init = TNN_INIT_ZEROS; break;
+    case SET_INIT_4: init = 4; break;
+    case SET_INIT_NEG: init = -1; break;
+    case SET_INIT_NAN: value = NAN; break;
+    case SET_INIT_INF: value = INFINITY; break;
+    }
     tnn_layer *l = relu ? tnn_relu_new() : tnn_dense_new(2, 2);
     int rc = capture(tnn_dense_set_init(l, init, value));
     tnn_layer_free(l);
     return rc;
 }
 
-static int r_set_init_relu(void)
-{
-    return set_init_case(1, TNN_INIT_ZEROS, 0.0f);
-}
-static int r_set_init_4(void)
-{
-    return set_init_case(0, 4, 0.0f);
-}
-static int r_set_init_neg(void)
-{
-    return set_init_case(0, -1, 0.0f);
-}
-static int r_set_init_nan(void)
-{
-    return set_init_case(0, TNN_INIT_CONSTANT, NAN);
-}
-static int r_set_init_inf(void)
-{
-    return set_init_case(0, TNN_INIT_CONSTANT, INFINITY);
-}
-
 /* A failed set_init keeps the initialiser: a zeros init survives. */
-static int r_set_init_kept(void)
+static int r_set_init_kept(int variant)
 {
+    (void)variant;
     tnn_layer *l = tnn_dense_new(2, 2);
     tnn_rng *r = tnn_rng_new(5);
     ck_assert_int_eq(tnn_dense_set_init(l, TNN_INIT_ZEROS, 0.0f), TNN_OK);
@@ -786,11 +864,46 @@ NOMEM_ROW(r_tanh_nomem, tnn_layer, tnn_tanh_new(), tnn_layer_free)
 NOMEM_ROW(r_softmax_nomem, tnn_layer, tnn_softmax_new(), tnn_layer_free)
 NOMEM_ROW(r_identity_nomem, tnn_layer, tnn_identity_new(), tnn_layer_free)
 
+CTOR_ROW(r_leaky_nan, tnn_layer, tnn_leaky_relu_new(NAN), tnn_layer_free)
+CTOR_ROW(r_leaky_inf, tnn_layer, tnn_leaky_relu_new(INFINITY), tnn_layer_free)
+CTOR_ROW(r_leaky_neg_inf, tnn_layer, tnn_leaky_relu_new(-INFINITY),
+         tnn_layer_free)
+NOMEM_ROW(r_leaky_nomem, tnn_layer, tnn_leaky_relu_new(0.01f), tnn_layer_free)
+
 CTOR_ROW(r_dropout_1, tnn_layer, tnn_dropout_new(1.0f), tnn_layer_free)
 CTOR_ROW(r_dropout_neg, tnn_layer, tnn_dropout_new(-0.1f), tnn_layer_free)
 CTOR_ROW(r_dropout_nan, tnn_layer, tnn_dropout_new(NAN), tnn_layer_free)
 CTOR_ROW(r_dropout_inf, tnn_layer, tnn_dropout_new(INFINITY), tnn_layer_free)
 NOMEM_ROW(r_dropout_nomem, tnn_layer, tnn_dropout_new(0.5f), tnn_layer_free)
+
+static const struct misuse layer_new_rows[] = {
+    {"tnn_dense_new", "in 0", INV, r_dense_in0, 0},
+    {"tnn_dense_new", "out 0", INV, r_dense_out0, 0},
+    {"tnn_dense_new", "allocation fails", NOM, r_dense_nomem, 0},
+    {"tnn_dense_set_init", "NULL layer", INV, r_set_init_null, 0},
+    {"tnn_dense_set_init", "a relu layer", INV, set_init_case, SET_INIT_RELU},
+    {"tnn_dense_set_init", "init 4", INV, set_init_case, SET_INIT_4},
+    {"tnn_dense_set_init", "init -1", INV, set_init_case, SET_INIT_NEG},
+    {"tnn_dense_set_init", "constant NaN", INV, set_init_case, SET_INIT_NAN},
+    {"tnn_dense_set_init", "constant infinity", INV, set_init_case,
+     SET_INIT_INF},
+    {"tnn_dense_set_init", "init 9 keeps the initialiser", INV,
+     r_set_init_kept, 0},
+    {"tnn_relu_new", "allocation fails", NOM, r_relu_nomem, 0},
+    {"tnn_sigmoid_new", "allocation fails", NOM, r_sigmoid_nomem, 0},
+    {"tnn_tanh_new", "allocation fails", NOM, r_tanh_nomem, 0},
+    {"tnn_softmax_new", "allocation fails", NOM, r_softmax_nomem, 0},
+    {"tnn_identity_new", "allocation fails", NOM, r_identity_nomem, 0},
+    {"tnn_leaky_relu_new", "slope NaN", INV, r_leaky_nan, 0},
+    {"tnn_leaky_relu_new", "slope infinity", INV, r_leaky_inf, 0},
+    {"tnn_leaky_relu_new", "slope -infinity", INV, r_leaky_neg_inf, 0},
+    {"tnn_leaky_relu_new", "allocation fails", NOM, r_leaky_nomem, 0},
+    {"tnn_dropout_new", "rate 1", INV, r_dropout_1, 0},
+    {"tnn_dropout_new", "rate -0.1", INV, r_dropout_neg, 0},
+    {"tnn_dropout_new", "rate NaN", INV, r_dropout_nan, 0},
+    {"tnn_dropout_new", "rate infinity", INV, r_dropout_inf, 0},
+    {"tnn_dropout_new", "allocation fails", NOM, r_dropout_nomem, 0},
+};
 
 /* Image layers (since 1.3). */
 CTOR_ROW(r_conv_stride0, tnn_layer,
@@ -808,27 +921,20 @@ NOMEM_ROW(r_conv_nomem, tnn_layer,
           tnn_conv2d_new(1, 2, 3, 3, 1, TNN_PADDING_VALID), tnn_layer_free)
 CALL_ROW(r_conv_init_null, tnn_conv2d_set_init(NULL, TNN_INIT_ZEROS, 0.0f))
 
-static int r_conv_init_wrong(int which)
+/* tnn_conv2d_set_init; variant: what is wrong. */
+enum { CONV_INIT_DENSE, CONV_INIT_KIND, CONV_INIT_NAN };
+
+static int conv_init_case(int variant)
 {
-    tnn_layer *l =
-        which == 0 ? tnn_dense_new(2, 2) : tnn_conv2d_new(1, 1, 1, 1, 1, 0);
-    int rc = which == 0   ? capture(tnn_conv2d_set_init(l, 0, 0.0f))
-             : which == 1 ? capture(tnn_conv2d_set_init(l, 9, 0.0f))
-                          : capture(tnn_conv2d_set_init(l, 3, NAN));
+    tnn_layer *l = variant == CONV_INIT_DENSE
+                       ? tnn_dense_new(2, 2)
+                       : tnn_conv2d_new(1, 1, 1, 1, 1, 0);
+    int rc =
+        variant == CONV_INIT_DENSE  ? capture(tnn_conv2d_set_init(l, 0, 0.0f))
+        : variant == CONV_INIT_KIND ? capture(tnn_conv2d_set_init(l, 9, 0.0f))
+                                    : capture(tnn_conv2d_set_init(l, 3, NAN));
     tnn_layer_free(l);
     return rc;
-}
-static int r_conv_init_dense(void)
-{
-    return r_conv_init_wrong(0);
-}
-static int r_conv_init_kind(void)
-{
-    return r_conv_init_wrong(1);
-}
-static int r_conv_init_nan(void)
-{
-    return r_conv_init_wrong(2);
 }
 
 CTOR_ROW(r_maxpool_k0, tnn_layer, tnn_maxpool2d_new(0, 1), tnn_layer_free)
@@ -844,13 +950,38 @@ CTOR_ROW(r_image_model_huge, tnn_model,
 NOMEM_ROW(r_image_model_nomem, tnn_model, tnn_model_new_image(1, 28, 28),
           tnn_model_free)
 
+static const struct misuse image_layer_rows[] = {
+    {"tnn_conv2d_new", "stride 0", INV, r_conv_stride0, 0},
+    {"tnn_conv2d_new", "0 channels", INV, r_conv_channels0, 0},
+    {"tnn_conv2d_new", "kernel height 0", INV, r_conv_kernel0, 0},
+    {"tnn_conv2d_new", "padding -7", INV, r_conv_padding, 0},
+    {"tnn_conv2d_new", "weights overflow", INV, r_conv_huge, 0},
+    {"tnn_conv2d_new", "allocation fails", NOM, r_conv_nomem, 0},
+    {"tnn_conv2d_set_init", "NULL layer", INV, r_conv_init_null, 0},
+    {"tnn_conv2d_set_init", "dense layer", INV, conv_init_case,
+     CONV_INIT_DENSE},
+    {"tnn_conv2d_set_init", "init 9", INV, conv_init_case, CONV_INIT_KIND},
+    {"tnn_conv2d_set_init", "NaN constant", INV, conv_init_case,
+     CONV_INIT_NAN},
+    {"tnn_maxpool2d_new", "window 0", INV, r_maxpool_k0, 0},
+    {"tnn_maxpool2d_new", "stride 0", INV, r_maxpool_s0, 0},
+    {"tnn_maxpool2d_new", "allocation fails", NOM, r_maxpool_nomem, 0},
+    {"tnn_avgpool2d_new", "window 0", INV, r_avgpool_k0, 0},
+    {"tnn_avgpool2d_new", "window 5000", INV, r_avgpool_big, 0},
+    {"tnn_flatten_new", "allocation fails", NOM, r_flatten_nomem, 0},
+    {"tnn_model_new_image", "height 0", INV, r_image_model_zero, 0},
+    {"tnn_model_new_image", "size overflows", INV, r_image_model_huge, 0},
+    {"tnn_model_new_image", "allocation fails", NOM, r_image_model_nomem, 0},
+};
+
 CTOR_ROW(r_batchnorm_0, tnn_layer, tnn_batchnorm_new(0), tnn_layer_free)
 NOMEM_ROW(r_batchnorm_nomem, tnn_layer, tnn_batchnorm_new(3), tnn_layer_free)
 
 CALL_ROW(r_bn_momentum_null, tnn_batchnorm_set_momentum(NULL, 0.5f))
 
-static int r_bn_momentum_dense(void)
+static int r_bn_momentum_dense(int variant)
 {
+    (void)variant;
     tnn_layer *l = tnn_dense_new(2, 2);
     struct snap s;
     snap_take(&s, tnn_layer_param(l, 0));
@@ -860,8 +991,14 @@ static int r_bn_momentum_dense(void)
     return rc;
 }
 
-static int bn_momentum_case(float momentum)
+/* tnn_batchnorm_set_momentum on a batchnorm(3); variant: the momentum. */
+enum { BN_MOMENTUM_1, BN_MOMENTUM_NEG, BN_MOMENTUM_NAN };
+
+static int bn_momentum_case(int variant)
 {
+    float momentum = variant == BN_MOMENTUM_1     ? 1.0f
+                     : variant == BN_MOMENTUM_NEG ? -0.1f
+                                                  : NAN;
     tnn_layer *l = tnn_batchnorm_new(3);
     int rc = capture(tnn_batchnorm_set_momentum(l, momentum));
     CHECK(tnn_batchnorm_momentum(l) == 0.99f, "the momentum changed");
@@ -869,23 +1006,11 @@ static int bn_momentum_case(float momentum)
     return rc;
 }
 
-static int r_bn_momentum_1(void)
-{
-    return bn_momentum_case(1.0f);
-}
-static int r_bn_momentum_neg(void)
-{
-    return bn_momentum_case(-0.1f);
-}
-static int r_bn_momentum_nan(void)
-{
-    return bn_momentum_case(NAN);
-}
-
 NEUTRAL_ROW(r_bn_get_momentum_null, tnn_batchnorm_momentum(NULL) == 0.0f)
 
-static int r_bn_get_momentum_dense(void)
+static int r_bn_get_momentum_dense(int variant)
 {
+    (void)variant;
     tnn_layer *l = tnn_dense_new(2, 2);
     float v = tnn_batchnorm_momentum(l);
     tnn_layer_free(l);
@@ -895,16 +1020,24 @@ static int r_bn_get_momentum_dense(void)
 
 CALL_ROW(r_bn_eps_null, tnn_batchnorm_set_eps(NULL, 1e-3f))
 
-static int r_bn_eps_dense(void)
+static int r_bn_eps_dense(int variant)
 {
+    (void)variant;
     tnn_layer *l = tnn_dense_new(2, 2);
     int rc = capture(tnn_batchnorm_set_eps(l, 1e-3f));
     tnn_layer_free(l);
     return rc;
 }
 
-static int bn_eps_case(float eps)
+/* tnn_batchnorm_set_eps on a batchnorm(3); variant: the eps. */
+enum { BN_EPS_0, BN_EPS_NEG, BN_EPS_NAN, BN_EPS_INF };
+
+static int bn_eps_case(int variant)
 {
+    float eps = variant == BN_EPS_0     ? 0.0f
+                : variant == BN_EPS_NEG ? -1e-3f
+                : variant == BN_EPS_NAN ? NAN
+                                        : INFINITY;
     tnn_layer *l = tnn_batchnorm_new(3);
     int rc = capture(tnn_batchnorm_set_eps(l, eps));
     CHECK(tnn_batchnorm_eps(l) == 1e-3f, "eps changed");
@@ -912,27 +1045,11 @@ static int bn_eps_case(float eps)
     return rc;
 }
 
-static int r_bn_eps_0(void)
-{
-    return bn_eps_case(0.0f);
-}
-static int r_bn_eps_neg(void)
-{
-    return bn_eps_case(-1e-3f);
-}
-static int r_bn_eps_nan(void)
-{
-    return bn_eps_case(NAN);
-}
-static int r_bn_eps_inf(void)
-{
-    return bn_eps_case(INFINITY);
-}
-
 NEUTRAL_ROW(r_bn_get_eps_null, tnn_batchnorm_eps(NULL) == 0.0f)
 
-static int r_bn_get_eps_relu(void)
+static int r_bn_get_eps_relu(int variant)
 {
+    (void)variant;
     tnn_layer *l = tnn_relu_new();
     float v = tnn_batchnorm_eps(l);
     tnn_layer_free(l);
@@ -943,8 +1060,9 @@ static int r_bn_get_eps_relu(void)
 NEUTRAL_ROW(r_bn_mean_null, tnn_batchnorm_running_mean(NULL) == NULL)
 NEUTRAL_ROW(r_bn_var_null, tnn_batchnorm_running_var(NULL) == NULL)
 
-static int r_bn_mean_dense(void)
+static int r_bn_mean_dense(int variant)
 {
+    (void)variant;
     tnn_layer *l = tnn_dense_new(2, 2);
     tnn_tensor *t = tnn_batchnorm_running_mean(l);
     tnn_layer_free(l);
@@ -952,8 +1070,9 @@ static int r_bn_mean_dense(void)
     return NEUTRAL;
 }
 
-static int r_bn_var_dropout(void)
+static int r_bn_var_dropout(int variant)
 {
+    (void)variant;
     tnn_layer *l = tnn_dropout_new(0.5f);
     tnn_tensor *t = tnn_batchnorm_running_var(l);
     tnn_layer_free(l);
@@ -961,8 +1080,44 @@ static int r_bn_var_dropout(void)
     return NEUTRAL;
 }
 
-static int r_layer_free_null(void)
+static const struct misuse batchnorm_rows[] = {
+    {"tnn_batchnorm_new", "features 0", INV, r_batchnorm_0, 0},
+    {"tnn_batchnorm_new", "allocation fails", NOM, r_batchnorm_nomem, 0},
+    {"tnn_batchnorm_set_momentum", "NULL layer", INV, r_bn_momentum_null, 0},
+    {"tnn_batchnorm_set_momentum", "a dense layer", INV, r_bn_momentum_dense,
+     0},
+    {"tnn_batchnorm_set_momentum", "momentum 1", INV, bn_momentum_case,
+     BN_MOMENTUM_1},
+    {"tnn_batchnorm_set_momentum", "momentum -0.1", INV, bn_momentum_case,
+     BN_MOMENTUM_NEG},
+    {"tnn_batchnorm_set_momentum", "momentum NaN", INV, bn_momentum_case,
+     BN_MOMENTUM_NAN},
+    {"tnn_batchnorm_momentum", "NULL gives 0", NEUTRAL, r_bn_get_momentum_null,
+     0},
+    {"tnn_batchnorm_momentum", "a dense layer gives 0", NEUTRAL,
+     r_bn_get_momentum_dense, 0},
+    {"tnn_batchnorm_set_eps", "NULL layer", INV, r_bn_eps_null, 0},
+    {"tnn_batchnorm_set_eps", "a dense layer", INV, r_bn_eps_dense, 0},
+    {"tnn_batchnorm_set_eps", "eps 0", INV, bn_eps_case, BN_EPS_0},
+    {"tnn_batchnorm_set_eps", "eps negative", INV, bn_eps_case, BN_EPS_NEG},
+    {"tnn_batchnorm_set_eps", "eps NaN", INV, bn_eps_case, BN_EPS_NAN},
+    {"tnn_batchnorm_set_eps", "eps infinity", INV, bn_eps_case, BN_EPS_INF},
+    {"tnn_batchnorm_eps", "NULL gives 0", NEUTRAL, r_bn_get_eps_null, 0},
+    {"tnn_batchnorm_eps", "a relu layer gives 0", NEUTRAL, r_bn_get_eps_relu,
+     0},
+    {"tnn_batchnorm_running_mean", "NULL gives NULL", NEUTRAL, r_bn_mean_null,
+     0},
+    {"tnn_batchnorm_running_mean", "a dense layer gives NULL", NEUTRAL,
+     r_bn_mean_dense, 0},
+    {"tnn_batchnorm_running_var", "NULL gives NULL", NEUTRAL, r_bn_var_null,
+     0},
+    {"tnn_batchnorm_running_var", "a dropout layer gives NULL", NEUTRAL,
+     r_bn_var_dropout, 0},
+};
+
+static int r_layer_free_null(int variant)
 {
+    (void)variant;
     CHECK(tnn_rng_seed(NULL, 1) == TNN_E_INVALID, "fixture");
     tnn_layer_free(NULL);
     CHECK(tnn_last_error_code() == TNN_E_INVALID,
@@ -978,12 +1133,14 @@ NEUTRAL_ROW(r_layer_num_params_null, tnn_layer_num_params(NULL) == 0)
 NEUTRAL_ROW(r_layer_param_null, tnn_layer_param(NULL, 0) == NULL)
 NEUTRAL_ROW(r_layer_grad_null, tnn_layer_grad(NULL, 0) == NULL)
 
-/* which: 0 param, 1 grad. */
-static int param_range_case(int which)
+/* variant: the getter, GET_PARAM or GET_GRAD. */
+enum { GET_PARAM, GET_GRAD };
+
+static int param_range_case(int variant)
 {
     tnn_layer *d = tnn_dense_new(2, 2), *r = tnn_relu_new();
     tnn_tensor *(*get)(tnn_layer *, int) =
-        which ? tnn_layer_grad : tnn_layer_param;
+        variant == GET_GRAD ? tnn_layer_grad : tnn_layer_param;
     CHECK(get(d, 2) == NULL, "index 2 of a dense layer is not NULL");
     CHECK(get(d, -1) == NULL, "index -1 is not NULL");
     CHECK(get(d, INT_MAX) == NULL, "index INT_MAX is not NULL");
@@ -993,46 +1150,32 @@ static int param_range_case(int which)
     return NEUTRAL;
 }
 
-static int r_layer_param_range(void)
-{
-    return param_range_case(0);
-}
-static int r_layer_grad_range(void)
-{
-    return param_range_case(1);
-}
-
 CALL_ROW(r_set_trainable_null, tnn_layer_set_trainable(NULL, 1))
 
-static int set_trainable_case(int value)
+/* variant: the flag passed to a dense layer. */
+static int set_trainable_case(int variant)
 {
     tnn_layer *l = tnn_dense_new(2, 2);
-    int rc = capture(tnn_layer_set_trainable(l, value));
+    int rc = capture(tnn_layer_set_trainable(l, variant));
     CHECK(tnn_layer_trainable(l) == 1, "the trainable flag changed");
     tnn_layer_free(l);
     return rc;
 }
 
-static int r_set_trainable_2(void)
-{
-    return set_trainable_case(2);
-}
-static int r_set_trainable_neg(void)
-{
-    return set_trainable_case(-1);
-}
 NEUTRAL_ROW(r_trainable_null, tnn_layer_trainable(NULL) == 0)
 
-static int r_layer_init_null_layer(void)
+static int r_layer_init_null_layer(int variant)
 {
+    (void)variant;
     tnn_rng *r = tnn_rng_new(1);
     int rc = capture(tnn_layer_init(NULL, r));
     tnn_rng_free(r);
     return rc;
 }
 
-static int r_layer_init_null_rng(void)
+static int r_layer_init_null_rng(int variant)
 {
+    (void)variant;
     tnn_layer *l = tnn_dense_new(3, 2);
     tnn_tensor_fill(tnn_layer_param(l, 0), 0.5f);
     struct snap s;
@@ -1043,17 +1186,80 @@ static int r_layer_init_null_rng(void)
     return rc;
 }
 
-/* Forward of a layer on in (rows x in_cols) into out (out_rows x out_cols);
- * kind: 0 dense 3->2, 1 relu (unbound), 2 dropout 0.5 (unbound). A failed
- * call must leave out and the layer's width alone. */
-static int forward_case(int kind, size_t rows, size_t in_cols, size_t out_rows,
-                        size_t out_cols, int mode, int null_in, int null_out,
-                        int null_rng)
+CALL_ROW(r_zero_grad_null, tnn_layer_zero_grad(NULL))
+
+static const struct misuse layer_rows[] = {
+    {"tnn_layer_free", "NULL", NEUTRAL, r_layer_free_null, 0},
+    {"tnn_layer_kind", "NULL gives 0", NEUTRAL, r_layer_kind_null, 0},
+    {"tnn_layer_name", "NULL gives \"\"", NEUTRAL, r_layer_name_null, 0},
+    {"tnn_layer_in_features", "NULL gives 0", NEUTRAL, r_layer_in_null, 0},
+    {"tnn_layer_out_features", "NULL gives 0", NEUTRAL, r_layer_out_null, 0},
+    {"tnn_layer_num_params", "NULL gives 0", NEUTRAL, r_layer_num_params_null,
+     0},
+    {"tnn_layer_param", "NULL gives NULL", NEUTRAL, r_layer_param_null, 0},
+    {"tnn_layer_param", "i out of range gives NULL", NEUTRAL, param_range_case,
+     GET_PARAM},
+    {"tnn_layer_grad", "NULL gives NULL", NEUTRAL, r_layer_grad_null, 0},
+    {"tnn_layer_grad", "i out of range gives NULL", NEUTRAL, param_range_case,
+     GET_GRAD},
+    {"tnn_layer_set_trainable", "NULL layer", INV, r_set_trainable_null, 0},
+    {"tnn_layer_set_trainable", "trainable 2", INV, set_trainable_case, 2},
+    {"tnn_layer_set_trainable", "trainable -1", INV, set_trainable_case, -1},
+    {"tnn_layer_trainable", "NULL gives 0", NEUTRAL, r_trainable_null, 0},
+    {"tnn_layer_init", "NULL layer", INV, r_layer_init_null_layer, 0},
+    {"tnn_layer_init", "NULL rng", INV, r_layer_init_null_rng, 0},
+    {"tnn_layer_zero_grad", "NULL layer", INV, r_zero_grad_null, 0},
+};
+
+static int r_fwd_null_layer(int variant)
 {
+    (void)variant;
+    tnn_tensor *in = mk(2, 3, 1.0f), *out = mk(2, 3, 0.0f);
+    int rc = capture(tnn_layer_forward(NULL, in, out, TNN_MODE_EVAL, NULL));
+    tnn_tensor_free(in);
+    tnn_tensor_free(out);
+    return rc;
+}
+
+/* Forward of a layer on in (2 x in_cols) into out (out_rows x out_cols).
+ * The valid call: a dense 3->2 layer (kind 0; 1 is an unbound relu, 2 an
+ * unbound dropout 0.5) on 2x3 into 2x2 in eval mode with a generator;
+ * variant: what is wrong. A failed call must leave out and the layer's
+ * width alone. */
+enum {
+    FWD_NULL_IN,
+    FWD_NULL_OUT,
+    FWD_MODE_2,
+    FWD_RELU_MODE_NEG,
+    FWD_IN_WIDTH,
+    FWD_OUT_WIDTH,
+    FWD_OUT_ROWS,
+    FWD_RELU_OUT_WIDTH,
+    FWD_DROPOUT_NO_RNG
+};
+
+static int forward_case(int variant)
+{
+    int kind = 0, mode = TNN_MODE_EVAL;
+    size_t in_cols = 3, out_rows = 2, out_cols = 2;
+    int null_in = 0, null_out = 0, null_rng = 0;
+    switch (variant) {
+    case FWD_NULL_IN: null_in = 1; break;
+    case FWD_NULL_OUT: null_out = 1; break;
+    case FWD_MODE_2: mode = 2; break;
+    case FWD_RELU_MODE_NEG: kind = 1, out_cols = 3, mode = -1; break;
+    case FWD_IN_WIDTH: in_cols = 4; break;
+    case FWD_OUT_WIDTH: out_cols = 3; break;
+    case FWD_OUT_ROWS: out_rows = 3, mode = TNN_MODE_TRAIN; break;
+    case FWD_RELU_OUT_WIDTH: kind = 1, out_cols = 4; break;
+    case FWD_DROPOUT_NO_RNG:
+        kind = 2, out_cols = 3, mode = TNN_MODE_TRAIN, null_rng = 1;
+        break;
+    }
     tnn_layer *l = kind == 0   ? tnn_dense_new(3, 2)
                    : kind == 1 ? tnn_relu_new()
                                : tnn_dropout_new(0.5f);
-    tnn_tensor *in = mk(rows, in_cols, 1.0f);
+    tnn_tensor *in = mk(2, in_cols, 1.0f);
     tnn_tensor *out = mk(out_rows, out_cols, 7.0f);
     tnn_rng *r = tnn_rng_new(1);
     size_t width = tnn_layer_in_features(l);
@@ -1075,54 +1281,9 @@ static int forward_case(int kind, size_t rows, size_t in_cols, size_t out_rows,
     return rc;
 }
 
-static int r_fwd_null_layer(void)
+static int r_fwd_in_1d(int variant)
 {
-    tnn_tensor *in = mk(2, 3, 1.0f), *out = mk(2, 3, 0.0f);
-    int rc = capture(tnn_layer_forward(NULL, in, out, TNN_MODE_EVAL, NULL));
-    tnn_tensor_free(in);
-    tnn_tensor_free(out);
-    return rc;
-}
-
-static int r_fwd_null_in(void)
-{
-    return forward_case(0, 2, 3, 2, 2, TNN_MODE_EVAL, 1, 0, 0);
-}
-static int r_fwd_null_out(void)
-{
-    return forward_case(0, 2, 3, 2, 2, TNN_MODE_EVAL, 0, 1, 0);
-}
-static int r_fwd_mode_2(void)
-{
-    return forward_case(0, 2, 3, 2, 2, 2, 0, 0, 0);
-}
-static int r_fwd_mode_neg(void)
-{
-    return forward_case(1, 2, 3, 2, 3, -1, 0, 0, 0);
-}
-static int r_fwd_in_width(void)
-{
-    return forward_case(0, 2, 4, 2, 2, TNN_MODE_EVAL, 0, 0, 0);
-}
-static int r_fwd_out_width(void)
-{
-    return forward_case(0, 2, 3, 2, 3, TNN_MODE_EVAL, 0, 0, 0);
-}
-static int r_fwd_out_rows(void)
-{
-    return forward_case(0, 2, 3, 3, 2, TNN_MODE_TRAIN, 0, 0, 0);
-}
-static int r_fwd_relu_out_width(void)
-{
-    return forward_case(1, 2, 3, 2, 4, TNN_MODE_EVAL, 0, 0, 0);
-}
-static int r_fwd_dropout_no_rng(void)
-{
-    return forward_case(2, 2, 3, 2, 3, TNN_MODE_TRAIN, 0, 0, 1);
-}
-
-static int r_fwd_in_1d(void)
-{
+    (void)variant;
     tnn_layer *l = tnn_relu_new();
     tnn_tensor *in = mk1(3, 1.0f), *out = mk1(3, 7.0f);
     int rc = capture(tnn_layer_forward(l, in, out, TNN_MODE_EVAL, NULL));
@@ -1134,8 +1295,9 @@ static int r_fwd_in_1d(void)
 }
 
 /* An activation bound to 3 features refuses 4. */
-static int r_fwd_bound_width(void)
+static int r_fwd_bound_width(int variant)
 {
+    (void)variant;
     tnn_layer *l = tnn_tanh_new();
     tnn_tensor *in3 = mk(2, 3, 1.0f), *out3 = mk(2, 3, 0.0f);
     tnn_tensor *in4 = mk(2, 4, 1.0f), *out4 = mk(2, 4, 7.0f);
@@ -1152,13 +1314,65 @@ static int r_fwd_bound_width(void)
     return rc;
 }
 
-/* Backward of a dense 3->2 layer. prior: 0 no forward, 1 training forward
- * of 2 rows, 2 eval forward of 2 rows. The call gets in (in_rows x 3),
- * out (2 x 2), dout (dout_rows x dout_cols), din (2 x din_cols) or NULLs.
- * The gradients and din must stay as they were. */
-static int backward_case(int prior, size_t in_rows, size_t dout_rows,
-                         size_t dout_cols, size_t din_cols, int null_what)
+static const struct misuse layer_forward_rows[] = {
+    {"tnn_layer_forward", "NULL layer", INV, r_fwd_null_layer, 0},
+    {"tnn_layer_forward", "NULL in", INV, forward_case, FWD_NULL_IN},
+    {"tnn_layer_forward", "NULL out", INV, forward_case, FWD_NULL_OUT},
+    {"tnn_layer_forward", "mode 2", INV, forward_case, FWD_MODE_2},
+    {"tnn_layer_forward", "mode -1 (relu)", INV, forward_case,
+     FWD_RELU_MODE_NEG},
+    {"tnn_layer_forward", "dense 3->2 given 4 features", SHP, forward_case,
+     FWD_IN_WIDTH},
+    {"tnn_layer_forward", "dense 3->2 into 3 columns", SHP, forward_case,
+     FWD_OUT_WIDTH},
+    {"tnn_layer_forward", "out has other rows", SHP, forward_case,
+     FWD_OUT_ROWS},
+    {"tnn_layer_forward", "relu: out wider than in", SHP, forward_case,
+     FWD_RELU_OUT_WIDTH},
+    {"tnn_layer_forward", "1-D in", SHP, r_fwd_in_1d, 0},
+    {"tnn_layer_forward", "tanh bound to 3 given 4", SHP, r_fwd_bound_width,
+     0},
+    {"tnn_layer_forward", "dropout training without rng", INV, forward_case,
+     FWD_DROPOUT_NO_RNG},
+};
+
+static int r_bwd_null_layer(int variant)
 {
+    (void)variant;
+    tnn_tensor *t = mk(2, 2, 0.0f);
+    int rc = capture(tnn_layer_backward(NULL, t, t, t, NULL));
+    tnn_tensor_free(t);
+    return rc;
+}
+
+/* Backward of a dense 3->2 layer. The valid call follows a training
+ * forward of 2 rows and gets in (2 x 3), out (2 x 2), dout (2 x 2) and din
+ * (2 x 3); variant: what is wrong. The gradients and din must stay as they
+ * were. */
+enum {
+    BWD_NO_FORWARD,
+    BWD_AFTER_EVAL,
+    BWD_OTHER_BATCH,
+    BWD_DOUT_WIDTH,
+    BWD_DOUT_ROWS,
+    BWD_DIN_WIDTH,
+    BWD_NULL_IN,
+    BWD_NULL_OUT,
+    BWD_NULL_DOUT
+};
+
+static int backward_case(int variant)
+{
+    int prior = 1; /* 0 no forward, 1 training forward, 2 eval forward */
+    size_t in_rows = 2, dout_rows = 2, dout_cols = 2, din_cols = 3;
+    switch (variant) {
+    case BWD_NO_FORWARD: prior = 0; break;
+    case BWD_AFTER_EVAL: prior = 2; break;
+    case BWD_OTHER_BATCH: in_rows = 3; break;
+    case BWD_DOUT_WIDTH: dout_cols = 3; break;
+    case BWD_DOUT_ROWS: dout_rows = 3; break;
+    case BWD_DIN_WIDTH: din_cols = 2; break;
+    }
     tnn_layer *l = tnn_dense_new(3, 2);
     tnn_rng *r = tnn_rng_new(2);
     ck_assert_int_eq(tnn_layer_init(l, r), TNN_OK);
@@ -1175,9 +1389,10 @@ static int backward_case(int prior, size_t in_rows, size_t dout_rows,
     snap_take(&gw, tnn_layer_grad(l, 0));
     snap_take(&gb, tnn_layer_grad(l, 1));
     snap_take(&sd, din);
-    int rc = capture(tnn_layer_backward(l, null_what == 1 ? NULL : in,
-                                        null_what == 2 ? NULL : out,
-                                        null_what == 3 ? NULL : dout, din));
+    int rc = capture(tnn_layer_backward(l, variant == BWD_NULL_IN ? NULL : in,
+                                        variant == BWD_NULL_OUT ? NULL : out,
+                                        variant == BWD_NULL_DOUT ? NULL : dout,
+                                        din));
     CHECK(snap_same(&gw, tnn_layer_grad(l, 0)), "the weight gradient changed");
     CHECK(snap_same(&gb, tnn_layer_grad(l, 1)), "the bias gradient changed");
     CHECK(snap_same(&sd, din), "din was written");
@@ -1191,69 +1406,56 @@ static int backward_case(int prior, size_t in_rows, size_t dout_rows,
     return rc;
 }
 
-static int r_bwd_null_layer(void)
-{
-    tnn_tensor *t = mk(2, 2, 0.0f);
-    int rc = capture(tnn_layer_backward(NULL, t, t, t, NULL));
-    tnn_tensor_free(t);
-    return rc;
-}
-
-static int r_bwd_no_forward(void)
-{
-    return backward_case(0, 2, 2, 2, 3, 0);
-}
-static int r_bwd_after_eval(void)
-{
-    return backward_case(2, 2, 2, 2, 3, 0);
-}
-static int r_bwd_other_batch(void)
-{
-    return backward_case(1, 3, 2, 2, 3, 0);
-}
-static int r_bwd_dout_width(void)
-{
-    return backward_case(1, 2, 2, 3, 3, 0);
-}
-static int r_bwd_dout_rows(void)
-{
-    return backward_case(1, 2, 3, 2, 3, 0);
-}
-static int r_bwd_din_width(void)
-{
-    return backward_case(1, 2, 2, 2, 2, 0);
-}
-static int r_bwd_null_in(void)
-{
-    return backward_case(1, 2, 2, 2, 3, 1);
-}
-static int r_bwd_null_out(void)
-{
-    return backward_case(1, 2, 2, 2, 3, 2);
-}
-static int r_bwd_null_dout(void)
-{
-    return backward_case(1, 2, 2, 2, 3, 3);
-}
-
-CALL_ROW(r_zero_grad_null, tnn_layer_zero_grad(NULL))
+static const struct misuse layer_backward_rows[] = {
+    {"tnn_layer_backward", "NULL layer", INV, r_bwd_null_layer, 0},
+    {"tnn_layer_backward", "before any forward", STA, backward_case,
+     BWD_NO_FORWARD},
+    {"tnn_layer_backward", "after an eval forward only", STA, backward_case,
+     BWD_AFTER_EVAL},
+    {"tnn_layer_backward", "other batch size than the forward", STA,
+     backward_case, BWD_OTHER_BATCH},
+    {"tnn_layer_backward", "dout of other width", SHP, backward_case,
+     BWD_DOUT_WIDTH},
+    {"tnn_layer_backward", "dout of other rows", SHP, backward_case,
+     BWD_DOUT_ROWS},
+    {"tnn_layer_backward", "din of other width", SHP, backward_case,
+     BWD_DIN_WIDTH},
+    {"tnn_layer_backward", "NULL in", INV, backward_case, BWD_NULL_IN},
+    {"tnn_layer_backward", "NULL out", INV, backward_case, BWD_NULL_OUT},
+    {"tnn_layer_backward", "NULL dout", INV, backward_case, BWD_NULL_DOUT},
+};
 
 /* ========================================================================= */
 /* Losses                                                                    */
 /* ========================================================================= */
 
-/* MSE with pred (pr x pc), target (tr x tc), grad (gr x gc) or NULLs;
- * *loss and grad must stay as they were. */
-static int mse_case(size_t pr, size_t pc, size_t tr, size_t tc, size_t gr,
-                    size_t gc, int null_what)
+/* MSE with pred (2 x 3), target (tr x tc) and grad (gr x gc), all 2 x 3
+ * when valid; variant: what is wrong. *loss and grad must stay as they
+ * were. */
+enum {
+    MSE_NULL_PRED,
+    MSE_NULL_TARGET,
+    MSE_TARGET_COLS,
+    MSE_TARGET_ROWS,
+    MSE_GRAD_SHAPE
+};
+
+static int mse_case(int variant)
 {
-    tnn_tensor *p = mk(pr, pc, 1.0f), *t = mk(tr, tc, 0.0f);
+    size_t tr = 2, tc = 3, gr = 2, gc = 3;
+    switch (variant) {
+    case MSE_TARGET_COLS: tc = 4; break;
+    case MSE_TARGET_ROWS: tr = 3; break;
+    case MSE_GRAD_SHAPE: gr = 3, gc = 2; break;
+    }
+    tnn_tensor *p = mk(2, 3, 1.0f), *t = mk(tr, tc, 0.0f);
     tnn_tensor *g = mk(gr, gc, 7.0f);
     struct snap s;
     snap_take(&s, g);
     double loss = 42.0;
-    int rc = capture(tnn_loss_mse(null_what == 1 ? NULL : p,
-                                  null_what == 2 ? NULL : t, &loss, g));
+    int rc =
+        capture(tnn_loss_mse(variant == MSE_NULL_PRED ? NULL : p,
+                             variant == MSE_NULL_TARGET ? NULL : t, &loss, g));
     CHECK(loss == 42.0, "*loss was written");
     CHECK(snap_same(&s, g), "grad was written");
     tnn_tensor_free(p);
@@ -1262,29 +1464,9 @@ static int mse_case(size_t pr, size_t pc, size_t tr, size_t tc, size_t gr,
     return rc;
 }
 
-static int r_mse_null_pred(void)
+static int r_mse_1d(int variant)
 {
-    return mse_case(2, 3, 2, 3, 2, 3, 1);
-}
-static int r_mse_null_target(void)
-{
-    return mse_case(2, 3, 2, 3, 2, 3, 2);
-}
-static int r_mse_target_cols(void)
-{
-    return mse_case(2, 3, 2, 4, 2, 3, 0);
-}
-static int r_mse_target_rows(void)
-{
-    return mse_case(2, 3, 3, 3, 2, 3, 0);
-}
-static int r_mse_grad_shape(void)
-{
-    return mse_case(2, 3, 2, 3, 3, 2, 0);
-}
-
-static int r_mse_1d(void)
-{
+    (void)variant;
     tnn_tensor *p = mk1(3, 1.0f), *t = mk1(3, 0.0f);
     double loss = 42.0;
     int rc = capture(tnn_loss_mse(p, t, &loss, NULL));
@@ -1294,20 +1476,51 @@ static int r_mse_1d(void)
     return rc;
 }
 
-/* Cross-entropy of logits (2 x 3) against labels: index 1 gives 1-D labels
- * of n values set to label, else (lr x lc) probability rows of entries
- * label; grad (gr x gc). Nothing may be written on failure. */
-static int ce_case(int index, size_t n, float label, size_t lr, size_t lc,
-                   size_t gr, size_t gc, int null_what)
+/* Cross-entropy of logits (2 x 3) against labels: 1-D labels of n class
+ * indices, all label, or (index 0) probability rows (lr x lc) of entries
+ * label; grad (2 x gc). The valid call has 2 labels of class 0 and a 2 x 3
+ * grad; variant: what is wrong. Nothing may be written on failure. */
+enum {
+    CE_NULL_LOGITS,
+    CE_NULL_LABELS,
+    CE_INDEX_COUNT,
+    CE_ROWS_SHAPE,
+    CE_ROWS_COUNT,
+    CE_LABEL_RANGE,
+    CE_LABEL_NEG,
+    CE_LABEL_FRAC,
+    CE_LABEL_NAN,
+    CE_PROB_NEG,
+    CE_PROB_INF,
+    CE_GRAD_SHAPE
+};
+
+static int ce_case(int variant)
 {
+    int index = 1;
+    size_t n = 2, lr = 2, lc = 3, gc = 3;
+    float label = 0.0f;
+    switch (variant) {
+    case CE_INDEX_COUNT: n = 3; break;
+    case CE_ROWS_SHAPE: index = 0, lc = 4; break;
+    case CE_ROWS_COUNT: index = 0, lr = 3; break;
+    case CE_LABEL_RANGE: label = 3.0f; break;
+    case CE_LABEL_NEG: label = -1.0f; break;
+    case CE_LABEL_FRAC: label = 1.5f; break;
+    case CE_LABEL_NAN: label = NAN; break;
+    case CE_PROB_NEG: index = 0, label = -0.5f; break;
+    case CE_PROB_INF: index = 0, label = INFINITY; break;
+    case CE_GRAD_SHAPE: label = 1.0f, gc = 2; break;
+    }
     tnn_tensor *z = mk(2, 3, 0.5f);
     tnn_tensor *y = index ? mk1(n, label) : mk(lr, lc, label);
-    tnn_tensor *g = mk(gr, gc, 7.0f);
+    tnn_tensor *g = mk(2, gc, 7.0f);
     struct snap s;
     snap_take(&s, g);
     double loss = 42.0, acc = 42.0;
     int rc = capture(tnn_loss_cross_entropy(
-        null_what == 1 ? NULL : z, null_what == 2 ? NULL : y, &loss, g, &acc));
+        variant == CE_NULL_LOGITS ? NULL : z,
+        variant == CE_NULL_LABELS ? NULL : y, &loss, g, &acc));
     CHECK(loss == 42.0, "*loss was written");
     CHECK(acc == 42.0, "*accuracy was written");
     CHECK(snap_same(&s, g), "grad was written");
@@ -1317,57 +1530,9 @@ static int ce_case(int index, size_t n, float label, size_t lr, size_t lc,
     return rc;
 }
 
-static int r_ce_null_logits(void)
+static int r_ce_logits_1d(int variant)
 {
-    return ce_case(1, 2, 0.0f, 0, 0, 2, 3, 1);
-}
-static int r_ce_null_labels(void)
-{
-    return ce_case(1, 2, 0.0f, 0, 0, 2, 3, 2);
-}
-static int r_ce_index_count(void)
-{
-    return ce_case(1, 3, 0.0f, 0, 0, 2, 3, 0);
-}
-static int r_ce_rows_shape(void)
-{
-    return ce_case(0, 0, 0, 2, 4, 2, 3, 0);
-}
-static int r_ce_rows_count(void)
-{
-    return ce_case(0, 0, 0, 3, 3, 2, 3, 0);
-}
-static int r_ce_label_range(void)
-{
-    return ce_case(1, 2, 3.0f, 0, 0, 2, 3, 0);
-}
-static int r_ce_label_neg(void)
-{
-    return ce_case(1, 2, -1.0f, 0, 0, 2, 3, 0);
-}
-static int r_ce_label_frac(void)
-{
-    return ce_case(1, 2, 1.5f, 0, 0, 2, 3, 0);
-}
-static int r_ce_label_nan(void)
-{
-    return ce_case(1, 2, NAN, 0, 0, 2, 3, 0);
-}
-static int r_ce_prob_neg(void)
-{
-    return ce_case(0, 0, -0.5f, 2, 3, 2, 3, 0);
-}
-static int r_ce_prob_inf(void)
-{
-    return ce_case(0, 0, INFINITY, 2, 3, 2, 3, 0);
-}
-static int r_ce_grad_shape(void)
-{
-    return ce_case(1, 2, 1.0f, 0, 0, 2, 2, 0);
-}
-
-static int r_ce_logits_1d(void)
-{
+    (void)variant;
     tnn_tensor *z = mk1(3, 0.5f), *y = mk1(3, 0.0f);
     double loss = 42.0;
     int rc = capture(tnn_loss_cross_entropy(z, y, &loss, NULL, NULL));
@@ -1376,6 +1541,33 @@ static int r_ce_logits_1d(void)
     tnn_tensor_free(y);
     return rc;
 }
+
+static const struct misuse loss_rows[] = {
+    {"tnn_loss_mse", "NULL pred", INV, mse_case, MSE_NULL_PRED},
+    {"tnn_loss_mse", "NULL target", INV, mse_case, MSE_NULL_TARGET},
+    {"tnn_loss_mse", "target of other width", SHP, mse_case, MSE_TARGET_COLS},
+    {"tnn_loss_mse", "target of other rows", SHP, mse_case, MSE_TARGET_ROWS},
+    {"tnn_loss_mse", "grad of other shape", SHP, mse_case, MSE_GRAD_SHAPE},
+    {"tnn_loss_mse", "1-D tensors", SHP, r_mse_1d, 0},
+    {"tnn_loss_cross_entropy", "NULL logits", INV, ce_case, CE_NULL_LOGITS},
+    {"tnn_loss_cross_entropy", "NULL labels", INV, ce_case, CE_NULL_LABELS},
+    {"tnn_loss_cross_entropy", "3 class indices for 2 rows", SHP, ce_case,
+     CE_INDEX_COUNT},
+    {"tnn_loss_cross_entropy", "probability rows of other width", SHP, ce_case,
+     CE_ROWS_SHAPE},
+    {"tnn_loss_cross_entropy", "probability rows of other count", SHP, ce_case,
+     CE_ROWS_COUNT},
+    {"tnn_loss_cross_entropy", "class 3 of 3", INV, ce_case, CE_LABEL_RANGE},
+    {"tnn_loss_cross_entropy", "class -1", INV, ce_case, CE_LABEL_NEG},
+    {"tnn_loss_cross_entropy", "class 1.5", INV, ce_case, CE_LABEL_FRAC},
+    {"tnn_loss_cross_entropy", "class NaN", INV, ce_case, CE_LABEL_NAN},
+    {"tnn_loss_cross_entropy", "probability -0.5", INV, ce_case, CE_PROB_NEG},
+    {"tnn_loss_cross_entropy", "probability infinite", INV, ce_case,
+     CE_PROB_INF},
+    {"tnn_loss_cross_entropy", "grad of other shape", SHP, ce_case,
+     CE_GRAD_SHAPE},
+    {"tnn_loss_cross_entropy", "1-D logits", SHP, r_ce_logits_1d, 0},
+};
 
 /* ========================================================================= */
 /* Optimizers                                                                */
@@ -1392,10 +1584,11 @@ CTOR_ROW(r_adam_lr_nan, tnn_optim, tnn_adam_new(NAN), tnn_optim_free)
 CTOR_ROW(r_adam_lr_inf, tnn_optim, tnn_adam_new(INFINITY), tnn_optim_free)
 NOMEM_ROW(r_adam_nomem, tnn_optim, tnn_adam_new(1e-3f), tnn_optim_free)
 
-/* An optimizer of kind adam (1) or sgd (0), freed after f ran on it. */
+/* call on an optimizer o of kind adam (1) or sgd (0), freed afterwards. */
 #define OPT_ROW(name, adam, call)                                             \
-    static int name(void)                                                     \
+    static int name(int variant)                                              \
     {                                                                         \
+        (void)variant;                                                        \
         tnn_optim *o = (adam) ? tnn_adam_new(1e-3f) : tnn_sgd_new(0.1f);      \
         ck_assert_ptr_nonnull(o);                                             \
         int rc = capture(call);                                               \
@@ -1466,8 +1659,9 @@ OPT_ROW(r_cos_sched_min_nan, 0, tnn_optim_set_cosine_schedule(o, 10, NAN))
 CALL_ROW(r_clear_sched_null, tnn_optim_clear_schedule(NULL))
 
 /* lr below a cosine schedule's min_lr breaks 0 <= min_lr <= lr. */
-static int r_set_lr_below_min(void)
+static int r_set_lr_below_min(int variant)
 {
+    (void)variant;
     tnn_optim *o = tnn_sgd_new(0.1f);
     ck_assert_int_eq(tnn_optim_set_cosine_schedule(o, 10, 0.05f), TNN_OK);
     int rc = capture(tnn_optim_set_lr(o, 0.01f));
@@ -1477,8 +1671,9 @@ static int r_set_lr_below_min(void)
 }
 
 /* A failed schedule keeps the one before. */
-static int r_step_sched_kept(void)
+static int r_step_sched_kept(int variant)
 {
+    (void)variant;
     tnn_optim *o = tnn_sgd_new(0.1f);
     ck_assert_int_eq(tnn_optim_set_cosine_schedule(o, 10, 0.05f), TNN_OK);
     float before = tnn_optim_current_lr(o);
@@ -1488,14 +1683,100 @@ static int r_step_sched_kept(void)
     return rc;
 }
 
-static int r_optim_free_null(void)
+static int r_optim_free_null(int variant)
 {
+    (void)variant;
     CHECK(tnn_rng_seed(NULL, 1) == TNN_E_INVALID, "fixture");
     tnn_optim_free(NULL);
     CHECK(tnn_last_error_code() == TNN_E_INVALID,
           "freeing NULL touched the error state");
     return NEUTRAL;
 }
+
+static const struct misuse optim_rows[] = {
+    {"tnn_sgd_new", "lr 0", INV, r_sgd_lr0, 0},
+    {"tnn_sgd_new", "lr negative", INV, r_sgd_lr_neg, 0},
+    {"tnn_sgd_new", "lr NaN", INV, r_sgd_lr_nan, 0},
+    {"tnn_sgd_new", "lr infinity", INV, r_sgd_lr_inf, 0},
+    {"tnn_sgd_new", "allocation fails", NOM, r_sgd_nomem, 0},
+    {"tnn_adam_new", "lr 0", INV, r_adam_lr0, 0},
+    {"tnn_adam_new", "lr negative", INV, r_adam_lr_neg, 0},
+    {"tnn_adam_new", "lr NaN", INV, r_adam_lr_nan, 0},
+    {"tnn_adam_new", "lr infinity", INV, r_adam_lr_inf, 0},
+    {"tnn_adam_new", "allocation fails", NOM, r_adam_nomem, 0},
+    {"tnn_sgd_set_momentum", "NULL optimizer", INV, r_sgd_mom_null, 0},
+    {"tnn_sgd_set_momentum", "an adam optimizer", INV, r_sgd_mom_adam, 0},
+    {"tnn_sgd_set_momentum", "momentum 1", INV, r_sgd_mom_1, 0},
+    {"tnn_sgd_set_momentum", "momentum -0.5", INV, r_sgd_mom_neg, 0},
+    {"tnn_sgd_set_momentum", "momentum NaN", INV, r_sgd_mom_nan, 0},
+    {"tnn_sgd_set_nesterov", "NULL optimizer", INV, r_nesterov_null, 0},
+    {"tnn_sgd_set_nesterov", "an adam optimizer", INV, r_nesterov_adam, 0},
+    {"tnn_sgd_set_nesterov", "nesterov 2", INV, r_nesterov_2, 0},
+    {"tnn_sgd_set_nesterov", "nesterov -1", INV, r_nesterov_neg, 0},
+    {"tnn_adam_set_betas", "NULL optimizer", INV, r_betas_null, 0},
+    {"tnn_adam_set_betas", "an sgd optimizer", INV, r_betas_sgd, 0},
+    {"tnn_adam_set_betas", "beta1 1", INV, r_betas_b1_1, 0},
+    {"tnn_adam_set_betas", "beta2 1", INV, r_betas_b2_1, 0},
+    {"tnn_adam_set_betas", "beta1 -0.1", INV, r_betas_b1_neg, 0},
+    {"tnn_adam_set_betas", "beta2 -0.1", INV, r_betas_b2_neg, 0},
+    {"tnn_adam_set_betas", "beta1 NaN", INV, r_betas_nan, 0},
+    {"tnn_adam_set_betas", "beta2 infinity", INV, r_betas_b2_inf, 0},
+    {"tnn_adam_set_eps", "NULL optimizer", INV, r_adam_eps_null, 0},
+    {"tnn_adam_set_eps", "an sgd optimizer", INV, r_adam_eps_sgd, 0},
+    {"tnn_adam_set_eps", "eps 0", INV, r_adam_eps_0, 0},
+    {"tnn_adam_set_eps", "eps negative", INV, r_adam_eps_neg, 0},
+    {"tnn_adam_set_eps", "eps NaN", INV, r_adam_eps_nan, 0},
+    {"tnn_adam_set_eps", "eps infinity", INV, r_adam_eps_inf, 0},
+    {"tnn_optim_set_weight_decay", "NULL optimizer", INV, r_wd_null, 0},
+    {"tnn_optim_set_weight_decay", "lambda -0.1", INV, r_wd_neg, 0},
+    {"tnn_optim_set_weight_decay", "lambda NaN", INV, r_wd_nan, 0},
+    {"tnn_optim_set_weight_decay", "lambda infinity", INV, r_wd_inf, 0},
+    {"tnn_optim_weight_decay", "NULL gives 0", NEUTRAL, r_wd_get_null, 0},
+    {"tnn_adam_set_decoupled", "NULL optimizer", INV, r_decoupled_null, 0},
+    {"tnn_adam_set_decoupled", "an sgd optimizer", INV, r_decoupled_sgd, 0},
+    {"tnn_adam_set_decoupled", "decoupled 2", INV, r_decoupled_2, 0},
+    {"tnn_optim_set_decay_all", "NULL optimizer", INV, r_decay_all_null, 0},
+    {"tnn_optim_set_decay_all", "all 2", INV, r_decay_all_2, 0},
+    {"tnn_optim_set_decay_all", "all -1", INV, r_decay_all_neg, 0},
+    {"tnn_optim_set_lr", "NULL optimizer", INV, r_set_lr_null, 0},
+    {"tnn_optim_set_lr", "lr 0", INV, r_set_lr_0, 0},
+    {"tnn_optim_set_lr", "lr -1", INV, r_set_lr_neg, 0},
+    {"tnn_optim_set_lr", "lr NaN", INV, r_set_lr_nan, 0},
+    {"tnn_optim_set_lr", "lr infinity", INV, r_set_lr_inf, 0},
+    {"tnn_optim_set_lr", "lr below the cosine min_lr", INV, r_set_lr_below_min,
+     0},
+    {"tnn_optim_lr", "NULL gives 0", NEUTRAL, r_lr_null, 0},
+    {"tnn_optim_current_lr", "NULL gives 0", NEUTRAL, r_current_lr_null, 0},
+    {"tnn_optim_steps", "NULL gives 0", NEUTRAL, r_steps_null, 0},
+    {"tnn_optim_set_step_schedule", "NULL optimizer", INV, r_step_sched_null,
+     0},
+    {"tnn_optim_set_step_schedule", "step_size 0", INV, r_step_sched_size0, 0},
+    {"tnn_optim_set_step_schedule", "step_size -5", INV, r_step_sched_size_neg,
+     0},
+    {"tnn_optim_set_step_schedule", "gamma 0", INV, r_step_sched_gamma0, 0},
+    {"tnn_optim_set_step_schedule", "gamma 1.5", INV, r_step_sched_gamma_big,
+     0},
+    {"tnn_optim_set_step_schedule", "gamma -0.5", INV, r_step_sched_gamma_neg,
+     0},
+    {"tnn_optim_set_step_schedule", "gamma NaN", INV, r_step_sched_gamma_nan,
+     0},
+    {"tnn_optim_set_step_schedule", "keeps the cosine schedule", INV,
+     r_step_sched_kept, 0},
+    {"tnn_optim_set_cosine_schedule", "NULL optimizer", INV, r_cos_sched_null,
+     0},
+    {"tnn_optim_set_cosine_schedule", "total_steps 0", INV, r_cos_sched_total0,
+     0},
+    {"tnn_optim_set_cosine_schedule", "total_steps -1", INV,
+     r_cos_sched_total_neg, 0},
+    {"tnn_optim_set_cosine_schedule", "min_lr negative", INV,
+     r_cos_sched_min_neg, 0},
+    {"tnn_optim_set_cosine_schedule", "min_lr above lr", INV,
+     r_cos_sched_min_above, 0},
+    {"tnn_optim_set_cosine_schedule", "min_lr NaN", INV, r_cos_sched_min_nan,
+     0},
+    {"tnn_optim_clear_schedule", "NULL optimizer", INV, r_clear_sched_null, 0},
+    {"tnn_optim_free", "NULL", NEUTRAL, r_optim_free_null, 0},
+};
 
 /* ========================================================================= */
 /* Models: construction, layers, setters, getters                            */
@@ -1504,8 +1785,9 @@ static int r_optim_free_null(void)
 CTOR_ROW(r_model_new_0, tnn_model, tnn_model_new(0), tnn_model_free)
 NOMEM_ROW(r_model_new_nomem, tnn_model, tnn_model_new(4), tnn_model_free)
 
-static int r_model_free_null(void)
+static int r_model_free_null(int variant)
 {
+    (void)variant;
     CHECK(tnn_rng_seed(NULL, 1) == TNN_E_INVALID, "fixture");
     tnn_model_free(NULL);
     CHECK(tnn_last_error_code() == TNN_E_INVALID,
@@ -1514,26 +1796,36 @@ static int r_model_free_null(void)
 }
 
 /* tnn_model_add under the counting allocator: the layer is freed whatever
- * happens, the model keeps its layers. kind: 0 NULL model with a dense
- * layer, 1 NULL model with a relu, 2 NULL layer, 3 dense 4x2 after dense
- * 4x3, 4 batchnorm(2) after dense 4x3, 5 the layer list cannot grow. */
-static int add_case(int kind)
+ * happens, the model keeps its layers. variant: a NULL model with a dense
+ * layer or with a relu, a NULL layer, dense 4x2 or batchnorm(2) after
+ * dense 4x3, or a layer list that cannot grow. */
+enum {
+    ADD_NULL_MODEL,
+    ADD_NULL_MODEL_RELU,
+    ADD_NULL_LAYER,
+    ADD_WIDTH,
+    ADD_BN_WIDTH,
+    ADD_NOMEM
+};
+
+static int add_case(int variant)
 {
     struct counting_allocator a;
     counting_install(&a, 0);
-    tnn_model *m = kind <= 1 ? NULL : mk_model(0);
+    int null_model =
+        variant == ADD_NULL_MODEL || variant == ADD_NULL_MODEL_RELU;
+    tnn_model *m = null_model ? NULL : mk_model(0);
     size_t layers = 1;
-    if (kind == 5)
+    if (variant == ADD_NOMEM)
         for (; layers < 8; layers++)
             ck_assert_int_eq(tnn_model_add(m, tnn_relu_new()), TNN_OK);
-    tnn_layer *l = kind == 0   ? tnn_dense_new(4, 3)
-                   : kind == 1 ? tnn_relu_new()
-                   : kind == 2 ? NULL
-                   : kind == 3 ? tnn_dense_new(4, 2)
-                   : kind == 4 ? tnn_batchnorm_new(2)
-                               : tnn_relu_new();
-    CHECK(kind == 2 || l != NULL, "fixture");
-    if (kind == 5)
+    tnn_layer *l = variant == ADD_NULL_MODEL   ? tnn_dense_new(4, 3)
+                   : variant == ADD_NULL_LAYER ? NULL
+                   : variant == ADD_WIDTH      ? tnn_dense_new(4, 2)
+                   : variant == ADD_BN_WIDTH   ? tnn_batchnorm_new(2)
+                                               : tnn_relu_new();
+    CHECK(variant == ADD_NULL_LAYER || l != NULL, "fixture");
+    if (variant == ADD_NOMEM)
         a.fail_at = a.calls + 1;
     int rc = capture(tnn_model_add(m, l));
     a.fail_at = 0;
@@ -1554,40 +1846,22 @@ static int add_case(int kind)
     return rc;
 }
 
-static int r_add_null_model(void)
-{
-    return add_case(0);
-}
-static int r_add_null_model_relu(void)
-{
-    return add_case(1);
-}
-static int r_add_null_layer(void)
-{
-    return add_case(2);
-}
-static int r_add_width(void)
-{
-    return add_case(3);
-}
-static int r_add_bn_width(void)
-{
-    return add_case(4);
-}
-static int r_add_nomem(void)
-{
-    return add_case(5);
-}
-
 /* A layer or optimizer has one owner. Giving a model something a model
  * already owns fails with TNN_E_STATE, frees nothing and changes nothing;
  * freeing the models afterwards must then free everything exactly once
  * (AddressSanitizer and valgrind see a double free; the counting
- * allocator sees a leak or a negative count). kind: 0 the same layer
- * twice, 1 a layer of another model, 2 a layer the model owns whose
- * shape no longer fits, 3 an owned layer with a NULL model, 4 the
- * optimizer of another model, 5 an owned optimizer with a NULL model. */
-static int owned_case(int kind)
+ * allocator sees a leak or a negative count). variant: what is given. */
+enum {
+    OWNED_SAME_LAYER,       /* the same layer twice */
+    OWNED_OTHER_LAYER,      /* a layer of another model */
+    OWNED_LAYER_BAD_SHAPE,  /* a layer the model owns whose shape no
+                               longer fits */
+    OWNED_LAYER_NULL_MODEL, /* an owned layer with a NULL model */
+    OWNED_OTHER_OPTIM,      /* the optimizer of another model */
+    OWNED_OPTIM_NULL_MODEL  /* an owned optimizer with a NULL model */
+};
+
+static int owned_case(int variant)
 {
     struct counting_allocator a;
     counting_install(&a, 0);
@@ -1598,12 +1872,18 @@ static int owned_case(int kind)
     struct snap w;
     snap_take(&w, weights(m));
     int rc;
-    switch (kind) {
-    case 0: rc = capture(tnn_model_add(m, relu)); break;
-    case 1: rc = capture(tnn_model_add(m, tnn_model_layer(other, 0))); break;
-    case 2: rc = capture(tnn_model_add(m, tnn_model_layer(m, 0))); break;
-    case 3: rc = capture(tnn_model_add(NULL, relu)); break;
-    case 4:
+    switch (variant) {
+    case OWNED_SAME_LAYER: rc = capture(tnn_model_add(m, relu)); break;
+    case OWNED_OTHER_LAYER:
+        rc = capture(tnn_model_add(m, tnn_model_layer(other, 0)));
+        break;
+    case OWNED_LAYER_BAD_SHAPE:
+        rc = capture(tnn_model_add(m, tnn_model_layer(m, 0)));
+        break;
+    case OWNED_LAYER_NULL_MODEL:
+        rc = capture(tnn_model_add(NULL, relu));
+        break;
+    case OWNED_OTHER_OPTIM:
         rc = capture(tnn_model_set_optim(m, tnn_model_optim(other)));
         break;
     default: rc = capture(tnn_model_set_optim(NULL, m_opt)); break;
@@ -1627,39 +1907,16 @@ static int owned_case(int kind)
     return rc;
 }
 
-static int r_add_same_layer_twice(void)
-{
-    return owned_case(0);
-}
-static int r_add_layer_of_other_model(void)
-{
-    return owned_case(1);
-}
-static int r_add_owned_layer_bad_shape(void)
-{
-    return owned_case(2);
-}
-static int r_add_owned_layer_null_model(void)
-{
-    return owned_case(3);
-}
-static int r_set_optim_of_other_model(void)
-{
-    return owned_case(4);
-}
-static int r_set_optim_owned_null_model(void)
-{
-    return owned_case(5);
-}
+/* Freeing what a model owns leaves it to the model. variant: the part
+ * freed. */
+enum { FREE_OWNED_LAYER, FREE_OWNED_OPTIM };
 
-/* Freeing what a model owns leaves it to the model. what: 0 a layer, 1
- * the optimizer. */
-static int free_owned_case(int what)
+static int free_owned_case(int variant)
 {
     struct counting_allocator a;
     counting_install(&a, 0);
     tnn_model *m = mk_model(1);
-    if (what == 0)
+    if (variant == FREE_OWNED_LAYER)
         tnn_layer_free(tnn_model_layer(m, 0));
     else
         tnn_optim_free(tnn_model_optim(m));
@@ -1677,17 +1934,11 @@ static int free_owned_case(int what)
     return rc;
 }
 
-static int r_layer_free_owned(void)
-{
-    return free_owned_case(0);
-}
-static int r_optim_free_owned(void)
-{
-    return free_owned_case(1);
-}
-
 /* Calls from inside a tnn_model_fit() callback, which may read the model
- * but not change it. what: 0 add a layer, 1 set an optimizer. */
+ * but not change it. variant: MEDDLE_ADD adds a layer, MEDDLE_SET_OPTIM
+ * sets an optimizer. */
+enum { MEDDLE_ADD, MEDDLE_SET_OPTIM };
+
 struct meddle {
     tnn_model *m;
     int what;
@@ -1701,7 +1952,7 @@ static int meddle_cb(const tnn_progress *p, void *user)
     (void)p;
     if (!md->done) {
         md->done = 1;
-        if (md->what == 0)
+        if (md->what == MEDDLE_ADD)
             md->rc = capture(tnn_model_add(md->m, tnn_dense_new(3, 2)));
         else
             md->rc = capture(tnn_model_set_optim(md->m, tnn_adam_new(0.01f)));
@@ -1709,14 +1960,14 @@ static int meddle_cb(const tnn_progress *p, void *user)
     return 1;
 }
 
-static int meddle_case(int what)
+static int meddle_case(int variant)
 {
     struct counting_allocator a;
     counting_install(&a, 0);
     tnn_model *m = mk_model(1);
     tnn_optim *opt = tnn_model_optim(m);
     tnn_tensor *x = mk(4, 4, 0.5f), *y = mk(4, 3, 0.0f);
-    struct meddle md = {m, what, 12345, 0};
+    struct meddle md = {m, variant, 12345, 0};
     int fit_rc = tnn_model_fit(m, x, y, NULL, NULL, 1, 2, 0, meddle_cb, &md);
     CHECK(fit_rc == TNN_OK, "fit failed");
     CHECK(md.done, "the callback was not called");
@@ -1731,24 +1982,63 @@ static int meddle_case(int what)
     return md.rc;
 }
 
-static int r_add_in_callback(void)
+static int r_set_optim_null_model(int variant)
 {
-    return meddle_case(0);
-}
-static int r_set_optim_in_callback(void)
-{
-    return meddle_case(1);
+    (void)variant;
+    struct counting_allocator a;
+    counting_install(&a, 0);
+    tnn_optim *o = tnn_adam_new(1e-3f);
+    CHECK(o != NULL, "fixture");
+    int rc = capture(tnn_model_set_optim(NULL, o));
+    long live = a.live;
+    counting_remove();
+    CHECK(live == 0, "the optimizer leaked");
+    return rc;
 }
 
-static int r_max_sample_null(void)
-{
-    return capture(tnn_model_set_max_sample_values(NULL, 1000));
-}
+static const struct misuse model_parts_rows[] = {
+    {"tnn_model_new", "input_features 0", INV, r_model_new_0, 0},
+    {"tnn_model_new", "allocation fails", NOM, r_model_new_nomem, 0},
+    {"tnn_model_free", "NULL", NEUTRAL, r_model_free_null, 0},
+    {"tnn_model_add", "NULL model (dense freed)", INV, add_case,
+     ADD_NULL_MODEL},
+    {"tnn_model_add", "NULL model (relu freed)", INV, add_case,
+     ADD_NULL_MODEL_RELU},
+    {"tnn_model_add", "NULL layer", INV, add_case, ADD_NULL_LAYER},
+    {"tnn_model_add", "dense 4->2 after 3 outputs", SHP, add_case, ADD_WIDTH},
+    {"tnn_model_add", "batchnorm(2) after 3 outputs", SHP, add_case,
+     ADD_BN_WIDTH},
+    {"tnn_model_add", "the layer list cannot grow", NOM, add_case, ADD_NOMEM},
+    {"tnn_model_add", "from a fit callback", STA, meddle_case, MEDDLE_ADD},
+    {"tnn_model_add", "the same layer twice", STA, owned_case,
+     OWNED_SAME_LAYER},
+    {"tnn_model_add", "a layer of another model", STA, owned_case,
+     OWNED_OTHER_LAYER},
+    {"tnn_model_add", "an owned layer whose shape no longer fits", STA,
+     owned_case, OWNED_LAYER_BAD_SHAPE},
+    {"tnn_model_add", "an owned layer, NULL model", STA, owned_case,
+     OWNED_LAYER_NULL_MODEL},
+    {"tnn_layer_free", "a layer a model owns", STA, free_owned_case,
+     FREE_OWNED_LAYER},
+    {"tnn_optim_free", "the optimizer of a model", STA, free_owned_case,
+     FREE_OWNED_OPTIM},
+    {"tnn_model_set_optim", "NULL model (optimizer freed)", INV,
+     r_set_optim_null_model, 0},
+    {"tnn_model_set_optim", "from a fit callback", STA, meddle_case,
+     MEDDLE_SET_OPTIM},
+    {"tnn_model_set_optim", "the optimizer of another model", STA, owned_case,
+     OWNED_OTHER_OPTIM},
+    {"tnn_model_set_optim", "an owned optimizer, NULL model", STA, owned_case,
+     OWNED_OPTIM_NULL_MODEL},
+};
+
+CALL_ROW(r_max_sample_null, tnn_model_set_max_sample_values(NULL, 1000))
 
 /* A bound below the input row, and one from a fit callback: the bound
  * stays as it was. */
-static int r_max_sample_below_input(void)
+static int r_max_sample_below_input(int variant)
 {
+    (void)variant;
     tnn_model *m = mk_model(0);
     int rc = capture(tnn_model_set_max_sample_values(m, 3));
     CHECK(tnn_model_max_sample_values(m) == TNN_DEFAULT_MAX_SAMPLE_VALUES,
@@ -1770,8 +2060,9 @@ static int bound_cb(const tnn_progress *p, void *user)
     return 1;
 }
 
-static int r_max_sample_in_callback(void)
+static int r_max_sample_in_callback(int variant)
 {
+    (void)variant;
     tnn_model *m = mk_model(1);
     struct bound_ctx ctx = {m, 12345};
     tnn_tensor *x = mk(4, 4, 0.5f), *y = mk(4, 3, 0.0f);
@@ -1791,8 +2082,9 @@ NEUTRAL_ROW(r_max_sample_get_null, tnn_model_max_sample_values(NULL) == 0)
 /* A one-pixel image padded by 4096 on every side: conv2d's output alone
  * is 8193 x 8193 values per sample, above the default bound. Prediction
  * refuses before it allocates anything, and the output is untouched. */
-static int r_predict_above_bound(void)
+static int r_predict_above_bound(int variant)
 {
+    (void)variant;
     struct counting_allocator a;
     tnn_model *m = tnn_model_new_image(1, 1, 1);
     CHECK(m != NULL, "fixture");
@@ -1824,8 +2116,9 @@ static int r_predict_above_bound(void)
  * one-pixel image padded by 4096 alone exceeds it. The bound is checked
  * before the output's shape, so that no caller needs a tensor that big
  * to learn it. */
-static int r_layer_forward_above_bound(void)
+static int r_layer_forward_above_bound(int variant)
 {
+    (void)variant;
     tnn_layer *conv = tnn_conv2d_new(1, 1, 1, 1, 1, 4096);
     CHECK(conv != NULL, "fixture");
     size_t in_dims[4] = {1, 1, 1, 1}, out_dims[4] = {1, 1, 2, 2};
@@ -1840,24 +2133,12 @@ static int r_layer_forward_above_bound(void)
     return rc;
 }
 
-static int r_set_optim_null_model(void)
-{
-    struct counting_allocator a;
-    counting_install(&a, 0);
-    tnn_optim *o = tnn_adam_new(1e-3f);
-    CHECK(o != NULL, "fixture");
-    int rc = capture(tnn_model_set_optim(NULL, o));
-    long live = a.live;
-    counting_remove();
-    CHECK(live == 0, "the optimizer leaked");
-    return rc;
-}
-
 NEUTRAL_ROW(r_num_layers_null, tnn_model_num_layers(NULL) == 0)
 NEUTRAL_ROW(r_model_layer_null, tnn_model_layer(NULL, 0) == NULL)
 
-static int r_model_layer_range(void)
+static int r_model_layer_range(int variant)
 {
+    (void)variant;
     tnn_model *m = mk_model(0);
     CHECK(tnn_model_layer(m, 1) == NULL, "layer 1 of 1 is not NULL");
     CHECK(tnn_model_layer(m, SIZE_MAX) == NULL, "layer SIZE_MAX not NULL");
@@ -1869,8 +2150,9 @@ NEUTRAL_ROW(r_model_in_null, tnn_model_in_features(NULL) == 0)
 NEUTRAL_ROW(r_model_out_null, tnn_model_out_features(NULL) == 0)
 NEUTRAL_ROW(r_model_params_null, tnn_model_num_params(NULL) == 0)
 
-static int r_summary_null_model(void)
+static int r_summary_null_model(int variant)
 {
+    (void)variant;
     char buf[16] = "untouched";
     size_t needed = 77;
     int rc = capture(tnn_model_summary(NULL, buf, sizeof buf, &needed));
@@ -1879,8 +2161,9 @@ static int r_summary_null_model(void)
     return rc;
 }
 
-static int r_summary_null_buf(void)
+static int r_summary_null_buf(int variant)
 {
+    (void)variant;
     tnn_model *m = mk_model(0);
     size_t needed = 77;
     int rc = capture(tnn_model_summary(m, NULL, 64, &needed));
@@ -1893,12 +2176,13 @@ CALL_ROW(r_set_seed_null, tnn_model_set_seed(NULL, 1))
 NEUTRAL_ROW(r_model_rng_null, tnn_model_rng(NULL) == NULL)
 CALL_ROW(r_set_loss_null, tnn_model_set_loss(NULL, TNN_LOSS_MSE))
 
-/* A failed set_loss keeps MSE: 1-D class labels stay refused. */
-static int set_loss_case(int loss)
+/* A failed set_loss keeps MSE: 1-D class labels stay refused. variant:
+ * the loss asked for. */
+static int set_loss_case(int variant)
 {
     tnn_model *m = mk_model(0);
     tnn_tensor *x = mk(2, 4, 0.5f), *idx = mk1(2, 1.0f), *y = mk(2, 3, 0.0f);
-    int rc = capture(tnn_model_set_loss(m, loss));
+    int rc = capture(tnn_model_set_loss(m, variant));
     double l, acc = 0.0;
     CHECK(tnn_model_evaluate(m, x, y, &l, &acc) == TNN_OK, "evaluate failed");
     CHECK(isnan(acc), "the loss is no longer MSE");
@@ -1911,60 +2195,75 @@ static int set_loss_case(int loss)
     return rc;
 }
 
-static int r_set_loss_2(void)
-{
-    return set_loss_case(2);
-}
-static int r_set_loss_neg(void)
-{
-    return set_loss_case(-1);
-}
 NEUTRAL_ROW(r_model_optim_null, tnn_model_optim(NULL) == NULL)
 CALL_ROW(r_set_mode_null, tnn_model_set_mode(NULL, TNN_MODE_TRAIN))
 
-static int set_mode_case(int mode)
+/* variant: the mode asked for. */
+static int set_mode_case(int variant)
 {
     tnn_model *m = mk_model(0);
-    int rc = capture(tnn_model_set_mode(m, mode));
+    int rc = capture(tnn_model_set_mode(m, variant));
     CHECK(tnn_model_mode(m) == TNN_MODE_EVAL, "the mode changed");
     tnn_model_free(m);
     return rc;
 }
 
-static int r_set_mode_2(void)
-{
-    return set_mode_case(2);
-}
-static int r_set_mode_neg(void)
-{
-    return set_mode_case(-1);
-}
 NEUTRAL_ROW(r_mode_null, tnn_model_mode(NULL) == 0)
 CALL_ROW(r_check_finite_null, tnn_model_set_check_finite(NULL, 1))
 
-static int check_finite_case(int on)
+/* variant: the flag passed. */
+static int check_finite_case(int variant)
 {
     tnn_model *m = mk_model(0);
-    int rc = capture(tnn_model_set_check_finite(m, on));
+    int rc = capture(tnn_model_set_check_finite(m, variant));
     tnn_model_free(m);
     return rc;
 }
 
-static int r_check_finite_2(void)
-{
-    return check_finite_case(2);
-}
-static int r_check_finite_neg(void)
-{
-    return check_finite_case(-1);
-}
+static const struct misuse model_settings_rows[] = {
+    {"tnn_model_set_max_sample_values", "NULL model", INV, r_max_sample_null,
+     0},
+    {"tnn_model_set_max_sample_values", "below the input size", INV,
+     r_max_sample_below_input, 0},
+    {"tnn_model_set_max_sample_values", "from a fit callback", STA,
+     r_max_sample_in_callback, 0},
+    {"tnn_model_max_sample_values", "NULL gives 0", NEUTRAL,
+     r_max_sample_get_null, 0},
+    {"tnn_model_predict", "a geometry above the per-sample bound", INV,
+     r_predict_above_bound, 0},
+    {"tnn_layer_forward", "conv2d output above the default bound", INV,
+     r_layer_forward_above_bound, 0},
+    {"tnn_model_num_layers", "NULL gives 0", NEUTRAL, r_num_layers_null, 0},
+    {"tnn_model_layer", "NULL gives NULL", NEUTRAL, r_model_layer_null, 0},
+    {"tnn_model_layer", "i out of range gives NULL", NEUTRAL,
+     r_model_layer_range, 0},
+    {"tnn_model_in_features", "NULL gives 0", NEUTRAL, r_model_in_null, 0},
+    {"tnn_model_out_features", "NULL gives 0", NEUTRAL, r_model_out_null, 0},
+    {"tnn_model_num_params", "NULL gives 0", NEUTRAL, r_model_params_null, 0},
+    {"tnn_model_summary", "NULL model", INV, r_summary_null_model, 0},
+    {"tnn_model_summary", "NULL buf with size 64", INV, r_summary_null_buf, 0},
+    {"tnn_model_set_seed", "NULL model", INV, r_set_seed_null, 0},
+    {"tnn_model_rng", "NULL gives NULL", NEUTRAL, r_model_rng_null, 0},
+    {"tnn_model_set_loss", "NULL model", INV, r_set_loss_null, 0},
+    {"tnn_model_set_loss", "loss 2", INV, set_loss_case, 2},
+    {"tnn_model_set_loss", "loss -1", INV, set_loss_case, -1},
+    {"tnn_model_optim", "NULL gives NULL", NEUTRAL, r_model_optim_null, 0},
+    {"tnn_model_set_mode", "NULL model", INV, r_set_mode_null, 0},
+    {"tnn_model_set_mode", "mode 2", INV, set_mode_case, 2},
+    {"tnn_model_set_mode", "mode -1", INV, set_mode_case, -1},
+    {"tnn_model_mode", "NULL gives 0", NEUTRAL, r_mode_null, 0},
+    {"tnn_model_set_check_finite", "NULL model", INV, r_check_finite_null, 0},
+    {"tnn_model_set_check_finite", "on 2", INV, check_finite_case, 2},
+    {"tnn_model_set_check_finite", "on -1", INV, check_finite_case, -1},
+};
 
 /* ========================================================================= */
 /* Models: training, evaluation, prediction                                  */
 /* ========================================================================= */
 
-static int r_train_null_model(void)
+static int r_train_null_model(int variant)
 {
+    (void)variant;
     tnn_tensor *x = mk(2, 4, 0.0f), *y = mk(2, 3, 0.0f);
     double loss = 42.0;
     int rc = capture(tnn_model_train_batch(NULL, x, y, &loss));
@@ -1974,17 +2273,40 @@ static int r_train_null_model(void)
     return rc;
 }
 
-/* train_batch on the env with x replaced by x2 / y by y2 when given. */
-static int train_case(int with_optim, tnn_tensor *x2, tnn_tensor *y2,
-                      int null_x, int null_y, int ce)
+/* train_batch on the env (with an optimizer and MSE, x and y its own);
+ * variant: what is wrong. */
+enum {
+    TRAIN_NULL_X,
+    TRAIN_NULL_Y,
+    TRAIN_NO_OPTIM,
+    TRAIN_X_WIDTH,
+    TRAIN_X_1D,
+    TRAIN_Y_ROWS,
+    TRAIN_Y_WIDTH,
+    TRAIN_CE_LABEL,
+    TRAIN_CE_INDEX_ROWS
+};
+
+static int train_case(int variant)
 {
+    int with_optim = 1, ce = 0;
+    tnn_tensor *x2 = NULL, *y2 = NULL; /* replacements, freed here */
+    switch (variant) {
+    case TRAIN_NO_OPTIM: with_optim = 0; break;
+    case TRAIN_X_WIDTH: x2 = mk(5, 5, 0.5f); break;
+    case TRAIN_X_1D: x2 = mk1(4, 0.5f); break;
+    case TRAIN_Y_ROWS: y2 = mk(4, 3, 0.0f); break;
+    case TRAIN_Y_WIDTH: y2 = mk(5, 2, 0.0f); break;
+    case TRAIN_CE_LABEL: y2 = mk1(5, 3.0f), ce = 1; break;
+    case TRAIN_CE_INDEX_ROWS: y2 = mk1(4, 1.0f), ce = 1; break;
+    }
     struct env e;
     env_open(&e, with_optim);
     if (ce)
         ck_assert_int_eq(tnn_model_set_loss(e.m, TNN_LOSS_CROSS_ENTROPY),
                          TNN_OK);
-    const tnn_tensor *x = null_x ? NULL : x2 ? x2 : e.x;
-    const tnn_tensor *y = null_y ? NULL : y2 ? y2 : e.y;
+    const tnn_tensor *x = variant == TRAIN_NULL_X ? NULL : x2 ? x2 : e.x;
+    const tnn_tensor *y = variant == TRAIN_NULL_Y ? NULL : y2 ? y2 : e.y;
     double loss = 42.0;
     int rc = capture(tnn_model_train_batch(e.m, x, y, &loss));
     CHECK(loss == 42.0, "*loss was written");
@@ -1993,46 +2315,10 @@ static int train_case(int with_optim, tnn_tensor *x2, tnn_tensor *y2,
     return env_close(&e, rc);
 }
 
-static int r_train_null_x(void)
-{
-    return train_case(1, NULL, NULL, 1, 0, 0);
-}
-static int r_train_null_y(void)
-{
-    return train_case(1, NULL, NULL, 0, 1, 0);
-}
-static int r_train_no_optim(void)
-{
-    return train_case(0, NULL, NULL, 0, 0, 0);
-}
-static int r_train_x_width(void)
-{
-    return train_case(1, mk(5, 5, 0.5f), NULL, 0, 0, 0);
-}
-static int r_train_x_1d(void)
-{
-    return train_case(1, mk1(4, 0.5f), NULL, 0, 0, 0);
-}
-static int r_train_y_rows(void)
-{
-    return train_case(1, NULL, mk(4, 3, 0.0f), 0, 0, 0);
-}
-static int r_train_y_width(void)
-{
-    return train_case(1, NULL, mk(5, 2, 0.0f), 0, 0, 0);
-}
-static int r_train_ce_label(void)
-{
-    return train_case(1, NULL, mk1(5, 3.0f), 0, 0, 1);
-}
-static int r_train_ce_index_rows(void)
-{
-    return train_case(1, NULL, mk1(4, 1.0f), 0, 0, 1);
-}
-
 /* A model with an optimizer but no layers. */
-static int r_train_no_layers(void)
+static int r_train_no_layers(int variant)
 {
+    (void)variant;
     tnn_model *m = tnn_model_new(3);
     ck_assert_int_eq(tnn_model_set_optim(m, tnn_sgd_new(0.1f)), TNN_OK);
     tnn_tensor *x = mk(2, 3, 0.5f), *y = mk(2, 3, 0.0f);
@@ -2046,39 +2332,28 @@ static int r_train_no_layers(void)
     return rc;
 }
 
-struct fit_call {
-    int with_optim;
-    int null_x, null_y;
-    tnn_tensor *x, *y, *x_val, *y_val; /* replacements, freed here */
-    int val;                           /* pass valid x_val/y_val: 1 both */
-    int epochs;
-    size_t batch;
-    int shuffle;
-    int ce;
+static const struct misuse train_rows[] = {
+    {"tnn_model_train_batch", "NULL model", INV, r_train_null_model, 0},
+    {"tnn_model_train_batch", "NULL x", INV, train_case, TRAIN_NULL_X},
+    {"tnn_model_train_batch", "NULL y", INV, train_case, TRAIN_NULL_Y},
+    {"tnn_model_train_batch", "no optimizer", STA, train_case, TRAIN_NO_OPTIM},
+    {"tnn_model_train_batch", "no layers", STA, r_train_no_layers, 0},
+    {"tnn_model_train_batch", "x of 5 features for 4", SHP, train_case,
+     TRAIN_X_WIDTH},
+    {"tnn_model_train_batch", "1-D x", SHP, train_case, TRAIN_X_1D},
+    {"tnn_model_train_batch", "y of other rows", SHP, train_case,
+     TRAIN_Y_ROWS},
+    {"tnn_model_train_batch", "y of other width", SHP, train_case,
+     TRAIN_Y_WIDTH},
+    {"tnn_model_train_batch", "cross-entropy class 3 of 3", INV, train_case,
+     TRAIN_CE_LABEL},
+    {"tnn_model_train_batch", "cross-entropy 4 labels for 5 rows", SHP,
+     train_case, TRAIN_CE_INDEX_ROWS},
 };
 
-static int fit_case(struct fit_call c)
+static int r_fit_null_model(int variant)
 {
-    struct env e;
-    env_open(&e, c.with_optim);
-    if (c.ce)
-        ck_assert_int_eq(tnn_model_set_loss(e.m, TNN_LOSS_CROSS_ENTROPY),
-                         TNN_OK);
-    const tnn_tensor *x = c.null_x ? NULL : c.x ? c.x : e.x;
-    const tnn_tensor *y = c.null_y ? NULL : c.y ? c.y : e.y;
-    const tnn_tensor *xv = c.x_val ? c.x_val : c.val ? e.x : NULL;
-    const tnn_tensor *yv = c.y_val ? c.y_val : c.val ? e.y : NULL;
-    int rc = capture(tnn_model_fit(e.m, x, y, xv, yv, c.epochs, c.batch,
-                                   c.shuffle, count_cb, NULL));
-    tnn_tensor_free(c.x);
-    tnn_tensor_free(c.y);
-    tnn_tensor_free(c.x_val);
-    tnn_tensor_free(c.y_val);
-    return env_close(&e, rc);
-}
-
-static int r_fit_null_model(void)
-{
+    (void)variant;
     tnn_tensor *x = mk(2, 4, 0.0f), *y = mk(2, 3, 0.0f);
     int rc = capture(
         tnn_model_fit(NULL, x, y, NULL, NULL, 1, 2, 0, count_cb, NULL));
@@ -2087,111 +2362,79 @@ static int r_fit_null_model(void)
     return rc;
 }
 
-static int r_fit_null_x(void)
+/* fit on the env: with an optimizer and MSE, its own x and y, no
+ * validation data, 1 epoch of batches of 2 unshuffled; variant: what is
+ * wrong. */
+enum {
+    FIT_NULL_X,
+    FIT_NULL_Y,
+    FIT_EPOCHS_0,
+    FIT_EPOCHS_NEG,
+    FIT_BATCH_0,
+    FIT_SHUFFLE_2,
+    FIT_SHUFFLE_NEG,
+    FIT_XVAL_ONLY,
+    FIT_YVAL_ONLY,
+    FIT_NO_OPTIM,
+    FIT_X_WIDTH,
+    FIT_Y_ROWS,
+    FIT_Y_WIDTH,
+    FIT_XVAL_WIDTH,
+    FIT_YVAL_ROWS,
+    FIT_CE_LABEL,
+    FIT_CE_VAL_LABEL
+};
+
+static int fit_case(int variant)
 {
-    return fit_case((struct fit_call){
-        .with_optim = 1, .null_x = 1, .epochs = 1, .batch = 2});
-}
-static int r_fit_null_y(void)
-{
-    return fit_case((struct fit_call){
-        .with_optim = 1, .null_y = 1, .epochs = 1, .batch = 2});
-}
-static int r_fit_epochs0(void)
-{
-    return fit_case(
-        (struct fit_call){.with_optim = 1, .epochs = 0, .batch = 2});
-}
-static int r_fit_epochs_neg(void)
-{
-    return fit_case(
-        (struct fit_call){.with_optim = 1, .epochs = -1, .batch = 2});
-}
-static int r_fit_batch0(void)
-{
-    return fit_case(
-        (struct fit_call){.with_optim = 1, .epochs = 1, .batch = 0});
-}
-static int r_fit_shuffle2(void)
-{
-    return fit_case((struct fit_call){
-        .with_optim = 1, .epochs = 1, .batch = 2, .shuffle = 2});
-}
-static int r_fit_shuffle_neg(void)
-{
-    return fit_case((struct fit_call){
-        .with_optim = 1, .epochs = 1, .batch = 2, .shuffle = -1});
-}
-static int r_fit_xval_only(void)
-{
-    return fit_case((struct fit_call){
-        .with_optim = 1, .x_val = mk(2, 4, 0.5f), .epochs = 1, .batch = 2});
-}
-static int r_fit_yval_only(void)
-{
-    return fit_case((struct fit_call){
-        .with_optim = 1, .y_val = mk(2, 3, 0.5f), .epochs = 1, .batch = 2});
-}
-static int r_fit_no_optim(void)
-{
-    return fit_case(
-        (struct fit_call){.with_optim = 0, .epochs = 1, .batch = 2});
-}
-static int r_fit_x_width(void)
-{
-    return fit_case((struct fit_call){
-        .with_optim = 1, .x = mk(5, 3, 0.5f), .epochs = 1, .batch = 2});
-}
-static int r_fit_y_rows(void)
-{
-    return fit_case((struct fit_call){
-        .with_optim = 1, .y = mk(6, 3, 0.5f), .epochs = 1, .batch = 2});
-}
-static int r_fit_y_width(void)
-{
-    return fit_case((struct fit_call){
-        .with_optim = 1, .y = mk(5, 4, 0.5f), .epochs = 1, .batch = 2});
-}
-static int r_fit_xval_width(void)
-{
-    return fit_case((struct fit_call){.with_optim = 1,
-                                      .x_val = mk(2, 5, 0.5f),
-                                      .y_val = mk(2, 3, 0.5f),
-                                      .epochs = 1,
-                                      .batch = 2});
-}
-static int r_fit_yval_rows(void)
-{
-    return fit_case((struct fit_call){.with_optim = 1,
-                                      .x_val = mk(2, 4, 0.5f),
-                                      .y_val = mk(3, 3, 0.5f),
-                                      .epochs = 1,
-                                      .batch = 2});
-}
-static int r_fit_ce_label(void)
-{
-    return fit_case((struct fit_call){.with_optim = 1,
-                                      .y = mk1(5, -1.0f),
-                                      .epochs = 1,
-                                      .batch = 2,
-                                      .ce = 1});
-}
-/* A bad validation label must be caught before any training happens. */
-static int r_fit_ce_val_label(void)
-{
-    tnn_tensor *yv = mk1(2, 0.0f);
-    tnn_tensor_data(yv)[1] = 9.0f;
-    return fit_case((struct fit_call){.with_optim = 1,
-                                      .y = mk1(5, 1.0f),
-                                      .x_val = mk(2, 4, 0.5f),
-                                      .y_val = yv,
-                                      .epochs = 1,
-                                      .batch = 2,
-                                      .ce = 1});
+    int with_optim = 1, epochs = 1, shuffle = 0, ce = 0;
+    size_t batch = 2;
+    tnn_tensor *x2 = NULL, *y2 = NULL; /* replacements, freed here */
+    tnn_tensor *xv = NULL, *yv = NULL; /* validation data, freed here */
+    switch (variant) {
+    case FIT_EPOCHS_0: epochs = 0; break;
+    case FIT_EPOCHS_NEG: epochs = -1; break;
+    case FIT_BATCH_0: batch = 0; break;
+    case FIT_SHUFFLE_2: shuffle = 2; break;
+    case FIT_SHUFFLE_NEG: shuffle = -1; break;
+    case FIT_XVAL_ONLY: xv = mk(2, 4, 0.5f); break;
+    case FIT_YVAL_ONLY: yv = mk(2, 3, 0.5f); break;
+    case FIT_NO_OPTIM: with_optim = 0; break;
+    case FIT_X_WIDTH: x2 = mk(5, 3, 0.5f); break;
+    case FIT_Y_ROWS: y2 = mk(6, 3, 0.5f); break;
+    case FIT_Y_WIDTH: y2 = mk(5, 4, 0.5f); break;
+    case FIT_XVAL_WIDTH: xv = mk(2, 5, 0.5f), yv = mk(2, 3, 0.5f); break;
+    case FIT_YVAL_ROWS: xv = mk(2, 4, 0.5f), yv = mk(3, 3, 0.5f); break;
+    case FIT_CE_LABEL: y2 = mk1(5, -1.0f), ce = 1; break;
+    case FIT_CE_VAL_LABEL:
+        /* A bad validation label must be caught before any training
+         * happens. */
+        y2 = mk1(5, 1.0f);
+        xv = mk(2, 4, 0.5f);
+        yv = mk1(2, 0.0f);
+        tnn_tensor_data(yv)[1] = 9.0f;
+        ce = 1;
+        break;
+    }
+    struct env e;
+    env_open(&e, with_optim);
+    if (ce)
+        ck_assert_int_eq(tnn_model_set_loss(e.m, TNN_LOSS_CROSS_ENTROPY),
+                         TNN_OK);
+    const tnn_tensor *x = variant == FIT_NULL_X ? NULL : x2 ? x2 : e.x;
+    const tnn_tensor *y = variant == FIT_NULL_Y ? NULL : y2 ? y2 : e.y;
+    int rc = capture(tnn_model_fit(e.m, x, y, xv, yv, epochs, batch, shuffle,
+                                   count_cb, NULL));
+    tnn_tensor_free(x2);
+    tnn_tensor_free(y2);
+    tnn_tensor_free(xv);
+    tnn_tensor_free(yv);
+    return env_close(&e, rc);
 }
 
-static int r_fit_no_layers(void)
+static int r_fit_no_layers(int variant)
 {
+    (void)variant;
     tnn_model *m = tnn_model_new(3);
     ck_assert_int_eq(tnn_model_set_optim(m, tnn_sgd_new(0.1f)), TNN_OK);
     tnn_tensor *x = mk(4, 3, 0.5f), *y = mk(4, 3, 0.0f);
@@ -2206,20 +2449,61 @@ static int r_fit_no_layers(void)
     return rc;
 }
 
-/* evaluate on the env with replacements; outputs must stay. */
-static int evaluate_case(int null_model, int null_x, int null_y,
-                         tnn_tensor *x2, tnn_tensor *y2, int ce)
+static const struct misuse fit_rows[] = {
+    {"tnn_model_fit", "NULL model", INV, r_fit_null_model, 0},
+    {"tnn_model_fit", "NULL x", INV, fit_case, FIT_NULL_X},
+    {"tnn_model_fit", "NULL y", INV, fit_case, FIT_NULL_Y},
+    {"tnn_model_fit", "epochs 0", INV, fit_case, FIT_EPOCHS_0},
+    {"tnn_model_fit", "epochs -1", INV, fit_case, FIT_EPOCHS_NEG},
+    {"tnn_model_fit", "batch_size 0", INV, fit_case, FIT_BATCH_0},
+    {"tnn_model_fit", "shuffle 2", INV, fit_case, FIT_SHUFFLE_2},
+    {"tnn_model_fit", "shuffle -1", INV, fit_case, FIT_SHUFFLE_NEG},
+    {"tnn_model_fit", "x_val without y_val", INV, fit_case, FIT_XVAL_ONLY},
+    {"tnn_model_fit", "y_val without x_val", INV, fit_case, FIT_YVAL_ONLY},
+    {"tnn_model_fit", "no optimizer", STA, fit_case, FIT_NO_OPTIM},
+    {"tnn_model_fit", "no layers", STA, r_fit_no_layers, 0},
+    {"tnn_model_fit", "x of 3 features for 4", SHP, fit_case, FIT_X_WIDTH},
+    {"tnn_model_fit", "y of other rows", SHP, fit_case, FIT_Y_ROWS},
+    {"tnn_model_fit", "y of other width", SHP, fit_case, FIT_Y_WIDTH},
+    {"tnn_model_fit", "x_val of other width", SHP, fit_case, FIT_XVAL_WIDTH},
+    {"tnn_model_fit", "y_val of other rows", SHP, fit_case, FIT_YVAL_ROWS},
+    {"tnn_model_fit", "cross-entropy class -1", INV, fit_case, FIT_CE_LABEL},
+    {"tnn_model_fit", "cross-entropy validation class 9", INV, fit_case,
+     FIT_CE_VAL_LABEL},
+};
+
+/* evaluate on the env (MSE, its own x and y); variant: what is wrong. The
+ * outputs must stay. */
+enum {
+    EVAL_NULL_MODEL,
+    EVAL_NULL_X,
+    EVAL_NULL_Y,
+    EVAL_X_WIDTH,
+    EVAL_Y_ROWS,
+    EVAL_Y_WIDTH,
+    EVAL_CE_LABEL
+};
+
+static int evaluate_case(int variant)
 {
+    int ce = 0;
+    tnn_tensor *x2 = NULL, *y2 = NULL; /* replacements, freed here */
+    switch (variant) {
+    case EVAL_X_WIDTH: x2 = mk(5, 2, 0.0f); break;
+    case EVAL_Y_ROWS: y2 = mk(3, 3, 0.0f); break;
+    case EVAL_Y_WIDTH: y2 = mk(5, 1, 0.0f); break;
+    case EVAL_CE_LABEL: y2 = mk1(5, 3.0f), ce = 1; break;
+    }
     struct env e;
     env_open(&e, 0);
     if (ce)
         ck_assert_int_eq(tnn_model_set_loss(e.m, TNN_LOSS_CROSS_ENTROPY),
                          TNN_OK);
-    const tnn_tensor *x = null_x ? NULL : x2 ? x2 : e.x;
-    const tnn_tensor *y = null_y ? NULL : y2 ? y2 : e.y;
+    tnn_model *m = variant == EVAL_NULL_MODEL ? NULL : e.m;
+    const tnn_tensor *x = variant == EVAL_NULL_X ? NULL : x2 ? x2 : e.x;
+    const tnn_tensor *y = variant == EVAL_NULL_Y ? NULL : y2 ? y2 : e.y;
     double loss = 42.0, acc = 42.0;
-    int rc = capture(
-        tnn_model_evaluate(null_model ? NULL : e.m, x, y, &loss, &acc));
+    int rc = capture(tnn_model_evaluate(m, x, y, &loss, &acc));
     CHECK(loss == 42.0, "*loss was written");
     CHECK(acc == 42.0, "*accuracy was written");
     tnn_tensor_free(x2);
@@ -2227,40 +2511,57 @@ static int evaluate_case(int null_model, int null_x, int null_y,
     return env_close(&e, rc);
 }
 
-static int r_eval_null_model(void)
-{
-    return evaluate_case(1, 0, 0, NULL, NULL, 0);
-}
-static int r_eval_null_x(void)
-{
-    return evaluate_case(0, 1, 0, NULL, NULL, 0);
-}
-static int r_eval_null_y(void)
-{
-    return evaluate_case(0, 0, 1, NULL, NULL, 0);
-}
-static int r_eval_x_width(void)
-{
-    return evaluate_case(0, 0, 0, mk(5, 2, 0.0f), NULL, 0);
-}
-static int r_eval_y_rows(void)
-{
-    return evaluate_case(0, 0, 0, NULL, mk(3, 3, 0.0f), 0);
-}
-static int r_eval_y_width(void)
-{
-    return evaluate_case(0, 0, 0, NULL, mk(5, 1, 0.0f), 0);
-}
-static int r_eval_ce_label(void)
-{
-    return evaluate_case(0, 0, 0, NULL, mk1(5, 3.0f), 1);
-}
+static const struct misuse evaluate_rows[] = {
+    {"tnn_model_evaluate", "NULL model", INV, evaluate_case, EVAL_NULL_MODEL},
+    {"tnn_model_evaluate", "NULL x", INV, evaluate_case, EVAL_NULL_X},
+    {"tnn_model_evaluate", "NULL y", INV, evaluate_case, EVAL_NULL_Y},
+    {"tnn_model_evaluate", "x of 2 features for 4", SHP, evaluate_case,
+     EVAL_X_WIDTH},
+    {"tnn_model_evaluate", "y of other rows", SHP, evaluate_case, EVAL_Y_ROWS},
+    {"tnn_model_evaluate", "y of other width", SHP, evaluate_case,
+     EVAL_Y_WIDTH},
+    {"tnn_model_evaluate", "cross-entropy class 3 of 3", INV, evaluate_case,
+     EVAL_CE_LABEL},
+};
 
-/* predict (or forward when fwd) on the env with replacements; out (the
- * env's, unless out2 is given) must stay. */
-static int predict_case(int fwd, int null_model, int null_x, int null_out,
-                        tnn_tensor *x2, tnn_tensor *out2)
+/* tnn_model_predict (PRED_ variants) or, in training mode,
+ * tnn_model_forward (FWDM_ variants) on the env with its own x and out;
+ * variant: what is wrong. out (the env's, or the replacement) must stay. */
+enum {
+    PRED_NULL_MODEL,
+    PRED_NULL_X,
+    PRED_NULL_OUT,
+    PRED_X_WIDTH,
+    PRED_X_1D,
+    PRED_OUT_WIDTH,
+    PRED_OUT_ROWS,
+    FWDM_NULL_MODEL,
+    FWDM_NULL_X,
+    FWDM_NULL_OUT,
+    FWDM_X_WIDTH,
+    FWDM_OUT_WIDTH,
+    FWDM_OUT_ROWS
+};
+
+static int predict_case(int variant)
 {
+    int fwd = 0, null_model = 0, null_x = 0, null_out = 0;
+    tnn_tensor *x2 = NULL, *out2 = NULL; /* replacements, freed here */
+    switch (variant) {
+    case PRED_NULL_MODEL: null_model = 1; break;
+    case PRED_NULL_X: null_x = 1; break;
+    case PRED_NULL_OUT: null_out = 1; break;
+    case PRED_X_WIDTH: x2 = mk(5, 3, 0.0f); break;
+    case PRED_X_1D: x2 = mk1(4, 0.0f); break;
+    case PRED_OUT_WIDTH: out2 = mk(5, 4, 7.0f); break;
+    case PRED_OUT_ROWS: out2 = mk(4, 3, 7.0f); break;
+    case FWDM_NULL_MODEL: fwd = 1, null_model = 1; break;
+    case FWDM_NULL_X: fwd = 1, null_x = 1; break;
+    case FWDM_NULL_OUT: fwd = 1, null_out = 1; break;
+    case FWDM_X_WIDTH: fwd = 1, x2 = mk(5, 5, 0.0f); break;
+    case FWDM_OUT_WIDTH: fwd = 1, out2 = mk(5, 2, 7.0f); break;
+    case FWDM_OUT_ROWS: fwd = 1, out2 = mk(6, 3, 7.0f); break;
+    }
     struct env e;
     env_open(&e, 0);
     if (fwd)
@@ -2280,84 +2581,49 @@ static int predict_case(int fwd, int null_model, int null_x, int null_out,
     return env_close(&e, rc);
 }
 
-static int r_pred_null_model(void)
-{
-    return predict_case(0, 1, 0, 0, 0, 0);
-}
-static int r_pred_null_x(void)
-{
-    return predict_case(0, 0, 1, 0, 0, 0);
-}
-static int r_pred_null_out(void)
-{
-    return predict_case(0, 0, 0, 1, 0, 0);
-}
-static int r_pred_x_width(void)
-{
-    return predict_case(0, 0, 0, 0, mk(5, 3, 0.0f), NULL);
-}
-static int r_pred_x_1d(void)
-{
-    return predict_case(0, 0, 0, 0, mk1(4, 0.0f), NULL);
-}
-static int r_pred_out_width(void)
-{
-    return predict_case(0, 0, 0, 0, NULL, mk(5, 4, 7.0f));
-}
-static int r_pred_out_rows(void)
-{
-    return predict_case(0, 0, 0, 0, NULL, mk(4, 3, 7.0f));
-}
-static int r_fwd_null_model(void)
-{
-    return predict_case(1, 1, 0, 0, 0, 0);
-}
-static int r_fwdm_null_x(void)
-{
-    return predict_case(1, 0, 1, 0, 0, 0);
-}
-static int r_fwdm_null_out(void)
-{
-    return predict_case(1, 0, 0, 1, 0, 0);
-}
-static int r_fwdm_x_width(void)
-{
-    return predict_case(1, 0, 0, 0, mk(5, 5, 0.0f), NULL);
-}
-static int r_fwdm_out_width(void)
-{
-    return predict_case(1, 0, 0, 0, NULL, mk(5, 2, 7.0f));
-}
-static int r_fwdm_out_rows(void)
-{
-    return predict_case(1, 0, 0, 0, NULL, mk(6, 3, 7.0f));
-}
-
 /* out is x itself on a width-keeping model: the outputs would overwrite
- * the inputs they are computed from. */
-static int alias_case(int fwd)
+ * the inputs they are computed from. variant: CALL_PREDICT or
+ * CALL_FORWARD. */
+enum { CALL_PREDICT, CALL_FORWARD };
+
+static int alias_case(int variant)
 {
     tnn_model *m = tnn_model_new(3);
     ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(3, 3)), TNN_OK);
     tnn_tensor *x = mk(2, 3, 0.5f);
     struct snap s;
     snap_take(&s, x);
-    int rc =
-        capture(fwd ? tnn_model_forward(m, x, x) : tnn_model_predict(m, x, x));
+    int rc = capture(variant == CALL_FORWARD ? tnn_model_forward(m, x, x)
+                                             : tnn_model_predict(m, x, x));
     CHECK(snap_same(&s, x), "x was overwritten");
     tnn_tensor_free(x);
     tnn_model_free(m);
     return rc;
 }
 
-static int r_pred_alias(void)
-{
-    return alias_case(0);
-}
-static int r_fwdm_alias(void)
-{
-    return alias_case(1);
-}
+static const struct misuse predict_rows[] = {
+    {"tnn_model_predict", "NULL model", INV, predict_case, PRED_NULL_MODEL},
+    {"tnn_model_predict", "NULL x", INV, predict_case, PRED_NULL_X},
+    {"tnn_model_predict", "NULL out", INV, predict_case, PRED_NULL_OUT},
+    {"tnn_model_predict", "x of 3 features for 4", SHP, predict_case,
+     PRED_X_WIDTH},
+    {"tnn_model_predict", "1-D x", SHP, predict_case, PRED_X_1D},
+    {"tnn_model_predict", "out of other width", SHP, predict_case,
+     PRED_OUT_WIDTH},
+    {"tnn_model_predict", "out of other rows", SHP, predict_case,
+     PRED_OUT_ROWS},
+    {"tnn_model_predict", "out is x", INV, alias_case, CALL_PREDICT},
+    {"tnn_model_forward", "NULL model", INV, predict_case, FWDM_NULL_MODEL},
+    {"tnn_model_forward", "NULL x", INV, predict_case, FWDM_NULL_X},
+    {"tnn_model_forward", "NULL out", INV, predict_case, FWDM_NULL_OUT},
+    {"tnn_model_forward", "x of 5 features for 4", SHP, predict_case,
+     FWDM_X_WIDTH},
+    {"tnn_model_forward", "out of other width", SHP, predict_case,
+     FWDM_OUT_WIDTH},
+    {"tnn_model_forward", "out of other rows", SHP, predict_case,
+     FWDM_OUT_ROWS},
+    {"tnn_model_forward", "out is x", INV, alias_case, CALL_FORWARD},
+};
 
 /* ========================================================================= */
 /* Progress getters                                                          */
@@ -2380,6 +2646,23 @@ NEUTRAL_ROW(r_prog_acc_null, neutral_double(tnn_progress_accuracy(NULL)))
 NEUTRAL_ROW(r_prog_vloss_null, neutral_double(tnn_progress_val_loss(NULL)))
 NEUTRAL_ROW(r_prog_vacc_null, neutral_double(tnn_progress_val_accuracy(NULL)))
 NEUTRAL_ROW(r_prog_secs_null, neutral_double(tnn_progress_seconds(NULL)))
+
+static const struct misuse progress_rows[] = {
+    {"tnn_progress_event", "NULL gives 0", NEUTRAL, r_prog_event_null, 0},
+    {"tnn_progress_epoch", "NULL gives 0", NEUTRAL, r_prog_epoch_null, 0},
+    {"tnn_progress_epochs", "NULL gives 0", NEUTRAL, r_prog_epochs_null, 0},
+    {"tnn_progress_batch", "NULL gives 0", NEUTRAL, r_prog_batch_null, 0},
+    {"tnn_progress_batches", "NULL gives 0", NEUTRAL, r_prog_batches_null, 0},
+    {"tnn_progress_loss", "NULL gives NaN or 0", NEUTRAL, r_prog_loss_null, 0},
+    {"tnn_progress_accuracy", "NULL gives NaN or 0", NEUTRAL, r_prog_acc_null,
+     0},
+    {"tnn_progress_val_loss", "NULL gives NaN or 0", NEUTRAL,
+     r_prog_vloss_null, 0},
+    {"tnn_progress_val_accuracy", "NULL gives NaN or 0", NEUTRAL,
+     r_prog_vacc_null, 0},
+    {"tnn_progress_seconds", "NULL gives NaN or 0", NEUTRAL, r_prog_secs_null,
+     0},
+};
 
 /* ========================================================================= */
 /* IDX files                                                                 */
@@ -2404,21 +2687,62 @@ static const unsigned char idx_short_data[] = {0, 0, 8, 1, 0, 0, 0, 3, 1, 2};
 static const unsigned char idx_long_data[] = {0, 0, 8, 1, 0, 0,
                                               0, 3, 1, 2, 3, 4};
 
-/* Load bytes from a buffer (file 0) or through a file (file 1); *out must
- * be NULL after a failure. */
-static int idx_case(int file, const void *data, size_t size, int flags)
+/* The images loaded, each with the flags it is loaded with. */
+enum {
+    IDX_FLAGS_4,
+    IDX_FLAGS_NEG,
+    IDX_BAD_MAGIC,
+    IDX_FLOAT,
+    IDX_0_DIMS,
+    IDX_5_DIMS,
+    IDX_ZERO_DIM,
+    IDX_OVERFLOW,
+    IDX_SHORT_HEADER,
+    IDX_TINY,
+    IDX_SHORT_DATA,
+    IDX_LONG_DATA,
+    IDX_NULL_DATA /* from a buffer only */
+};
+
+static const struct idx_image {
+    const unsigned char *bytes;
+    size_t size;
+    int flags;
+} idx_images[] = {
+    [IDX_FLAGS_4] = {idx_ok, sizeof idx_ok, 4},
+    [IDX_FLAGS_NEG] = {idx_ok, sizeof idx_ok, -1},
+    [IDX_BAD_MAGIC] = {idx_bad_magic, sizeof idx_bad_magic, 0},
+    [IDX_FLOAT] = {idx_float, sizeof idx_float, 0},
+    [IDX_0_DIMS] = {idx_0dims, sizeof idx_0dims, 0},
+    [IDX_5_DIMS] = {idx_5dims, sizeof idx_5dims, 0},
+    [IDX_ZERO_DIM] = {idx_zero_dim, sizeof idx_zero_dim, 0},
+    [IDX_OVERFLOW] = {idx_overflow, sizeof idx_overflow, 0},
+    [IDX_SHORT_HEADER] = {idx_short_header, sizeof idx_short_header, 0},
+    [IDX_TINY] = {idx_tiny, sizeof idx_tiny, TNN_IDX_SCALE},
+    [IDX_SHORT_DATA] = {idx_short_data, sizeof idx_short_data, 0},
+    [IDX_LONG_DATA] = {idx_long_data, sizeof idx_long_data, TNN_IDX_FLATTEN},
+    [IDX_NULL_DATA] = {NULL, 11, 0},
+};
+
+/* Loads idx_images[variant] from a buffer, or through a file when variant
+ * has IDX_VIA_FILE; *out must be NULL after a failure. */
+#define IDX_VIA_FILE 0x100
+
+static int idx_case(int variant)
 {
+    const struct idx_image *img = &idx_images[variant & ~IDX_VIA_FILE];
     tnn_tensor *out = SENTINEL;
     int rc;
-    if (file) {
+    if (variant & IDX_VIA_FILE) {
         char path[256];
         tmp_open();
         tmp_path(path, sizeof path, "data.idx");
-        write_file(path, data, size);
-        rc = capture(tnn_idx_load(path, flags, &out));
+        write_file(path, img->bytes, img->size);
+        rc = capture(tnn_idx_load(path, img->flags, &out));
         tmp_close();
     } else {
-        rc = capture(tnn_idx_load_buffer(data, size, flags, &out));
+        rc = capture(
+            tnn_idx_load_buffer(img->bytes, img->size, img->flags, &out));
     }
     CHECK(out == NULL, "*out is not NULL after a failure");
     if (out != SENTINEL)
@@ -2426,62 +2750,31 @@ static int idx_case(int file, const void *data, size_t size, int flags)
     return rc;
 }
 
-#define IDX_ROWS(tag, bytes, flags)                                           \
-    static int r_idxb_##tag(void)                                             \
-    {                                                                         \
-        return idx_case(0, bytes, sizeof bytes, flags);                       \
-    }                                                                         \
-    static int r_idxf_##tag(void)                                             \
-    {                                                                         \
-        return idx_case(1, bytes, sizeof bytes, flags);                       \
-    }
+CALL_ROW(r_idxb_null_out, tnn_idx_load_buffer(idx_ok, sizeof idx_ok, 0, NULL))
 
-IDX_ROWS(flags4, idx_ok, 4)
-IDX_ROWS(flags_neg, idx_ok, -1)
-IDX_ROWS(bad_magic, idx_bad_magic, 0)
-IDX_ROWS(float, idx_float, 0)
-IDX_ROWS(0dims, idx_0dims, 0)
-IDX_ROWS(5dims, idx_5dims, 0)
-IDX_ROWS(zero_dim, idx_zero_dim, 0)
-IDX_ROWS(overflow, idx_overflow, 0)
-IDX_ROWS(short_header, idx_short_header, 0)
-IDX_ROWS(tiny, idx_tiny, TNN_IDX_SCALE)
-IDX_ROWS(short_data, idx_short_data, 0)
-IDX_ROWS(long_data, idx_long_data, TNN_IDX_FLATTEN)
-
-static int r_idxb_null_data(void)
+static int r_idxf_null_path(int variant)
 {
-    return idx_case(0, NULL, 11, 0);
-}
-
-static int r_idxb_null_out(void)
-{
-    return capture(tnn_idx_load_buffer(idx_ok, sizeof idx_ok, 0, NULL));
-}
-
-static int r_idxf_null_path(void)
-{
+    (void)variant;
     tnn_tensor *out = SENTINEL;
     int rc = capture(tnn_idx_load(NULL, 0, &out));
     CHECK(out == NULL, "*out is not NULL after a failure");
     return rc;
 }
 
-static int r_idxf_null_out(void)
-{
-    return capture(tnn_idx_load("/nonexistent/x.idx", 0, NULL));
-}
+CALL_ROW(r_idxf_null_out, tnn_idx_load("/nonexistent/x.idx", 0, NULL))
 
-static int r_idxf_missing(void)
+static int r_idxf_missing(int variant)
 {
+    (void)variant;
     tnn_tensor *out = SENTINEL;
     int rc = capture(tnn_idx_load("/nonexistent/tinynn/x.idx", 0, &out));
     CHECK(out == NULL, "*out is not NULL after a failure");
     return rc;
 }
 
-static int r_idxf_directory(void)
+static int r_idxf_directory(int variant)
 {
+    (void)variant;
     tnn_tensor *out = SENTINEL;
     tmp_open();
     int rc = capture(tnn_idx_load(tmpdir, 0, &out));
@@ -2490,19 +2783,72 @@ static int r_idxf_directory(void)
     return rc;
 }
 
+#define FILE_IDX(image) (IDX_VIA_FILE | (image))
+
+static const struct misuse idx_rows[] = {
+    {"tnn_idx_load_buffer", "NULL data", INV, idx_case, IDX_NULL_DATA},
+    {"tnn_idx_load_buffer", "NULL out", INV, r_idxb_null_out, 0},
+    {"tnn_idx_load_buffer", "flag 4", INV, idx_case, IDX_FLAGS_4},
+    {"tnn_idx_load_buffer", "flags -1", INV, idx_case, IDX_FLAGS_NEG},
+    {"tnn_idx_load_buffer", "wrong magic", FMT, idx_case, IDX_BAD_MAGIC},
+    {"tnn_idx_load_buffer", "float elements", FMT, idx_case, IDX_FLOAT},
+    {"tnn_idx_load_buffer", "0 dims", FMT, idx_case, IDX_0_DIMS},
+    {"tnn_idx_load_buffer", "5 dims", FMT, idx_case, IDX_5_DIMS},
+    {"tnn_idx_load_buffer", "a zero dimension", FMT, idx_case, IDX_ZERO_DIM},
+    {"tnn_idx_load_buffer", "dims overflow size_t", FMT, idx_case,
+     IDX_OVERFLOW},
+    {"tnn_idx_load_buffer", "truncated header", COR, idx_case,
+     IDX_SHORT_HEADER},
+    {"tnn_idx_load_buffer", "2 bytes", COR, idx_case, IDX_TINY},
+    {"tnn_idx_load_buffer", "data one byte short", COR, idx_case,
+     IDX_SHORT_DATA},
+    {"tnn_idx_load_buffer", "data one byte long", COR, idx_case,
+     IDX_LONG_DATA},
+    {"tnn_idx_load", "NULL path", INV, r_idxf_null_path, 0},
+    {"tnn_idx_load", "NULL out", INV, r_idxf_null_out, 0},
+    {"tnn_idx_load", "flag 4", INV, idx_case, FILE_IDX(IDX_FLAGS_4)},
+    {"tnn_idx_load", "flags -1", INV, idx_case, FILE_IDX(IDX_FLAGS_NEG)},
+    {"tnn_idx_load", "no such file", TNN_E_IO, r_idxf_missing, 0},
+    {"tnn_idx_load", "a directory", TNN_E_IO, r_idxf_directory, 0},
+    {"tnn_idx_load", "wrong magic", FMT, idx_case, FILE_IDX(IDX_BAD_MAGIC)},
+    {"tnn_idx_load", "float elements", FMT, idx_case, FILE_IDX(IDX_FLOAT)},
+    {"tnn_idx_load", "0 dims", FMT, idx_case, FILE_IDX(IDX_0_DIMS)},
+    {"tnn_idx_load", "5 dims", FMT, idx_case, FILE_IDX(IDX_5_DIMS)},
+    {"tnn_idx_load", "a zero dimension", FMT, idx_case,
+     FILE_IDX(IDX_ZERO_DIM)},
+    {"tnn_idx_load", "dims overflow size_t", FMT, idx_case,
+     FILE_IDX(IDX_OVERFLOW)},
+    {"tnn_idx_load", "truncated header", COR, idx_case,
+     FILE_IDX(IDX_SHORT_HEADER)},
+    {"tnn_idx_load", "2 bytes", COR, idx_case, FILE_IDX(IDX_TINY)},
+    {"tnn_idx_load", "data one byte short", COR, idx_case,
+     FILE_IDX(IDX_SHORT_DATA)},
+    {"tnn_idx_load", "data one byte long", COR, idx_case,
+     FILE_IDX(IDX_LONG_DATA)},
+};
+
 /* ========================================================================= */
 /* Model files                                                               */
 /* ========================================================================= */
 
-/* save to an existing file holding "old": on failure it must still hold
- * "old" and no temporary file may remain. */
-static int save_case(int null_model, int with_optim, int flags)
+/* save, without an optimizer, to an existing file holding "old"; variant:
+ * what is wrong. On failure the file must still hold "old" and no
+ * temporary file may remain. */
+enum { SAVE_NULL_MODEL, SAVE_FLAGS_2, SAVE_FLAGS_NEG, SAVE_OPTIM_MISSING };
+
+static int save_case(int variant)
 {
+    int with_optim = 0, flags = 0;
+    switch (variant) {
+    case SAVE_FLAGS_2: with_optim = 1, flags = 2; break;
+    case SAVE_FLAGS_NEG: with_optim = 1, flags = -1; break;
+    case SAVE_OPTIM_MISSING: flags = TNN_SAVE_OPTIMIZER; break;
+    }
     char path[256];
     tmp_open();
     tmp_path(path, sizeof path, "model.tnn");
     write_file(path, "old", 3);
-    tnn_model *m = null_model ? NULL : mk_model(with_optim);
+    tnn_model *m = variant == SAVE_NULL_MODEL ? NULL : mk_model(with_optim);
     int rc = capture(tnn_model_save(m, path, flags));
     CHECK(file_is(path, "old", 3), "the file at path changed");
     CHECK(tmp_entries() == 1, "a file was left behind");
@@ -2511,33 +2857,18 @@ static int save_case(int null_model, int with_optim, int flags)
     return rc;
 }
 
-static int r_save_null_model(void)
+static int r_save_null_path(int variant)
 {
-    return save_case(1, 0, 0);
-}
-static int r_save_flags2(void)
-{
-    return save_case(0, 1, 2);
-}
-static int r_save_flags_neg(void)
-{
-    return save_case(0, 1, -1);
-}
-static int r_save_optim_missing(void)
-{
-    return save_case(0, 0, TNN_SAVE_OPTIMIZER);
-}
-
-static int r_save_null_path(void)
-{
+    (void)variant;
     tnn_model *m = mk_model(0);
     int rc = capture(tnn_model_save(m, NULL, 0));
     tnn_model_free(m);
     return rc;
 }
 
-static int r_save_missing_dir(void)
+static int r_save_missing_dir(int variant)
 {
+    (void)variant;
     char path[256];
     tmp_open();
     tmp_path(path, sizeof path, "no/such/dir/model.tnn");
@@ -2550,8 +2881,9 @@ static int r_save_missing_dir(void)
 }
 
 /* path names a directory, which cannot be replaced by a file. */
-static int r_save_onto_dir(void)
+static int r_save_onto_dir(int variant)
 {
+    (void)variant;
     char path[256];
     tmp_open();
     tmp_path(path, sizeof path, "sub");
@@ -2564,16 +2896,34 @@ static int r_save_onto_dir(void)
     return rc;
 }
 
-/* save_buffer into a 16-byte buffer of 0xAB (or NULL / size given). */
-static int save_buffer_case(int null_model, int with_optim, int flags,
-                            int null_buf, size_t size)
+/* save_buffer of a model without an optimizer into a 16-byte buffer of
+ * 0xAB; variant: what is wrong. */
+enum {
+    SAVEB_NULL_MODEL,
+    SAVEB_NULL_BUF,
+    SAVEB_FLAGS_4,
+    SAVEB_OPTIM_MISSING,
+    SAVEB_SMALL,
+    SAVEB_ONE_BYTE /* 1 byte for a model saved with its optimizer */
+};
+
+static int save_buffer_case(int variant)
 {
+    int with_optim = 0, flags = 0;
+    size_t size = 16;
+    switch (variant) {
+    case SAVEB_FLAGS_4: with_optim = 1, flags = 4; break;
+    case SAVEB_OPTIM_MISSING: flags = TNN_SAVE_OPTIMIZER; break;
+    case SAVEB_ONE_BYTE:
+        with_optim = 1, flags = TNN_SAVE_OPTIMIZER, size = 1;
+        break;
+    }
     unsigned char buf[16];
     memset(buf, 0xAB, sizeof buf);
-    tnn_model *m = null_model ? NULL : mk_model(with_optim);
+    tnn_model *m = variant == SAVEB_NULL_MODEL ? NULL : mk_model(with_optim);
     size_t needed = 77;
-    int rc = capture(
-        tnn_model_save_buffer(m, flags, null_buf ? NULL : buf, size, &needed));
+    int rc = capture(tnn_model_save_buffer(
+        m, flags, variant == SAVEB_NULL_BUF ? NULL : buf, size, &needed));
     for (size_t i = 0; i < sizeof buf; i++)
         CHECK(buf[i] == 0xAB, "buf was written");
     if (rc == TNN_E_SHAPE) {
@@ -2588,47 +2938,50 @@ static int save_buffer_case(int null_model, int with_optim, int flags,
     return rc;
 }
 
-static int r_save_buf_null_model(void)
-{
-    return save_buffer_case(1, 0, 0, 0, 16);
-}
-static int r_save_buf_null_buf(void)
-{
-    return save_buffer_case(0, 0, 0, 1, 16);
-}
-static int r_save_buf_flags(void)
-{
-    return save_buffer_case(0, 1, 4, 0, 16);
-}
-static int r_save_buf_optim_missing(void)
-{
-    return save_buffer_case(0, 0, TNN_SAVE_OPTIMIZER, 0, 16);
-}
-static int r_save_buf_small(void)
-{
-    return save_buffer_case(0, 0, 0, 0, 16);
-}
-static int r_save_buf_one(void)
-{
-    return save_buffer_case(0, 1, 1, 0, 1);
-}
+static const struct misuse save_rows[] = {
+    {"tnn_model_save", "NULL model", INV, save_case, SAVE_NULL_MODEL},
+    {"tnn_model_save", "NULL path", INV, r_save_null_path, 0},
+    {"tnn_model_save", "flag 2", INV, save_case, SAVE_FLAGS_2},
+    {"tnn_model_save", "flags -1", INV, save_case, SAVE_FLAGS_NEG},
+    {"tnn_model_save", "TNN_SAVE_OPTIMIZER without optimizer", STA, save_case,
+     SAVE_OPTIM_MISSING},
+    {"tnn_model_save", "directory missing", TNN_E_IO, r_save_missing_dir, 0},
+    {"tnn_model_save", "path is a directory", TNN_E_IO, r_save_onto_dir, 0},
+    {"tnn_model_save_buffer", "NULL model", INV, save_buffer_case,
+     SAVEB_NULL_MODEL},
+    {"tnn_model_save_buffer", "NULL buf with size 16", INV, save_buffer_case,
+     SAVEB_NULL_BUF},
+    {"tnn_model_save_buffer", "flag 4", INV, save_buffer_case, SAVEB_FLAGS_4},
+    {"tnn_model_save_buffer", "TNN_SAVE_OPTIMIZER without optimizer", STA,
+     save_buffer_case, SAVEB_OPTIM_MISSING},
+    {"tnn_model_save_buffer", "16 bytes", SHP, save_buffer_case, SAVEB_SMALL},
+    {"tnn_model_save_buffer", "1 byte, with optimizer", SHP, save_buffer_case,
+     SAVEB_ONE_BYTE},
+};
 
-/* Load a damaged image. how: 0 garbage, 1 half, 2 newer version, 3 one
- * byte flipped in the middle, 4 one byte appended. */
-static int load_buffer_case(int how)
+/* Load a damaged image; variant: the damage. */
+enum {
+    LOADB_GARBAGE, /* text */
+    LOADB_HALF,    /* the first half */
+    LOADB_NEWER,   /* format version 99 */
+    LOADB_FLIPPED, /* one bit flipped in the middle */
+    LOADB_LONGER   /* one byte appended */
+};
+
+static int load_buffer_case(int variant)
 {
     size_t size;
     unsigned char *img = model_image(0, &size);
     static const char garbage[] = "this is not a libtinynn model file at all";
     const void *data = img;
-    switch (how) {
-    case 0:
+    switch (variant) {
+    case LOADB_GARBAGE:
         data = garbage;
         size = sizeof garbage;
         break;
-    case 1: size /= 2; break;
-    case 2: img[8] = 99; break;
-    case 3: img[size / 2] ^= 0x10; break;
+    case LOADB_HALF: size /= 2; break;
+    case LOADB_NEWER: img[8] = 99; break;
+    case LOADB_FLIPPED: img[size / 2] ^= 0x10; break;
     default: img[size++] = 0; break;
     }
     tnn_model *out = SENTINEL;
@@ -2640,37 +2993,18 @@ static int load_buffer_case(int how)
     return rc;
 }
 
-static int r_load_buf_garbage(void)
+static int r_load_buf_null_data(int variant)
 {
-    return load_buffer_case(0);
-}
-static int r_load_buf_half(void)
-{
-    return load_buffer_case(1);
-}
-static int r_load_buf_newer(void)
-{
-    return load_buffer_case(2);
-}
-static int r_load_buf_flipped(void)
-{
-    return load_buffer_case(3);
-}
-static int r_load_buf_longer(void)
-{
-    return load_buffer_case(4);
-}
-
-static int r_load_buf_null_data(void)
-{
+    (void)variant;
     tnn_model *out = SENTINEL;
     int rc = capture(tnn_model_load_buffer(NULL, 100, &out));
     CHECK(out == NULL, "*out is not NULL after a failure");
     return rc;
 }
 
-static int r_load_buf_null_out(void)
+static int r_load_buf_null_out(int variant)
 {
+    (void)variant;
     size_t size;
     unsigned char *img = model_image(0, &size);
     int rc = capture(tnn_model_load_buffer(img, size, NULL));
@@ -2678,67 +3012,58 @@ static int r_load_buf_null_out(void)
     return rc;
 }
 
-static int load_file_case(const char *path)
+/* Load from a path that holds no model; variant: what is there. */
+enum {
+    LOAD_NULL_PATH,
+    LOAD_MISSING,
+    LOAD_DIRECTORY,
+    LOAD_SCRIPT,   /* a shell script */
+    LOAD_TRUNCATED /* a model file without its last byte */
+};
+
+static int load_file_case(int variant)
 {
+    char path[256];
+    const char *p = path;
+    unsigned char *img = NULL;
+    size_t size;
+    int tmp = 1;
+    switch (variant) {
+    case LOAD_NULL_PATH: p = NULL, tmp = 0; break;
+    case LOAD_MISSING: p = "/nonexistent/tinynn/model.tnn", tmp = 0; break;
+    case LOAD_DIRECTORY:
+        tmp_open();
+        p = tmpdir;
+        break;
+    case LOAD_SCRIPT:
+        tmp_open();
+        tmp_path(path, sizeof path, "model.tnn");
+        write_file(path, "#!/bin/sh\necho not a model\n", 27);
+        break;
+    case LOAD_TRUNCATED:
+        img = model_image(1, &size);
+        tmp_open();
+        tmp_path(path, sizeof path, "model.tnn");
+        write_file(path, img, size - 1);
+        break;
+    }
     tnn_model *out = SENTINEL;
-    int rc = capture(tnn_model_load(path, &out));
+    int rc = capture(tnn_model_load(p, &out));
     CHECK(out == NULL, "*out is not NULL after a failure");
     if (out != SENTINEL)
         tnn_model_free(out);
-    return rc;
-}
-
-static int r_load_null_path(void)
-{
-    return load_file_case(NULL);
-}
-static int r_load_missing(void)
-{
-    return load_file_case("/nonexistent/tinynn/model.tnn");
-}
-
-static int r_load_null_out(void)
-{
-    return capture(tnn_model_load("/nonexistent/model.tnn", NULL));
-}
-
-static int r_load_directory(void)
-{
-    tmp_open();
-    int rc = load_file_case(tmpdir);
-    tmp_close();
-    return rc;
-}
-
-static int r_load_garbage(void)
-{
-    char path[256];
-    tmp_open();
-    tmp_path(path, sizeof path, "model.tnn");
-    write_file(path, "#!/bin/sh\necho not a model\n", 27);
-    int rc = load_file_case(path);
-    tmp_close();
-    return rc;
-}
-
-static int r_load_truncated(void)
-{
-    char path[256];
-    size_t size;
-    unsigned char *img = model_image(1, &size);
-    tmp_open();
-    tmp_path(path, sizeof path, "model.tnn");
-    write_file(path, img, size - 1);
-    int rc = load_file_case(path);
-    tmp_close();
+    if (tmp)
+        tmp_close();
     free(img);
     return rc;
 }
 
+CALL_ROW(r_load_null_out, tnn_model_load("/nonexistent/model.tnn", NULL))
 CTOR_ROW(r_clone_model_null, tnn_model, tnn_model_clone(NULL), tnn_model_free)
 
-static int r_clone_model_nomem(void)
+static int r_clone_model_nomem(int variant)
 {
+    (void)variant;
     struct counting_allocator a;
     counting_install(&a, 0);
     tnn_model *m = mk_model(1);
@@ -2754,542 +3079,101 @@ static int r_clone_model_nomem(void)
     return rc;
 }
 
-/* ========================================================================= */
-/* The table                                                                 */
-/* ========================================================================= */
-
-#define INV TNN_E_INVALID
-#define SHP TNN_E_SHAPE
-#define STA TNN_E_STATE
-#define NOM TNN_E_NOMEM
-
-static const struct misuse rows[] = {
-    /* versions and errors */
-    {"tnn_version_number", "equals TNN_VERSION_NUMBER", r_version_number,
-     NEUTRAL},
-    {"tnn_version_string", "equals TNN_VERSION_STRING", r_version_string,
-     NEUTRAL},
-    {"tnn_strerror", "code 12345", r_strerror_unknown, NEUTRAL},
-    {"tnn_strerror", "the code after the last", r_strerror_next_code, NEUTRAL},
-    {"tnn_strerror", "INT_MIN", r_strerror_int_min, NEUTRAL},
-    {"tnn_strerror", "TNN_E_SHAPE is \"shape mismatch\"", r_strerror_shape,
-     NEUTRAL},
-    {"tnn_last_error", "empty when nothing failed", r_last_error_clear,
-     NEUTRAL},
-    {"tnn_last_error", "kept across a successful call", r_last_error_kept,
-     NEUTRAL},
-    {"tnn_last_error_code", "TNN_OK when nothing failed",
-     r_last_error_code_clear, NEUTRAL},
-    {"tnn_clear_error", "forgets a failure", r_clear_error, NEUTRAL},
-
-    /* memory and threads */
-    {"tnn_set_allocator", "free_fn NULL only", r_alloc_no_free, INV},
-    {"tnn_set_allocator", "malloc_fn NULL only", r_alloc_no_malloc, INV},
-    {"tnn_set_allocator", "only free_fn set", r_alloc_only_free, INV},
-    {"tnn_set_num_threads", "n = 0", r_threads_0, INV},
-    {"tnn_set_num_threads", "n = -4", r_threads_neg, INV},
-    {"tnn_get_num_threads", "at least 1", r_get_threads, NEUTRAL},
-
-    /* random numbers */
-    {"tnn_rng_new", "allocation fails", r_rng_new_nomem, NOM},
-    {"tnn_rng_free", "NULL", r_rng_free_null, NEUTRAL},
-    {"tnn_rng_seed", "NULL rng", r_rng_seed_null, INV},
-    {"tnn_rng_next_u64", "NULL rng gives 0", r_rng_u64_null, NEUTRAL},
-    {"tnn_rng_uniform", "NULL rng gives 0", r_rng_uniform_null, NEUTRAL},
-    {"tnn_rng_normal", "NULL rng gives 0", r_rng_normal_null, NEUTRAL},
-
-    /* tensors */
-    {"tnn_tensor_new", "ndim 0", r_tensor_new_ndim0, INV},
-    {"tnn_tensor_new", "ndim 5", r_tensor_new_ndim5, INV},
-    {"tnn_tensor_new", "ndim -1", r_tensor_new_ndim_neg, INV},
-    {"tnn_tensor_new", "dims NULL", r_tensor_new_dims_null, INV},
-    {"tnn_tensor_new", "a zero dimension", r_tensor_new_zero_dim, INV},
-    {"tnn_tensor_new", "element count overflows", r_tensor_new_count_overflow,
-     SHP},
-    {"tnn_tensor_new", "byte size overflows", r_tensor_new_bytes_overflow,
-     SHP},
-    {"tnn_tensor_new", "allocation fails", r_tensor_new_nomem, NOM},
-    {"tnn_tensor_new_2d", "rows 0", r_tensor_2d_rows0, INV},
-    {"tnn_tensor_new_2d", "cols 0", r_tensor_2d_cols0, INV},
-    {"tnn_tensor_new_2d", "size overflows", r_tensor_2d_overflow, SHP},
-    {"tnn_tensor_new_2d", "allocation fails", r_tensor_2d_nomem, NOM},
-    {"tnn_tensor_free", "NULL", r_tensor_free_null, NEUTRAL},
-    {"tnn_tensor_ndim", "NULL gives 0", r_tensor_ndim_null, NEUTRAL},
-    {"tnn_tensor_dim", "NULL gives 0", r_tensor_dim_null, NEUTRAL},
-    {"tnn_tensor_dim", "i out of range gives 0", r_tensor_dim_range, NEUTRAL},
-    {"tnn_tensor_size", "NULL gives 0", r_tensor_size_null, NEUTRAL},
-    {"tnn_tensor_data", "NULL gives NULL", r_tensor_data_null, NEUTRAL},
-    {"tnn_tensor_cdata", "NULL gives NULL", r_tensor_cdata_null, NEUTRAL},
-    {"tnn_tensor_copy_from", "NULL tensor", r_copy_from_null_t, INV},
-    {"tnn_tensor_copy_from", "NULL src", r_copy_from_null_src, INV},
-    {"tnn_tensor_copy_from", "count one short", r_copy_from_short, SHP},
-    {"tnn_tensor_copy_from", "count one long", r_copy_from_long, SHP},
-    {"tnn_tensor_copy_from", "count 0", r_copy_from_zero, SHP},
-    {"tnn_tensor_copy_to", "NULL tensor", r_copy_to_null_t, INV},
-    {"tnn_tensor_copy_to", "NULL dst", r_copy_to_null_dst, INV},
-    {"tnn_tensor_copy_to", "capacity one short", r_copy_to_short, SHP},
-    {"tnn_tensor_copy_to", "capacity 0", r_copy_to_zero, SHP},
-    {"tnn_tensor_fill", "NULL tensor", r_fill_null, INV},
-    {"tnn_tensor_clone", "NULL tensor", r_clone_null, INV},
-    {"tnn_tensor_clone", "allocation fails", r_clone_nomem, NOM},
-    {"tnn_tensor_reshape", "NULL tensor", r_reshape_null, INV},
-    {"tnn_tensor_reshape", "other element count", r_reshape_count, SHP},
-    {"tnn_tensor_reshape", "a zero dimension", r_reshape_zero, INV},
-    {"tnn_tensor_reshape", "ndim 0", r_reshape_ndim0, INV},
-    {"tnn_tensor_reshape", "ndim 5", r_reshape_ndim5, INV},
-    {"tnn_tensor_reshape", "dims NULL", r_reshape_dims_null, INV},
-    {"tnn_tensor_reshape", "element count overflows", r_reshape_overflow, SHP},
-    {"tnn_tensor_rand_uniform", "NULL tensor", r_uniform_null_t, INV},
-    {"tnn_tensor_rand_uniform", "NULL rng", r_uniform_null_rng, INV},
-    {"tnn_tensor_rand_uniform", "lo == hi", r_uniform_equal, INV},
-    {"tnn_tensor_rand_uniform", "lo > hi", r_uniform_reversed, INV},
-    {"tnn_tensor_rand_uniform", "lo NaN", r_uniform_nan, INV},
-    {"tnn_tensor_rand_uniform", "hi infinite", r_uniform_inf, INV},
-    {"tnn_tensor_rand_uniform", "lo -infinity", r_uniform_neg_inf, INV},
-    {"tnn_tensor_rand_normal", "NULL tensor", r_normal_null_t, INV},
-    {"tnn_tensor_rand_normal", "NULL rng", r_normal_null_rng, INV},
-    {"tnn_tensor_rand_normal", "stddev -1", r_normal_neg_sd, INV},
-    {"tnn_tensor_rand_normal", "stddev NaN", r_normal_nan_sd, INV},
-    {"tnn_tensor_rand_normal", "mean infinite", r_normal_inf_mean, INV},
-    {"tnn_tensor_rand_normal", "mean NaN", r_normal_nan_mean, INV},
-    {"tnn_tensor_rand_normal", "stddev 1e38 (draws overflow)",
-     r_normal_overflowing_sd, INV},
-
-    /* layers */
-    {"tnn_dense_new", "in 0", r_dense_in0, INV},
-    {"tnn_dense_new", "out 0", r_dense_out0, INV},
-    {"tnn_dense_new", "allocation fails", r_dense_nomem, NOM},
-    {"tnn_dense_set_init", "NULL layer", r_set_init_null, INV},
-    {"tnn_dense_set_init", "a relu layer", r_set_init_relu, INV},
-    {"tnn_dense_set_init", "init 4", r_set_init_4, INV},
-    {"tnn_dense_set_init", "init -1", r_set_init_neg, INV},
-    {"tnn_dense_set_init", "constant NaN", r_set_init_nan, INV},
-    {"tnn_dense_set_init", "constant infinity", r_set_init_inf, INV},
-    {"tnn_dense_set_init", "init 9 keeps the initialiser", r_set_init_kept,
-     INV},
-    {"tnn_relu_new", "allocation fails", r_relu_nomem, NOM},
-    {"tnn_sigmoid_new", "allocation fails", r_sigmoid_nomem, NOM},
-    {"tnn_tanh_new", "allocation fails", r_tanh_nomem, NOM},
-    {"tnn_softmax_new", "allocation fails", r_softmax_nomem, NOM},
-    {"tnn_identity_new", "allocation fails", r_identity_nomem, NOM},
-    {"tnn_dropout_new", "rate 1", r_dropout_1, INV},
-    {"tnn_dropout_new", "rate -0.1", r_dropout_neg, INV},
-    {"tnn_dropout_new", "rate NaN", r_dropout_nan, INV},
-    {"tnn_dropout_new", "rate infinity", r_dropout_inf, INV},
-    {"tnn_dropout_new", "allocation fails", r_dropout_nomem, NOM},
-    {"tnn_conv2d_new", "stride 0", r_conv_stride0, INV},
-    {"tnn_conv2d_new", "0 channels", r_conv_channels0, INV},
-    {"tnn_conv2d_new", "kernel height 0", r_conv_kernel0, INV},
-    {"tnn_conv2d_new", "padding -7", r_conv_padding, INV},
-    {"tnn_conv2d_new", "weights overflow", r_conv_huge, INV},
-    {"tnn_conv2d_new", "allocation fails", r_conv_nomem, NOM},
-    {"tnn_conv2d_set_init", "NULL layer", r_conv_init_null, INV},
-    {"tnn_conv2d_set_init", "dense layer", r_conv_init_dense, INV},
-    {"tnn_conv2d_set_init", "init 9", r_conv_init_kind, INV},
-    {"tnn_conv2d_set_init", "NaN constant", r_conv_init_nan, INV},
-    {"tnn_maxpool2d_new", "window 0", r_maxpool_k0, INV},
-    {"tnn_maxpool2d_new", "stride 0", r_maxpool_s0, INV},
-    {"tnn_maxpool2d_new", "allocation fails", r_maxpool_nomem, NOM},
-    {"tnn_avgpool2d_new", "window 0", r_avgpool_k0, INV},
-    {"tnn_avgpool2d_new", "window 5000", r_avgpool_big, INV},
-    {"tnn_flatten_new", "allocation fails", r_flatten_nomem, NOM},
-    {"tnn_model_new_image", "height 0", r_image_model_zero, INV},
-    {"tnn_model_new_image", "size overflows", r_image_model_huge, INV},
-    {"tnn_model_new_image", "allocation fails", r_image_model_nomem, NOM},
-    {"tnn_batchnorm_new", "features 0", r_batchnorm_0, INV},
-    {"tnn_batchnorm_new", "allocation fails", r_batchnorm_nomem, NOM},
-    {"tnn_batchnorm_set_momentum", "NULL layer", r_bn_momentum_null, INV},
-    {"tnn_batchnorm_set_momentum", "a dense layer", r_bn_momentum_dense, INV},
-    {"tnn_batchnorm_set_momentum", "momentum 1", r_bn_momentum_1, INV},
-    {"tnn_batchnorm_set_momentum", "momentum -0.1", r_bn_momentum_neg, INV},
-    {"tnn_batchnorm_set_momentum", "momentum NaN", r_bn_momentum_nan, INV},
-    {"tnn_batchnorm_momentum", "NULL gives 0", r_bn_get_momentum_null,
-     NEUTRAL},
-    {"tnn_batchnorm_momentum", "a dense layer gives 0",
-     r_bn_get_momentum_dense, NEUTRAL},
-    {"tnn_batchnorm_set_eps", "NULL layer", r_bn_eps_null, INV},
-    {"tnn_batchnorm_set_eps", "a dense layer", r_bn_eps_dense, INV},
-    {"tnn_batchnorm_set_eps", "eps 0", r_bn_eps_0, INV},
-    {"tnn_batchnorm_set_eps", "eps negative", r_bn_eps_neg, INV},
-    {"tnn_batchnorm_set_eps", "eps NaN", r_bn_eps_nan, INV},
-    {"tnn_batchnorm_set_eps", "eps infinity", r_bn_eps_inf, INV},
-    {"tnn_batchnorm_eps", "NULL gives 0", r_bn_get_eps_null, NEUTRAL},
-    {"tnn_batchnorm_eps", "a relu layer gives 0", r_bn_get_eps_relu, NEUTRAL},
-    {"tnn_batchnorm_running_mean", "NULL gives NULL", r_bn_mean_null, NEUTRAL},
-    {"tnn_batchnorm_running_mean", "a dense layer gives NULL", r_bn_mean_dense,
-     NEUTRAL},
-    {"tnn_batchnorm_running_var", "NULL gives NULL", r_bn_var_null, NEUTRAL},
-    {"tnn_batchnorm_running_var", "a dropout layer gives NULL",
-     r_bn_var_dropout, NEUTRAL},
-    {"tnn_layer_free", "NULL", r_layer_free_null, NEUTRAL},
-    {"tnn_layer_kind", "NULL gives 0", r_layer_kind_null, NEUTRAL},
-    {"tnn_layer_name", "NULL gives \"\"", r_layer_name_null, NEUTRAL},
-    {"tnn_layer_in_features", "NULL gives 0", r_layer_in_null, NEUTRAL},
-    {"tnn_layer_out_features", "NULL gives 0", r_layer_out_null, NEUTRAL},
-    {"tnn_layer_num_params", "NULL gives 0", r_layer_num_params_null, NEUTRAL},
-    {"tnn_layer_param", "NULL gives NULL", r_layer_param_null, NEUTRAL},
-    {"tnn_layer_param", "i out of range gives NULL", r_layer_param_range,
-     NEUTRAL},
-    {"tnn_layer_grad", "NULL gives NULL", r_layer_grad_null, NEUTRAL},
-    {"tnn_layer_grad", "i out of range gives NULL", r_layer_grad_range,
-     NEUTRAL},
-    {"tnn_layer_set_trainable", "NULL layer", r_set_trainable_null, INV},
-    {"tnn_layer_set_trainable", "trainable 2", r_set_trainable_2, INV},
-    {"tnn_layer_set_trainable", "trainable -1", r_set_trainable_neg, INV},
-    {"tnn_layer_trainable", "NULL gives 0", r_trainable_null, NEUTRAL},
-    {"tnn_layer_init", "NULL layer", r_layer_init_null_layer, INV},
-    {"tnn_layer_init", "NULL rng", r_layer_init_null_rng, INV},
-    {"tnn_layer_forward", "NULL layer", r_fwd_null_layer, INV},
-    {"tnn_layer_forward", "NULL in", r_fwd_null_in, INV},
-    {"tnn_layer_forward", "NULL out", r_fwd_null_out, INV},
-    {"tnn_layer_forward", "mode 2", r_fwd_mode_2, INV},
-    {"tnn_layer_forward", "mode -1 (relu)", r_fwd_mode_neg, INV},
-    {"tnn_layer_forward", "dense 3->2 given 4 features", r_fwd_in_width, SHP},
-    {"tnn_layer_forward", "dense 3->2 into 3 columns", r_fwd_out_width, SHP},
-    {"tnn_layer_forward", "out has other rows", r_fwd_out_rows, SHP},
-    {"tnn_layer_forward", "relu: out wider than in", r_fwd_relu_out_width,
-     SHP},
-    {"tnn_layer_forward", "1-D in", r_fwd_in_1d, SHP},
-    {"tnn_layer_forward", "tanh bound to 3 given 4", r_fwd_bound_width, SHP},
-    {"tnn_layer_forward", "dropout training without rng", r_fwd_dropout_no_rng,
-     INV},
-    {"tnn_layer_backward", "NULL layer", r_bwd_null_layer, INV},
-    {"tnn_layer_backward", "before any forward", r_bwd_no_forward, STA},
-    {"tnn_layer_backward", "after an eval forward only", r_bwd_after_eval,
-     STA},
-    {"tnn_layer_backward", "other batch size than the forward",
-     r_bwd_other_batch, STA},
-    {"tnn_layer_backward", "dout of other width", r_bwd_dout_width, SHP},
-    {"tnn_layer_backward", "dout of other rows", r_bwd_dout_rows, SHP},
-    {"tnn_layer_backward", "din of other width", r_bwd_din_width, SHP},
-    {"tnn_layer_backward", "NULL in", r_bwd_null_in, INV},
-    {"tnn_layer_backward", "NULL out", r_bwd_null_out, INV},
-    {"tnn_layer_backward", "NULL dout", r_bwd_null_dout, INV},
-    {"tnn_layer_zero_grad", "NULL layer", r_zero_grad_null, INV},
-
-    /* losses */
-    {"tnn_loss_mse", "NULL pred", r_mse_null_pred, INV},
-    {"tnn_loss_mse", "NULL target", r_mse_null_target, INV},
-    {"tnn_loss_mse", "target of other width", r_mse_target_cols, SHP},
-    {"tnn_loss_mse", "target of other rows", r_mse_target_rows, SHP},
-    {"tnn_loss_mse", "grad of other shape", r_mse_grad_shape, SHP},
-    {"tnn_loss_mse", "1-D tensors", r_mse_1d, SHP},
-    {"tnn_loss_cross_entropy", "NULL logits", r_ce_null_logits, INV},
-    {"tnn_loss_cross_entropy", "NULL labels", r_ce_null_labels, INV},
-    {"tnn_loss_cross_entropy", "3 class indices for 2 rows", r_ce_index_count,
-     SHP},
-    {"tnn_loss_cross_entropy", "probability rows of other width",
-     r_ce_rows_shape, SHP},
-    {"tnn_loss_cross_entropy", "probability rows of other count",
-     r_ce_rows_count, SHP},
-    {"tnn_loss_cross_entropy", "class 3 of 3", r_ce_label_range, INV},
-    {"tnn_loss_cross_entropy", "class -1", r_ce_label_neg, INV},
-    {"tnn_loss_cross_entropy", "class 1.5", r_ce_label_frac, INV},
-    {"tnn_loss_cross_entropy", "class NaN", r_ce_label_nan, INV},
-    {"tnn_loss_cross_entropy", "probability -0.5", r_ce_prob_neg, INV},
-    {"tnn_loss_cross_entropy", "probability infinite", r_ce_prob_inf, INV},
-    {"tnn_loss_cross_entropy", "grad of other shape", r_ce_grad_shape, SHP},
-    {"tnn_loss_cross_entropy", "1-D logits", r_ce_logits_1d, SHP},
-
-    /* optimizers */
-    {"tnn_sgd_new", "lr 0", r_sgd_lr0, INV},
-    {"tnn_sgd_new", "lr negative", r_sgd_lr_neg, INV},
-    {"tnn_sgd_new", "lr NaN", r_sgd_lr_nan, INV},
-    {"tnn_sgd_new", "lr infinity", r_sgd_lr_inf, INV},
-    {"tnn_sgd_new", "allocation fails", r_sgd_nomem, NOM},
-    {"tnn_adam_new", "lr 0", r_adam_lr0, INV},
-    {"tnn_adam_new", "lr negative", r_adam_lr_neg, INV},
-    {"tnn_adam_new", "lr NaN", r_adam_lr_nan, INV},
-    {"tnn_adam_new", "lr infinity", r_adam_lr_inf, INV},
-    {"tnn_adam_new", "allocation fails", r_adam_nomem, NOM},
-    {"tnn_sgd_set_momentum", "NULL optimizer", r_sgd_mom_null, INV},
-    {"tnn_sgd_set_momentum", "an adam optimizer", r_sgd_mom_adam, INV},
-    {"tnn_sgd_set_momentum", "momentum 1", r_sgd_mom_1, INV},
-    {"tnn_sgd_set_momentum", "momentum -0.5", r_sgd_mom_neg, INV},
-    {"tnn_sgd_set_momentum", "momentum NaN", r_sgd_mom_nan, INV},
-    {"tnn_sgd_set_nesterov", "NULL optimizer", r_nesterov_null, INV},
-    {"tnn_sgd_set_nesterov", "an adam optimizer", r_nesterov_adam, INV},
-    {"tnn_sgd_set_nesterov", "nesterov 2", r_nesterov_2, INV},
-    {"tnn_sgd_set_nesterov", "nesterov -1", r_nesterov_neg, INV},
-    {"tnn_adam_set_betas", "NULL optimizer", r_betas_null, INV},
-    {"tnn_adam_set_betas", "an sgd optimizer", r_betas_sgd, INV},
-    {"tnn_adam_set_betas", "beta1 1", r_betas_b1_1, INV},
-    {"tnn_adam_set_betas", "beta2 1", r_betas_b2_1, INV},
-    {"tnn_adam_set_betas", "beta1 -0.1", r_betas_b1_neg, INV},
-    {"tnn_adam_set_betas", "beta2 -0.1", r_betas_b2_neg, INV},
-    {"tnn_adam_set_betas", "beta1 NaN", r_betas_nan, INV},
-    {"tnn_adam_set_betas", "beta2 infinity", r_betas_b2_inf, INV},
-    {"tnn_adam_set_eps", "NULL optimizer", r_adam_eps_null, INV},
-    {"tnn_adam_set_eps", "an sgd optimizer", r_adam_eps_sgd, INV},
-    {"tnn_adam_set_eps", "eps 0", r_adam_eps_0, INV},
-    {"tnn_adam_set_eps", "eps negative", r_adam_eps_neg, INV},
-    {"tnn_adam_set_eps", "eps NaN", r_adam_eps_nan, INV},
-    {"tnn_adam_set_eps", "eps infinity", r_adam_eps_inf, INV},
-    {"tnn_optim_set_weight_decay", "NULL optimizer", r_wd_null, INV},
-    {"tnn_optim_set_weight_decay", "lambda -0.1", r_wd_neg, INV},
-    {"tnn_optim_set_weight_decay", "lambda NaN", r_wd_nan, INV},
-    {"tnn_optim_set_weight_decay", "lambda infinity", r_wd_inf, INV},
-    {"tnn_optim_weight_decay", "NULL gives 0", r_wd_get_null, NEUTRAL},
-    {"tnn_adam_set_decoupled", "NULL optimizer", r_decoupled_null, INV},
-    {"tnn_adam_set_decoupled", "an sgd optimizer", r_decoupled_sgd, INV},
-    {"tnn_adam_set_decoupled", "decoupled 2", r_decoupled_2, INV},
-    {"tnn_optim_set_decay_all", "NULL optimizer", r_decay_all_null, INV},
-    {"tnn_optim_set_decay_all", "all 2", r_decay_all_2, INV},
-    {"tnn_optim_set_decay_all", "all -1", r_decay_all_neg, INV},
-    {"tnn_optim_set_lr", "NULL optimizer", r_set_lr_null, INV},
-    {"tnn_optim_set_lr", "lr 0", r_set_lr_0, INV},
-    {"tnn_optim_set_lr", "lr -1", r_set_lr_neg, INV},
-    {"tnn_optim_set_lr", "lr NaN", r_set_lr_nan, INV},
-    {"tnn_optim_set_lr", "lr infinity", r_set_lr_inf, INV},
-    {"tnn_optim_set_lr", "lr below the cosine min_lr", r_set_lr_below_min,
-     INV},
-    {"tnn_optim_lr", "NULL gives 0", r_lr_null, NEUTRAL},
-    {"tnn_optim_current_lr", "NULL gives 0", r_current_lr_null, NEUTRAL},
-    {"tnn_optim_steps", "NULL gives 0", r_steps_null, NEUTRAL},
-    {"tnn_optim_set_step_schedule", "NULL optimizer", r_step_sched_null, INV},
-    {"tnn_optim_set_step_schedule", "step_size 0", r_step_sched_size0, INV},
-    {"tnn_optim_set_step_schedule", "step_size -5", r_step_sched_size_neg,
-     INV},
-    {"tnn_optim_set_step_schedule", "gamma 0", r_step_sched_gamma0, INV},
-    {"tnn_optim_set_step_schedule", "gamma 1.5", r_step_sched_gamma_big, INV},
-    {"tnn_optim_set_step_schedule", "gamma -0.5", r_step_sched_gamma_neg, INV},
-    {"tnn_optim_set_step_schedule", "gamma NaN", r_step_sched_gamma_nan, INV},
-    {"tnn_optim_set_step_schedule", "keeps the cosine schedule",
-     r_step_sched_kept, INV},
-    {"tnn_optim_set_cosine_schedule", "NULL optimizer", r_cos_sched_null, INV},
-    {"tnn_optim_set_cosine_schedule", "total_steps 0", r_cos_sched_total0,
-     INV},
-    {"tnn_optim_set_cosine_schedule", "total_steps -1", r_cos_sched_total_neg,
-     INV},
-    {"tnn_optim_set_cosine_schedule", "min_lr negative", r_cos_sched_min_neg,
-     INV},
-    {"tnn_optim_set_cosine_schedule", "min_lr above lr", r_cos_sched_min_above,
-     INV},
-    {"tnn_optim_set_cosine_schedule", "min_lr NaN", r_cos_sched_min_nan, INV},
-    {"tnn_optim_clear_schedule", "NULL optimizer", r_clear_sched_null, INV},
-    {"tnn_optim_free", "NULL", r_optim_free_null, NEUTRAL},
-
-    /* models */
-    {"tnn_model_new", "input_features 0", r_model_new_0, INV},
-    {"tnn_model_new", "allocation fails", r_model_new_nomem, NOM},
-    {"tnn_model_free", "NULL", r_model_free_null, NEUTRAL},
-    {"tnn_model_add", "NULL model (dense freed)", r_add_null_model, INV},
-    {"tnn_model_add", "NULL model (relu freed)", r_add_null_model_relu, INV},
-    {"tnn_model_add", "NULL layer", r_add_null_layer, INV},
-    {"tnn_model_add", "dense 4->2 after 3 outputs", r_add_width, SHP},
-    {"tnn_model_add", "batchnorm(2) after 3 outputs", r_add_bn_width, SHP},
-    {"tnn_model_add", "the layer list cannot grow", r_add_nomem, NOM},
-    {"tnn_model_add", "from a fit callback", r_add_in_callback, STA},
-    {"tnn_model_add", "the same layer twice", r_add_same_layer_twice, STA},
-    {"tnn_model_add", "a layer of another model", r_add_layer_of_other_model,
-     STA},
-    {"tnn_model_add", "an owned layer whose shape no longer fits",
-     r_add_owned_layer_bad_shape, STA},
-    {"tnn_model_add", "an owned layer, NULL model",
-     r_add_owned_layer_null_model, STA},
-    {"tnn_layer_free", "a layer a model owns", r_layer_free_owned, STA},
-    {"tnn_optim_free", "the optimizer of a model", r_optim_free_owned, STA},
-    {"tnn_model_set_max_sample_values", "NULL model", r_max_sample_null, INV},
-    {"tnn_model_set_max_sample_values", "below the input size",
-     r_max_sample_below_input, INV},
-    {"tnn_model_set_max_sample_values", "from a fit callback",
-     r_max_sample_in_callback, STA},
-    {"tnn_model_max_sample_values", "NULL gives 0", r_max_sample_get_null,
-     NEUTRAL},
-    {"tnn_model_predict", "a geometry above the per-sample bound",
-     r_predict_above_bound, INV},
-    {"tnn_layer_forward", "conv2d output above the default bound",
-     r_layer_forward_above_bound, INV},
-    {"tnn_model_num_layers", "NULL gives 0", r_num_layers_null, NEUTRAL},
-    {"tnn_model_layer", "NULL gives NULL", r_model_layer_null, NEUTRAL},
-    {"tnn_model_layer", "i out of range gives NULL", r_model_layer_range,
-     NEUTRAL},
-    {"tnn_model_in_features", "NULL gives 0", r_model_in_null, NEUTRAL},
-    {"tnn_model_out_features", "NULL gives 0", r_model_out_null, NEUTRAL},
-    {"tnn_model_num_params", "NULL gives 0", r_model_params_null, NEUTRAL},
-    {"tnn_model_summary", "NULL model", r_summary_null_model, INV},
-    {"tnn_model_summary", "NULL buf with size 64", r_summary_null_buf, INV},
-    {"tnn_model_set_seed", "NULL model", r_set_seed_null, INV},
-    {"tnn_model_rng", "NULL gives NULL", r_model_rng_null, NEUTRAL},
-    {"tnn_model_set_loss", "NULL model", r_set_loss_null, INV},
-    {"tnn_model_set_loss", "loss 2", r_set_loss_2, INV},
-    {"tnn_model_set_loss", "loss -1", r_set_loss_neg, INV},
-    {"tnn_model_set_optim", "NULL model (optimizer freed)",
-     r_set_optim_null_model, INV},
-    {"tnn_model_set_optim", "from a fit callback", r_set_optim_in_callback,
-     STA},
-    {"tnn_model_set_optim", "the optimizer of another model",
-     r_set_optim_of_other_model, STA},
-    {"tnn_model_set_optim", "an owned optimizer, NULL model",
-     r_set_optim_owned_null_model, STA},
-    {"tnn_model_optim", "NULL gives NULL", r_model_optim_null, NEUTRAL},
-    {"tnn_model_set_mode", "NULL model", r_set_mode_null, INV},
-    {"tnn_model_set_mode", "mode 2", r_set_mode_2, INV},
-    {"tnn_model_set_mode", "mode -1", r_set_mode_neg, INV},
-    {"tnn_model_mode", "NULL gives 0", r_mode_null, NEUTRAL},
-    {"tnn_model_set_check_finite", "NULL model", r_check_finite_null, INV},
-    {"tnn_model_set_check_finite", "on 2", r_check_finite_2, INV},
-    {"tnn_model_set_check_finite", "on -1", r_check_finite_neg, INV},
-    {"tnn_model_train_batch", "NULL model", r_train_null_model, INV},
-    {"tnn_model_train_batch", "NULL x", r_train_null_x, INV},
-    {"tnn_model_train_batch", "NULL y", r_train_null_y, INV},
-    {"tnn_model_train_batch", "no optimizer", r_train_no_optim, STA},
-    {"tnn_model_train_batch", "no layers", r_train_no_layers, STA},
-    {"tnn_model_train_batch", "x of 5 features for 4", r_train_x_width, SHP},
-    {"tnn_model_train_batch", "1-D x", r_train_x_1d, SHP},
-    {"tnn_model_train_batch", "y of other rows", r_train_y_rows, SHP},
-    {"tnn_model_train_batch", "y of other width", r_train_y_width, SHP},
-    {"tnn_model_train_batch", "cross-entropy class 3 of 3", r_train_ce_label,
-     INV},
-    {"tnn_model_train_batch", "cross-entropy 4 labels for 5 rows",
-     r_train_ce_index_rows, SHP},
-    {"tnn_model_fit", "NULL model", r_fit_null_model, INV},
-    {"tnn_model_fit", "NULL x", r_fit_null_x, INV},
-    {"tnn_model_fit", "NULL y", r_fit_null_y, INV},
-    {"tnn_model_fit", "epochs 0", r_fit_epochs0, INV},
-    {"tnn_model_fit", "epochs -1", r_fit_epochs_neg, INV},
-    {"tnn_model_fit", "batch_size 0", r_fit_batch0, INV},
-    {"tnn_model_fit", "shuffle 2", r_fit_shuffle2, INV},
-    {"tnn_model_fit", "shuffle -1", r_fit_shuffle_neg, INV},
-    {"tnn_model_fit", "x_val without y_val", r_fit_xval_only, INV},
-    {"tnn_model_fit", "y_val without x_val", r_fit_yval_only, INV},
-    {"tnn_model_fit", "no optimizer", r_fit_no_optim, STA},
-    {"tnn_model_fit", "no layers", r_fit_no_layers, STA},
-    {"tnn_model_fit", "x of 3 features for 4", r_fit_x_width, SHP},
-    {"tnn_model_fit", "y of other rows", r_fit_y_rows, SHP},
-    {"tnn_model_fit", "y of other width", r_fit_y_width, SHP},
-    {"tnn_model_fit", "x_val of other width", r_fit_xval_width, SHP},
-    {"tnn_model_fit", "y_val of other rows", r_fit_yval_rows, SHP},
-    {"tnn_model_fit", "cross-entropy class -1", r_fit_ce_label, INV},
-    {"tnn_model_fit", "cross-entropy validation class 9", r_fit_ce_val_label,
-     INV},
-    {"tnn_model_evaluate", "NULL model", r_eval_null_model, INV},
-    {"tnn_model_evaluate", "NULL x", r_eval_null_x, INV},
-    {"tnn_model_evaluate", "NULL y", r_eval_null_y, INV},
-    {"tnn_model_evaluate", "x of 2 features for 4", r_eval_x_width, SHP},
-    {"tnn_model_evaluate", "y of other rows", r_eval_y_rows, SHP},
-    {"tnn_model_evaluate", "y of other width", r_eval_y_width, SHP},
-    {"tnn_model_evaluate", "cross-entropy class 3 of 3", r_eval_ce_label, INV},
-    {"tnn_model_predict", "NULL model", r_pred_null_model, INV},
-    {"tnn_model_predict", "NULL x", r_pred_null_x, INV},
-    {"tnn_model_predict", "NULL out", r_pred_null_out, INV},
-    {"tnn_model_predict", "x of 3 features for 4", r_pred_x_width, SHP},
-    {"tnn_model_predict", "1-D x", r_pred_x_1d, SHP},
-    {"tnn_model_predict", "out of other width", r_pred_out_width, SHP},
-    {"tnn_model_predict", "out of other rows", r_pred_out_rows, SHP},
-    {"tnn_model_predict", "out is x", r_pred_alias, INV},
-    {"tnn_model_forward", "NULL model", r_fwd_null_model, INV},
-    {"tnn_model_forward", "NULL x", r_fwdm_null_x, INV},
-    {"tnn_model_forward", "NULL out", r_fwdm_null_out, INV},
-    {"tnn_model_forward", "x of 5 features for 4", r_fwdm_x_width, SHP},
-    {"tnn_model_forward", "out of other width", r_fwdm_out_width, SHP},
-    {"tnn_model_forward", "out of other rows", r_fwdm_out_rows, SHP},
-    {"tnn_model_forward", "out is x", r_fwdm_alias, INV},
-
-    /* progress */
-    {"tnn_progress_event", "NULL gives 0", r_prog_event_null, NEUTRAL},
-    {"tnn_progress_epoch", "NULL gives 0", r_prog_epoch_null, NEUTRAL},
-    {"tnn_progress_epochs", "NULL gives 0", r_prog_epochs_null, NEUTRAL},
-    {"tnn_progress_batch", "NULL gives 0", r_prog_batch_null, NEUTRAL},
-    {"tnn_progress_batches", "NULL gives 0", r_prog_batches_null, NEUTRAL},
-    {"tnn_progress_loss", "NULL gives NaN or 0", r_prog_loss_null, NEUTRAL},
-    {"tnn_progress_accuracy", "NULL gives NaN or 0", r_prog_acc_null, NEUTRAL},
-    {"tnn_progress_val_loss", "NULL gives NaN or 0", r_prog_vloss_null,
-     NEUTRAL},
-    {"tnn_progress_val_accuracy", "NULL gives NaN or 0", r_prog_vacc_null,
-     NEUTRAL},
-    {"tnn_progress_seconds", "NULL gives NaN or 0", r_prog_secs_null, NEUTRAL},
-
-    /* IDX files */
-    {"tnn_idx_load_buffer", "NULL data", r_idxb_null_data, INV},
-    {"tnn_idx_load_buffer", "NULL out", r_idxb_null_out, INV},
-    {"tnn_idx_load_buffer", "flag 4", r_idxb_flags4, INV},
-    {"tnn_idx_load_buffer", "flags -1", r_idxb_flags_neg, INV},
-    {"tnn_idx_load_buffer", "wrong magic", r_idxb_bad_magic, TNN_E_FORMAT},
-    {"tnn_idx_load_buffer", "float elements", r_idxb_float, TNN_E_FORMAT},
-    {"tnn_idx_load_buffer", "0 dims", r_idxb_0dims, TNN_E_FORMAT},
-    {"tnn_idx_load_buffer", "5 dims", r_idxb_5dims, TNN_E_FORMAT},
-    {"tnn_idx_load_buffer", "a zero dimension", r_idxb_zero_dim, TNN_E_FORMAT},
-    {"tnn_idx_load_buffer", "dims overflow size_t", r_idxb_overflow,
-     TNN_E_FORMAT},
-    {"tnn_idx_load_buffer", "truncated header", r_idxb_short_header,
-     TNN_E_CORRUPT},
-    {"tnn_idx_load_buffer", "2 bytes", r_idxb_tiny, TNN_E_CORRUPT},
-    {"tnn_idx_load_buffer", "data one byte short", r_idxb_short_data,
-     TNN_E_CORRUPT},
-    {"tnn_idx_load_buffer", "data one byte long", r_idxb_long_data,
-     TNN_E_CORRUPT},
-    {"tnn_idx_load", "NULL path", r_idxf_null_path, INV},
-    {"tnn_idx_load", "NULL out", r_idxf_null_out, INV},
-    {"tnn_idx_load", "flag 4", r_idxf_flags4, INV},
-    {"tnn_idx_load", "flags -1", r_idxf_flags_neg, INV},
-    {"tnn_idx_load", "no such file", r_idxf_missing, TNN_E_IO},
-    {"tnn_idx_load", "a directory", r_idxf_directory, TNN_E_IO},
-    {"tnn_idx_load", "wrong magic", r_idxf_bad_magic, TNN_E_FORMAT},
-    {"tnn_idx_load", "float elements", r_idxf_float, TNN_E_FORMAT},
-    {"tnn_idx_load", "0 dims", r_idxf_0dims, TNN_E_FORMAT},
-    {"tnn_idx_load", "5 dims", r_idxf_5dims, TNN_E_FORMAT},
-    {"tnn_idx_load", "a zero dimension", r_idxf_zero_dim, TNN_E_FORMAT},
-    {"tnn_idx_load", "dims overflow size_t", r_idxf_overflow, TNN_E_FORMAT},
-    {"tnn_idx_load", "truncated header", r_idxf_short_header, TNN_E_CORRUPT},
-    {"tnn_idx_load", "2 bytes", r_idxf_tiny, TNN_E_CORRUPT},
-    {"tnn_idx_load", "data one byte short", r_idxf_short_data, TNN_E_CORRUPT},
-    {"tnn_idx_load", "data one byte long", r_idxf_long_data, TNN_E_CORRUPT},
-
-    /* model files */
-    {"tnn_model_save", "NULL model", r_save_null_model, INV},
-    {"tnn_model_save", "NULL path", r_save_null_path, INV},
-    {"tnn_model_save", "flag 2", r_save_flags2, INV},
-    {"tnn_model_save", "flags -1", r_save_flags_neg, INV},
-    {"tnn_model_save", "TNN_SAVE_OPTIMIZER without optimizer",
-     r_save_optim_missing, STA},
-    {"tnn_model_save", "directory missing", r_save_missing_dir, TNN_E_IO},
-    {"tnn_model_save", "path is a directory", r_save_onto_dir, TNN_E_IO},
-    {"tnn_model_save_buffer", "NULL model", r_save_buf_null_model, INV},
-    {"tnn_model_save_buffer", "NULL buf with size 16", r_save_buf_null_buf,
-     INV},
-    {"tnn_model_save_buffer", "flag 4", r_save_buf_flags, INV},
-    {"tnn_model_save_buffer", "TNN_SAVE_OPTIMIZER without optimizer",
-     r_save_buf_optim_missing, STA},
-    {"tnn_model_save_buffer", "16 bytes", r_save_buf_small, SHP},
-    {"tnn_model_save_buffer", "1 byte, with optimizer", r_save_buf_one, SHP},
-    {"tnn_model_load_buffer", "NULL data", r_load_buf_null_data, INV},
-    {"tnn_model_load_buffer", "NULL out", r_load_buf_null_out, INV},
-    {"tnn_model_load_buffer", "text", r_load_buf_garbage, TNN_E_FORMAT},
-    {"tnn_model_load_buffer", "half a file", r_load_buf_half, TNN_E_CORRUPT},
-    {"tnn_model_load_buffer", "format version 99", r_load_buf_newer,
-     TNN_E_VERSION},
-    {"tnn_model_load_buffer", "one bit flipped", r_load_buf_flipped,
-     TNN_E_CORRUPT},
-    {"tnn_model_load_buffer", "one byte appended", r_load_buf_longer,
-     TNN_E_CORRUPT},
-    {"tnn_model_load", "NULL path", r_load_null_path, INV},
-    {"tnn_model_load", "NULL out", r_load_null_out, INV},
-    {"tnn_model_load", "no such file", r_load_missing, TNN_E_IO},
-    {"tnn_model_load", "a directory", r_load_directory, TNN_E_IO},
-    {"tnn_model_load", "a shell script", r_load_garbage, TNN_E_FORMAT},
-    {"tnn_model_load", "last byte missing", r_load_truncated, TNN_E_CORRUPT},
-    {"tnn_model_clone", "NULL model", r_clone_model_null, INV},
-    {"tnn_model_clone", "allocation fails", r_clone_model_nomem, NOM},
+static const struct misuse load_rows[] = {
+    {"tnn_model_load_buffer", "NULL data", INV, r_load_buf_null_data, 0},
+    {"tnn_model_load_buffer", "NULL out", INV, r_load_buf_null_out, 0},
+    {"tnn_model_load_buffer", "text", FMT, load_buffer_case, LOADB_GARBAGE},
+    {"tnn_model_load_buffer", "half a file", COR, load_buffer_case,
+     LOADB_HALF},
+    {"tnn_model_load_buffer", "format version 99", TNN_E_VERSION,
+     load_buffer_case, LOADB_NEWER},
+    {"tnn_model_load_buffer", "one bit flipped", COR, load_buffer_case,
+     LOADB_FLIPPED},
+    {"tnn_model_load_buffer", "one byte appended", COR, load_buffer_case,
+     LOADB_LONGER},
+    {"tnn_model_load", "NULL path", INV, load_file_case, LOAD_NULL_PATH},
+    {"tnn_model_load", "NULL out", INV, r_load_null_out, 0},
+    {"tnn_model_load", "no such file", TNN_E_IO, load_file_case, LOAD_MISSING},
+    {"tnn_model_load", "a directory", TNN_E_IO, load_file_case,
+     LOAD_DIRECTORY},
+    {"tnn_model_load", "a shell script", FMT, load_file_case, LOAD_SCRIPT},
+    {"tnn_model_load", "last byte missing", COR, load_file_case,
+     LOAD_TRUNCATED},
+    {"tnn_model_clone", "NULL model", INV, r_clone_model_null, 0},
+    {"tnn_model_clone", "allocation fails", NOM, r_clone_model_nomem, 0},
 };
 
-#define NUM_ROWS ((int)(sizeof rows / sizeof rows[0]))
+/* ========================================================================= */
+/* The tables and the tests                                                  */
+/* ========================================================================= */
+
+/* Every table of rows, each a test case named after it. */
+#define TABLE(rows)                                                           \
+    {                                                                         \
+#rows, rows, (int)(sizeof rows / sizeof rows[0])                      \
+    }
+
+static const struct table {
+    const char *name;
+    const struct misuse *rows;
+    int count;
+} all_tables[] = {
+    TABLE(error_rows),
+    TABLE(runtime_rows),
+    TABLE(rng_rows),
+    TABLE(tensor_new_rows),
+    TABLE(tensor_copy_rows),
+    TABLE(tensor_reshape_rows),
+    TABLE(tensor_rand_rows),
+    TABLE(layer_new_rows),
+    TABLE(image_layer_rows),
+    TABLE(batchnorm_rows),
+    TABLE(layer_rows),
+    TABLE(layer_forward_rows),
+    TABLE(layer_backward_rows),
+    TABLE(loss_rows),
+    TABLE(optim_rows),
+    TABLE(model_parts_rows),
+    TABLE(model_settings_rows),
+    TABLE(train_rows),
+    TABLE(fit_rows),
+    TABLE(evaluate_rows),
+    TABLE(predict_rows),
+    TABLE(progress_rows),
+    TABLE(idx_rows),
+    TABLE(save_rows),
+    TABLE(load_rows),
+};
+
+#define NUM_TABLES ((int)(sizeof all_tables / sizeof all_tables[0]))
+
+/* Row i of all the tables, in their order. */
+static const struct misuse *row_at(int i)
+{
+    for (int t = 0; t < NUM_TABLES; t++) {
+        if (i < all_tables[t].count)
+            return &all_tables[t].rows[i];
+        i -= all_tables[t].count;
+    }
+    ck_abort_msg("no row %d", i);
+    return NULL;
+}
 
 START_TEST(misuse_row)
 {
-    const struct misuse *row = &rows[_i];
+    const struct misuse *row = row_at(_i);
     current = row;
     tnn_clear_error();
     captured = 0;
     got_code = 0;
     got_msg[0] = '\0';
-    int rc = row->run();
+    int rc = row->run(row->variant);
     if (row->expected == NEUTRAL) {
-        ck_assert_msg(rc == NEUTRAL, "%s [%s]: wrapper returned %d",
-                      row->function, row->scenario, rc);
+        ck_assert_msg(rc == NEUTRAL, "%s [%s]: run returned %d", row->function,
+                      row->scenario, rc);
         return;
     }
-    ck_assert_msg(captured, "%s [%s]: the wrapper captured no result",
+    ck_assert_msg(captured, "%s [%s]: the run captured no result",
                   row->function, row->scenario);
     ck_assert_msg(rc == row->expected,
                   "%s [%s]: returned %d (%s); the header says %d (%s); "
@@ -3313,6 +3197,16 @@ END_TEST
 #else
 #define HEADER_PATH "include/tinynn.h"
 #endif
+
+/* Whether some row of the tables is about fn. */
+static int has_row(const char *fn)
+{
+    for (int t = 0; t < NUM_TABLES; t++)
+        for (int i = 0; i < all_tables[t].count; i++)
+            if (strcmp(all_tables[t].rows[i].function, fn) == 0)
+                return 1;
+    return 0;
+}
 
 START_TEST(every_function_has_a_row)
 {
@@ -3338,19 +3232,18 @@ START_TEST(every_function_has_a_row)
     fclose(f);
     ck_assert_int_ge(functions, 118);
     /* Every declared function has a row... */
-    for (int n = 0; n < functions; n++) {
-        int found = 0;
-        for (int i = 0; i < NUM_ROWS && !found; i++)
-            found = strcmp(rows[i].function, names[n]) == 0;
-        ck_assert_msg(found, "%s has no misuse row", names[n]);
-    }
+    for (int n = 0; n < functions; n++)
+        ck_assert_msg(has_row(names[n]), "%s has no misuse row", names[n]);
     /* ...and every row names a declared function. */
-    for (int i = 0; i < NUM_ROWS; i++) {
-        int found = 0;
-        for (int n = 0; n < functions && !found; n++)
-            found = strcmp(rows[i].function, names[n]) == 0;
-        ck_assert_msg(found, "row %d names %s, which the header lacks", i,
-                      rows[i].function);
+    for (int t = 0; t < NUM_TABLES; t++) {
+        for (int i = 0; i < all_tables[t].count; i++) {
+            const char *fn = all_tables[t].rows[i].function;
+            int found = 0;
+            for (int n = 0; n < functions && !found; n++)
+                found = strcmp(fn, names[n]) == 0;
+            ck_assert_msg(found, "%s row %d names %s, which the header lacks",
+                          all_tables[t].name, i, fn);
+        }
     }
 }
 END_TEST
@@ -3358,8 +3251,15 @@ END_TEST
 Suite *misuse_suite(void)
 {
     Suite *s = suite_create("misuse");
-    TCase *tc = tcase_create("matrix");
-    tcase_add_loop_test(tc, misuse_row, 0, NUM_ROWS);
+    int first = 0;
+    for (int t = 0; t < NUM_TABLES; t++) {
+        TCase *tc = tcase_create(all_tables[t].name);
+        tcase_add_loop_test(tc, misuse_row, first,
+                            first + all_tables[t].count);
+        suite_add_tcase(s, tc);
+        first += all_tables[t].count;
+    }
+    TCase *tc = tcase_create("header");
     tcase_add_test(tc, every_function_has_a_row);
     suite_add_tcase(s, tc);
     return s;

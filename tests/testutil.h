@@ -71,18 +71,25 @@ static inline void counting_remove(void)
                       (func));                                                \
     } while (0)
 
-Suite *support_suite(void);
-Suite *rng_suite(void);
-Suite *tensor_suite(void);
-Suite *layers_suite(void);
-Suite *loss_suite(void);
-Suite *optim_suite(void);
-Suite *model_suite(void);
-Suite *idx_suite(void);
-Suite *model_io_suite(void);
-Suite *threads_suite(void);
-Suite *misuse_suite(void);
-Suite *augment_suite(void);
-Suite *backends_suite(void);
+/* Every suite, in the order they run: X(name) stands for name_suite(),
+ * which tests/test_<name>.c defines. Adding a suite is one line here. */
+#define TNN_TEST_SUITES(X)                                                    \
+    X(runtime)                                                                \
+    X(rng)                                                                    \
+    X(tensor)                                                                 \
+    X(layers)                                                                 \
+    X(loss)                                                                   \
+    X(optim)                                                                  \
+    X(model)                                                                  \
+    X(model_io)                                                               \
+    X(threads)                                                                \
+    X(misuse)                                                                 \
+    X(idx)                                                                    \
+    X(augment)                                                                \
+    X(backends)
+
+#define TNN_DECLARE_SUITE(name) Suite *name##_suite(void);
+TNN_TEST_SUITES(TNN_DECLARE_SUITE)
+#undef TNN_DECLARE_SUITE
 
 #endif

@@ -122,9 +122,9 @@ START_TEST(num_threads_roundtrip)
 }
 END_TEST
 
-Suite *support_suite(void)
+Suite *runtime_suite(void)
 {
-    Suite *s = suite_create("support");
+    Suite *s = suite_create("runtime");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, version_matches_header);
     tcase_add_test(tc, status_codes_are_fixed);
