@@ -17,118 +17,28 @@
  * alpha < 2/L, fastest at alpha = 2/(l + L); above 2/L, J grows without
  * bound. Below 2/L every step lowers J, so a J above its starting value
  * shows divergence: the program stops there, at the first such iteration.
+ *
+ * main() reads top to bottom: make the data, solve the normal equations,
+ * build the model, descend, compare, draw. The command line and the chart
+ * are in support/.
  */
-#define _POSIX_C_SOURCE 200809L
-#include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include <tinynn.h>
 
-#include "support/cli.h"
-#include "support/svg.h"
+#include "support/cost_curves.h"
+#include "support/linreg_options.h"
 
-struct options {
-    double alpha;
-    long iterations;
-    double lambda;
-    unsigned long long seed;
-    long samples;
-    long every;
-    double tolerance;
-    const char *out_dir;
-};
+#define PROG "linear_regression"
 
-static void usage(FILE *out)
+/* m points of y = 4 + 3x + N(0, 1), x uniform in [0, 2), as (m, 1)
+ * tensors; the seed's generator makes them the same on every run. */
+static int make_data(size_t m, unsigned long long seed, tnn_tensor **x,
+                     tnn_tensor **y)
 {
-    fprintf(out,
-            "usage: linear_regression [options]\n"
-            "  -a, --alpha A       learning rate (default 0.1)\n"
-            "  -i, --iterations N  gradient steps (default 3000)\n"
-            "  -l, --lambda L      L2 strength as in J above (default 0)\n"
-            "  -s, --seed N        seed of the synthetic data (default 7)\n"
-            "  -m, --samples N     number of points (default 1000)\n"
-            "  -e, --every N       print every N iterations (default 500)\n"
-            "  -t, --tolerance T   largest accepted |t_gd - t_closed| "
-            "(default 1e-3)\n"
-            "  -o, --out DIR       where cost.svg goes (default "
-            "out/linear_regression)\n"
-            "  -h, --help          this text\n"
-            "Data: y = 4 + 3x + N(0, 1) noise, x uniform in [0, 2).\n"
-            "Exit status 1 if gradient descent diverges or ends further "
-            "than the\ntolerance from the closed form.\n");
-}
-
-/* Name the option by its long name, whichever form was typed. */
-static void bad_value(const struct option *longopts, int c, const char *text)
-{
-    while (longopts->name && longopts->val != c)
-        longopts++;
-    fprintf(stderr, "linear_regression: invalid value '%s' for --%s\n", text,
-            longopts->name);
-}
-
-static int parse_options(int argc, char **argv, struct options *o)
-{
-    static const struct option longopts[] = {
-        {"alpha", required_argument, NULL, 'a'},
-        {"iterations", required_argument, NULL, 'i'},
-        {"lambda", required_argument, NULL, 'l'},
-        {"seed", required_argument, NULL, 's'},
-        {"samples", required_argument, NULL, 'm'},
-        {"every", required_argument, NULL, 'e'},
-        {"tolerance", required_argument, NULL, 't'},
-        {"out", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
-    *o = (struct options){0.1,  3000, 0.0,  7,
-                          1000, 500,  1e-3, "out/linear_regression"};
-    int c;
-    long v = 0;
-    while ((c = getopt_long(argc, argv, "a:i:l:s:m:e:t:o:h", longopts,
-                            NULL)) != -1) {
-        int bad = 0;
-        switch (c) {
-        case 'a': bad = cli_parse_double(optarg, 1e-9, 10, &o->alpha); break;
-        case 'i':
-            bad = cli_parse_long(optarg, 1, 100000000, &o->iterations);
-            break;
-        case 'l': bad = cli_parse_double(optarg, 0, 1e9, &o->lambda); break;
-        case 's':
-            bad = cli_parse_long(optarg, 0, 0x7fffffffL, &v);
-            if (!bad)
-                o->seed = (unsigned long long)v;
-            break;
-        case 'm':
-            bad = cli_parse_long(optarg, 2, 10000000, &o->samples);
-            break;
-        case 'e': bad = cli_parse_long(optarg, 1, 100000000, &o->every); break;
-        case 't': bad = cli_parse_double(optarg, 0, 1e9, &o->tolerance); break;
-        case 'o': o->out_dir = optarg; break;
-        case 'h': usage(stdout); exit(0);
-        default: usage(stderr); return -1;
-        }
-        if (bad) {
-            bad_value(longopts, c, optarg);
-            return -1;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "linear_regression: unexpected argument '%s'\n",
-                argv[optind]);
-        return -1;
-    }
-    return 0;
-}
-
-/* y = 4 + 3x + N(0, 1), reproducible from the seed. */
-static int make_data(const struct options *o, tnn_tensor **x, tnn_tensor **y)
-{
-    size_t m = (size_t)o->samples;
-    tnn_rng *rng = tnn_rng_new(o->seed);
+    tnn_rng *rng = tnn_rng_new(seed);
     *x = tnn_tensor_new_2d(m, 1);
     *y = tnn_tensor_new_2d(m, 1);
     if (!rng || !*x || !*y) {
@@ -165,6 +75,7 @@ static struct normal normal_equations(const tnn_tensor *x, const tnn_tensor *y,
     return (struct normal){n + lambda, sx, sxx + lambda, sy, sxy};
 }
 
+/* Their solution t = (t0, t1), by Cramer's rule. */
 static void closed_form(const struct normal *e, double t[2])
 {
     double det = e->a * e->d - e->b * e->b;
@@ -173,7 +84,8 @@ static void closed_form(const struct normal *e, double t[2])
 }
 
 /* The step sizes of the header comment, from the eigenvalues of the 2x2
- * Hessian [a b; b d] / m. */
+ * Hessian [a b; b d] / m; they only go into the advice printed when the
+ * descent fails. */
 struct limits {
     double diverges; /* 2/L: from here on gradient descent diverges */
     double fastest;  /* 2/(l + L) */
@@ -201,7 +113,12 @@ static double cost(const tnn_tensor *x, const tnn_tensor *y, double t0,
     return (sum + lambda * (t0 * t0 + t1 * t1)) / (2.0 * (double)m);
 }
 
-static tnn_model *build_model(const struct options *o, tnn_layer **dense)
+/* h(x) = t0 + t1 x is a dense layer of one input and one output: t1 is its
+ * weight, t0 its bias. Its loss is the MSE (the model's default), its
+ * optimizer plain SGD with the L2 term as weight decay. *dense is the
+ * layer, which the model owns. */
+static tnn_model *build_model(const struct linreg_options *o,
+                              tnn_layer **dense)
 {
     tnn_model *m = tnn_model_new(1);
     *dense = tnn_dense_new(1, 1);
@@ -210,6 +127,8 @@ static tnn_model *build_model(const struct options *o, tnn_layer **dense)
     /* theta starts at 0, as in the textbook. */
     if (rc == TNN_OK)
         rc = tnn_dense_set_init(*dense, TNN_INIT_ZEROS, 0.0f);
+    /* Coupled decay adds lambda/m * t_j to each gradient, the update of
+     * the header comment. */
     if (rc == TNN_OK)
         rc = tnn_optim_set_weight_decay(
             sgd, (float)(o->lambda / (double)o->samples));
@@ -226,103 +145,54 @@ static tnn_model *build_model(const struct options *o, tnn_layer **dense)
     else
         tnn_optim_free(sgd);
     if (rc != TNN_OK) {
-        fprintf(stderr, "linear_regression: %s\n", tnn_last_error());
+        fprintf(stderr, PROG ": %s\n", tnn_last_error());
         tnn_model_free(m);
         return NULL;
     }
     return m;
 }
 
-/* Two panels: the cost over the first iterations, where it falls, and its
- * excess over the closed-form optimum J* on a log scale, which shows the
- * linear convergence down to float rounding. */
-static int write_curve(const char *dir, const double *iters,
-                       const double *costs, size_t n, double best)
-{
-    if (cli_make_dirs(dir)) {
-        fprintf(stderr, "linear_regression: cannot create %s: %s\n", dir,
-                strerror(errno));
-        return -1;
-    }
-    double *excess = malloc(n * sizeof *excess);
-    if (!excess)
-        return -1;
-    for (size_t i = 0; i < n; i++)
-        excess[i] = costs[i] - best; /* <= 0 points are left out */
-    size_t head = n < 201 ? n : 201;
-    svg_series cost_series = {"J", iters, costs, head, NULL};
-    svg_series excess_series = {"J - J*", iters, excess, n, "#d62728"};
-    svg_panel panels[2] = {{.title = "Cost, first iterations",
-                            .x_label = "iteration",
-                            .y_label = "J",
-                            .series = &cost_series,
-                            .n_series = 1},
-                           {.title = "Distance to the optimum",
-                            .x_label = "iteration",
-                            .y_label = "J - J* (log scale)",
-                            .series = &excess_series,
-                            .n_series = 1,
-                            .log_y = 1}};
-    char path[4096];
-    snprintf(path, sizeof path, "%s/cost.svg", dir);
-    int rc = svg_write_line_chart(path, panels, 2);
-    free(excess);
-    if (rc) {
-        fprintf(stderr, "linear_regression: cannot write %s: %s\n", path,
-                strerror(errno));
-        return -1;
-    }
-    printf("Cost curve: %s\n", path);
-    return 0;
-}
-
-/* What one run works on; t0 and t1 are the dense layer's bias and weight,
- * which the library updates in place. */
-struct run {
-    tnn_tensor *x, *y;
-    tnn_model *model;
-    const float *t0, *t1;
-    double *iters, *costs; /* J at iterations 0 to o->iterations */
-};
-
-static void say_diverges(const struct options *o, const struct limits *lim,
-                         long it, const char *how)
+static void say_diverges(const struct linreg_options *o,
+                         const struct limits *lim, long it, const char *how)
 {
     fflush(stdout); /* the table first, also when both go to one file */
     fprintf(stderr,
-            "linear_regression: gradient descent diverges at iteration "
-            "%ld: %s\nlinear_regression: alpha = %g is too large for these "
-            "data; try a smaller alpha (below 2/L = %.4g)\n",
+            PROG ": gradient descent diverges at iteration %ld: %s\n" PROG
+                 ": alpha = %g is too large for these data; try a smaller "
+                 "alpha (below 2/L = %.4g)\n",
             it, how, o->alpha, lim->diverges);
 }
 
-/* Gradient descent from t = 0, printing every o->every iterations. 0 when
- * every iteration ran; 1 when it diverged, -1 on other failures, both said
- * and with nothing printed of the values that diverged. */
-static int descend(const struct options *o, const struct limits *lim,
-                   struct run *r)
+/* Gradient descent from t = 0: one tnn_model_train_batch() on all the data
+ * per iteration, costs[it] = J before step it + 1, a line printed every
+ * o->every iterations. 0 when every iteration ran; 1 when it diverged, -1
+ * on other failures, both said, with nothing printed of the values that
+ * diverged. t0 and t1 point into the layer's parameters, which the
+ * library updates in place. */
+static int descend(const struct linreg_options *o, const struct limits *lim,
+                   tnn_model *model, const tnn_tensor *x, const tnn_tensor *y,
+                   const float *t0, const float *t1, double *costs)
 {
     for (long it = 0; it <= o->iterations; it++) {
-        double j = cost(r->x, r->y, *r->t0, *r->t1, o->lambda);
-        r->costs[it] = j;
-        r->iters[it] = (double)it;
+        double j = cost(x, y, *t0, *t1, o->lambda);
+        costs[it] = j;
         /* A J that is not finite covers parameters that are not. */
         if (!isfinite(j)) {
             say_diverges(o, lim, it, "J is no longer finite");
             return 1;
         }
-        if (j > r->costs[0]) {
+        if (j > costs[0]) {
             char how[96];
             snprintf(how, sizeof how, "J = %.6g, above its start %.6g", j,
-                     r->costs[0]);
+                     costs[0]);
             say_diverges(o, lim, it, how);
             return 1;
         }
         if (it % o->every == 0 || it == o->iterations)
-            printf("%10ld %12.6f %12.6f %14.8f\n", it, *r->t0, *r->t1, j);
+            printf("%10ld %12.6f %12.6f %14.8f\n", it, *t0, *t1, j);
         if (it == o->iterations)
             break;
-        int rc = tnn_model_train_batch(r->model, r->x, r->y, NULL);
+        int rc = tnn_model_train_batch(model, x, y, NULL);
         /* The library's own check of the loss and the parameters: its
          * float values can overflow before the double J above does. */
         if (rc == TNN_E_NUMERIC) {
@@ -331,72 +201,75 @@ static int descend(const struct options *o, const struct limits *lim,
             return 1;
         }
         if (rc != TNN_OK) {
-            fprintf(stderr, "linear_regression: %s\n", tnn_last_error());
+            fprintf(stderr, PROG ": %s\n", tnn_last_error());
             return -1;
         }
     }
     return 0;
 }
 
-/* Why a run that kept finite ended away from the optimum: too few
- * iterations, or a step on the wrong side of the fastest one. */
-static void say_disagree(double alpha, const struct limits *lim)
-{
-    printf("result: DISAGREE (more iterations or a %s alpha? It is fastest "
-           "at %.4g)\n",
-           alpha > lim->fastest ? "smaller" : "larger", lim->fastest);
-}
-
 int main(int argc, char **argv)
 {
-    struct options o;
-    if (parse_options(argc, argv, &o))
+    struct linreg_options o;
+    if (linreg_parse_options(argc, argv, &o))
         return 2;
-    tnn_layer *dense = NULL;
-    struct run r = {.iters = calloc((size_t)o.iterations + 1, sizeof *r.iters),
-                    .costs =
-                        calloc((size_t)o.iterations + 1, sizeof *r.costs)};
+    size_t m = (size_t)o.samples, n = (size_t)o.iterations + 1;
+    tnn_tensor *x = NULL, *y = NULL;
+    tnn_model *model = NULL;
+    double *costs = calloc(n, sizeof *costs); /* J by iteration */
     int status = 2;
-    if (!r.iters || !r.costs || make_data(&o, &r.x, &r.y) ||
-        !(r.model = build_model(&o, &dense)))
-        goto done;
-    r.t1 = tnn_tensor_cdata(tnn_layer_param(dense, 0));
-    r.t0 = tnn_tensor_cdata(tnn_layer_param(dense, 1));
 
-    struct normal eq = normal_equations(r.x, r.y, o.lambda);
-    struct limits lim = step_limits(&eq, (double)o.samples);
+    /* 1. The data, the closed-form solution t of the normal equations,
+     * which gradient descent should reach, and the limits of alpha. */
+    if (!costs || make_data(m, o.seed, &x, &y))
+        goto done;
+    struct normal eq = normal_equations(x, y, o.lambda);
+    double t[2];
+    closed_form(&eq, t);
+    struct limits lim = step_limits(&eq, (double)m);
+
+    /* 2. The model, and where its parameters are. */
+    tnn_layer *dense;
+    if (!(model = build_model(&o, &dense)))
+        goto done;
+    const float *t1 = tnn_tensor_cdata(tnn_layer_param(dense, 0));
+    const float *t0 = tnn_tensor_cdata(tnn_layer_param(dense, 1));
+
+    /* 3. Gradient descent. */
     printf("Linear regression by gradient descent: m = %ld, alpha = %g, "
            "lambda = %g, seed %llu\n\n%10s %12s %12s %14s\n",
            o.samples, o.alpha, o.lambda, o.seed, "iteration", "t0", "t1", "J");
-    int rc = descend(&o, &lim, &r);
+    int rc = descend(&o, &lim, model, x, y, t0, t1, costs);
     if (rc) {
         status = rc > 0 ? 1 : 2;
         goto done;
     }
 
-    double t[2];
-    closed_form(&eq, t);
-    double d0 = fabs(*r.t0 - t[0]), d1 = fabs(*r.t1 - t[1]);
+    /* 4. Where it ended against the closed form, and the cost curve. */
+    double d0 = fabs(*t0 - t[0]), d1 = fabs(*t1 - t[1]);
     printf("\n%-18s %12s %12s\n", "", "t0", "t1");
-    printf("%-18s %12.6f %12.6f\n", "gradient descent", *r.t0, *r.t1);
+    printf("%-18s %12.6f %12.6f\n", "gradient descent", *t0, *t1);
     printf("%-18s %12.6f %12.6f\n", "closed form", t[0], t[1]);
     printf("%-18s %12.2e %12.2e   (tolerance %g)\n", "difference", d0, d1,
            o.tolerance);
-    if (write_curve(o.out_dir, r.iters, r.costs, (size_t)o.iterations + 1,
-                    cost(r.x, r.y, t[0], t[1], o.lambda)))
+    if (draw_cost_curves(PROG, o.out_dir, costs, n,
+                         cost(x, y, t[0], t[1], o.lambda)))
         goto done;
     if (d0 <= o.tolerance && d1 <= o.tolerance) {
         printf("result: agree\n");
         status = 0;
     } else {
-        say_disagree(o.alpha, &lim);
+        /* Still finite, but away from the optimum: too few iterations, or
+         * a step on the wrong side of the fastest one. */
+        printf("result: DISAGREE (more iterations or a %s alpha? It is "
+               "fastest at %.4g)\n",
+               o.alpha > lim.fastest ? "smaller" : "larger", lim.fastest);
         status = 1;
     }
 done:
-    tnn_model_free(r.model);
-    tnn_tensor_free(r.x);
-    tnn_tensor_free(r.y);
-    free(r.iters);
-    free(r.costs);
+    tnn_model_free(model);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    free(costs);
     return status;
 }

@@ -103,47 +103,6 @@ static void dense_destroy(tnn_layer *layer)
     tnn__dnnl_dense_free(d->dnnl);
 }
 
-tnn_layer *tnn_dense_new(size_t in, size_t out)
-{
-    if (in == 0 || out == 0) {
-        tnn__fail(TNN_E_INVALID, __func__,
-                  "in is %zu and out is %zu; both must be at least 1", in,
-                  out);
-        return NULL;
-    }
-    size_t weights;
-    if (!tnn__mul_size(in, out, &weights) || weights > TNN_MAX_BLAS_DIM) {
-        tnn__fail(TNN_E_INVALID, __func__, "%zu x %zu weights are too many",
-                  in, out);
-        return NULL;
-    }
-    tnn_layer *layer = tnn__layer_alloc(__func__, &tnn__dense_ops, in, out,
-                                        sizeof(struct dense));
-    if (!layer)
-        return NULL;
-    ((struct dense *)layer->impl)->want_dnnl = tnn__want_dnnl();
-    struct tnn__shape in_shape = {1, {in}}, out_shape = {1, {out}};
-    tnn__layer_set_shapes(layer, &in_shape, &out_shape);
-    size_t wdims[2] = {in, out};
-    if (tnn__layer_add_param(layer, __func__, 2, wdims, true) != TNN_OK ||
-        tnn__layer_add_param(layer, __func__, 1, &out, false) != TNN_OK) {
-        tnn_layer_free(layer);
-        return NULL;
-    }
-    return layer;
-}
-
-int tnn_dense_set_init(tnn_layer *dense, int init, float value)
-{
-    int rc = tnn__check_init(__func__, dense, &tnn__dense_ops, init, value);
-    if (rc != TNN_OK)
-        return rc;
-    struct dense *d = dense->impl;
-    d->init = init;
-    d->init_value = value;
-    return TNN_OK;
-}
-
 /* ---- model files: init, its constant -------------------------------- */
 
 static void dense_save_config(const tnn_layer *layer, uint32_t version,
@@ -190,3 +149,44 @@ const struct tnn__layer_ops tnn__dense_ops = {
     .load_config = dense_load_config,
     .record_values = dense_record_values,
 };
+
+tnn_layer *tnn_dense_new(size_t in, size_t out)
+{
+    if (in == 0 || out == 0) {
+        tnn__fail(TNN_E_INVALID, __func__,
+                  "in is %zu and out is %zu; both must be at least 1", in,
+                  out);
+        return NULL;
+    }
+    size_t weights;
+    if (!tnn__mul_size(in, out, &weights) || weights > TNN_MAX_BLAS_DIM) {
+        tnn__fail(TNN_E_INVALID, __func__, "%zu x %zu weights are too many",
+                  in, out);
+        return NULL;
+    }
+    tnn_layer *layer = tnn__layer_alloc(__func__, &tnn__dense_ops, in, out,
+                                        sizeof(struct dense));
+    if (!layer)
+        return NULL;
+    ((struct dense *)layer->impl)->want_dnnl = tnn__want_dnnl();
+    struct tnn__shape in_shape = {1, {in}}, out_shape = {1, {out}};
+    tnn__layer_set_shapes(layer, &in_shape, &out_shape);
+    size_t wdims[2] = {in, out};
+    if (tnn__layer_add_param(layer, __func__, 2, wdims, true) != TNN_OK ||
+        tnn__layer_add_param(layer, __func__, 1, &out, false) != TNN_OK) {
+        tnn_layer_free(layer);
+        return NULL;
+    }
+    return layer;
+}
+
+int tnn_dense_set_init(tnn_layer *dense, int init, float value)
+{
+    int rc = tnn__check_init(__func__, dense, &tnn__dense_ops, init, value);
+    if (rc != TNN_OK)
+        return rc;
+    struct dense *d = dense->impl;
+    d->init = init;
+    d->init_value = value;
+    return TNN_OK;
+}

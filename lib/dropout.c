@@ -100,20 +100,6 @@ static void dropout_destroy(tnn_layer *layer)
     tnn__free(d->mask);
 }
 
-tnn_layer *tnn_dropout_new(float rate)
-{
-    if (!(rate >= 0.0f && rate < 1.0f)) {
-        tnn__fail(TNN_E_INVALID, __func__, "rate is %g; it must be in [0, 1)",
-                  (double)rate);
-        return NULL;
-    }
-    tnn_layer *layer = tnn__layer_alloc(__func__, &tnn__dropout_ops, 0, 0,
-                                        sizeof(struct dropout));
-    if (layer)
-        ((struct dropout *)layer->impl)->rate = rate;
-    return layer;
-}
-
 /* ---- model files: the rate ------------------------------------------ */
 
 static void dropout_save_config(const tnn_layer *layer, uint32_t version,
@@ -144,3 +130,17 @@ const struct tnn__layer_ops tnn__dropout_ops = {
     .save_config = dropout_save_config,
     .load_config = dropout_load_config,
 };
+
+tnn_layer *tnn_dropout_new(float rate)
+{
+    if (!(rate >= 0.0f && rate < 1.0f)) {
+        tnn__fail(TNN_E_INVALID, __func__, "rate is %g; it must be in [0, 1)",
+                  (double)rate);
+        return NULL;
+    }
+    tnn_layer *layer = tnn__layer_alloc(__func__, &tnn__dropout_ops, 0, 0,
+                                        sizeof(struct dropout));
+    if (layer)
+        ((struct dropout *)layer->impl)->rate = rate;
+    return layer;
+}

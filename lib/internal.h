@@ -268,22 +268,6 @@ void tnn__layer_commit(tnn_layer *layer);
 /* Free a layer whatever its owner: for the owner itself. */
 void tnn__layer_destroy(tnn_layer *layer);
 
-/* The kinds' operation tables, each defined in its kind's file and named
- * only in the table of kinds (kinds.c). */
-extern const struct tnn__layer_ops tnn__dense_ops;
-extern const struct tnn__layer_ops tnn__relu_ops;
-extern const struct tnn__layer_ops tnn__sigmoid_ops;
-extern const struct tnn__layer_ops tnn__tanh_ops;
-extern const struct tnn__layer_ops tnn__identity_ops;
-extern const struct tnn__layer_ops tnn__softmax_ops;
-extern const struct tnn__layer_ops tnn__dropout_ops;
-extern const struct tnn__layer_ops tnn__batchnorm_ops;
-extern const struct tnn__layer_ops tnn__conv2d_ops;
-extern const struct tnn__layer_ops tnn__maxpool2d_ops;
-extern const struct tnn__layer_ops tnn__avgpool2d_ops;
-extern const struct tnn__layer_ops tnn__flatten_ops;
-extern const struct tnn__layer_ops tnn__leaky_relu_ops;
-
 /* The operations of layer kind `kind` (enum tnn_layer_kind, the number in
  * model files); NULL for a number that names no kind. */
 const struct tnn__layer_ops *tnn__layer_kind_ops(uint32_t kind);

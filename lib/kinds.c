@@ -5,21 +5,29 @@
  */
 #include "internal.h"
 
-static const struct tnn__layer_ops *const kinds[] = {
-    [TNN_LAYER_DENSE] = &tnn__dense_ops,
-    [TNN_LAYER_RELU] = &tnn__relu_ops,
-    [TNN_LAYER_SIGMOID] = &tnn__sigmoid_ops,
-    [TNN_LAYER_TANH] = &tnn__tanh_ops,
-    [TNN_LAYER_SOFTMAX] = &tnn__softmax_ops,
-    [TNN_LAYER_IDENTITY] = &tnn__identity_ops,
-    [TNN_LAYER_DROPOUT] = &tnn__dropout_ops,
-    [TNN_LAYER_BATCHNORM] = &tnn__batchnorm_ops,
-    [TNN_LAYER_CONV2D] = &tnn__conv2d_ops,
-    [TNN_LAYER_MAXPOOL2D] = &tnn__maxpool2d_ops,
-    [TNN_LAYER_AVGPOOL2D] = &tnn__avgpool2d_ops,
-    [TNN_LAYER_FLATTEN] = &tnn__flatten_ops,
-    [TNN_LAYER_LEAKY_RELU] = &tnn__leaky_relu_ops,
-};
+/* Kind number (enum tnn_layer_kind) and the name of its operation table,
+ * tnn__<name>_ops, defined in the kind's own file. */
+#define LAYER_KINDS(X)                                                        \
+    X(TNN_LAYER_DENSE, dense)                                                 \
+    X(TNN_LAYER_RELU, relu)                                                   \
+    X(TNN_LAYER_SIGMOID, sigmoid)                                             \
+    X(TNN_LAYER_TANH, tanh)                                                   \
+    X(TNN_LAYER_SOFTMAX, softmax)                                             \
+    X(TNN_LAYER_IDENTITY, identity)                                           \
+    X(TNN_LAYER_DROPOUT, dropout)                                             \
+    X(TNN_LAYER_BATCHNORM, batchnorm)                                         \
+    X(TNN_LAYER_CONV2D, conv2d)                                               \
+    X(TNN_LAYER_MAXPOOL2D, maxpool2d)                                         \
+    X(TNN_LAYER_AVGPOOL2D, avgpool2d)                                         \
+    X(TNN_LAYER_FLATTEN, flatten)                                             \
+    X(TNN_LAYER_LEAKY_RELU, leaky_relu)
+
+#define DECLARE_OPS(number, name)                                             \
+    extern const struct tnn__layer_ops tnn__##name##_ops;
+LAYER_KINDS(DECLARE_OPS)
+
+#define TABLE_ENTRY(number, name) [number] = &tnn__##name##_ops,
+static const struct tnn__layer_ops *const kinds[] = {LAYER_KINDS(TABLE_ENTRY)};
 
 const struct tnn__layer_ops *tnn__layer_kind_ops(uint32_t kind)
 {

@@ -1,8 +1,12 @@
 /*
- * selftest.c - exercises svg.c and progress.c; not built by the Makefile.
+ * selftest.c - exercises the charts (svg.c, line_chart.c,
+ * confusion_chart.c) and the progress line (progress.c); not part of any
+ * example and not built by the Makefile.
  *
  *   cc -std=c11 -Iexamples/support examples/support/selftest.c \
- *      examples/support/svg.c examples/support/progress.c -lm -o selftest
+ *      examples/support/svg.c examples/support/line_chart.c \
+ *      examples/support/confusion_chart.c examples/support/progress.c \
+ *      -lm -o selftest
  *   ./selftest OUT_DIR [--live]
  *
  * Writes sample charts into OUT_DIR (which must exist), checks the error
@@ -12,8 +16,9 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include "confusion_chart.h"
+#include "line_chart.h"
 #include "progress.h"
-#include "svg.h"
 
 #include <errno.h>
 #include <math.h>

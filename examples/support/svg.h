@@ -1,59 +1,48 @@
 /*
- * svg.h - standalone SVG charts for the libtinynn examples.
+ * svg.h - the plumbing the examples' SVG charts share (line_chart.c,
+ * confusion_chart.c): a file written whole or not at all, the document's
+ * frame, XML-escaped text, lines, and text widths estimated without a font
+ * engine.
  *
- * Plain C11 + libm + POSIX; independent of libtinynn.  Every writer builds
- * the file under a temporary name next to `path` and renames it into place,
- * so a reader never sees half a chart.  Each returns 0 on success and -1 on
- * failure with errno set (EINVAL for bad arguments); nothing is printed.
- *
- * Text (titles, labels, series names) must be UTF-8; it is XML-escaped.
+ * Plain C11 + POSIX; independent of libtinynn.  Text must be UTF-8.
  * Numbers are written with printf, so LC_NUMERIC must be the "C" locale
  * (the default unless the program calls setlocale).
  */
 #ifndef TINYNN_EXAMPLES_SVG_H
 #define TINYNN_EXAMPLES_SVG_H
 
-#include <stddef.h>
+#include <stdio.h>
 
-/* One named line in a panel.  Non-finite points (and, on a log axis,
- * points with y <= 0) are skipped and break the line. */
-typedef struct svg_series {
-    const char *name; /* legend text; NULL leaves it out of the legend */
-    const double *x;  /* n values */
-    const double *y;  /* n values */
-    size_t n;
-    const char *colour; /* any SVG colour ("#1f77b4", "red"); NULL = auto */
-} svg_series;
+/* Writes a document's content to out; 0 on success. */
+typedef int (*svg_body_writer)(FILE *out, const void *ctx);
 
-/* One chart: title, axes, grid, series and legend.  Markers are drawn at
- * the points of series with at most SVG_MARKER_MAX_POINTS points.  Axis
- * ranges are automatic unless x_min < x_max (or y_min < y_max), so a
- * zero-initialised range means "fit the data". */
-typedef struct svg_panel {
-    const char *title;
-    const char *x_label;
-    const char *y_label;
-    const svg_series *series;
-    size_t n_series;
-    int log_y; /* nonzero: logarithmic y axis, ticks at powers of ten */
-    double x_min, x_max;
-    double y_min, y_max;
-} svg_panel;
+/* Writes path through body(out, ctx) under a temporary name next to it,
+ * then renames it into place, so that a reader sees either the old file or
+ * the complete new one.  0, or -1 with errno set (the temporary file is
+ * removed). */
+int svg_write_atomically(const char *path, svg_body_writer body,
+                         const void *ctx);
 
-#define SVG_MARKER_MAX_POINTS 30
+/* The <svg> element of a width x height document on white, and its end. */
+void svg_begin_document(FILE *out, double width, double height);
+void svg_end_document(FILE *out);
 
-/* Writes n_panels panels side by side (each 460 x 340 px) to `path`. */
-int svg_write_line_chart(const char *path, const svg_panel *panels,
-                         size_t n_panels);
+/* text with &, <, >, quotes and XML's forbidden control characters
+ * replaced; NULL writes nothing. */
+void svg_put_escaped(FILE *out, const char *text);
 
-/* Writes a k x k confusion-matrix heatmap to `path`.  counts is row-major,
- * counts[actual * k + predicted], all >= 0.  labels holds k class names
- * (NULL: "0", "1", ...).  Cells are shaded on a logarithmic white-to-blue
- * scale, so that a handful of errors shows up next to a thousand hits.
- * row_accuracy nonzero adds a column with each row's share of correct
- * predictions (recall) and the overall accuracy under the title. */
-int svg_write_confusion_matrix(const char *path, const char *title,
-                               const int *counts, const char *const *labels,
-                               size_t k, int row_accuracy);
+/* A <text> element at (x, y); attrs is a literal attribute list or "". */
+void svg_put_text(FILE *out, double x, double y, const char *attrs,
+                  const char *text);
+
+/* Text rotated to read bottom-to-top, centred on (x, y). */
+void svg_put_vertical_text(FILE *out, double x, double y, const char *attrs,
+                           const char *text);
+
+void svg_put_line(FILE *out, double x1, double y1, double x2, double y2,
+                  const char *stroke);
+
+/* Estimated width in pixels of UTF-8 text at font_size, on the wide side. */
+double svg_text_width(const char *text, double font_size);
 
 #endif
