@@ -167,7 +167,7 @@ $(shell mkdir -p $(BUILD) && { [ "$$(cat $(CONFIG_STAMP) 2>/dev/null)" = '$(CONF
 
 .PHONY: all lib clean install uninstall check check-run deps demo demo-run \
 	abi-check abi-update bench bench-compare tests examples valgrind fuzz \
-	demo-cnn
+	demo-cnn references
 
 all: lib examples
 
@@ -306,6 +306,15 @@ valgrind: deps
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) BUILD=$(BUILD) bash tests/fuzz/run.sh
+
+# Numbers the tests compare with that come from PyTorch (Debian's
+# python3-torch, installed first when run as root): regenerated and
+# compared with the committed files, so that make check needs no PyTorch.
+PYTHON ?= /usr/bin/python3
+references:
+	@bash scripts/install-deps.sh python3-torch
+	$(PYTHON) tests/reference/clip.py | cmp - tests/data/clip-pytorch.txt
+	@echo "references: tests/data/clip-pytorch.txt is what PyTorch gives"
 
 # --- ABI ----------------------------------------------------------------------
 ABI_BASELINE := abi/libtinynn.abi

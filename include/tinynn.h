@@ -46,7 +46,7 @@ extern "C" {
 #endif
 
 #define TNN_VERSION_MAJOR 1
-#define TNN_VERSION_MINOR 5
+#define TNN_VERSION_MINOR 6
 #define TNN_VERSION_PATCH 0
 #define TNN_VERSION_NUMBER                                                    \
     (TNN_VERSION_MAJOR * 10000 + TNN_VERSION_MINOR * 100 + TNN_VERSION_PATCH)
@@ -439,7 +439,9 @@ TNN_API size_t tnn_layer_out_features(const tnn_layer *layer);
 TNN_API int tnn_layer_num_params(const tnn_layer *layer);
 
 /* Borrowed parameter tensor i and its gradient (same shape); NULL if i is
- * out of range. Values may be read and written between training steps. */
+ * out of range. Values may be read and written between training steps.
+ * What the gradient holds around each step: see
+ * tnn_model_compute_gradients(). */
 TNN_API tnn_tensor *tnn_layer_param(tnn_layer *layer, int i);
 TNN_API tnn_tensor *tnn_layer_grad(tnn_layer *layer, int i);
 
@@ -587,6 +589,21 @@ TNN_API int tnn_optim_set_cosine_schedule(tnn_optim *opt, long total_steps,
 /* Back to a constant learning rate. */
 TNN_API int tnn_optim_clear_schedule(tnn_optim *opt);
 
+/* (since 1.6) Gradient clipping, applied to the gradients of every
+ * trainable parameter just before each update (tnn_model_apply_gradients(),
+ * and so tnn_model_train_batch() and tnn_model_fit()), before weight
+ * decay: first each value is clamped into [-clip, clip] (PyTorch's
+ * clip_grad_value_; a NaN stays NaN), then, with n the L2 norm of all
+ * those gradients together, each is multiplied by min(1, max_norm / (n +
+ * 1e-6)) (PyTorch's clip_grad_norm_: a NaN or infinite norm makes the
+ * gradients NaN or 0, which the finiteness check reports). 0 turns a
+ * clipping off (the default); otherwise finite and > 0. Saved in model
+ * files with the optimizer (format version 4). */
+TNN_API int tnn_optim_set_clip_value(tnn_optim *opt, float clip);
+TNN_API float tnn_optim_clip_value(const tnn_optim *opt);
+TNN_API int tnn_optim_set_clip_norm(tnn_optim *opt, float max_norm);
+TNN_API float tnn_optim_clip_norm(const tnn_optim *opt);
+
 /* Release an optimizer no model owns. NULL does nothing. An optimizer
  * owned by a model is left alone (its model frees it): the call then only
  * records TNN_E_STATE in tnn_last_error(). */
@@ -709,9 +726,40 @@ TNN_API size_t tnn_model_max_sample_values(const tnn_model *model);
 
 /* One training step on the batch x (m, in_features), y (labels as the
  * loss expects): forward, loss, backward, optimizer update. *loss (may be
- * NULL) receives the batch loss before the update. Needs an optimizer. */
+ * NULL) receives the batch loss before the update. Needs an optimizer.
+ * The same as tnn_model_compute_gradients() then
+ * tnn_model_apply_gradients(), in one call: whatever the gradient tensors
+ * held before is added to, and they are zero afterwards. */
 TNN_API int tnn_model_train_batch(tnn_model *model, const tnn_tensor *x,
                                   const tnn_tensor *y, double *loss);
+
+/* (since 1.6) The first half of a training step: forward in training
+ * mode, loss, backward. *loss (may be NULL) receives the batch loss. The
+ * gradient of the batch's mean loss is ADDED into the gradient tensor of
+ * every trainable parameter (tnn_layer_grad()); frozen layers' gradient
+ * tensors are overwritten with theirs. Batch-norm's running statistics
+ * and the generator (dropout) advance as in a step. Needs no optimizer.
+ * A failure (a refused label, a non-finite loss) changes nothing.
+ *
+ * What tnn_layer_grad() holds: zero after tnn_model_apply_gradients(),
+ * tnn_model_train_batch() and inside tnn_model_fit() (and so in its
+ * callbacks: each step consumes its gradients); after this call, what it
+ * held plus this batch's gradient, so that several calls add up (gradient
+ * accumulation: for the mean over k equal batches, scale by 1/k). Values
+ * written into it between this call and the next apply are what the
+ * optimizer uses (custom clipping, scaling, inspection);
+ * tnn_layer_zero_grad() starts again from zero. */
+TNN_API int tnn_model_compute_gradients(tnn_model *model, const tnn_tensor *x,
+                                        const tnn_tensor *y, double *loss);
+
+/* (since 1.6) The second half of a training step: the optimizer's update
+ * of every trainable parameter from its gradient tensor as it stands
+ * (after the optimizer's clipping), one step counted; the gradients are
+ * zero afterwards. Needs an optimizer. With tnn_model_set_check_finite()
+ * on, an update that would write a non-finite value is refused with
+ * TNN_E_NUMERIC: parameters and optimizer state stay, the gradients are
+ * zeroed. TNN_E_NOMEM (the optimizer's state) changes nothing. */
+TNN_API int tnn_model_apply_gradients(tnn_model *model);
 
 /* Train for epochs passes over (x, y) in batches of batch_size rows (the
  * last one may be smaller), the rows shuffled by the model's generator

@@ -498,6 +498,9 @@ struct tnn_optim {
     enum tnn__schedule schedule;
     long schedule_steps;
     float schedule_value; /* gamma (step) or min_lr (cosine) */
+    /* Gradient clipping before each update: 0 is off. */
+    float clip_value;
+    float clip_norm;
     long steps;
     /* Updates since the state below was made: Adam's bias correction
      * counts from it, the schedules from steps. */
@@ -540,6 +543,12 @@ bool tnn__optim_step_finite(const tnn_optim *opt, tnn_layer *const *layers,
 
 /* Free an optimizer whatever its owner: for the owner itself. */
 void tnn__optim_destroy(tnn_optim *opt);
+
+/* Clip the trainable gradients of the layers as the optimizer's settings
+ * say: each value into [-clip_value, clip_value], then all of them
+ * scaled so that their global L2 norm is at most clip_norm. */
+void tnn__optim_clip(const tnn_optim *opt, tnn_layer *const *layers,
+                     size_t count);
 
 /* ---- bytes in files (bytes.c) --------------------------------------------
  * Fixed-width fields in a stated byte order. Model files are little-endian,
@@ -588,8 +597,14 @@ bool tnn__reader_done(const struct tnn__reader *r);
  * The optimizer and the generator write and read their own fields; the
  * model file code only places them (docs/format.md). */
 
-/* The optimizer's section: its settings and step counts. */
-void tnn__optim_write(struct tnn__writer *w, const tnn_optim *opt);
+/* The optimizer's section in format version: its settings and step
+ * counts. */
+void tnn__optim_write(struct tnn__writer *w, const tnn_optim *opt,
+                      uint32_t version);
+
+/* The oldest format that holds the optimizer's settings (4 with
+ * clipping, since libtinynn 1.6). */
+uint32_t tnn__optim_format_needed(const tnn_optim *opt);
 
 /* What a file holds of an optimizer's per-parameter state. */
 struct tnn__optim_saved {
@@ -600,8 +615,8 @@ struct tnn__optim_saved {
 /* The optimizer an optimizer section describes, in *out, without its
  * per-parameter state, which *saved describes. TNN_E_CORRUPT when the
  * section is not one (or TNN_E_NOMEM); nothing is made then. */
-int tnn__optim_read(const char *func, struct tnn__reader *r, tnn_optim **out,
-                    struct tnn__optim_saved *saved);
+int tnn__optim_read(const char *func, struct tnn__reader *r, uint32_t version,
+                    tnn_optim **out, struct tnn__optim_saved *saved);
 
 /* Make the state *saved describes for the layers' parameters, zeroed, to
  * be filled through tnn__optim_slot(): TNN_E_CORRUPT when it cannot be

@@ -623,15 +623,6 @@ static void discard_gradients(tnn_model *m)
             tnn_layer_zero_grad(m->layers[i]);
 }
 
-/* What a failed step puts back: the generator, and no optimizer state if
- * the step made it (the first step of this parameter list). */
-static void undo_step(tnn_model *m, const tnn_rng *rng_before, bool had_state)
-{
-    *m->rng = *rng_before;
-    if (!had_state)
-        tnn__optim_forget_state(m->optim);
-}
-
 /* Names the parameter of optimizer slot `slot` in a message. */
 static void describe_slot(const tnn_model *m, size_t slot, char *buf,
                           size_t size)
@@ -648,38 +639,20 @@ static void describe_slot(const tnn_model *m, size_t slot, char *buf,
     snprintf(buf, size, "a parameter");
 }
 
-/* One training step on n rows: forward, loss, backward, update. where
- * names the step in messages. A step that fails changes nothing the
- * caller can see: parameters, optimizer state, batch-norm statistics and
- * the generator are those of before it. */
-static int train_step(tnn_model *m, const char *func, const float *x,
-                      const struct rows *y, size_t n, double *loss,
-                      size_t *correct, const char *where)
+/* The first layer that learns; it alone needs no input gradient, nor do
+ * the layers before it. */
+static size_t first_learning(const tnn_model *m, size_t head)
 {
-    /* The optimizer's state is made first: once backward has added into
-     * the gradients, the step must not fail for want of memory. */
-    const bool had_state = m->optim->num_slots > 0;
-    int rc = tnn__optim_prepare(m->optim, func, m->layers, m->num_layers);
-    if (rc != TNN_OK)
-        return rc;
-    const tnn_rng rng_before = *m->rng;
-    size_t head = head_layers(m);
-    const float *out = forward_layers(m, x, n, head, true, NULL);
-    rc = compute_loss(m, func, out, y, n, head ? m->dact[head] : NULL, loss,
-                      correct);
-    /* A diverging run stops here, loudly, before it reaches the weights;
-     * the check costs one comparison. */
-    if (rc == TNN_OK && !isfinite(*loss))
-        rc = tnn__fail(TNN_E_NUMERIC, func, "%s: loss is %g", where, *loss);
-    if (rc != TNN_OK) {
-        undo_step(m, &rng_before, had_state);
-        return rc;
-    }
-    /* Backward stops at the first layer that learns; it alone needs no
-     * input gradient, nor do the layers before it. */
     size_t first = 0;
     while (first < head && !tnn__layer_learns(m->layers[first]))
         first++;
+    return first;
+}
+
+static void backward_layers(tnn_model *m, const float *x, size_t n,
+                            size_t head)
+{
+    size_t first = first_learning(m, head);
     struct tnn__pool *before = tnn__pool_enter(m->pool);
     for (size_t i = head; i-- > first;) {
         tnn_layer *layer = m->layers[i];
@@ -692,29 +665,116 @@ static int train_step(tnn_model *m, const char *func, const float *x,
             continue;
         }
         const float *in = i ? m->act[i] : x;
-        /* The optimizer leaves the gradients of trainable layers at zero,
-         * so they accumulate; frozen layers overwrite theirs. */
+        /* Trainable layers add into their gradients, which the optimizer
+         * leaves at zero; frozen layers overwrite theirs. */
         layer->ops->backward(layer, in, m->act[i + 1], m->dact[i + 1],
                              i > first ? m->dact[i] : NULL, n,
                              layer->trainable);
     }
     tnn__pool_leave(before);
+}
+
+/* Make lasting what the training forward prepared (batch-norm's
+ * statistics), once the step has succeeded. */
+static void commit_layers(tnn_model *m)
+{
+    for (size_t i = 0; i < head_layers(m); i++)
+        tnn__layer_commit(m->layers[i]);
+}
+
+/* Forward, loss and backward of n rows: the trainable layers' gradients
+ * gain this batch's; what the forward prepared is left to commit_layers().
+ * where names the step in messages. A failure (a refused label, a
+ * non-finite loss) comes before the backward and changes nothing. */
+static int compute_step(tnn_model *m, const char *func, const float *x,
+                        const struct rows *y, size_t n, double *loss,
+                        size_t *correct, const char *where)
+{
+    const tnn_rng rng_before = *m->rng;
+    size_t head = head_layers(m);
+    const float *out = forward_layers(m, x, n, head, true, NULL);
+    int rc = compute_loss(m, func, out, y, n, head ? m->dact[head] : NULL,
+                          loss, correct);
+    /* A diverging run stops here, loudly, before it reaches the weights;
+     * the check costs one comparison. */
+    if (rc == TNN_OK && !isfinite(*loss))
+        rc = tnn__fail(TNN_E_NUMERIC, func, "%s: loss is %g", where, *loss);
+    if (rc != TNN_OK) {
+        *m->rng = rng_before;
+        return rc;
+    }
+    backward_layers(m, x, n, head);
+    return TNN_OK;
+}
+
+/* The optimizer's update from the gradients, which it then zeroes:
+ * clipping, the finiteness check when it is on, the step. had_state says
+ * whether the optimizer had its state before the step; a failure puts
+ * that back, zeroes the gradients and changes nothing else. */
+static int apply_step(tnn_model *m, const char *func, bool had_state,
+                      const char *where)
+{
+    tnn__optim_clip(m->optim, m->layers, m->num_layers);
     size_t slot = 0;
     if (m->check_finite &&
         !tnn__optim_step_finite(m->optim, m->layers, m->num_layers, &slot)) {
         char what[96];
         describe_slot(m, slot, what, sizeof what);
         discard_gradients(m);
-        undo_step(m, &rng_before, had_state);
+        if (!had_state)
+            tnn__optim_forget_state(m->optim);
         return tnn__fail(TNN_E_NUMERIC, func,
                          "%s: the update would make %s or its optimizer "
                          "state non-finite; nothing was changed",
                          where, what);
     }
     tnn__optim_step(m->optim, m->layers, m->num_layers, m->pool);
-    for (size_t i = 0; i < head; i++)
-        tnn__layer_commit(m->layers[i]);
     return TNN_OK;
+}
+
+/* One training step on n rows: forward, loss, backward, update. A step
+ * that fails changes nothing the caller can see: parameters, optimizer
+ * state, batch-norm statistics and the generator are those of before
+ * it, and the gradients are zero. */
+static int train_step(tnn_model *m, const char *func, const float *x,
+                      const struct rows *y, size_t n, double *loss,
+                      size_t *correct, const char *where)
+{
+    /* The optimizer's state is made first: once backward has added into
+     * the gradients, the step must not fail for want of memory. */
+    const bool had_state = m->optim->num_slots > 0;
+    int rc = tnn__optim_prepare(m->optim, func, m->layers, m->num_layers);
+    if (rc != TNN_OK)
+        return rc;
+    const tnn_rng rng_before = *m->rng;
+    rc = compute_step(m, func, x, y, n, loss, correct, where);
+    if (rc == TNN_OK)
+        rc = apply_step(m, func, had_state, where);
+    else if (!had_state)
+        tnn__optim_forget_state(m->optim);
+    if (rc != TNN_OK) {
+        *m->rng = rng_before;
+        return rc;
+    }
+    commit_layers(m);
+    return TNN_OK;
+}
+
+/* The checks of a step on the batch x, y that tnn_model_train_batch()
+ * and tnn_model_compute_gradients() share. */
+static int check_step(tnn_model *m, const char *func, const tnn_tensor *x,
+                      const tnn_tensor *y, struct rows *xr, struct rows *yr)
+{
+    int rc = check_input(m, func, "x", x, xr);
+    if (rc == TNN_OK)
+        rc = check_labels(m, func, "y", y, xr->count, yr);
+    if (rc == TNN_OK && xr->count > TNN_MAX_BLAS_DIM)
+        rc = tnn__fail(TNN_E_SHAPE, func, "batch of %zu rows", xr->count);
+    if (rc == TNN_OK)
+        rc = ensure_rows(m, func, xr->count);
+    if (rc == TNN_OK)
+        rc = ensure_pool(m, func);
+    return rc;
 }
 
 int tnn_model_train_batch(tnn_model *m, const tnn_tensor *x,
@@ -723,15 +783,7 @@ int tnn_model_train_batch(tnn_model *m, const tnn_tensor *x,
     struct rows xr = {0}, yr = {0};
     int rc = check_trainable(m, __func__);
     if (rc == TNN_OK)
-        rc = check_input(m, __func__, "x", x, &xr);
-    if (rc == TNN_OK)
-        rc = check_labels(m, __func__, "y", y, xr.count, &yr);
-    if (rc == TNN_OK && xr.count > TNN_MAX_BLAS_DIM)
-        rc = tnn__fail(TNN_E_SHAPE, __func__, "batch of %zu rows", xr.count);
-    if (rc == TNN_OK)
-        rc = ensure_rows(m, __func__, xr.count);
-    if (rc == TNN_OK)
-        rc = ensure_pool(m, __func__);
+        rc = check_step(m, __func__, x, y, &xr, &yr);
     if (rc != TNN_OK)
         return rc;
     double value;
@@ -743,6 +795,48 @@ int tnn_model_train_batch(tnn_model *m, const tnn_tensor *x,
     if (rc == TNN_OK && loss)
         *loss = value;
     return rc;
+}
+
+int tnn_model_compute_gradients(tnn_model *m, const tnn_tensor *x,
+                                const tnn_tensor *y, double *loss)
+{
+    struct rows xr = {0}, yr = {0};
+    int rc = check_idle(m, __func__);
+    if (rc == TNN_OK && m->num_layers == 0)
+        rc = tnn__fail(TNN_E_STATE, __func__, "the model has no layers");
+    if (rc == TNN_OK)
+        rc = check_step(m, __func__, x, y, &xr, &yr);
+    if (rc != TNN_OK)
+        return rc;
+    double value;
+    size_t correct;
+    rc = compute_step(m, __func__, xr.data, &yr, xr.count, &value, &correct,
+                      "batch");
+    if (rc != TNN_OK)
+        return rc;
+    commit_layers(m);
+    if (loss)
+        *loss = value;
+    return TNN_OK;
+}
+
+int tnn_model_apply_gradients(tnn_model *m)
+{
+    int rc = check_trainable(m, __func__);
+    if (rc != TNN_OK)
+        return rc;
+    const bool had_state = m->optim->num_slots > 0;
+    rc = tnn__optim_prepare(m->optim, __func__, m->layers, m->num_layers);
+    if (rc == TNN_OK)
+        rc = ensure_pool(m, __func__);
+    if (rc != TNN_OK) {
+        if (!had_state)
+            tnn__optim_forget_state(m->optim);
+        return rc;
+    }
+    char where[48];
+    snprintf(where, sizeof where, "step %ld", tnn_optim_steps(m->optim) + 1);
+    return apply_step(m, __func__, had_state, where);
 }
 
 /* Largest chunk evaluation and prediction run at once. */

@@ -11,7 +11,7 @@
 
 /* The newest format this library reads; it writes the oldest one that
  * can describe the model, so that older readers load what they could. */
-#define TNN__FORMAT_VERSION 3
+#define TNN__FORMAT_VERSION 4
 #define TNN__HEADER_SIZE 24
 #define TNN__SECTION_HEAD 16
 #define TNN__TRAILER_SIZE 16

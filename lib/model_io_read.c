@@ -282,7 +282,8 @@ static int parse_sections(const char *func, const uint8_t *data, size_t size,
         else if (tag == TNN__TAG_LAYERS)
             rc = parse_layers(func, &r, f);
         else if (tag == TNN__TAG_OPTIM)
-            rc = tnn__optim_read(func, &r, &f->optim, &f->optim_saved);
+            rc = tnn__optim_read(func, &r, f->version, &f->optim,
+                                 &f->optim_saved);
         else if (tag == TNN__TAG_TENSORS)
             rc = parse_tensors(func, &r, f);
         else {

@@ -89,11 +89,13 @@ static size_t collect_entries(const tnn_model *m, bool optim, struct entry *e)
     return n;
 }
 
-/* The oldest format that describes every layer; format 2 added image
- * input shapes. */
-static uint32_t format_version(const tnn_model *m)
+/* The oldest format that describes every layer, and the optimizer when
+ * it is saved; format 2 added image input shapes. */
+static uint32_t format_version(const tnn_model *m, bool optim)
 {
     uint32_t version = m->in_shape.ndim != 1 ? 2 : 1;
+    if (optim && tnn__optim_format_needed(m->optim) > version)
+        version = tnn__optim_format_needed(m->optim);
     for (size_t i = 0; i < m->num_layers; i++) {
         const tnn_layer *layer = m->layers[i];
         uint32_t needed = layer->ops->format_needed
@@ -174,7 +176,7 @@ static void write_tensor_sections(struct tnn__writer *w, const struct entry *e,
 static void write_file(struct tnn__writer *w, const tnn_model *m, bool optim,
                        const struct entry *entries, size_t n)
 {
-    uint32_t version = format_version(m);
+    uint32_t version = format_version(m, optim);
     tnn__put_bytes(w, tnn__file_magic, sizeof tnn__file_magic);
     tnn__put_u32(w, version);
     tnn__put_u32(w, optim ? TNN__FLAG_OPTIMIZER : 0);
@@ -184,7 +186,7 @@ static void write_file(struct tnn__writer *w, const tnn_model *m, bool optim,
     write_layers_section(w, m, version);
     if (optim) {
         size_t start = begin_section(w, TNN__TAG_OPTIM);
-        tnn__optim_write(w, m->optim);
+        tnn__optim_write(w, m->optim, version);
         end_section(w, start);
     }
     write_tensor_sections(w, entries, n);

@@ -278,6 +278,93 @@ int tnn_optim_clear_schedule(tnn_optim *opt)
     return rc;
 }
 
+/* ---- gradient clipping -------------------------------------------------- */
+
+int tnn_optim_set_clip_value(tnn_optim *opt, float clip)
+{
+    int rc = check_optim(__func__, opt);
+    if (rc == TNN_OK && !(clip >= 0.0f && isfinite(clip)))
+        rc = tnn__fail(TNN_E_INVALID, __func__,
+                       "clip is %g; it must be finite and >= 0 (0: off)",
+                       (double)clip);
+    if (rc == TNN_OK)
+        opt->clip_value = clip;
+    return rc;
+}
+
+float tnn_optim_clip_value(const tnn_optim *opt)
+{
+    return opt ? opt->clip_value : 0.0f;
+}
+
+int tnn_optim_set_clip_norm(tnn_optim *opt, float max_norm)
+{
+    int rc = check_optim(__func__, opt);
+    if (rc == TNN_OK && !(max_norm >= 0.0f && isfinite(max_norm)))
+        rc = tnn__fail(TNN_E_INVALID, __func__,
+                       "max_norm is %g; it must be finite and >= 0 (0: off)",
+                       (double)max_norm);
+    if (rc == TNN_OK)
+        opt->clip_norm = max_norm;
+    return rc;
+}
+
+float tnn_optim_clip_norm(const tnn_optim *opt)
+{
+    return opt ? opt->clip_norm : 0.0f;
+}
+
+/* A NaN stays NaN, as in PyTorch's clamp. */
+static void clamp_values(float *g, size_t n, float clip)
+{
+    for (size_t i = 0; i < n; i++)
+        g[i] = g[i] > clip ? clip : g[i] < -clip ? -clip : g[i];
+}
+
+static double squared_sum(const float *g, size_t n)
+{
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++)
+        sum += (double)g[i] * g[i];
+    return sum;
+}
+
+static void scale_values(float *g, size_t n, float k)
+{
+    for (size_t i = 0; i < n; i++)
+        g[i] *= k;
+}
+
+/* PyTorch's clip_grad_norm_ (1.13): coefficient max_norm / (norm + 1e-6),
+ * at most 1, multiplied into every gradient whatever its value: a
+ * non-finite norm makes the gradients 0 or NaN, which the finiteness
+ * check then reports. The norm is summed in double. */
+void tnn__optim_clip(const tnn_optim *opt, tnn_layer *const *layers,
+                     size_t count)
+{
+    if (opt->clip_value > 0.0f)
+        for (size_t i = 0; i < count; i++)
+            for (int p = 0; layers[i]->trainable && p < layers[i]->num_params;
+                 p++)
+                clamp_values(layers[i]->grad[p]->data,
+                             layers[i]->grad[p]->size, opt->clip_value);
+    if (opt->clip_norm <= 0.0f)
+        return;
+    double sum = 0.0;
+    for (size_t i = 0; i < count; i++)
+        for (int p = 0; layers[i]->trainable && p < layers[i]->num_params; p++)
+            sum += squared_sum(layers[i]->grad[p]->data,
+                               layers[i]->grad[p]->size);
+    double coef = (double)opt->clip_norm / (sqrt(sum) + 1e-6);
+    if (coef >= 1.0)
+        return;
+    float k = (float)coef;
+    for (size_t i = 0; i < count; i++)
+        for (int p = 0; layers[i]->trainable && p < layers[i]->num_params; p++)
+            scale_values(layers[i]->grad[p]->data, layers[i]->grad[p]->size,
+                         k);
+}
+
 /* Make one state buffer per parameter slot, sized for SGD's velocity or
  * Adam's two moments. Rebuilt (state reset) only if the model's parameter
  * list changed since the last step. */
@@ -594,7 +681,13 @@ void tnn__optim_reset(tnn_optim *opt)
  * The section's fields in order (docs/format.md); the state itself is
  * stored as tensors "optim.slot.N", one per parameter slot. */
 
-void tnn__optim_write(struct tnn__writer *w, const tnn_optim *o)
+uint32_t tnn__optim_format_needed(const tnn_optim *o)
+{
+    return o->clip_value > 0.0f || o->clip_norm > 0.0f ? 4 : 1;
+}
+
+void tnn__optim_write(struct tnn__writer *w, const tnn_optim *o,
+                      uint32_t version)
 {
     tnn__put_u32(w, (uint32_t)o->kind);
     tnn__put_f32(w, o->lr);
@@ -612,6 +705,10 @@ void tnn__optim_write(struct tnn__writer *w, const tnn_optim *o)
     tnn__put_u64(w, (uint64_t)o->steps);
     tnn__put_u64(w, (uint64_t)o->state_steps);
     tnn__put_u32(w, (uint32_t)o->num_slots);
+    if (version >= 4) {
+        tnn__put_f32(w, o->clip_value);
+        tnn__put_f32(w, o->clip_norm);
+    }
 }
 
 struct optim_record {
@@ -628,9 +725,11 @@ struct optim_record {
     uint64_t steps;
     uint64_t state_steps;
     uint32_t num_slots;
+    float clip_value, clip_norm;
 };
 
-static void get_record(struct tnn__reader *r, struct optim_record *d)
+static void get_record(struct tnn__reader *r, uint32_t version,
+                       struct optim_record *d)
 {
     d->kind = tnn__get_u32(r);
     d->lr = tnn__get_f32(r);
@@ -648,6 +747,8 @@ static void get_record(struct tnn__reader *r, struct optim_record *d)
     d->steps = tnn__get_u64(r);
     d->state_steps = tnn__get_u64(r);
     d->num_slots = tnn__get_u32(r);
+    d->clip_value = version >= 4 ? tnn__get_f32(r) : 0.0f;
+    d->clip_norm = version >= 4 ? tnn__get_f32(r) : 0.0f;
 }
 
 static bool record_consistent(const struct optim_record *d)
@@ -687,6 +788,10 @@ static int apply_settings(tnn_optim *o, const struct optim_record *d)
     if (rc == TNN_OK && d->schedule == TNN__SCHEDULE_COSINE)
         rc = tnn_optim_set_cosine_schedule(o, (long)d->schedule_steps,
                                            d->schedule_value);
+    if (rc == TNN_OK)
+        rc = tnn_optim_set_clip_value(o, d->clip_value);
+    if (rc == TNN_OK)
+        rc = tnn_optim_set_clip_norm(o, d->clip_norm);
     return rc;
 }
 
@@ -701,12 +806,12 @@ static int refused(const char *func)
     return tnn__fail(code, func, "optimizer: %s", why);
 }
 
-int tnn__optim_read(const char *func, struct tnn__reader *r, tnn_optim **out,
-                    struct tnn__optim_saved *saved)
+int tnn__optim_read(const char *func, struct tnn__reader *r, uint32_t version,
+                    tnn_optim **out, struct tnn__optim_saved *saved)
 {
     *out = NULL;
     struct optim_record d;
-    get_record(r, &d);
+    get_record(r, version, &d);
     if (!tnn__reader_done(r))
         return tnn__fail(TNN_E_CORRUPT, func,
                          "optimizer section has the wrong length");

@@ -1635,6 +1635,16 @@ OPT_ROW(r_decoupled_2, 1, tnn_adam_set_decoupled(o, 2))
 CALL_ROW(r_decay_all_null, tnn_optim_set_decay_all(NULL, 1))
 OPT_ROW(r_decay_all_2, 0, tnn_optim_set_decay_all(o, 2))
 OPT_ROW(r_decay_all_neg, 1, tnn_optim_set_decay_all(o, -1))
+CALL_ROW(r_clip_value_null, tnn_optim_set_clip_value(NULL, 1.0f))
+OPT_ROW(r_clip_value_neg, 1, tnn_optim_set_clip_value(o, -1.0f))
+OPT_ROW(r_clip_value_nan, 0, tnn_optim_set_clip_value(o, NAN))
+OPT_ROW(r_clip_value_inf, 1, tnn_optim_set_clip_value(o, INFINITY))
+NEUTRAL_ROW(r_clip_value_get_null, tnn_optim_clip_value(NULL) == 0.0f)
+CALL_ROW(r_clip_norm_null, tnn_optim_set_clip_norm(NULL, 1.0f))
+OPT_ROW(r_clip_norm_neg, 0, tnn_optim_set_clip_norm(o, -2.0f))
+OPT_ROW(r_clip_norm_nan, 1, tnn_optim_set_clip_norm(o, NAN))
+OPT_ROW(r_clip_norm_inf, 0, tnn_optim_set_clip_norm(o, INFINITY))
+NEUTRAL_ROW(r_clip_norm_get_null, tnn_optim_clip_norm(NULL) == 0.0f)
 CALL_ROW(r_set_lr_null, tnn_optim_set_lr(NULL, 0.1f))
 OPT_ROW(r_set_lr_0, 0, tnn_optim_set_lr(o, 0.0f))
 OPT_ROW(r_set_lr_neg, 1, tnn_optim_set_lr(o, -1.0f))
@@ -1738,6 +1748,18 @@ static const struct misuse optim_rows[] = {
     {"tnn_optim_set_decay_all", "NULL optimizer", INV, r_decay_all_null, 0},
     {"tnn_optim_set_decay_all", "all 2", INV, r_decay_all_2, 0},
     {"tnn_optim_set_decay_all", "all -1", INV, r_decay_all_neg, 0},
+    {"tnn_optim_set_clip_value", "NULL optimizer", INV, r_clip_value_null, 0},
+    {"tnn_optim_set_clip_value", "clip -1", INV, r_clip_value_neg, 0},
+    {"tnn_optim_set_clip_value", "clip NaN", INV, r_clip_value_nan, 0},
+    {"tnn_optim_set_clip_value", "clip infinity", INV, r_clip_value_inf, 0},
+    {"tnn_optim_clip_value", "NULL optimizer gives 0", NEUTRAL,
+     r_clip_value_get_null, 0},
+    {"tnn_optim_set_clip_norm", "NULL optimizer", INV, r_clip_norm_null, 0},
+    {"tnn_optim_set_clip_norm", "max_norm -2", INV, r_clip_norm_neg, 0},
+    {"tnn_optim_set_clip_norm", "max_norm NaN", INV, r_clip_norm_nan, 0},
+    {"tnn_optim_set_clip_norm", "max_norm infinity", INV, r_clip_norm_inf, 0},
+    {"tnn_optim_clip_norm", "NULL optimizer gives 0", NEUTRAL,
+     r_clip_norm_get_null, 0},
     {"tnn_optim_set_lr", "NULL optimizer", INV, r_set_lr_null, 0},
     {"tnn_optim_set_lr", "lr 0", INV, r_set_lr_0, 0},
     {"tnn_optim_set_lr", "lr -1", INV, r_set_lr_neg, 0},
@@ -2273,6 +2295,44 @@ static int r_train_null_model(int variant)
     return rc;
 }
 
+static int r_compute_null_model(int variant)
+{
+    (void)variant;
+    tnn_tensor *x = mk(2, 4, 0.0f), *y = mk(2, 3, 0.0f);
+    double loss = 42.0;
+    int rc = capture(tnn_model_compute_gradients(NULL, x, y, &loss));
+    CHECK(loss == 42.0, "*loss was written");
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    return rc;
+}
+
+static int r_apply_null_model(int variant)
+{
+    (void)variant;
+    return capture(tnn_model_apply_gradients(NULL));
+}
+
+/* Gradients computed, then no optimizer to apply them: they stay. */
+static int r_apply_no_optim(int variant)
+{
+    (void)variant;
+    tnn_model *m = tnn_model_new(3);
+    tnn_layer *dense = tnn_dense_new(3, 2);
+    ck_assert_int_eq(tnn_model_add(m, dense), TNN_OK);
+    tnn_tensor *x = mk(2, 3, 0.5f), *y = mk(2, 2, 1.0f);
+    ck_assert_int_eq(tnn_model_compute_gradients(m, x, y, NULL), TNN_OK);
+    float before = tnn_tensor_data(tnn_layer_grad(dense, 1))[0];
+    int rc = capture(tnn_model_apply_gradients(m));
+    CHECK(tnn_tensor_data(tnn_layer_grad(dense, 1))[0] == before &&
+              before != 0.0f,
+          "the gradients changed");
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+    return rc;
+}
+
 /* train_batch on the env (with an optimizer and MSE, x and y its own);
  * variant: what is wrong. */
 enum {
@@ -2286,9 +2346,13 @@ enum {
     TRAIN_CE_LABEL,
     TRAIN_CE_INDEX_ROWS
 };
+/* Added to a variant: the same case through tnn_model_compute_gradients. */
+#define COMPUTE 0x100
 
 static int train_case(int variant)
 {
+    const int compute = variant & COMPUTE;
+    variant &= ~COMPUTE;
     int with_optim = 1, ce = 0;
     tnn_tensor *x2 = NULL, *y2 = NULL; /* replacements, freed here */
     switch (variant) {
@@ -2308,7 +2372,8 @@ static int train_case(int variant)
     const tnn_tensor *x = variant == TRAIN_NULL_X ? NULL : x2 ? x2 : e.x;
     const tnn_tensor *y = variant == TRAIN_NULL_Y ? NULL : y2 ? y2 : e.y;
     double loss = 42.0;
-    int rc = capture(tnn_model_train_batch(e.m, x, y, &loss));
+    int rc = capture(compute ? tnn_model_compute_gradients(e.m, x, y, &loss)
+                             : tnn_model_train_batch(e.m, x, y, &loss));
     CHECK(loss == 42.0, "*loss was written");
     tnn_tensor_free(x2);
     tnn_tensor_free(y2);
@@ -2323,7 +2388,8 @@ static int r_train_no_layers(int variant)
     ck_assert_int_eq(tnn_model_set_optim(m, tnn_sgd_new(0.1f)), TNN_OK);
     tnn_tensor *x = mk(2, 3, 0.5f), *y = mk(2, 3, 0.0f);
     double loss = 42.0;
-    int rc = capture(tnn_model_train_batch(m, x, y, &loss));
+    int rc = capture(variant ? tnn_model_compute_gradients(m, x, y, &loss)
+                             : tnn_model_train_batch(m, x, y, &loss));
     CHECK(loss == 42.0, "*loss was written");
     CHECK(tnn_optim_steps(tnn_model_optim(m)) == 0, "a step was taken");
     tnn_tensor_free(x);
@@ -2349,6 +2415,27 @@ static const struct misuse train_rows[] = {
      TRAIN_CE_LABEL},
     {"tnn_model_train_batch", "cross-entropy 4 labels for 5 rows", SHP,
      train_case, TRAIN_CE_INDEX_ROWS},
+    {"tnn_model_compute_gradients", "NULL model", INV, r_compute_null_model,
+     0},
+    {"tnn_model_compute_gradients", "NULL x", INV, train_case,
+     COMPUTE | TRAIN_NULL_X},
+    {"tnn_model_compute_gradients", "NULL y", INV, train_case,
+     COMPUTE | TRAIN_NULL_Y},
+    {"tnn_model_compute_gradients", "no layers", STA, r_train_no_layers, 1},
+    {"tnn_model_compute_gradients", "x of 5 features for 4", SHP, train_case,
+     COMPUTE | TRAIN_X_WIDTH},
+    {"tnn_model_compute_gradients", "1-D x", SHP, train_case,
+     COMPUTE | TRAIN_X_1D},
+    {"tnn_model_compute_gradients", "y of other rows", SHP, train_case,
+     COMPUTE | TRAIN_Y_ROWS},
+    {"tnn_model_compute_gradients", "y of other width", SHP, train_case,
+     COMPUTE | TRAIN_Y_WIDTH},
+    {"tnn_model_compute_gradients", "cross-entropy class 3 of 3", INV,
+     train_case, COMPUTE | TRAIN_CE_LABEL},
+    {"tnn_model_compute_gradients", "cross-entropy 4 labels for 5 rows", SHP,
+     train_case, COMPUTE | TRAIN_CE_INDEX_ROWS},
+    {"tnn_model_apply_gradients", "NULL model", INV, r_apply_null_model, 0},
+    {"tnn_model_apply_gradients", "no optimizer", STA, r_apply_no_optim, 0},
 };
 
 static int r_fit_null_model(int variant)

@@ -692,6 +692,109 @@ static void assert_train_alike(tnn_model *a, tnn_model *b, const tnn_tensor *x,
     assert_same_params(a, b);
 }
 
+/* compute_gradients then apply_gradients is train_batch: the same bits
+ * in the parameters, the optimizer's state and the losses, over steps
+ * that draw dropout masks and move batch-norm statistics. */
+START_TEST(split_step_is_train_batch)
+{
+    tnn_model *a = stateful_model(), *b = stateful_model();
+    tnn_tensor *x, *y;
+    ramp_batch(&x, &y);
+    for (int step = 0; step < 4; step++) {
+        double la, lb;
+        ck_assert_int_eq(tnn_model_train_batch(a, x, y, &la), TNN_OK);
+        ck_assert_int_eq(tnn_model_compute_gradients(b, x, y, &lb), TNN_OK);
+        ck_assert_int_eq(tnn_model_apply_gradients(b), TNN_OK);
+        ck_assert_msg(la == lb, "step %d: loss %a against %a", step, la, lb);
+    }
+    assert_same_params(a, b);
+    ck_assert_int_eq(tnn_optim_steps(tnn_model_optim(b)), 4);
+    /* And they go on alike: optimizer state and generator agree too. */
+    assert_train_alike(a, b, x, y, 2);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(a);
+    tnn_model_free(b);
+}
+END_TEST
+
+static bool all_zero(const tnn_tensor *t)
+{
+    for (size_t i = 0; i < tnn_tensor_size(t); i++)
+        if (tnn_tensor_cdata(t)[i] != 0.0f)
+            return false;
+    return true;
+}
+
+static int grads_zero_in_callback(const tnn_progress *p, void *user)
+{
+    (void)p;
+    tnn_model *m = user;
+    for (size_t i = 0; i < tnn_model_num_layers(m); i++)
+        for (int k = 0; k < tnn_layer_num_params(tnn_model_layer(m, i)); k++)
+            ck_assert(all_zero(tnn_layer_grad(tnn_model_layer(m, i), k)));
+    return 0;
+}
+
+/* What tnn_layer_grad() holds, as the header says: the batch's gradient
+ * after compute (added: twice the same batch gives twice the gradient),
+ * zero after apply, train_batch and inside fit's callbacks; values
+ * written in between are what the update uses. */
+START_TEST(gradients_are_visible_between_compute_and_apply)
+{
+    tnn_model *m = tnn_model_new(4);
+    tnn_layer *d1 = tnn_dense_new(4, 5), *d2 = tnn_dense_new(5, 2);
+    ck_assert_int_eq(tnn_model_add(m, d1), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_tanh_new()), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, d2), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_seed(m, 3), TNN_OK);
+    tnn_tensor *x, *y;
+    x = tnn_tensor_new_2d(8, 4);
+    y = tnn_tensor_new_2d(8, 2);
+    fill_ramp(x, 0.5f);
+    fill_ramp(y, 0.25f);
+    /* No optimizer needed to compute. */
+    ck_assert_int_eq(tnn_model_compute_gradients(m, x, y, NULL), TNN_OK);
+    tnn_tensor *g = tnn_layer_grad(d1, 0);
+    size_t n = tnn_tensor_size(g);
+    float *once = malloc(n * sizeof *once);
+    memcpy(once, tnn_tensor_cdata(g), n * sizeof *once);
+    ck_assert(!all_zero(g));
+    ck_assert_int_eq(tnn_model_compute_gradients(m, x, y, NULL), TNN_OK);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_float_eq(tnn_tensor_cdata(g)[i], 2.0f * once[i]);
+    /* Zeroed by hand, the update changes nothing (plain SGD), but counts. */
+    ck_assert_int_eq(tnn_model_set_optim(m, tnn_sgd_new(0.1f)), TNN_OK);
+    size_t before_count;
+    float *before = all_params(m, &before_count);
+    ck_assert_int_eq(tnn_layer_zero_grad(d1), TNN_OK);
+    ck_assert_int_eq(tnn_layer_zero_grad(d2), TNN_OK);
+    ck_assert_int_eq(tnn_model_apply_gradients(m), TNN_OK);
+    size_t after_count;
+    float *after = all_params(m, &after_count);
+    ck_assert_mem_eq(before, after, before_count * sizeof *before);
+    ck_assert_int_eq(tnn_optim_steps(tnn_model_optim(m)), 1);
+    /* A gradient written by hand: the update is -lr times it. */
+    tnn_tensor_data(tnn_layer_grad(d2, 1))[0] = 2.0f;
+    float b0 = tnn_tensor_data(tnn_layer_param(d2, 1))[0];
+    ck_assert_int_eq(tnn_model_apply_gradients(m), TNN_OK);
+    ck_assert_float_eq(tnn_tensor_data(tnn_layer_param(d2, 1))[0],
+                       b0 - 0.1f * 2.0f);
+    ck_assert(all_zero(tnn_layer_grad(d2, 1)));
+    ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_OK);
+    ck_assert(all_zero(g));
+    ck_assert_int_eq(
+        tnn_model_fit(m, x, y, NULL, NULL, 1, 3, 1, grads_zero_in_callback, m),
+        TNN_OK);
+    free(once);
+    free(before);
+    free(after);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+}
+END_TEST
+
 /* With check_finite on, a step whose update would overflow returns
  * TNN_E_NUMERIC and leaves the model exactly as before the step: a clone
  * taken before it and the model then train on bit-identically. */
@@ -1110,6 +1213,8 @@ Suite *model_suite(void)
     tcase_add_test(tc, failed_steps_change_nothing);
     tcase_add_test(tc, reseed_restarts_training);
     tcase_add_test(tc, failed_update_changes_nothing);
+    tcase_add_test(tc, split_step_is_train_batch);
+    tcase_add_test(tc, gradients_are_visible_between_compute_and_apply);
     tcase_add_test(tc, divergence_is_loud_by_default);
     tcase_add_test(tc, fit_names_the_validation_set);
     tcase_add_test(tc, training_forward_updates_statistics);

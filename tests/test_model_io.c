@@ -301,14 +301,14 @@ START_TEST(newer_format_is_refused)
     tnn_model *m = every_kind_model(1);
     size_t size;
     unsigned char *image = image_of(m, 0, &size);
-    store_u32(image + 8, 4);
+    store_u32(image + 8, 5);
     store_u32(image + 20, reference_crc32(image, 20));
     tnn_model *out = (tnn_model *)image; /* must be reset to NULL */
     ck_assert_int_eq(tnn_model_load_buffer(image, size, &out), TNN_E_VERSION);
     ck_assert_ptr_null(out);
     assert_failed_with(TNN_E_VERSION, "tnn_model_load_buffer");
-    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "version 4"));
-    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "library's 3"));
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "version 5"));
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "library's 4"));
     free(image);
     tnn_model_free(m);
 }
@@ -895,6 +895,41 @@ START_TEST(oldest_sufficient_format_is_written)
     tnn_model_free(img);
     tnn_model_free(flat);
     tnn_model_free(leaky);
+}
+END_TEST
+
+/* Clipping settings are saved with the optimizer, in format 4; a model
+ * saved without its optimizer keeps the older format. The loaded copy
+ * trains on bit for bit. */
+START_TEST(clipping_saved_with_the_optimizer)
+{
+    tnn_model *m = every_kind_model(4);
+    tnn_optim *o = tnn_model_optim(m);
+    ck_assert_int_eq(tnn_optim_set_clip_norm(o, 0.5f), TNN_OK);
+    ck_assert_int_eq(tnn_optim_set_clip_value(o, 0.25f), TNN_OK);
+    tnn_tensor *x, *y;
+    make_data(16, &x, &y);
+    ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_OK);
+    size_t size;
+    unsigned char *plain = image_of(m, 0, &size);
+    ck_assert_uint_eq(load_le32(plain + 8), 1);
+    free(plain);
+    unsigned char *image = image_of(m, TNN_SAVE_OPTIMIZER, &size);
+    ck_assert_uint_eq(load_le32(image + 8), 4);
+    tnn_model *back = NULL;
+    ck_assert_int_eq(tnn_model_load_buffer(image, size, &back), TNN_OK);
+    ck_assert_float_eq(tnn_optim_clip_norm(tnn_model_optim(back)), 0.5f);
+    ck_assert_float_eq(tnn_optim_clip_value(tnn_model_optim(back)), 0.25f);
+    for (int step = 0; step < 3; step++) {
+        ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_OK);
+        ck_assert_int_eq(tnn_model_train_batch(back, x, y, NULL), TNN_OK);
+    }
+    assert_same_parameters(m, back);
+    free(image);
+    tnn_model_free(back);
+    tnn_model_free(m);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
 }
 END_TEST
 
@@ -1498,6 +1533,7 @@ Suite *model_io_suite(void)
     tcase_add_test(tc, format_1_has_the_layout_of_libtinynn_1_2);
     tcase_add_test(tc, golden_files_resave_to_the_same_bytes);
     tcase_add_test(tc, leaky_relu_round_trip_and_older_format_refused);
+    tcase_add_test(tc, clipping_saved_with_the_optimizer);
     tcase_add_test(tc, truncated_files_say_so);
     tcase_add_test(tc, fifo_and_directory_are_refused_promptly);
     tcase_add_test(tc, new_files_get_the_umask_permissions);

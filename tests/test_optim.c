@@ -5,6 +5,9 @@
 #include <fenv.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "testutil.h"
 
@@ -386,6 +389,84 @@ START_TEST(optim_misuse)
 }
 END_TEST
 
+/* tests/data/clip-pytorch.txt holds PyTorch's clip_grad_value_ and
+ * clip_grad_norm_ applied to fixed gradients of a (3, 2) weight and a (2)
+ * bias (tests/reference/clip.py). The same gradients, written into a dense
+ * layer's gradient tensors and applied by SGD with lr 1 from zero
+ * weights, leave the negated clipped gradients in the parameters. */
+static void apply_clipped(float value, float norm, bool infinite, float got[8])
+{
+    static const float weight_grad[6] = {1.0f, -2.0f, 3.0f,
+                                         4.0f, 0.5f,  -0.25f};
+    static const float bias_grad[2] = {10.0f, -0.1f};
+    tnn_model *m = tnn_model_new(3);
+    tnn_layer *dense = tnn_dense_new(3, 2);
+    ck_assert_int_eq(tnn_model_add(m, dense), TNN_OK);
+    tnn_optim *sgd = tnn_sgd_new(1.0f);
+    ck_assert_int_eq(tnn_optim_set_clip_value(sgd, value), TNN_OK);
+    ck_assert_int_eq(tnn_optim_set_clip_norm(sgd, norm), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_optim(m, sgd), TNN_OK);
+    tnn_tensor_fill(tnn_layer_param(dense, 0), 0.0f);
+    tnn_tensor_fill(tnn_layer_param(dense, 1), 0.0f);
+    tnn_tensor_copy_from(tnn_layer_grad(dense, 0), weight_grad, 6);
+    tnn_tensor_copy_from(tnn_layer_grad(dense, 1), bias_grad, 2);
+    if (infinite)
+        tnn_tensor_data(tnn_layer_grad(dense, 0))[2] = INFINITY;
+    ck_assert_int_eq(tnn_model_apply_gradients(m), TNN_OK);
+    for (int i = 0; i < 6; i++)
+        got[i] = -tnn_tensor_data(tnn_layer_param(dense, 0))[i];
+    for (int i = 0; i < 2; i++)
+        got[6 + i] = -tnn_tensor_data(tnn_layer_param(dense, 1))[i];
+    /* Consumed: the gradients are zero after the update. */
+    for (int i = 0; i < 6; i++)
+        ck_assert_float_eq(tnn_tensor_data(tnn_layer_grad(dense, 0))[i], 0.0f);
+    tnn_model_free(m);
+}
+
+START_TEST(gradient_clipping_matches_pytorch)
+{
+    static const struct {
+        const char *name;
+        float value, norm;
+        bool infinite;
+    } cases[] = {{"value", 1.5f, 0.0f, false},
+                 {"norm", 0.0f, 2.0f, false},
+                 {"value_then_norm", 1.5f, 2.0f, false},
+                 {"norm_not_reached", 0.0f, 100.0f, false},
+                 {"norm_of_infinity", 0.0f, 2.0f, true}};
+    FILE *f = fopen(TNN_TEST_DATA_DIR "/clip-pytorch.txt", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[1024];
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+        char *at = line + strlen(cases[c].name);
+        ck_assert_msg(strncmp(line, cases[c].name, strlen(cases[c].name)) == 0,
+                      "line %zu is not case %s", c, cases[c].name);
+        float got[8];
+        apply_clipped(cases[c].value, cases[c].norm, cases[c].infinite, got);
+        for (int i = 0; i < 8; i++) {
+            double want = strtod(at, &at);
+            bool same = isnan(want)
+                            ? isnan(got[i])
+                            : fabs(got[i] - want) <= 1e-6 * fabs(want) + 1e-30;
+            ck_assert_msg(same, "%s: gradient %d clipped to %a; PyTorch %a",
+                          cases[c].name, i, (double)got[i], want);
+        }
+    }
+    fclose(f);
+    /* Off by default, refused when negative or not finite. */
+    tnn_optim *o = tnn_adam_new(0.1f);
+    ck_assert_float_eq(tnn_optim_clip_norm(o), 0.0f);
+    ck_assert_float_eq(tnn_optim_clip_value(o), 0.0f);
+    ck_assert_int_eq(tnn_optim_set_clip_norm(o, -1.0f), TNN_E_INVALID);
+    ck_assert_int_eq(tnn_optim_set_clip_value(o, NAN), TNN_E_INVALID);
+    ck_assert_int_eq(tnn_optim_set_clip_norm(o, INFINITY), TNN_E_INVALID);
+    ck_assert_int_eq(tnn_optim_set_clip_norm(o, 0.5f), TNN_OK);
+    ck_assert_float_eq(tnn_optim_clip_norm(o), 0.5f);
+    tnn_optim_free(o);
+}
+END_TEST
+
 Suite *optim_suite(void)
 {
     Suite *s = suite_create("optim");
@@ -397,6 +478,7 @@ Suite *optim_suite(void)
     tcase_add_test(tc, momentum_trajectory);
     tcase_add_test(tc, nesterov_trajectory);
     tcase_add_test(tc, adam_trajectory);
+    tcase_add_test(tc, gradient_clipping_matches_pytorch);
     tcase_add_test(tc, adamw_trajectory);
     tcase_add_test(tc, l2_trajectories);
     tcase_add_test(tc, schedule_trajectories);
