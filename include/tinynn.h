@@ -761,6 +761,49 @@ TNN_API int tnn_model_compute_gradients(tnn_model *model, const tnn_tensor *x,
  * zeroed. TNN_E_NOMEM (the optimizer's state) changes nothing. */
 TNN_API int tnn_model_apply_gradients(tnn_model *model);
 
+/* (since 1.6) Replicas: copies of one model, in several processes (or
+ * threads, or machines), that train as one on a global batch split among
+ * them (data parallelism). The library calls fn(buf, count, ctx), which
+ * must replace the count floats at buf by their sum over all replicas
+ * (every replica calls it with the same count, in the same order) and
+ * return 0, or non-zero on failure. MPI programs use libtinynn-mpi's
+ * tnn_mpi_attach(), which installs MPI_Allreduce; threads can sum in
+ * shared memory.
+ *
+ * With a hook, each step (tnn_model_compute_gradients(), and so
+ * tnn_model_train_batch() and tnn_model_fit()) calls it once, after the
+ * backward, on one buffer: every trainable gradient times this replica's
+ * rows, then the rows, the loss sum and the correct answers. Afterwards
+ * every replica holds the gradient of the mean loss over all replicas'
+ * rows (a replica with 0 rows takes part and adds nothing), and reports
+ * the global loss; the updates that follow are identical. evaluate (and
+ * fit's validation) calls it once on the three figures. A hook that fails
+ * fails the step with TNN_E_IO: parameters, optimizer state, batch-norm
+ * statistics and the generator stay as before, the gradients are zeroed.
+ * A non-finite loss on any replica fails the step on every replica.
+ * Argument errors are found before the hook, on the replica that made
+ * them only: the others then wait in the hook (MPI: until the job ends).
+ * fn NULL removes the hook. Not saved in model files. */
+typedef int (*tnn_allreduce_fn)(float *buf, size_t count, void *ctx);
+TNN_API int tnn_model_set_allreduce(tnn_model *model, tnn_allreduce_fn fn,
+                                    void *ctx);
+
+/* (since 1.6) Make the model replica index of count (index < count): fit
+ * then trains each global batch of batch_size rows on its contiguous
+ * slice only (rows [b * index / count, b * (index + 1) / count) of a batch
+ * of b rows, the shuffle being the same on every replica, which share the
+ * seed), and evaluate (and fit's validation) evaluates its slice of the
+ * data; the figures and gradients are summed by the hook, which count > 1
+ * needs (TNN_E_STATE at fit and evaluate otherwise). Dropout then draws
+ * each row's mask from a stream keyed by the generator (one draw a step)
+ * and the row's index in the global batch, so that masks do not depend
+ * on count: a sharded run on any count of replicas (1 included) trains
+ * the model a run on one replica does, within reduction rounding
+ * (docs/distributed.md). tnn_model_train_batch() and
+ * tnn_model_compute_gradients() take the rows given, numbered from 0 on
+ * each replica. count 0 ends the sharding (index must be 0). */
+TNN_API int tnn_model_set_shard(tnn_model *model, size_t index, size_t count);
+
 /* Train for epochs passes over (x, y) in batches of batch_size rows (the
  * last one may be smaller), the rows shuffled by the model's generator
  * before each epoch when shuffle is 1. After each epoch, if x_val and

@@ -37,6 +37,26 @@ static inline float keep_or_drop(uint64_t half, uint64_t threshold,
     return m.value;
 }
 
+/* In a sharded model each row draws from its own stream, keyed by the
+ * step and its index in the global batch (replica.c), so that the masks
+ * do not depend on which replica holds the row. */
+static void keyed_mask(const tnn_layer *layer, size_t n, uint64_t threshold,
+                       uint32_t scale_bits, float *mask)
+{
+    const size_t width = layer->in_features;
+    for (size_t r = 0; r < n; r++) {
+        uint64_t stream =
+            tnn__row_stream(layer->row_key.key, layer->row_key.first_row + r);
+        float *row = mask + r * width;
+        for (size_t i = 0; i < width; i += 2) {
+            uint64_t bits = tnn__row_draw(stream, i / 2);
+            row[i] = keep_or_drop(bits & 0xffffffffu, threshold, scale_bits);
+            if (i + 1 < width)
+                row[i + 1] = keep_or_drop(bits >> 32, threshold, scale_bits);
+        }
+    }
+}
+
 static void dropout_forward(tnn_layer *layer, const float *in, float *out,
                             size_t n, bool training, tnn_rng *rng)
 {
@@ -60,18 +80,21 @@ static void dropout_forward(tnn_layer *layer, const float *in, float *out,
     uint32_t scale_bits;
     memcpy(&scale_bits, &scale, sizeof scale_bits);
     float *restrict mask = d->mask;
-    tnn_rng local = *rng;
-    size_t i = 0;
-    for (; i < count; i += 2) {
-        uint64_t bits = tnn__rng_next(&local);
-        mask[i] = keep_or_drop(bits & 0xffffffffu, threshold, scale_bits);
-        if (i + 1 < count)
-            mask[i + 1] = keep_or_drop(bits >> 32, threshold, scale_bits);
+    if (layer->row_key.on) {
+        keyed_mask(layer, n, threshold, scale_bits, mask);
+    } else {
+        tnn_rng local = *rng;
+        for (size_t i = 0; i < count; i += 2) {
+            uint64_t bits = tnn__rng_next(&local);
+            mask[i] = keep_or_drop(bits & 0xffffffffu, threshold, scale_bits);
+            if (i + 1 < count)
+                mask[i + 1] = keep_or_drop(bits >> 32, threshold, scale_bits);
+        }
+        *rng = local;
     }
-    *rng = local;
     /* A product, not a select: a dropped NaN or infinity gives NaN, not
      * 0, so that a broken input shows in the output whatever the mask. */
-    for (i = 0; i < count; i++)
+    for (size_t i = 0; i < count; i++)
         out[i] = in[i] * mask[i];
 }
 

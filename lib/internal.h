@@ -213,6 +213,15 @@ struct tnn_layer {
     /* The model that owns the layer, NULL while the caller does: a layer
      * has one owner, and is freed by it alone. */
     const struct tnn_model *owner;
+    /* Set by a sharded model around a training forward: kinds that draw
+     * random numbers draw each row's from a stream keyed by key and the
+     * row's index in the global batch (first_row + its row here), so that
+     * the draws do not depend on how the batch is split (replica.c). */
+    struct {
+        bool on;
+        uint64_t key;
+        uint64_t first_row;
+    } row_key;
     /* The kind's private state. */
     void *impl;
 };
@@ -686,6 +695,55 @@ struct tnn_model {
     float **act;
     float **dact;
     float *labels;
+    /* Replicas (replica.c): the collective that sums across them, this
+     * model's slice of every batch (shard_count 0: not sharded), and the
+     * flat buffer handed to the collective. */
+    tnn_allreduce_fn allreduce;
+    void *allreduce_ctx;
+    size_t shard_index;
+    size_t shard_count;
+    float *reduce_buf;
+    size_t reduce_cap;
 };
+
+/* ---- replicas (replica.c) ------------------------------------------------
+ */
+
+/* What replicas sum besides the gradients, at the end of the buffer. */
+#define TNN__REDUCE_FIGURES 3
+struct tnn__figures {
+    double rows;
+    double loss_sum;
+    double correct;
+    /* The mean loss: loss_sum / rows, or as the loss gave it for one
+     * replica's rows alone (the same bits as before replicas existed). */
+    double loss;
+};
+
+/* Make the buffer for one step's collective (when a hook is set). */
+int tnn__replica_reserve(tnn_model *m, const char *func);
+
+/* Sum, through the hook, the figures and (when gradients) every trainable
+ * gradient across the replicas: afterwards the gradients are the global
+ * batch's mean-loss gradients and *f the global figures. TNN_E_IO when the
+ * hook fails, the gradients then partly packed: the caller discards them. */
+int tnn__replica_reduce(tnn_model *m, const char *func, bool gradients,
+                        struct tnn__figures *f);
+
+/* This replica's rows [*first, *first + *count) of a batch of n. */
+void tnn__replica_slice(const tnn_model *m, size_t n, size_t *first,
+                        size_t *count);
+
+/* Row streams: the first value of row's stream under key, and draw k of a
+ * stream, counter-based (any row, any draw, in any order). */
+uint64_t tnn__row_stream(uint64_t key, uint64_t row);
+uint64_t tnn__row_draw(uint64_t stream, uint64_t k);
+
+/* Key every layer's random draws for one step (from step_key and the
+ * layer's position), the batch's rows here starting at first_row; and
+ * back to the generator. */
+void tnn__replica_key_layers(tnn_model *m, uint64_t step_key,
+                             size_t first_row);
+void tnn__replica_unkey_layers(tnn_model *m);
 
 #endif /* TINYNN_INTERNAL_H */

@@ -225,6 +225,7 @@ void tnn_model_free(tnn_model *m)
     tnn__optim_destroy(m->optim);
     tnn_rng_free(m->rng);
     tnn__pool_free(m->pool);
+    tnn__free(m->reduce_buf);
     tnn__free(m);
 }
 
@@ -682,29 +683,53 @@ static void commit_layers(tnn_model *m)
         tnn__layer_commit(m->layers[i]);
 }
 
-/* Forward, loss and backward of n rows: the trainable layers' gradients
- * gain this batch's; what the forward prepared is left to commit_layers().
- * where names the step in messages. A failure (a refused label, a
- * non-finite loss) comes before the backward and changes nothing. */
+/* Forward, loss and backward of n rows (first_row the first one's index
+ * in the global batch, for keyed random draws): the trainable layers'
+ * gradients gain this batch's, summed over the replicas when a hook is
+ * set, and *f gets the global figures; what the forward prepared is left
+ * to commit_layers(). where names the step in messages. A failure changes
+ * nothing but the gradients, which are then zero if the backward ran. */
 static int compute_step(tnn_model *m, const char *func, const float *x,
-                        const struct rows *y, size_t n, double *loss,
-                        size_t *correct, const char *where)
+                        const struct rows *y, size_t n, size_t first_row,
+                        struct tnn__figures *f, const char *where)
 {
     const tnn_rng rng_before = *m->rng;
     size_t head = head_layers(m);
-    const float *out = forward_layers(m, x, n, head, true, NULL);
-    int rc = compute_loss(m, func, out, y, n, head ? m->dact[head] : NULL,
-                          loss, correct);
-    /* A diverging run stops here, loudly, before it reaches the weights;
-     * the check costs one comparison. */
-    if (rc == TNN_OK && !isfinite(*loss))
-        rc = tnn__fail(TNN_E_NUMERIC, func, "%s: loss is %g", where, *loss);
-    if (rc != TNN_OK) {
-        *m->rng = rng_before;
-        return rc;
+    if (m->shard_count > 0)
+        tnn__replica_key_layers(m, tnn__rng_next(m->rng), first_row);
+    double loss = 0.0;
+    size_t correct = 0;
+    int rc = TNN_OK;
+    if (n > 0) {
+        const float *out = forward_layers(m, x, n, head, true, NULL);
+        rc = compute_loss(m, func, out, y, n, head ? m->dact[head] : NULL,
+                          &loss, &correct);
+        /* A diverging run stops before it reaches the weights; with
+         * replicas, after the hook, so that all of them stop. */
+        if (rc == TNN_OK && isfinite(loss))
+            backward_layers(m, x, n, head);
     }
-    backward_layers(m, x, n, head);
-    return TNN_OK;
+    tnn__replica_unkey_layers(m);
+    *f = (struct tnn__figures){(double)n, loss * (double)n, (double)correct,
+                               loss};
+    if (rc == TNN_OK && m->allreduce) {
+        rc = tnn__replica_reduce(m, func, true, f);
+        if (rc == TNN_OK && f->rows == 0.0)
+            rc =
+                tnn__fail(TNN_E_SHAPE, func, "%s: no replica has rows", where);
+        if (rc != TNN_OK)
+            discard_gradients(m);
+    }
+    if (rc == TNN_OK && m->allreduce)
+        f->loss = f->loss_sum / f->rows;
+    if (rc == TNN_OK && !isfinite(f->loss)) {
+        if (m->allreduce)
+            discard_gradients(m);
+        rc = tnn__fail(TNN_E_NUMERIC, func, "%s: loss is %g", where, f->loss);
+    }
+    if (rc != TNN_OK)
+        *m->rng = rng_before;
+    return rc;
 }
 
 /* The optimizer's update from the gradients, which it then zeroes:
@@ -737,8 +762,8 @@ static int apply_step(tnn_model *m, const char *func, bool had_state,
  * state, batch-norm statistics and the generator are those of before
  * it, and the gradients are zero. */
 static int train_step(tnn_model *m, const char *func, const float *x,
-                      const struct rows *y, size_t n, double *loss,
-                      size_t *correct, const char *where)
+                      const struct rows *y, size_t n, size_t first_row,
+                      struct tnn__figures *f, const char *where)
 {
     /* The optimizer's state is made first: once backward has added into
      * the gradients, the step must not fail for want of memory. */
@@ -747,7 +772,7 @@ static int train_step(tnn_model *m, const char *func, const float *x,
     if (rc != TNN_OK)
         return rc;
     const tnn_rng rng_before = *m->rng;
-    rc = compute_step(m, func, x, y, n, loss, correct, where);
+    rc = compute_step(m, func, x, y, n, first_row, f, where);
     if (rc == TNN_OK)
         rc = apply_step(m, func, had_state, where);
     else if (!had_state)
@@ -774,6 +799,8 @@ static int check_step(tnn_model *m, const char *func, const tnn_tensor *x,
         rc = ensure_rows(m, func, xr->count);
     if (rc == TNN_OK)
         rc = ensure_pool(m, func);
+    if (rc == TNN_OK)
+        rc = tnn__replica_reserve(m, func);
     return rc;
 }
 
@@ -786,14 +813,12 @@ int tnn_model_train_batch(tnn_model *m, const tnn_tensor *x,
         rc = check_step(m, __func__, x, y, &xr, &yr);
     if (rc != TNN_OK)
         return rc;
-    double value;
-    size_t correct;
+    struct tnn__figures f;
     char where[48];
     snprintf(where, sizeof where, "step %ld", tnn_optim_steps(m->optim) + 1);
-    rc = train_step(m, __func__, xr.data, &yr, xr.count, &value, &correct,
-                    where);
+    rc = train_step(m, __func__, xr.data, &yr, xr.count, 0, &f, where);
     if (rc == TNN_OK && loss)
-        *loss = value;
+        *loss = f.loss;
     return rc;
 }
 
@@ -808,15 +833,13 @@ int tnn_model_compute_gradients(tnn_model *m, const tnn_tensor *x,
         rc = check_step(m, __func__, x, y, &xr, &yr);
     if (rc != TNN_OK)
         return rc;
-    double value;
-    size_t correct;
-    rc = compute_step(m, __func__, xr.data, &yr, xr.count, &value, &correct,
-                      "batch");
+    struct tnn__figures f;
+    rc = compute_step(m, __func__, xr.data, &yr, xr.count, 0, &f, "batch");
     if (rc != TNN_OK)
         return rc;
     commit_layers(m);
     if (loss)
-        *loss = value;
+        *loss = f.loss;
     return TNN_OK;
 }
 
@@ -839,6 +862,32 @@ int tnn_model_apply_gradients(tnn_model *m)
     return apply_step(m, __func__, had_state, where);
 }
 
+int tnn_model_set_allreduce(tnn_model *m, tnn_allreduce_fn fn, void *ctx)
+{
+    int rc = check_idle(m, __func__);
+    if (rc != TNN_OK)
+        return rc;
+    m->allreduce = fn;
+    m->allreduce_ctx = fn ? ctx : NULL;
+    return TNN_OK;
+}
+
+int tnn_model_set_shard(tnn_model *m, size_t index, size_t count)
+{
+    int rc = check_idle(m, __func__);
+    if (rc != TNN_OK)
+        return rc;
+    /* Slices are computed as n * index / count in size_t. */
+    if (count > ((size_t)1 << 20) || (count ? index >= count : index != 0))
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "index %zu of %zu replicas: the index must be below "
+                         "the count (at most 2^20), or 0 with count 0",
+                         index, count);
+    m->shard_index = index;
+    m->shard_count = count;
+    return TNN_OK;
+}
+
 /* Largest chunk evaluation and prediction run at once. */
 static size_t chunk_rows(const tnn_model *m, size_t total)
 {
@@ -846,17 +895,35 @@ static size_t chunk_rows(const tnn_model *m, size_t total)
     return chunk < total ? chunk : total;
 }
 
+/* A sharded model's replicas need the hook to sum what they computed. */
+static int check_shard(const tnn_model *m, const char *func)
+{
+    if (m->shard_count > 1 && !m->allreduce)
+        return tnn__fail(TNN_E_STATE, func,
+                         "replica %zu of %zu has no allreduce hook (see "
+                         "tnn_model_set_allreduce)",
+                         m->shard_index, m->shard_count);
+    return TNN_OK;
+}
+
+/* Loss and accuracy over the rows (this replica's slice of them, summed
+ * over the replicas when a hook is set). */
 static int evaluate_rows(tnn_model *m, const char *func, const struct rows *x,
                          const struct rows *y, double *loss, double *accuracy)
 {
-    size_t chunk = chunk_rows(m, x->count);
+    size_t first, count;
+    tnn__replica_slice(m, x->count, &first, &count);
+    size_t chunk = chunk_rows(m, count ? count : 1);
     int rc = ensure_rows(m, func, chunk);
+    if (rc == TNN_OK)
+        rc = tnn__replica_reserve(m, func);
     if (rc != TNN_OK)
         return rc;
-    double total = 0.0;
+    struct tnn__figures f = {(double)count, 0.0, 0.0, 0.0};
     size_t hits = 0;
-    for (size_t start = 0; start < x->count; start += chunk) {
-        size_t n = x->count - start < chunk ? x->count - start : chunk;
+    for (size_t start = first; start < first + count; start += chunk) {
+        size_t n =
+            first + count - start < chunk ? first + count - start : chunk;
         const float *out = forward_layers(m, x->data + start * x->width, n,
                                           head_layers(m), false, NULL);
         struct rows part = {y->data + start * y->width, n, y->width, y->index};
@@ -865,13 +932,14 @@ static int evaluate_rows(tnn_model *m, const char *func, const struct rows *x,
         rc = compute_loss(m, func, out, &part, n, NULL, &value, &correct);
         if (rc != TNN_OK)
             return rc;
-        total += value * (double)n;
+        f.loss_sum += value * (double)n;
         hits += correct;
     }
-    *loss = total / (double)x->count;
-    *accuracy = m->loss == TNN_LOSS_CROSS_ENTROPY
-                    ? (double)hits / (double)x->count
-                    : NAN;
+    f.correct = (double)hits;
+    if (m->allreduce && (rc = tnn__replica_reduce(m, func, false, &f)) != 0)
+        return rc;
+    *loss = f.loss_sum / f.rows;
+    *accuracy = m->loss == TNN_LOSS_CROSS_ENTROPY ? f.correct / f.rows : NAN;
     return TNN_OK;
 }
 
@@ -880,6 +948,8 @@ int tnn_model_evaluate(tnn_model *m, const tnn_tensor *x, const tnn_tensor *y,
 {
     struct rows xr = {0}, yr = {0};
     int rc = check_idle(m, __func__);
+    if (rc == TNN_OK)
+        rc = check_shard(m, __func__);
     if (rc == TNN_OK)
         rc = check_input(m, __func__, "x", x, &xr);
     if (rc == TNN_OK)
@@ -1013,6 +1083,8 @@ int tnn_model_fit(tnn_model *m, const tnn_tensor *x, const tnn_tensor *y,
     int rc =
         check_fit_args(m, __func__, epochs, batch_size, shuffle, x_val, y_val);
     if (rc == TNN_OK)
+        rc = check_shard(m, __func__);
+    if (rc == TNN_OK)
         rc = check_input(m, __func__, "x", x, &xr);
     if (rc == TNN_OK)
         rc = check_labels(m, __func__, "y", y, xr.count, &yr);
@@ -1025,6 +1097,8 @@ int tnn_model_fit(tnn_model *m, const tnn_tensor *x, const tnn_tensor *y,
         rc = ensure_rows(m, __func__, batch);
     if (rc == TNN_OK)
         rc = ensure_pool(m, __func__);
+    if (rc == TNN_OK)
+        rc = tnn__replica_reserve(m, __func__);
     if (rc != TNN_OK)
         return rc;
     size_t *perm = NULL;
@@ -1045,8 +1119,13 @@ int tnn_model_fit(tnn_model *m, const tnn_tensor *x, const tnn_tensor *y,
         p.epoch = epoch;
         p.val_loss = p.val_accuracy = NAN;
         for (size_t b = 0; b < p.batches && !stop; b++) {
-            size_t start = b * batch;
-            size_t n = xr.count - start < batch ? xr.count - start : batch;
+            /* This replica's slice of the global batch (all of it when
+             * the model is not sharded). */
+            size_t start = b * batch, first, n;
+            tnn__replica_slice(
+                m, xr.count - start < batch ? xr.count - start : batch, &first,
+                &n);
+            start += first;
             const float *xb = xr.data + start * xr.width;
             struct rows yb = {yr.data + start * yr.width, n, yr.width,
                               yr.index};
@@ -1059,14 +1138,13 @@ int tnn_model_fit(tnn_model *m, const tnn_tensor *x, const tnn_tensor *y,
             char where[64];
             snprintf(where, sizeof where, "epoch %d, step %zu", epoch + 1,
                      b + 1);
-            double loss;
-            size_t correct;
-            rc = train_step(m, __func__, xb, &yb, n, &loss, &correct, where);
+            struct tnn__figures f;
+            rc = train_step(m, __func__, xb, &yb, n, start, &f, where);
             if (rc != TNN_OK)
                 break;
-            loss_sum += loss * (double)n;
-            hits += correct;
-            seen += n;
+            loss_sum += f.loss_sum;
+            hits += (size_t)f.correct;
+            seen += (size_t)f.rows;
             p.event = TNN_EVENT_BATCH_END;
             p.batch = b;
             p.loss = loss_sum / (double)seen;

@@ -2242,7 +2242,50 @@ static int check_finite_case(int variant)
     return rc;
 }
 
+CALL_ROW(r_allreduce_null, tnn_model_set_allreduce(NULL, NULL, NULL))
+CALL_ROW(r_shard_null, tnn_model_set_shard(NULL, 0, 2))
+
+/* variant: index * 16 + count passed to tnn_model_set_shard; or the
+ * count 2^20 + 1. */
+static int shard_case(int variant)
+{
+    tnn_model *m = mk_model(0);
+    size_t index = (size_t)variant / 16, count = (size_t)variant % 16;
+    if (variant == 0xfff)
+        index = 0, count = ((size_t)1 << 20) + 1;
+    int rc = capture(tnn_model_set_shard(m, index, count));
+    tnn_model_free(m);
+    return rc;
+}
+
+/* fit (variant 0) or evaluate (1) on replica 0 of 2 without a hook. */
+static int shard_without_hook(int variant)
+{
+    tnn_model *m = mk_model(1);
+    ck_assert_int_eq(tnn_model_set_shard(m, 0, 2), TNN_OK);
+    tnn_tensor *x = mk(4, tnn_model_in_features(m), 0.5f);
+    tnn_tensor *y = mk(4, tnn_model_out_features(m), 0.0f);
+    int rc = capture(
+        variant ? tnn_model_evaluate(m, x, y, NULL, NULL)
+                : tnn_model_fit(m, x, y, NULL, NULL, 1, 2, 0, NULL, NULL));
+    CHECK(variant || tnn_optim_steps(tnn_model_optim(m)) == 0,
+          "a step was taken");
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+    return rc;
+}
+
 static const struct misuse model_settings_rows[] = {
+    {"tnn_model_set_allreduce", "NULL model", INV, r_allreduce_null, 0},
+    {"tnn_model_set_shard", "NULL model", INV, r_shard_null, 0},
+    {"tnn_model_set_shard", "index 2 of 2", INV, shard_case, 2 * 16 + 2},
+    {"tnn_model_set_shard", "index 1 with count 0", INV, shard_case, 16},
+    {"tnn_model_set_shard", "count above 2^20", INV, shard_case, 0xfff},
+    {"tnn_model_fit", "replica 0 of 2 without a hook", STA, shard_without_hook,
+     0},
+    {"tnn_model_evaluate", "replica 0 of 2 without a hook", STA,
+     shard_without_hook, 1},
     {"tnn_model_set_max_sample_values", "NULL model", INV, r_max_sample_null,
      0},
     {"tnn_model_set_max_sample_values", "below the input size", INV,

@@ -86,7 +86,8 @@ static inline void counting_remove(void)
     X(misuse)                                                                 \
     X(idx)                                                                    \
     X(augment)                                                                \
-    X(backends)
+    X(backends)                                                               \
+    X(replicas)
 
 #define TNN_DECLARE_SUITE(name) Suite *name##_suite(void);
 TNN_TEST_SUITES(TNN_DECLARE_SUITE)
