@@ -100,6 +100,14 @@ TNN_API int tnn_last_error_code(void);
 /* Forget the last failure of the calling thread. */
 TNN_API void tnn_clear_error(void);
 
+/* (since 1.6) Record a failure as the library's own functions do, for
+ * libraries built on this one (libtinynn-mpi) so that their callers read
+ * every failure through tnn_last_error(): code (a TNN_E_* code) and
+ * "func: message", both truncated to 511 bytes in all. Returns code.
+ * TNN_E_INVALID, recorded as such, for code >= 0 or a NULL func or
+ * message. */
+TNN_API int tnn_set_error(int code, const char *func, const char *message);
+
 /* ------------------------------------------------------------------------ */
 /* Memory and threads                                                       */
 /* ------------------------------------------------------------------------ */
@@ -173,6 +181,17 @@ TNN_API double tnn_rng_uniform(tnn_rng *rng);
  * 53-bit uniforms (one of the pair is kept for the next call); its
  * magnitude is at most sqrt(-2 ln 2^-53) ~ 8.57. 0 if rng is NULL. */
 TNN_API double tnn_rng_normal(tnn_rng *rng);
+
+/* (since 1.6) The generator's whole state (its four words and the normal
+ * draw it keeps) as TNN_RNG_STATE_BYTES bytes, the same on every host
+ * (little-endian), and back: to give other processes the same generator
+ * (libtinynn-mpi does) or to restart a sequence. tnn_rng_set_state()
+ * refuses bytes that are no state the generator can be in (all four words
+ * zero, a kept normal out of range) with TNN_E_INVALID, rng unchanged. A
+ * model's generator: tnn_model_rng(). */
+#define TNN_RNG_STATE_BYTES 48
+TNN_API int tnn_rng_get_state(const tnn_rng *rng, unsigned char *state);
+TNN_API int tnn_rng_set_state(tnn_rng *rng, const unsigned char *state);
 
 /* ------------------------------------------------------------------------ */
 /* Tensors                                                                  */

@@ -46,6 +46,16 @@ void tnn_clear_error(void)
     last_code = TNN_OK;
 }
 
+int tnn_set_error(int code, const char *func, const char *message)
+{
+    if (code >= 0 || !func || !message)
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "code %d must be a TNN_E_* code, func and message "
+                         "not NULL",
+                         code);
+    return tnn__fail(code, func, "%s", message);
+}
+
 int tnn__fail(int code, const char *func, const char *fmt, ...)
 {
     int used = snprintf(last_message, sizeof last_message, "%s: ", func);

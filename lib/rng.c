@@ -108,3 +108,33 @@ bool tnn__rng_read(struct tnn__reader *r, tnn_rng *rng)
     return moving && has_spare <= 1 &&
            !(has_spare && !(fabs(rng->spare_normal) <= TNN_RNG_NORMAL_MAX));
 }
+
+/* ---- the state as bytes ---------------------------------------------------
+ * The model file's layout of the generator (tnn__rng_write), padded to 48
+ * bytes: four u64 words, the f64 kept normal, a u32 flag, 4 zero bytes. */
+
+int tnn_rng_get_state(const tnn_rng *rng, unsigned char *state)
+{
+    if (!rng || !state)
+        return tnn__fail(TNN_E_INVALID, __func__, "%s is NULL",
+                         rng ? "state" : "rng");
+    struct tnn__writer w = {.data = state, .cap = TNN_RNG_STATE_BYTES};
+    tnn__rng_write(&w, rng);
+    tnn__put_u32(&w, 0);
+    return TNN_OK;
+}
+
+int tnn_rng_set_state(tnn_rng *rng, const unsigned char *state)
+{
+    if (!rng || !state)
+        return tnn__fail(TNN_E_INVALID, __func__, "%s is NULL",
+                         rng ? "state" : "rng");
+    struct tnn__reader r = {state, TNN_RNG_STATE_BYTES, 0, false};
+    tnn_rng read;
+    if (!tnn__rng_read(&r, &read))
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "the bytes are no state of the generator (all "
+                         "words zero, or a kept normal out of range)");
+    *rng = read;
+    return TNN_OK;
+}

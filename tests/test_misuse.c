@@ -392,6 +392,15 @@ static int r_clear_error(int variant)
     return NEUTRAL;
 }
 
+/* variant 0, 1: that code; 2: NULL func; 3: NULL message. */
+static int set_error_case(int variant)
+{
+    const char *func = variant == 2 ? NULL : "f";
+    const char *message = variant == 3 ? NULL : "m";
+    int code = variant <= 1 ? variant : TNN_E_IO;
+    return capture(tnn_set_error(code, func, message));
+}
+
 static const struct misuse error_rows[] = {
     {"tnn_version_number", "equals TNN_VERSION_NUMBER", NEUTRAL,
      r_version_number, 0},
@@ -410,6 +419,10 @@ static const struct misuse error_rows[] = {
     {"tnn_last_error_code", "TNN_OK when nothing failed", NEUTRAL,
      r_last_error_code_clear, 0},
     {"tnn_clear_error", "forgets a failure", NEUTRAL, r_clear_error, 0},
+    {"tnn_set_error", "code 0", INV, set_error_case, 0},
+    {"tnn_set_error", "code 1", INV, set_error_case, 1},
+    {"tnn_set_error", "NULL func", INV, set_error_case, 2},
+    {"tnn_set_error", "NULL message", INV, set_error_case, 3},
 };
 
 /* ========================================================================= */
@@ -483,6 +496,39 @@ NEUTRAL_ROW(r_rng_u64_null, tnn_rng_next_u64(NULL) == 0)
 NEUTRAL_ROW(r_rng_uniform_null, tnn_rng_uniform(NULL) == 0.0)
 NEUTRAL_ROW(r_rng_normal_null, tnn_rng_normal(NULL) == 0.0)
 
+/* variant 0: NULL rng; 1: NULL state. */
+static int rng_get_state_case(int variant)
+{
+    unsigned char state[TNN_RNG_STATE_BYTES];
+    tnn_rng *rng = variant ? tnn_rng_new(1) : NULL;
+    int rc = capture(tnn_rng_get_state(rng, variant ? NULL : state));
+    tnn_rng_free(rng);
+    return rc;
+}
+
+/* variant 0: NULL rng; 1: NULL state; 2: all zero; 3: kept normal 1e9. */
+static int rng_set_state_case(int variant)
+{
+    unsigned char state[TNN_RNG_STATE_BYTES] = {0};
+    tnn_rng *rng = variant ? tnn_rng_new(1) : NULL;
+    if (variant == 3) {
+        ck_assert_int_eq(tnn_rng_get_state(rng, state), TNN_OK);
+        double big = 1e9;
+        memcpy(state + 32, &big, sizeof big); /* little-endian hosts */
+        state[40] = 1;
+    }
+    uint64_t next = 0;
+    if (rng) {
+        tnn_rng *copy = tnn_rng_new(1);
+        next = tnn_rng_next_u64(copy);
+        tnn_rng_free(copy);
+    }
+    int rc = capture(tnn_rng_set_state(rng, variant == 1 ? NULL : state));
+    CHECK(!rng || tnn_rng_next_u64(rng) == next, "the generator changed");
+    tnn_rng_free(rng);
+    return rc;
+}
+
 static const struct misuse rng_rows[] = {
     {"tnn_rng_new", "allocation fails", NOM, r_rng_new_nomem, 0},
     {"tnn_rng_free", "NULL", NEUTRAL, r_rng_free_null, 0},
@@ -490,6 +536,12 @@ static const struct misuse rng_rows[] = {
     {"tnn_rng_next_u64", "NULL rng gives 0", NEUTRAL, r_rng_u64_null, 0},
     {"tnn_rng_uniform", "NULL rng gives 0", NEUTRAL, r_rng_uniform_null, 0},
     {"tnn_rng_normal", "NULL rng gives 0", NEUTRAL, r_rng_normal_null, 0},
+    {"tnn_rng_get_state", "NULL rng", INV, rng_get_state_case, 0},
+    {"tnn_rng_get_state", "NULL state", INV, rng_get_state_case, 1},
+    {"tnn_rng_set_state", "NULL rng", INV, rng_set_state_case, 0},
+    {"tnn_rng_set_state", "NULL state", INV, rng_set_state_case, 1},
+    {"tnn_rng_set_state", "all words zero", INV, rng_set_state_case, 2},
+    {"tnn_rng_set_state", "kept normal 1e9", INV, rng_set_state_case, 3},
 };
 
 /* ========================================================================= */

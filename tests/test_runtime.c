@@ -4,6 +4,7 @@
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "testutil.h"
 
@@ -48,6 +49,21 @@ START_TEST(strerror_names_each_code)
     for (int a = TNN_E_STATE; a <= TNN_OK; a++)
         for (int b = a + 1; b <= TNN_OK; b++)
             ck_assert_str_ne(tnn_strerror(a), tnn_strerror(b));
+}
+END_TEST
+
+/* Libraries built on this one record their failures the same way. */
+START_TEST(set_error_records_a_failure)
+{
+    tnn_clear_error();
+    ck_assert_int_eq(tnn_set_error(TNN_E_IO, "my_fn", "socket closed"),
+                     TNN_E_IO);
+    ck_assert_str_eq(tnn_last_error(), "my_fn: socket closed");
+    ck_assert_int_eq(tnn_last_error_code(), TNN_E_IO);
+    ck_assert_int_eq(tnn_set_error(0, "my_fn", "x"), TNN_E_INVALID);
+    ck_assert_int_eq(tnn_last_error_code(), TNN_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "tnn_set_error"));
+    tnn_clear_error();
 }
 END_TEST
 
@@ -130,6 +146,7 @@ Suite *runtime_suite(void)
     tcase_add_test(tc, status_codes_are_fixed);
     tcase_add_test(tc, strerror_names_each_code);
     tcase_add_test(tc, last_error_set_and_cleared);
+    tcase_add_test(tc, set_error_records_a_failure);
     tcase_add_test(tc, last_error_is_per_thread);
     tcase_add_test(tc, allocator_all_or_nothing);
     tcase_add_test(tc, allocator_sees_every_allocation);
