@@ -165,13 +165,31 @@ CONFIG_LINE := $(CC)|$(OPT)|$(CFLAGS)|$(LDFLAGS)|$(WARN)|$(SAN_FLAGS)|$(BLAS)|$(
 CONFIG_STAMP := $(BUILD)/config
 $(shell mkdir -p $(BUILD) && { [ "$$(cat $(CONFIG_STAMP) 2>/dev/null)" = '$(CONFIG_LINE)' ] || echo '$(CONFIG_LINE)' > $(CONFIG_STAMP); })
 
+# --- the MPI companion, libtinynn-mpi -------------------------------------------
+# Built when Open MPI's compiler wrapper is there (Debian libopenmpi-dev,
+# which scripts/install-deps.sh installs); it links the core and MPI, the
+# core never links MPI. MPI=0 leaves it out.
+MPICC ?= mpicc
+MPI ?= $(if $(shell command -v $(MPICC) 2>/dev/null),1,0)
+MPI_PC ?= ompi-c
+MPI_VERSION := $(shell sed -n 's/^\#define TNN_MPI_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\).*/\2/p' include/tinynn_mpi.h | paste -sd.)
+MPI_SONAME := libtinynn-mpi.so.$(firstword $(subst ., ,$(MPI_VERSION)))
+MPI_SHARED := $(BUILD)/libtinynn-mpi.so.$(MPI_VERSION)
+MPI_STATIC := $(BUILD)/libtinynn-mpi.a
+MPI_OBJ := $(OBJDIR)/mpi/tinynn_mpi.o
+ifeq ($(MPI),1)
+MPI_CFLAGS := $(shell pkg-config --cflags $(MPI_PC) 2>/dev/null || $(MPICC) --showme:compile)
+MPI_LIBS := $(shell pkg-config --libs $(MPI_PC) 2>/dev/null || $(MPICC) --showme:link)
+endif
+
 .PHONY: all lib clean install uninstall check check-run deps demo demo-run \
 	abi-check abi-update bench bench-compare tests examples valgrind fuzz \
-	demo-cnn references
+	demo-cnn references mpi-lib lib-core bench-mpi
 
 all: lib examples
 
-lib: $(SHARED) $(BUILD)/$(SONAME) $(BUILD)/libtinynn.so $(STATIC)
+lib: $(SHARED) $(BUILD)/$(SONAME) $(BUILD)/libtinynn.so $(STATIC) \
+	$(if $(filter 1,$(MPI)),mpi-lib)
 
 $(OBJDIR)/%.o: lib/%.c $(wildcard lib/*.h) include/tinynn.h $(CONFIG_STAMP)
 	@mkdir -p $(@D)
@@ -195,6 +213,37 @@ define make_pc
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 	    -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|' libtinynn.pc.in > $(1)
+endef
+
+# --- the MPI companion's rules -------------------------------------------------
+mpi-lib: $(MPI_SHARED) $(BUILD)/$(MPI_SONAME) $(BUILD)/libtinynn-mpi.so $(MPI_STATIC)
+
+$(MPI_OBJ): lib/mpi/tinynn_mpi.c include/tinynn_mpi.h include/tinynn.h $(CONFIG_STAMP)
+	@mkdir -p $(@D)
+	$(CC) -Iinclude -std=c11 $(WARN) $(OPT) -fPIC -fvisibility=hidden $(SAN_FLAGS) \
+	    $(MPI_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(MPI_SHARED): $(MPI_OBJ) lib/mpi/libtinynn-mpi.map $(SHARED) | lib-core
+	$(CC) -shared -Wl,-soname,$(MPI_SONAME) \
+	    -Wl,--version-script,lib/mpi/libtinynn-mpi.map -Wl,--no-undefined \
+	    $(SAN_FLAGS) $(LDFLAGS) -o $@ $(MPI_OBJ) -L$(BUILD) -ltinynn $(MPI_LIBS)
+
+$(BUILD)/$(MPI_SONAME): $(MPI_SHARED)
+	ln -sf $(notdir $<) $@
+
+$(BUILD)/libtinynn-mpi.so: $(BUILD)/$(MPI_SONAME)
+	ln -sf $(notdir $<) $@
+
+$(MPI_STATIC): $(MPI_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+lib-core: $(SHARED) $(BUILD)/$(SONAME) $(BUILD)/libtinynn.so
+
+define make_mpi_pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@MPI_VERSION@|$(MPI_VERSION)|' \
+	    -e 's|@MPI_PC@|$(MPI_PC)|' libtinynn-mpi.pc.in > $(1)
 endef
 
 # --- examples -----------------------------------------------------------------
@@ -236,12 +285,24 @@ install: lib
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libtinynn.so
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/libtinynn.a
 	$(call make_pc,$(DESTDIR)$(PKGCONFIGDIR)/tinynn.pc)
+ifeq ($(MPI),1)
+	install -m 644 include/tinynn_mpi.h $(DESTDIR)$(INCLUDEDIR)/tinynn_mpi.h
+	install -m 755 $(MPI_SHARED) $(DESTDIR)$(LIBDIR)/$(notdir $(MPI_SHARED))
+	ln -sf $(notdir $(MPI_SHARED)) $(DESTDIR)$(LIBDIR)/$(MPI_SONAME)
+	ln -sf $(MPI_SONAME) $(DESTDIR)$(LIBDIR)/libtinynn-mpi.so
+	install -m 644 $(MPI_STATIC) $(DESTDIR)$(LIBDIR)/libtinynn-mpi.a
+	$(call make_mpi_pc,$(DESTDIR)$(PKGCONFIGDIR)/tinynn-mpi.pc)
+endif
 
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/tinynn.h \
 	      $(DESTDIR)$(LIBDIR)/libtinynn.so.$(VERSION) \
 	      $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libtinynn.so \
-	      $(DESTDIR)$(LIBDIR)/libtinynn.a $(DESTDIR)$(PKGCONFIGDIR)/tinynn.pc
+	      $(DESTDIR)$(LIBDIR)/libtinynn.a $(DESTDIR)$(PKGCONFIGDIR)/tinynn.pc \
+	      $(DESTDIR)$(INCLUDEDIR)/tinynn_mpi.h \
+	      $(DESTDIR)$(LIBDIR)/libtinynn-mpi.so.* \
+	      $(DESTDIR)$(LIBDIR)/libtinynn-mpi.so $(DESTDIR)$(LIBDIR)/libtinynn-mpi.a \
+	      $(DESTDIR)$(PKGCONFIGDIR)/tinynn-mpi.pc
 
 # --- tests --------------------------------------------------------------------
 TEST_SRCS := $(wildcard tests/*.c)
@@ -279,6 +340,14 @@ check-run: lib examples $(TEST_BIN)
 	    bash tests/header-compile.sh
 	@CC='$(CC)' SAN_FLAGS='$(SAN_FLAGS)' BUILD='$(BUILD)' MAKE='$(MAKE)' \
 	    BLAS='$(BLAS)' DNNL='$(DNNL)' bash tests/installed-tree.sh
+ifeq ($(MPI)$(SANITIZE),1)
+	@CC='$(CC)' BUILD='$(BUILD)' MPI_CFLAGS='$(MPI_CFLAGS)' \
+	    MPI_LIBS='$(MPI_LIBS)' bash tests/mpi.sh
+else ifeq ($(MPI),1)
+	@echo "mpi: the mpirun tests run in the build without sanitizers"
+else
+	@echo "mpi: Open MPI not installed (libopenmpi-dev, openmpi-bin); libtinynn-mpi and its tests skipped"
+endif
 	@if command -v abidiff >/dev/null 2>&1; then \
 	    $(MAKE) --no-print-directory abi-check; \
 	else echo "abi-check: abidiff not found (abigail-tools); skipped"; fi
@@ -321,20 +390,33 @@ ABI_BASELINE := abi/libtinynn.abi
 ABIDW_FLAGS := --no-corpus-path --no-comp-dir-path --no-show-locs \
 	--headers-dir include --drop-private-types
 
-abi-update: $(SHARED)
+MPI_ABI_BASELINE := abi/libtinynn-mpi.abi
+
+abi-update: $(SHARED) $(if $(filter 1,$(MPI)),$(MPI_SHARED))
 	abidw $(ABIDW_FLAGS) --out-file $(ABI_BASELINE) $(SHARED)
+ifeq ($(MPI),1)
+	abidw $(ABIDW_FLAGS) --out-file $(MPI_ABI_BASELINE) $(MPI_SHARED)
+endif
 
 # abidiff's status is a bit field: 1 tool error, 2 usage error, 4 some change,
 # 8 an incompatible change. Additions (4 alone) pass but are reported, so the
-# baseline can be refreshed in the same commit.
-abi-check: $(SHARED)
-	@rc=0; abidiff --hd2 include --drop-private-types $(ABI_BASELINE) $(SHARED) \
+# baseline can be refreshed in the same commit. Both libraries, the
+# companion when it is built.
+define abi_diff
+	@rc=0; abidiff --hd2 include --drop-private-types $(1) $(2) \
 	    > $(BUILD)/abidiff.txt 2>&1 || rc=$$?; \
 	if [ $$((rc & 11)) -ne 0 ]; then \
-	    cat $(BUILD)/abidiff.txt; echo "abi-check: FAILED (abidiff status $$rc)"; exit 1; \
+	    cat $(BUILD)/abidiff.txt; echo "abi-check: FAILED for $(notdir $(2)) (abidiff status $$rc)"; exit 1; \
 	elif [ $$rc -ne 0 ]; then \
-	    cat $(BUILD)/abidiff.txt; echo "abi-check: compatible changes; run 'make abi-update' and commit the baseline"; \
-	else echo "abi-check: OK, no change against $(ABI_BASELINE)"; fi
+	    cat $(BUILD)/abidiff.txt; echo "abi-check: compatible changes in $(notdir $(2)); run 'make abi-update' and commit the baseline"; \
+	else echo "abi-check: OK, no change against $(1)"; fi
+endef
+
+abi-check: $(SHARED) $(if $(filter 1,$(MPI)),$(MPI_SHARED))
+	$(call abi_diff,$(ABI_BASELINE),$(SHARED))
+ifeq ($(MPI),1)
+	$(call abi_diff,$(MPI_ABI_BASELINE),$(MPI_SHARED))
+endif
 
 # --- demo and benchmarks ------------------------------------------------------
 # The convnet takes minutes, so it has its own target (CI runs it). It
@@ -402,6 +484,21 @@ bench-compare:
 	@bash scripts/fetch-mnist.sh $(DATA_DIR)
 	@bash bench/compare.sh $(BUILD) $(DATA_DIR) $(BENCH_EPOCHS) \
 	    $(BENCH_CNN_EPOCHS) $(BENCH_THREADS)
+
+# The MNIST models on 1 rank x 2 threads and 2 ranks x 1 thread
+# (libtinynn-mpi): seconds an epoch, the scaling efficiency, the values
+# all-reduced a step (docs/distributed.md).
+BENCH_MPI_EPOCHS ?= 2
+$(BUILD)/bench_mpi: bench/bench_mpi.c $(BENCH_SRCS) bench/common.h include/tinynn_mpi.h mpi-lib
+	$(CC) -Iinclude $(PROG_CFLAGS) $(MPI_CFLAGS) $(BLAS_CFLAGS) $(DNNL_CFLAGS) $(THREAD_CFLAGS) \
+	    bench/bench_mpi.c $(BENCH_SRCS) -o $@ $(PROG_LDFLAGS) -ltinynn-mpi -ltinynn \
+	    $(MPI_LIBS) $(DNNL_LIBS) $(BLAS_LIBS) -lm
+
+bench-mpi:
+	@bash scripts/install-deps.sh $(DEMO_DEPS) libopenmpi-dev openmpi-bin=mpirun
+	@$(MAKE) --no-print-directory MPI=1 $(BUILD)/bench_mpi
+	@bash scripts/fetch-mnist.sh $(DATA_DIR)
+	@bash bench/mpi.sh $(BUILD) $(DATA_DIR) $(BENCH_MPI_EPOCHS)
 
 clean:
 	rm -rf $(BUILD)

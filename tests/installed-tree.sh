@@ -46,6 +46,21 @@ if grep -q libtinynn <<< "$deps"; then
     exit 1
 fi
 
+# The MPI companion, when it was built: a program from pkg-config
+# tinynn-mpi alone, run on 2 ranks.
+if [ -f "$prefix/lib/pkgconfig/tinynn-mpi.pc" ]; then
+    [ -L "$prefix/lib/libtinynn-mpi.so.1" ]
+    # shellcheck disable=SC2046
+    "$CC" $SAN_FLAGS tests/mpi/consumer.c -o "$out/mpi-consumer" \
+        $(pkg-config --cflags --libs tinynn-mpi)
+    # Open MPI is not built with ThreadSanitizer: built, not run, there.
+    if [[ "$SAN_FLAGS" != *thread* ]]; then
+        OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+            ASAN_OPTIONS=detect_leaks=0 LD_LIBRARY_PATH="$prefix/lib" \
+            timeout 120 mpirun --oversubscribe -np 2 "$out/mpi-consumer"
+    fi
+fi
+
 # Uninstall leaves nothing of ours behind in either tree.
 for dest in "" "$stage"; do
     $MAKE --no-print-directory -s uninstall PREFIX="$prefix" DESTDIR="$dest" BUILD="$BUILD" BLAS="$BLAS" "${dnnl[@]}" >/dev/null
