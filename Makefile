@@ -184,7 +184,7 @@ endif
 
 .PHONY: all lib clean install uninstall check check-run deps demo demo-run \
 	abi-check abi-update bench bench-compare tests examples valgrind fuzz \
-	demo-cnn references mpi-lib lib-core bench-mpi
+	demo-cnn references mpi-lib lib-core bench-mpi demo-mpi
 
 all: lib examples
 
@@ -260,7 +260,7 @@ LINREG_SUPPORT := $(SUPPORT)/linreg_options.c $(SUPPORT)/cli.c \
 MNIST_SUPPORT := $(SUPPORT)/mnist_options.c $(SUPPORT)/cli.c \
 	$(SUPPORT)/mnist_inputs.c $(SUPPORT)/progress.c \
 	$(SUPPORT)/classifier_report.c $(SUPPORT)/confusion_chart.c \
-	$(SUPPORT)/augment.c $(CHART_SRCS)
+	$(SUPPORT)/augment.c $(SUPPORT)/replicas.c $(CHART_SRCS)
 MLP_SUPPORT := $(MNIST_SUPPORT) $(SUPPORT)/shifted_fit.c
 CNN_SUPPORT := $(MNIST_SUPPORT)
 PROG_CFLAGS = -std=c11 $(WARN) $(OPT) $(SAN_FLAGS) $(CFLAGS)
@@ -272,9 +272,18 @@ $(BUILD)/linear_regression: $(LINREG_SUPPORT) $(LINREG_SUPPORT:.c=.h)
 $(BUILD)/mnist_mlp: $(MLP_SUPPORT) $(MLP_SUPPORT:.c=.h)
 $(BUILD)/mnist_cnn: $(CNN_SUPPORT) $(CNN_SUPPORT:.c=.h)
 
+# With Open MPI the MNIST examples also link libtinynn-mpi, for --mpi
+# (support/replicas.c); linear_regression never does.
+ifeq ($(MPI),1)
+$(BUILD)/mnist_mlp $(BUILD)/mnist_cnn: EXAMPLE_MPI = -DTNN_EXAMPLES_MPI $(MPI_CFLAGS)
+$(BUILD)/mnist_mlp $(BUILD)/mnist_cnn: EXAMPLE_MPI_LIBS = -ltinynn-mpi $(MPI_LIBS)
+$(BUILD)/mnist_mlp $(BUILD)/mnist_cnn: $(MPI_SHARED) include/tinynn_mpi.h
+endif
+
 # The example's own file first, then the support files named above.
 $(EXAMPLES): $(BUILD)/%: examples/%.c include/tinynn.h $(SHARED) | lib
-	$(CC) -Iinclude -Iexamples $(PROG_CFLAGS) $(filter %.c,$^) -o $@ $(PROG_LDFLAGS) -ltinynn -lm
+	$(CC) -Iinclude -Iexamples $(PROG_CFLAGS) $(EXAMPLE_MPI) $(filter %.c,$^) -o $@ \
+	    $(PROG_LDFLAGS) $(EXAMPLE_MPI_LIBS) -ltinynn -lm
 
 # --- install ------------------------------------------------------------------
 install: lib
@@ -454,6 +463,14 @@ demo-run: all
 	@echo "Pictures: $(OUT_DIR)/linear_regression/cost.svg," \
 	    "$(OUT_DIR)/linear_regression_l2/cost.svg," \
 	    "$(OUT_DIR)/mnist/training.svg, $(OUT_DIR)/mnist/confusion.svg"
+
+# The MLP on 2 ranks of mpirun against one process (libtinynn-mpi), to
+# within 0.1 points of test accuracy.
+demo-mpi:
+	@bash scripts/install-deps.sh $(DEMO_DEPS) libopenmpi-dev openmpi-bin=mpirun
+	@$(MAKE) --no-print-directory MPI=1 all
+	bash scripts/fetch-mnist.sh $(DATA_DIR)
+	bash scripts/demo-mpi.sh $(BUILD) $(DATA_DIR) $(OUT_DIR)
 
 BENCH_EPOCHS ?= 5
 BENCH_THREADS ?= 2

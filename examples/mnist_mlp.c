@@ -21,6 +21,7 @@
 #include "support/mnist_inputs.h"
 #include "support/mnist_options.h"
 #include "support/progress.h"
+#include "support/replicas.h"
 #include "support/shifted_fit.h"
 
 #define PROG "mnist_mlp"
@@ -149,6 +150,10 @@ int main(int argc, char **argv)
     struct mnist_options o;
     if (mnist_parse_options(&defaults, argc, argv, &o))
         return 2;
+    /* --mpi: every rank of mpirun runs this program on all the data and
+     * trains its slice of each batch; rank 0 reports. */
+    if (replicas_begin(PROG, o.mpi, &argc, &argv))
+        return 2;
     if (o.threads && tnn_set_num_threads(o.threads) != TNN_OK) {
         say_error();
         return 2;
@@ -176,7 +181,7 @@ int main(int argc, char **argv)
     model = o.load_path
                 ? mnist_load_model(PROG, o.load_path, steps, new_optimizer)
                 : build_model(o.seed);
-    if (!model)
+    if (!model || replicas_attach(PROG, model))
         goto done;
     char summary[2048];
     tnn_model_summary(model, summary, sizeof summary, NULL);
@@ -191,15 +196,15 @@ int main(int argc, char **argv)
      * evaluation set, which only reports: it never steers training. */
     int rc = TNN_OK;
     if (o.epochs > 0 && o.max_shift == 0)
-        rc = tnn_model_fit(model, x_train, y_train, x_eval, y_eval, o.epochs,
-                           batch, 1, on_progress, &log);
+        rc = replicas_fit(model, x_train, y_train, x_eval, y_eval, o.epochs,
+                          batch, 1, on_progress, &log);
     else if (o.epochs > 0) /* --shift N: mnist_cnn.c shows how */
         rc = fit_shifted(model, x_train, y_train, x_eval, y_eval, o.epochs,
                          batch, MNIST_SIDE, o.max_shift, o.seed, on_progress,
                          &log);
     /* Saved with the optimizer's state (Adam's moments), --load trains on
      * exactly as if the run had not stopped. */
-    if (rc == TNN_OK && o.save_path) {
+    if (rc == TNN_OK && o.save_path && replicas_root()) {
         rc = tnn_model_save(model, o.save_path, TNN_SAVE_OPTIMIZER);
         if (rc == TNN_OK)
             printf("\nModel saved to %s\n", o.save_path);
@@ -224,8 +229,8 @@ int main(int argc, char **argv)
            100.0 * accuracy);
     print_confusion_matrix(counts, CLASSES);
     print_class_accuracy(counts, CLASSES);
-    if (draw_pictures(PROG, o.out_dir, "MNIST", set, &log.history, counts,
-                      CLASSES))
+    if (replicas_root() && draw_pictures(PROG, o.out_dir, "MNIST", set,
+                                         &log.history, counts, CLASSES))
         goto done;
     status = accuracy < o.min_accuracy;
     if (status)
@@ -233,6 +238,7 @@ int main(int argc, char **argv)
                 PROG ": %s accuracy %.2f%% is below the required %.2f%%\n",
                 set, 100.0 * accuracy, 100.0 * o.min_accuracy);
 done:
+    replicas_end();
     tnn_model_free(model);
     tnn_tensor_free(x_train);
     tnn_tensor_free(y_train);

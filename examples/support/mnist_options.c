@@ -36,6 +36,9 @@ static void usage(FILE *out, const struct mnist_defaults *d)
             "and report\n"
             "                        on them instead of the test set (to tune "
             "without it)\n"
+            "      --mpi             train on the ranks of mpirun as one "
+            "model\n"
+            "                        (built with Open MPI; rank 0 reports)\n"
             "  -h, --help            this text\n",
             d->name, d->out_dir, d->epochs, d->batch, d->max_shift);
 }
@@ -55,6 +58,7 @@ int mnist_parse_options(const struct mnist_defaults *d, int argc, char **argv,
         {"load", required_argument, NULL, 'L'},
         {"validation", required_argument, NULL, 'v'},
         {"shift", required_argument, NULL, 'a'},
+        {"mpi", no_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     *o = (struct mnist_options){.data_dir = "data/mnist",
@@ -106,6 +110,7 @@ int mnist_parse_options(const struct mnist_defaults *d, int argc, char **argv,
             if (cli_parse_long(optarg, 1, LONG_MAX, &o->holdout))
                 goto bad;
             break;
+        case 'M': o->mpi = 1; break;
         case 'h': usage(stdout, d); exit(0);
         default: usage(stderr, d); return -1;
         }

@@ -28,6 +28,7 @@ struct mnist_options {
     const char *load_path;   /* -L, NULL: not given */
     long holdout;            /* -v, training images to hold out; 0: none */
     int max_shift;           /* -a, 0 to 8 pixels */
+    int mpi;                 /* --mpi: train on the ranks of mpirun */
 };
 
 /* Fills *o from argv over the defaults d. 0 on success; -1 after saying on
