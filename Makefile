@@ -325,7 +325,7 @@ tests: $(TEST_BIN)
 # The examples' image translations are tested with the library.
 TEST_SUPPORT_SRCS := examples/support/augment.c
 
-$(TEST_BIN): $(TEST_SRCS) $(TEST_SUPPORT_SRCS) tests/testutil.h tests/testchild.h \
+$(TEST_BIN): $(TEST_SRCS) $(TEST_SUPPORT_SRCS) $(wildcard tests/*.h) \
 		examples/support/augment.h include/tinynn.h $(SHARED) | lib
 	@mkdir -p $(@D)
 	$(CC) -Iinclude -Iexamples/support $(PROG_CFLAGS) \

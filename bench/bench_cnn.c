@@ -202,23 +202,10 @@ static double layer_floor(size_t images, size_t batch, int inference, int reps)
  * each training image by up to a pixel, outside the library: not here.) */
 static tnn_model *build(long total_steps)
 {
-    tnn_model *m = tnn_model_new_image(1, 28, 28);
-    tnn_model_set_seed(m, 42);
-    tnn_model_add(m, tnn_conv2d_new(1, 32, 3, 3, 1, TNN_PADDING_VALID));
-    tnn_model_add(m, tnn_relu_new());
-    tnn_model_add(m, tnn_maxpool2d_new(2, 2));
-    tnn_model_add(m, tnn_conv2d_new(32, 64, 3, 3, 1, TNN_PADDING_VALID));
-    tnn_model_add(m, tnn_relu_new());
-    tnn_model_add(m, tnn_maxpool2d_new(2, 2));
-    tnn_model_add(m, tnn_flatten_new());
-    tnn_model_add(m, tnn_dropout_new(0.5f));
-    tnn_model_add(m, tnn_dense_new(1600, 10));
-    tnn_model_add(m, tnn_softmax_new());
-    tnn_model_set_loss(m, TNN_LOSS_CROSS_ENTROPY);
+    tnn_model *m = bench_cnn_model("bench_cnn");
     tnn_optim *adam = tnn_adam_new(3e-3f);
     if (!adam || tnn_optim_set_cosine_schedule(adam, total_steps, 0.0f) ||
-        tnn_model_set_optim(m, adam) != TNN_OK ||
-        tnn_model_num_layers(m) != 10) {
+        tnn_model_set_optim(m, adam) != TNN_OK) {
         fprintf(stderr, "bench_cnn: %s\n", tnn_last_error());
         exit(1);
     }

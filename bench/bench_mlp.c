@@ -121,24 +121,6 @@ static double gemm_floor_predict(size_t rows)
     return best;
 }
 
-static tnn_model *build(void)
-{
-    tnn_model *m = tnn_model_new(784);
-    tnn_model_set_seed(m, 42);
-    tnn_model_add(m, tnn_dense_new(784, HIDDEN));
-    tnn_model_add(m, tnn_relu_new());
-    tnn_model_add(m, tnn_dropout_new(0.2f));
-    tnn_model_add(m, tnn_dense_new(HIDDEN, CLASSES));
-    tnn_model_add(m, tnn_softmax_new());
-    tnn_model_set_loss(m, TNN_LOSS_CROSS_ENTROPY);
-    if (tnn_model_set_optim(m, tnn_adam_new(1e-3f)) != TNN_OK ||
-        tnn_model_num_layers(m) != 5) {
-        fprintf(stderr, "bench_mlp: %s\n", tnn_last_error());
-        exit(1);
-    }
-    return m;
-}
-
 int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : "data/mnist";
@@ -154,7 +136,7 @@ int main(int argc, char **argv)
     tnn_tensor *y = load(dir, "train-labels-idx1-ubyte", 0);
     tnn_tensor *xt = load(dir, "t10k-images-idx3-ubyte", flags);
     tnn_tensor *yt = load(dir, "t10k-labels-idx1-ubyte", 0);
-    tnn_model *m = build();
+    tnn_model *m = bench_mlp_model("bench_mlp");
 
     printf("libtinynn %s, %s, %d thread(s)\n", tnn_version_string(),
            blas_name(), tnn_get_num_threads());

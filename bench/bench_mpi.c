@@ -19,40 +19,11 @@ static void fail(const char *what)
     MPI_Abort(MPI_COMM_WORLD, 1);
 }
 
-static tnn_model *mlp(void)
-{
-    tnn_model *m = tnn_model_new(784);
-    tnn_model_set_seed(m, 42);
-    tnn_model_add(m, tnn_dense_new(784, 512));
-    tnn_model_add(m, tnn_relu_new());
-    tnn_model_add(m, tnn_dropout_new(0.2f));
-    tnn_model_add(m, tnn_dense_new(512, 10));
-    tnn_model_add(m, tnn_softmax_new());
-    tnn_model_set_loss(m, TNN_LOSS_CROSS_ENTROPY);
-    if (tnn_model_set_optim(m, tnn_adam_new(1e-3f)) != TNN_OK ||
-        tnn_model_num_layers(m) != 5)
-        fail("the MLP");
-    return m;
-}
-
 static tnn_model *cnn(void)
 {
-    tnn_model *m = tnn_model_new_image(1, 28, 28);
-    tnn_model_set_seed(m, 42);
-    tnn_model_add(m, tnn_conv2d_new(1, 32, 3, 3, 1, TNN_PADDING_VALID));
-    tnn_model_add(m, tnn_relu_new());
-    tnn_model_add(m, tnn_maxpool2d_new(2, 2));
-    tnn_model_add(m, tnn_conv2d_new(32, 64, 3, 3, 1, TNN_PADDING_VALID));
-    tnn_model_add(m, tnn_relu_new());
-    tnn_model_add(m, tnn_maxpool2d_new(2, 2));
-    tnn_model_add(m, tnn_flatten_new());
-    tnn_model_add(m, tnn_dropout_new(0.5f));
-    tnn_model_add(m, tnn_dense_new(1600, 10));
-    tnn_model_add(m, tnn_softmax_new());
-    tnn_model_set_loss(m, TNN_LOSS_CROSS_ENTROPY);
-    if (tnn_model_set_optim(m, tnn_adam_new(1e-3f)) != TNN_OK ||
-        tnn_model_num_layers(m) != 10)
-        fail("the convnet");
+    tnn_model *m = bench_cnn_model("bench_mpi");
+    if (tnn_model_set_optim(m, tnn_adam_new(1e-3f)) != TNN_OK)
+        fail("the convnet's optimizer");
     return m;
 }
 
@@ -102,9 +73,9 @@ int main(int argc, char **argv)
     tnn_tensor *xt = load(dir, "t10k-images-idx3-ubyte", flags);
     tnn_tensor *yt = load(dir, "t10k-labels-idx1-ubyte", 0);
     if (rank == 0)
-        printf("%d rank(s) x %d thread(s), CPU %s, %d epochs\n", size,
-               threads, cpu_name(), epochs);
-    run("MLP", mlp(), x, y, xt, yt, epochs, 64);
+        printf("%d rank(s) x %d thread(s), CPU %s, %d epochs\n", size, threads,
+               cpu_name(), epochs);
+    run("MLP", bench_mlp_model("bench_mpi"), x, y, xt, yt, epochs, 64);
     size_t images = tnn_tensor_size(x) / 784;
     size_t dims[4] = {images, 1, 28, 28};
     size_t test_dims[4] = {tnn_tensor_size(xt) / 784, 1, 28, 28};

@@ -94,8 +94,8 @@ const char *blas_name(void)
 #if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__)
 __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
-static void adam_range(float *w, float *g, float *m, float *v, size_t begin,
-                       size_t end)
+static void
+adam_range(float *w, float *g, float *m, float *v, size_t begin, size_t end)
 {
     const float b1 = 0.9f, b2 = 0.999f, eps = 1e-7f, rate = 1e-3f;
     for (size_t i = begin; i < end; i++) {
@@ -147,4 +147,46 @@ double time_predict(tnn_model *m, const tnn_tensor *x, tnn_tensor *out,
         seconds[i] = now() - start;
     }
     return median(seconds, passes);
+}
+
+static void check_built(const char *prog, tnn_model *m, size_t layers)
+{
+    if (tnn_model_num_layers(m) != layers) {
+        fprintf(stderr, "%s: %s\n", prog, tnn_last_error());
+        exit(1);
+    }
+}
+
+tnn_model *bench_mlp_model(const char *prog)
+{
+    tnn_model *m = tnn_model_new(784);
+    tnn_model_set_seed(m, 42);
+    tnn_model_add(m, tnn_dense_new(784, 512));
+    tnn_model_add(m, tnn_relu_new());
+    tnn_model_add(m, tnn_dropout_new(0.2f));
+    tnn_model_add(m, tnn_dense_new(512, 10));
+    tnn_model_add(m, tnn_softmax_new());
+    tnn_model_set_loss(m, TNN_LOSS_CROSS_ENTROPY);
+    tnn_model_set_optim(m, tnn_adam_new(1e-3f));
+    check_built(prog, m, tnn_model_optim(m) ? 5 : 0);
+    return m;
+}
+
+tnn_model *bench_cnn_model(const char *prog)
+{
+    tnn_model *m = tnn_model_new_image(1, 28, 28);
+    tnn_model_set_seed(m, 42);
+    tnn_model_add(m, tnn_conv2d_new(1, 32, 3, 3, 1, TNN_PADDING_VALID));
+    tnn_model_add(m, tnn_relu_new());
+    tnn_model_add(m, tnn_maxpool2d_new(2, 2));
+    tnn_model_add(m, tnn_conv2d_new(32, 64, 3, 3, 1, TNN_PADDING_VALID));
+    tnn_model_add(m, tnn_relu_new());
+    tnn_model_add(m, tnn_maxpool2d_new(2, 2));
+    tnn_model_add(m, tnn_flatten_new());
+    tnn_model_add(m, tnn_dropout_new(0.5f));
+    tnn_model_add(m, tnn_dense_new(1600, 10));
+    tnn_model_add(m, tnn_softmax_new());
+    tnn_model_set_loss(m, TNN_LOSS_CROSS_ENTROPY);
+    check_built(prog, m, 10);
+    return m;
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "replica_fixture.h"
 #include "testutil.h"
 
 #define MAX_REPLICAS 4
@@ -100,32 +101,9 @@ static int record_step(const tnn_progress *p, void *user)
 
 static tnn_model *new_model(bool adam)
 {
-    tnn_model *m = tnn_model_new(6);
-    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(6, 8)), TNN_OK);
-    ck_assert_int_eq(tnn_model_add(m, tnn_relu_new()), TNN_OK);
-    ck_assert_int_eq(tnn_model_add(m, tnn_dropout_new(0.25f)), TNN_OK);
-    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(8, 3)), TNN_OK);
-    ck_assert_int_eq(tnn_model_add(m, tnn_softmax_new()), TNN_OK);
-    ck_assert_int_eq(tnn_model_set_loss(m, TNN_LOSS_CROSS_ENTROPY), TNN_OK);
-    tnn_optim *o = adam ? tnn_adam_new(0.01f) : tnn_sgd_new(0.1f);
-    if (!adam)
-        ck_assert_int_eq(tnn_sgd_set_momentum(o, 0.9f), TNN_OK);
-    ck_assert_int_eq(tnn_model_set_optim(m, o), TNN_OK);
-    ck_assert_int_eq(tnn_model_set_seed(m, 11), TNN_OK);
+    tnn_model *m = replica_model(adam, 11);
+    ck_assert_msg(m != NULL, "%s", tnn_last_error());
     return m;
-}
-
-/* 18 rows: batches of 4, 4, 4, 4 and 2, so that with 3 or 4 replicas
- * some slices of the last batch are empty. */
-static void make_data(tnn_tensor **x, tnn_tensor **y)
-{
-    size_t rows = 18;
-    *x = tnn_tensor_new_2d(rows, 6);
-    *y = tnn_tensor_new(1, &rows);
-    for (size_t i = 0; i < rows * 6; i++)
-        tnn_tensor_data(*x)[i] = (float)((int)(i * 7 % 13) - 6) / 4.0f;
-    for (size_t i = 0; i < rows; i++)
-        tnn_tensor_data(*y)[i] = (float)(i % 3);
 }
 
 struct job {
@@ -149,33 +127,12 @@ static void *run_replica(void *arg)
     return NULL;
 }
 
-/* Largest relative difference between the parameters of a and b. */
-static double max_relative_difference(tnn_model *a, tnn_model *b)
-{
-    double worst = 0.0;
-    for (size_t i = 0; i < tnn_model_num_layers(a); i++)
-        for (int p = 0; p < tnn_layer_num_params(tnn_model_layer(a, i)); p++) {
-            const float *va =
-                tnn_tensor_cdata(tnn_layer_param(tnn_model_layer(a, i), p));
-            const float *vb =
-                tnn_tensor_cdata(tnn_layer_param(tnn_model_layer(b, i), p));
-            size_t n =
-                tnn_tensor_size(tnn_layer_param(tnn_model_layer(a, i), p));
-            for (size_t k = 0; k < n; k++) {
-                double d = fabs((double)va[k] - vb[k]) /
-                           fmax(fabs((double)vb[k]), 1e-3);
-                worst = fmax(worst, d);
-            }
-        }
-    return worst;
-}
-
 /* R replicas train epochs epochs; each replica's checksums agree after
  * every step, and the model agrees with one replica alone within tol. */
 static void replicas_agree(int replicas, int epochs, bool adam, double tol)
 {
     tnn_tensor *x, *y;
-    make_data(&x, &y);
+    replica_data(&x, &y);
     struct shared *s = calloc(1, sizeof *s);
     s->replicas = replicas;
     pthread_barrier_init(&s->barrier, NULL, (unsigned)replicas);
@@ -207,7 +164,7 @@ static void replicas_agree(int replicas, int epochs, bool adam, double tol)
     ck_assert_int_eq(
         tnn_model_fit(alone, x, y, NULL, NULL, epochs, 4, 1, NULL, NULL),
         TNN_OK);
-    double diff = max_relative_difference(r[0].model, alone);
+    double diff = replica_difference(r[0].model, alone);
     if (getenv("TNN_TEST_SHOW_DIFF"))
         fprintf(stderr, "%d replicas (%s): %g\n", replicas,
                 adam ? "Adam" : "SGD", diff);
@@ -265,7 +222,7 @@ static void *run_batches(void *arg)
     ck_assert_int_eq(tnn_model_set_shard(r->model, (size_t)r->rank, 2),
                      TNN_OK);
     tnn_tensor *x, *y;
-    make_data(&x, &y);
+    replica_data(&x, &y);
     /* This replica's rows: 4 of the first 8. */
     tnn_tensor *xs = tnn_tensor_new_2d(4, 6);
     size_t four = 4;

@@ -13,6 +13,8 @@
 
 #include <tinynn_mpi.h>
 
+#include "../replica_fixture.h"
+
 static int rank;
 
 #define CHECK(cond, ...)                                                      \
@@ -27,47 +29,9 @@ static int rank;
 
 static tnn_model *new_model(unsigned long long seed)
 {
-    tnn_model *m = tnn_model_new(6);
-    int rc = tnn_model_add(m, tnn_dense_new(6, 8));
-    rc |= tnn_model_add(m, tnn_relu_new());
-    rc |= tnn_model_add(m, tnn_dropout_new(0.25f));
-    rc |= tnn_model_add(m, tnn_dense_new(8, 3));
-    rc |= tnn_model_add(m, tnn_softmax_new());
-    rc |= tnn_model_set_loss(m, TNN_LOSS_CROSS_ENTROPY);
-    tnn_optim *sgd = tnn_sgd_new(0.1f);
-    rc |= tnn_sgd_set_momentum(sgd, 0.9f);
-    rc |= tnn_model_set_optim(m, sgd);
-    rc |= tnn_model_set_seed(m, seed);
-    CHECK(rc == TNN_OK, "building the model");
+    tnn_model *m = replica_model(false, seed);
+    CHECK(m != NULL, "building the model");
     return m;
-}
-
-/* 18 rows: batches of 4, 4, 4, 4 and 2 (empty slices with 3 ranks). */
-static void make_data(tnn_tensor **x, tnn_tensor **y)
-{
-    size_t rows = 18;
-    *x = tnn_tensor_new_2d(rows, 6);
-    *y = tnn_tensor_new(1, &rows);
-    for (size_t i = 0; i < rows * 6; i++)
-        tnn_tensor_data(*x)[i] = (float)((int)(i * 7 % 13) - 6) / 4.0f;
-    for (size_t i = 0; i < rows; i++)
-        tnn_tensor_data(*y)[i] = (float)(i % 3);
-}
-
-static double max_relative_difference(tnn_model *a, tnn_model *b)
-{
-    double worst = 0.0;
-    for (size_t i = 0; i < tnn_model_num_layers(a); i++)
-        for (int p = 0; p < tnn_layer_num_params(tnn_model_layer(a, i)); p++) {
-            tnn_tensor *ta = tnn_layer_param(tnn_model_layer(a, i), p);
-            tnn_tensor *tb = tnn_layer_param(tnn_model_layer(b, i), p);
-            for (size_t k = 0; k < tnn_tensor_size(ta); k++) {
-                double va = tnn_tensor_cdata(ta)[k],
-                       vb = tnn_tensor_cdata(tb)[k];
-                worst = fmax(worst, fabs(va - vb) / fmax(fabs(vb), 1e-3));
-            }
-        }
-    return worst;
 }
 
 /* Whether every rank has the same double, bit for bit. */
@@ -88,7 +52,7 @@ int main(int argc, char **argv)
     CHECK(argc == 2, "usage: replicas SCRATCH_FILE");
     tnn_set_num_threads(1);
     tnn_tensor *x, *y;
-    make_data(&x, &y);
+    replica_data(&x, &y);
 
     /* Each rank seeds differently: attach gives them rank 0's weights and
      * generator. */
@@ -106,7 +70,7 @@ int main(int argc, char **argv)
     CHECK(tnn_model_fit(alone, x, y, NULL, NULL, 2, 4, 1, NULL, NULL) ==
               TNN_OK,
           "fit alone");
-    double diff = max_relative_difference(m, alone);
+    double diff = replica_difference(m, alone);
     CHECK(diff <= 1e-5, "10 steps on %d ranks differ from one by %g", size,
           diff);
     double loss, accuracy, loss1, accuracy1;
@@ -131,8 +95,7 @@ int main(int argc, char **argv)
           "fit on");
     CHECK(tnn_mpi_fit(r2, x, y, NULL, NULL, 1, 4, 1, NULL, NULL) == TNN_OK,
           "fit resumed");
-    CHECK(max_relative_difference(m, resumed) == 0.0,
-          "the resumed model differs");
+    CHECK(replica_difference(m, resumed) == 0.0, "the resumed model differs");
 
     /* A replica made to diverge is reported on every rank. */
     if (size > 1) {
