@@ -34,7 +34,7 @@ static void run(const char *name, tnn_model *m, const tnn_tensor *x,
                 const tnn_tensor *yt, int epochs, size_t batch)
 {
     tnn_mpi *r;
-    if (tnn_mpi_attach(m, MPI_COMM_WORLD, &r) != TNN_OK)
+    if (tnn_mpi_attach(m, MPI_COMM_WORLD, 0, &r) != TNN_OK)
         fail("attach");
     struct epoch_times t = {.count = 0};
     if (tnn_mpi_fit(r, x, y, NULL, NULL, epochs, batch, 1, record_epoch, &t) !=

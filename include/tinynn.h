@@ -141,10 +141,10 @@ TNN_API int tnn_set_allocator(tnn_malloc_fn malloc_fn,
  * (OpenMP's in a THREADS=openmp build, the default with oneDNN, unless
  * the products run on a BLAS with threads of its own; otherwise n - 1
  * worker threads of the model's own, started at its first training step
- * or prediction and stopped by tnn_model_free(); docs/threading.md). Results do not depend
- * on n beyond what the BLAS and oneDNN do. n must be >= 1. Process-wide,
- * like the BLAS's own setting: call it before starting work, not while
- * another thread is computing. */
+ * or prediction and stopped by tnn_model_free(); docs/threading.md). Results
+ * do not depend on n beyond what the BLAS and oneDNN do. n must be >= 1.
+ * Process-wide, like the BLAS's own setting: call it before starting work, not
+ * while another thread is computing. */
 TNN_API int tnn_set_num_threads(int n);
 
 /* The value last set by tnn_set_num_threads(), or the BLAS's own default
@@ -822,6 +822,17 @@ TNN_API int tnn_model_set_allreduce(tnn_model *model, tnn_allreduce_fn fn,
  * tnn_model_compute_gradients() take the rows given, numbered from 0 on
  * each replica. count 0 ends the sharding (index must be 0). */
 TNN_API int tnn_model_set_shard(tnn_model *model, size_t index, size_t count);
+
+/* (since 1.6) With on (1) and a hook, batch-norm layers compute their
+ * training statistics over every replica's rows: their forward sums the
+ * per-channel sums and then the centred squares over the replicas, their
+ * backward the two sums of the input gradient (two hook calls and one
+ * more per batch-norm layer a step, on 2 channels + 1 floats at most; a
+ * replica with no rows takes part with zeros). The replicas then train
+ * the model one process trains on the global batch, running statistics
+ * included, which otherwise are each replica's own. Off (0) by default;
+ * not saved in model files. */
+TNN_API int tnn_model_set_sync_batchnorm(tnn_model *model, int on);
 
 /* Train for epochs passes over (x, y) in batches of batch_size rows (the
  * last one may be smaller), the rows shuffled by the model's generator

@@ -14,7 +14,7 @@
  *   MPI_Init(&argc, &argv);
  *   tnn_model *m = ...;                      same model on every rank
  *   tnn_mpi *r;
- *   tnn_mpi_attach(m, MPI_COMM_WORLD, &r);   rank 0's weights everywhere
+ *   tnn_mpi_attach(m, MPI_COMM_WORLD, 0, &r); rank 0's weights everywhere
  *   tnn_mpi_fit(r, x, y, ...);               x, y: the whole data set
  *   if (tnn_mpi_rank(r) == 0) tnn_model_save(m, path, ...);
  *   tnn_mpi_detach(r);
@@ -51,6 +51,11 @@ extern "C" {
 /* A model attached to a communicator. */
 typedef struct tnn_mpi tnn_mpi;
 
+/* tnn_mpi_attach() flags: batch-norm statistics over every rank's rows
+ * (tnn_model_set_sync_batchnorm()); without it each rank normalises by
+ * its own slice, and its running statistics are its own. */
+#define TNN_MPI_SYNC_BATCHNORM 1
+
 /* Make model a replica over comm (collective). MPI must be initialised.
  * Every rank must have built the same model (layers, shapes, loss and
  * optimizer; TNN_E_SHAPE, on every rank, when the parameter counts
@@ -64,9 +69,10 @@ typedef struct tnn_mpi tnn_mpi;
  * comm is duplicated: the library's messages never mix with the
  * program's. *out gets the attachment, which the caller owns and frees
  * with tnn_mpi_detach() before freeing the model and before
- * MPI_Finalize(). TNN_E_STATE if MPI is not initialised; TNN_E_IO if an
- * MPI call fails. */
-TNN_MPI_API int tnn_mpi_attach(tnn_model *model, MPI_Comm comm, tnn_mpi **out);
+ * MPI_Finalize(). flags: 0 or TNN_MPI_SYNC_BATCHNORM. TNN_E_STATE if MPI
+ * is not initialised; TNN_E_IO if an MPI call fails. */
+TNN_MPI_API int tnn_mpi_attach(tnn_model *model, MPI_Comm comm, int flags,
+                               tnn_mpi **out);
 
 /* End the attachment (collective): the model trains alone again. NULL
  * does nothing. */

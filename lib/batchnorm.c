@@ -27,6 +27,10 @@ struct batchnorm {
     /* Normalised inputs of the last training batch, for backward. */
     float *xhat;
     size_t xhat_rows;
+    /* Synchronised over replicas: what a sum carries (2 C + 1 floats),
+     * and the values per channel of the global batch. */
+    float *sync_buf;
+    double sync_values;
 };
 
 static int batchnorm_reserve(tnn_layer *layer, const char *func, size_t n)
@@ -60,6 +64,51 @@ static size_t channels(const tnn_layer *layer)
     return layer->param[0]->size;
 }
 
+/* Replace buf by its sum over the replicas; a failure is noted for the
+ * model, which fails the step. */
+static void sum_over_replicas(const tnn_layer *layer, float *buf, size_t count)
+{
+    if (layer->sync.fn(buf, count, layer->sync.ctx) != 0)
+        *layer->sync.failed = true;
+}
+
+/* As batch_moments(), over every replica's rows: the sums of each pass
+ * are summed over the replicas (in single precision) before they are
+ * divided. */
+static void synced_moments(const tnn_layer *layer, struct batchnorm *bn,
+                           const float *in, size_t n, size_t c_count,
+                           size_t p_count)
+{
+    float *buf = bn->sync_buf;
+    for (size_t c = 0; c < c_count; c++) {
+        double sum = 0.0;
+        for (size_t r = 0; r < n; r++) {
+            const float *x = in + (r * c_count + c) * p_count;
+            for (size_t p = 0; p < p_count; p++)
+                sum += x[p];
+        }
+        buf[c] = (float)sum;
+    }
+    buf[c_count] = (float)(n * p_count);
+    sum_over_replicas(layer, buf, c_count + 1);
+    bn->sync_values = buf[c_count];
+    for (size_t c = 0; c < c_count; c++) {
+        bn->sum[c] = buf[c] / bn->sync_values;
+        double sum2 = 0.0;
+        for (size_t r = 0; r < n; r++) {
+            const float *x = in + (r * c_count + c) * p_count;
+            for (size_t p = 0; p < p_count; p++) {
+                double d = x[p] - bn->sum[c];
+                sum2 += d * d;
+            }
+        }
+        buf[c] = (float)sum2;
+    }
+    sum_over_replicas(layer, buf, c_count);
+    for (size_t c = 0; c < c_count; c++)
+        bn->sum2[c] = buf[c] / bn->sync_values;
+}
+
 /* Batch mean and biased variance per channel into bn->sum and bn->sum2;
  * two passes in double for accuracy. */
 static void batch_moments(struct batchnorm *bn, const float *in, size_t n,
@@ -88,6 +137,28 @@ static void batch_moments(struct batchnorm *bn, const float *in, size_t n,
         bn->sum2[c] /= count;
 }
 
+/* The batch's statistics (over every replica's rows when synchronised)
+ * and the running statistics they make, pending until commit. */
+static void training_statistics(tnn_layer *layer, const float *in, size_t n)
+{
+    struct batchnorm *bn = layer->impl;
+    const size_t cc = channels(layer), pc = layer->in_features / cc;
+    const float *rmean = bn->running_mean->data, *rvar = bn->running_var->data;
+    if (layer->sync.fn)
+        synced_moments(layer, bn, in, n, cc, pc);
+    else
+        batch_moments(bn, in, n, cc, pc);
+    for (size_t c = 0; c < cc; c++) {
+        bn->inv_std[c] = (float)(1.0 / sqrt(bn->sum2[c] + bn->eps));
+        bn->mean[c] = (float)bn->sum[c];
+        bn->next_mean[c] = bn->momentum * rmean[c] +
+                           (1.0f - bn->momentum) * (float)bn->sum[c];
+        bn->next_var[c] = bn->momentum * rvar[c] +
+                          (1.0f - bn->momentum) * (float)bn->sum2[c];
+    }
+    bn->pending = true;
+}
+
 static void batchnorm_forward(tnn_layer *layer, const float *in, float *out,
                               size_t n, bool training, tnn_rng *rng)
 {
@@ -98,16 +169,7 @@ static void batchnorm_forward(tnn_layer *layer, const float *in, float *out,
     float *rmean = bn->running_mean->data, *rvar = bn->running_var->data;
     const float *mean = rmean;
     if (training) {
-        batch_moments(bn, in, n, cc, pc);
-        for (size_t c = 0; c < cc; c++) {
-            bn->inv_std[c] = (float)(1.0 / sqrt(bn->sum2[c] + bn->eps));
-            bn->mean[c] = (float)bn->sum[c];
-            bn->next_mean[c] = bn->momentum * rmean[c] +
-                               (1.0f - bn->momentum) * (float)bn->sum[c];
-            bn->next_var[c] = bn->momentum * rvar[c] +
-                              (1.0f - bn->momentum) * (float)bn->sum2[c];
-        }
-        bn->pending = true;
+        training_statistics(layer, in, n);
         mean = bn->mean;
     } else {
         for (size_t c = 0; c < cc; c++)
@@ -130,6 +192,43 @@ static void batchnorm_forward(tnn_layer *layer, const float *in, float *out,
                 }
             }
         }
+}
+
+/* Synchronised: each replica's dy is its own rows' mean-loss gradient, 1
+ * / n_r of the loss's; the global batch's is 1 / N. s1 and s2 become
+ * (sum over replicas of n_r s_r) / n_r, the global sums in this
+ * replica's scale, and the count the global values per channel; the
+ * parameter gradients keep this replica's own sums, which the model's
+ * sum of gradients combines. Returns 1 / the global values. */
+static double synced_sums(const tnn_layer *layer, struct batchnorm *bn,
+                          double *s1, double *s2, size_t n, size_t cc)
+{
+    float *buf = bn->sync_buf;
+    for (size_t c = 0; c < cc; c++) {
+        buf[c] = (float)((double)n * s1[c]);
+        buf[cc + c] = (float)((double)n * s2[c]);
+    }
+    sum_over_replicas(layer, buf, 2 * cc);
+    for (size_t c = 0; n > 0 && c < cc; c++) {
+        s1[c] = buf[c] / (double)n;
+        s2[c] = buf[cc + c] / (double)n;
+    }
+    return 1.0 / bn->sync_values;
+}
+
+/* A replica with no rows takes part in the sums with zeros, and its
+ * running statistics move as the others' do. */
+static void batchnorm_sync_idle(tnn_layer *layer, bool forward)
+{
+    struct batchnorm *bn = layer->impl;
+    size_t cc = channels(layer);
+    if (forward) {
+        training_statistics(layer, NULL, 0);
+        return;
+    }
+    for (size_t c = 0; c < 2 * cc; c++)
+        bn->sync_buf[c] = 0.0f;
+    sum_over_replicas(layer, bn->sync_buf, 2 * cc);
 }
 
 /* With s1 = sum dy and s2 = sum dy * xhat over the batch (and positions):
@@ -160,10 +259,12 @@ static void batchnorm_backward(tnn_layer *layer, const float *in,
         dgamma[c] = (accumulate ? dgamma[c] : 0.0f) + (float)s2[c];
         dbeta[c] = (accumulate ? dbeta[c] : 0.0f) + (float)s1[c];
     }
+    double inv_m = 1.0 / (double)(n * pc);
+    if (layer->sync.fn)
+        inv_m = synced_sums(layer, bn, s1, s2, n, cc);
     if (!din)
         return;
     const float *gamma = layer->param[0]->data;
-    const double inv_m = 1.0 / (double)(n * pc);
     for (size_t r = 0; r < n; r++)
         for (size_t c = 0; c < cc; c++) {
             size_t at = (r * cc + c) * pc;
@@ -219,6 +320,7 @@ static void batchnorm_destroy(tnn_layer *layer)
     tnn__free(bn->next_mean);
     tnn__free(bn->next_var);
     tnn__free(bn->xhat);
+    tnn__free(bn->sync_buf);
 }
 
 /* ---- model files: momentum, eps and, since format 2, the features -----
@@ -299,6 +401,7 @@ const struct tnn__layer_ops tnn__batchnorm_ops = {
     .destroy = batchnorm_destroy,
     .sample_scratch = batchnorm_scratch,
     .commit = batchnorm_commit,
+    .sync_idle = batchnorm_sync_idle,
     .since_format = 1,
     .config_words = 3,
     .config_words_in = batchnorm_config_words,
@@ -334,8 +437,10 @@ tnn_layer *tnn_batchnorm_new(size_t features)
     bn->mean = tnn__calloc(features, sizeof *bn->mean);
     bn->next_mean = tnn__calloc(features, sizeof *bn->next_mean);
     bn->next_var = tnn__calloc(features, sizeof *bn->next_var);
+    bn->sync_buf = tnn__calloc(2 * features + 1, sizeof *bn->sync_buf);
     if (!bn->running_mean || !bn->running_var || !bn->sum || !bn->sum2 ||
-        !bn->inv_std || !bn->mean || !bn->next_mean || !bn->next_var) {
+        !bn->inv_std || !bn->mean || !bn->next_mean || !bn->next_var ||
+        !bn->sync_buf) {
         tnn_layer_free(layer);
         tnn__fail(TNN_E_NOMEM, __func__,
                   "cannot allocate a batchnorm of %zu features", features);

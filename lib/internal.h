@@ -124,6 +124,11 @@ struct tnn__layer_ops {
     void (*init)(tnn_layer *layer, tnn_rng *rng);
     /* Free the kind's private state; NULL if there is none. */
     void (*destroy)(tnn_layer *layer);
+    /* The sums over the replicas that a synchronised forward (forward
+     * true) or backward of this layer makes, each with nothing to add:
+     * for a replica with no rows, which must still take part. NULL for
+     * kinds that make none. */
+    void (*sync_idle)(tnn_layer *layer, bool forward);
     /* Values (floats or indices) of per-batch private state that one
      * sample needs, counted against the per-sample bound; NULL if none. */
     size_t (*sample_scratch)(const tnn_layer *layer);
@@ -222,6 +227,14 @@ struct tnn_layer {
         uint64_t key;
         uint64_t first_row;
     } row_key;
+    /* Set by a model that synchronises batch statistics across replicas
+     * (tnn_model_set_sync_batchnorm) around a training step: the hook that
+     * sums over them, and where a failure of it is noted. */
+    struct {
+        tnn_allreduce_fn fn;
+        void *ctx;
+        bool *failed;
+    } sync;
     /* The kind's private state. */
     void *impl;
 };
@@ -704,6 +717,10 @@ struct tnn_model {
     size_t shard_count;
     float *reduce_buf;
     size_t reduce_cap;
+    /* Batch statistics summed over the replicas, and whether a sum made
+     * during the current step failed. */
+    bool sync_batchnorm;
+    bool sync_failed;
 };
 
 /* ---- replicas (replica.c) ------------------------------------------------
@@ -745,5 +762,15 @@ uint64_t tnn__row_draw(uint64_t stream, uint64_t k);
 void tnn__replica_key_layers(tnn_model *m, uint64_t step_key,
                              size_t first_row);
 void tnn__replica_unkey_layers(tnn_model *m);
+
+/* Give the layers the hook for their own sums over the replicas during a
+ * training step (when the model synchronises batch statistics and has a
+ * hook), or take it back (on false). */
+void tnn__replica_sync_layers(tnn_model *m, bool on);
+
+/* The sums over the replicas that layers [0, head) would make in a
+ * forward (forward true) or layers [first, head) in a backward, with
+ * nothing to add: for a replica whose step runs no pass. */
+void tnn__replica_idle(tnn_model *m, size_t head, size_t first, bool forward);
 
 #endif /* TINYNN_INTERNAL_H */

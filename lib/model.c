@@ -697,6 +697,8 @@ static int compute_step(tnn_model *m, const char *func, const float *x,
     size_t head = head_layers(m);
     if (m->shard_count > 0)
         tnn__replica_key_layers(m, tnn__rng_next(m->rng), first_row);
+    tnn__replica_sync_layers(m, true);
+    size_t first = first_learning(m, head);
     double loss = 0.0;
     size_t correct = 0;
     int rc = TNN_OK;
@@ -705,15 +707,28 @@ static int compute_step(tnn_model *m, const char *func, const float *x,
         rc = compute_loss(m, func, out, y, n, head ? m->dact[head] : NULL,
                           &loss, &correct);
         /* A diverging run stops before it reaches the weights; with
-         * replicas, after the hook, so that all of them stop. */
+         * replicas, after the hook, so that all of them stop (taking part
+         * in the sums the backward would make). */
         if (rc == TNN_OK && isfinite(loss))
             backward_layers(m, x, n, head);
+        else if (rc == TNN_OK)
+            tnn__replica_idle(m, head, first, false);
+    } else {
+        tnn__replica_idle(m, head, first, true);
+        tnn__replica_idle(m, head, first, false);
     }
+    const bool sync_failed = m->sync_failed;
+    tnn__replica_sync_layers(m, false);
     tnn__replica_unkey_layers(m);
     *f = (struct tnn__figures){(double)n, loss * (double)n, (double)correct,
                                loss};
     if (rc == TNN_OK && m->allreduce) {
         rc = tnn__replica_reduce(m, func, true, f);
+        if (rc == TNN_OK && sync_failed)
+            rc = tnn__fail(TNN_E_IO, func,
+                           "%s: the allreduce hook failed on batch "
+                           "statistics; nothing was changed",
+                           where);
         if (rc == TNN_OK && f->rows == 0.0)
             rc =
                 tnn__fail(TNN_E_SHAPE, func, "%s: no replica has rows", where);
@@ -870,6 +885,17 @@ int tnn_model_set_allreduce(tnn_model *m, tnn_allreduce_fn fn, void *ctx)
     m->allreduce = fn;
     m->allreduce_ctx = fn ? ctx : NULL;
     return TNN_OK;
+}
+
+int tnn_model_set_sync_batchnorm(tnn_model *m, int on)
+{
+    int rc = check_idle(m, __func__);
+    if (rc == TNN_OK && on != 0 && on != 1)
+        rc = tnn__fail(TNN_E_INVALID, __func__, "on is %d; it must be 0 or 1",
+                       on);
+    if (rc == TNN_OK)
+        m->sync_batchnorm = on == 1;
+    return rc;
 }
 
 int tnn_model_set_shard(tnn_model *m, size_t index, size_t count)

@@ -137,3 +137,28 @@ void tnn__replica_unkey_layers(tnn_model *m)
     for (size_t i = 0; i < m->num_layers; i++)
         m->layers[i]->row_key.on = false;
 }
+
+void tnn__replica_sync_layers(tnn_model *m, bool on)
+{
+    bool sync = on && m->sync_batchnorm && m->allreduce;
+    m->sync_failed = false;
+    for (size_t i = 0; i < m->num_layers; i++) {
+        tnn_layer *layer = m->layers[i];
+        layer->sync.fn = sync ? m->allreduce : NULL;
+        layer->sync.ctx = sync ? m->allreduce_ctx : NULL;
+        layer->sync.failed = sync ? &m->sync_failed : NULL;
+    }
+}
+
+void tnn__replica_idle(tnn_model *m, size_t head, size_t first, bool forward)
+{
+    if (forward) {
+        for (size_t i = 0; i < head; i++)
+            if (m->layers[i]->sync.fn && m->layers[i]->ops->sync_idle)
+                m->layers[i]->ops->sync_idle(m->layers[i], true);
+        return;
+    }
+    for (size_t i = head; i-- > first;)
+        if (m->layers[i]->sync.fn && m->layers[i]->ops->sync_idle)
+            m->layers[i]->ops->sync_idle(m->layers[i], false);
+}

@@ -2296,6 +2296,16 @@ static int check_finite_case(int variant)
 
 CALL_ROW(r_allreduce_null, tnn_model_set_allreduce(NULL, NULL, NULL))
 CALL_ROW(r_shard_null, tnn_model_set_shard(NULL, 0, 2))
+CALL_ROW(r_sync_bn_null, tnn_model_set_sync_batchnorm(NULL, 1))
+
+/* variant: the flag passed. */
+static int sync_bn_case(int variant)
+{
+    tnn_model *m = mk_model(0);
+    int rc = capture(tnn_model_set_sync_batchnorm(m, variant));
+    tnn_model_free(m);
+    return rc;
+}
 
 /* variant: index * 16 + count passed to tnn_model_set_shard; or the
  * count 2^20 + 1. */
@@ -2331,6 +2341,9 @@ static int shard_without_hook(int variant)
 static const struct misuse model_settings_rows[] = {
     {"tnn_model_set_allreduce", "NULL model", INV, r_allreduce_null, 0},
     {"tnn_model_set_shard", "NULL model", INV, r_shard_null, 0},
+    {"tnn_model_set_sync_batchnorm", "NULL model", INV, r_sync_bn_null, 0},
+    {"tnn_model_set_sync_batchnorm", "on 2", INV, sync_bn_case, 2},
+    {"tnn_model_set_sync_batchnorm", "on -1", INV, sync_bn_case, -1},
     {"tnn_model_set_shard", "index 2 of 2", INV, shard_case, 2 * 16 + 2},
     {"tnn_model_set_shard", "index 1 with count 0", INV, shard_case, 16},
     {"tnn_model_set_shard", "count above 2^20", INV, shard_case, 0xfff},

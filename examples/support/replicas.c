@@ -30,7 +30,7 @@ int replicas_attach(const char *prog, tnn_model *m)
 {
     if (!started)
         return 0;
-    if (tnn_mpi_attach(m, MPI_COMM_WORLD, &attached) != TNN_OK) {
+    if (tnn_mpi_attach(m, MPI_COMM_WORLD, 0, &attached) != TNN_OK) {
         fprintf(stderr, "%s: %s\n", prog, tnn_last_error());
         return -1;
     }

@@ -153,13 +153,16 @@ static int copy_rank0(struct tnn_mpi *r, const char *func)
 
 /* ---- attaching --------------------------------------------------------- */
 
-int tnn_mpi_attach(tnn_model *model, MPI_Comm comm, tnn_mpi **out)
+int tnn_mpi_attach(tnn_model *model, MPI_Comm comm, int flags, tnn_mpi **out)
 {
     if (!out)
         return tnn_set_error(TNN_E_INVALID, __func__, "out is NULL");
     *out = NULL;
     if (!model)
         return tnn_set_error(TNN_E_INVALID, __func__, "model is NULL");
+    if (flags & ~TNN_MPI_SYNC_BATCHNORM)
+        return tnn_set_error(TNN_E_INVALID, __func__,
+                             "unknown flags (0 or TNN_MPI_SYNC_BATCHNORM)");
     int initialized = 0, finalized = 0;
     MPI_Initialized(&initialized);
     MPI_Finalized(&finalized);
@@ -183,7 +186,11 @@ int tnn_mpi_attach(tnn_model *model, MPI_Comm comm, tnn_mpi **out)
         rc = tnn_model_set_shard(model, (size_t)r->rank, (size_t)r->size);
     if (rc == TNN_OK)
         rc = tnn_model_set_allreduce(model, sum_over_ranks, r);
+    if (rc == TNN_OK)
+        rc = tnn_model_set_sync_batchnorm(
+            model, (flags & TNN_MPI_SYNC_BATCHNORM) != 0);
     if (rc != TNN_OK) {
+        tnn_model_set_allreduce(model, NULL, NULL);
         tnn_model_set_shard(model, 0, 0);
         MPI_Comm_free(&r->comm);
         free(r);
@@ -199,6 +206,7 @@ void tnn_mpi_detach(tnn_mpi *r)
         return;
     tnn_model_set_allreduce(r->model, NULL, NULL);
     tnn_model_set_shard(r->model, 0, 0);
+    tnn_model_set_sync_batchnorm(r->model, 0);
     int finalized = 0;
     MPI_Finalized(&finalized);
     if (!finalized)

@@ -13,7 +13,7 @@ int main(int argc, char **argv)
     tnn_tensor *x = tnn_tensor_new_2d(4, 2), *y = tnn_tensor_new_2d(4, 1);
     tnn_tensor_fill(x, 1.0f);
     tnn_mpi *r = NULL;
-    int rc = tnn_mpi_attach(m, MPI_COMM_WORLD, &r);
+    int rc = tnn_mpi_attach(m, MPI_COMM_WORLD, 0, &r);
     if (rc == TNN_OK)
         rc = tnn_mpi_fit(r, x, y, NULL, NULL, 1, 4, 0, NULL, NULL);
     if (rc == TNN_OK)

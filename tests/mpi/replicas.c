@@ -29,7 +29,7 @@ static int rank;
 
 static tnn_model *new_model(unsigned long long seed)
 {
-    tnn_model *m = replica_model(false, seed);
+    tnn_model *m = replica_model(false, false, seed);
     CHECK(m != NULL, "building the model");
     return m;
 }
@@ -58,7 +58,7 @@ int main(int argc, char **argv)
      * generator. */
     tnn_model *m = new_model(11 + (unsigned long long)rank);
     tnn_mpi *r;
-    CHECK(tnn_mpi_attach(m, MPI_COMM_WORLD, &r) == TNN_OK, "attach");
+    CHECK(tnn_mpi_attach(m, MPI_COMM_WORLD, 0, &r) == TNN_OK, "attach");
     CHECK(tnn_mpi_rank(r) == rank && tnn_mpi_size(r) == size, "rank, size");
     CHECK(tnn_mpi_fit(r, x, y, NULL, NULL, 2, 4, 1, NULL, NULL) == TNN_OK,
           "fit");
@@ -90,12 +90,35 @@ int main(int argc, char **argv)
     tnn_model *resumed = NULL;
     CHECK(tnn_model_load(argv[1], &resumed) == TNN_OK, "load");
     tnn_mpi *r2;
-    CHECK(tnn_mpi_attach(resumed, MPI_COMM_WORLD, &r2) == TNN_OK, "attach");
+    CHECK(tnn_mpi_attach(resumed, MPI_COMM_WORLD, 0, &r2) == TNN_OK, "attach");
     CHECK(tnn_mpi_fit(r, x, y, NULL, NULL, 1, 4, 1, NULL, NULL) == TNN_OK,
           "fit on");
     CHECK(tnn_mpi_fit(r2, x, y, NULL, NULL, 1, 4, 1, NULL, NULL) == TNN_OK,
           "fit resumed");
     CHECK(replica_difference(m, resumed) == 0.0, "the resumed model differs");
+
+    /* Batch-norm over every rank's rows: the ranks' running statistics
+     * stay equal, and the model is one process's within the rounding of
+     * sums carried in single precision. */
+    tnn_model *bn = replica_model(false, true, 5 + (unsigned long long)rank);
+    tnn_model *bn_alone = replica_model(false, true, 5);
+    CHECK(bn && bn_alone, "building the batch-norm models");
+    tnn_mpi *r3;
+    CHECK(tnn_mpi_attach(bn, MPI_COMM_WORLD, TNN_MPI_SYNC_BATCHNORM, &r3) ==
+              TNN_OK,
+          "attach with synchronised batch-norm");
+    CHECK(tnn_mpi_fit(r3, x, y, NULL, NULL, 2, 4, 1, NULL, NULL) == TNN_OK,
+          "fit with synchronised batch-norm");
+    CHECK(tnn_mpi_check(r3) == TNN_OK, "batch-norm replicas diverged");
+    CHECK(tnn_model_set_shard(bn_alone, 0, 1) == TNN_OK, "shard 0 of 1");
+    CHECK(tnn_model_fit(bn_alone, x, y, NULL, NULL, 2, 4, 1, NULL, NULL) ==
+              TNN_OK,
+          "fit alone");
+    double bn_diff = replica_difference(bn, bn_alone);
+    CHECK(bn_diff <= 1e-3, "synchronised batch-norm differs by %g", bn_diff);
+    tnn_mpi_detach(r3);
+    tnn_model_free(bn);
+    tnn_model_free(bn_alone);
 
     /* A replica made to diverge is reported on every rank. */
     if (size > 1) {
@@ -116,9 +139,10 @@ int main(int argc, char **argv)
     tnn_tensor_free(x);
     tnn_tensor_free(y);
     if (rank == 0)
-        printf("mpi: %d ranks train as one process (parameters within %.1e), "
-               "resume from rank 0's file, report divergence\n",
-               size, diff);
+        printf("mpi: %d ranks train as one process (parameters within %.1e; "
+               "with synchronised batch-norm %.1e), resume from rank 0's "
+               "file, report divergence\n",
+               size, diff, bn_diff);
     MPI_Finalize();
     return 0;
 }
