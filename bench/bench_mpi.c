@@ -44,7 +44,7 @@ static void run(const char *name, tnn_model *m, const tnn_tensor *x,
     if (tnn_model_evaluate(m, xt, yt, &loss, &accuracy) != TNN_OK)
         fail("evaluate");
     if (tnn_mpi_rank(r) == 0)
-        printf("%-6s batch %4zu  %.3f s/epoch  test accuracy %.2f %%  "
+        printf("%-7s batch %4zu  %.3f s/epoch  test accuracy %.2f %%  "
                "%zu values (%.2f MB) all-reduced a step\n",
                name, batch, median(t.seconds, t.count), 100.0 * accuracy,
                tnn_model_num_params(m) + 3,
