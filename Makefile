@@ -6,10 +6,13 @@
 #   make install         PREFIX=/usr/local DESTDIR= (and make uninstall)
 #   make abi-check       compare the built library with abi/libtinynn.abi
 #   make abi-update      rewrite abi/libtinynn.abi (deliberate additions only)
-#   make bench           benchmarks
+#   make bench           benchmarks (bench-compare: against PyTorch;
+#                        bench-mpi: 1 rank against 2)
+#   make demo-mpi        the MLP on 2 ranks of mpirun against 1 process
 #
 # Options: BLAS=openblas|reference, THREADS=pthreads|openmp, DNNL=1|0
-# (oneDNN convolutions; 1 when /usr/include/dnnl.h exists), SANITIZE=1
+# (oneDNN convolutions; 1 when /usr/include/dnnl.h exists), MPI=1|0 (the
+# MPI companion; 1 when mpicc is there), SANITIZE=1
 # (address+undefined) or SANITIZE=thread, WERROR=1, CC=gcc|clang,
 # BUILD=dir.
 
