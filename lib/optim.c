@@ -280,16 +280,23 @@ int tnn_optim_clear_schedule(tnn_optim *opt)
 
 /* ---- gradient clipping -------------------------------------------------- */
 
+/* A clipping setting: finite and >= 0, 0 being off. */
+static int set_clip(const char *func, float *setting, const char *name,
+                    float value)
+{
+    if (!(value >= 0.0f && isfinite(value)))
+        return tnn__fail(TNN_E_INVALID, func,
+                         "%s is %g; it must be finite and >= 0 (0: off)", name,
+                         (double)value);
+    *setting = value;
+    return TNN_OK;
+}
+
 int tnn_optim_set_clip_value(tnn_optim *opt, float clip)
 {
     int rc = check_optim(__func__, opt);
-    if (rc == TNN_OK && !(clip >= 0.0f && isfinite(clip)))
-        rc = tnn__fail(TNN_E_INVALID, __func__,
-                       "clip is %g; it must be finite and >= 0 (0: off)",
-                       (double)clip);
-    if (rc == TNN_OK)
-        opt->clip_value = clip;
-    return rc;
+    return rc == TNN_OK ? set_clip(__func__, &opt->clip_value, "clip", clip)
+                        : rc;
 }
 
 float tnn_optim_clip_value(const tnn_optim *opt)
@@ -300,13 +307,9 @@ float tnn_optim_clip_value(const tnn_optim *opt)
 int tnn_optim_set_clip_norm(tnn_optim *opt, float max_norm)
 {
     int rc = check_optim(__func__, opt);
-    if (rc == TNN_OK && !(max_norm >= 0.0f && isfinite(max_norm)))
-        rc = tnn__fail(TNN_E_INVALID, __func__,
-                       "max_norm is %g; it must be finite and >= 0 (0: off)",
-                       (double)max_norm);
-    if (rc == TNN_OK)
-        opt->clip_norm = max_norm;
-    return rc;
+    return rc == TNN_OK
+               ? set_clip(__func__, &opt->clip_norm, "max_norm", max_norm)
+               : rc;
 }
 
 float tnn_optim_clip_norm(const tnn_optim *opt)
