@@ -11,8 +11,8 @@
 #include <tinynn.h>
 
 /* dense 6 -> 8, [batch-norm,] ReLU, dropout 0.25, dense 8 -> 3, softmax
- * with cross-entropy; Adam 0.01 or SGD 0.1 with momentum 0.9; NULL if any
- * call failed. */
+ * with cross-entropy; Adam 0.01 or plain SGD 0.1; NULL if any call
+ * failed. */
 static inline tnn_model *replica_model(bool adam, bool batchnorm,
                                        unsigned long long seed)
 {
@@ -33,8 +33,6 @@ static inline tnn_model *replica_model(bool adam, bool batchnorm,
     if (rc == TNN_OK)
         rc = tnn_model_set_loss(m, TNN_LOSS_CROSS_ENTROPY);
     tnn_optim *o = adam ? tnn_adam_new(0.01f) : tnn_sgd_new(0.1f);
-    if (rc == TNN_OK && !adam)
-        rc = tnn_sgd_set_momentum(o, 0.9f);
     if (rc == TNN_OK)
         rc = tnn_model_set_optim(m, o);
     if (rc == TNN_OK)
