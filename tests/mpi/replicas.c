@@ -1,6 +1,6 @@
 /*
  * Run by tests/mpi.sh under mpirun -np 2 and -np 3: the ranks train one
- * model as one process does (SGD with momentum and dropout, an uneven last
+ * model as one process does (SGD and dropout, an uneven last
  * batch that leaves some ranks empty), agree bit for bit, resume from a
  * file rank 0 saved, and report replicas made to diverge.
  *
