@@ -131,11 +131,8 @@ int main(int argc, char **argv)
         return 2;
     }
     tnn_set_num_threads(threads);
-    int flags = TNN_IDX_SCALE | TNN_IDX_FLATTEN;
-    tnn_tensor *x = load(dir, "train-images-idx3-ubyte", flags);
-    tnn_tensor *y = load(dir, "train-labels-idx1-ubyte", 0);
-    tnn_tensor *xt = load(dir, "t10k-images-idx3-ubyte", flags);
-    tnn_tensor *yt = load(dir, "t10k-labels-idx1-ubyte", 0);
+    tnn_tensor *x, *y, *xt, *yt;
+    load_mnist(dir, &x, &y, &xt, &yt);
     tnn_model *m = bench_mlp_model("bench_mlp");
 
     printf("libtinynn %s, %s, %d thread(s)\n", tnn_version_string(),

@@ -67,11 +67,8 @@ int main(int argc, char **argv)
         MPI_Abort(MPI_COMM_WORLD, 2);
     }
     tnn_set_num_threads(threads);
-    int flags = TNN_IDX_SCALE | TNN_IDX_FLATTEN;
-    tnn_tensor *x = load(dir, "train-images-idx3-ubyte", flags);
-    tnn_tensor *y = load(dir, "train-labels-idx1-ubyte", 0);
-    tnn_tensor *xt = load(dir, "t10k-images-idx3-ubyte", flags);
-    tnn_tensor *yt = load(dir, "t10k-labels-idx1-ubyte", 0);
+    tnn_tensor *x, *y, *xt, *yt;
+    load_mnist(dir, &x, &y, &xt, &yt);
     if (rank == 0)
         printf("%d rank(s) x %d thread(s), CPU %s, %d epochs\n", size, threads,
                cpu_name(), epochs);

@@ -190,3 +190,13 @@ tnn_model *bench_cnn_model(const char *prog)
     check_built(prog, m, 10);
     return m;
 }
+
+void load_mnist(const char *dir, tnn_tensor **x, tnn_tensor **y,
+                tnn_tensor **x_test, tnn_tensor **y_test)
+{
+    int flags = TNN_IDX_SCALE | TNN_IDX_FLATTEN;
+    *x = load(dir, "train-images-idx3-ubyte", flags);
+    *y = load(dir, "train-labels-idx1-ubyte", 0);
+    *x_test = load(dir, "t10k-images-idx3-ubyte", flags);
+    *y_test = load(dir, "t10k-labels-idx1-ubyte", 0);
+}

@@ -28,6 +28,11 @@ double time_predict(tnn_model *m, const tnn_tensor *x, tnn_tensor *out,
  * epoch_times. */
 int record_epoch(const tnn_progress *p, void *user);
 
+/* The four MNIST files: images as rows of 784 values in [0, 1], labels
+ * as class indices; exits as load() does. */
+void load_mnist(const char *dir, tnn_tensor **x, tnn_tensor **y,
+                tnn_tensor **x_test, tnn_tensor **y_test);
+
 /* One MNIST file, or exit with a message naming fetch-mnist.sh. */
 tnn_tensor *load(const char *dir, const char *name, int flags);
 

@@ -566,6 +566,10 @@ bool tnn__optim_step_finite(const tnn_optim *opt, tnn_layer *const *layers,
 /* Free an optimizer whatever its owner: for the owner itself. */
 void tnn__optim_destroy(tnn_optim *opt);
 
+/* Values of the trainable parameters of the layers (what the optimizer
+ * updates, and what replicas sum the gradients of). */
+size_t tnn__trainable_values(tnn_layer *const *layers, size_t count);
+
 /* Clip the trainable gradients of the layers as the optimizer's settings
  * say: each value into [-clip_value, clip_value], then all of them
  * scaled so that their global L2 norm is at most clip_norm. */
@@ -633,6 +637,11 @@ struct tnn__optim_saved {
     uint32_t num_slots;
     uint64_t state_steps;
 };
+
+/* A constructor or setter refused a value read from a model file: the
+ * file is corrupt (TNN_E_NOMEM stays itself), and the message names what
+ * (e.g. "layer 3") and the reason the refusal gave. */
+int tnn__refused_in_file(const char *func, const char *what);
 
 /* The optimizer an optimizer section describes, in *out, without its
  * per-parameter state, which *saved describes. TNN_E_CORRUPT when the

@@ -650,10 +650,10 @@ static size_t first_learning(const tnn_model *m, size_t head)
     return first;
 }
 
+/* Layers [first, head) backwards; first is first_learning(m, head). */
 static void backward_layers(tnn_model *m, const float *x, size_t n,
-                            size_t head)
+                            size_t head, size_t first)
 {
-    size_t first = first_learning(m, head);
     struct tnn__pool *before = tnn__pool_enter(m->pool);
     for (size_t i = head; i-- > first;) {
         tnn_layer *layer = m->layers[i];
@@ -697,7 +697,10 @@ static int compute_step(tnn_model *m, const char *func, const float *x,
     size_t head = head_layers(m);
     if (m->shard_count > 0)
         tnn__replica_key_layers(m, tnn__rng_next(m->rng), first_row);
-    tnn__replica_sync_layers(m, true);
+    /* Layers learn of replicas only when there are some. */
+    const bool synced = m->sync_batchnorm && m->allreduce;
+    if (synced)
+        tnn__replica_sync_layers(m, true);
     size_t first = first_learning(m, head);
     double loss = 0.0;
     size_t correct = 0;
@@ -710,16 +713,18 @@ static int compute_step(tnn_model *m, const char *func, const float *x,
          * replicas, after the hook, so that all of them stop (taking part
          * in the sums the backward would make). */
         if (rc == TNN_OK && isfinite(loss))
-            backward_layers(m, x, n, head);
+            backward_layers(m, x, n, head, first);
         else if (rc == TNN_OK)
             tnn__replica_idle(m, head, first, false);
     } else {
         tnn__replica_idle(m, head, first, true);
         tnn__replica_idle(m, head, first, false);
     }
-    const bool sync_failed = m->sync_failed;
-    tnn__replica_sync_layers(m, false);
-    tnn__replica_unkey_layers(m);
+    const bool sync_failed = synced && m->sync_failed;
+    if (synced)
+        tnn__replica_sync_layers(m, false);
+    if (m->shard_count > 0)
+        tnn__replica_unkey_layers(m);
     *f = (struct tnn__figures){(double)n, loss * (double)n, (double)correct,
                                loss};
     if (rc == TNN_OK && m->allreduce) {

@@ -6,8 +6,6 @@
  * reads its own configuration words, the optimizer and the generator
  * their own fields.
  */
-#include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -358,11 +356,9 @@ static int fill_tensor(const char *func, struct file_desc *f, const char *name,
  * corrupt, and the message says which value. */
 static int refused(const char *func, uint32_t layer)
 {
-    char why[256];
-    snprintf(why, sizeof why, "%s", tnn_last_error());
-    if (tnn_last_error_code() == TNN_E_NOMEM)
-        return tnn__fail(TNN_E_NOMEM, func, "layer %u: %s", layer, why);
-    return tnn__fail(TNN_E_CORRUPT, func, "layer %u: %s", layer, why);
+    char what[32];
+    snprintf(what, sizeof what, "layer %u", layer);
+    return tnn__refused_in_file(func, what);
 }
 
 /* A record's kind, widths and word count, against the width before it. */
@@ -544,6 +540,15 @@ int tnn__model_deserialize(const char *func, const void *data, size_t size,
     tnn__free(f.tensors);
     tnn__optim_destroy(f.optim);
     return rc;
+}
+
+int tnn__refused_in_file(const char *func, const char *what)
+{
+    char why[256];
+    snprintf(why, sizeof why, "%s", tnn_last_error());
+    int code =
+        tnn_last_error_code() == TNN_E_NOMEM ? TNN_E_NOMEM : TNN_E_CORRUPT;
+    return tnn__fail(code, func, "%s: %s", what, why);
 }
 
 int tnn_model_load_buffer(const void *data, size_t size, tnn_model **out)

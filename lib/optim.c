@@ -641,7 +641,7 @@ static void step_part(void *arg, int part, int parts)
  * would take (about 0.35 ns per parameter). The result is the same. */
 #define PARALLEL_MIN_PARAMS ((size_t)1 << 18)
 
-static size_t trainable_params(tnn_layer *const *layers, size_t count)
+size_t tnn__trainable_values(tnn_layer *const *layers, size_t count)
 {
     size_t total = 0;
     for (size_t i = 0; i < count; i++)
@@ -653,7 +653,7 @@ static size_t trainable_params(tnn_layer *const *layers, size_t count)
 void tnn__optim_step(tnn_optim *opt, tnn_layer *const *layers, size_t count,
                      struct tnn__pool *pool)
 {
-    if (trainable_params(layers, count) < PARALLEL_MIN_PARAMS)
+    if (tnn__trainable_values(layers, count) < PARALLEL_MIN_PARAMS)
         pool = NULL;
     struct step_job job = {.opt = opt,
                            .layers = layers,
@@ -798,17 +798,6 @@ static int apply_settings(tnn_optim *o, const struct optim_record *d)
     return rc;
 }
 
-/* A setter refused a value from the file: the file is corrupt, unless
- * memory ran out. */
-static int refused(const char *func)
-{
-    char why[256];
-    snprintf(why, sizeof why, "%s", tnn_last_error());
-    int code =
-        tnn_last_error_code() == TNN_E_NOMEM ? TNN_E_NOMEM : TNN_E_CORRUPT;
-    return tnn__fail(code, func, "optimizer: %s", why);
-}
-
 int tnn__optim_read(const char *func, struct tnn__reader *r, uint32_t version,
                     tnn_optim **out, struct tnn__optim_saved *saved)
 {
@@ -824,7 +813,7 @@ int tnn__optim_read(const char *func, struct tnn__reader *r, uint32_t version,
     tnn_optim *o =
         d.kind == TNN__OPTIM_ADAM ? tnn_adam_new(d.lr) : tnn_sgd_new(d.lr);
     if (!o || apply_settings(o, &d) != TNN_OK) {
-        int rc = refused(func);
+        int rc = tnn__refused_in_file(func, "optimizer");
         tnn__optim_destroy(o);
         return rc;
     }
@@ -841,7 +830,7 @@ int tnn__optim_restore(const char *func, tnn_optim *opt,
     if (saved->num_slots == 0)
         return TNN_OK;
     if (tnn__optim_prepare(opt, func, layers, count) != TNN_OK)
-        return refused(func);
+        return tnn__refused_in_file(func, "optimizer");
     opt->state_steps = (long)saved->state_steps;
     if (opt->num_slots != saved->num_slots)
         return tnn__fail(TNN_E_CORRUPT, func,

@@ -10,22 +10,12 @@
 
 #include "internal.h"
 
-/* Trainable parameter values of the model: the gradients in the buffer. */
-static size_t trainable_values(const tnn_model *m)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < m->num_layers; i++)
-        for (int p = 0;
-             m->layers[i]->trainable && p < m->layers[i]->num_params; p++)
-            n += m->layers[i]->grad[p]->size;
-    return n;
-}
-
 int tnn__replica_reserve(tnn_model *m, const char *func)
 {
     if (!m->allreduce)
         return TNN_OK;
-    size_t need = trainable_values(m) + TNN__REDUCE_FIGURES;
+    size_t need =
+        tnn__trainable_values(m->layers, m->num_layers) + TNN__REDUCE_FIGURES;
     if (need <= m->reduce_cap)
         return TNN_OK;
     float *grown = tnn__realloc(m->reduce_buf, need * sizeof *grown);
@@ -68,7 +58,8 @@ static void unpack(tnn_model *m, const float *at, float rows)
 int tnn__replica_reduce(tnn_model *m, const char *func, bool gradients,
                         struct tnn__figures *f)
 {
-    size_t values = gradients ? trainable_values(m) : 0;
+    size_t values =
+        gradients ? tnn__trainable_values(m->layers, m->num_layers) : 0;
     float *buf = m->reduce_buf;
     float *figures = gradients ? pack(m, buf, (float)f->rows) : buf;
     figures[0] = (float)f->rows;
