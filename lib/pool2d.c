@@ -150,12 +150,76 @@ static void max2_pairs(const float *value, const uint32_t *at, size_t count,
     }
 }
 
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(TNN_NO_CLONES)
+#define TNN_MAX2_AVX512 1
+#include <immintrin.h>
+
+/* Output rows of up to 16 values, the convnets' (13 and 5 after a 28 x 28
+ * image's convolutions), each from masked 16-lane loads of its two input
+ * rows, the column pairs taken apart by two-register permutes: the loops
+ * above run such rows on their scalar tails. The same rule as
+ * max2_columns() and max2_pairs(), lane by lane; masked-off lanes read
+ * nothing (AVX-512 suppresses their faults). */
+__attribute__((target("avx512f"))) static bool
+max2_plane_avx512(const float *plane, size_t w, size_t oh, size_t ow,
+                  float *out, uint32_t *argmax)
+{
+    const size_t wide = 2 * ow;
+    const __mmask16 lo = (__mmask16)(wide >= 16 ? 0xffffu : (1u << wide) - 1);
+    const __mmask16 hi = (__mmask16)(wide > 16 ? (1u << (wide - 16)) - 1 : 0);
+    const __mmask16 outs = (__mmask16)((1u << ow) - 1);
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+                                           11, 12, 13, 14, 15);
+    const __m512i even = _mm512_add_epi32(lane, lane);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    const __m512i below = _mm512_set1_epi32((int)w);
+    const __m512i sixteen = _mm512_set1_epi32(16);
+    __mmask16 nan_seen = 0;
+    for (size_t oy = 0; oy < oh; oy++) {
+        const size_t top = 2 * oy * w;
+        const float *t = plane + top;
+        __m512 t0 = _mm512_maskz_loadu_ps(lo, t);
+        __m512 b0 = _mm512_maskz_loadu_ps(lo, t + w);
+        __m512 t1 = _mm512_maskz_loadu_ps(hi, t + 16);
+        __m512 b1 = _mm512_maskz_loadu_ps(hi, t + w + 16);
+        /* The top value wins ties: it comes first in row-major order. */
+        __mmask16 down0 = _mm512_cmp_ps_mask(b0, t0, _CMP_GT_OQ);
+        __mmask16 down1 = _mm512_cmp_ps_mask(b1, t1, _CMP_GT_OQ);
+        nan_seen |= _mm512_cmp_ps_mask(t0, b0, _CMP_UNORD_Q);
+        nan_seen |= _mm512_cmp_ps_mask(t1, b1, _CMP_UNORD_Q);
+        __m512 v0 = _mm512_mask_blend_ps(down0, t0, b0);
+        __m512 v1 = _mm512_mask_blend_ps(down1, t1, b1);
+        __m512i at0 = _mm512_add_epi32(lane, _mm512_set1_epi32((int)top));
+        __m512i at1 = _mm512_add_epi32(at0, sixteen);
+        at0 = _mm512_mask_add_epi32(at0, down0, at0, below);
+        at1 = _mm512_mask_add_epi32(at1, down1, at1, below);
+        __m512 l = _mm512_permutex2var_ps(v0, even, v1);
+        __m512 r = _mm512_permutex2var_ps(v0, odd, v1);
+        __m512i pl = _mm512_permutex2var_epi32(at0, even, at1);
+        __m512i pr = _mm512_permutex2var_epi32(at0, odd, at1);
+        __mmask16 right = _mm512_cmp_ps_mask(r, l, _CMP_GT_OQ) |
+                          (_mm512_cmp_ps_mask(r, l, _CMP_EQ_OQ) &
+                           _mm512_cmplt_epu32_mask(pr, pl));
+        _mm512_mask_storeu_ps(out + oy * ow, outs,
+                              _mm512_mask_blend_ps(right, l, r));
+        if (argmax)
+            _mm512_mask_storeu_epi32(argmax + oy * ow, outs,
+                                     _mm512_mask_blend_epi32(right, pl, pr));
+    }
+    return nan_seen == 0;
+}
+#endif
+
 /* A whole plane of 2 x 2 windows at stride 2; false (having written
  * values the caller overwrites) if the plane holds a NaN, or if its rows
  * are too wide for the chunks, for window_max() to do instead. */
 static bool max2_plane(const float *plane, size_t w, size_t oh, size_t ow,
                        float *out, uint32_t *argmax)
 {
+#ifdef TNN_MAX2_AVX512
+    if (ow <= 16 && __builtin_cpu_supports("avx512f"))
+        return max2_plane_avx512(plane, w, oh, ow, out, argmax);
+#endif
     float value[MAX2_CHUNK];
     uint32_t at[MAX2_CHUNK];
     const size_t wide = 2 * ow, rows = MAX2_CHUNK / wide;
