@@ -12,7 +12,8 @@
 #
 # Options: BLAS=openblas|reference, THREADS=pthreads|openmp, DNNL=1|0
 # (oneDNN convolutions; 1 when /usr/include/dnnl.h exists), MPI=1|0 (the
-# MPI companion; 1 when mpicc is there), SANITIZE=1
+# MPI companion; 1 when mpicc is there), ZLIB=1|0 (gzip CSV files; 1 when
+# /usr/include/zlib.h exists), SANITIZE=1
 # (address+undefined) or SANITIZE=thread, WERROR=1, CC=gcc|clang,
 # BUILD=dir.
 
@@ -95,6 +96,21 @@ else
 $(error DNNL must be 1 or 0)
 endif
 
+# --- zlib ---------------------------------------------------------------------
+# gzip-compressed files for tnn_csv_load() through zlib when its header is
+# there (zlib1g-dev, optional in scripts/install-deps.sh); ZLIB=0 builds
+# without it (such files are then refused with TNN_E_FORMAT).
+ZLIB ?= $(if $(wildcard /usr/include/zlib.h),1,0)
+ifeq ($(ZLIB),1)
+ZLIB_CFLAGS := -DTNN_HAVE_ZLIB
+ZLIB_LIBS := -lz
+else ifeq ($(ZLIB),0)
+ZLIB_CFLAGS :=
+ZLIB_LIBS :=
+else
+$(error ZLIB must be 1 or 0)
+endif
+
 # --- threads --------------------------------------------------------------------
 # THREADS=openmp: the optimizer update and the ReLU and pooling loops run
 # on the OpenMP runtime's threads, which oneDNN's products and OpenBLAS's
@@ -149,13 +165,14 @@ else
 $(error BLAS must be openblas or reference)
 endif
 
-LIBS_PRIVATE := $(DNNL_LIBS) $(BLAS_LIBS) $(THREAD_LIBS) -lm -lpthread
+LIBS_PRIVATE := $(DNNL_LIBS) $(BLAS_LIBS) $(THREAD_LIBS) $(ZLIB_LIBS) -lm \
+	-lpthread
 
 # The library reads no errno from libm; without it sqrtf vectorises. No
 # contraction into FMA: the vector clones must give the baseline's bits.
 LIB_CFLAGS = -std=c11 $(WARN) $(OPT) -fno-math-errno -ffp-contract=off \
 	-fPIC -fvisibility=hidden $(SAN_FLAGS) $(LIB_EXTRA) \
-	$(BLAS_CFLAGS) $(THREAD_CFLAGS) $(DNNL_CFLAGS) $(CFLAGS)
+	$(BLAS_CFLAGS) $(THREAD_CFLAGS) $(DNNL_CFLAGS) $(ZLIB_CFLAGS) $(CFLAGS)
 LIB_LDFLAGS = -shared -Wl,-soname,$(SONAME) -Wl,--version-script,lib/libtinynn.map \
 	-Wl,--no-undefined -Wl,-z,defs $(SAN_FLAGS) $(LDFLAGS)
 
@@ -164,7 +181,7 @@ LIB_OBJS := $(patsubst lib/%.c,$(OBJDIR)/%.o,$(LIB_SRCS))
 
 # Rebuild everything when the configuration changes (BLAS, threads, oneDNN,
 # flags, compiler).
-CONFIG_LINE := $(CC)|$(OPT)|$(CFLAGS)|$(LDFLAGS)|$(WARN)|$(SAN_FLAGS)|$(BLAS)|$(THREADS)|$(BLAS_LIBS)|$(DNNL)
+CONFIG_LINE := $(CC)|$(OPT)|$(CFLAGS)|$(LDFLAGS)|$(WARN)|$(SAN_FLAGS)|$(BLAS)|$(THREADS)|$(BLAS_LIBS)|$(DNNL)|$(ZLIB)
 CONFIG_STAMP := $(BUILD)/config
 $(shell mkdir -p $(BUILD) && { [ "$$(cat $(CONFIG_STAMP) 2>/dev/null)" = '$(CONFIG_LINE)' ] || echo '$(CONFIG_LINE)' > $(CONFIG_STAMP); })
 
@@ -331,7 +348,7 @@ TEST_SUPPORT_SRCS := examples/support/augment.c
 $(TEST_BIN): $(TEST_SRCS) $(TEST_SUPPORT_SRCS) $(wildcard tests/*.h) \
 		examples/support/augment.h include/tinynn.h $(SHARED) | lib
 	@mkdir -p $(@D)
-	$(CC) -Iinclude -Iexamples/support $(PROG_CFLAGS) \
+	$(CC) -Iinclude -Iexamples/support $(PROG_CFLAGS) $(ZLIB_CFLAGS) \
 	    -DTNN_TEST_DATA_DIR='"$(abspath tests/data)"' $(CHECK_CFLAGS) \
 	    $(TEST_SRCS) $(TEST_SUPPORT_SRCS) -o $@ $(PROG_LDFLAGS) -ltinynn \
 	    $(CHECK_LIBS) -lm
@@ -383,7 +400,7 @@ valgrind: deps
 	    --errors-for-leak-kinds=definite,indirect --error-exitcode=1 \
 	    $(TEST_BIN)
 
-# libFuzzer targets for the model loader and the IDX reader.
+# libFuzzer targets for the model loader, the IDX reader and the CSV reader.
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) BUILD=$(BUILD) bash tests/fuzz/run.sh
@@ -393,9 +410,13 @@ fuzz: deps
 # compared with the committed files, so that make check needs no PyTorch.
 PYTHON ?= /usr/bin/python3
 references:
-	@bash scripts/install-deps.sh python3-torch
+	@bash scripts/install-deps.sh python3-torch python3-sklearn
 	$(PYTHON) tests/reference/clip.py | cmp - tests/data/clip-pytorch.txt
-	@echo "references: tests/data/clip-pytorch.txt is what PyTorch gives"
+	$(PYTHON) tests/reference/losses.py | cmp - tests/data/losses-pytorch.txt
+	$(PYTHON) tests/reference/metrics.py | cmp - tests/data/metrics-sklearn.txt
+	@echo "references: tests/data/clip-pytorch.txt and losses-pytorch.txt" \
+	    "are what PyTorch gives, tests/data/metrics-sklearn.txt what" \
+	    "scikit-learn gives"
 
 # --- ABI ----------------------------------------------------------------------
 ABI_BASELINE := abi/libtinynn.abi
@@ -458,11 +479,15 @@ demo:
 demo-run: all
 	@echo "== 1. Linear regression by gradient descent, without and with L2 =="
 	$(BUILD)/linear_regression --out $(OUT_DIR)/linear_regression
-	$(BUILD)/linear_regression --lambda 100 --out $(OUT_DIR)/linear_regression_l2
+	$(BUILD)/linear_regression --lambda 0.1 --out $(OUT_DIR)/linear_regression_l2
 	@echo "== 2. MNIST multilayer perceptron =="
 	bash scripts/fetch-mnist.sh $(DATA_DIR)
 	$(BUILD)/mnist_mlp --data $(DATA_DIR) --out $(OUT_DIR)/mnist \
 	    --min-accuracy $(MIN_ACCURACY)
+	@echo "== 3. The same experiment in 30 lines (examples/mnist_short.c) =="
+	@mkdir -p $(OUT_DIR)/mnist_short/data
+	ln -sfn $(abspath $(DATA_DIR)) $(OUT_DIR)/mnist_short/data/mnist
+	cd $(OUT_DIR)/mnist_short && $(abspath $(BUILD))/mnist_short
 	@echo "Pictures: $(OUT_DIR)/linear_regression/cost.svg," \
 	    "$(OUT_DIR)/linear_regression_l2/cost.svg," \
 	    "$(OUT_DIR)/mnist/training.svg, $(OUT_DIR)/mnist/confusion.svg"

@@ -3,16 +3,19 @@
  * libtinynn (a dense 1 -> 1 layer, MSE of convention 1/(2m), plain SGD),
  * checked against the closed-form solution.
  *
- * Cost, with the textbook regularisation that includes t0:
- *     J = 1/(2m) * [ sum_i (h(x_i) - y_i)^2 + lambda * (t0^2 + t1^2) ]
- * Update, for j = 0, 1:
- *     t_j := t_j - alpha * [ 1/m * sum_i (h(x_i) - y_i) x_ij + lambda/m t_j ]
+ * Update, for j = 0 and 1 (x_i0 = 1), the regularised rule of the
+ * textbook exercise, t0 included:
+ *     t_j := t_j - alpha * [ 1/m * sum_i (h(x_i) - y_i) x_ij + lambda * t_j ]
+ * which is gradient descent on
+ *     J = 1/(2m) * sum_i (h(x_i) - y_i)^2 + lambda/2 * (t0^2 + t1^2).
  * The library's MSE gives the first term; its coupled weight decay, set to
- * lambda / m on every parameter, gives the second. Gradient descent stops
- * at the t that solves (X^T X + lambda I) t = X^T y (x_i0 = 1), which is
- * what the program compares it with.
+ * lambda on every parameter, gives the second. Gradient descent stops at
+ * the t where the bracket is 0, the solution of
+ *     (X^T X + m lambda I) t = X^T y,
+ * which is what the program compares it with. (The form with lambda/(2m)
+ * on the penalty is the same rule with lambda / m in place of lambda.)
  *
- * J is quadratic, with Hessian H = (X^T X + lambda I) / m. With l and L the
+ * J is quadratic, with Hessian H = (X^T X + m lambda I) / m. With l and L the
  * smallest and largest eigenvalues of H, gradient descent converges for
  * alpha < 2/L, fastest at alpha = 2/(l + L); above 2/L, J grows without
  * bound. Below 2/L every step lowers J, so a J above its starting value
@@ -55,7 +58,7 @@ static int make_data(size_t m, unsigned long long seed, tnn_tensor **x,
 }
 
 /* The normal equations for the columns (1, x), in double:
- * X^T X + lambda I = [a b; b d] and X^T y = (r0, r1). */
+ * X^T X + m lambda I = [a b; b d] and X^T y = (r0, r1). */
 struct normal {
     double a, b, d, r0, r1;
 };
@@ -72,7 +75,7 @@ static struct normal normal_equations(const tnn_tensor *x, const tnn_tensor *y,
         sy += yi;
         sxy += xi * yi;
     }
-    return (struct normal){n + lambda, sx, sxx + lambda, sy, sxy};
+    return (struct normal){n + n * lambda, sx, sxx + n * lambda, sy, sxy};
 }
 
 /* Their solution t = (t0, t1), by Cramer's rule. */
@@ -110,7 +113,7 @@ static double cost(const tnn_tensor *x, const tnn_tensor *y, double t0,
         double e = t0 + t1 * tnn_tensor_cdata(x)[i] - tnn_tensor_cdata(y)[i];
         sum += e * e;
     }
-    return (sum + lambda * (t0 * t0 + t1 * t1)) / (2.0 * (double)m);
+    return sum / (2.0 * (double)m) + lambda / 2.0 * (t0 * t0 + t1 * t1);
 }
 
 /* h(x) = t0 + t1 x is a dense layer of one input and one output: t1 is its
@@ -127,11 +130,10 @@ static tnn_model *build_model(const struct linreg_options *o,
     /* theta starts at 0, as in the textbook. */
     if (rc == TNN_OK)
         rc = tnn_dense_set_init(*dense, TNN_INIT_ZEROS, 0.0f);
-    /* Coupled decay adds lambda/m * t_j to each gradient, the update of
+    /* Coupled decay adds lambda * t_j to each gradient, the update of
      * the header comment. */
     if (rc == TNN_OK)
-        rc = tnn_optim_set_weight_decay(
-            sgd, (float)(o->lambda / (double)o->samples));
+        rc = tnn_optim_set_weight_decay(sgd, (float)o->lambda);
     if (rc == TNN_OK)
         rc = tnn_optim_set_decay_all(sgd, 1); /* t0 is regularised too */
     if (rc == TNN_OK) {
@@ -237,7 +239,11 @@ int main(int argc, char **argv)
 
     /* 3. Gradient descent. */
     printf("Linear regression by gradient descent: m = %ld, alpha = %g, "
-           "lambda = %g, seed %llu\n\n%10s %12s %12s %14s\n",
+           "lambda = %g, seed %llu\n"
+           "update: t_j := t_j - alpha * (1/m * sum((h(x) - y) * x_j) + "
+           "lambda * t_j), j = 0, 1\n"
+           "which converges to the t of (X^T X + m * lambda * I) t = X^T y\n\n"
+           "%10s %12s %12s %14s\n",
            o.samples, o.alpha, o.lambda, o.seed, "iteration", "t0", "t1", "J");
     int rc = descend(&o, &lim, model, x, y, t0, t1, costs);
     if (rc) {

@@ -150,28 +150,18 @@ static int on_progress(const tnn_progress *p, void *user)
     return 0;
 }
 
-/* counts[actual * CLASSES + predicted]. tnn_model_predict() gives each
- * image's 10 probabilities; the model's answer is the most probable. */
+/* counts[actual * CLASSES + predicted]: tnn_model_predict() gives each
+ * image's 10 probabilities, and the library's confusion matrix takes the
+ * most probable as the model's answer. */
 static int count_confusion(tnn_model *m, const tnn_tensor *x,
-                           const tnn_tensor *y, int *counts)
+                           const tnn_tensor *y, size_t *counts)
 {
-    size_t n = tnn_tensor_dim(x, 0);
-    tnn_tensor *probs = tnn_tensor_new_2d(n, CLASSES);
-    if (!probs || tnn_model_predict(m, x, probs) != TNN_OK) {
-        tnn_tensor_free(probs);
-        return -1;
-    }
-    const float *p = tnn_tensor_cdata(probs), *label = tnn_tensor_cdata(y);
-    for (size_t i = 0; i < n; i++) {
-        const float *row = p + i * CLASSES;
-        int best = 0;
-        for (int c = 1; c < CLASSES; c++)
-            if (row[c] > row[best])
-                best = c;
-        counts[(int)label[i] * CLASSES + best]++;
-    }
+    tnn_tensor *probs = tnn_tensor_new_2d(tnn_tensor_dim(x, 0), CLASSES);
+    int rc = probs ? tnn_model_predict(m, x, probs) : TNN_E_NOMEM;
+    if (rc == TNN_OK)
+        rc = tnn_confusion_matrix(probs, y, CLASSES, counts);
     tnn_tensor_free(probs);
-    return 0;
+    return rc == TNN_OK ? 0 : -1;
 }
 
 int main(int argc, char **argv)
@@ -262,7 +252,7 @@ int main(int argc, char **argv)
 
     /* 4. Evaluation and prediction, in eval mode: no dropout. */
     double loss, accuracy;
-    int counts[CLASSES * CLASSES] = {0};
+    size_t counts[CLASSES * CLASSES];
     if (tnn_model_evaluate(model, x_eval, y_eval, &loss, &accuracy) !=
             TNN_OK ||
         count_confusion(model, x_eval, y_eval, counts)) {
@@ -273,8 +263,10 @@ int main(int argc, char **argv)
     /* 5. The report, printed and drawn. */
     printf("\n%s loss: %.4f\n%s accuracy: %.2f%%\n", Set, loss, Set,
            100.0 * accuracy);
-    print_confusion_matrix(counts, CLASSES);
-    print_class_accuracy(counts, CLASSES);
+    if (print_class_report(counts, CLASSES)) {
+        say_error();
+        goto done;
+    }
     if (replicas_root() && draw_pictures(PROG, o.out_dir, "MNIST", set,
                                          &log.history, counts, CLASSES))
         goto done;

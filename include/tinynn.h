@@ -20,14 +20,17 @@
  *    getters are borrowed: valid until their owner is freed or resized.
  *  - A const handle parameter means nothing observable changes.
  *  - Threads: different handles may be used from different threads at the
- *    same time; one handle must not be used from two threads at once.
- *    See docs/threading.md.
+ *    same time; one handle must not be used from two threads at once,
+ *    except by calls that take it as const (they only read it: cloning,
+ *    saving or summarising one model, reading one input tensor), which may
+ *    run together as long as no thread changes it. See docs/threading.md.
  */
 #ifndef TINYNN_H
 #define TINYNN_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -46,7 +49,7 @@ extern "C" {
 #endif
 
 #define TNN_VERSION_MAJOR 1
-#define TNN_VERSION_MINOR 6
+#define TNN_VERSION_MINOR 7
 #define TNN_VERSION_PATCH 0
 #define TNN_VERSION_NUMBER                                                    \
     (TNN_VERSION_MAJOR * 10000 + TNN_VERSION_MINOR * 100 + TNN_VERSION_PATCH)
@@ -270,6 +273,41 @@ TNN_API int tnn_tensor_rand_uniform(tnn_tensor *t, tnn_rng *rng, float lo,
 TNN_API int tnn_tensor_rand_normal(tnn_tensor *t, tnn_rng *rng, float mean,
                                    float stddev);
 
+/* (since 1.7) A tensor over storage the caller owns: the product of dims
+ * floats at data, used in place (nothing is copied) and never freed by
+ * the library; tnn_tensor_free() releases only the handle. The caller
+ * keeps data valid while the tensor or any view of it exists. Functions
+ * that take a const tensor only read it, so data the caller may not
+ * write can be wrapped (cast away its const) to predict from or to train
+ * on. ndim and dims as for tnn_tensor_new(); NULL data is TNN_E_INVALID.
+ * Owned by the caller; NULL on failure. */
+TNN_API tnn_tensor *tnn_tensor_wrap(float *data, int ndim, const size_t *dims);
+
+/* (since 1.7) A view of rows [first, first + count) of t (its first
+ * dimension), with t's other dimensions: a tensor sharing t's storage, so
+ * that writes through either show in both and nothing is copied. The
+ * storage lives until the last tensor over it is freed: t and its views
+ * may be freed in any order (storage from tnn_tensor_wrap() stays the
+ * caller's, who keeps it valid while any of them exists). A view of a view
+ * is a view of the same storage. Reshaping changes only the handle
+ * reshaped. Requires count >= 1 and first + count <= rows (TNN_E_SHAPE
+ * otherwise). Owned by the caller; NULL on failure. Views of one storage
+ * may be used from different threads as different handles are, provided
+ * no thread writes values another reads. */
+TNN_API tnn_tensor *tnn_tensor_view_rows(tnn_tensor *t, size_t first,
+                                         size_t count);
+
+/* (since 1.7) Whether t shares its storage with other tensors (views) or
+ * wraps the caller's storage: 1 or 0; 0 for NULL. */
+TNN_API int tnn_tensor_is_shared(const tnn_tensor *t);
+
+/* (since 1.7) Shuffle the rows of x in place with draws from rng, and the
+ * rows of y (may be NULL) by the same permutation, so that pairs stay
+ * together: a Fisher-Yates shuffle, the same permutation for the same
+ * generator state. y must have as many rows as x (TNN_E_SHAPE). */
+TNN_API int tnn_tensor_shuffle_rows(tnn_tensor *x, tnn_tensor *y,
+                                    tnn_rng *rng);
+
 /* ------------------------------------------------------------------------ */
 /* Layers                                                   (since 1.1)     */
 /* ------------------------------------------------------------------------ */
@@ -485,13 +523,25 @@ TNN_API int tnn_layer_forward(tnn_layer *layer, const tnn_tensor *in,
  * the same in and out: from dout (the loss gradient with respect to out)
  * it ADDS the parameter gradients into tnn_layer_grad() and writes the
  * input gradient into din (same shape as in), unless din is NULL.
- * TNN_E_STATE if no forward of that batch size preceded it. */
+ * TNN_E_STATE if the last forward was not in TNN_MODE_TRAIN (an eval-mode
+ * forward keeps nothing for a backward pass, so gradients through a frozen
+ * layer need a training-mode forward: for dropout and batch-norm that is
+ * the training behaviour) or had another batch size. */
 TNN_API int tnn_layer_backward(tnn_layer *layer, const tnn_tensor *in,
                                const tnn_tensor *out, const tnn_tensor *dout,
                                tnn_tensor *din);
 
 /* Set every parameter gradient of the layer to 0. */
 TNN_API int tnn_layer_zero_grad(tnn_layer *layer);
+
+/* (since 1.7) A new layer of the same kind and configuration as layer,
+ * with copies of its parameters, batch-norm statistics and trainable
+ * flag, owned by the caller and in no model. Added to a model it keeps
+ * those parameters (see tnn_model_add()): this is how a layer is copied
+ * from one model into another. A layer that is bound to an input shape (in
+ * a model, or run) is copied unbound when its kind takes its width from
+ * its input. NULL on failure (TNN_E_INVALID for NULL, TNN_E_NOMEM). */
+TNN_API tnn_layer *tnn_layer_clone(const tnn_layer *layer);
 
 /* ------------------------------------------------------------------------ */
 /* Losses                                                   (since 1.1)     */
@@ -508,7 +558,23 @@ enum tnn_loss_kind {
      * J = 1/m * sum_rows sum_c t_c * (logsumexp(z) - z_c),
      * dJ/dz = (softmax(z) * sum_c t_c - t) / m, i.e. (softmax(z) - t) / m
      * for rows that sum to 1. */
-    TNN_LOSS_CROSS_ENTROPY = 1
+    TNN_LOSS_CROSS_ENTROPY = 1,
+    /* 2 is no loss: releases before 1.7 refused it, as they still do. */
+    /* (since 1.7) Mean absolute error over all m * k values (PyTorch's
+     * L1Loss, Keras' "mae"): J = 1/(m k) * sum |p - t|; dJ/dp = sign(p - t)
+     * / (m k), 0 where p = t. */
+    TNN_LOSS_MAE = 3,
+    /* (since 1.7) Huber loss with threshold delta (default 1; see
+     * tnn_model_set_huber_delta()), mean over all m * k values (PyTorch's
+     * HuberLoss): 0.5 d^2 where |d| <= delta, else delta (|d| - delta / 2),
+     * d = p - t. */
+    TNN_LOSS_HUBER = 4,
+    /* (since 1.7) Binary cross-entropy on logits z with targets t in
+     * [0, 1], mean over all m * k values (PyTorch's BCEWithLogitsLoss):
+     * max(z, 0) - z t + log(1 + exp(-|z|)); dJ/dz = (sigmoid(z) - t) /
+     * (m k). With a sigmoid last layer, training takes its input as the
+     * logits (as cross-entropy does with softmax). */
+    TNN_LOSS_BINARY_CROSS_ENTROPY = 5
 };
 
 /* MSE of pred against target (same shape, 2-D (m, k)). Writes J into
@@ -531,6 +597,27 @@ TNN_API int tnn_loss_mse(const tnn_tensor *pred, const tnn_tensor *target,
 TNN_API int tnn_loss_cross_entropy(const tnn_tensor *logits,
                                    const tnn_tensor *labels, double *loss,
                                    tnn_tensor *grad, double *accuracy);
+
+/* (since 1.7) Mean absolute error of pred against target (same shape, 2-D
+ * (m, k)), as TNN_LOSS_MAE; loss and grad as for tnn_loss_mse(). */
+TNN_API int tnn_loss_mae(const tnn_tensor *pred, const tnn_tensor *target,
+                         double *loss, tnn_tensor *grad);
+
+/* (since 1.7) Huber loss of pred against target (same shape, 2-D) with
+ * threshold delta (finite, > 0), as TNN_LOSS_HUBER. */
+TNN_API int tnn_loss_huber(const tnn_tensor *pred, const tnn_tensor *target,
+                           float delta, double *loss, tnn_tensor *grad);
+
+/* (since 1.7) Binary cross-entropy of logits (m, k) against targets of the
+ * same shape, each finite and in [0, 1] (TNN_E_INVALID naming the row and
+ * column otherwise, nothing written), as TNN_LOSS_BINARY_CROSS_ENTROPY;
+ * finite for any finite logits. *accuracy (may be NULL): the fraction of
+ * values where (logit > 0) equals (target > 0.5), Keras' binary accuracy;
+ * a NaN logit never counts. */
+TNN_API int tnn_loss_binary_cross_entropy(const tnn_tensor *logits,
+                                          const tnn_tensor *targets,
+                                          double *loss, tnn_tensor *grad,
+                                          double *accuracy);
 
 /* ------------------------------------------------------------------------ */
 /* Optimizers                                               (since 1.1)     */
@@ -580,8 +667,9 @@ TNN_API float tnn_optim_weight_decay(const tnn_optim *opt);
 /* Decoupled decay on (1) or off (0). TNN_E_INVALID for SGD. */
 TNN_API int tnn_adam_set_decoupled(tnn_optim *adam, int decoupled);
 
-/* By default (0) weight decay touches dense weights only, not biases or
- * batch-norm parameters; 1 applies it to every parameter. */
+/* By default (0) weight decay touches the weights of dense and conv2d
+ * layers (their kernels) only, not biases or batch-norm parameters; 1
+ * applies it to every parameter. */
 TNN_API int tnn_optim_set_decay_all(tnn_optim *opt, int all);
 
 /* Base learning rate, > 0. */
@@ -663,9 +751,36 @@ TNN_API void tnn_model_free(tnn_model *model);
 /* Append layer, taking ownership: on failure the layer is freed, except
  * when it already belongs to a model (this one or another), which is
  * TNN_E_STATE and changes nothing: a layer has one owner. Its parameters
- * are initialised from the model's generator. TNN_E_SHAPE if its input
- * width differs from the current output width. */
+ * are initialised from the model's generator, except (since 1.7) for a
+ * layer from tnn_layer_clone(), tnn_model_pop() or tnn_model_replace(),
+ * which keeps its own. TNN_E_SHAPE if its input width differs from the
+ * current output width. */
 TNN_API int tnn_model_add(tnn_model *model, tnn_layer *layer);
+
+/* (since 1.7) Remove the last layer and hand it to the caller, who owns
+ * it (free it, or add it to a model, where it keeps its parameters); a
+ * kind that takes its shape from its input (activations, dropout,
+ * batch-norm, conv2d, pooling, flatten) forgets the shape this model gave
+ * it, a dense layer keeps its widths. NULL if the model has none
+ * (TNN_E_STATE). The optimizer's state is reset, as tnn_model_add()
+ * does. */
+TNN_API tnn_layer *tnn_model_pop(tnn_model *model);
+
+/* (since 1.7) Insert layer before layer index (0 <= index <= layers, else
+ * TNN_E_INVALID; index = layers appends), taking ownership as
+ * tnn_model_add() does. The layer must accept the shape before it and give
+ * the shape the next layer takes (TNN_E_SHAPE otherwise, and nothing
+ * changes). The optimizer's state is reset. */
+TNN_API int tnn_model_insert(tnn_model *model, size_t index, tnn_layer *layer);
+
+/* (since 1.7) Replace layer index (< layers, else TNN_E_INVALID) by
+ * layer, taking ownership of it as tnn_model_add() does; the layer
+ * replaced goes to *old, owned by the caller (with its parameters, as from
+ * tnn_model_pop()), or is freed when old is NULL. The same shape rule as
+ * tnn_model_insert(), except that a new last layer may give any shape (a
+ * new head). *old is NULL on failure. */
+TNN_API int tnn_model_replace(tnn_model *model, size_t index, tnn_layer *layer,
+                              tnn_layer **old);
 
 /* Number of layers, and borrowed layer i (NULL if out of range). */
 TNN_API size_t tnn_model_num_layers(const tnn_model *model);
@@ -681,7 +796,10 @@ TNN_API size_t tnn_model_num_params(const tnn_model *model);
 /* Write a table of the layers, output shapes and parameter counts into
  * buf (size bytes, always NUL-terminated when size > 0). *needed (may be
  * NULL) receives the length of the whole text without the NUL; the text
- * is complete if *needed < size. buf NULL with size 0 only measures. */
+ * is complete if *needed < size. buf NULL with size 0 only measures.
+ * Since 1.7 batch-norm's running statistics count as non-trainable
+ * parameters, as Keras counts them (tnn_model_num_params() counts the
+ * parameters alone). */
 TNN_API int tnn_model_summary(const tnn_model *model, char *buf, size_t size,
                               size_t *needed);
 
@@ -694,11 +812,20 @@ TNN_API int tnn_model_set_seed(tnn_model *model, uint64_t seed);
 TNN_API tnn_rng *tnn_model_rng(tnn_model *model);
 
 /* Loss used by training and evaluation (enum tnn_loss_kind). With
- * TNN_LOSS_CROSS_ENTROPY and a softmax last layer, training computes the
- * loss from the softmax's input (the logits) and skips the softmax, while
- * prediction returns probabilities; without a softmax the model's outputs
- * are the logits. */
+ * TNN_LOSS_CROSS_ENTROPY and a softmax last layer, or (since 1.7)
+ * TNN_LOSS_BINARY_CROSS_ENTROPY and a sigmoid last layer, training
+ * computes the loss from that layer's input (the logits) and skips it,
+ * while prediction returns probabilities; without it the model's outputs
+ * are the logits. TNN_E_INVALID for a value that is no enum tnn_loss_kind
+ * (2 included). */
 TNN_API int tnn_model_set_loss(tnn_model *model, int loss);
+
+/* (since 1.7) Threshold delta (finite, > 0; default 1) of TNN_LOSS_HUBER,
+ * saved with the model: TNN_E_INVALID otherwise (a NULL model too),
+ * TNN_E_STATE from a fit callback. A delta other than 1 makes the model's
+ * files format 5 (docs/format.md). tnn_model_huber_delta(NULL) gives 0. */
+TNN_API int tnn_model_set_huber_delta(tnn_model *model, float delta);
+TNN_API float tnn_model_huber_delta(const tnn_model *model);
 
 /* Give the model its optimizer, taking ownership (a previous one is
  * freed); on failure opt is freed, except when it already belongs to
@@ -745,7 +872,9 @@ TNN_API size_t tnn_model_max_sample_values(const tnn_model *model);
 
 /* One training step on the batch x (m, in_features), y (labels as the
  * loss expects): forward, loss, backward, optimizer update. *loss (may be
- * NULL) receives the batch loss before the update. Needs an optimizer.
+ * NULL) receives the batch loss before the update: the loss function's
+ * value alone, without the weight-decay (L2) penalty, as in the loss that
+ * tnn_model_fit() and tnn_model_evaluate() report. Needs an optimizer.
  * The same as tnn_model_compute_gradients() then
  * tnn_model_apply_gradients(), in one call: whatever the gradient tensors
  * held before is added to, and they are zero afterwards. */
@@ -845,8 +974,11 @@ TNN_API int tnn_model_fit(tnn_model *model, const tnn_tensor *x,
                           size_t batch_size, int shuffle,
                           tnn_fit_callback callback, void *user);
 
-/* Loss and, for cross-entropy, accuracy of the model on (x, y) in eval
- * mode; accuracy is NaN for MSE. Either output may be NULL. */
+/* Loss and accuracy of the model on (x, y) in eval mode: the loss
+ * function's value without the weight-decay penalty; the accuracy for
+ * cross-entropy (the predicted class is the label's) and binary
+ * cross-entropy (Keras' binary accuracy, see tnn_loss_binary_cross_entropy),
+ * NaN for the regression losses. Either output may be NULL. */
 TNN_API int tnn_model_evaluate(tnn_model *model, const tnn_tensor *x,
                                const tnn_tensor *y, double *loss,
                                double *accuracy);
@@ -861,7 +993,8 @@ TNN_API int tnn_model_forward(tnn_model *model, const tnn_tensor *x,
                               tnn_tensor *out);
 
 /* Getters of tnn_progress. epoch and batch count from 0; loss and accuracy
- * are running means over the epoch so far (accuracy NaN for MSE);
+ * are running means over the epoch so far (accuracy as
+ * tnn_model_evaluate() gives it: NaN for MSE, MAE and Huber);
  * val_loss and val_accuracy are NaN unless the event is
  * TNN_EVENT_EPOCH_END with validation data; seconds is the time since the
  * epoch started. On NULL the integer getters give 0, the others NaN. */
@@ -875,6 +1008,92 @@ TNN_API double tnn_progress_accuracy(const tnn_progress *p);
 TNN_API double tnn_progress_val_loss(const tnn_progress *p);
 TNN_API double tnn_progress_val_accuracy(const tnn_progress *p);
 TNN_API double tnn_progress_seconds(const tnn_progress *p);
+
+/* (since 1.7) The model being trained (borrowed), or NULL for NULL. While
+ * its fit runs, a callback may read it (getters, tnn_model_evaluate() and
+ * tnn_model_predict() are refused: they would reuse its buffers) and may
+ * change the learning rate of its optimizer (tnn_optim_set_lr(), and the
+ * schedules); every call that changes layers, parameters, loss or
+ * optimizer settings is refused with TNN_E_STATE. */
+TNN_API tnn_model *tnn_progress_model(const tnn_progress *p);
+
+/* ------------------------------------------------------------------------ */
+/* Callbacks                                                (since 1.7)     */
+/* ------------------------------------------------------------------------ */
+
+/* A list of callbacks run in the order added, itself a tnn_fit_callback:
+ * pass tnn_callbacks_run and the list to tnn_model_fit(). Training stops
+ * when any of them asks; the others still see that event. A list may serve
+ * several fits one after the other (each callback starts afresh when a new
+ * fit begins) but not two at once. Owned by the caller; it must outlive
+ * the fits that use it. */
+typedef struct tnn_callbacks tnn_callbacks;
+
+/* What a ready-made callback watches, at the end of each epoch. The
+ * validation values need validation data in the fit, the accuracies a
+ * loss that gives one: a monitored value that is NaN at the fit's first
+ * epoch end makes the callback record TNN_E_STATE in tnn_last_error() and
+ * stop training (tnn_model_fit() then returns TNN_OK, as for any stop
+ * asked by a callback: clear the error before the fit to tell). A value
+ * that becomes NaN later counts as no improvement. */
+enum tnn_monitor {
+    TNN_MONITOR_LOSS = 1,
+    TNN_MONITOR_ACCURACY = 2,
+    TNN_MONITOR_VAL_LOSS = 3,
+    TNN_MONITOR_VAL_ACCURACY = 4
+};
+
+/* New empty list; NULL on failure. */
+TNN_API tnn_callbacks *tnn_callbacks_new(void);
+
+/* Release a list and the callbacks it made. NULL does nothing. */
+TNN_API void tnn_callbacks_free(tnn_callbacks *list);
+
+/* Append the caller's callback fn with its user pointer. */
+TNN_API int tnn_callbacks_add(tnn_callbacks *list, tnn_fit_callback fn,
+                              void *user);
+
+/* Append a progress printer: at each epoch's end one line to stream (not
+ * closed by the library), as Keras prints it:
+ * "Epoch 2/5 - 938/938 - 3.1s - loss: 0.0712 - accuracy: 0.9781" then
+ * " - val_loss: ... - val_accuracy: ..." with validation data; the
+ * accuracies only for classification losses. Nothing else is printed.
+ * Numbers always use '.', whatever the locale. A failed write records
+ * TNN_E_IO once per fit; training goes on. */
+TNN_API int tnn_callbacks_add_progress(tnn_callbacks *list, FILE *stream);
+
+/* Append early stopping: stop when the monitored value has not improved
+ * by more than min_delta (>= 0; a loss must fall, an accuracy rise) for
+ * patience (>= 0) epochs in a row; patience 0 and 1 both stop at the first
+ * epoch without improvement. With restore_best 1, the parameters (and
+ * batch-norm statistics) of the best epoch are put back when training
+ * ends, stopped early, at its last epoch or by another callback of the
+ * list; 0 keeps the last. The optimizer's state is not put back. The copy
+ * of the best epoch is allocated when the fit begins; if that fails,
+ * TNN_E_NOMEM is recorded as above and training stops. A fit that fails
+ * (say with TNN_E_NUMERIC) does not tell the list, which restores
+ * nothing then. */
+TNN_API int tnn_callbacks_add_early_stopping(tnn_callbacks *list, int monitor,
+                                             int patience, double min_delta,
+                                             int restore_best);
+
+/* Append reduce-learning-rate-on-plateau: when the monitored value has not
+ * improved by more than min_delta (>= 0) for patience (>= 0) epochs in a
+ * row, multiply the optimizer's learning rate by factor (in (0, 1)), not
+ * going below min_lr (>= 0), then wait patience epochs again. */
+TNN_API int tnn_callbacks_add_reduce_lr(tnn_callbacks *list, int monitor,
+                                        double factor, int patience,
+                                        double min_delta, double min_lr);
+
+/* Run the list's callbacks on progress: a tnn_fit_callback, with the list
+ * as its user pointer. Returns 1 to stop training, else 0; 1 with
+ * TNN_E_INVALID recorded for a NULL progress or list. */
+TNN_API int tnn_callbacks_run(const tnn_progress *progress, void *list);
+
+/* The epoch (from 0) after which early stopping stopped the last fit, or
+ * -1 if it did not (or stopped for an error), if the list has none, or
+ * for NULL. */
+TNN_API int tnn_callbacks_stopped_epoch(const tnn_callbacks *list);
 
 /* ------------------------------------------------------------------------ */
 /* Data files                                               (since 1.1)     */
@@ -909,6 +1128,204 @@ TNN_API int tnn_idx_load(const char *path, int flags, tnn_tensor **out);
 TNN_API int tnn_idx_load_buffer(const void *data, size_t size, int flags,
                                 tnn_tensor **out);
 
+/* Flags of tnn_csv_load(). Without either, the first line is a header if
+ * any of its fields is not a number. */
+enum tnn_csv_flags {
+    /* The first line names the columns. */
+    TNN_CSV_HEADER = 1,
+    /* The first line is data. */
+    TNN_CSV_NO_HEADER = 2
+};
+
+/* (since 1.7) Read a numeric table from a text file into new tensors: *x
+ * (rows, columns not chosen as targets) and *y (rows, the target columns in
+ * the order given), both owned by the caller.
+ * - Fields are separated by delimiter: ',', ';', '\t', or ' ' for runs of
+ *   spaces and tabs; 0 detects it from the first data line: whichever of
+ *   ',', ';', '\t' comes first on it outside double quotes, else runs of
+ *   blanks.
+ * - Fields are decimal numbers in the C locale's syntax whatever the
+ *   program's locale (sign, digits, fraction, exponent), or nan, inf or
+ *   infinity in any case with an optional sign, optionally in double
+ *   quotes and surrounded by blanks, correctly rounded to float; values
+ *   below the float range round to 0 or a subnormal. For header detection
+ *   "not a number" means not in this syntax. Lines end in "\n" or "\r\n";
+ *   lines that are empty or hold only blanks, and lines whose first
+ *   character is '#', are skipped; a UTF-8 byte order mark is ignored. In
+ *   a line a quoting error is reported first, then a wrong field count,
+ *   then the first bad value.
+ * - targets: NULL or "" for none (then *y is NULL, and y may be NULL),
+ *   else a comma-separated list of columns, each a 0-based index ([+-]
+ *   digits is always an index), a negative index from the end (-1: the
+ *   last), or a header name, matched exactly (a name two columns share is
+ *   refused). Targets need y.
+ * - A file starting with the gzip magic is decompressed when the library
+ *   was built with zlib (tnn_csv_load() only; TNN_E_FORMAT otherwise);
+ *   concatenated members are read; a corrupt, truncated or trailing-junk
+ *   stream is TNN_E_CORRUPT, and more than 1 GiB inflated TNN_E_FORMAT.
+ * Errors (*x and *y are then NULL): TNN_E_INVALID for NULL path or x, an
+ * unknown flag or both, a delimiter other than those, a bad or repeated
+ * target, a name without a header, or every column a target; TNN_E_IO if
+ * the file cannot be read; TNN_E_FORMAT naming the line and column of
+ * every field that is not a number or does not fit in a float, of a line
+ * with another field count than the first, and for a file without data
+ * lines; TNN_E_NOMEM. */
+TNN_API int tnn_csv_load(const char *path, int flags, char delimiter,
+                         const char *targets, tnn_tensor **x, tnn_tensor **y);
+
+/* (since 1.7) tnn_csv_load() from size bytes at data (no gzip: data
+ * starting with the gzip magic is TNN_E_FORMAT). */
+TNN_API int tnn_csv_load_buffer(const void *data, size_t size, int flags,
+                                char delimiter, const char *targets,
+                                tnn_tensor **x, tnn_tensor **y);
+
+/* (since 1.7) Split rows into training and test views
+ * (tnn_tensor_view_rows()): with rng (may be NULL) the rows of x and y are
+ * first shuffled together in place (tnn_tensor_shuffle_rows()); then the last
+ * ceil(test_fraction * rows) rows are the test set and the others the training
+ * set, as scikit-learn's train_test_split. test_fraction in (0, 1) and both
+ * sets non-empty (TNN_E_INVALID). y may be NULL, and then y_train and y_test
+ * are not written (and may be NULL). TNN_E_INVALID for NULL x, x_train or
+ * x_test, for NULL y_train or y_test when y is given, and for x and y
+ * sharing storage when rng is given; TNN_E_SHAPE when y has another row
+ * count. The four views are owned by the caller; on failure none is made
+ * and nothing is shuffled. */
+TNN_API int tnn_split_rows(tnn_tensor *x, tnn_tensor *y, double test_fraction,
+                           tnn_rng *rng, tnn_tensor **x_train,
+                           tnn_tensor **y_train, tnn_tensor **x_test,
+                           tnn_tensor **y_test);
+
+/* A standardiser: per-feature mean and scale learned from one tensor and
+ * applied to others, as scikit-learn's StandardScaler. */
+typedef struct tnn_scaler tnn_scaler;
+
+/* (since 1.7) Learn the mean and the population standard deviation (ddof
+ * 0) of each feature (column of the rows: tnn_tensor_size / rows of them)
+ * of x, in double; a feature whose deviation is 0, or rounds to 0 in
+ * float, gets scale 1. NULL on
+ * failure (TNN_E_INVALID for NULL x or a non-finite value, naming it;
+ * TNN_E_NOMEM). Owned by the caller. */
+TNN_API tnn_scaler *tnn_scaler_fit(const tnn_tensor *x);
+
+/* (since 1.7) Release a scaler; NULL does nothing. */
+TNN_API void tnn_scaler_free(tnn_scaler *scaler);
+
+/* (since 1.7) Number of features, and borrowed arrays of that many means
+ * and scales (valid until the scaler is freed); 0 / NULL for NULL. */
+TNN_API size_t tnn_scaler_features(const tnn_scaler *scaler);
+TNN_API const float *tnn_scaler_mean(const tnn_scaler *scaler);
+TNN_API const float *tnn_scaler_scale(const tnn_scaler *scaler);
+
+/* (since 1.7) In place: x = (x - mean) / scale feature by feature, and the
+ * inverse x = x * scale + mean, each computed in double. x must have the
+ * scaler's feature count per row (TNN_E_SHAPE); NULL arguments are
+ * TNN_E_INVALID. */
+TNN_API int tnn_scaler_transform(const tnn_scaler *scaler, tnn_tensor *x);
+TNN_API int tnn_scaler_inverse(const tnn_scaler *scaler, tnn_tensor *x);
+
+/* (since 1.7) Save a scaler to path (written whole or not at all, as
+ * model files are; see docs/format.md), and read one back into a new
+ * *out owned by the caller. Errors as for tnn_model_save() and
+ * tnn_model_load(): TNN_E_INVALID for NULL arguments, TNN_E_IO,
+ * TNN_E_FORMAT, TNN_E_CORRUPT, TNN_E_VERSION for a newer format version,
+ * TNN_E_NOMEM. */
+TNN_API int tnn_scaler_save(const tnn_scaler *scaler, const char *path);
+TNN_API int tnn_scaler_load(const char *path, tnn_scaler **out);
+
+/* ------------------------------------------------------------------------ */
+/* Metrics                                                  (since 1.7)     */
+/* ------------------------------------------------------------------------ */
+
+/* Classes as the metrics take them: a 1-D (m) or (m, 1) tensor of class
+ * indices stored as floats (integers in [0, classes)), or a 2-D (m, c)
+ * tensor of scores, probabilities or one-hot rows with c >= 2, whose
+ * class is the index of the row's largest value (the first of equal
+ * ones). A value that is no class (a NaN score, an index that is negative,
+ * not an integer or too large) is TNN_E_INVALID naming its row; a tensor
+ * of another shape, row counts that differ, or scores whose c is not the
+ * call's class count is TNN_E_SHAPE; NULL arguments are TNN_E_INVALID.
+ * Nothing is written on failure. The metrics never allocate. */
+
+/* How per-class precision, recall and F1 combine into one figure. */
+enum tnn_average {
+    /* Unweighted mean over the classes. */
+    TNN_AVERAGE_MACRO = 1,
+    /* Mean weighted by each class's true count (support). */
+    TNN_AVERAGE_WEIGHTED = 2,
+    /* From the summed counts: the accuracy, for one label a row. */
+    TNN_AVERAGE_MICRO = 3
+};
+
+/* Class of each row of scores (m, c), c >= 2, into classes (any tensor of
+ * m elements), as floats. */
+TNN_API int tnn_predicted_classes(const tnn_tensor *scores,
+                                  tnn_tensor *classes);
+
+/* Confusion matrix of predicted against true labels (classes as above,
+ * both m rows): counts[t * classes + p] is the number of rows of true class
+ * t predicted as p (rows: truth, columns: prediction, as scikit-learn's),
+ * classes * classes entries. */
+TNN_API int tnn_confusion_matrix(const tnn_tensor *predicted,
+                                 const tnn_tensor *labels, size_t classes,
+                                 size_t *counts);
+
+/* Fraction of rows whose predicted class is the label's. When one of the
+ * two holds scores (m, c), the other's indices must be below c; when both
+ * hold indices, any integer >= 0 is a class. */
+TNN_API int tnn_accuracy(const tnn_tensor *predicted, const tnn_tensor *labels,
+                         double *accuracy);
+
+/* Fraction of rows whose label is among the k (1 <= k <= c) classes with
+ * the largest scores (m, c), c >= 2: a row counts when fewer than k
+ * scores are larger than the label's, so that at ties the label counts
+ * (top-1 can exceed tnn_accuracy(), which takes the first largest). k
+ * outside [1, c] is TNN_E_INVALID. */
+TNN_API int tnn_top_k_accuracy(const tnn_tensor *scores,
+                               const tnn_tensor *labels, size_t k,
+                               double *accuracy);
+
+/* Per-class precision, recall, F1 and support (true count) from a
+ * confusion matrix of classes * classes counts, into arrays of classes
+ * entries (each may be NULL). A ratio whose denominator is 0 is 0, as
+ * scikit-learn's zero_division default gives. For this function and the
+ * three below: TNN_E_INVALID for NULL counts or out, classes 0, a matrix
+ * too large for memory, counts summing past SIZE_MAX, or an unknown
+ * average. */
+TNN_API int tnn_class_scores(const size_t *counts, size_t classes,
+                             double *precision, double *recall, double *f1,
+                             size_t *support);
+
+/* Precision, recall and F1 of a confusion matrix, averaged (enum
+ * tnn_average) over all classes (scikit-learn's, with labels 0 to
+ * classes - 1). */
+TNN_API int tnn_precision(const size_t *counts, size_t classes, int average,
+                          double *out);
+TNN_API int tnn_recall(const size_t *counts, size_t classes, int average,
+                       double *out);
+TNN_API int tnn_f1_score(const size_t *counts, size_t classes, int average,
+                         double *out);
+
+/* Print a confusion matrix as a table to stream: a corner "true\pred",
+ * then the predicted classes; one row per true class; columns
+ * right-aligned, as wide as the widest count or class number, two spaces
+ * apart. The stream is flushed; TNN_E_IO if writing or flushing fails. */
+TNN_API int tnn_confusion_matrix_print(FILE *stream, const size_t *counts,
+                                       size_t classes);
+
+/* Regression metrics of pred against target (exactly the same shape, (m)
+ * or (m, k); TNN_E_SHAPE otherwise), in double, each output scored alone
+ * and the k scores averaged (scikit-learn's uniform average): mean
+ * absolute error, root mean squared error, and R^2 = 1 - SS_res / SS_tot
+ * (an output whose target is constant, as any single row is, scores 1 if
+ * predicted exactly, else 0). A NaN or infinite value is TNN_E_INVALID
+ * naming the tensor, row and output. */
+TNN_API int tnn_mean_absolute_error(const tnn_tensor *pred,
+                                    const tnn_tensor *target, double *out);
+TNN_API int tnn_root_mean_squared_error(const tnn_tensor *pred,
+                                        const tnn_tensor *target, double *out);
+TNN_API int tnn_r2_score(const tnn_tensor *pred, const tnn_tensor *target,
+                         double *out);
+
 /* ------------------------------------------------------------------------ */
 /* Model files                                              (since 1.2)     */
 /* ------------------------------------------------------------------------ */
@@ -927,7 +1344,10 @@ enum tnn_save_flags {
  * optimizer. The format (docs/format.md) is little-endian with a CRC-32 per
  * section and over the whole file, in the oldest format version that
  * describes the model (since 1.4: 1, which libtinynn 1.2 reads, for flat
- * input and the layer kinds of 1.2; 2 otherwise). The file is written
+ * input and the layer kinds of 1.2; 2 otherwise; later versions for what
+ * their releases added, since 1.7 5 for the losses of 1.7 or a Huber
+ * delta other than 1, which libtinynn 1.6 refuses with TNN_E_VERSION;
+ * docs/format.md lists them). The file is written
  * under a temporary name (".tnn-save-" and 16 hex digits) in the same
  * directory, flushed to disk and renamed over path: on any failure path
  * keeps its previous content and no temporary file remains (a process

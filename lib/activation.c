@@ -1,6 +1,8 @@
 /*
  * Elementwise activations. Each backward uses the forward's output, which
- * the model keeps, so these layers store nothing.
+ * the model keeps, so these layers store nothing. A final sigmoid under
+ * binary cross-entropy is fused into the loss (as softmax is into
+ * cross-entropy): its backward then never runs in training.
  */
 #include <math.h>
 #include <string.h>
@@ -155,6 +157,10 @@ const struct tnn__layer_ops tnn__sigmoid_ops = {
     .name = "sigmoid",
     .forward = sigmoid_forward,
     .backward = sigmoid_backward,
+    /* Last under binary cross-entropy, the loss takes its input as the
+     * logits: the model stops before it in training, and it runs only for
+     * predictions. */
+    .fuses_with_binary_cross_entropy = true,
     .since_format = 1,
 };
 

@@ -470,6 +470,8 @@ int tnn_batchnorm_set_momentum(tnn_layer *layer, float momentum)
     struct batchnorm *bn = as_batchnorm(__func__, layer);
     if (!bn)
         return TNN_E_INVALID;
+    if (tnn__layer_check_idle(__func__, layer) != TNN_OK)
+        return TNN_E_STATE;
     if (!(momentum >= 0.0f && momentum < 1.0f))
         return tnn__fail(TNN_E_INVALID, __func__,
                          "momentum is %g; it must be in [0, 1)",
@@ -489,6 +491,8 @@ int tnn_batchnorm_set_eps(tnn_layer *layer, float eps)
     struct batchnorm *bn = as_batchnorm(__func__, layer);
     if (!bn)
         return TNN_E_INVALID;
+    if (tnn__layer_check_idle(__func__, layer) != TNN_OK)
+        return TNN_E_STATE;
     if (!(eps > 0.0f) || !isfinite(eps))
         return tnn__fail(TNN_E_INVALID, __func__,
                          "eps is %g; it must be positive and finite",

@@ -50,11 +50,20 @@ static inline bool tnn__mul_size(size_t a, size_t b, size_t *out)
 }
 
 /* tensor.c: the layout every module relies on. */
+/* Storage that several tensors share (views) or that the caller owns
+ * (wrapped); a tensor alone with its own buffer has none. */
+struct tnn__storage {
+    _Atomic size_t refs;
+    float *base;
+    bool owned; /* freed with the last reference */
+};
+
 struct tnn_tensor {
     int ndim;
     size_t dims[TNN_MAX_DIMS];
     size_t size;
     float *data;
+    struct tnn__storage *storage;
 };
 
 /* Check a tensor argument and its shape in one place, so messages agree.
@@ -144,6 +153,8 @@ struct tnn__layer_ops {
     /* As the last layer under cross-entropy, the loss computes it together
      * with its gradient (softmax): the model stops before it in training. */
     bool fuses_with_cross_entropy;
+    /* The same for binary cross-entropy (sigmoid). */
+    bool fuses_with_binary_cross_entropy;
     /* Whether the layer runs the layer before it (prev) and itself as one
      * pass each way, when nothing else reads prev's output (inside a
      * model); NULL for kinds that never do. The passes give the values
@@ -218,6 +229,15 @@ struct tnn_layer {
     /* The model that owns the layer, NULL while the caller does: a layer
      * has one owner, and is freed by it alone. */
     const struct tnn_model *owner;
+    /* Made by tnn_layer_clone() or taken out of a model: the model it
+     * joins keeps its parameters instead of initialising them (cleared
+     * once it has joined). */
+    bool keep_params;
+    /* The widths before the layer was first bound to an input, for kinds
+     * that take their shape from it, so that a layer taken out of a model
+     * can go where other shapes flow (tnn__layer_unbind()). */
+    bool bound_by_input;
+    size_t unbound_in, unbound_out;
     /* Set by a sharded model around a training forward: kinds that draw
      * random numbers draw each row's from a stream keyed by key and the
      * row's index in the global batch (first_row + its row here), so that
@@ -261,6 +281,17 @@ void tnn__init_weights(tnn_layer *layer, int init, float value, double fan_in,
 
 /* Arguments of a kind's set_init: layer of that kind, an enum tnn_init,
  * a finite constant. */
+/* Undo the binding that tnn__layer_bind() gave a layer born without a
+ * shape; layers born with one (dense) keep it. */
+void tnn__layer_unbind(tnn_layer *layer);
+
+/* TNN_E_STATE while the model that owns layer trains (a fit callback may
+ * read a model's layers, not change them); TNN_OK for NULL. */
+int tnn__layer_check_idle(const char *func, const tnn_layer *layer);
+
+/* Zero the gradients, for the library's own use (no checks). */
+void tnn__layer_zero_grad(tnn_layer *layer);
+
 int tnn__check_init(const char *func, const tnn_layer *layer,
                     const struct tnn__layer_ops *ops, int init, float value);
 
@@ -351,6 +382,22 @@ int tnn__check_probability_labels(const char *func, const float *labels,
 int tnn__cross_entropy(const char *func, const float *logits,
                        const float *labels, bool index_labels, size_t n,
                        size_t k, float *grad, double *loss, size_t *correct);
+
+double tnn__mae(const float *pred, const float *target, size_t n, size_t k,
+                float *grad);
+double tnn__huber(const float *pred, const float *target, size_t n, size_t k,
+                  float delta, float *grad);
+
+/* Every target finite and in [0, 1]: TNN_E_INVALID naming the first other
+ * one (row, column, value). */
+int tnn__check_binary_targets(const char *func, const float *targets, size_t n,
+                              size_t k);
+
+/* Targets already checked. *correct counts the values where the logit is
+ * no NaN and (logit > 0) equals (target > 0.5). */
+double tnn__binary_cross_entropy(const float *logits, const float *targets,
+                                 size_t n, size_t k, float *grad,
+                                 size_t *correct);
 
 /* ---- random numbers (rng.c) --------------------------------------------- */
 
@@ -691,6 +738,24 @@ int tnn__write_file_atomic(const char *func, const char *path,
 /* ---- models (model.c) ----------------------------------------------------
  */
 
+/* What tnn_model_fit() shows its callback (progress.c's getters). */
+struct tnn_progress {
+    tnn_model *model;
+    /* Counts the model's fit calls, so that a callback kept across calls
+     * sees a new one begin. */
+    unsigned long fit;
+    int event;
+    int epoch;
+    int epochs;
+    size_t batch;
+    size_t batches;
+    double loss;
+    double accuracy;
+    double val_loss;
+    double val_accuracy;
+    double seconds;
+};
+
 struct tnn_model {
     struct tnn__shape in_shape;
     size_t in_features;
@@ -710,6 +775,10 @@ struct tnn_model {
     /* Set while tnn_model_fit() runs, so that its callback cannot change
      * the model under it. */
     bool busy;
+    /* tnn_model_fit() calls so far (struct tnn_progress). */
+    unsigned long fits;
+    /* Threshold of TNN_LOSS_HUBER. */
+    float huber_delta;
     /* Buffers for up to rows_cap rows, made on first use and kept: act[0]
      * gathers shuffled input rows, act[i + 1] is layer i's output and
      * dact[i + 1] the loss gradient with respect to it. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "model_io.h"
 
 tnn_layer *tnn__layer_alloc(const char *func, const struct tnn__layer_ops *ops,
                             size_t in, size_t out, size_t impl_size)
@@ -110,6 +111,16 @@ void tnn__init_weights(tnn_layer *layer, int init, float value, double fan_in,
     tnn_tensor_fill(layer->param[1], 0.0f);
 }
 
+int tnn__layer_check_idle(const char *func, const tnn_layer *layer)
+{
+    if (layer && layer->owner && layer->owner->busy)
+        return tnn__fail(TNN_E_STATE, func,
+                         "the %s layer's model is training (called from a "
+                         "tnn_model_fit() callback)",
+                         layer->ops->name);
+    return TNN_OK;
+}
+
 int tnn__check_init(const char *func, const tnn_layer *layer,
                     const struct tnn__layer_ops *ops, int init, float value)
 {
@@ -122,7 +133,7 @@ int tnn__check_init(const char *func, const tnn_layer *layer,
     if (!isfinite(value))
         return tnn__fail(TNN_E_INVALID, func, "value %g is not finite",
                          (double)value);
-    return TNN_OK;
+    return tnn__layer_check_idle(func, layer);
 }
 
 void *tnn__grow_rows(const char *func, const char *what, void *buffer,
@@ -187,8 +198,22 @@ int tnn__layer_bind(tnn_layer *layer, const char *func,
         return tnn__fail(TNN_E_SHAPE, func,
                          "%s layer: output of more than %zu values",
                          layer->ops->name, TNN_MAX_BLAS_DIM);
+    layer->bound_by_input = true;
+    layer->unbound_in = layer->in_features;
+    layer->unbound_out = layer->out_features;
     tnn__layer_set_shapes(layer, in, &out);
     return TNN_OK;
+}
+
+void tnn__layer_unbind(tnn_layer *layer)
+{
+    if (!layer->bound_by_input)
+        return;
+    layer->in_shape.ndim = 0;
+    layer->out_shape.ndim = 0;
+    layer->in_features = layer->unbound_in;
+    layer->out_features = layer->unbound_out;
+    layer->bound_by_input = false;
 }
 
 int tnn__layer_reserve(tnn_layer *layer, const char *func, size_t n)
@@ -242,6 +267,67 @@ void tnn__layer_destroy(tnn_layer *layer)
     tnn__free(layer);
 }
 
+/* Copy the values of one tensor into another of the same size. */
+static int copy_values(const char *func, const char *what, tnn_tensor *to,
+                       const tnn_tensor *from)
+{
+    if (!to || !from || to->size != from->size)
+        return tnn__fail(TNN_E_STATE, func,
+                         "the copy's %s do not match the layer's", what);
+    memcpy(to->data, from->data, from->size * sizeof *from->data);
+    return TNN_OK;
+}
+
+/* The copy is made as a model file would make it: the kind's
+ * configuration words through its own loader, then the values. */
+tnn_layer *tnn_layer_clone(const tnn_layer *layer)
+{
+    if (!layer) {
+        tnn__fail(TNN_E_INVALID, __func__, "layer is NULL");
+        return NULL;
+    }
+    const struct tnn__layer_ops *ops = layer->ops;
+    struct tnn__layer_record record = {
+        .kind = (uint32_t)ops->kind,
+        .trainable = layer->trainable,
+        .in = layer->in_features,
+        .out = layer->out_features,
+        .nconfig = tnn__layer_config_words(ops, TNN__FORMAT_VERSION)};
+    if (ops->save_config)
+        ops->save_config(layer, TNN__FORMAT_VERSION, record.config);
+    tnn_layer *copy = ops->load_config
+                          ? ops->load_config(&record, TNN__FORMAT_VERSION)
+                          : tnn__layer_alloc(__func__, ops, 0, 0, 0);
+    if (!copy) {
+        /* The only refusal left for a configuration that a layer already
+         * has is running out of memory. */
+        tnn__fail(TNN_E_NOMEM, __func__,
+                  "cannot allocate a copy of the %s "
+                  "layer",
+                  ops->name);
+        return NULL;
+    }
+    int rc = copy->num_params == layer->num_params
+                 ? TNN_OK
+                 : tnn__fail(TNN_E_STATE, __func__,
+                             "the copy of the %s layer has %d parameter "
+                             "tensors, not %d",
+                             ops->name, copy->num_params, layer->num_params);
+    for (int p = 0; rc == TNN_OK && p < layer->num_params; p++)
+        rc = copy_values(__func__, "parameters", copy->param[p],
+                         layer->param[p]);
+    for (int k = 0; rc == TNN_OK && k < ops->num_state; k++)
+        rc = copy_values(__func__, ops->state_names[k], ops->state(copy, k),
+                         ops->state((tnn_layer *)layer, k));
+    if (rc != TNN_OK) {
+        tnn__layer_destroy(copy);
+        return NULL;
+    }
+    copy->trainable = layer->trainable;
+    copy->keep_params = true;
+    return copy;
+}
+
 int tnn_layer_kind(const tnn_layer *layer)
 {
     return layer ? (int)layer->ops->kind : 0;
@@ -288,10 +374,13 @@ int tnn_layer_set_trainable(tnn_layer *layer, int trainable)
     if (trainable != 0 && trainable != 1)
         return tnn__fail(TNN_E_INVALID, __func__,
                          "trainable is %d; it must be 0 or 1", trainable);
+    int rc = tnn__layer_check_idle(__func__, layer);
+    if (rc != TNN_OK)
+        return rc;
     /* A frozen layer's gradients are overwritten, not consumed by the
      * optimizer: start a trainable layer again from zero. */
     if (trainable == 1 && !layer->trainable)
-        tnn_layer_zero_grad(layer);
+        tnn__layer_zero_grad(layer);
     layer->trainable = trainable == 1;
     return TNN_OK;
 }
@@ -307,18 +396,28 @@ int tnn_layer_init(tnn_layer *layer, tnn_rng *rng)
         return tnn__fail(TNN_E_INVALID, __func__, "layer is NULL");
     if (!rng)
         return tnn__fail(TNN_E_INVALID, __func__, "rng is NULL");
+    int rc = tnn__layer_check_idle(__func__, layer);
+    if (rc != TNN_OK)
+        return rc;
     if (layer->ops->init)
         layer->ops->init(layer, rng);
     return TNN_OK;
+}
+
+void tnn__layer_zero_grad(tnn_layer *layer)
+{
+    for (int i = 0; i < layer->num_params; i++)
+        tnn_tensor_fill(layer->grad[i], 0.0f);
 }
 
 int tnn_layer_zero_grad(tnn_layer *layer)
 {
     if (!layer)
         return tnn__fail(TNN_E_INVALID, __func__, "layer is NULL");
-    for (int i = 0; i < layer->num_params; i++)
-        tnn_tensor_fill(layer->grad[i], 0.0f);
-    return TNN_OK;
+    int rc = tnn__layer_check_idle(__func__, layer);
+    if (rc == TNN_OK)
+        tnn__layer_zero_grad(layer);
+    return rc;
 }
 
 /* t must hold rows of width values (any layout: (rows, width) or
@@ -381,7 +480,9 @@ int tnn_layer_forward(tnn_layer *layer, const tnn_tensor *in, tnn_tensor *out,
     if (mode != TNN_MODE_EVAL && mode != TNN_MODE_TRAIN)
         return tnn__fail(TNN_E_INVALID, __func__, "mode is %d", mode);
     struct tnn__shape shape;
-    int rc = sample_shape(__func__, in, &shape);
+    int rc = tnn__layer_check_idle(__func__, layer);
+    if (rc == TNN_OK)
+        rc = sample_shape(__func__, in, &shape);
     if (rc != TNN_OK)
         return rc;
     size_t n = in->dims[0];
@@ -407,6 +508,7 @@ int tnn_layer_forward(tnn_layer *layer, const tnn_tensor *in, tnn_tensor *out,
         layer->out_shape = before.out_shape;
         layer->in_features = before.in_features;
         layer->out_features = before.out_features;
+        layer->bound_by_input = before.bound_by_input;
         return rc;
     }
     layer->ops->forward(layer, in->data, out->data, n, training, rng);
@@ -422,6 +524,8 @@ int tnn_layer_backward(tnn_layer *layer, const tnn_tensor *in,
 {
     if (!layer)
         return tnn__fail(TNN_E_INVALID, __func__, "layer is NULL");
+    if (tnn__layer_check_idle(__func__, layer) != TNN_OK)
+        return TNN_E_STATE;
     if (layer->forward_rows == 0)
         return tnn__fail(TNN_E_STATE, __func__,
                          "no forward pass in training mode preceded it");

@@ -1,5 +1,6 @@
 /*
- * Losses: value and input gradient in one pass, sums in double.
+ * Losses: value and input gradient in one pass, sums in double: MSE,
+ * cross-entropy, and (since 1.7) MAE, Huber and binary cross-entropy.
  */
 #include <math.h>
 
@@ -121,6 +122,92 @@ int tnn__cross_entropy(const char *func, const float *logits,
     return TNN_OK;
 }
 
+/* ---- the losses of 1.7 ---------------------------------------------------
+ * Means over all n * k values. Differences are taken in double, which
+ * holds the difference of two floats exactly unless their magnitudes lie
+ * more than 2^29 apart, so that the sums see little rounding but their
+ * own. */
+
+double tnn__mae(const float *pred, const float *target, size_t n, size_t k,
+                float *grad)
+{
+    const size_t count = n * k;
+    const float step = (float)(1.0 / (double)count);
+    double sum = 0.0;
+    for (size_t i = 0; i < count; i++) {
+        double d = (double)pred[i] - (double)target[i];
+        sum += fabs(d);
+        /* sign(d): 0 where p = t, and NaN passes as NaN. */
+        if (grad)
+            grad[i] = d > 0.0 ? step : d < 0.0 ? -step : (float)(d * step);
+    }
+    return sum / (double)count;
+}
+
+double tnn__huber(const float *pred, const float *target, size_t n, size_t k,
+                  float delta, float *grad)
+{
+    const size_t count = n * k;
+    const double inv = 1.0 / (double)count, dl = delta;
+    double sum = 0.0;
+    for (size_t i = 0; i < count; i++) {
+        double d = (double)pred[i] - (double)target[i], a = fabs(d);
+        /* A NaN d takes the first branch: NaN loss and gradient. */
+        if (!(a > dl)) {
+            sum += 0.5 * d * d;
+            if (grad)
+                grad[i] = (float)(d * inv);
+        } else {
+            sum += dl * (a - 0.5 * dl);
+            if (grad)
+                grad[i] = (float)((d > 0.0 ? dl : -dl) * inv);
+        }
+    }
+    return sum * inv;
+}
+
+int tnn__check_binary_targets(const char *func, const float *targets, size_t n,
+                              size_t k)
+{
+    for (size_t r = 0; r < n; r++)
+        for (size_t j = 0; j < k; j++) {
+            float t = targets[r * k + j];
+            /* Also refuses NaN, for which both comparisons are false. */
+            if (!(t >= 0.0f && t <= 1.0f))
+                return tnn__fail(TNN_E_INVALID, func,
+                                 "target row %zu, column %zu is %g; binary "
+                                 "cross-entropy takes targets in [0, 1]",
+                                 r, j, (double)t);
+        }
+    return TNN_OK;
+}
+
+double tnn__binary_cross_entropy(const float *logits, const float *targets,
+                                 size_t n, size_t k, float *grad,
+                                 size_t *correct)
+{
+    const size_t count = n * k;
+    const double inv = 1.0 / (double)count;
+    double sum = 0.0;
+    size_t hits = 0;
+    for (size_t i = 0; i < count; i++) {
+        const double z = logits[i], t = targets[i];
+        /* -log(sigmoid(z)) t - log(1 - sigmoid(z)) (1 - t), written so
+         * that exp() never overflows: finite for every finite z. */
+        const double e = exp(-fabs(z));
+        sum += (z > 0.0 ? z : 0.0) - z * t + log1p(e);
+        /* sigmoid(z) from the same exp(-|z|), which is at most 1. */
+        if (grad) {
+            double p = z >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+            grad[i] = (float)((p - t) * inv);
+        }
+        /* A NaN logit never counts, as in cross-entropy. */
+        hits += !isnan(logits[i]) && (logits[i] > 0.0f) == (targets[i] > 0.5f);
+    }
+    *correct = hits;
+    return sum * inv;
+}
+
 static int check_2d(const char *func, const char *name, const tnn_tensor *t)
 {
     if (!t)
@@ -192,5 +279,76 @@ int tnn_loss_cross_entropy(const tnn_tensor *logits, const tnn_tensor *labels,
         *loss = value;
     if (accuracy)
         *accuracy = (double)correct / (double)n;
+    return TNN_OK;
+}
+
+/* pred and target 2-D of the same shape, and grad (unless NULL) too. */
+static int check_pair(const char *func, const char *pred_name,
+                      const tnn_tensor *pred, const char *target_name,
+                      const tnn_tensor *target)
+{
+    int rc = check_2d(func, pred_name, pred);
+    if (rc == TNN_OK)
+        rc = check_2d(func, target_name, target);
+    if (rc == TNN_OK)
+        rc = check_same_shape(func, target_name, target, pred);
+    return rc;
+}
+
+int tnn_loss_mae(const tnn_tensor *pred, const tnn_tensor *target,
+                 double *loss, tnn_tensor *grad)
+{
+    int rc = check_pair(__func__, "pred", pred, "target", target);
+    if (rc == TNN_OK && grad)
+        rc = check_same_shape(__func__, "grad", grad, pred);
+    if (rc != TNN_OK)
+        return rc;
+    double value = tnn__mae(pred->data, target->data, pred->dims[0],
+                            pred->dims[1], grad ? grad->data : NULL);
+    if (loss)
+        *loss = value;
+    return TNN_OK;
+}
+
+int tnn_loss_huber(const tnn_tensor *pred, const tnn_tensor *target,
+                   float delta, double *loss, tnn_tensor *grad)
+{
+    int rc = check_pair(__func__, "pred", pred, "target", target);
+    if (rc == TNN_OK && !(delta > 0.0f && isfinite(delta)))
+        rc =
+            tnn__fail(TNN_E_INVALID, __func__,
+                      "delta is %g; it must be finite and > 0", (double)delta);
+    if (rc == TNN_OK && grad)
+        rc = check_same_shape(__func__, "grad", grad, pred);
+    if (rc != TNN_OK)
+        return rc;
+    double value = tnn__huber(pred->data, target->data, pred->dims[0],
+                              pred->dims[1], delta, grad ? grad->data : NULL);
+    if (loss)
+        *loss = value;
+    return TNN_OK;
+}
+
+int tnn_loss_binary_cross_entropy(const tnn_tensor *logits,
+                                  const tnn_tensor *targets, double *loss,
+                                  tnn_tensor *grad, double *accuracy)
+{
+    int rc = check_pair(__func__, "logits", logits, "targets", targets);
+    if (rc == TNN_OK && grad)
+        rc = check_same_shape(__func__, "grad", grad, logits);
+    const size_t n = rc == TNN_OK ? logits->dims[0] : 0;
+    const size_t k = rc == TNN_OK ? logits->dims[1] : 0;
+    /* Targets are checked before anything is written. */
+    if (rc == TNN_OK)
+        rc = tnn__check_binary_targets(__func__, targets->data, n, k);
+    if (rc != TNN_OK)
+        return rc;
+    size_t correct;
+    double value = tnn__binary_cross_entropy(
+        logits->data, targets->data, n, k, grad ? grad->data : NULL, &correct);
+    if (loss)
+        *loss = value;
+    if (accuracy)
+        *accuracy = (double)correct / (double)(n * k);
     return TNN_OK;
 }

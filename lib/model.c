@@ -10,19 +10,6 @@
 
 #include "internal.h"
 
-struct tnn_progress {
-    int event;
-    int epoch;
-    int epochs;
-    size_t batch;
-    size_t batches;
-    double loss;
-    double accuracy;
-    double val_loss;
-    double val_accuracy;
-    double seconds;
-};
-
 /* The rows a model is fed: dims[0] rows of everything else. */
 struct rows {
     const float *data;
@@ -181,6 +168,7 @@ static tnn_model *model_new(const char *func, const struct tnn__shape *in)
     m->in_features = tnn__shape_size(in);
     m->rng = rng;
     m->loss = TNN_LOSS_MSE;
+    m->huber_delta = 1.0f;
     m->mode = TNN_MODE_EVAL;
     m->max_sample_values = TNN_DEFAULT_MAX_SAMPLE_VALUES;
     return m;
@@ -240,6 +228,53 @@ static int check_unowned(const tnn_model *m, const char *func,
                      owner == m ? "this model" : "another model");
 }
 
+/* The layer list changes (a layer added, removed, inserted or replaced):
+ * the buffers sized for the old one go first, and the optimizer's state
+ * with the parameter list it belonged to (the next step would rebuild it,
+ * but a file saved before then must not hold state that no longer fits). */
+static void layers_changing(tnn_model *m)
+{
+    free_buffers(m);
+    if (m->optim)
+        tnn__optim_forget_state(m->optim);
+}
+
+/* Room for one more layer in the list. */
+static int grow_layers(tnn_model *m, const char *func)
+{
+    if (m->num_layers < m->layers_cap)
+        return TNN_OK;
+    size_t cap = m->layers_cap ? 2 * m->layers_cap : 8;
+    tnn_layer **grown = tnn__realloc(m->layers, cap * sizeof *grown);
+    if (!grown)
+        return tnn__fail(TNN_E_NOMEM, func,
+                         "cannot grow the layer list to %zu", cap);
+    m->layers = grown;
+    m->layers_cap = cap;
+    return TNN_OK;
+}
+
+/* A layer joins the model: initialised from its generator, unless it
+ * comes with parameters (a clone, or a layer taken out of a model). */
+static void join(tnn_model *m, tnn_layer *layer)
+{
+    if (layer->ops->init && !layer->keep_params)
+        layer->ops->init(layer, m->rng);
+    layer->keep_params = false;
+    layer->owner = m;
+}
+
+/* A layer leaves the model for the caller, with its parameters, which it
+ * keeps when it joins a model again, and without the shape the model gave
+ * it (a dense layer keeps the widths it was made with). */
+static void leave(tnn_layer *layer)
+{
+    layer->owner = NULL;
+    layer->forward_rows = 0;
+    layer->keep_params = true;
+    tnn__layer_unbind(layer);
+}
+
 int tnn_model_add(tnn_model *m, tnn_layer *layer)
 {
     if (layer && check_unowned(m, __func__, "the layer", layer->owner))
@@ -249,31 +284,114 @@ int tnn_model_add(tnn_model *m, tnn_layer *layer)
         rc = tnn__fail(TNN_E_INVALID, __func__, "layer is NULL");
     if (rc == TNN_OK)
         rc = tnn__layer_bind(layer, __func__, shape_after(m, m->num_layers));
-    if (rc == TNN_OK && m->num_layers == m->layers_cap) {
-        size_t cap = m->layers_cap ? 2 * m->layers_cap : 8;
-        tnn_layer **grown = tnn__realloc(m->layers, cap * sizeof *grown);
-        if (grown) {
-            m->layers = grown;
-            m->layers_cap = cap;
-        } else {
-            rc = tnn__fail(TNN_E_NOMEM, __func__,
-                           "cannot grow the layer list to %zu", cap);
-        }
-    }
+    if (rc == TNN_OK)
+        rc = grow_layers(m, __func__);
     if (rc != TNN_OK) {
         tnn_layer_free(layer);
         return rc;
     }
-    free_buffers(m);
-    /* The optimizer's state belongs to the old parameter list; the next
-     * step would rebuild it, but a file saved before then must not hold
-     * state that no longer fits. */
-    if (m->optim)
-        tnn__optim_forget_state(m->optim);
-    if (layer->ops->init)
-        layer->ops->init(layer, m->rng);
-    layer->owner = m;
+    layers_changing(m);
+    join(m, layer);
     m->layers[m->num_layers++] = layer;
+    return TNN_OK;
+}
+
+tnn_layer *tnn_model_pop(tnn_model *m)
+{
+    if (check_idle(m, __func__) != TNN_OK)
+        return NULL;
+    if (m->num_layers == 0) {
+        tnn__fail(TNN_E_STATE, __func__, "the model has no layers");
+        return NULL;
+    }
+    layers_changing(m);
+    tnn_layer *layer = m->layers[--m->num_layers];
+    leave(layer);
+    return layer;
+}
+
+/* Whether layer, bound to the input of position index, gives what the
+ * layer now at position next takes (anything past the last layer). */
+static int check_fits_before(const tnn_model *m, const char *func,
+                             const tnn_layer *layer, size_t next)
+{
+    char want[64], got[64];
+    if (next >= m->num_layers ||
+        tnn__shape_equal(&layer->out_shape, &m->layers[next]->in_shape))
+        return TNN_OK;
+    return tnn__fail(
+        TNN_E_SHAPE, func, "the %s layer gives %s; layer %zu (%s) takes %s",
+        layer->ops->name, tnn__shape_text(&layer->out_shape, got, sizeof got),
+        next, m->layers[next]->ops->name,
+        tnn__shape_text(&m->layers[next]->in_shape, want, sizeof want));
+}
+
+/* The checks of tnn_model_insert() and tnn_model_replace(): the layer
+ * bound to the input of position index and fitting before position next.
+ * On failure the layer is freed, as tnn_model_add() does, unless another
+ * model owns it. */
+static int check_placed(tnn_model *m, const char *func, tnn_layer *layer,
+                        size_t index, size_t last, size_t next)
+{
+    if (layer && check_unowned(m, func, "the layer", layer->owner))
+        return TNN_E_STATE;
+    int rc = check_idle(m, func);
+    if (rc == TNN_OK && !layer)
+        rc = tnn__fail(TNN_E_INVALID, func, "layer is NULL");
+    if (rc == TNN_OK && index > last)
+        rc = tnn__fail(TNN_E_INVALID, func,
+                       "index is %zu; the model has %zu layers, so it must "
+                       "be at most %zu",
+                       index, m->num_layers, last);
+    if (rc == TNN_OK)
+        rc = tnn__layer_bind(layer, func, shape_after(m, index));
+    if (rc == TNN_OK)
+        rc = check_fits_before(m, func, layer, next);
+    if (rc != TNN_OK)
+        tnn_layer_free(layer);
+    return rc;
+}
+
+int tnn_model_insert(tnn_model *m, size_t index, tnn_layer *layer)
+{
+    int rc =
+        check_placed(m, __func__, layer, index, m ? m->num_layers : 0, index);
+    if (rc == TNN_OK && (rc = grow_layers(m, __func__)) != TNN_OK)
+        tnn_layer_free(layer);
+    if (rc != TNN_OK)
+        return rc;
+    layers_changing(m);
+    memmove(m->layers + index + 1, m->layers + index,
+            (m->num_layers - index) * sizeof *m->layers);
+    join(m, layer);
+    m->layers[index] = layer;
+    m->num_layers++;
+    return TNN_OK;
+}
+
+int tnn_model_replace(tnn_model *m, size_t index, tnn_layer *layer,
+                      tnn_layer **old)
+{
+    if (old)
+        *old = NULL;
+    if (m && m->num_layers == 0 && layer && !layer->owner) {
+        tnn_layer_free(layer);
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "the model has no layer to replace");
+    }
+    size_t last = m && m->num_layers ? m->num_layers - 1 : 0;
+    int rc = check_placed(m, __func__, layer, index, last, index + 1);
+    if (rc != TNN_OK)
+        return rc;
+    layers_changing(m);
+    tnn_layer *replaced = m->layers[index];
+    leave(replaced);
+    join(m, layer);
+    m->layers[index] = layer;
+    if (old)
+        *old = replaced;
+    else
+        tnn__layer_destroy(replaced);
     return TNN_OK;
 }
 
@@ -305,6 +423,15 @@ static size_t layer_param_count(const tnn_layer *layer)
     size_t total = 0;
     for (int p = 0; p < layer->num_params; p++)
         total += layer->param[p]->size;
+    return total;
+}
+
+/* Values of the layer's saved state: batch-norm's running statistics. */
+static size_t layer_state_count(const tnn_layer *layer)
+{
+    size_t total = 0;
+    for (int k = 0; k < layer->ops->num_state; k++)
+        total += layer->ops->state((tnn_layer *)layer, k)->size;
     return total;
 }
 
@@ -340,7 +467,9 @@ int tnn_model_summary(const tnn_model *m, char *buf, size_t size,
     if (!buf && size > 0)
         return tnn__fail(TNN_E_INVALID, __func__,
                          "buf is NULL but size is %zu", size);
-    size_t used = 0, trainable = 0;
+    /* As Keras counts them: parameters, then the saved state that is no
+     * parameter (batch-norm's running statistics) as non-trainable. */
+    size_t used = 0, trainable = 0, total = 0;
     char shape[64];
     append(buf, size, &used, "%-5s %-12s %-22s %12s\n", "#", "Layer",
            "Output shape", "Params");
@@ -350,17 +479,18 @@ int tnn_model_summary(const tnn_model *m, char *buf, size_t size,
            tnn__shape_text(&m->in_shape, shape, sizeof shape) + 1);
     for (size_t i = 0; i < m->num_layers; i++) {
         const tnn_layer *layer = m->layers[i];
-        size_t params = layer_param_count(layer);
+        size_t learned = layer_param_count(layer);
+        size_t params = learned + layer_state_count(layer);
         char text[80];
         snprintf(text, sizeof text, "(None, %s",
                  tnn__shape_text(&layer->out_shape, shape, sizeof shape) + 1);
         append(buf, size, &used, "%-5zu %-12s %-22s %12zu%s\n", i,
                layer->ops->name, text, params,
-               layer->trainable || !params ? "" : " (frozen)");
+               layer->trainable || !learned ? "" : " (frozen)");
         if (layer->trainable)
-            trainable += params;
+            trainable += learned;
+        total += params;
     }
-    size_t total = tnn_model_num_params(m);
     append(buf, size, &used, "%.54s\n",
            "======================================================");
     append(buf, size, &used,
@@ -399,11 +529,31 @@ int tnn_model_set_loss(tnn_model *m, int loss)
     int rc = check_idle(m, __func__);
     if (rc != TNN_OK)
         return rc;
-    if (loss != TNN_LOSS_MSE && loss != TNN_LOSS_CROSS_ENTROPY)
+    /* 2 is no loss (enum tnn_loss_kind). */
+    if (loss < TNN_LOSS_MSE || loss > TNN_LOSS_BINARY_CROSS_ENTROPY ||
+        loss == 2)
         return tnn__fail(TNN_E_INVALID, __func__,
                          "loss is %d; not an enum tnn_loss_kind value", loss);
     m->loss = loss;
     return TNN_OK;
+}
+
+int tnn_model_set_huber_delta(tnn_model *m, float delta)
+{
+    int rc = check_idle(m, __func__);
+    if (rc != TNN_OK)
+        return rc;
+    if (!(delta > 0.0f && isfinite(delta)))
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "delta is %g; it must be finite and > 0",
+                         (double)delta);
+    m->huber_delta = delta;
+    return TNN_OK;
+}
+
+float tnn_model_huber_delta(const tnn_model *m)
+{
+    return m ? m->huber_delta : 0.0f;
 }
 
 int tnn_model_set_optim(tnn_model *m, tnn_optim *opt)
@@ -500,17 +650,23 @@ static int check_input(const tnn_model *m, const char *func, const char *name,
     return TNN_OK;
 }
 
-/* Whether the loss is cross-entropy fused with a final softmax. */
-static bool fused_softmax(const tnn_model *m)
+/* Whether the loss computes the last layer with itself: cross-entropy a
+ * final softmax, binary cross-entropy a final sigmoid. */
+static bool fused_last(const tnn_model *m)
 {
-    return m->loss == TNN_LOSS_CROSS_ENTROPY && m->num_layers > 0 &&
-           m->layers[m->num_layers - 1]->ops->fuses_with_cross_entropy;
+    if (m->num_layers == 0)
+        return false;
+    const struct tnn__layer_ops *ops = m->layers[m->num_layers - 1]->ops;
+    return (m->loss == TNN_LOSS_CROSS_ENTROPY &&
+            ops->fuses_with_cross_entropy) ||
+           (m->loss == TNN_LOSS_BINARY_CROSS_ENTROPY &&
+            ops->fuses_with_binary_cross_entropy);
 }
 
-/* Layers that run before the loss: all but a fused softmax. */
+/* Layers that run before the loss: all but a fused softmax or sigmoid. */
 static size_t head_layers(const tnn_model *m)
 {
-    return m->num_layers - (fused_softmax(m) ? 1 : 0);
+    return m->num_layers - (fused_last(m) ? 1 : 0);
 }
 
 /* y: as many rows as x, each a class index (1-D y, cross-entropy) or as
@@ -531,13 +687,14 @@ static int check_labels(const tnn_model *m, const char *func, const char *name,
                          y->size / y->dims[0]);
     /* Checked before any computation, so that a bad label changes
      * nothing (batch-norm statistics, the generator). */
-    if (m->loss == TNN_LOSS_CROSS_ENTROPY) {
-        int rc = index
-                     ? tnn__check_class_labels(func, y->data, n, width)
-                     : tnn__check_probability_labels(func, y->data, n, width);
-        if (rc != TNN_OK)
-            return rc;
-    }
+    int rc = TNN_OK;
+    if (m->loss == TNN_LOSS_CROSS_ENTROPY)
+        rc = index ? tnn__check_class_labels(func, y->data, n, width)
+                   : tnn__check_probability_labels(func, y->data, n, width);
+    else if (m->loss == TNN_LOSS_BINARY_CROSS_ENTROPY)
+        rc = tnn__check_binary_targets(func, y->data, n, width);
+    if (rc != TNN_OK)
+        return rc;
     *rows = (struct rows){y->data, n, want, index};
     return TNN_OK;
 }
@@ -600,19 +757,39 @@ static const float *forward_layers(tnn_model *m, const float *x, size_t n,
 }
 
 /* Loss of n rows of loss input against labels; gradient into grad unless
- * NULL; *correct counts right answers for cross-entropy. */
+ * NULL; *correct counts right answers: rows for cross-entropy, values for
+ * binary cross-entropy (see accuracy_of()). */
 static int compute_loss(const tnn_model *m, const char *func,
                         const float *head, const struct rows *y, size_t n,
                         float *grad, double *loss, size_t *correct)
 {
     size_t width = width_after(m, head_layers(m));
     *correct = 0;
-    if (m->loss == TNN_LOSS_MSE) {
+    if (m->loss == TNN_LOSS_CROSS_ENTROPY)
+        return tnn__cross_entropy(func, head, y->data, y->index, n, width,
+                                  grad, loss, correct);
+    if (m->loss == TNN_LOSS_MAE)
+        *loss = tnn__mae(head, y->data, n, width, grad);
+    else if (m->loss == TNN_LOSS_HUBER)
+        *loss = tnn__huber(head, y->data, n, width, m->huber_delta, grad);
+    else if (m->loss == TNN_LOSS_BINARY_CROSS_ENTROPY)
+        *loss =
+            tnn__binary_cross_entropy(head, y->data, n, width, grad, correct);
+    else
         *loss = tnn__mse(head, y->data, n, width, grad);
-        return TNN_OK;
-    }
-    return tnn__cross_entropy(func, head, y->data, y->index, n, width, grad,
-                              loss, correct);
+    return TNN_OK;
+}
+
+/* The accuracy of correct right answers (compute_loss()) over rows:
+ * per row for cross-entropy, per value for binary cross-entropy (Keras'
+ * binary accuracy), NaN for the regression losses. */
+static double accuracy_of(const tnn_model *m, double correct, double rows)
+{
+    if (m->loss == TNN_LOSS_CROSS_ENTROPY)
+        return correct / rows;
+    if (m->loss == TNN_LOSS_BINARY_CROSS_ENTROPY)
+        return correct / (rows * (double)width_after(m, head_layers(m)));
+    return NAN;
 }
 
 /* Forget the gradients of a step that will not be applied: trainable
@@ -621,7 +798,7 @@ static void discard_gradients(tnn_model *m)
 {
     for (size_t i = 0; i < m->num_layers; i++)
         if (m->layers[i]->trainable)
-            tnn_layer_zero_grad(m->layers[i]);
+            tnn__layer_zero_grad(m->layers[i]);
 }
 
 /* Names the parameter of optimizer slot `slot` in a message. */
@@ -970,7 +1147,7 @@ static int evaluate_rows(tnn_model *m, const char *func, const struct rows *x,
     if (m->allreduce && (rc = tnn__replica_reduce(m, func, false, &f)) != 0)
         return rc;
     *loss = f.loss_sum / f.rows;
-    *accuracy = m->loss == TNN_LOSS_CROSS_ENTROPY ? f.correct / f.rows : NAN;
+    *accuracy = accuracy_of(m, f.correct, f.rows);
     return TNN_OK;
 }
 
@@ -1139,7 +1316,9 @@ int tnn_model_fit(tnn_model *m, const tnn_tensor *x, const tnn_tensor *y,
                          xr.count);
 
     m->busy = true;
-    struct tnn_progress p = {.epochs = epochs,
+    struct tnn_progress p = {.model = m,
+                             .fit = ++m->fits,
+                             .epochs = epochs,
                              .batches = (xr.count + batch - 1) / batch};
     bool stop = false;
     for (int epoch = 0; epoch < epochs && !stop && rc == TNN_OK; epoch++) {
@@ -1179,9 +1358,7 @@ int tnn_model_fit(tnn_model *m, const tnn_tensor *x, const tnn_tensor *y,
             p.event = TNN_EVENT_BATCH_END;
             p.batch = b;
             p.loss = loss_sum / (double)seen;
-            p.accuracy = m->loss == TNN_LOSS_CROSS_ENTROPY
-                             ? (double)hits / (double)seen
-                             : NAN;
+            p.accuracy = accuracy_of(m, (double)hits, (double)seen);
             p.seconds = now_seconds() - started;
             stop = callback && callback(&p, user) != 0;
         }
@@ -1198,54 +1375,4 @@ int tnn_model_fit(tnn_model *m, const tnn_tensor *x, const tnn_tensor *y,
     m->busy = false;
     tnn__free(perm);
     return rc;
-}
-
-/* ---- progress getters ------------------------------------------------------
- */
-
-int tnn_progress_event(const tnn_progress *p)
-{
-    return p ? p->event : 0;
-}
-int tnn_progress_epoch(const tnn_progress *p)
-{
-    return p ? p->epoch : 0;
-}
-int tnn_progress_epochs(const tnn_progress *p)
-{
-    return p ? p->epochs : 0;
-}
-size_t tnn_progress_batch(const tnn_progress *p)
-{
-    return p ? p->batch : 0;
-}
-
-size_t tnn_progress_batches(const tnn_progress *p)
-{
-    return p ? p->batches : 0;
-}
-
-double tnn_progress_loss(const tnn_progress *p)
-{
-    return p ? p->loss : NAN;
-}
-
-double tnn_progress_accuracy(const tnn_progress *p)
-{
-    return p ? p->accuracy : NAN;
-}
-
-double tnn_progress_val_loss(const tnn_progress *p)
-{
-    return p ? p->val_loss : NAN;
-}
-
-double tnn_progress_val_accuracy(const tnn_progress *p)
-{
-    return p ? p->val_accuracy : NAN;
-}
-
-double tnn_progress_seconds(const tnn_progress *p)
-{
-    return p ? p->seconds : NAN;
 }

@@ -10,8 +10,11 @@
 #include "internal.h"
 
 /* The newest format this library reads; it writes the oldest one that
- * can describe the model, so that older readers load what they could. */
-#define TNN__FORMAT_VERSION 4
+ * can describe the model, so that older readers load what they could.
+ * Format 5 (1.7) added the losses of 1.7 and the Huber delta. */
+#define TNN__FORMAT_VERSION 5
+/* The losses that formats 1 to 4 know: MSE and cross-entropy. */
+#define TNN__LAST_LOSS_BEFORE_5 1
 #define TNN__HEADER_SIZE 24
 #define TNN__SECTION_HEAD 16
 #define TNN__TRAILER_SIZE 16

@@ -27,6 +27,7 @@ struct file_desc {
     uint32_t version;
     uint64_t in_features;
     uint32_t loss, mode, check_finite, num_layers;
+    float huber_delta;
     tnn_rng rng;
     bool rng_valid;
     struct tnn__shape in_shape;
@@ -158,6 +159,7 @@ static int parse_model(const char *func, struct tnn__reader *r,
     } else {
         f->in_shape = (struct tnn__shape){1, {(size_t)f->in_features}};
     }
+    f->huber_delta = f->version >= 5 ? tnn__get_f32(r) : 1.0f;
     if (!tnn__reader_done(r))
         return corrupt(func, "model section has the wrong length");
     if (f->num_layers > TNN__MAX_LAYERS)
@@ -510,6 +512,13 @@ static int build_model(const char *func, struct file_desc *f, tnn_model **out)
     if (rc == TNN_OK && (tnn_model_set_loss(m, (int)f->loss) != TNN_OK ||
                          tnn_model_set_mode(m, (int)f->mode) != TNN_OK))
         rc = corrupt(func, "model has an unknown loss or mode");
+    if (rc == TNN_OK && f->version < 5 && f->loss > TNN__LAST_LOSS_BEFORE_5)
+        rc = tnn__fail(TNN_E_CORRUPT, func,
+                       "model has loss %u, which format version %u does not "
+                       "have",
+                       f->loss, f->version);
+    if (rc == TNN_OK && tnn_model_set_huber_delta(m, f->huber_delta) != TNN_OK)
+        rc = tnn__refused_in_file(func, "the model's Huber delta");
     if (rc == TNN_OK && f->has_optim)
         rc = build_optim(func, f, m);
     for (uint32_t i = 0; rc == TNN_OK && i < f->num_tensors; i++)

@@ -90,10 +90,14 @@ static size_t collect_entries(const tnn_model *m, bool optim, struct entry *e)
 }
 
 /* The oldest format that describes every layer, and the optimizer when
- * it is saved; format 2 added image input shapes. */
+ * it is saved; format 2 added image input shapes, format 5 the losses of
+ * 1.7 and the Huber delta (a model of MSE or cross-entropy with the
+ * default delta keeps the older format, byte for byte). */
 static uint32_t format_version(const tnn_model *m, bool optim)
 {
     uint32_t version = m->in_shape.ndim != 1 ? 2 : 1;
+    if (m->loss > TNN__LAST_LOSS_BEFORE_5 || m->huber_delta != 1.0f)
+        version = 5;
     if (optim && tnn__optim_format_needed(m->optim) > version)
         version = tnn__optim_format_needed(m->optim);
     for (size_t i = 0; i < m->num_layers; i++) {
@@ -122,6 +126,8 @@ static void write_model_section(struct tnn__writer *w, const tnn_model *m,
         for (int i = 0; i < TNN_MAX_SAMPLE_DIMS; i++)
             tnn__put_u64(w, i < m->in_shape.ndim ? m->in_shape.dims[i] : 0);
     }
+    if (version >= 5)
+        tnn__put_f32(w, m->huber_delta);
     end_section(w, start);
 }
 

@@ -80,10 +80,23 @@ static int check_optim(const char *func, const tnn_optim *opt)
     return TNN_OK;
 }
 
+/* While the model that owns the optimizer trains, its tnn_model_fit()
+ * callbacks may change the learning rate and its schedule, and nothing
+ * else: the setters of every other setting call this. */
+static int check_idle(const char *func, const tnn_optim *opt)
+{
+    int rc = check_optim(func, opt);
+    if (rc == TNN_OK && opt->owner && opt->owner->busy)
+        rc = tnn__fail(TNN_E_STATE, func,
+                       "the model is training (called from a "
+                       "tnn_model_fit() callback)");
+    return rc;
+}
+
 static int check_kind(const char *func, const tnn_optim *opt,
                       enum tnn__optim_kind kind)
 {
-    int rc = check_optim(func, opt);
+    int rc = check_idle(func, opt);
     if (rc == TNN_OK && opt->kind != kind)
         rc = tnn__fail(TNN_E_INVALID, func, "optimizer is %s, not %s",
                        opt->kind == TNN__OPTIM_SGD ? "sgd" : "adam",
@@ -162,7 +175,7 @@ int tnn_adam_set_decoupled(tnn_optim *adam, int decoupled)
 
 int tnn_optim_set_weight_decay(tnn_optim *opt, float lambda)
 {
-    int rc = check_optim(__func__, opt);
+    int rc = check_idle(__func__, opt);
     if (rc != TNN_OK)
         return rc;
     if (!(lambda >= 0.0f) || !isfinite(lambda))
@@ -180,7 +193,7 @@ float tnn_optim_weight_decay(const tnn_optim *opt)
 
 int tnn_optim_set_decay_all(tnn_optim *opt, int all)
 {
-    int rc = check_optim(__func__, opt);
+    int rc = check_idle(__func__, opt);
     if (rc != TNN_OK)
         return rc;
     if (all != 0 && all != 1)
@@ -294,7 +307,7 @@ static int set_clip(const char *func, float *setting, const char *name,
 
 int tnn_optim_set_clip_value(tnn_optim *opt, float clip)
 {
-    int rc = check_optim(__func__, opt);
+    int rc = check_idle(__func__, opt);
     return rc == TNN_OK ? set_clip(__func__, &opt->clip_value, "clip", clip)
                         : rc;
 }
@@ -306,7 +319,7 @@ float tnn_optim_clip_value(const tnn_optim *opt)
 
 int tnn_optim_set_clip_norm(tnn_optim *opt, float max_norm)
 {
-    int rc = check_optim(__func__, opt);
+    int rc = check_idle(__func__, opt);
     return rc == TNN_OK
                ? set_clip(__func__, &opt->clip_norm, "max_norm", max_norm)
                : rc;

@@ -3,6 +3,7 @@
  */
 #include <float.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "internal.h"
@@ -65,6 +66,7 @@ static tnn_tensor *create(const char *func, int ndim, const size_t *dims)
     memcpy(t->dims, dims, (size_t)ndim * sizeof *dims);
     t->size = size;
     t->data = data;
+    t->storage = NULL;
     return t;
 }
 
@@ -79,12 +81,146 @@ tnn_tensor *tnn_tensor_new_2d(size_t rows, size_t cols)
     return create(__func__, 2, dims);
 }
 
+/* Drop one reference to shared storage; the last one frees it (and its
+ * buffer, unless the caller owns that). */
+static void storage_release(struct tnn__storage *s)
+{
+    if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    if (s->owned)
+        tnn__free(s->base);
+    tnn__free(s);
+}
+
 void tnn_tensor_free(tnn_tensor *t)
 {
     if (!t)
         return;
-    tnn__free(t->data);
+    if (t->storage)
+        storage_release(t->storage);
+    else
+        tnn__free(t->data);
     tnn__free(t);
+}
+
+tnn_tensor *tnn_tensor_wrap(float *data, int ndim, const size_t *dims)
+{
+    size_t size = 0;
+    if (!data) {
+        tnn__fail(TNN_E_INVALID, __func__, "data is NULL");
+        return NULL;
+    }
+    if (shape_size(__func__, ndim, dims, &size) != TNN_OK)
+        return NULL;
+    tnn_tensor *t = tnn__malloc(sizeof *t);
+    struct tnn__storage *s = tnn__malloc(sizeof *s);
+    if (!t || !s) {
+        tnn__free(t);
+        tnn__free(s);
+        tnn__fail(TNN_E_NOMEM, __func__, "cannot allocate a tensor handle");
+        return NULL;
+    }
+    atomic_init(&s->refs, 1);
+    s->base = data;
+    s->owned = false;
+    t->ndim = ndim;
+    memset(t->dims, 0, sizeof t->dims);
+    memcpy(t->dims, dims, (size_t)ndim * sizeof *dims);
+    t->size = size;
+    t->data = data;
+    t->storage = s;
+    return t;
+}
+
+tnn_tensor *tnn_tensor_view_rows(tnn_tensor *t, size_t first, size_t count)
+{
+    if (tnn__check_tensor(__func__, "t", t) != TNN_OK)
+        return NULL;
+    const size_t rows = t->dims[0], row = t->size / rows;
+    if (count == 0 || first > rows || count > rows - first) {
+        tnn__fail(TNN_E_SHAPE, __func__,
+                  "rows [%zu, %zu + %zu) are not within the %zu rows of t "
+                  "(count must be at least 1)",
+                  first, first, count, rows);
+        return NULL;
+    }
+    tnn_tensor *v = tnn__malloc(sizeof *v);
+    /* A tensor alone with its buffer gets shared storage on its first
+     * view, so that the two can be freed in either order. */
+    struct tnn__storage *s = t->storage ? NULL : tnn__malloc(sizeof *s);
+    if (!v || (!t->storage && !s)) {
+        tnn__free(v);
+        tnn__free(s);
+        tnn__fail(TNN_E_NOMEM, __func__, "cannot allocate a view");
+        return NULL;
+    }
+    if (s) {
+        atomic_init(&s->refs, 1);
+        s->base = t->data;
+        s->owned = true;
+        t->storage = s;
+    }
+    atomic_fetch_add_explicit(&t->storage->refs, 1, memory_order_relaxed);
+    *v = *t;
+    v->dims[0] = count;
+    v->size = count * row;
+    v->data = t->data + first * row;
+    return v;
+}
+
+int tnn_tensor_is_shared(const tnn_tensor *t)
+{
+    if (!t || !t->storage)
+        return 0;
+    return !t->storage->owned ||
+           atomic_load_explicit(&t->storage->refs, memory_order_acquire) > 1;
+}
+
+/* Exchange rows i and j of t, value by value (no buffer to allocate). */
+static void swap_rows(tnn_tensor *t, size_t i, size_t j)
+{
+    const size_t row = t->size / t->dims[0];
+    float *a = t->data + i * row, *b = t->data + j * row;
+    for (size_t k = 0; k < row; k++) {
+        float v = a[k];
+        a[k] = b[k];
+        b[k] = v;
+    }
+}
+
+/* Whether two tensors' values lie in one range of memory, as views of the
+ * same rows do. */
+static bool overlap(const tnn_tensor *a, const tnn_tensor *b)
+{
+    uintptr_t a0 = (uintptr_t)a->data, b0 = (uintptr_t)b->data;
+    return a0 < b0 + b->size * sizeof(float) &&
+           b0 < a0 + a->size * sizeof(float);
+}
+
+int tnn_tensor_shuffle_rows(tnn_tensor *x, tnn_tensor *y, tnn_rng *rng)
+{
+    int rc = tnn__check_tensor(__func__, "x", x);
+    if (rc != TNN_OK)
+        return rc;
+    if (!rng)
+        return tnn__fail(TNN_E_INVALID, __func__, "rng is NULL");
+    if (y && y->dims[0] != x->dims[0])
+        return tnn__fail(TNN_E_SHAPE, __func__, "y has %zu rows; x has %zu",
+                         y->dims[0], x->dims[0]);
+    if (y && overlap(x, y))
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "x and y share values (views of the same rows); "
+                         "they would be shuffled twice");
+    /* The same draws as tnn_model_fit()'s shuffling. */
+    for (size_t i = x->dims[0]; i > 1; i--) {
+        size_t j = (size_t)(tnn_rng_uniform(rng) * (double)i);
+        if (j == i - 1)
+            continue;
+        swap_rows(x, i - 1, j);
+        if (y)
+            swap_rows(y, i - 1, j);
+    }
+    return TNN_OK;
 }
 
 int tnn_tensor_ndim(const tnn_tensor *t)

@@ -6,8 +6,9 @@
 # Required: a C compiler, make, pkg-config, a CBLAS and Check. Optional:
 # what some checks and build options use (C++ for the header check, oneDNN
 # and OpenBLAS's OpenMP build for speed, the ABI tools, valgrind, clang's
-# sanitizer and fuzzer runtimes, Open MPI for libtinynn-mpi); a check whose
-# tool is missing is skipped with a message. Extras (the demo's npm, curl) count as required.
+# sanitizer and fuzzer runtimes, Open MPI for libtinynn-mpi, zlib for
+# gzip-compressed CSV files); a check whose tool is missing is skipped
+# with a message. Extras (the demo's npm, curl) count as required.
 #
 # On Debian or Ubuntu, as root, whatever is missing is installed (the
 # README's two commands set a fresh machine up this way). Not as root, a
@@ -23,7 +24,7 @@ set -euo pipefail
 
 required=(gcc make pkg-config libopenblas-dev check "$@")
 optional=(g++ libopenblas0-openmp libblas-dev libdnnl-dev abigail-tools
-          valgrind clang libclang-rt-dev libopenmpi-dev openmpi-bin)
+          valgrind clang libclang-rt-dev libopenmpi-dev openmpi-bin zlib1g-dev)
 
 # ---- elsewhere than Debian: probe, never install --------------------------
 # cblas.h and a library that links, as the Makefile looks for them (BLAS=

@@ -24,7 +24,7 @@ near "$gd1" 3 0.2
 grep -q '^result: agree' "$out/plain.txt"
 [ -s "$out/plain/cost.svg" ]
 
-"$BUILD/linear_regression" --lambda 100 --out "$out/l2" > "$out/l2.txt"
+"$BUILD/linear_regression" --lambda 0.1 --out "$out/l2" > "$out/l2.txt"
 read -r l0 l1 <<< "$(field "$out/l2.txt" "gradient descent")"
 read -r c0 c1 <<< "$(field "$out/l2.txt" "closed form")"
 near "$l0" "$c0" 1e-3 || exit 1

@@ -30,4 +30,11 @@ awk '/^```c$/ {on=1; next} /^```$/ {if (on) exit} on' README.md > "$out/readme.c
     -o "$out/readme" -L"$BUILD" -Wl,-rpath,"$(cd "$BUILD" && pwd)" -ltinynn -lm
 "$out/readme" > "$out/readme.out"
 grep -q "accuracy 1.00" "$out/readme.out" || { echo "header-compile: README example did not learn XOR: $(cat "$out/readme.out")" >&2; exit 1; }
-echo "header-compile: C99, C++ and README example OK"
+# The second ```c block is examples/mnist_short.c, the seed experiment in
+# at most 30 lines; examples.sh builds it, and make demo runs it.
+awk '/^```c$/ {n++; if (n == 2) {on=1; next}} /^```$/ {if (on) exit} on' README.md > "$out/short.c"
+cmp -s "$out/short.c" examples/mnist_short.c || { echo "header-compile: README's second example is not examples/mnist_short.c" >&2; exit 1; }
+[ "$(wc -l < examples/mnist_short.c)" -le 30 ] || { echo "header-compile: examples/mnist_short.c is over 30 lines" >&2; exit 1; }
+"$CC" -std=c99 -Wall -Wextra -Werror $SAN_FLAGS -Iinclude "$out/short.c" \
+    -o "$out/short" -L"$BUILD" -ltinynn -lm
+echo "header-compile: C99, C++, README example and the 30-line MNIST program OK"

@@ -34,17 +34,25 @@ LD_LIBRARY_PATH="$prefix/lib" "$out/consumer"
 deps=$(LD_LIBRARY_PATH="$prefix/lib" ldd "$out/consumer")
 grep -q "libtinynn.so.1 => $prefix/lib/libtinynn.so.1" <<< "$deps"
 
-# Static: the linker prefers the .so, so name the archive; the rest of the
-# link line (BLAS, libm, pthread) must come from pkg-config --static.
+# Static, the line README gives: the linker prefers the .so, so name the
+# archive; the rest of the link line (BLAS, oneDNN, OpenMP, libm) must come
+# from pkg-config --static.
 static_libs=$(pkg-config --static --libs tinynn | sed 's/-ltinynn/-l:libtinynn.a/')
 "$CC" $SAN_FLAGS tests/consumer.c -o "$out/consumer-static" \
     $(pkg-config --cflags tinynn) $static_libs
 "$out/consumer-static"
-deps=$(ldd "$out/consumer-static")
-if grep -q libtinynn <<< "$deps"; then
-    echo "installed-tree: static consumer still needs libtinynn.so" >&2
+# No libtinynn.so among the NEEDED entries.
+needed=$(readelf -d "$out/consumer-static" | grep NEEDED || true)
+if grep -q libtinynn <<< "$needed"; then
+    echo "installed-tree: static consumer still needs libtinynn.so:" >&2
+    echo "$needed" >&2
     exit 1
 fi
+# The rpath line README gives for a prefix outside the loader's cache.
+"$CC" $SAN_FLAGS tests/consumer.c -o "$out/consumer-rpath" \
+    $(pkg-config --cflags --libs tinynn) \
+    -Wl,-rpath,"$(pkg-config --variable=libdir tinynn)"
+env -u LD_LIBRARY_PATH "$out/consumer-rpath"
 
 # The MPI companion, when it was built: a program from pkg-config
 # tinynn-mpi alone, run on 2 ranks.

@@ -862,6 +862,109 @@ static const struct misuse tensor_rand_rows[] = {
      NORMAL_SD_HUGE},
 };
 
+/* ---- shared storage (since 1.7) ---- */
+
+static float wrap_data[6];
+
+CTOR_ROW(r_wrap_null_data, tnn_tensor, tnn_tensor_wrap(NULL, 2, dims_25),
+         tnn_tensor_free)
+CTOR_ROW(r_wrap_ndim0, tnn_tensor, tnn_tensor_wrap(wrap_data, 0, dims_25),
+         tnn_tensor_free)
+CTOR_ROW(r_wrap_dims_null, tnn_tensor, tnn_tensor_wrap(wrap_data, 2, NULL),
+         tnn_tensor_free)
+CTOR_ROW(r_wrap_zero_dim, tnn_tensor, tnn_tensor_wrap(wrap_data, 3, dims_zero),
+         tnn_tensor_free)
+CTOR_ROW(r_wrap_overflow, tnn_tensor, tnn_tensor_wrap(wrap_data, 2, dims_huge),
+         tnn_tensor_free)
+NOMEM_ROW(r_wrap_nomem, tnn_tensor, tnn_tensor_wrap(wrap_data, 2, dims_25),
+          tnn_tensor_free)
+CTOR_ROW(r_view_null, tnn_tensor, tnn_tensor_view_rows(NULL, 0, 1),
+         tnn_tensor_free)
+
+/* Views of a 4x3 tensor; variant: (first, count) cases. */
+enum { VIEW_COUNT0, VIEW_FIRST_PAST, VIEW_PAST_END, VIEW_WRAPS, VIEW_NOMEM };
+
+static int view_case(int variant)
+{
+    tnn_tensor *t = mk(4, 3, 1.0f);
+    size_t first = 0, count = 1;
+    switch (variant) {
+    case VIEW_COUNT0: count = 0; break;
+    case VIEW_FIRST_PAST: first = 4; break;
+    case VIEW_PAST_END: first = 2, count = 3; break;
+    case VIEW_WRAPS: first = 2, count = SIZE_MAX; break;
+    default: break;
+    }
+    struct counting_allocator a;
+    if (variant == VIEW_NOMEM)
+        counting_install(&a, 1);
+    tnn_tensor *v = tnn_tensor_view_rows(t, first, count);
+    int rc = capture(ptr_result(v));
+    long live = variant == VIEW_NOMEM ? a.live : 0;
+    if (variant == VIEW_NOMEM)
+        counting_remove();
+    CHECK(live == 0, "a block leaked");
+    CHECK(!tnn_tensor_is_shared(t), "the failed view left t shared");
+    tnn_tensor_free(v);
+    tnn_tensor_free(t);
+    return rc;
+}
+
+NEUTRAL_ROW(r_is_shared_null, tnn_tensor_is_shared(NULL) == 0)
+
+/* Shuffles a 4x3 tensor; variant: what is wrong. */
+enum { SHUFFLE_NULL_X, SHUFFLE_NULL_RNG, SHUFFLE_Y_ROWS, SHUFFLE_SAME };
+
+static int shuffle_case(int variant)
+{
+    tnn_tensor *x = mk(4, 3, 1.0f),
+               *y = mk(variant == SHUFFLE_Y_ROWS ? 3 : 4, 1, 2.0f);
+    tnn_rng *rng = tnn_rng_new(1);
+    for (size_t i = 0; i < 12; i++)
+        tnn_tensor_data(x)[i] = (float)i;
+    struct snap s;
+    snap_take(&s, x);
+    int rc = 0;
+    switch (variant) {
+    case SHUFFLE_NULL_X: rc = tnn_tensor_shuffle_rows(NULL, y, rng); break;
+    case SHUFFLE_NULL_RNG: rc = tnn_tensor_shuffle_rows(x, y, NULL); break;
+    case SHUFFLE_Y_ROWS: rc = tnn_tensor_shuffle_rows(x, y, rng); break;
+    case SHUFFLE_SAME: rc = tnn_tensor_shuffle_rows(x, x, rng); break;
+    }
+    rc = capture(rc);
+    CHECK(snap_same(&s, x), "x changed");
+    tnn_rng_free(rng);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    return rc;
+}
+
+static const struct misuse tensor_share_rows[] = {
+    {"tnn_tensor_wrap", "NULL data", INV, r_wrap_null_data, 0},
+    {"tnn_tensor_wrap", "ndim 0", INV, r_wrap_ndim0, 0},
+    {"tnn_tensor_wrap", "dims NULL", INV, r_wrap_dims_null, 0},
+    {"tnn_tensor_wrap", "a zero dimension", INV, r_wrap_zero_dim, 0},
+    {"tnn_tensor_wrap", "element count overflows", SHP, r_wrap_overflow, 0},
+    {"tnn_tensor_wrap", "allocation fails", NOM, r_wrap_nomem, 0},
+    {"tnn_tensor_view_rows", "NULL tensor", INV, r_view_null, 0},
+    {"tnn_tensor_view_rows", "count 0", SHP, view_case, VIEW_COUNT0},
+    {"tnn_tensor_view_rows", "first past the end", SHP, view_case,
+     VIEW_FIRST_PAST},
+    {"tnn_tensor_view_rows", "rows past the end", SHP, view_case,
+     VIEW_PAST_END},
+    {"tnn_tensor_view_rows", "first + count wraps around", SHP, view_case,
+     VIEW_WRAPS},
+    {"tnn_tensor_view_rows", "allocation fails", NOM, view_case, VIEW_NOMEM},
+    {"tnn_tensor_is_shared", "NULL tensor", NEUTRAL, r_is_shared_null, 0},
+    {"tnn_tensor_shuffle_rows", "NULL x", INV, shuffle_case, SHUFFLE_NULL_X},
+    {"tnn_tensor_shuffle_rows", "NULL rng", INV, shuffle_case,
+     SHUFFLE_NULL_RNG},
+    {"tnn_tensor_shuffle_rows", "y with other rows", SHP, shuffle_case,
+     SHUFFLE_Y_ROWS},
+    {"tnn_tensor_shuffle_rows", "y the same rows as x", INV, shuffle_case,
+     SHUFFLE_SAME},
+};
+
 /* ========================================================================= */
 /* Layers                                                                    */
 /* ========================================================================= */
@@ -3290,6 +3393,1033 @@ static const struct misuse load_rows[] = {
 /* The tables and the tests                                                  */
 /* ========================================================================= */
 
+/* =========================================================================
+ */
+/* Metrics (since 1.7)                                                       */
+/* ========================================================================= */
+
+/* Classification calls on 4 rows of 3-class scores and index labels;
+ * variant: what is wrong. The outputs must stay as they were. */
+enum {
+    MET_CLASSES_NULL_SCORES,
+    MET_CLASSES_1D_SCORES,
+    MET_CLASSES_SIZE,
+    MET_CLASSES_NAN,
+    MET_CONF_NULL_COUNTS,
+    MET_CONF_CLASSES0,
+    MET_CONF_ROWS,
+    MET_CONF_LABEL_RANGE,
+    MET_CONF_LABEL_FRACTION,
+    MET_CONF_COLUMNS,
+    MET_ACC_NULL_OUT,
+    MET_ACC_ROWS,
+    MET_ACC_LABEL_NEG,
+    MET_TOPK_K0,
+    MET_TOPK_K_TOO_LARGE,
+    MET_TOPK_1D
+};
+
+static int metrics_case(int variant)
+{
+    tnn_tensor *scores = mk(4, 3, 0.0f), *labels = mk1(4, 1.0f);
+    tnn_tensor *classes = mk1(variant == MET_CLASSES_SIZE ? 3 : 4, 9.0f);
+    tnn_tensor *short_labels = mk1(3, 0.0f), *flat = mk1(4, 0.5f);
+    for (int i = 0; i < 4; i++)
+        tnn_tensor_data(scores)[i * 3 + i % 3] = 1.0f;
+    if (variant == MET_CLASSES_NAN)
+        tnn_tensor_data(scores)[5] = NAN;
+    if (variant == MET_CONF_LABEL_RANGE)
+        tnn_tensor_data(labels)[2] = 3.0f;
+    if (variant == MET_CONF_LABEL_FRACTION)
+        tnn_tensor_data(labels)[2] = 0.5f;
+    if (variant == MET_ACC_LABEL_NEG)
+        tnn_tensor_data(labels)[0] = -1.0f;
+    size_t counts[16];
+    for (int i = 0; i < 16; i++)
+        counts[i] = 77;
+    double out = 5.0;
+    int rc = 0;
+    switch (variant) {
+    case MET_CLASSES_NULL_SCORES:
+        rc = tnn_predicted_classes(NULL, classes);
+        break;
+    case MET_CLASSES_1D_SCORES:
+        rc = tnn_predicted_classes(flat, classes);
+        break;
+    case MET_CLASSES_SIZE:
+    case MET_CLASSES_NAN: rc = tnn_predicted_classes(scores, classes); break;
+    case MET_CONF_NULL_COUNTS:
+        rc = tnn_confusion_matrix(scores, labels, 3, NULL);
+        break;
+    case MET_CONF_CLASSES0:
+        rc = tnn_confusion_matrix(labels, labels, 0, counts);
+        break;
+    case MET_CONF_ROWS:
+        rc = tnn_confusion_matrix(scores, short_labels, 3, counts);
+        break;
+    case MET_CONF_LABEL_RANGE:
+    case MET_CONF_LABEL_FRACTION:
+        rc = tnn_confusion_matrix(scores, labels, 3, counts);
+        break;
+    case MET_CONF_COLUMNS:
+        rc = tnn_confusion_matrix(scores, labels, 4, counts);
+        break;
+    case MET_ACC_NULL_OUT: rc = tnn_accuracy(scores, labels, NULL); break;
+    case MET_ACC_ROWS: rc = tnn_accuracy(scores, short_labels, &out); break;
+    case MET_ACC_LABEL_NEG: rc = tnn_accuracy(scores, labels, &out); break;
+    case MET_TOPK_K0: rc = tnn_top_k_accuracy(scores, labels, 0, &out); break;
+    case MET_TOPK_K_TOO_LARGE:
+        rc = tnn_top_k_accuracy(scores, labels, 4, &out);
+        break;
+    case MET_TOPK_1D: rc = tnn_top_k_accuracy(flat, labels, 1, &out); break;
+    }
+    rc = capture(rc);
+    CHECK(out == 5.0, "the output was written");
+    for (int i = 0; i < 16; i++)
+        CHECK(counts[i] == 77, "the counts were written");
+    for (size_t i = 0; i < tnn_tensor_size(classes); i++)
+        CHECK(tnn_tensor_cdata(classes)[i] == 9.0f, "classes was written");
+    tnn_tensor *all[] = {scores, labels, classes, short_labels, flat};
+    for (size_t i = 0; i < 5; i++)
+        tnn_tensor_free(all[i]);
+    return rc;
+}
+
+static const size_t counts_2x2[4] = {3, 1, 0, 2};
+static double metric_out;
+
+CALL_ROW(r_class_scores_null,
+         tnn_class_scores(NULL, 2, NULL, NULL, NULL, NULL))
+CALL_ROW(r_class_scores_classes0,
+         tnn_class_scores(counts_2x2, 0, NULL, NULL, NULL, NULL))
+CALL_ROW(r_precision_average0, tnn_precision(counts_2x2, 2, 0, &metric_out))
+CALL_ROW(r_precision_null_out,
+         tnn_precision(counts_2x2, 2, TNN_AVERAGE_MACRO, NULL))
+CALL_ROW(r_recall_average4, tnn_recall(counts_2x2, 2, 4, &metric_out))
+CALL_ROW(r_recall_null_counts,
+         tnn_recall(NULL, 2, TNN_AVERAGE_MICRO, &metric_out))
+CALL_ROW(r_f1_classes0,
+         tnn_f1_score(counts_2x2, 0, TNN_AVERAGE_WEIGHTED, &metric_out))
+CALL_ROW(r_f1_classes_huge,
+         tnn_f1_score(counts_2x2, SIZE_MAX, TNN_AVERAGE_MACRO, &metric_out))
+CALL_ROW(r_print_null_stream, tnn_confusion_matrix_print(NULL, counts_2x2, 2))
+CALL_ROW(r_print_null_counts, tnn_confusion_matrix_print(stdout, NULL, 2))
+
+static int r_print_full_device(int variant)
+{
+    (void)variant;
+    FILE *full = fopen("/dev/full", "w");
+    CHECK(full != NULL, "cannot open /dev/full");
+    int rc = capture(tnn_confusion_matrix_print(full, counts_2x2, 2));
+    fclose(full);
+    return rc;
+}
+
+/* Regression metrics of a (3, 2) prediction; variant: what is wrong. */
+enum { REG_NULL_PRED, REG_NULL_OUT, REG_SHAPE, REG_FLAT_VS_COLUMN, REG_NAN };
+
+static int regression_case(int variant, int which)
+{
+    tnn_tensor *pred = mk(3, 2, 1.0f), *target = mk(3, 2, 2.0f);
+    tnn_tensor *other =
+        variant == REG_FLAT_VS_COLUMN ? mk1(6, 1.0f) : mk(2, 3, 1.0f);
+    if (variant == REG_NAN)
+        tnn_tensor_data(target)[3] = NAN;
+    const tnn_tensor *p = variant == REG_NULL_PRED ? NULL : pred;
+    const tnn_tensor *t =
+        variant == REG_SHAPE || variant == REG_FLAT_VS_COLUMN ? other : target;
+    double out = 5.0, *o = variant == REG_NULL_OUT ? NULL : &out;
+    int rc = which == 0   ? tnn_mean_absolute_error(p, t, o)
+             : which == 1 ? tnn_root_mean_squared_error(p, t, o)
+                          : tnn_r2_score(p, t, o);
+    rc = capture(rc);
+    CHECK(out == 5.0, "the output was written");
+    tnn_tensor_free(pred);
+    tnn_tensor_free(target);
+    tnn_tensor_free(other);
+    return rc;
+}
+
+static int mae_case(int variant)
+{
+    return regression_case(variant, 0);
+}
+static int rmse_case(int variant)
+{
+    return regression_case(variant, 1);
+}
+static int r2_case(int variant)
+{
+    return regression_case(variant, 2);
+}
+
+static const struct misuse metrics_rows[] = {
+    {"tnn_predicted_classes", "NULL scores", INV, metrics_case,
+     MET_CLASSES_NULL_SCORES},
+    {"tnn_predicted_classes", "1-D scores", SHP, metrics_case,
+     MET_CLASSES_1D_SCORES},
+    {"tnn_predicted_classes", "classes of 3 for 4 rows", SHP, metrics_case,
+     MET_CLASSES_SIZE},
+    {"tnn_predicted_classes", "a NaN score", INV, metrics_case,
+     MET_CLASSES_NAN},
+    {"tnn_confusion_matrix", "NULL counts", INV, metrics_case,
+     MET_CONF_NULL_COUNTS},
+    {"tnn_confusion_matrix", "classes 0", INV, metrics_case,
+     MET_CONF_CLASSES0},
+    {"tnn_confusion_matrix", "labels of 3 rows for 4", SHP, metrics_case,
+     MET_CONF_ROWS},
+    {"tnn_confusion_matrix", "label 3 of 3 classes", INV, metrics_case,
+     MET_CONF_LABEL_RANGE},
+    {"tnn_confusion_matrix", "label 0.5", INV, metrics_case,
+     MET_CONF_LABEL_FRACTION},
+    {"tnn_confusion_matrix", "3 score columns for 4 classes", SHP,
+     metrics_case, MET_CONF_COLUMNS},
+    {"tnn_accuracy", "NULL accuracy", INV, metrics_case, MET_ACC_NULL_OUT},
+    {"tnn_accuracy", "labels of 3 rows for 4", SHP, metrics_case,
+     MET_ACC_ROWS},
+    {"tnn_accuracy", "label -1", INV, metrics_case, MET_ACC_LABEL_NEG},
+    {"tnn_top_k_accuracy", "k 0", INV, metrics_case, MET_TOPK_K0},
+    {"tnn_top_k_accuracy", "k above the classes", INV, metrics_case,
+     MET_TOPK_K_TOO_LARGE},
+    {"tnn_top_k_accuracy", "1-D scores", SHP, metrics_case, MET_TOPK_1D},
+    {"tnn_class_scores", "NULL counts", INV, r_class_scores_null, 0},
+    {"tnn_class_scores", "classes 0", INV, r_class_scores_classes0, 0},
+    {"tnn_precision", "average 0", INV, r_precision_average0, 0},
+    {"tnn_precision", "NULL out", INV, r_precision_null_out, 0},
+    {"tnn_recall", "average 4", INV, r_recall_average4, 0},
+    {"tnn_recall", "NULL counts", INV, r_recall_null_counts, 0},
+    {"tnn_f1_score", "classes 0", INV, r_f1_classes0, 0},
+    {"tnn_f1_score", "classes SIZE_MAX", INV, r_f1_classes_huge, 0},
+    {"tnn_confusion_matrix_print", "NULL stream", INV, r_print_null_stream, 0},
+    {"tnn_confusion_matrix_print", "NULL counts", INV, r_print_null_counts, 0},
+    {"tnn_confusion_matrix_print", "a full device", TNN_E_IO,
+     r_print_full_device, 0},
+    {"tnn_mean_absolute_error", "NULL pred", INV, mae_case, REG_NULL_PRED},
+    {"tnn_mean_absolute_error", "(3, 2) against (2, 3)", SHP, mae_case,
+     REG_SHAPE},
+    {"tnn_mean_absolute_error", "a NaN target", INV, mae_case, REG_NAN},
+    {"tnn_root_mean_squared_error", "NULL out", INV, rmse_case, REG_NULL_OUT},
+    {"tnn_root_mean_squared_error", "(3, 2) against (6)", SHP, rmse_case,
+     REG_FLAT_VS_COLUMN},
+    {"tnn_r2_score", "NULL out", INV, r2_case, REG_NULL_OUT},
+    {"tnn_r2_score", "(3, 2) against (2, 3)", SHP, r2_case, REG_SHAPE},
+    {"tnn_r2_score", "a NaN target", INV, r2_case, REG_NAN},
+};
+
+/* ========================================================================= */
+/* Callbacks (since 1.7)                                                     */
+/* ========================================================================= */
+
+NOMEM_ROW(r_callbacks_new_nomem, tnn_callbacks, tnn_callbacks_new(),
+          tnn_callbacks_free)
+
+static int r_callbacks_free_null(int variant)
+{
+    (void)variant;
+    tnn_callbacks_free(NULL);
+    return NEUTRAL;
+}
+
+NEUTRAL_ROW(r_stopped_epoch_null, tnn_callbacks_stopped_epoch(NULL) == -1)
+NEUTRAL_ROW(r_progress_model_null, tnn_progress_model(NULL) == NULL)
+CALL_ROW(r_callbacks_add_null_list, tnn_callbacks_add(NULL, count_cb, NULL))
+CALL_ROW(r_callbacks_progress_null_list,
+         tnn_callbacks_add_progress(NULL, stdout))
+CALL_ROW(r_callbacks_early_null_list,
+         tnn_callbacks_add_early_stopping(NULL, TNN_MONITOR_LOSS, 1, 0.0, 0))
+CALL_ROW(r_callbacks_reduce_null_list,
+         tnn_callbacks_add_reduce_lr(NULL, TNN_MONITOR_LOSS, 0.5, 1, 0.0, 0.0))
+
+/* Calls on a fresh list; variant: the bad argument. Nothing is added. */
+enum {
+    CB_NULL_FN,
+    CB_NULL_STREAM,
+    CB_EARLY_MONITOR0,
+    CB_EARLY_MONITOR5,
+    CB_EARLY_PATIENCE,
+    CB_EARLY_DELTA,
+    CB_EARLY_DELTA_NAN,
+    CB_EARLY_RESTORE,
+    CB_REDUCE_FACTOR0,
+    CB_REDUCE_FACTOR1,
+    CB_REDUCE_FACTOR_NAN,
+    CB_REDUCE_PATIENCE,
+    CB_REDUCE_MIN_LR,
+    CB_REDUCE_MONITOR
+};
+
+static int callbacks_case(int variant)
+{
+    tnn_callbacks *list = tnn_callbacks_new();
+    CHECK(list != NULL, "fixture");
+    const int loss = TNN_MONITOR_LOSS;
+    int rc = 0;
+    switch (variant) {
+    case CB_NULL_FN: rc = tnn_callbacks_add(list, NULL, NULL); break;
+    case CB_NULL_STREAM: rc = tnn_callbacks_add_progress(list, NULL); break;
+    case CB_EARLY_MONITOR0:
+        rc = tnn_callbacks_add_early_stopping(list, 0, 1, 0.0, 0);
+        break;
+    case CB_EARLY_MONITOR5:
+        rc = tnn_callbacks_add_early_stopping(list, 5, 1, 0.0, 0);
+        break;
+    case CB_EARLY_PATIENCE:
+        rc = tnn_callbacks_add_early_stopping(list, loss, -1, 0.0, 0);
+        break;
+    case CB_EARLY_DELTA:
+        rc = tnn_callbacks_add_early_stopping(list, loss, 1, -0.1, 0);
+        break;
+    case CB_EARLY_DELTA_NAN:
+        rc = tnn_callbacks_add_early_stopping(list, loss, 1, NAN, 0);
+        break;
+    case CB_EARLY_RESTORE:
+        rc = tnn_callbacks_add_early_stopping(list, loss, 1, 0.0, 2);
+        break;
+    case CB_REDUCE_FACTOR0:
+        rc = tnn_callbacks_add_reduce_lr(list, loss, 0.0, 1, 0.0, 0.0);
+        break;
+    case CB_REDUCE_FACTOR1:
+        rc = tnn_callbacks_add_reduce_lr(list, loss, 1.0, 1, 0.0, 0.0);
+        break;
+    case CB_REDUCE_FACTOR_NAN:
+        rc = tnn_callbacks_add_reduce_lr(list, loss, NAN, 1, 0.0, 0.0);
+        break;
+    case CB_REDUCE_PATIENCE:
+        rc = tnn_callbacks_add_reduce_lr(list, loss, 0.5, -1, 0.0, 0.0);
+        break;
+    case CB_REDUCE_MIN_LR:
+        rc = tnn_callbacks_add_reduce_lr(list, loss, 0.5, 1, 0.0, -1.0);
+        break;
+    case CB_REDUCE_MONITOR:
+        rc = tnn_callbacks_add_reduce_lr(list, -1, 0.5, 1, 0.0, 0.0);
+        break;
+    }
+    rc = capture(rc);
+    tnn_callbacks_free(list);
+    return rc;
+}
+
+/* tnn_callbacks_run called by hand with a NULL list or progress: it asks
+ * to stop and records TNN_E_INVALID. */
+static int r_callbacks_run_null(int variant)
+{
+    (void)variant;
+    CHECK(tnn_callbacks_run(NULL, NULL) == 1, "did not ask to stop");
+    int code = tnn_last_error_code();
+    capture(code);
+    return code;
+}
+
+/* From inside a fit, through tnn_progress_model(): what a callback may not
+ * change is refused; variant: the call. */
+enum {
+    BUSY_POP,
+    BUSY_INSERT,
+    BUSY_REPLACE,
+    BUSY_SET_HUBER,
+    BUSY_DECAY,
+    BUSY_TRAINABLE,
+    BUSY_LAYER_INIT
+};
+
+static int busy_variant;
+static int busy_rc;
+
+static int busy_cb(const tnn_progress *p, void *user)
+{
+    (void)user;
+    tnn_model *m = tnn_progress_model(p);
+    tnn_layer *first = tnn_model_layer(m, 0);
+    tnn_rng *rng = tnn_model_rng(m);
+    switch (busy_variant) {
+    case BUSY_POP: busy_rc = ptr_result(tnn_model_pop(m)); break;
+    case BUSY_INSERT:
+        busy_rc = tnn_model_insert(m, 1, tnn_identity_new());
+        break;
+    case BUSY_REPLACE:
+        busy_rc = tnn_model_replace(m, 0, tnn_dense_new(4, 3), NULL);
+        break;
+    case BUSY_SET_HUBER: busy_rc = tnn_model_set_huber_delta(m, 2.0f); break;
+    case BUSY_DECAY:
+        busy_rc = tnn_optim_set_weight_decay(tnn_model_optim(m), 0.1f);
+        break;
+    case BUSY_TRAINABLE: busy_rc = tnn_layer_set_trainable(first, 0); break;
+    case BUSY_LAYER_INIT: busy_rc = tnn_layer_init(first, rng); break;
+    }
+    return 1;
+}
+
+static int busy_case(int variant)
+{
+    struct env e;
+    env_open(&e, 1);
+    busy_variant = variant;
+    busy_rc = 0;
+    CHECK(tnn_model_fit(e.m, e.x, e.y, NULL, NULL, 1, 5, 0, busy_cb, NULL) ==
+              TNN_OK,
+          "fixture");
+    int rc = capture(busy_rc);
+    CHECK(tnn_model_num_layers(e.m) == 1, "the layer count changed");
+    CHECK(tnn_layer_trainable(tnn_model_layer(e.m, 0)) == 1,
+          "the layer was frozen");
+    tnn_model_free(e.m);
+    tnn_tensor_free(e.x);
+    tnn_tensor_free(e.y);
+    tnn_tensor_free(e.out);
+    return rc;
+}
+
+static const struct misuse callbacks_rows[] = {
+    {"tnn_callbacks_new", "allocation fails", NOM, r_callbacks_new_nomem, 0},
+    {"tnn_callbacks_free", "NULL list", NEUTRAL, r_callbacks_free_null, 0},
+    {"tnn_callbacks_add", "NULL list", INV, r_callbacks_add_null_list, 0},
+    {"tnn_callbacks_add", "NULL fn", INV, callbacks_case, CB_NULL_FN},
+    {"tnn_callbacks_add_progress", "NULL list", INV,
+     r_callbacks_progress_null_list, 0},
+    {"tnn_callbacks_add_progress", "NULL stream", INV, callbacks_case,
+     CB_NULL_STREAM},
+    {"tnn_callbacks_add_early_stopping", "NULL list", INV,
+     r_callbacks_early_null_list, 0},
+    {"tnn_callbacks_add_early_stopping", "monitor 0", INV, callbacks_case,
+     CB_EARLY_MONITOR0},
+    {"tnn_callbacks_add_early_stopping", "monitor 5", INV, callbacks_case,
+     CB_EARLY_MONITOR5},
+    {"tnn_callbacks_add_early_stopping", "patience -1", INV, callbacks_case,
+     CB_EARLY_PATIENCE},
+    {"tnn_callbacks_add_early_stopping", "min_delta -0.1", INV, callbacks_case,
+     CB_EARLY_DELTA},
+    {"tnn_callbacks_add_early_stopping", "min_delta NaN", INV, callbacks_case,
+     CB_EARLY_DELTA_NAN},
+    {"tnn_callbacks_add_early_stopping", "restore_best 2", INV, callbacks_case,
+     CB_EARLY_RESTORE},
+    {"tnn_callbacks_add_reduce_lr", "NULL list", INV,
+     r_callbacks_reduce_null_list, 0},
+    {"tnn_callbacks_add_reduce_lr", "factor 0", INV, callbacks_case,
+     CB_REDUCE_FACTOR0},
+    {"tnn_callbacks_add_reduce_lr", "factor 1", INV, callbacks_case,
+     CB_REDUCE_FACTOR1},
+    {"tnn_callbacks_add_reduce_lr", "factor NaN", INV, callbacks_case,
+     CB_REDUCE_FACTOR_NAN},
+    {"tnn_callbacks_add_reduce_lr", "patience -1", INV, callbacks_case,
+     CB_REDUCE_PATIENCE},
+    {"tnn_callbacks_add_reduce_lr", "min_lr -1", INV, callbacks_case,
+     CB_REDUCE_MIN_LR},
+    {"tnn_callbacks_add_reduce_lr", "monitor -1", INV, callbacks_case,
+     CB_REDUCE_MONITOR},
+    {"tnn_callbacks_run", "NULL progress and list", INV, r_callbacks_run_null,
+     0},
+    {"tnn_callbacks_stopped_epoch", "NULL list", NEUTRAL, r_stopped_epoch_null,
+     0},
+    {"tnn_progress_model", "NULL progress", NEUTRAL, r_progress_model_null, 0},
+    {"tnn_model_pop", "from a fit callback", STA, busy_case, BUSY_POP},
+    {"tnn_model_insert", "from a fit callback", STA, busy_case, BUSY_INSERT},
+    {"tnn_model_replace", "from a fit callback", STA, busy_case, BUSY_REPLACE},
+    {"tnn_model_set_huber_delta", "from a fit callback", STA, busy_case,
+     BUSY_SET_HUBER},
+    {"tnn_optim_set_weight_decay", "from a fit callback", STA, busy_case,
+     BUSY_DECAY},
+    {"tnn_layer_set_trainable", "from a fit callback", STA, busy_case,
+     BUSY_TRAINABLE},
+    {"tnn_layer_init", "from a fit callback", STA, busy_case, BUSY_LAYER_INIT},
+};
+
+/* ========================================================================= */
+/* Model surgery (since 1.7)                                                 */
+/* ========================================================================= */
+
+CTOR_ROW(r_layer_clone_null, tnn_layer, tnn_layer_clone(NULL), tnn_layer_free)
+
+static int r_layer_clone_nomem(int variant)
+{
+    (void)variant;
+    tnn_layer *dense = tnn_dense_new(4, 3);
+    struct counting_allocator a;
+    counting_install(&a, 1);
+    tnn_layer *copy = tnn_layer_clone(dense);
+    int rc = capture(ptr_result(copy));
+    long live = a.live;
+    counting_remove();
+    tnn_layer_free(copy);
+    tnn_layer_free(dense);
+    CHECK(live == 0, "a block leaked");
+    return rc;
+}
+
+static int r_pop_null(int variant)
+{
+    (void)variant;
+    return capture(ptr_result(tnn_model_pop(NULL)));
+}
+
+static int r_pop_empty(int variant)
+{
+    (void)variant;
+    tnn_model *m = tnn_model_new(3);
+    int rc = capture(ptr_result(tnn_model_pop(m)));
+    tnn_model_free(m);
+    return rc;
+}
+
+/* Insert and replace on mk_model() (4 -> dense 4x3); variant: what is
+ * wrong. The model keeps its one layer and its weights. */
+enum {
+    EDIT_INSERT_NULL_MODEL,
+    EDIT_INSERT_NULL_LAYER,
+    EDIT_INSERT_INDEX,
+    EDIT_INSERT_SHAPE,
+    EDIT_INSERT_OWNED,
+    EDIT_INSERT_NOMEM,
+    EDIT_REPLACE_NULL_MODEL,
+    EDIT_REPLACE_NULL_LAYER,
+    EDIT_REPLACE_INDEX,
+    EDIT_REPLACE_SHAPE,
+    EDIT_REPLACE_OWNED
+};
+
+static int edit_case(int variant)
+{
+    struct env e;
+    env_open(&e, 1);
+    tnn_model *other = mk_model(0);
+    /* In front of the 4 -> 3 layer: 4 wide, so dense 4 -> 5 does not fit;
+     * replacing it by 5 -> 3 does not take the model's 4 inputs. */
+    tnn_layer *wrong = variant == EDIT_REPLACE_SHAPE ? tnn_dense_new(5, 3)
+                                                     : tnn_dense_new(4, 5);
+    tnn_layer *fits = tnn_identity_new(), *old = SENTINEL;
+    int rc = 0;
+    switch (variant) {
+    case EDIT_INSERT_NULL_MODEL: rc = tnn_model_insert(NULL, 0, fits); break;
+    case EDIT_INSERT_NULL_LAYER: rc = tnn_model_insert(e.m, 0, NULL); break;
+    case EDIT_INSERT_INDEX: rc = tnn_model_insert(e.m, 2, fits); break;
+    case EDIT_INSERT_SHAPE: rc = tnn_model_insert(e.m, 0, wrong); break;
+    case EDIT_INSERT_OWNED:
+        rc = tnn_model_insert(e.m, 0, tnn_model_layer(other, 0));
+        break;
+    case EDIT_INSERT_NOMEM: {
+        /* Fill the list to its capacity of 8, then fail the growth. */
+        for (int i = 0; i < 7; i++)
+            CHECK(tnn_model_insert(e.m, 0, tnn_identity_new()) == TNN_OK,
+                  "fixture");
+        struct counting_allocator a;
+        counting_install(&a, 1);
+        rc = tnn_model_insert(e.m, 0, fits);
+        counting_remove();
+        while (tnn_model_num_layers(e.m) > 1) {
+            tnn_layer *id = NULL;
+            CHECK(tnn_model_replace(e.m, 0, tnn_identity_new(), &id) == TNN_OK,
+                  "fixture");
+            tnn_layer_free(id);
+            tnn_layer *first = tnn_model_layer(e.m, 0);
+            CHECK(strcmp(tnn_layer_name(first), "identity") == 0, "fixture");
+            /* Take the identities off the front by rebuilding. */
+            break;
+        }
+        break;
+    }
+    case EDIT_REPLACE_NULL_MODEL:
+        rc = tnn_model_replace(NULL, 0, fits, &old);
+        break;
+    case EDIT_REPLACE_NULL_LAYER:
+        rc = tnn_model_replace(e.m, 0, NULL, &old);
+        break;
+    case EDIT_REPLACE_INDEX: rc = tnn_model_replace(e.m, 1, fits, &old); break;
+    case EDIT_REPLACE_SHAPE:
+        rc = tnn_model_replace(e.m, 0, wrong, &old);
+        break;
+    case EDIT_REPLACE_OWNED:
+        rc = tnn_model_replace(e.m, 0, tnn_model_layer(other, 0), &old);
+        break;
+    }
+    rc = capture(rc);
+    if (variant >= EDIT_REPLACE_NULL_MODEL)
+        CHECK(old == NULL, "*old was not cleared");
+    /* Refused layers were freed, as tnn_model_add() frees them; the ones
+     * not passed are freed here. */
+    if (variant != EDIT_INSERT_SHAPE && variant != EDIT_REPLACE_SHAPE)
+        tnn_layer_free(wrong);
+    if (variant == EDIT_INSERT_NULL_LAYER || variant == EDIT_INSERT_SHAPE ||
+        variant == EDIT_INSERT_OWNED || variant == EDIT_REPLACE_NULL_LAYER ||
+        variant == EDIT_REPLACE_SHAPE || variant == EDIT_REPLACE_OWNED)
+        tnn_layer_free(fits);
+    CHECK(tnn_model_num_layers(other) == 1, "the other model changed");
+    tnn_model_free(other);
+    if (variant == EDIT_INSERT_NOMEM) {
+        tnn_model_free(e.m);
+        tnn_tensor_free(e.x);
+        tnn_tensor_free(e.y);
+        tnn_tensor_free(e.out);
+        return rc;
+    }
+    return env_close(&e, rc);
+}
+
+static const struct misuse surgery_rows[] = {
+    {"tnn_layer_clone", "NULL layer", INV, r_layer_clone_null, 0},
+    {"tnn_layer_clone", "allocation fails", NOM, r_layer_clone_nomem, 0},
+    {"tnn_model_pop", "NULL model", INV, r_pop_null, 0},
+    {"tnn_model_pop", "no layers", STA, r_pop_empty, 0},
+    {"tnn_model_insert", "NULL model", INV, edit_case, EDIT_INSERT_NULL_MODEL},
+    {"tnn_model_insert", "NULL layer", INV, edit_case, EDIT_INSERT_NULL_LAYER},
+    {"tnn_model_insert", "index past the end", INV, edit_case,
+     EDIT_INSERT_INDEX},
+    {"tnn_model_insert", "gives 5 where 4 are taken", SHP, edit_case,
+     EDIT_INSERT_SHAPE},
+    {"tnn_model_insert", "a layer another model owns", STA, edit_case,
+     EDIT_INSERT_OWNED},
+    {"tnn_model_insert", "the layer list cannot grow", NOM, edit_case,
+     EDIT_INSERT_NOMEM},
+    {"tnn_model_replace", "NULL model", INV, edit_case,
+     EDIT_REPLACE_NULL_MODEL},
+    {"tnn_model_replace", "NULL layer", INV, edit_case,
+     EDIT_REPLACE_NULL_LAYER},
+    {"tnn_model_replace", "index past the last layer", INV, edit_case,
+     EDIT_REPLACE_INDEX},
+    {"tnn_model_replace", "takes 5 where 4 come", SHP, edit_case,
+     EDIT_REPLACE_SHAPE},
+    {"tnn_model_replace", "a layer another model owns", STA, edit_case,
+     EDIT_REPLACE_OWNED},
+};
+
+/* ========================================================================= */
+/* CSV, splits and scalers (since 1.7)                                       */
+/* ========================================================================= */
+
+static const char csv_good[] = "a,b,c\n1,2,3\n4,5,6\n";
+
+/* tnn_csv_load_buffer() on csv_good unless said; variant: what is wrong.
+ * *x and *y come back NULL. */
+enum {
+    CSV_NULL_DATA,
+    CSV_NULL_X,
+    CSV_FLAGS4,
+    CSV_BOTH_FLAGS,
+    CSV_DELIMITER,
+    CSV_TARGETS_NO_Y,
+    CSV_TARGET_EMPTY,
+    CSV_TARGET_UNKNOWN,
+    CSV_TARGET_REPEATED,
+    CSV_TARGET_NAME_NO_HEADER,
+    CSV_ALL_TARGETS,
+    CSV_GZIP,
+    CSV_EMPTY,
+    CSV_FIELDS,
+    CSV_WORD,
+    CSV_TOO_LARGE
+};
+
+static int csv_case(int variant)
+{
+    const char *data = csv_good, *targets = "c";
+    int flags = 0;
+    char delimiter = 0;
+    tnn_tensor *x = SENTINEL, *y = SENTINEL;
+    tnn_tensor **px = &x, **py = &y;
+    switch (variant) {
+    case CSV_NULL_DATA: data = NULL; break;
+    case CSV_NULL_X: px = NULL; break;
+    case CSV_FLAGS4: flags = 4; break;
+    case CSV_BOTH_FLAGS: flags = TNN_CSV_HEADER | TNN_CSV_NO_HEADER; break;
+    case CSV_DELIMITER: delimiter = 'x'; break;
+    case CSV_TARGETS_NO_Y: py = NULL; break;
+    case CSV_TARGET_EMPTY: targets = "a,,b"; break;
+    case CSV_TARGET_UNKNOWN: targets = "d"; break;
+    case CSV_TARGET_REPEATED: targets = "c,2"; break;
+    case CSV_TARGET_NAME_NO_HEADER:
+        data = "1,2\n3,4\n";
+        targets = "b";
+        break;
+    case CSV_ALL_TARGETS: targets = "a,b,c"; break;
+    case CSV_GZIP: data = "\x1f\x8b\x08\x00rest"; break;
+    case CSV_EMPTY: data = ""; break;
+    case CSV_FIELDS: data = "a,b,c\n1,2,3\n4,5\n"; break;
+    case CSV_WORD: data = "a,b,c\n1,2,3\n4,abc,6\n"; break;
+    case CSV_TOO_LARGE: data = "a,b,c\n1,2,3\n4,1e39,6\n"; break;
+    }
+    size_t size = data ? strlen(data) : 8;
+    int rc = capture(
+        tnn_csv_load_buffer(data, size, flags, delimiter, targets, px, py));
+    CHECK(!px || x == NULL, "*x was not cleared");
+    CHECK(!py || y == NULL, "*y was not cleared");
+    return rc;
+}
+
+/* tnn_csv_load() on files; variant: what is wrong. */
+enum { CSVF_NULL_PATH, CSVF_MISSING, CSVF_DIRECTORY, CSVF_WORD };
+
+static int csv_file_case(int variant)
+{
+    tmp_open();
+    char path[256];
+    tmp_path(path, sizeof path, "t.csv");
+    if (variant == CSVF_WORD)
+        write_file(path, "1,x\n", 4);
+    if (variant == CSVF_DIRECTORY)
+        snprintf(path, sizeof path, "%s", tmpdir);
+    tnn_tensor *x = SENTINEL, *y = SENTINEL;
+    int rc = capture(tnn_csv_load(variant == CSVF_NULL_PATH ? NULL : path, 0,
+                                  0, NULL, &x, &y));
+    CHECK(x == NULL && y == NULL, "the outputs were not cleared");
+    tmp_close();
+    return rc;
+}
+
+/* tnn_split_rows() of 4 rows; variant: what is wrong. */
+enum {
+    SPLIT_NULL_X,
+    SPLIT_NULL_X_TRAIN,
+    SPLIT_NULL_Y_TEST,
+    SPLIT_FRACTION0,
+    SPLIT_FRACTION1,
+    SPLIT_FRACTION_NAN,
+    SPLIT_ALL_TEST,
+    SPLIT_Y_ROWS,
+    SPLIT_SAME_WITH_RNG
+};
+
+static int split_case(int variant)
+{
+    tnn_tensor *x = mk(4, 2, 1.0f);
+    tnn_tensor *y = mk(variant == SPLIT_Y_ROWS ? 3 : 4, 1, 0.0f);
+    tnn_rng *rng = tnn_rng_new(1);
+    tnn_tensor *a = SENTINEL, *b = SENTINEL, *c = SENTINEL, *d = SENTINEL;
+    double fraction = 0.25;
+    switch (variant) {
+    case SPLIT_FRACTION0: fraction = 0.0; break;
+    case SPLIT_FRACTION1: fraction = 1.0; break;
+    case SPLIT_FRACTION_NAN: fraction = NAN; break;
+    case SPLIT_ALL_TEST: fraction = 0.8; break;
+    default: break;
+    }
+    int rc = tnn_split_rows(variant == SPLIT_NULL_X ? NULL : x,
+                            variant == SPLIT_SAME_WITH_RNG ? x : y, fraction,
+                            rng, variant == SPLIT_NULL_X_TRAIN ? NULL : &a, &b,
+                            &c, variant == SPLIT_NULL_Y_TEST ? NULL : &d);
+    rc = capture(rc);
+    CHECK(b == NULL && c == NULL, "the outputs were not cleared");
+    tnn_rng_free(rng);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    return rc;
+}
+
+CTOR_ROW(r_scaler_fit_null, tnn_scaler, tnn_scaler_fit(NULL), tnn_scaler_free)
+
+static int r_scaler_fit_nan(int variant)
+{
+    (void)variant;
+    tnn_tensor *x = mk(3, 2, 1.0f);
+    tnn_tensor_data(x)[3] = NAN;
+    tnn_scaler *sc = tnn_scaler_fit(x);
+    int rc = capture(ptr_result(sc));
+    tnn_scaler_free(sc);
+    tnn_tensor_free(x);
+    return rc;
+}
+
+static int r_scaler_free_null(int variant)
+{
+    (void)variant;
+    tnn_scaler_free(NULL);
+    return NEUTRAL;
+}
+
+NEUTRAL_ROW(r_scaler_features_null, tnn_scaler_features(NULL) == 0)
+NEUTRAL_ROW(r_scaler_mean_null, tnn_scaler_mean(NULL) == NULL)
+NEUTRAL_ROW(r_scaler_scale_null, tnn_scaler_scale(NULL) == NULL)
+
+/* A scaler of 2 features applied, saved or loaded; variant: the call and
+ * what is wrong. */
+enum {
+    SCALE_T_NULL_SCALER,
+    SCALE_T_NULL_X,
+    SCALE_T_WIDTH,
+    SCALE_I_NULL_SCALER,
+    SCALE_I_WIDTH,
+    SCALE_SAVE_NULL_PATH,
+    SCALE_SAVE_NO_DIR,
+    SCALE_LOAD_NULL_OUT,
+    SCALE_LOAD_MISSING,
+    SCALE_LOAD_TEXT,
+    SCALE_LOAD_TRUNCATED
+};
+
+static int scaler_case(int variant)
+{
+    tnn_tensor *x = mk(3, 2, 1.0f), *wide = mk(3, 3, 1.0f);
+    tnn_tensor_data(x)[0] = 5.0f;
+    tnn_scaler *sc = tnn_scaler_fit(x);
+    CHECK(sc != NULL, "fixture");
+    tmp_open();
+    char path[256], good[256];
+    tmp_path(path, sizeof path, "s.bin");
+    tmp_path(good, sizeof good, "good.bin");
+    CHECK(tnn_scaler_save(sc, good) == TNN_OK, "fixture");
+    tnn_scaler *loaded = SENTINEL;
+    int rc = 0;
+    switch (variant) {
+    case SCALE_T_NULL_SCALER: rc = tnn_scaler_transform(NULL, x); break;
+    case SCALE_T_NULL_X: rc = tnn_scaler_transform(sc, NULL); break;
+    case SCALE_T_WIDTH: rc = tnn_scaler_transform(sc, wide); break;
+    case SCALE_I_NULL_SCALER: rc = tnn_scaler_inverse(NULL, x); break;
+    case SCALE_I_WIDTH: rc = tnn_scaler_inverse(sc, wide); break;
+    case SCALE_SAVE_NULL_PATH: rc = tnn_scaler_save(sc, NULL); break;
+    case SCALE_SAVE_NO_DIR:
+        tmp_path(path, sizeof path, "no/such/dir/s.bin");
+        rc = tnn_scaler_save(sc, path);
+        break;
+    case SCALE_LOAD_NULL_OUT: rc = tnn_scaler_load(good, NULL); break;
+    case SCALE_LOAD_MISSING: rc = tnn_scaler_load(path, &loaded); break;
+    case SCALE_LOAD_TEXT:
+        write_file(path, "mean,scale\n1,2\n", 15);
+        rc = tnn_scaler_load(path, &loaded);
+        break;
+    case SCALE_LOAD_TRUNCATED: {
+        unsigned char buf[64];
+        FILE *f = fopen(good, "rb");
+        CHECK(f != NULL, "fixture");
+        size_t n = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        write_file(path, buf, n - 1);
+        rc = tnn_scaler_load(path, &loaded);
+        break;
+    }
+    }
+    rc = capture(rc);
+    if (variant >= SCALE_LOAD_MISSING)
+        CHECK(loaded == NULL, "*out was not cleared");
+    CHECK(tnn_tensor_cdata(x)[0] == 5.0f, "x changed");
+    tmp_close();
+    tnn_scaler_free(sc);
+    tnn_tensor_free(x);
+    tnn_tensor_free(wide);
+    return rc;
+}
+
+static const struct misuse data_rows[] = {
+    {"tnn_csv_load_buffer", "NULL data", INV, csv_case, CSV_NULL_DATA},
+    {"tnn_csv_load_buffer", "NULL x", INV, csv_case, CSV_NULL_X},
+    {"tnn_csv_load_buffer", "flags 4", INV, csv_case, CSV_FLAGS4},
+    {"tnn_csv_load_buffer", "both header flags", INV, csv_case,
+     CSV_BOTH_FLAGS},
+    {"tnn_csv_load_buffer", "delimiter 'x'", INV, csv_case, CSV_DELIMITER},
+    {"tnn_csv_load_buffer", "targets without y", INV, csv_case,
+     CSV_TARGETS_NO_Y},
+    {"tnn_csv_load_buffer", "an empty target", INV, csv_case,
+     CSV_TARGET_EMPTY},
+    {"tnn_csv_load_buffer", "an unknown name", INV, csv_case,
+     CSV_TARGET_UNKNOWN},
+    {"tnn_csv_load_buffer", "a column twice", INV, csv_case,
+     CSV_TARGET_REPEATED},
+    {"tnn_csv_load_buffer", "a name without a header", INV, csv_case,
+     CSV_TARGET_NAME_NO_HEADER},
+    {"tnn_csv_load_buffer", "every column a target", INV, csv_case,
+     CSV_ALL_TARGETS},
+    {"tnn_csv_load_buffer", "gzip data", FMT, csv_case, CSV_GZIP},
+    {"tnn_csv_load_buffer", "no data", FMT, csv_case, CSV_EMPTY},
+    {"tnn_csv_load_buffer", "a short line", FMT, csv_case, CSV_FIELDS},
+    {"tnn_csv_load_buffer", "a word", FMT, csv_case, CSV_WORD},
+    {"tnn_csv_load_buffer", "1e39", FMT, csv_case, CSV_TOO_LARGE},
+    {"tnn_csv_load", "NULL path", INV, csv_file_case, CSVF_NULL_PATH},
+    {"tnn_csv_load", "a missing file", TNN_E_IO, csv_file_case, CSVF_MISSING},
+    {"tnn_csv_load", "a directory", TNN_E_IO, csv_file_case, CSVF_DIRECTORY},
+    {"tnn_csv_load", "a word", FMT, csv_file_case, CSVF_WORD},
+    {"tnn_split_rows", "NULL x", INV, split_case, SPLIT_NULL_X},
+    {"tnn_split_rows", "NULL x_train", INV, split_case, SPLIT_NULL_X_TRAIN},
+    {"tnn_split_rows", "y with NULL y_test", INV, split_case,
+     SPLIT_NULL_Y_TEST},
+    {"tnn_split_rows", "fraction 0", INV, split_case, SPLIT_FRACTION0},
+    {"tnn_split_rows", "fraction 1", INV, split_case, SPLIT_FRACTION1},
+    {"tnn_split_rows", "fraction NaN", INV, split_case, SPLIT_FRACTION_NAN},
+    {"tnn_split_rows", "every row a test row", INV, split_case,
+     SPLIT_ALL_TEST},
+    {"tnn_split_rows", "y with other rows", SHP, split_case, SPLIT_Y_ROWS},
+    {"tnn_split_rows", "x as y, shuffled", INV, split_case,
+     SPLIT_SAME_WITH_RNG},
+    {"tnn_scaler_fit", "NULL x", INV, r_scaler_fit_null, 0},
+    {"tnn_scaler_fit", "a NaN", INV, r_scaler_fit_nan, 0},
+    {"tnn_scaler_free", "NULL scaler", NEUTRAL, r_scaler_free_null, 0},
+    {"tnn_scaler_features", "NULL scaler", NEUTRAL, r_scaler_features_null, 0},
+    {"tnn_scaler_mean", "NULL scaler", NEUTRAL, r_scaler_mean_null, 0},
+    {"tnn_scaler_scale", "NULL scaler", NEUTRAL, r_scaler_scale_null, 0},
+    {"tnn_scaler_transform", "NULL scaler", INV, scaler_case,
+     SCALE_T_NULL_SCALER},
+    {"tnn_scaler_transform", "NULL x", INV, scaler_case, SCALE_T_NULL_X},
+    {"tnn_scaler_transform", "3 features for 2", SHP, scaler_case,
+     SCALE_T_WIDTH},
+    {"tnn_scaler_inverse", "NULL scaler", INV, scaler_case,
+     SCALE_I_NULL_SCALER},
+    {"tnn_scaler_inverse", "3 features for 2", SHP, scaler_case,
+     SCALE_I_WIDTH},
+    {"tnn_scaler_save", "NULL path", INV, scaler_case, SCALE_SAVE_NULL_PATH},
+    {"tnn_scaler_save", "a missing directory", TNN_E_IO, scaler_case,
+     SCALE_SAVE_NO_DIR},
+    {"tnn_scaler_load", "NULL out", INV, scaler_case, SCALE_LOAD_NULL_OUT},
+    {"tnn_scaler_load", "a missing file", TNN_E_IO, scaler_case,
+     SCALE_LOAD_MISSING},
+    {"tnn_scaler_load", "a text file", FMT, scaler_case, SCALE_LOAD_TEXT},
+    {"tnn_scaler_load", "the last byte missing", COR, scaler_case,
+     SCALE_LOAD_TRUNCATED},
+};
+
+/* ========================================================================= */
+/* The losses of 1.7                                                         */
+/* ========================================================================= */
+
+/* The three losses on (2, 3) tensors; variant: what is wrong. Nothing is
+ * written to loss, grad or accuracy. */
+enum {
+    LOSS7_NULL_PRED,
+    LOSS7_NULL_TARGET,
+    LOSS7_1D,
+    LOSS7_WIDTH,
+    LOSS7_GRAD_SHAPE,
+    LOSS7_DELTA0,
+    LOSS7_DELTA_NAN,
+    LOSS7_DELTA_INF,
+    LOSS7_TARGET_ABOVE1,
+    LOSS7_TARGET_NEG,
+    LOSS7_TARGET_NAN
+};
+
+static int new_loss_case(int variant, int which)
+{
+    tnn_tensor *p = mk(2, 3, 0.5f), *t = mk(2, 3, 1.0f);
+    tnn_tensor *g = mk(2, 3, 7.0f), *wide = mk(2, 4, 1.0f);
+    tnn_tensor *flat = mk1(6, 1.0f), *g_wrong = mk(3, 2, 7.0f);
+    const tnn_tensor *pred = p, *target = t;
+    tnn_tensor *grad = g;
+    float delta = 1.0f;
+    switch (variant) {
+    case LOSS7_NULL_PRED: pred = NULL; break;
+    case LOSS7_NULL_TARGET: target = NULL; break;
+    case LOSS7_1D: pred = flat, target = flat; break;
+    case LOSS7_WIDTH: target = wide; break;
+    case LOSS7_GRAD_SHAPE: grad = g_wrong; break;
+    case LOSS7_DELTA0: delta = 0.0f; break;
+    case LOSS7_DELTA_NAN: delta = NAN; break;
+    case LOSS7_DELTA_INF: delta = INFINITY; break;
+    case LOSS7_TARGET_ABOVE1: tnn_tensor_data(t)[4] = 1.5f; break;
+    case LOSS7_TARGET_NEG: tnn_tensor_data(t)[1] = -0.25f; break;
+    case LOSS7_TARGET_NAN: tnn_tensor_data(t)[0] = NAN; break;
+    }
+    double loss = 5.0, accuracy = 5.0;
+    int rc = which == 0   ? tnn_loss_mae(pred, target, &loss, grad)
+             : which == 1 ? tnn_loss_huber(pred, target, delta, &loss, grad)
+                          : tnn_loss_binary_cross_entropy(pred, target, &loss,
+                                                          grad, &accuracy);
+    rc = capture(rc);
+    CHECK(loss == 5.0 && accuracy == 5.0, "an output was written");
+    CHECK(tnn_tensor_cdata(g)[0] == 7.0f &&
+              tnn_tensor_cdata(g_wrong)[0] == 7.0f,
+          "grad was written");
+    tnn_tensor *all[] = {p, t, g, wide, flat, g_wrong};
+    for (size_t i = 0; i < 6; i++)
+        tnn_tensor_free(all[i]);
+    return rc;
+}
+
+static int mae_loss_case(int variant)
+{
+    return new_loss_case(variant, 0);
+}
+static int huber_loss_case(int variant)
+{
+    return new_loss_case(variant, 1);
+}
+static int bce_loss_case(int variant)
+{
+    return new_loss_case(variant, 2);
+}
+
+CALL_ROW(r_set_huber_null, tnn_model_set_huber_delta(NULL, 1.0f))
+NEUTRAL_ROW(r_huber_delta_null, tnn_model_huber_delta(NULL) == 0.0f)
+
+/* A model's Huber delta; variant: the bad value. The delta stays 1. */
+enum { HUBER_ZERO, HUBER_NEG, HUBER_NAN, HUBER_INF };
+
+static int set_huber_case(int variant)
+{
+    tnn_model *m = mk_model(0);
+    const float bad[] = {0.0f, -2.0f, NAN, INFINITY};
+    int rc = capture(tnn_model_set_huber_delta(m, bad[variant]));
+    CHECK(tnn_model_huber_delta(m) == 1.0f, "the delta changed");
+    tnn_model_free(m);
+    return rc;
+}
+
+/* Binary cross-entropy targets outside [0, 1] refused by training calls
+ * before any work; variant: the call. */
+enum { BCE_TRAIN, BCE_GRADIENTS, BCE_EVALUATE, BCE_FIT };
+
+static int bce_model_case(int variant)
+{
+    struct env e;
+    env_open(&e, 1);
+    CHECK(tnn_model_set_loss(e.m, TNN_LOSS_BINARY_CROSS_ENTROPY) == TNN_OK,
+          "fixture");
+    tnn_tensor_data(e.y)[7] = 1.5f;
+    double loss = 5.0, accuracy = 5.0;
+    int rc = 0;
+    switch (variant) {
+    case BCE_TRAIN: rc = tnn_model_train_batch(e.m, e.x, e.y, &loss); break;
+    case BCE_GRADIENTS:
+        rc = tnn_model_compute_gradients(e.m, e.x, e.y, &loss);
+        break;
+    case BCE_EVALUATE:
+        rc = tnn_model_evaluate(e.m, e.x, e.y, &loss, &accuracy);
+        break;
+    case BCE_FIT:
+        rc = tnn_model_fit(e.m, e.x, e.y, NULL, NULL, 1, 5, 0, count_cb, NULL);
+        break;
+    }
+    rc = capture(rc);
+    CHECK(loss == 5.0 && accuracy == 5.0, "an output was written");
+    return env_close(&e, rc);
+}
+
+static const struct misuse new_loss_rows[] = {
+    {"tnn_loss_mae", "NULL pred", INV, mae_loss_case, LOSS7_NULL_PRED},
+    {"tnn_loss_mae", "NULL target", INV, mae_loss_case, LOSS7_NULL_TARGET},
+    {"tnn_loss_mae", "1-D tensors", SHP, mae_loss_case, LOSS7_1D},
+    {"tnn_loss_mae", "target of another width", SHP, mae_loss_case,
+     LOSS7_WIDTH},
+    {"tnn_loss_mae", "grad of another shape", SHP, mae_loss_case,
+     LOSS7_GRAD_SHAPE},
+    {"tnn_loss_huber", "NULL pred", INV, huber_loss_case, LOSS7_NULL_PRED},
+    {"tnn_loss_huber", "target of another width", SHP, huber_loss_case,
+     LOSS7_WIDTH},
+    {"tnn_loss_huber", "delta 0", INV, huber_loss_case, LOSS7_DELTA0},
+    {"tnn_loss_huber", "delta NaN", INV, huber_loss_case, LOSS7_DELTA_NAN},
+    {"tnn_loss_huber", "delta infinite", INV, huber_loss_case,
+     LOSS7_DELTA_INF},
+    {"tnn_loss_binary_cross_entropy", "NULL targets", INV, bce_loss_case,
+     LOSS7_NULL_TARGET},
+    {"tnn_loss_binary_cross_entropy", "1-D tensors", SHP, bce_loss_case,
+     LOSS7_1D},
+    {"tnn_loss_binary_cross_entropy", "grad of another shape", SHP,
+     bce_loss_case, LOSS7_GRAD_SHAPE},
+    {"tnn_loss_binary_cross_entropy", "a target of 1.5", INV, bce_loss_case,
+     LOSS7_TARGET_ABOVE1},
+    {"tnn_loss_binary_cross_entropy", "a target of -0.25", INV, bce_loss_case,
+     LOSS7_TARGET_NEG},
+    {"tnn_loss_binary_cross_entropy", "a NaN target", INV, bce_loss_case,
+     LOSS7_TARGET_NAN},
+    {"tnn_model_set_huber_delta", "NULL model", INV, r_set_huber_null, 0},
+    {"tnn_model_set_huber_delta", "delta 0", INV, set_huber_case, HUBER_ZERO},
+    {"tnn_model_set_huber_delta", "delta -2", INV, set_huber_case, HUBER_NEG},
+    {"tnn_model_set_huber_delta", "delta NaN", INV, set_huber_case, HUBER_NAN},
+    {"tnn_model_set_huber_delta", "delta infinite", INV, set_huber_case,
+     HUBER_INF},
+    {"tnn_model_huber_delta", "NULL model", NEUTRAL, r_huber_delta_null, 0},
+    {"tnn_model_train_batch", "a binary target of 1.5", INV, bce_model_case,
+     BCE_TRAIN},
+    {"tnn_model_compute_gradients", "a binary target of 1.5", INV,
+     bce_model_case, BCE_GRADIENTS},
+    {"tnn_model_evaluate", "a binary target of 1.5", INV, bce_model_case,
+     BCE_EVALUATE},
+    {"tnn_model_fit", "a binary target of 1.5", INV, bce_model_case, BCE_FIT},
+};
+
 /* Every table of rows, each a test case named after it. */
 #define TABLE(rows)                                                           \
     {                                                                         \
@@ -3301,31 +4431,22 @@ static const struct table {
     const struct misuse *rows;
     int count;
 } all_tables[] = {
-    TABLE(error_rows),
-    TABLE(runtime_rows),
-    TABLE(rng_rows),
-    TABLE(tensor_new_rows),
-    TABLE(tensor_copy_rows),
-    TABLE(tensor_reshape_rows),
-    TABLE(tensor_rand_rows),
-    TABLE(layer_new_rows),
-    TABLE(image_layer_rows),
-    TABLE(batchnorm_rows),
-    TABLE(layer_rows),
-    TABLE(layer_forward_rows),
-    TABLE(layer_backward_rows),
-    TABLE(loss_rows),
-    TABLE(optim_rows),
-    TABLE(model_parts_rows),
-    TABLE(model_settings_rows),
-    TABLE(train_rows),
-    TABLE(fit_rows),
-    TABLE(evaluate_rows),
-    TABLE(predict_rows),
-    TABLE(progress_rows),
-    TABLE(idx_rows),
-    TABLE(save_rows),
-    TABLE(load_rows),
+    TABLE(error_rows),         TABLE(runtime_rows),
+    TABLE(rng_rows),           TABLE(tensor_new_rows),
+    TABLE(tensor_copy_rows),   TABLE(tensor_reshape_rows),
+    TABLE(tensor_rand_rows),   TABLE(tensor_share_rows),
+    TABLE(layer_new_rows),     TABLE(image_layer_rows),
+    TABLE(batchnorm_rows),     TABLE(layer_rows),
+    TABLE(layer_forward_rows), TABLE(layer_backward_rows),
+    TABLE(loss_rows),          TABLE(optim_rows),
+    TABLE(model_parts_rows),   TABLE(model_settings_rows),
+    TABLE(train_rows),         TABLE(fit_rows),
+    TABLE(evaluate_rows),      TABLE(predict_rows),
+    TABLE(progress_rows),      TABLE(idx_rows),
+    TABLE(save_rows),          TABLE(load_rows),
+    TABLE(metrics_rows),       TABLE(callbacks_rows),
+    TABLE(surgery_rows),       TABLE(data_rows),
+    TABLE(new_loss_rows),
 };
 
 #define NUM_TABLES ((int)(sizeof all_tables / sizeof all_tables[0]))

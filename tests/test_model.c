@@ -326,11 +326,36 @@ START_TEST(frozen_layer_keeps_weights)
     size_t needed;
     ck_assert_int_eq(tnn_model_summary(m, text, sizeof text, &needed), TNN_OK);
     ck_assert_ptr_nonnull(strstr(text, "(frozen)"));
-    ck_assert_ptr_nonnull(strstr(text, "Non-trainable params: 32"));
+    /* The frozen dense layer's 32 and, since 1.7, batch-norm's 32 running
+     * statistics. */
+    ck_assert_ptr_nonnull(strstr(text, "Non-trainable params: 64"));
     tnn_tensor_free(before);
     tnn_tensor_free(last_before);
     tnn_tensor_free(x);
     tnn_tensor_free(y);
+    tnn_model_free(m);
+}
+END_TEST
+
+/* Batch-norm's running statistics count as non-trainable parameters in
+ * the summary, as Keras counts them: dense 3 -> 4 (16), batch-norm of 4
+ * (8 learned, 8 running), dense 4 -> 2 (10), that one frozen. */
+START_TEST(summary_counts_running_statistics)
+{
+    tnn_model *m = tnn_model_new(3);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(3, 4)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_batchnorm_new(4)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(4, 2)), TNN_OK);
+    ck_assert_int_eq(tnn_layer_set_trainable(tnn_model_layer(m, 2), 0),
+                     TNN_OK);
+    char text[1024];
+    ck_assert_int_eq(tnn_model_summary(m, text, sizeof text, NULL), TNN_OK);
+    ck_assert_ptr_nonnull(
+        strstr(text, "batchnorm    (None, 4)                        16\n"));
+    ck_assert_ptr_nonnull(strstr(text, "Total params: 42\n"));
+    ck_assert_ptr_nonnull(strstr(text, "Trainable params: 24\n"));
+    ck_assert_ptr_nonnull(strstr(text, "Non-trainable params: 18\n"));
+    ck_assert_uint_eq(tnn_model_num_params(m), 34);
     tnn_model_free(m);
 }
 END_TEST
@@ -1207,6 +1232,7 @@ Suite *model_suite(void)
     tcase_add_test(tc, no_allocation_in_steady_state);
     tcase_add_test(tc, frozen_layer_keeps_weights);
     tcase_add_test(tc, summary_and_counts);
+    tcase_add_test(tc, summary_counts_running_statistics);
     tcase_add_test(tc, predict_any_batch_size);
     tcase_add_test(tc, divergence_is_reported);
     tcase_add_test(tc, add_checks_shapes_and_takes_ownership);

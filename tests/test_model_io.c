@@ -301,14 +301,14 @@ START_TEST(newer_format_is_refused)
     tnn_model *m = every_kind_model(1);
     size_t size;
     unsigned char *image = image_of(m, 0, &size);
-    store_u32(image + 8, 5);
+    store_u32(image + 8, 6);
     store_u32(image + 20, reference_crc32(image, 20));
     tnn_model *out = (tnn_model *)image; /* must be reset to NULL */
     ck_assert_int_eq(tnn_model_load_buffer(image, size, &out), TNN_E_VERSION);
     ck_assert_ptr_null(out);
     assert_failed_with(TNN_E_VERSION, "tnn_model_load_buffer");
-    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "version 5"));
-    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "library's 4"));
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "version 6"));
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "library's 5"));
     free(image);
     tnn_model_free(m);
 }
@@ -1508,6 +1508,230 @@ START_TEST(failed_save_gives_the_reason_first)
 }
 END_TEST
 
+/* ---- the losses of 1.7 and the Huber delta: format 5 -------------------- */
+
+/* Make the CRCs of the section whose head is at head, of the header and
+ * of the whole file right again after an edit. */
+static void fix_crcs(unsigned char *image, size_t size, size_t head)
+{
+    size_t len = (size_t)load_le64(image + head + 8);
+    store_u32(image + head + 4, reference_crc32(image + head + 16, len));
+    store_u32(image + 20, reference_crc32(image, 20));
+    store_u32(image + size - 8, reference_crc32(image, size - 8));
+}
+
+static uint32_t float_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+
+/* A dense model trained one step with Adam under loss and delta. */
+static tnn_model *loss_model(int loss, float delta, tnn_layer *last,
+                             const tnn_tensor *x, const tnn_tensor *y)
+{
+    tnn_model *m = tnn_model_new(4);
+    ck_assert_int_eq(tnn_model_set_seed(m, 11), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(4, 3)), TNN_OK);
+    if (last)
+        ck_assert_int_eq(tnn_model_add(m, last), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_loss(m, loss), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_huber_delta(m, delta), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_optim(m, tnn_adam_new(0.01f)), TNN_OK);
+    ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_OK);
+    return m;
+}
+
+static void loss_data(tnn_tensor **x, tnn_tensor **y)
+{
+    tnn_rng *rng = tnn_rng_new(12);
+    *x = tnn_tensor_new_2d(8, 4);
+    *y = tnn_tensor_new_2d(8, 3);
+    tnn_tensor_rand_normal(*x, rng, 0, 1);
+    tnn_tensor_rand_uniform(*y, rng, 0, 1);
+    tnn_rng_free(rng);
+}
+
+/* A model whose loss is new in 1.7 or whose Huber delta is not 1 is
+ * written in format 5, whose model section ends with the delta (100
+ * bytes); it loads with its loss and delta, evaluates, predicts and
+ * trains on exactly as the original, and saves again to the same bytes,
+ * with and without its optimizer. A clone keeps them too. */
+START_TEST(new_losses_round_trip_in_format_5)
+{
+    tnn_tensor *x, *y;
+    loss_data(&x, &y);
+    const struct {
+        int loss;
+        float delta;
+        int last; /* 0 none, 1 sigmoid, 2 softmax */
+    } cases[] = {{TNN_LOSS_MAE, 1.0f, 0},
+                 {TNN_LOSS_HUBER, 0.3f, 0},
+                 {TNN_LOSS_HUBER, 1.0f, 0},
+                 {TNN_LOSS_BINARY_CROSS_ENTROPY, 1.0f, 1},
+                 {TNN_LOSS_BINARY_CROSS_ENTROPY, 1.0f, 0},
+                 {TNN_LOSS_MSE, 2.5f, 0},
+                 {TNN_LOSS_CROSS_ENTROPY, 0.75f, 2}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        tnn_layer *last = cases[c].last == 1   ? tnn_sigmoid_new()
+                          : cases[c].last == 2 ? tnn_softmax_new()
+                                               : NULL;
+        tnn_model *m = loss_model(cases[c].loss, cases[c].delta, last, x, y);
+        for (int flags = 0; flags <= TNN_SAVE_OPTIMIZER; flags++) {
+            size_t size, again;
+            unsigned char *image = image_of(m, flags, &size);
+            ck_assert_uint_eq(load_le32(image + 8), 5);
+            size_t modl = section_head(image, size, "MODL");
+            ck_assert_uint_eq(load_le64(image + modl + 8), 100);
+            ck_assert_uint_eq(load_le32(image + modl + 16 + 8),
+                              (uint32_t)cases[c].loss);
+            ck_assert_uint_eq(load_le32(image + modl + 16 + 96),
+                              float_bits(cases[c].delta));
+            tnn_model *back = NULL;
+            ck_assert_int_eq(tnn_model_load_buffer(image, size, &back),
+                             TNN_OK);
+            ck_assert_float_eq(tnn_model_huber_delta(back), cases[c].delta);
+            unsigned char *image2 = image_of(back, flags, &again);
+            ck_assert_uint_eq(again, size);
+            ck_assert_mem_eq(image2, image, size);
+            double l1, l2, a1, a2;
+            ck_assert_int_eq(tnn_model_evaluate(m, x, y, &l1, &a1), TNN_OK);
+            ck_assert_int_eq(tnn_model_evaluate(back, x, y, &l2, &a2), TNN_OK);
+            ck_assert_mem_eq(&l1, &l2, sizeof l1);
+            ck_assert_mem_eq(&a1, &a2, sizeof a1); /* NaN for regression */
+            if (flags) {
+                tnn_model *copy = tnn_model_clone(m);
+                ck_assert_float_eq(tnn_model_huber_delta(copy),
+                                   cases[c].delta);
+                for (int step = 0; step < 2; step++) {
+                    double la, lb, lc;
+                    ck_assert_int_eq(tnn_model_train_batch(m, x, y, &la),
+                                     TNN_OK);
+                    ck_assert_int_eq(tnn_model_train_batch(back, x, y, &lb),
+                                     TNN_OK);
+                    ck_assert_int_eq(tnn_model_train_batch(copy, x, y, &lc),
+                                     TNN_OK);
+                    ck_assert_mem_eq(&la, &lb, sizeof la);
+                    ck_assert_mem_eq(&la, &lc, sizeof la);
+                }
+                assert_same_parameters(m, back);
+                assert_same_parameters(m, copy);
+                tnn_model_free(copy);
+            }
+            free(image);
+            free(image2);
+            tnn_model_free(back);
+        }
+        tnn_model_free(m);
+    }
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+}
+END_TEST
+
+/* Format 5 for an image model: the delta follows the input shape, and
+ * the optimizer section has format 4's fields. Setting the delta back to 1 on
+ * a model of an older loss gives back the older format, byte for byte. */
+START_TEST(format_5_only_when_needed)
+{
+    tnn_model *img = image_model(2);
+    size_t size, size5;
+    unsigned char *before = image_of(img, TNN_SAVE_OPTIMIZER, &size);
+    ck_assert_uint_eq(load_le32(before + 8), 2);
+    ck_assert_int_eq(tnn_model_set_huber_delta(img, 4.0f), TNN_OK);
+    unsigned char *image5 = image_of(img, TNN_SAVE_OPTIMIZER, &size5);
+    ck_assert_uint_eq(load_le32(image5 + 8), 5);
+    /* 4 bytes of delta, and the optimizer's two clip fields (format 4). */
+    ck_assert_uint_eq(size5, size + 12);
+    size_t modl = section_head(image5, size5, "MODL");
+    ck_assert_uint_eq(load_le64(image5 + modl + 8), 100);
+    ck_assert_uint_eq(load_le32(image5 + modl + 16 + 96), float_bits(4.0f));
+    /* The rest of the model section is format 2's. */
+    ck_assert_mem_eq(image5 + modl + 16, before + modl + 16, 96);
+    tnn_model *back = NULL;
+    ck_assert_int_eq(tnn_model_load_buffer(image5, size5, &back), TNN_OK);
+    ck_assert_float_eq(tnn_model_huber_delta(back), 4.0f);
+    ck_assert_int_eq(tnn_model_set_huber_delta(img, 1.0f), TNN_OK);
+    size_t size_again;
+    unsigned char *after = image_of(img, TNN_SAVE_OPTIMIZER, &size_again);
+    ck_assert_uint_eq(size_again, size);
+    ck_assert_mem_eq(after, before, size);
+    free(before);
+    free(image5);
+    free(after);
+    tnn_model_free(back);
+    tnn_model_free(img);
+}
+END_TEST
+
+static void assert_refused_saying(const unsigned char *image, size_t size,
+                                  const char *text)
+{
+    tnn_model *out = NULL;
+    ck_assert_int_eq(tnn_model_load_buffer(image, size, &out), TNN_E_CORRUPT);
+    ck_assert_ptr_null(out);
+    assert_failed_with(TNN_E_CORRUPT, "tnn_model_load_buffer");
+    ck_assert_msg(strstr(tnn_last_error(), text) != NULL,
+                  "\"%s\" does not say \"%s\"", tnn_last_error(), text);
+}
+
+/* A file's Huber delta must be one the setter takes, its loss one its
+ * format has (the checksums made right each time). */
+START_TEST(bad_loss_or_delta_in_file_is_refused)
+{
+    tnn_tensor *x, *y;
+    loss_data(&x, &y);
+    tnn_model *m = loss_model(TNN_LOSS_HUBER, 0.5f, NULL, x, y);
+    size_t size;
+    unsigned char *image = image_of(m, 0, &size);
+    size_t modl = section_head(image, size, "MODL");
+    unsigned char *copy = malloc(size);
+    const float bad[5] = {0.0f, -0.0f, -1.0f, NAN, INFINITY};
+    for (int b = 0; b < 5; b++) {
+        memcpy(copy, image, size);
+        store_u32(copy + modl + 16 + 96, float_bits(bad[b]));
+        fix_crcs(copy, size, modl);
+        assert_refused_saying(copy, size, "Huber delta");
+        ck_assert_ptr_nonnull(
+            strstr(tnn_last_error(), "tnn_model_set_huber_delta"));
+    }
+    /* No loss 2 or 6 exists. */
+    for (uint32_t loss = 2; loss <= 6; loss += 4) {
+        memcpy(copy, image, size);
+        store_u32(copy + modl + 16 + 8, loss);
+        fix_crcs(copy, size, modl);
+        assert_refused_saying(copy, size, "unknown loss");
+    }
+    /* Claimed as format 4, the model section is 4 bytes too long. */
+    memcpy(copy, image, size);
+    store_u32(copy + 8, 4);
+    fix_crcs(copy, size, modl);
+    assert_refused_saying(copy, size, "model section has the wrong length");
+    free(copy);
+    free(image);
+    tnn_model_free(m);
+
+    /* A format 1 file with a loss of 1.7. */
+    tnn_model *old = every_kind_model(1);
+    image = image_of(old, 0, &size);
+    ck_assert_uint_eq(load_le32(image + 8), 1);
+    modl = section_head(image, size, "MODL");
+    for (uint32_t loss = TNN_LOSS_MAE; loss <= TNN_LOSS_BINARY_CROSS_ENTROPY;
+         loss++) {
+        store_u32(image + modl + 16 + 8, loss);
+        fix_crcs(image, size, modl);
+        char text[64];
+        snprintf(text, sizeof text, "loss %u, which format version 1", loss);
+        assert_refused_saying(image, size, text);
+    }
+    free(image);
+    tnn_model_free(old);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+}
+END_TEST
+
 Suite *model_io_suite(void)
 {
     Suite *s = suite_create("model_io");
@@ -1543,6 +1767,9 @@ Suite *model_io_suite(void)
     tcase_add_test(tc, others_links_in_sticky_directories_not_followed);
     tcase_add_test(tc, long_file_names_save_and_load);
     tcase_add_test(tc, failed_save_gives_the_reason_first);
+    tcase_add_test(tc, new_losses_round_trip_in_format_5);
+    tcase_add_test(tc, format_5_only_when_needed);
+    tcase_add_test(tc, bad_loss_or_delta_in_file_is_refused);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -297,6 +297,241 @@ START_TEST(allocation_failure_leaks_nothing)
 }
 END_TEST
 
+/* A wrapped buffer is used in place and stays the caller's. */
+START_TEST(wrap_uses_the_callers_storage)
+{
+    float data[6] = {1, 2, 3, 4, 5, 6};
+    size_t dims[2] = {2, 3};
+    tnn_tensor *t = tnn_tensor_wrap(data, 2, dims);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_ptr_eq(tnn_tensor_data(t), data);
+    ck_assert_uint_eq(tnn_tensor_size(t), 6);
+    ck_assert_int_eq(tnn_tensor_is_shared(t), 1);
+    ck_assert_int_eq(tnn_tensor_fill(t, 7.0f), TNN_OK);
+    ck_assert(data[0] == 7.0f && data[5] == 7.0f);
+    data[2] = -1.0f;
+    ck_assert(tnn_tensor_cdata(t)[2] == -1.0f);
+    /* Freed handle, storage untouched (valgrind would see a bad free). */
+    tnn_tensor_free(t);
+    ck_assert(data[0] == 7.0f);
+
+    ck_assert_ptr_null(tnn_tensor_wrap(NULL, 2, dims));
+    assert_failed_with(TNN_E_INVALID, "tnn_tensor_wrap");
+    size_t zero[2] = {2, 0};
+    ck_assert_ptr_null(tnn_tensor_wrap(data, 2, zero));
+    assert_failed_with(TNN_E_INVALID, "tnn_tensor_wrap");
+    ck_assert_ptr_null(tnn_tensor_wrap(data, 5, dims));
+    assert_failed_with(TNN_E_INVALID, "tnn_tensor_wrap");
+    size_t huge[2] = {SIZE_MAX / 2, 3};
+    ck_assert_ptr_null(tnn_tensor_wrap(data, 2, huge));
+    assert_failed_with(TNN_E_SHAPE, "tnn_tensor_wrap");
+}
+END_TEST
+
+/* Views share the parent's values both ways, keep its other dimensions,
+ * and keep the storage alive whichever is freed first. */
+START_TEST(views_share_rows)
+{
+    size_t dims[3] = {5, 2, 2};
+    tnn_tensor *t = tnn_tensor_new(3, dims);
+    for (size_t i = 0; i < 20; i++)
+        tnn_tensor_data(t)[i] = (float)i;
+    ck_assert_int_eq(tnn_tensor_is_shared(t), 0);
+    tnn_tensor *v = tnn_tensor_view_rows(t, 1, 3);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_int_eq(tnn_tensor_is_shared(t), 1);
+    ck_assert_int_eq(tnn_tensor_ndim(v), 3);
+    ck_assert_uint_eq(tnn_tensor_dim(v, 0), 3);
+    ck_assert_uint_eq(tnn_tensor_dim(v, 1), 2);
+    ck_assert_uint_eq(tnn_tensor_size(v), 12);
+    ck_assert_ptr_eq(tnn_tensor_data(v), tnn_tensor_data(t) + 4);
+    tnn_tensor_data(v)[0] = -4.0f; /* row 1 of t */
+    ck_assert(tnn_tensor_data(t)[4] == -4.0f);
+    tnn_tensor_data(t)[15] = -15.0f; /* last value of v */
+    ck_assert(tnn_tensor_cdata(v)[11] == -15.0f);
+
+    /* A view of a view: rows 2 and 3 of t. */
+    tnn_tensor *w = tnn_tensor_view_rows(v, 1, 2);
+    ck_assert_ptr_eq(tnn_tensor_data(w), tnn_tensor_data(t) + 8);
+    /* Reshaping a view changes that handle only. */
+    size_t flat[1] = {8};
+    ck_assert_int_eq(tnn_tensor_reshape(w, 1, flat), TNN_OK);
+    ck_assert_int_eq(tnn_tensor_ndim(v), 3);
+
+    /* The parent first: the views still read its values. */
+    tnn_tensor_free(t);
+    ck_assert(tnn_tensor_cdata(w)[7] == -15.0f);
+    ck_assert(tnn_tensor_cdata(v)[0] == -4.0f);
+    tnn_tensor_free(v);
+    ck_assert(tnn_tensor_cdata(w)[0] == 8.0f);
+    ck_assert_int_eq(tnn_tensor_is_shared(w), 0);
+    tnn_tensor_free(w);
+
+    /* Views over wrapped storage stay the caller's. */
+    float data[4] = {1, 2, 3, 4};
+    size_t two[2] = {4, 1};
+    tnn_tensor *wrapped = tnn_tensor_wrap(data, 2, two);
+    tnn_tensor *tail = tnn_tensor_view_rows(wrapped, 3, 1);
+    tnn_tensor_free(wrapped);
+    ck_assert(tnn_tensor_cdata(tail)[0] == 4.0f);
+    tnn_tensor_free(tail);
+}
+END_TEST
+
+START_TEST(view_ranges_checked)
+{
+    tnn_tensor *t = tnn_tensor_new_2d(4, 3);
+    ck_assert_ptr_null(tnn_tensor_view_rows(t, 0, 0));
+    assert_failed_with(TNN_E_SHAPE, "tnn_tensor_view_rows");
+    ck_assert_ptr_null(tnn_tensor_view_rows(t, 4, 1));
+    assert_failed_with(TNN_E_SHAPE, "tnn_tensor_view_rows");
+    ck_assert_ptr_null(tnn_tensor_view_rows(t, 1, 4));
+    assert_failed_with(TNN_E_SHAPE, "tnn_tensor_view_rows");
+    ck_assert_ptr_null(tnn_tensor_view_rows(t, SIZE_MAX, 2));
+    assert_failed_with(TNN_E_SHAPE, "tnn_tensor_view_rows");
+    ck_assert_ptr_null(tnn_tensor_view_rows(NULL, 0, 1));
+    assert_failed_with(TNN_E_INVALID, "tnn_tensor_view_rows");
+    /* Failures left t alone. */
+    ck_assert_int_eq(tnn_tensor_is_shared(t), 0);
+    tnn_tensor *all = tnn_tensor_view_rows(t, 0, 4);
+    ck_assert_uint_eq(tnn_tensor_size(all), 12);
+    tnn_tensor_free(all);
+    tnn_tensor_free(t);
+}
+END_TEST
+
+/* Each allocation of a view or a wrap fails in turn: NULL, TNN_E_NOMEM,
+ * the parent unchanged and nothing leaked. */
+START_TEST(view_allocation_failures)
+{
+    struct counting_allocator a;
+    for (long n = 1; n <= 2; n++) {
+        counting_install(&a, 0);
+        tnn_tensor *t = tnn_tensor_new_2d(3, 2);
+        a.fail_at = a.calls + n;
+        ck_assert_ptr_null(tnn_tensor_view_rows(t, 0, 1));
+        assert_failed_with(TNN_E_NOMEM, "tnn_tensor_view_rows");
+        ck_assert_int_eq(tnn_tensor_is_shared(t), 0);
+        tnn_tensor_free(t);
+        ck_assert_int_eq(a.live, 0);
+
+        float data[2] = {0, 0};
+        size_t dims[1] = {2};
+        counting_install(&a, n);
+        ck_assert_ptr_null(tnn_tensor_wrap(data, 1, dims));
+        assert_failed_with(TNN_E_NOMEM, "tnn_tensor_wrap");
+        ck_assert_int_eq(a.live, 0);
+    }
+    counting_remove();
+}
+END_TEST
+
+/* Rows move with their labels, and the result is a permutation that the
+ * generator's state decides. */
+START_TEST(shuffle_keeps_pairs)
+{
+    enum { N = 50 };
+    tnn_tensor *x = tnn_tensor_new_2d(N, 3);
+    tnn_tensor *y = tnn_tensor_new_2d(N, 1);
+    for (size_t i = 0; i < N; i++) {
+        for (size_t k = 0; k < 3; k++)
+            tnn_tensor_data(x)[i * 3 + k] = (float)(10 * i + k);
+        tnn_tensor_data(y)[i] = (float)i;
+    }
+    tnn_rng *rng = tnn_rng_new(5);
+    ck_assert_int_eq(tnn_tensor_shuffle_rows(x, y, rng), TNN_OK);
+    int seen[N] = {0}, moved = 0;
+    for (size_t i = 0; i < N; i++) {
+        float label = tnn_tensor_data(y)[i];
+        size_t from = (size_t)label;
+        ck_assert(label == (float)from && from < N);
+        seen[from]++;
+        moved += from != i;
+        for (size_t k = 0; k < 3; k++)
+            ck_assert(tnn_tensor_data(x)[i * 3 + k] == (float)(10 * from + k));
+    }
+    for (size_t i = 0; i < N; i++)
+        ck_assert_int_eq(seen[i], 1);
+    ck_assert_int_gt(moved, N / 2);
+
+    /* The same seed, the same order, with or without y. */
+    tnn_tensor *x2 = tnn_tensor_new_2d(N, 3);
+    for (size_t i = 0; i < N; i++)
+        for (size_t k = 0; k < 3; k++)
+            tnn_tensor_data(x2)[i * 3 + k] = (float)(10 * i + k);
+    tnn_rng_seed(rng, 5);
+    ck_assert_int_eq(tnn_tensor_shuffle_rows(x2, NULL, rng), TNN_OK);
+    ck_assert_mem_eq(tnn_tensor_data(x2), tnn_tensor_data(x),
+                     sizeof(float) * N * 3);
+
+    tnn_tensor *short_y = tnn_tensor_new_2d(N - 1, 1);
+    ck_assert_int_eq(tnn_tensor_shuffle_rows(x, short_y, rng), TNN_E_SHAPE);
+    assert_failed_with(TNN_E_SHAPE, "tnn_tensor_shuffle_rows");
+    tnn_tensor *part = tnn_tensor_view_rows(x, 0, N);
+    ck_assert_int_eq(tnn_tensor_shuffle_rows(x, part, rng), TNN_E_INVALID);
+    ck_assert_int_eq(tnn_tensor_shuffle_rows(x, NULL, NULL), TNN_E_INVALID);
+    ck_assert_int_eq(tnn_tensor_shuffle_rows(NULL, y, rng), TNN_E_INVALID);
+    tnn_tensor_free(part);
+    tnn_tensor_free(short_y);
+    tnn_tensor_free(x2);
+    tnn_rng_free(rng);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+}
+END_TEST
+
+/* Training on a view of the first rows is training on a copy of them, and
+ * predicting from a wrapped raw buffer is predicting from a tensor. */
+START_TEST(models_take_views_and_wraps)
+{
+    enum { N = 64, D = 5 };
+    tnn_tensor *x = tnn_tensor_new_2d(N, D);
+    tnn_tensor *y = tnn_tensor_new_2d(N, 1);
+    tnn_rng *rng = tnn_rng_new(3);
+    tnn_tensor_rand_uniform(x, rng, -1.0f, 1.0f);
+    tnn_tensor_rand_uniform(y, rng, -1.0f, 1.0f);
+    tnn_tensor *xv = tnn_tensor_view_rows(x, 0, 40);
+    tnn_tensor *yv = tnn_tensor_view_rows(y, 0, 40);
+    tnn_tensor *xc = tnn_tensor_new_2d(40, D);
+    tnn_tensor *yc = tnn_tensor_new_2d(40, 1);
+    tnn_tensor_copy_from(xc, tnn_tensor_cdata(x), 40 * D);
+    tnn_tensor_copy_from(yc, tnn_tensor_cdata(y), 40);
+    tnn_model *m[2];
+    for (int i = 0; i < 2; i++) {
+        m[i] = tnn_model_new(D);
+        tnn_model_add(m[i], tnn_dense_new(D, 4));
+        tnn_model_add(m[i], tnn_tanh_new());
+        tnn_model_add(m[i], tnn_dense_new(4, 1));
+        tnn_model_set_optim(m[i], tnn_adam_new(0.01f));
+        ck_assert_int_eq(tnn_model_fit(m[i], i ? xc : xv, i ? yc : yv, NULL,
+                                       NULL, 3, 8, 1, NULL, NULL),
+                         TNN_OK);
+    }
+    float raw[N * D];
+    memcpy(raw, tnn_tensor_cdata(x), sizeof raw);
+    size_t dims[2] = {N, D};
+    tnn_tensor *wrapped = tnn_tensor_wrap(raw, 2, dims);
+    tnn_tensor *p0 = tnn_tensor_new_2d(N, 1), *p1 = tnn_tensor_new_2d(N, 1);
+    ck_assert_int_eq(tnn_model_predict(m[0], wrapped, p0), TNN_OK);
+    ck_assert_int_eq(tnn_model_predict(m[1], x, p1), TNN_OK);
+    ck_assert_mem_eq(tnn_tensor_data(p0), tnn_tensor_data(p1),
+                     sizeof(float) * N);
+    /* Predictions into a view land in the parent's rows. */
+    tnn_tensor *p2 = tnn_tensor_new_2d(N + 2, 1);
+    tnn_tensor *into = tnn_tensor_view_rows(p2, 2, N);
+    ck_assert_int_eq(tnn_model_predict(m[0], wrapped, into), TNN_OK);
+    ck_assert_mem_eq(tnn_tensor_data(p2) + 2, tnn_tensor_data(p1),
+                     sizeof(float) * N);
+    ck_assert(tnn_tensor_data(p2)[0] == 0.0f);
+    tnn_tensor *views[] = {xv, yv, xc, yc, wrapped, p0, p1, into, p2, x, y};
+    for (size_t i = 0; i < sizeof views / sizeof *views; i++)
+        tnn_tensor_free(views[i]);
+    tnn_model_free(m[0]);
+    tnn_model_free(m[1]);
+    tnn_rng_free(rng);
+}
+END_TEST
+
 Suite *tensor_suite(void)
 {
     Suite *s = suite_create("tensor");
@@ -310,6 +545,12 @@ Suite *tensor_suite(void)
     tcase_add_test(tc, rand_normal_refuses_overflowing_spread);
     tcase_add_test(tc, rand_uniform_widest_range);
     tcase_add_test(tc, allocation_failure_leaks_nothing);
+    tcase_add_test(tc, wrap_uses_the_callers_storage);
+    tcase_add_test(tc, views_share_rows);
+    tcase_add_test(tc, view_ranges_checked);
+    tcase_add_test(tc, view_allocation_failures);
+    tcase_add_test(tc, shuffle_keeps_pairs);
+    tcase_add_test(tc, models_take_views_and_wraps);
     suite_add_tcase(s, tc);
     return s;
 }

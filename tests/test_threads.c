@@ -147,6 +147,82 @@ START_TEST(clones_serve_from_several_threads)
 }
 END_TEST
 
+/* Read-only calls on one const handle from several threads at once (the
+ * contract in docs/threading.md): each thread clones the same trained
+ * model, reads its summary and predicts from one shared input tensor and
+ * a view of it, with the results of one thread doing it all. Run under
+ * ThreadSanitizer in CI. */
+struct cloning {
+    const tnn_model *source;
+    const tnn_tensor *x;
+    tnn_tensor *x_tail; /* a view of x's last rows, shared too */
+    float out[ROWS * 2];
+    float tail[2 * 2];
+    size_t summary;
+    int rc;
+};
+
+static void *clone_and_serve(void *arg)
+{
+    struct cloning *c = arg;
+    tnn_model *own = tnn_model_clone(c->source);
+    tnn_tensor *out = tnn_tensor_new_2d(ROWS, 2);
+    tnn_tensor *tail = tnn_tensor_new_2d(2, 2);
+    c->rc = own && out && tail ? TNN_OK : TNN_E_NOMEM;
+    if (c->rc == TNN_OK)
+        c->rc = tnn_model_summary(c->source, NULL, 0, &c->summary);
+    if (c->rc == TNN_OK)
+        c->rc = tnn_model_predict(own, c->x, out);
+    if (c->rc == TNN_OK)
+        c->rc = tnn_model_predict(own, c->x_tail, tail);
+    if (c->rc == TNN_OK) {
+        tnn_tensor_copy_to(out, c->out, ROWS * 2);
+        tnn_tensor_copy_to(tail, c->tail, 4);
+    }
+    tnn_tensor_free(out);
+    tnn_tensor_free(tail);
+    tnn_model_free(own);
+    return NULL;
+}
+
+START_TEST(one_source_cloned_from_several_threads)
+{
+    tnn_tensor *x, *y;
+    make_data(&x, &y);
+    tnn_model *trained = make_model(11);
+    ck_assert_int_eq(
+        tnn_model_fit(trained, x, y, NULL, NULL, 2, 16, 1, NULL, NULL),
+        TNN_OK);
+    tnn_tensor *expected = tnn_tensor_new_2d(ROWS, 2);
+    ck_assert_int_eq(tnn_model_predict(trained, x, expected), TNN_OK);
+    size_t summary;
+    ck_assert_int_eq(tnn_model_summary(trained, NULL, 0, &summary), TNN_OK);
+    tnn_tensor *x_tail = tnn_tensor_view_rows(x, ROWS - 2, 2);
+
+    enum { THREADS = 4 };
+    struct cloning c[THREADS];
+    pthread_t threads[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        c[i] = (struct cloning){.source = trained, .x = x, .x_tail = x_tail};
+        ck_assert_int_eq(
+            pthread_create(&threads[i], NULL, clone_and_serve, &c[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
+        ck_assert_int_eq(c[i].rc, TNN_OK);
+        ck_assert_uint_eq(c[i].summary, summary);
+        ck_assert_mem_eq(c[i].out, tnn_tensor_data(expected), sizeof c[i].out);
+        ck_assert_mem_eq(c[i].tail, tnn_tensor_data(expected) + 2 * (ROWS - 2),
+                         sizeof c[i].tail);
+    }
+    tnn_tensor_free(x_tail);
+    tnn_tensor_free(expected);
+    tnn_model_free(trained);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+}
+END_TEST
+
 /* A small convnet, whose convolutions run on oneDNN's OpenMP threads in a
  * build with it: 1x12x12 -> conv 8 -> maxpool -> conv 16 -> dense 2. */
 #define CONV2_WEIGHTS (16 * 8 * 3 * 3)
@@ -226,6 +302,7 @@ Suite *threads_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, two_models_train_at_once);
     tcase_add_test(tc, clones_serve_from_several_threads);
+    tcase_add_test(tc, one_source_cloned_from_several_threads);
     tcase_add_test(tc, convnets_give_the_same_bits);
     suite_add_tcase(s, tc);
     return s;

@@ -87,7 +87,11 @@ static inline void counting_remove(void)
     X(idx)                                                                    \
     X(augment)                                                                \
     X(backends)                                                               \
-    X(replicas)
+    X(replicas)                                                               \
+    X(metrics)                                                                \
+    X(data)                                                                   \
+    X(callbacks)                                                              \
+    X(surgery)
 
 #define TNN_DECLARE_SUITE(name) Suite *name##_suite(void);
 TNN_TEST_SUITES(TNN_DECLARE_SUITE)

@@ -3,7 +3,10 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <tinynn.h>
 
 #include "classifier_report.h"
 #include "cli.h"
@@ -43,8 +46,18 @@ int draw_training_curves(const char *path, const history *h,
     return svg_write_line_chart(path, panels, 2);
 }
 
+/* The chart takes int counts; the library's are size_t. */
+static int *int_counts(const size_t *counts, int classes)
+{
+    size_t n = (size_t)classes * (size_t)classes;
+    int *shown = malloc(n * sizeof *shown);
+    for (size_t i = 0; shown && i < n; i++)
+        shown[i] = counts[i] > 2147483647u ? 2147483647 : (int)counts[i];
+    return shown;
+}
+
 int draw_pictures(const char *prog, const char *dir, const char *dataset,
-                  const char *val_name, const history *h, const int *counts,
+                  const char *val_name, const history *h, const size_t *counts,
                   int classes)
 {
     char path[4096], title[128];
@@ -61,8 +74,11 @@ int draw_pictures(const char *prog, const char *dir, const char *dataset,
         snprintf(path, sizeof path, "%s/confusion.svg", dir);
         snprintf(title, sizeof title, "%s %s set: confusion matrix", dataset,
                  val_name);
-        rc = svg_write_confusion_matrix(path, title, counts, NULL,
-                                        (size_t)classes, 1);
+        int *shown = int_counts(counts, classes);
+        rc = shown ? svg_write_confusion_matrix(path, title, shown, NULL,
+                                                (size_t)classes, 1)
+                   : -1;
+        free(shown);
     }
     if (rc) {
         fprintf(stderr, "%s: cannot write %s: %s\n", prog, path,
@@ -76,29 +92,25 @@ int draw_pictures(const char *prog, const char *dir, const char *dataset,
     return 0;
 }
 
-void print_confusion_matrix(const int *counts, int classes)
+int print_class_report(const size_t *counts, int classes)
 {
-    printf("\nConfusion matrix (rows: actual, columns: predicted)\n      ");
-    for (int j = 0; j < classes; j++)
-        printf("%6d", j);
-    printf("\n");
-    for (int i = 0; i < classes; i++) {
-        printf("%6d", i);
-        for (int j = 0; j < classes; j++)
-            printf("%6d", counts[i * classes + j]);
-        printf("\n");
-    }
-}
-
-void print_class_accuracy(const int *counts, int classes)
-{
-    printf("\nPer-class accuracy\n");
-    for (int i = 0; i < classes; i++) {
-        int total = 0;
-        for (int j = 0; j < classes; j++)
-            total += counts[i * classes + j];
-        printf("  %d: %6.2f%%  (%d of %d)\n", i,
-               total ? 100.0 * counts[i * classes + i] / total : 0.0,
-               counts[i * classes + i], total);
-    }
+    double precision[256], recall[256], f1[256];
+    size_t support[256];
+    size_t k = (size_t)classes;
+    printf("\nConfusion matrix (rows: actual, columns: predicted)\n");
+    if (classes > 256 || tnn_confusion_matrix_print(stdout, counts, k) ||
+        tnn_class_scores(counts, k, precision, recall, f1, support))
+        return -1;
+    /* A class's accuracy is its recall: its share of correct answers. */
+    printf("\nPer-class accuracy (recall), precision and F1\n");
+    for (size_t i = 0; i < k; i++)
+        printf("  %zu: %6.2f%%  (%zu of %zu)  precision %6.2f%%  F1 %.4f\n", i,
+               100.0 * recall[i], counts[i * k + i], support[i],
+               100.0 * precision[i], f1[i]);
+    double macro, weighted;
+    if (tnn_f1_score(counts, k, TNN_AVERAGE_MACRO, &macro) ||
+        tnn_f1_score(counts, k, TNN_AVERAGE_WEIGHTED, &weighted))
+        return -1;
+    printf("  F1: macro %.4f, weighted %.4f\n", macro, weighted);
+    return 0;
 }

@@ -1,11 +1,13 @@
 /*
  * classifier_report.h - reporting pieces for the examples' classifiers:
  * the per-epoch figures of a training run and their curves, a confusion
- * matrix drawn, and printed with each class's accuracy.  Independent of
- * libtinynn.
+ * matrix drawn, and printed with each class's figures from libtinynn's
+ * metrics.
  */
 #ifndef TINYNN_EXAMPLES_CLASSIFIER_REPORT_H
 #define TINYNN_EXAMPLES_CLASSIFIER_REPORT_H
+
+#include <stddef.h>
 
 #define HISTORY_MAX_EPOCHS 1000
 
@@ -35,15 +37,13 @@ int draw_training_curves(const char *path, const history *h,
  * "<dataset> <val_name> set: confusion matrix" with each row's recall.
  * Prints where they are; -1 after saying why on stderr, after prog. */
 int draw_pictures(const char *prog, const char *dir, const char *dataset,
-                  const char *val_name, const history *h, const int *counts,
+                  const char *val_name, const history *h, const size_t *counts,
                   int classes);
 
-/* Prints the classes x classes counts[actual * classes + predicted] as a
- * table, rows actual and columns predicted, under a heading. */
-void print_confusion_matrix(const int *counts, int classes);
-
-/* Prints each class's accuracy (its share of correct predictions, the
- * recall) from the same counts. */
-void print_class_accuracy(const int *counts, int classes);
+/* Prints the confusion matrix counts[actual * classes + predicted] (at
+ * most 256 classes) as libtinynn's table, then each class's accuracy (its
+ * recall), precision and F1 and the averaged F1, from libtinynn's
+ * metrics. 0, or -1 with the library's error recorded. */
+int print_class_report(const size_t *counts, int classes);
 
 #endif

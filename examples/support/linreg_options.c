@@ -11,22 +11,24 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: linear_regression [options]\n"
-            "  -a, --alpha A       learning rate (default 0.1)\n"
-            "  -i, --iterations N  gradient steps (default 3000)\n"
-            "  -l, --lambda L      L2 strength as in J above (default 0)\n"
-            "  -s, --seed N        seed of the synthetic data (default 7)\n"
-            "  -m, --samples N     number of points (default 1000)\n"
-            "  -e, --every N       print every N iterations (default 500)\n"
-            "  -t, --tolerance T   largest accepted |t_gd - t_closed| "
-            "(default 1e-3)\n"
-            "  -o, --out DIR       where cost.svg goes (default "
-            "out/linear_regression)\n"
-            "  -h, --help          this text\n"
-            "Data: y = 4 + 3x + N(0, 1) noise, x uniform in [0, 2).\n"
-            "Exit status 1 if gradient descent diverges or ends further "
-            "than the\ntolerance from the closed form.\n");
+    fprintf(
+        out,
+        "usage: linear_regression [options]\n"
+        "  -a, --alpha A       learning rate (default 0.1)\n"
+        "  -i, --iterations N  gradient steps (default 3000)\n"
+        "  -l, --lambda L      L2 strength: the update adds lambda * t_j to\n"
+        "                      each gradient (default 0)\n"
+        "  -s, --seed N        seed of the synthetic data (default 7)\n"
+        "  -m, --samples N     number of points (default 1000)\n"
+        "  -e, --every N       print every N iterations (default 500)\n"
+        "  -t, --tolerance T   largest accepted |t_gd - t_closed| "
+        "(default 1e-3)\n"
+        "  -o, --out DIR       where cost.svg goes (default "
+        "out/linear_regression)\n"
+        "  -h, --help          this text\n"
+        "Data: y = 4 + 3x + N(0, 1) noise, x uniform in [0, 2).\n"
+        "Exit status 1 if gradient descent diverges or ends further "
+        "than the\ntolerance from the closed form.\n");
 }
 
 /* Name the option by its long name, whichever form was typed. */

@@ -1,12 +1,14 @@
 /*
  * Writes the seed corpora of the fuzz targets: valid model images made
- * through the public API, and IDX inputs (a flags byte, then the file),
- * valid ones and near misses. Regenerate them whenever the model format
- * changes, so that the fuzzer starts from files the loader accepts:
+ * through the public API, IDX inputs (a flags byte, then the file) and
+ * delimited-text inputs (a choice byte, the targets, then the file; see
+ * fuzz_csv.c), valid ones and near misses. Regenerate them whenever the model
+ * format changes, so that the fuzzer starts from files the loader accepts:
  *
  *     tests/fuzz/run.sh corpus
  *
- * or by hand: make_corpus DIR, which writes DIR/model/ and DIR/idx/.
+ * or by hand: make_corpus DIR, which writes DIR/model/, DIR/idx/ and
+ * DIR/csv/.
  *
  * Everything is deterministic (fixed seeds, one thread), so regenerating
  * without a format change rewrites the same bytes. Widths are small: a
@@ -369,10 +371,136 @@ static void idx_corpus(void)
     idx("near-float-type.idx", 0, 0x0d, 2, matrix, 0);
 }
 
+/* ---- delimited text -------------------------------------------------------
+ */
+
+/* fuzz_csv's choice byte: flags 0 to 2 (none, header, no header), the
+ * delimiter's number in its table (0 detect, 1 ',', 2 ';', 3 '\t', 4 ' '),
+ * and number mode. */
+static unsigned char csv_choice(int flags, int delim, int number)
+{
+    return (unsigned char)(flags | delim << 2 | (number ? 3 << 5 : 0));
+}
+
+/* A seed: the choice byte, the targets (NULL: none), the text. Valid
+ * seeds must load and near misses must not. */
+static void csv(const char *name, int flags, int delim, const char *targets,
+                const char *text, size_t len, int valid)
+{
+    static const int flag_values[3] = {0, TNN_CSV_HEADER, TNN_CSV_NO_HEADER};
+    static const char delims[5] = {0, ',', ';', '\t', ' '};
+    size_t tlen = targets ? strlen(targets) : 0;
+    if (tlen > 15)
+        die(name, "targets longer than 15 bytes");
+    size_t size = 2 + tlen + len;
+    unsigned char *buf = malloc(size);
+    if (!buf)
+        die(name, "out of memory");
+    buf[0] = csv_choice(flags, delim, 0);
+    buf[1] = targets ? (unsigned char)tlen : 0xff;
+    memcpy(buf + 2, targets ? targets : "", tlen);
+    memcpy(buf + 2 + tlen, text, len);
+    tnn_tensor *x = NULL, *y = NULL;
+    int rc = tnn_csv_load_buffer(text, len, flag_values[flags], delims[delim],
+                                 targets, &x, &y);
+    if ((rc == TNN_OK) != valid)
+        die(name, rc == TNN_OK ? "near miss accepted" : tnn_last_error());
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    write_file("csv", name, buf, size);
+    free(buf);
+}
+
+/* A number-mode seed: one field. */
+static void csv_number(const char *name, const char *field)
+{
+    size_t len = strlen(field);
+    unsigned char buf[512];
+    buf[0] = csv_choice(0, 0, 1);
+    memcpy(buf + 1, field, len);
+    write_file("csv", name, buf, 1 + len);
+}
+
+static uint32_t crc32_bytes(const unsigned char *p, size_t n)
+{
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+    }
+    return c ^ 0xffffffffu;
+}
+
+/* text as one gzip member holding one stored (uncompressed) deflate
+ * block, into out; returns its size. */
+static size_t gzip_stored(const char *text, unsigned char *out)
+{
+    size_t len = strlen(text), k = 0;
+    static const unsigned char head[10] = {0x1f, 0x8b, 8, 0, 0,
+                                           0,    0,    0, 0, 0xff};
+    memcpy(out, head, sizeof head);
+    k = sizeof head;
+    out[k++] = 1; /* final block, stored */
+    out[k++] = (unsigned char)len;
+    out[k++] = (unsigned char)(len >> 8);
+    out[k++] = (unsigned char)~len;
+    out[k++] = (unsigned char)(~len >> 8);
+    memcpy(out + k, text, len);
+    k += len;
+    uint32_t crc = crc32_bytes((const unsigned char *)text, len);
+    for (int i = 0; i < 4; i++)
+        out[k++] = (unsigned char)(crc >> (8 * i));
+    for (int i = 0; i < 4; i++)
+        out[k++] = (unsigned char)(len >> (8 * i));
+    return k;
+}
+
+static void csv_corpus(void)
+{
+#define TEXT(s) s, sizeof s - 1
+    csv("header-comma.csv", 0, 0, "label",
+        TEXT("# iris-like\nsepal,petal,label\n5.1,1.4,0\n6.2,4.5,1\n"
+             "7.7,6.7,2\n"),
+        1);
+    csv("semicolon-quoted.csv", 0, 2, "-1",
+        TEXT("\"a;b\";\"c \"\"d\"\"\";e\n\"1.5\"; 2 ;-3e-2\n"
+             "4;\" 5 \";6\n"),
+        1);
+    csv("tab-crlf.csv", 1, 3, "0,y",
+        TEXT("x\ty\tz\r\n1\t2\t3\r\n\r\n# c\r\n4\t5\t6\r\n"), 1);
+    csv("blanks-no-header.csv", 2, 4, "2,0",
+        TEXT("  1   2\t3\n4 5 6  \n7\t8 9\n"), 1);
+    csv("specials-detect.csv", 0, 0, NULL,
+        TEXT("\xef\xbb\xbfnan;-inf;Infinity\n1e-45;3.4028235e38;-0\n"), 1);
+    csv("long-digits.csv", 0, 1, "",
+        TEXT("0.1000000000000000055511151231257827021181583404541015625,"
+             "16777217,7.00649232162408535461864791644958065640130970938257"
+             "885878534141944895541342930300743319094181060791015625e-46\n"),
+        1);
+    csv("near-field-count.csv", 0, 0, NULL, TEXT("a,b\n1,2\n3\n"), 0);
+    csv("near-quote.csv", 0, 1, NULL, TEXT("1,\"2\n"), 0);
+    csv("near-overflow.csv", 0, 0, NULL, TEXT("1,2\n3,3.5e38\n"), 0);
+    csv("near-target.csv", 0, 0, "c", TEXT("a,b\n1,2\n"), 0);
+    /* Only the file loader inflates: the buffer loader refuses this. */
+    unsigned char gz[256];
+    size_t gz_len = gzip_stored("a,b\n1,2\n3,4\n", gz);
+    csv("gzip-stored.csv", 0, 0, "b", (const char *)gz, gz_len, 0);
+#undef TEXT
+    csv_number("number-short", "0.1");
+    csv_number("number-max", "3.4028235e38");
+    csv_number("number-overflow", "3.4028236e38");
+    csv_number("number-subnormal", "1.4e-45");
+    csv_number("number-halfway", "16777217.00000000000000000000001");
+    csv_number("number-long", "1234567890123456789012345678901234567890e-60");
+    csv_number("number-blanks", "  -2.5E+3\t");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
-        fprintf(stderr, "usage: %s DIR (writes DIR/model and DIR/idx)\n",
+        fprintf(stderr,
+                "usage: %s DIR (writes DIR/model, DIR/idx and DIR/csv)\n",
                 argv[0]);
         return 2;
     }
@@ -382,6 +510,8 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/model", out_dir);
     make_dir(path);
     snprintf(path, sizeof path, "%s/idx", out_dir);
+    make_dir(path);
+    snprintf(path, sizeof path, "%s/csv", out_dir);
     make_dir(path);
 
     /* Bit-identical seeds from run to run. */
@@ -395,5 +525,6 @@ int main(int argc, char **argv)
     model_cnn_padded();
     model_huge_geometry();
     idx_corpus();
+    csv_corpus();
     return 0;
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# libFuzzer runs of libtinynn's two file parsers: model files
-# (tnn_model_load_buffer) and IDX files (tnn_idx_load_buffer).
+# libFuzzer runs of libtinynn's file parsers: model files
+# (tnn_model_load_buffer), IDX files (tnn_idx_load_buffer) and delimited
+# text (tnn_csv_load_buffer, and tnn_csv_load on the same bytes).
 #
-#   tests/fuzz/run.sh           build both targets, fuzz each FUZZ_SECONDS
+#   tests/fuzz/run.sh           build the targets, fuzz each FUZZ_SECONDS
 #   FUZZ_SECONDS=600 tests/fuzz/run.sh   the same, ten minutes per target
 #   tests/fuzz/run.sh build     only build them
 #   tests/fuzz/run.sh corpus    regenerate the committed seed corpora
@@ -16,7 +17,7 @@
 #
 # Environment:
 #   FUZZ_SECONDS  seconds per target (default 60)
-#   FUZZ_TARGETS  which targets (default "model idx")
+#   FUZZ_TARGETS  which targets (default "model idx csv")
 #   BUILD         build directory (default build); outputs in $BUILD/fuzz
 #   FUZZ_CC       compiler with libFuzzer (default clang)
 #   CC            compiler for the corpus generator (default cc)
@@ -35,7 +36,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-FUZZ_TARGETS=${FUZZ_TARGETS:-model idx}
+FUZZ_TARGETS=${FUZZ_TARGETS:-model idx csv}
 BUILD=${BUILD:-build}
 FUZZ_CC=${FUZZ_CC:-clang}
 # Absolute, so that the paths printed work from any directory.
@@ -54,6 +55,16 @@ case $FUZZ_SECONDS in
 '' | *[!0-9]*) die "FUZZ_SECONDS must be a whole number of seconds" ;;
 esac
 
+# zlib, as the Makefile finds it: then tnn_csv_load() inflates gzip files,
+# and fuzz_csv's file loads fuzz that too.
+if [ -f /usr/include/zlib.h ]; then
+    ZLIB_FLAGS=-DTNN_HAVE_ZLIB
+    ZLIB_LIBS=-lz
+else
+    ZLIB_FLAGS=
+    ZLIB_LIBS=
+fi
+
 # -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION makes lib/model_io_read.c skip its
 # CRC checks, which a fuzzer could never satisfy. -DTNN_NO_CLONES because
 # the ifunc resolvers of function clones run before the sanitizers are set
@@ -67,7 +78,7 @@ common_flags() {
     printf '%s\n' -std=c11 -g -O1 \
         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
         -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION \
-        -Iinclude -Ilib $blas -DTNN_HAVE_OPENBLAS -DTNN_NO_CLONES
+        -Iinclude -Ilib $blas -DTNN_HAVE_OPENBLAS -DTNN_NO_CLONES $ZLIB_FLAGS
 }
 
 # Fail early, naming the package, when clang cannot link libFuzzer: the
@@ -99,13 +110,13 @@ build_targets() {
     check_compiler
     local flags name pids=() status=0
     mapfile -t flags < <(common_flags)
-    # Both targets at once: each compiles the whole library with
+    # The targets at once: each compiles the whole library with
     # instrumentation, which takes most of the build time.
     for name in $FUZZ_TARGETS; do
         [ -f "$SRC/fuzz_$name.c" ] || die "no target $SRC/fuzz_$name.c"
         echo "fuzz: building $OUT/fuzz_$name"
         "$FUZZ_CC" "${flags[@]}" lib/*.c "$SRC/fuzz_$name.c" \
-            -o "$OUT/fuzz_$name" -lopenblas -lm -lpthread \
+            -o "$OUT/fuzz_$name" -lopenblas $ZLIB_LIBS -lm -lpthread \
             >"$OUT/fuzz_$name.build.log" 2>&1 &
         pids+=($!)
     done
@@ -132,7 +143,7 @@ make_corpus() {
         -DTNN_NO_CLONES lib/*.c "$SRC/make_corpus.c" \
         -o "$OUT/make_corpus" -lopenblas -lm -lpthread
     local dir
-    for dir in "$SRC/corpus/model" "$SRC/corpus/idx"; do
+    for dir in "$SRC/corpus/model" "$SRC/corpus/idx" "$SRC/corpus/csv"; do
         [ -d "$dir" ] || continue
         find "$dir" -type f ! -name 'found-*' -delete
     done
@@ -159,7 +170,8 @@ run_target() {
     [ -f "$SRC/$name.dict" ] && opts+=(-dict="$SRC/$name.dict")
     echo "fuzz: running fuzz_$name for ${FUZZ_SECONDS}s (log: $dir/log)"
     local status=0
-    # TMPDIR: fuzz_idx's scratch file goes into the work directory.
+    # TMPDIR: the scratch files of fuzz_idx and fuzz_csv go into the work
+    # directory.
     TMPDIR=$dir OPENBLAS_NUM_THREADS=1 \
         ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
         UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
