@@ -127,34 +127,34 @@ static int check_apply(const char *func, const tnn_scaler *scaler,
     return TNN_OK;
 }
 
-int tnn_scaler_transform(const tnn_scaler *scaler, tnn_tensor *x)
+/* x = (x - mean) / scale, or its inverse, row by row in double. */
+static void apply(const tnn_scaler *scaler, tnn_tensor *x, bool inverse)
 {
-    int rc = check_apply(__func__, scaler, x);
-    if (rc != TNN_OK)
-        return rc;
     const size_t n = scaler->features, rows = x->dims[0];
     for (size_t r = 0; r < rows; r++) {
         float *row = x->data + r * n;
-        for (size_t j = 0; j < n; j++)
-            row[j] =
-                (float)(((double)row[j] - scaler->mean[j]) / scaler->scale[j]);
+        for (size_t j = 0; j < n; j++) {
+            double v = row[j], mean = scaler->mean[j],
+                   scale = scaler->scale[j];
+            row[j] = (float)(inverse ? v * scale + mean : (v - mean) / scale);
+        }
     }
-    return TNN_OK;
+}
+
+int tnn_scaler_transform(const tnn_scaler *scaler, tnn_tensor *x)
+{
+    int rc = check_apply(__func__, scaler, x);
+    if (rc == TNN_OK)
+        apply(scaler, x, false);
+    return rc;
 }
 
 int tnn_scaler_inverse(const tnn_scaler *scaler, tnn_tensor *x)
 {
     int rc = check_apply(__func__, scaler, x);
-    if (rc != TNN_OK)
-        return rc;
-    const size_t n = scaler->features, rows = x->dims[0];
-    for (size_t r = 0; r < rows; r++) {
-        float *row = x->data + r * n;
-        for (size_t j = 0; j < n; j++)
-            row[j] =
-                (float)((double)row[j] * scaler->scale[j] + scaler->mean[j]);
-    }
-    return TNN_OK;
+    if (rc == TNN_OK)
+        apply(scaler, x, true);
+    return rc;
 }
 
 int tnn_scaler_save(const tnn_scaler *scaler, const char *path)

@@ -41,17 +41,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #include "fuzz_common.h"
-
-static char scratch[4096];
-static int scratch_fd = -1;
-
-static void remove_scratch(void)
-{
-    if (scratch_fd >= 0) {
-        close(scratch_fd);
-        unlink(scratch);
-    }
-}
+#include "fuzz_scratch.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -62,27 +52,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         abort();
     if (!setlocale(LC_NUMERIC, "C"))
         abort();
-    const char *dir = getenv("TMPDIR");
-    snprintf(scratch, sizeof scratch, "%s/fuzz_csv.XXXXXX",
-             dir && dir[0] ? dir : "/tmp");
-    scratch_fd = mkstemp(scratch);
-    if (scratch_fd >= 0)
-        atexit(remove_scratch);
+    open_scratch("csv");
     return 0;
-}
-
-static int write_scratch(const uint8_t *data, size_t size)
-{
-    if (scratch_fd < 0 || ftruncate(scratch_fd, 0) != 0)
-        return 0;
-    size_t done = 0;
-    while (done < size) {
-        ssize_t n = pwrite(scratch_fd, data + done, size - done, (off_t)done);
-        if (n <= 0)
-            return 0;
-        done += (size_t)n;
-    }
-    return 1;
 }
 
 static void check_failure(int rc, const tnn_tensor *x, const tnn_tensor *y,

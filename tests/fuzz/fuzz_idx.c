@@ -30,19 +30,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #include "fuzz_common.h"
-
-/* One scratch file for the comparison with tnn_idx_load(), rewritten for
- * every input; removed at exit. */
-static char scratch[4096];
-static int scratch_fd = -1;
-
-static void remove_scratch(void)
-{
-    if (scratch_fd >= 0) {
-        close(scratch_fd);
-        unlink(scratch);
-    }
-}
+#include "fuzz_scratch.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -51,29 +39,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (tnn_set_allocator(fuzz_malloc, fuzz_realloc, fuzz_free, NULL) !=
         TNN_OK)
         abort();
-    const char *dir = getenv("TMPDIR");
-    snprintf(scratch, sizeof scratch, "%s/fuzz_idx.XXXXXX",
-             dir && dir[0] ? dir : "/tmp");
-    scratch_fd = mkstemp(scratch);
-    /* Without a scratch file only the buffer loader is fuzzed. */
-    if (scratch_fd >= 0)
-        atexit(remove_scratch);
+    open_scratch("idx");
     return 0;
-}
-
-static int write_scratch(const uint8_t *data, size_t size)
-{
-    if (scratch_fd < 0 || ftruncate(scratch_fd, 0) != 0)
-        return 0;
-    size_t done = 0;
-    while (done < size) {
-        ssize_t n = pwrite(scratch_fd, data + done, size - done,
-                           (off_t)done);
-        if (n <= 0)
-            return 0;
-        done += (size_t)n;
-    }
-    return 1;
 }
 
 static void check_failure(int rc, const tnn_tensor *t)
@@ -86,8 +53,8 @@ static void check_failure(int rc, const tnn_tensor *t)
 
 /* t was accepted from file (size bytes) with flags: check it against the
  * header, which the parser has validated, so it can be read directly. */
-static void check_tensor(const tnn_tensor *t, const uint8_t *file,
-                         size_t size, int flags)
+static void check_tensor(const tnn_tensor *t, const uint8_t *file, size_t size,
+                         int flags)
 {
     CHECK(t != NULL);
     CHECK(size >= 4);
@@ -97,8 +64,8 @@ static void check_tensor(const tnn_tensor *t, const uint8_t *file,
     CHECK(size >= header);
 
     int ndim = tnn_tensor_ndim(t);
-    int want_ndim = (flags & TNN_IDX_FLATTEN) && file_ndim >= 2 ? 2
-                                                                : file_ndim;
+    int want_ndim =
+        (flags & TNN_IDX_FLATTEN) && file_ndim >= 2 ? 2 : file_ndim;
     CHECK(ndim == want_ndim);
     size_t product = 1;
     for (int i = 0; i < ndim; i++) {
