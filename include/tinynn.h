@@ -763,14 +763,15 @@ TNN_API int tnn_model_add(tnn_model *model, tnn_layer *layer);
  * batch-norm, conv2d, pooling, flatten) forgets the shape this model gave
  * it, a dense layer keeps its widths. NULL if the model has none
  * (TNN_E_STATE). The optimizer's state is reset, as tnn_model_add()
- * does. */
+ * does: its per-parameter values (Adam's moments, momentum), not its step
+ * count, learning rate or schedule. */
 TNN_API tnn_layer *tnn_model_pop(tnn_model *model);
 
 /* (since 1.7) Insert layer before layer index (0 <= index <= layers, else
  * TNN_E_INVALID; index = layers appends), taking ownership as
  * tnn_model_add() does. The layer must accept the shape before it and give
  * the shape the next layer takes (TNN_E_SHAPE otherwise, and nothing
- * changes). The optimizer's state is reset. */
+ * changes). The optimizer's per-parameter state is reset. */
 TNN_API int tnn_model_insert(tnn_model *model, size_t index, tnn_layer *layer);
 
 /* (since 1.7) Replace layer index (< layers, else TNN_E_INVALID) by
@@ -1086,7 +1087,8 @@ TNN_API int tnn_callbacks_add_reduce_lr(tnn_callbacks *list, int monitor,
                                         double min_delta, double min_lr);
 
 /* Run the list's callbacks on progress: a tnn_fit_callback, with the list
- * as its user pointer. Returns 1 to stop training, else 0; 1 with
+ * as its user pointer. A callback added while a fit runs the list sees the
+ * events from then on. Returns 1 to stop training, else 0; 1 with
  * TNN_E_INVALID recorded for a NULL progress or list. */
 TNN_API int tnn_callbacks_run(const tnn_progress *progress, void *list);
 
@@ -1257,7 +1259,12 @@ enum tnn_average {
 };
 
 /* Class of each row of scores (m, c), c >= 2, into classes (any tensor of
- * m elements), as floats. */
+ * m elements), as floats. Scores of one column (m, 1) are the
+ * probabilities of a sigmoid output (binary cross-entropy): the class is 1
+ * where the probability exceeds 0.5, else 0 (for a model without the
+ * sigmoid, whose outputs are logits, compare with 0 yourself). The
+ * classes then go to tnn_confusion_matrix() and tnn_accuracy() with 2
+ * classes. */
 TNN_API int tnn_predicted_classes(const tnn_tensor *scores,
                                   tnn_tensor *classes);
 

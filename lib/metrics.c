@@ -147,6 +147,20 @@ static int check_class_count(const char *func, size_t classes)
     return TNN_OK;
 }
 
+/* One column of probabilities (a sigmoid's): class 1 above one half. The
+ * whole column is checked before anything is written. */
+static int binary_classes(const tnn_tensor *scores, tnn_tensor *classes)
+{
+    const size_t m = scores->dims[0];
+    for (size_t r = 0; r < m; r++)
+        if (isnan(scores->data[r]))
+            return tnn__fail(TNN_E_INVALID, "tnn_predicted_classes",
+                             "scores row %zu is NaN", r);
+    for (size_t r = 0; r < m; r++)
+        classes->data[r] = scores->data[r] > 0.5f ? 1.0f : 0.0f;
+    return TNN_OK;
+}
+
 int tnn_predicted_classes(const tnn_tensor *scores, tnn_tensor *classes)
 {
     if (!scores)
@@ -154,9 +168,10 @@ int tnn_predicted_classes(const tnn_tensor *scores, tnn_tensor *classes)
     if (!classes)
         return tnn__fail(TNN_E_INVALID, __func__, "classes is NULL");
     char shape[96];
-    if (scores->ndim != 2 || scores->dims[1] < 2)
+    if (scores->ndim != 2)
         return tnn__fail(TNN_E_SHAPE, __func__,
-                         "scores is %s; expected (m, c) with c >= 2",
+                         "scores is %s; expected (m, c) with c >= 2, or "
+                         "(m, 1) probabilities",
                          shape_text(scores, shape, sizeof shape));
     const size_t m = scores->dims[0], c = scores->dims[1];
     if (classes->size != m)
@@ -164,6 +179,8 @@ int tnn_predicted_classes(const tnn_tensor *scores, tnn_tensor *classes)
                          "classes holds %zu elements; expected %zu, one a row "
                          "of scores",
                          classes->size, m);
+    if (c == 1)
+        return binary_classes(scores, classes);
     const struct class_arg a = {"scores", scores->data, m, c};
     int rc = check_classes(__func__, &a, c);
     if (rc != TNN_OK)

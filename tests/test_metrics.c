@@ -649,7 +649,6 @@ START_TEST(classification_refusals)
     REFUSED_NAMING(TNN_E_INVALID, f, tnn_predicted_classes(s, NULL),
                    "classes");
     REFUSED(TNN_E_SHAPE, f, tnn_predicted_classes(l, out));
-    REFUSED(TNN_E_SHAPE, f, tnn_predicted_classes(col, out));
     REFUSED(TNN_E_SHAPE, f, tnn_predicted_classes(cube, out));
     REFUSED(TNN_E_SHAPE, f, tnn_predicted_classes(s, short_l));
     REFUSED(TNN_E_SHAPE, f, tnn_predicted_classes(s, wrong_out));
@@ -875,6 +874,37 @@ START_TEST(metrics_never_allocate)
 }
 END_TEST
 
+/* A sigmoid's column of probabilities: class 1 above one half, the
+ * classes then counted as two; a NaN refused before anything is written. */
+START_TEST(binary_probabilities_give_classes)
+{
+    const float pv[5] = {0.2f, 0.5f, 0.51f, 0.9f, 0.0f};
+    const float lv[5] = {0, 1, 1, 1, 1};
+    tnn_tensor *p = tnn_tensor_new_2d(5, 1), *l = tnn_tensor_new_2d(5, 1);
+    tnn_tensor *classes = tnn_tensor_new(1, (size_t[]){5});
+    tnn_tensor_copy_from(p, pv, 5);
+    tnn_tensor_copy_from(l, lv, 5);
+    ck_assert_int_eq(tnn_predicted_classes(p, classes), TNN_OK);
+    const float want[5] = {0, 0, 1, 1, 0};
+    for (int i = 0; i < 5; i++)
+        ck_assert_float_eq(tnn_tensor_data(classes)[i], want[i]);
+    size_t counts[4];
+    ck_assert_int_eq(tnn_confusion_matrix(classes, l, 2, counts), TNN_OK);
+    ck_assert_uint_eq(counts[0], 1); /* true 0, predicted 0 */
+    ck_assert_uint_eq(counts[1], 0);
+    ck_assert_uint_eq(counts[2], 2); /* true 1, predicted 0 */
+    ck_assert_uint_eq(counts[3], 2);
+    tnn_tensor_data(p)[3] = NAN;
+    tnn_tensor_fill(classes, -3.0f);
+    ck_assert_int_eq(tnn_predicted_classes(p, classes), TNN_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "row 3"));
+    ck_assert_float_eq(tnn_tensor_data(classes)[0], -3.0f);
+    tnn_tensor_free(p);
+    tnn_tensor_free(l);
+    tnn_tensor_free(classes);
+}
+END_TEST
+
 Suite *metrics_suite(void)
 {
     Suite *s = suite_create("metrics");
@@ -891,6 +921,7 @@ Suite *metrics_suite(void)
     tcase_add_test(tc, count_refusals);
     tcase_add_test(tc, regression_refusals);
     tcase_add_test(tc, metrics_never_allocate);
+    tcase_add_test(tc, binary_probabilities_give_classes);
     suite_add_tcase(s, tc);
     return s;
 }
