@@ -104,6 +104,21 @@ int tnn__read_file(const char *func, const char *path, uint8_t **data,
     return TNN_OK;
 }
 
+int tnn__load_file(const char *func, const char *path, tnn__parse_fn *parse,
+                   void *out)
+{
+    if (!path)
+        return tnn__fail(TNN_E_INVALID, func, "path is NULL");
+    uint8_t *data;
+    size_t size;
+    int rc = tnn__read_file(func, path, &data, &size);
+    if (rc != TNN_OK)
+        return rc;
+    rc = parse(func, path, data, size, out);
+    tnn__free(data);
+    return rc;
+}
+
 static int write_all(int fd, const uint8_t *data, size_t size)
 {
     while (size > 0) {

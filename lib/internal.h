@@ -730,6 +730,16 @@ int tnn__open_regular(const char *func, const char *path, int *fd,
 int tnn__read_file(const char *func, const char *path, uint8_t **data,
                    size_t *size);
 
+/* A loader's parse of the size bytes at data, read from path, into out;
+ * its messages name func and end with path. */
+typedef int tnn__parse_fn(const char *func, const char *path, const void *data,
+                          size_t size, void *out);
+
+/* Read the whole regular file at path (NULL is TNN_E_INVALID) and parse
+ * it: what the loaders of files share. */
+int tnn__load_file(const char *func, const char *path, tnn__parse_fn *parse,
+                   void *out);
+
 /* Replace path by data: temporary file in the same directory, fsync,
  * rename. On failure path is untouched and no temporary file is left. */
 int tnn__write_file_atomic(const char *func, const char *path,
@@ -800,6 +810,14 @@ struct tnn_model {
     bool sync_batchnorm;
     bool sync_failed;
 };
+
+/* TNN_E_STATE while owner trains, so that a tnn_model_fit() callback
+ * cannot change the model under it; TNN_OK for NULL (nothing owns what
+ * the caller would change). layer_kind names the layer kind when what
+ * would change is one of owner's layers, NULL when it is the model or
+ * its optimizer. */
+int tnn__check_not_training(const char *func, const tnn_model *owner,
+                            const char *layer_kind);
 
 /* ---- replicas (replica.c) ------------------------------------------------
  */

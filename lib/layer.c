@@ -113,12 +113,9 @@ void tnn__init_weights(tnn_layer *layer, int init, float value, double fan_in,
 
 int tnn__layer_check_idle(const char *func, const tnn_layer *layer)
 {
-    if (layer && layer->owner && layer->owner->busy)
-        return tnn__fail(TNN_E_STATE, func,
-                         "the %s layer's model is training (called from a "
-                         "tnn_model_fit() callback)",
-                         layer->ops->name);
-    return TNN_OK;
+    if (!layer)
+        return TNN_OK;
+    return tnn__check_not_training(func, layer->owner, layer->ops->name);
 }
 
 int tnn__check_init(const char *func, const tnn_layer *layer,

@@ -56,6 +56,22 @@ static int class_arg(const char *func, const char *name, const tnn_tensor *t,
                      name, shape_text(t, shape, sizeof shape));
 }
 
+/* The arguments every classification metric begins with, checked in the
+ * order of its parameters: the classes or scores x (named name), the
+ * labels, and where the result goes (named out_name). */
+static int class_args(const char *func, const char *name, const tnn_tensor *x,
+                      const tnn_tensor *labels, const void *out,
+                      const char *out_name, struct class_arg *a,
+                      struct class_arg *t)
+{
+    int rc = class_arg(func, name, x, a);
+    if (rc == TNN_OK)
+        rc = class_arg(func, "labels", labels, t);
+    if (rc == TNN_OK && !out)
+        rc = tnn__fail(TNN_E_INVALID, func, "%s is NULL", out_name);
+    return rc;
+}
+
 /* Index of the first largest of c values; false if one is NaN. */
 static bool row_argmax(const float *x, size_t c, size_t *best)
 {
@@ -197,14 +213,10 @@ int tnn_confusion_matrix(const tnn_tensor *predicted, const tnn_tensor *labels,
                          size_t classes, size_t *counts)
 {
     struct class_arg p, t;
-    int rc = class_arg(__func__, "predicted", predicted, &p);
-    if (rc == TNN_OK)
-        rc = class_arg(__func__, "labels", labels, &t);
-    if (rc != TNN_OK)
-        return rc;
-    if (!counts)
-        return tnn__fail(TNN_E_INVALID, __func__, "counts is NULL");
-    if ((rc = check_class_count(__func__, classes)) ||
+    int rc;
+    if ((rc = class_args(__func__, "predicted", predicted, labels, counts,
+                         "counts", &p, &t)) ||
+        (rc = check_class_count(__func__, classes)) ||
         (rc = check_rows(__func__, &p, &t)) ||
         (rc = check_columns(__func__, &p, classes)) ||
         (rc = check_columns(__func__, &t, classes)) ||
@@ -226,14 +238,10 @@ int tnn_accuracy(const tnn_tensor *predicted, const tnn_tensor *labels,
                  double *accuracy)
 {
     struct class_arg p, t;
-    int rc = class_arg(__func__, "predicted", predicted, &p);
-    if (rc == TNN_OK)
-        rc = class_arg(__func__, "labels", labels, &t);
-    if (rc != TNN_OK)
-        return rc;
-    if (!accuracy)
-        return tnn__fail(TNN_E_INVALID, __func__, "accuracy is NULL");
-    if ((rc = check_rows(__func__, &p, &t)))
+    int rc;
+    if ((rc = class_args(__func__, "predicted", predicted, labels, accuracy,
+                         "accuracy", &p, &t)) ||
+        (rc = check_rows(__func__, &p, &t)))
         return rc;
     /* The class count is that of the scores; any index without them. */
     size_t classes = p.cols ? p.cols : t.cols ? t.cols : SIZE_MAX;
@@ -241,7 +249,7 @@ int tnn_accuracy(const tnn_tensor *predicted, const tnn_tensor *labels,
         return rc;
     size_t hits = 0;
     for (size_t r = 0; r < p.rows; r++) {
-        size_t pc, tc;
+        size_t pc = 0, tc = 0; /* set on success; GCC cannot tell */
         if ((rc = class_of(__func__, &p, r, classes, &pc)) ||
             (rc = class_of(__func__, &t, r, classes, &tc)))
             return rc;
@@ -255,13 +263,10 @@ int tnn_top_k_accuracy(const tnn_tensor *scores, const tnn_tensor *labels,
                        size_t k, double *accuracy)
 {
     struct class_arg s, t;
-    int rc = class_arg(__func__, "scores", scores, &s);
-    if (rc == TNN_OK)
-        rc = class_arg(__func__, "labels", labels, &t);
+    int rc = class_args(__func__, "scores", scores, labels, accuracy,
+                        "accuracy", &s, &t);
     if (rc != TNN_OK)
         return rc;
-    if (!accuracy)
-        return tnn__fail(TNN_E_INVALID, __func__, "accuracy is NULL");
     char shape[96];
     if (!s.cols)
         return tnn__fail(TNN_E_SHAPE, __func__,

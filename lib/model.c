@@ -138,17 +138,27 @@ static int ensure_pool(tnn_model *m, const char *func)
     return threads > 1 ? tnn__pool_new(func, threads, &m->pool) : TNN_OK;
 }
 
+int tnn__check_not_training(const char *func, const tnn_model *owner,
+                            const char *layer_kind)
+{
+    if (!owner || !owner->busy)
+        return TNN_OK;
+    /* One text for the model, its optimizer and its layers: "the model"
+     * or "the dense layer's model". */
+    return tnn__fail(TNN_E_STATE, func,
+                     "the %s%smodel is training (called from a "
+                     "tnn_model_fit() callback)",
+                     layer_kind ? layer_kind : "",
+                     layer_kind ? " layer's " : "");
+}
+
 /* A model is busy while tnn_model_fit() runs: its callback may read it
  * but not change it. */
 static int check_idle(const tnn_model *m, const char *func)
 {
     if (!m)
         return tnn__fail(TNN_E_INVALID, func, "model is NULL");
-    if (m->busy)
-        return tnn__fail(TNN_E_STATE, func,
-                         "the model is training (called from a "
-                         "tnn_model_fit() callback)");
-    return TNN_OK;
+    return tnn__check_not_training(func, m, NULL);
 }
 
 /* ---- life cycle ----------------------------------------------------------
@@ -326,23 +336,37 @@ static int check_fits_before(const tnn_model *m, const char *func,
         tnn__shape_text(&m->layers[next]->in_shape, want, sizeof want));
 }
 
-/* The checks of tnn_model_insert() and tnn_model_replace(): the layer
- * bound to the input of position index and fitting before position next.
- * On failure the layer is freed, as tnn_model_add() does, unless another
- * model owns it. */
+/* The index of tnn_model_insert() or tnn_model_replace(), below the
+ * number of positions the call may place a layer at. None is left only
+ * to a replace in an empty model: an insert may always append. */
+static int check_index(const tnn_model *m, const char *func, size_t index,
+                       size_t positions)
+{
+    if (positions == 0)
+        return tnn__fail(TNN_E_INVALID, func,
+                         "the model has no layer to replace");
+    if (index >= positions)
+        return tnn__fail(TNN_E_INVALID, func,
+                         "index is %zu; the model has %zu layers, so it must "
+                         "be at most %zu",
+                         index, m->num_layers, positions - 1);
+    return TNN_OK;
+}
+
+/* The checks of tnn_model_insert() and tnn_model_replace(): index below
+ * positions, the layer bound to the input of position index and fitting
+ * before position next. On failure the layer is freed, as tnn_model_add()
+ * does, unless another model owns it. */
 static int check_placed(tnn_model *m, const char *func, tnn_layer *layer,
-                        size_t index, size_t last, size_t next)
+                        size_t index, size_t positions, size_t next)
 {
     if (layer && check_unowned(m, func, "the layer", layer->owner))
         return TNN_E_STATE;
     int rc = check_idle(m, func);
     if (rc == TNN_OK && !layer)
         rc = tnn__fail(TNN_E_INVALID, func, "layer is NULL");
-    if (rc == TNN_OK && index > last)
-        rc = tnn__fail(TNN_E_INVALID, func,
-                       "index is %zu; the model has %zu layers, so it must "
-                       "be at most %zu",
-                       index, m->num_layers, last);
+    if (rc == TNN_OK)
+        rc = check_index(m, func, index, positions);
     if (rc == TNN_OK)
         rc = tnn__layer_bind(layer, func, shape_after(m, index));
     if (rc == TNN_OK)
@@ -354,8 +378,9 @@ static int check_placed(tnn_model *m, const char *func, tnn_layer *layer,
 
 int tnn_model_insert(tnn_model *m, size_t index, tnn_layer *layer)
 {
-    int rc =
-        check_placed(m, __func__, layer, index, m ? m->num_layers : 0, index);
+    /* Any layer's position, or past the last. */
+    size_t positions = m ? m->num_layers + 1 : 0;
+    int rc = check_placed(m, __func__, layer, index, positions, index);
     if (rc == TNN_OK && (rc = grow_layers(m, __func__)) != TNN_OK)
         tnn_layer_free(layer);
     if (rc != TNN_OK)
@@ -374,13 +399,8 @@ int tnn_model_replace(tnn_model *m, size_t index, tnn_layer *layer,
 {
     if (old)
         *old = NULL;
-    if (m && m->num_layers == 0 && layer && !layer->owner) {
-        tnn_layer_free(layer);
-        return tnn__fail(TNN_E_INVALID, __func__,
-                         "the model has no layer to replace");
-    }
-    size_t last = m && m->num_layers ? m->num_layers - 1 : 0;
-    int rc = check_placed(m, __func__, layer, index, last, index + 1);
+    size_t positions = m ? m->num_layers : 0;
+    int rc = check_placed(m, __func__, layer, index, positions, index + 1);
     if (rc != TNN_OK)
         return rc;
     layers_changing(m);

@@ -583,19 +583,19 @@ static int name_path(int rc, const char *func, const char *path)
     return tnn__fail(rc, func, "%s in %s", copy, path);
 }
 
+/* The model in a file's bytes, into out (a tnn_model **): a
+ * tnn__parse_fn. */
+static int parse_file(const char *func, const char *path, const void *data,
+                      size_t size, void *out)
+{
+    int rc = tnn__model_deserialize(func, data, size, out);
+    return rc == TNN_OK ? rc : name_path(rc, func, path);
+}
+
 int tnn_model_load(const char *path, tnn_model **out)
 {
     if (!out)
         return tnn__fail(TNN_E_INVALID, __func__, "out is NULL");
     *out = NULL;
-    if (!path)
-        return tnn__fail(TNN_E_INVALID, __func__, "path is NULL");
-    uint8_t *data;
-    size_t size;
-    int rc = tnn__read_file(__func__, path, &data, &size);
-    if (rc != TNN_OK)
-        return rc;
-    rc = tnn__model_deserialize(__func__, data, size, out);
-    tnn__free(data);
-    return rc == TNN_OK ? rc : name_path(rc, __func__, path);
+    return tnn__load_file(__func__, path, parse_file, out);
 }

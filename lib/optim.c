@@ -86,10 +86,8 @@ static int check_optim(const char *func, const tnn_optim *opt)
 static int check_idle(const char *func, const tnn_optim *opt)
 {
     int rc = check_optim(func, opt);
-    if (rc == TNN_OK && opt->owner && opt->owner->busy)
-        rc = tnn__fail(TNN_E_STATE, func,
-                       "the model is training (called from a "
-                       "tnn_model_fit() callback)");
+    if (rc == TNN_OK)
+        rc = tnn__check_not_training(func, opt->owner, NULL);
     return rc;
 }
 

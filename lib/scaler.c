@@ -184,10 +184,12 @@ int tnn_scaler_save(const tnn_scaler *scaler, const char *path)
     return rc;
 }
 
-/* The scaler in the size bytes at p, read from path. */
-static int parse(const char *func, const char *path, const uint8_t *p,
-                 size_t size, tnn_scaler **out)
+/* The scaler in the size bytes at data, read from path, into out (a
+ * tnn_scaler **): a tnn__parse_fn. */
+static int parse(const char *func, const char *path, const void *data,
+                 size_t size, void *out)
 {
+    const uint8_t *p = data;
     if (size < sizeof scaler_magic || memcmp(p, scaler_magic, 8) != 0) {
         if (size < sizeof scaler_magic && memcmp(p, scaler_magic, size) == 0)
             return tnn__fail(TNN_E_CORRUPT, func,
@@ -253,7 +255,7 @@ static int parse(const char *func, const char *path, const uint8_t *p,
                                   : "a scale must be finite and positive",
                          path);
     }
-    *out = s;
+    *(tnn_scaler **)out = s;
     return TNN_OK;
 }
 
@@ -262,14 +264,5 @@ int tnn_scaler_load(const char *path, tnn_scaler **out)
     if (!out)
         return tnn__fail(TNN_E_INVALID, __func__, "out is NULL");
     *out = NULL;
-    if (!path)
-        return tnn__fail(TNN_E_INVALID, __func__, "path is NULL");
-    uint8_t *data;
-    size_t size;
-    int rc = tnn__read_file(__func__, path, &data, &size);
-    if (rc != TNN_OK)
-        return rc;
-    rc = parse(__func__, path, data, size, out);
-    tnn__free(data);
-    return rc;
+    return tnn__load_file(__func__, path, parse, out);
 }
