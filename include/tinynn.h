@@ -49,7 +49,7 @@ extern "C" {
 #endif
 
 #define TNN_VERSION_MAJOR 1
-#define TNN_VERSION_MINOR 7
+#define TNN_VERSION_MINOR 8
 #define TNN_VERSION_PATCH 0
 #define TNN_VERSION_NUMBER                                                    \
     (TNN_VERSION_MAJOR * 10000 + TNN_VERSION_MINOR * 100 + TNN_VERSION_PATCH)
@@ -332,7 +332,8 @@ enum tnn_layer_kind {
     TNN_LAYER_MAXPOOL2D = 10, /* since 1.3 */
     TNN_LAYER_AVGPOOL2D = 11, /* since 1.3 */
     TNN_LAYER_FLATTEN = 12,   /* since 1.3 */
-    TNN_LAYER_LEAKY_RELU = 13 /* since 1.5 */
+    TNN_LAYER_LEAKY_RELU = 13, /* since 1.5 */
+    TNN_LAYER_ZEROPAD2D = 14   /* since 1.8 */
 };
 
 /* Whether a layer computes for training or for evaluation. */
@@ -468,6 +469,16 @@ TNN_API int tnn_conv2d_set_init(tnn_layer *conv, int init, float value);
  * and stride in [1, 4096]. */
 TNN_API tnn_layer *tnn_maxpool2d_new(size_t k, size_t stride);
 TNN_API tnn_layer *tnn_avgpool2d_new(size_t k, size_t stride);
+
+/* (since 1.8) Zero padding of images: top and bottom rows and left and
+ * right columns of zeros around every channel, giving (channels,
+ * top + height + bottom, left + width + right); the input gradient is the
+ * interior of the output gradient. Each padding in [0, 4096]. What ONNX's
+ * constant Pad over the spatial axes computes, and what PyTorch writes
+ * before an average pooling with padding (docs/onnx.md); model files
+ * holding it are format 6. */
+TNN_API tnn_layer *tnn_zeropad2d_new(size_t top, size_t bottom, size_t left,
+                                     size_t right);
 
 /* Images (channels, height, width) to rows of channels * height * width
  * features, for a dense layer; in a model it moves no data. */
@@ -1396,6 +1407,55 @@ TNN_API int tnn_model_load(const char *path, tnn_model **out);
 /* The same from size bytes at data, which is not kept. */
 TNN_API int tnn_model_load_buffer(const void *data, size_t size,
                                   tnn_model **out);
+
+/* ---- ONNX (since 1.8; docs/onnx.md) ----
+ * Models to and from the ONNX format, as PyTorch's torch.onnx.export
+ * writes it and other runtimes read it. */
+
+/* (since 1.8) Read an ONNX model into a new model *out, owned by the
+ * caller, ready to predict and to train on. The graph must be a chain of
+ * what the library's layers compute (docs/onnx.md lists the operators and
+ * patterns: Gemm, MatMul + Add, Conv, Relu, Sigmoid, Tanh, LeakyRelu,
+ * Softmax, LogSoftmax last, MaxPool, AveragePool, Pad, Flatten, the
+ * reshape of x.view(x.size(0), -1), BatchNormalization, Dropout and
+ * Identity), for rows (batch, features) or images (batch, channels,
+ * height, width) of FLOAT, at operator sets 9 to 18. The batch dimension
+ * may be fixed or dynamic; the model takes any batch. A final LogSoftmax
+ * becomes the library's softmax: predictions are probabilities, the exp
+ * of the graph's outputs. The loss is cross-entropy after a softmax,
+ * binary cross-entropy after a sigmoid, MSE otherwise; no optimizer is
+ * set. Batch-norm keeps the file's epsilon and momentum (ONNX's momentum
+ * is the library's). Loading a file of n bytes allocates at most
+ * 32 * n bytes and 64 KiB, the model included (docs/onnx.md). Errors (*out is then
+ * NULL): TNN_E_INVALID for NULL arguments, TNN_E_IO as tnn_model_load(),
+ * TNN_E_FORMAT for a file that is no ONNX model, a branching graph, an
+ * unsupported operator, attribute, data type or external data (the
+ * message names the node, its operator and what is unsupported),
+ * TNN_E_VERSION for an IR version or operator set outside those read,
+ * TNN_E_NOMEM. Messages end with the path. */
+TNN_API int tnn_model_load_onnx(const char *path, tnn_model **out);
+
+/* (since 1.8) The same from size bytes at data, which is not kept. */
+TNN_API int tnn_model_load_onnx_buffer(const void *data, size_t size,
+                                       tnn_model **out);
+
+/* (since 1.8) Write model as an ONNX model (IR version 7, operator set
+ * 13): one graph input "input" of shape (N, features) or (N, channels,
+ * height, width) with a dynamic batch N, one output "output", one node per
+ * layer (dropout omitted, flatten as Flatten, zero padding as Pad, the
+ * softmax as Softmax, batch-norm as BatchNormalization with its running
+ * statistics), weights little-endian in raw_data. Reading the file back
+ * with tnn_model_load_onnx() gives a model that predicts bit-identically.
+ * The file is replaced atomically, as by tnn_model_save(). TNN_E_INVALID
+ * for NULL arguments, TNN_E_STATE for a model without layers, TNN_E_IO,
+ * TNN_E_NOMEM. */
+TNN_API int tnn_model_save_onnx(const tnn_model *model, const char *path);
+
+/* (since 1.8) The same file image into buf (size bytes), as
+ * tnn_model_save_buffer(): *needed (may be NULL) gets its size, buf NULL
+ * with size 0 only asks for it, TNN_E_SHAPE if size is too small. */
+TNN_API int tnn_model_save_onnx_buffer(const tnn_model *model, void *buf,
+                                       size_t size, size_t *needed);
 
 /* A deep copy of model (layers, parameters, optimizer and its state,
  * generator, per-sample bound), owned by the caller; NULL on failure. A model

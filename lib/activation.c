@@ -144,12 +144,41 @@ static void identity_backward(tnn_layer *layer, const float *in,
         memcpy(din, dout, count(layer, n) * sizeof *din);
 }
 
+/* ---- ONNX: the operators of the same names, without attributes ------ */
+
+static void relu_onnx_node(const tnn_layer *layer, struct tnn__onnx_node *node)
+{
+    (void)layer;
+    node->op = "Relu";
+}
+
+static void sigmoid_onnx_node(const tnn_layer *layer,
+                              struct tnn__onnx_node *node)
+{
+    (void)layer;
+    node->op = "Sigmoid";
+}
+
+static void tanh_onnx_node(const tnn_layer *layer, struct tnn__onnx_node *node)
+{
+    (void)layer;
+    node->op = "Tanh";
+}
+
+static void identity_onnx_node(const tnn_layer *layer,
+                               struct tnn__onnx_node *node)
+{
+    (void)layer;
+    node->op = "Identity";
+}
+
 const struct tnn__layer_ops tnn__relu_ops = {
     .kind = TNN_LAYER_RELU,
     .name = "relu",
     .forward = relu_forward,
     .backward = relu_backward,
     .since_format = 1,
+    .onnx_node = relu_onnx_node,
 };
 
 const struct tnn__layer_ops tnn__sigmoid_ops = {
@@ -162,6 +191,7 @@ const struct tnn__layer_ops tnn__sigmoid_ops = {
      * predictions. */
     .fuses_with_binary_cross_entropy = true,
     .since_format = 1,
+    .onnx_node = sigmoid_onnx_node,
 };
 
 const struct tnn__layer_ops tnn__tanh_ops = {
@@ -170,6 +200,7 @@ const struct tnn__layer_ops tnn__tanh_ops = {
     .forward = tanh_forward,
     .backward = tanh_backward,
     .since_format = 1,
+    .onnx_node = tanh_onnx_node,
 };
 
 const struct tnn__layer_ops tnn__identity_ops = {
@@ -178,6 +209,7 @@ const struct tnn__layer_ops tnn__identity_ops = {
     .forward = identity_forward,
     .backward = identity_backward,
     .since_format = 1,
+    .onnx_node = identity_onnx_node,
 };
 
 tnn_layer *tnn_relu_new(void)

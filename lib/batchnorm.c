@@ -390,6 +390,39 @@ static const char *const batchnorm_param_names[] = {"gamma", "beta"};
 static const char *const batchnorm_state_names[] = {"running_mean",
                                                     "running_var"};
 
+/* ---- ONNX: BatchNormalization in inference, from the running statistics
+ * (ONNX's momentum weighs the running value as the layer's does). */
+
+/* A per-channel vector of the layer as one of the node's inputs. */
+static struct tnn__onnx_input channels_input(const char *suffix,
+                                             const tnn_tensor *t, int64_t c)
+{
+    return (struct tnn__onnx_input){
+        .suffix = suffix, .tensor = t, .ndims = 1, .dims = {c}};
+}
+
+static void batchnorm_onnx_node(const tnn_layer *layer,
+                                struct tnn__onnx_node *node)
+{
+    const struct batchnorm *bn = layer->impl;
+    const int64_t c = (int64_t)batchnorm_features(layer);
+    *node = (struct tnn__onnx_node){
+        .op = "BatchNormalization",
+        .nattrs = 2,
+        .attrs = {{.name = "epsilon",
+                   .type = TNN__ONNX_ATTR_IS_FLOAT,
+                   .f = bn->eps},
+                  {.name = "momentum",
+                   .type = TNN__ONNX_ATTR_IS_FLOAT,
+                   .f = bn->momentum}},
+        .ninputs = 4,
+        .inputs = {channels_input("scale", layer->param[0], c),
+                   channels_input("bias", layer->param[1], c),
+                   channels_input("running_mean", bn->running_mean, c),
+                   channels_input("running_var", bn->running_var, c)},
+    };
+}
+
 const struct tnn__layer_ops tnn__batchnorm_ops = {
     .kind = TNN_LAYER_BATCHNORM,
     .name = "batchnorm",
@@ -413,6 +446,7 @@ const struct tnn__layer_ops tnn__batchnorm_ops = {
     .num_state = 2,
     .state_names = batchnorm_state_names,
     .state = batchnorm_state,
+    .onnx_node = batchnorm_onnx_node,
 };
 
 tnn_layer *tnn_batchnorm_new(size_t features)

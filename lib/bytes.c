@@ -125,3 +125,19 @@ bool tnn__reader_done(const struct tnn__reader *r)
 {
     return !r->short_read && r->pos == r->len;
 }
+
+int tnn__writer_copy_out(const char *func, struct tnn__writer *w, void *buf,
+                         size_t size, size_t *needed)
+{
+    int rc = TNN_OK;
+    if (needed)
+        *needed = w->len;
+    if (buf && size < w->len)
+        rc = tnn__fail(TNN_E_SHAPE, func,
+                       "size is %zu; the model needs %zu bytes", size, w->len);
+    else if (buf)
+        memcpy(buf, w->data, w->len);
+    tnn__free(w->data);
+    *w = (struct tnn__writer){0};
+    return rc;
+}

@@ -418,6 +418,55 @@ static uint64_t conv2d_record_values(const struct tnn__layer_record *record,
     return tnn__add_sat(weights, c[1]);
 }
 
+/* ---- ONNX: Conv over (out, in, kh, kw) weights ----------------------- */
+
+/* "Same" padding as auto_pad SAME_UPPER, which puts the odd pixel at the
+ * end as the layer does; explicit pads of it would be read back as a
+ * separate padding layer. */
+static struct tnn__onnx_attr conv2d_onnx_padding(int padding)
+{
+    if (padding == TNN_PADDING_SAME)
+        return (struct tnn__onnx_attr){.name = "auto_pad",
+                                       .type = TNN__ONNX_ATTR_IS_STRING,
+                                       .s = "SAME_UPPER"};
+    int64_t p = padding == TNN_PADDING_VALID ? 0 : padding;
+    return (struct tnn__onnx_attr){.name = "pads",
+                                   .type = TNN__ONNX_ATTR_IS_INTS,
+                                   .nints = 4,
+                                   .ints = {p, p, p, p}};
+}
+
+static void conv2d_onnx_node(const tnn_layer *layer,
+                             struct tnn__onnx_node *node)
+{
+    const struct conv2d *c = layer->impl;
+    const int64_t in = (int64_t)c->in_ch, out = (int64_t)c->out_ch;
+    const int64_t kh = (int64_t)c->kh, kw = (int64_t)c->kw;
+    const int64_t s = (int64_t)c->stride;
+    *node = (struct tnn__onnx_node){
+        .op = "Conv",
+        .nattrs = 3,
+        .attrs = {{.name = "kernel_shape",
+                   .type = TNN__ONNX_ATTR_IS_INTS,
+                   .nints = 2,
+                   .ints = {kh, kw}},
+                  {.name = "strides",
+                   .type = TNN__ONNX_ATTR_IS_INTS,
+                   .nints = 2,
+                   .ints = {s, s}},
+                  conv2d_onnx_padding(c->padding)},
+        .ninputs = 2,
+        .inputs = {{.suffix = "weight",
+                    .tensor = layer->param[0],
+                    .ndims = 4,
+                    .dims = {out, in, kh, kw}},
+                   {.suffix = "bias",
+                    .tensor = layer->param[1],
+                    .ndims = 1,
+                    .dims = {out}}},
+    };
+}
+
 const struct tnn__layer_ops tnn__conv2d_ops = {
     .kind = TNN_LAYER_CONV2D,
     .name = "conv2d",
@@ -433,6 +482,7 @@ const struct tnn__layer_ops tnn__conv2d_ops = {
     .save_config = conv2d_save_config,
     .load_config = conv2d_load_config,
     .record_values = conv2d_record_values,
+    .onnx_node = conv2d_onnx_node,
 };
 
 tnn_layer *tnn_conv2d_new(size_t in_channels, size_t out_channels,

@@ -135,6 +135,28 @@ static uint64_t dense_record_values(const struct tnn__layer_record *record,
     return tnn__add_sat(tnn__mul_sat(record->in, record->out), record->out);
 }
 
+/* ---- ONNX: Gemm over the library's own (in, out) weights, y = x W + b
+ * with no transposition, which the reader maps back to the same layer. */
+
+static void dense_onnx_node(const tnn_layer *layer,
+                            struct tnn__onnx_node *node)
+{
+    const int64_t in = (int64_t)layer->in_features;
+    const int64_t out = (int64_t)layer->out_features;
+    *node = (struct tnn__onnx_node){
+        .op = "Gemm",
+        .ninputs = 2,
+        .inputs = {{.suffix = "weight",
+                    .tensor = layer->param[0],
+                    .ndims = 2,
+                    .dims = {in, out}},
+                   {.suffix = "bias",
+                    .tensor = layer->param[1],
+                    .ndims = 1,
+                    .dims = {out}}},
+    };
+}
+
 const struct tnn__layer_ops tnn__dense_ops = {
     .kind = TNN_LAYER_DENSE,
     .name = "dense",
@@ -148,6 +170,7 @@ const struct tnn__layer_ops tnn__dense_ops = {
     .save_config = dense_save_config,
     .load_config = dense_load_config,
     .record_values = dense_record_values,
+    .onnx_node = dense_onnx_node,
 };
 
 tnn_layer *tnn_dense_new(size_t in, size_t out)

@@ -104,6 +104,17 @@ int tnn__read_file(const char *func, const char *path, uint8_t **data,
     return TNN_OK;
 }
 
+int tnn__name_path(int rc, const char *func, const char *path)
+{
+    const char *why = tnn_last_error();
+    size_t len = strlen(func);
+    if (strncmp(why, func, len) == 0 && strncmp(why + len, ": ", 2) == 0)
+        why += len + 2;
+    char copy[512];
+    snprintf(copy, sizeof copy, "%s", why);
+    return tnn__fail(rc, func, "%s in %s", copy, path);
+}
+
 int tnn__load_file(const char *func, const char *path, tnn__parse_fn *parse,
                    void *out)
 {

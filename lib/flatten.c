@@ -37,6 +37,18 @@ static void flatten_backward(tnn_layer *layer, const float *in,
         memcpy(din, dout, n * layer->in_features * sizeof *din);
 }
 
+/* ONNX: Flatten from axis 1, the batch kept as the rows. */
+static void flatten_onnx_node(const tnn_layer *layer,
+                              struct tnn__onnx_node *node)
+{
+    (void)layer;
+    *node = (struct tnn__onnx_node){
+        .op = "Flatten",
+        .nattrs = 1,
+        .attrs = {{.name = "axis", .type = TNN__ONNX_ATTR_IS_INT, .i = 1}},
+    };
+}
+
 const struct tnn__layer_ops tnn__flatten_ops = {
     .kind = TNN_LAYER_FLATTEN,
     .name = "flatten",
@@ -45,6 +57,7 @@ const struct tnn__layer_ops tnn__flatten_ops = {
     .backward = flatten_backward,
     .aliases_input = true,
     .since_format = 2,
+    .onnx_node = flatten_onnx_node,
 };
 
 tnn_layer *tnn_flatten_new(void)

@@ -109,6 +109,58 @@ struct tnn__layer_record {
     uint32_t config[TNN__MAX_CONFIG];
 };
 
+/* One layer's node in an ONNX graph (docs/onnx.md), as its kind describes
+ * it: the writer (onnx_write.c) turns it into bytes and knows no kind, so
+ * that a new kind is exported by its own file alone. The bounds are those
+ * of the kinds there are; plain arrays keep the description free of
+ * allocation, and so of failures. */
+#define TNN__ONNX_MAX_ATTRS 4
+#define TNN__ONNX_MAX_INTS 8
+#define TNN__ONNX_MAX_INPUTS 4
+
+enum tnn__onnx_attr_type {
+    TNN__ONNX_ATTR_IS_INT,
+    TNN__ONNX_ATTR_IS_FLOAT,
+    TNN__ONNX_ATTR_IS_STRING,
+    TNN__ONNX_ATTR_IS_INTS
+};
+
+/* An attribute, written in the order the node lists them. */
+struct tnn__onnx_attr {
+    const char *name;
+    enum tnn__onnx_attr_type type;
+    int64_t i;
+    float f;
+    const char *s; /* static storage: the node is written after the call */
+    int nints;
+    int64_t ints[TNN__ONNX_MAX_INTS];
+};
+
+/* A constant input after the data, written as an initializer named
+ * "node<index>.<suffix>": the float values of one of the layer's tensors
+ * (a parameter, or a statistic the layer keeps) in the ONNX shape dims,
+ * which the kind states because the operator's layout may differ from
+ * the library's; or, when tensor is NULL, the int64 list ints (Pad's
+ * pads, which ONNX takes as an input, not an attribute). */
+struct tnn__onnx_input {
+    const char *suffix;
+    const tnn_tensor *tensor;
+    int ndims;
+    int64_t dims[4];
+    int nints;
+    int64_t ints[TNN__ONNX_MAX_INTS];
+};
+
+/* The node: the operator of the default domain, its attributes, and the
+ * constant inputs in the operator's order. */
+struct tnn__onnx_node {
+    const char *op;
+    int nattrs;
+    struct tnn__onnx_attr attrs[TNN__ONNX_MAX_ATTRS];
+    int ninputs;
+    struct tnn__onnx_input inputs[TNN__ONNX_MAX_INPUTS];
+};
+
 struct tnn__layer_ops {
     enum tnn_layer_kind kind;
     const char *name;
@@ -203,6 +255,13 @@ struct tnn__layer_ops {
     int num_state;
     const char *const *state_names;
     tnn_tensor *(*state)(tnn_layer *layer, int k);
+
+    /* ---- ONNX (onnx_write.c) ----
+     * Describe the layer's node into *node, zeroed by the caller; NULL for
+     * kinds that write none (dropout, the identity when predicting). The
+     * description must be one the reader (onnx_read.c) maps back to the
+     * same layer, so that a round trip predicts the same. */
+    void (*onnx_node)(const tnn_layer *layer, struct tnn__onnx_node *node);
 };
 
 #define TNN_LAYER_MAX_PARAMS 2
@@ -647,6 +706,13 @@ void tnn__put_u64(struct tnn__writer *w, uint64_t v);
 void tnn__put_f32(struct tnn__writer *w, float f);
 void tnn__put_f64(struct tnn__writer *w, double d);
 
+/* What the *_save_buffer() functions share: *needed (may be NULL) gets
+ * w's length, and buf (size bytes, or NULL with size 0 to ask only) its
+ * bytes; TNN_E_SHAPE naming func when size is too small, buf untouched
+ * then. Frees w's data. */
+int tnn__writer_copy_out(const char *func, struct tnn__writer *w, void *buf,
+                         size_t size, size_t *needed);
+
 /* Input from len bytes at p. Reading past the end sets short_read and
  * gives zeros from then on: check it once, after the fields. */
 struct tnn__reader {
@@ -734,6 +800,10 @@ int tnn__read_file(const char *func, const char *path, uint8_t **data,
  * its messages name func and end with path. */
 typedef int tnn__parse_fn(const char *func, const char *path, const void *data,
                           size_t size, void *out);
+
+/* The last error of func again, with " in path" appended: what the file
+ * loaders' messages end with. Returns rc. */
+int tnn__name_path(int rc, const char *func, const char *path);
 
 /* Read the whole regular file at path (NULL is TNN_E_INVALID) and parse
  * it: what the loaders of files share. */

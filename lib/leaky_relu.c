@@ -90,6 +90,21 @@ static tnn_layer *leaky_load_config(const struct tnn__layer_record *record,
     return tnn_leaky_relu_new(tnn__word_float(record->config[0]));
 }
 
+/* ---- ONNX: LeakyRelu, whose alpha is the slope ---------------------- */
+
+static void leaky_onnx_node(const tnn_layer *layer,
+                            struct tnn__onnx_node *node)
+{
+    const struct leaky_relu *l = layer->impl;
+    *node = (struct tnn__onnx_node){
+        .op = "LeakyRelu",
+        .nattrs = 1,
+        .attrs = {{.name = "alpha",
+                   .type = TNN__ONNX_ATTR_IS_FLOAT,
+                   .f = l->slope}},
+    };
+}
+
 const struct tnn__layer_ops tnn__leaky_relu_ops = {
     .kind = TNN_LAYER_LEAKY_RELU,
     .name = "leaky_relu",
@@ -99,6 +114,7 @@ const struct tnn__layer_ops tnn__leaky_relu_ops = {
     .config_words = 1,
     .save_config = leaky_save_config,
     .load_config = leaky_load_config,
+    .onnx_node = leaky_onnx_node,
 };
 
 tnn_layer *tnn_leaky_relu_new(float slope)

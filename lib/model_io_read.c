@@ -572,24 +572,13 @@ int tnn_model_load_buffer(const void *data, size_t size, tnn_model **out)
 
 /* The message of a failed load from path ends with the path: last, so
  * that a long path cannot push the reason out of the fixed-size message. */
-static int name_path(int rc, const char *func, const char *path)
-{
-    const char *why = tnn_last_error();
-    size_t len = strlen(func);
-    if (strncmp(why, func, len) == 0 && strncmp(why + len, ": ", 2) == 0)
-        why += len + 2;
-    char copy[512];
-    snprintf(copy, sizeof copy, "%s", why);
-    return tnn__fail(rc, func, "%s in %s", copy, path);
-}
-
 /* The model in a file's bytes, into out (a tnn_model **): a
  * tnn__parse_fn. */
 static int parse_file(const char *func, const char *path, const void *data,
                       size_t size, void *out)
 {
     int rc = tnn__model_deserialize(func, data, size, out);
-    return rc == TNN_OK ? rc : name_path(rc, func, path);
+    return rc == TNN_OK ? rc : tnn__name_path(rc, func, path);
 }
 
 int tnn_model_load(const char *path, tnn_model **out)

@@ -250,17 +250,8 @@ int tnn_model_save_buffer(const tnn_model *model, int flags, void *buf,
                          "buf is NULL but size is %zu", size);
     struct tnn__writer w = {0};
     int rc = tnn__model_serialize(__func__, model, flags, &w);
-    if (rc != TNN_OK)
-        return rc;
-    if (needed)
-        *needed = w.len;
-    if (buf && size < w.len)
-        rc = tnn__fail(TNN_E_SHAPE, __func__,
-                       "size is %zu; the model needs %zu bytes", size, w.len);
-    else if (buf)
-        memcpy(buf, w.data, w.len);
-    tnn__free(w.data);
-    return rc;
+    return rc == TNN_OK ? tnn__writer_copy_out(__func__, &w, buf, size, needed)
+                        : rc;
 }
 
 /* A copy through the file image: whatever a file keeps, the copy has. */

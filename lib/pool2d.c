@@ -510,6 +510,39 @@ static tnn_layer *avgpool_load_config(const struct tnn__layer_record *record,
     return tnn_avgpool2d_new(record->config[0], record->config[1]);
 }
 
+/* ---- ONNX: MaxPool and AveragePool, square window, no padding -------- */
+
+static void pool_onnx_node(const tnn_layer *layer, const char *op,
+                           struct tnn__onnx_node *node)
+{
+    const struct pool2d *p = layer->impl;
+    const int64_t k = (int64_t)p->k, s = (int64_t)p->stride;
+    *node = (struct tnn__onnx_node){
+        .op = op,
+        .nattrs = 2,
+        .attrs = {{.name = "kernel_shape",
+                   .type = TNN__ONNX_ATTR_IS_INTS,
+                   .nints = 2,
+                   .ints = {k, k}},
+                  {.name = "strides",
+                   .type = TNN__ONNX_ATTR_IS_INTS,
+                   .nints = 2,
+                   .ints = {s, s}}},
+    };
+}
+
+static void maxpool_onnx_node(const tnn_layer *layer,
+                              struct tnn__onnx_node *node)
+{
+    pool_onnx_node(layer, "MaxPool", node);
+}
+
+static void avgpool_onnx_node(const tnn_layer *layer,
+                              struct tnn__onnx_node *node)
+{
+    pool_onnx_node(layer, "AveragePool", node);
+}
+
 const struct tnn__layer_ops tnn__maxpool2d_ops = {
     .kind = TNN_LAYER_MAXPOOL2D,
     .name = "maxpool2d",
@@ -526,6 +559,7 @@ const struct tnn__layer_ops tnn__maxpool2d_ops = {
     .config_words = 2,
     .save_config = pool_save_config,
     .load_config = maxpool_load_config,
+    .onnx_node = maxpool_onnx_node,
 };
 
 const struct tnn__layer_ops tnn__avgpool2d_ops = {
@@ -539,6 +573,7 @@ const struct tnn__layer_ops tnn__avgpool2d_ops = {
     .config_words = 2,
     .save_config = pool_save_config,
     .load_config = avgpool_load_config,
+    .onnx_node = avgpool_onnx_node,
 };
 
 static tnn_layer *pool_new(const char *func, const struct tnn__layer_ops *ops,

@@ -52,6 +52,19 @@ static void softmax_backward(tnn_layer *layer, const float *in,
     }
 }
 
+/* ONNX: Softmax over the last axis, which is each row's (the default axis
+ * differs between operator sets, so it is written). */
+static void softmax_onnx_node(const tnn_layer *layer,
+                              struct tnn__onnx_node *node)
+{
+    (void)layer;
+    *node = (struct tnn__onnx_node){
+        .op = "Softmax",
+        .nattrs = 1,
+        .attrs = {{.name = "axis", .type = TNN__ONNX_ATTR_IS_INT, .i = -1}},
+    };
+}
+
 const struct tnn__layer_ops tnn__softmax_ops = {
     .kind = TNN_LAYER_SOFTMAX,
     .name = "softmax",
@@ -59,6 +72,7 @@ const struct tnn__layer_ops tnn__softmax_ops = {
     .backward = softmax_backward,
     .fuses_with_cross_entropy = true,
     .since_format = 1,
+    .onnx_node = softmax_onnx_node,
 };
 
 tnn_layer *tnn_softmax_new(void)

@@ -214,4 +214,14 @@ for bad in "--shift 9" "--shift -1" "--validation 0"; do
     "$BUILD/mnist_mlp" --data "$tiny" $bad > /dev/null 2>&1 || rc=$?
     [ "$rc" -eq 2 ]
 done
-echo "examples: linear regression (plain, L2, failing check, divergence), refused option values, MNIST MLP and CNN save/load, shifts and validation split on a tiny set, missing and mismatched data messages OK"
+# onnx_mnist: usage, and a directory without PyTorch's exports, exit 2
+# with a message.
+rc=0
+"$BUILD/onnx_mnist" > /dev/null 2> "$out/onnx-usage.txt" || rc=$?
+[ "$rc" -eq 2 ] || exit 1
+grep -q '^usage: onnx_mnist DIR' "$out/onnx-usage.txt"
+rc=0
+"$BUILD/onnx_mnist" "$out/no-exports" "$tiny" > /dev/null 2> "$out/onnx-missing.txt" || rc=$?
+[ "$rc" -eq 2 ] || exit 1
+grep -q "^onnx_mnist: cannot read $out/no-exports/mlp-probs.f32" "$out/onnx-missing.txt"
+echo "examples: linear regression (plain, L2, failing check, divergence), refused option values, MNIST MLP and CNN save/load, shifts and validation split on a tiny set, missing and mismatched data messages, onnx_mnist's usage and missing exports OK"

@@ -4,6 +4,7 @@
  */
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "testutil.h"
 
@@ -1070,6 +1071,183 @@ START_TEST(image_layer_misuse)
 }
 END_TEST
 
+/* Whether two floats have the same bits (tells -0 from +0, and a NaN
+ * from another NaN). */
+static bool same_bits(float a, float b)
+{
+    uint32_t ua, ub;
+    memcpy(&ua, &a, sizeof ua);
+    memcpy(&ub, &b, sizeof ub);
+    return ua == ub;
+}
+
+/* Zero padding by hand: one image of 2 channels of 2 x 3, padded by 1 row
+ * on top, none below, 2 columns on the left and 1 on the right, gives
+ * 2 x 3 x 6. The values are copied bit for bit (a NaN, both infinities,
+ * -0 and a subnormal at their own positions), the border is exactly +0;
+ * the input gradient is the interior of dout, bit for bit, whatever the
+ * border of dout holds (NaN, infinities). */
+START_TEST(zeropad_by_hand)
+{
+    tnn_layer *pad = tnn_zeropad2d_new(1, 0, 2, 1);
+    ck_assert_ptr_nonnull(pad);
+    ck_assert_int_eq(tnn_layer_kind(pad), TNN_LAYER_ZEROPAD2D);
+    ck_assert_str_eq(tnn_layer_name(pad), "zeropad2d");
+    ck_assert_int_eq(tnn_layer_num_params(pad), 0);
+    ck_assert_uint_eq(tnn_layer_out_features(pad), 0);
+    const size_t dims[4] = {1, 2, 2, 3}, odims[4] = {1, 2, 3, 6};
+    const float xv[12] = {1.5f,      -2.0f, NAN,    INFINITY, -0.0f, 3.25f,
+                          -INFINITY, 7.0f,  1e-40f, -5.0f,    0.5f,  9.0f};
+    const float Z = 0.0f;
+    const float want_y[36] = {
+        /* channel 0 */
+        Z, Z, Z, Z, Z, Z,                /* top */
+        Z, Z, 1.5f, -2.0f, NAN, Z,       /* row 0 */
+        Z, Z, INFINITY, -0.0f, 3.25f, Z, /* row 1 */
+        /* channel 1 */
+        Z, Z, Z, Z, Z, Z,                 /* top */
+        Z, Z, -INFINITY, 7.0f, 1e-40f, Z, /* row 0 */
+        Z, Z, -5.0f, 0.5f, 9.0f, Z,       /* row 1 */
+    };
+    /* Where the input's 12 values land in the output. */
+    const size_t interior[12] = {8, 9, 10, 14, 15, 16, 26, 27, 28, 32, 33, 34};
+    tnn_tensor *x = tnn_tensor_new(4, dims), *dx = tnn_tensor_new(4, dims);
+    tnn_tensor *y = tnn_tensor_new(4, odims), *dy = tnn_tensor_new(4, odims);
+    tnn_tensor_copy_from(x, xv, 12);
+    tnn_tensor_fill(y, 77.0f);
+    tnn_tensor_fill(dx, 77.0f);
+    /* dout: NaN, infinities and huge values on the border, distinct
+     * values (and one NaN) inside. */
+    for (size_t i = 0; i < 36; i++) {
+        bool inside = false;
+        for (size_t k = 0; k < 12; k++)
+            inside = inside || interior[k] == i;
+        tnn_tensor_data(dy)[i] = inside       ? 0.5f * (float)i - 4.0f
+                                 : i % 3 == 0 ? NAN
+                                 : i % 3 == 1 ? -INFINITY
+                                              : 1e30f;
+    }
+    tnn_tensor_data(dy)[27] = NAN;
+    ck_assert_int_eq(tnn_layer_forward(pad, x, y, TNN_MODE_TRAIN, NULL),
+                     TNN_OK);
+    ck_assert_uint_eq(tnn_layer_in_features(pad), 12);
+    ck_assert_uint_eq(tnn_layer_out_features(pad), 36);
+    for (size_t i = 0; i < 36; i++) {
+        float got = tnn_tensor_data(y)[i];
+        ck_assert_msg(same_bits(got, want_y[i]),
+                      "zeropad output %zu is %g, expected %g", i, (double)got,
+                      (double)want_y[i]);
+    }
+    ck_assert_int_eq(tnn_layer_backward(pad, x, y, dy, dx), TNN_OK);
+    for (size_t k = 0; k < 12; k++) {
+        float got = tnn_tensor_data(dx)[k];
+        float want = tnn_tensor_data(dy)[interior[k]];
+        ck_assert_msg(same_bits(got, want), "din[%zu] is %g, expected %g", k,
+                      (double)got, (double)want);
+    }
+    ck_assert(isnan(tnn_tensor_data(dx)[7]));
+    tnn_layer_free(pad);
+
+    /* No padding at all copies the input, bit for bit, both ways. */
+    tnn_layer *none = tnn_zeropad2d_new(0, 0, 0, 0);
+    tnn_tensor *same = tnn_tensor_new(4, dims);
+    ck_assert_int_eq(tnn_layer_forward(none, x, same, TNN_MODE_TRAIN, NULL),
+                     TNN_OK);
+    ck_assert_uint_eq(tnn_layer_out_features(none), 12);
+    ck_assert_mem_eq(tnn_tensor_data(same), xv, sizeof xv);
+    ck_assert_int_eq(tnn_layer_backward(none, x, same, x, dx), TNN_OK);
+    ck_assert_mem_eq(tnn_tensor_data(dx), xv, sizeof xv);
+    tnn_layer_free(none);
+    tnn_tensor_free(same);
+    tnn_tensor_free(x);
+    tnn_tensor_free(dx);
+    tnn_tensor_free(y);
+    tnn_tensor_free(dy);
+}
+END_TEST
+
+/* Padding on some sides only, none on others; a batch of several images
+ * of several channels. */
+START_TEST(zeropad_gradients)
+{
+    gradient_check_image(tnn_zeropad2d_new(1, 2, 0, 3), 2, 3, 4, 5, 1e-3);
+    gradient_check_image(tnn_zeropad2d_new(0, 0, 2, 1), 3, 2, 3, 4, 1e-3);
+    gradient_check_image(tnn_zeropad2d_new(2, 0, 0, 0), 2, 1, 2, 2, 1e-3);
+}
+END_TEST
+
+/* Zero padding takes images only: after rows (a model of features, a
+ * flatten layer, a 2-D tensor run alone) it is refused with TNN_E_SHAPE
+ * and a message that says why, and nothing is bound. */
+START_TEST(zeropad_needs_images)
+{
+    tnn_model *rows = tnn_model_new(12);
+    ck_assert_int_eq(tnn_model_add(rows, tnn_zeropad2d_new(1, 1, 1, 1)),
+                     TNN_E_SHAPE);
+    assert_failed_with(TNN_E_SHAPE, "tnn_model_add");
+    ck_assert_ptr_nonnull(
+        strstr(tnn_last_error(), "needs (channels, height, width) images"));
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "gives (12)"));
+    ck_assert_uint_eq(tnn_model_num_layers(rows), 0);
+    tnn_model_free(rows);
+
+    tnn_model *img = tnn_model_new_image(1, 3, 4);
+    ck_assert_int_eq(tnn_model_add(img, tnn_zeropad2d_new(0, 1, 2, 0)),
+                     TNN_OK);
+    ck_assert_uint_eq(tnn_model_out_features(img), 4 * 6);
+    ck_assert_int_eq(tnn_model_add(img, tnn_flatten_new()), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(img, tnn_zeropad2d_new(1, 0, 0, 0)),
+                     TNN_E_SHAPE);
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "gives (24)"));
+    ck_assert_uint_eq(tnn_model_num_layers(img), 2);
+    char text[1024];
+    tnn_model_summary(img, text, sizeof text, NULL);
+    ck_assert_ptr_nonnull(strstr(text, "(None, 1, 4, 6)"));
+    tnn_model_free(img);
+
+    /* Run alone on rows, then on images of 12 values, then on images of
+     * another shape. */
+    tnn_layer *pad = tnn_zeropad2d_new(0, 1, 1, 0);
+    tnn_tensor *flat = tnn_tensor_new_2d(2, 12),
+               *out = tnn_tensor_new_2d(2, 20);
+    ck_assert_int_eq(tnn_layer_forward(pad, flat, out, TNN_MODE_EVAL, NULL),
+                     TNN_E_SHAPE);
+    assert_failed_with(TNN_E_SHAPE, "tnn_layer_forward");
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "zero padding needs"));
+    ck_assert_uint_eq(tnn_layer_in_features(pad), 0);
+    ck_assert_uint_eq(tnn_layer_out_features(pad), 0);
+    const size_t d34[4] = {2, 1, 3, 4}, d43[4] = {2, 1, 4, 3};
+    tnn_tensor *x34 = tnn_tensor_new(4, d34), *x43 = tnn_tensor_new(4, d43);
+    ck_assert_int_eq(tnn_layer_forward(pad, x34, flat, TNN_MODE_EVAL, NULL),
+                     TNN_E_SHAPE);
+    ck_assert_uint_eq(tnn_layer_out_features(pad), 0);
+    ck_assert_int_eq(tnn_layer_forward(pad, x34, out, TNN_MODE_EVAL, NULL),
+                     TNN_OK);
+    ck_assert_uint_eq(tnn_layer_out_features(pad), 20);
+    ck_assert_int_eq(tnn_layer_forward(pad, x43, out, TNN_MODE_EVAL, NULL),
+                     TNN_E_SHAPE);
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "(1, 3, 4)"));
+    tnn_tensor_free(flat);
+    tnn_tensor_free(out);
+    tnn_tensor_free(x34);
+    tnn_tensor_free(x43);
+    tnn_layer_free(pad);
+
+    /* At most 4096 on each side. */
+    for (int side = 0; side < 4; side++) {
+        size_t p[4] = {0, 0, 0, 0};
+        p[side] = 4097;
+        ck_assert_ptr_null(tnn_zeropad2d_new(p[0], p[1], p[2], p[3]));
+        assert_failed_with(TNN_E_INVALID, "tnn_zeropad2d_new");
+        ck_assert_ptr_nonnull(strstr(tnn_last_error(), "4097"));
+    }
+    ck_assert_ptr_null(tnn_zeropad2d_new(SIZE_MAX, 0, 0, 0));
+    tnn_layer *most = tnn_zeropad2d_new(4096, 4096, 4096, 4096);
+    ck_assert_ptr_nonnull(most);
+    tnn_layer_free(most);
+}
+END_TEST
+
 /* Passes over whole activations large enough to be split over 3 threads
  * (336 images of 6 channels of 20x20: 806,400 values, 2^18 and more a
  * thread): the same bits for 1 and 3 threads, and the values a direct
@@ -1193,6 +1371,44 @@ START_TEST(split_passes_match_one_thread_and_direct_loops)
 }
 END_TEST
 
+/* Zero padding split over 3 threads: the same bits as one thread, and
+ * what a direct loop gives (-0 copied as -0, the border +0). */
+static tnn_layer *make_zeropad(void)
+{
+    return tnn_zeropad2d_new(2, 0, 1, 1);
+}
+
+START_TEST(zeropad_split_matches_one_thread_and_direct_loop)
+{
+    size_t side = SPLIT_SIDE + 2;
+    size_t outs = SPLIT_IMAGES * SPLIT_CH * side * side;
+    struct split_result one = run_split_layer(make_zeropad, side, 1);
+    struct split_result three = run_split_layer(make_zeropad, side, 3);
+    ck_assert_mem_eq(one.out, three.out, outs * sizeof(float));
+    ck_assert_mem_eq(one.din, three.din, SPLIT_VALUES * sizeof(float));
+    for (size_t q = 0; q < SPLIT_IMAGES * SPLIT_CH; q++)
+        for (size_t oy = 0; oy < side; oy++)
+            for (size_t ox = 0; ox < side; ox++) {
+                size_t o = (q * side + oy) * side + ox;
+                bool inside = oy >= 2 && ox >= 1 && ox <= SPLIT_SIDE;
+                size_t i = inside ? q * SPLIT_SIDE * SPLIT_SIDE +
+                                        (oy - 2) * SPLIT_SIDE + (ox - 1)
+                                  : 0;
+                float want = inside ? split_input(i) : 0.0f;
+                if (!same_bits(one.out[o], want))
+                    ck_abort_msg("output %zu is %g, expected %g", o,
+                                 (double)one.out[o], (double)want);
+                if (inside && !same_bits(one.din[i], split_dout(o)))
+                    ck_abort_msg("din[%zu] is %g, expected %g", i,
+                                 (double)one.din[i], (double)split_dout(o));
+            }
+    free(one.out);
+    free(one.din);
+    free(three.out);
+    free(three.din);
+}
+END_TEST
+
 Suite *layers_suite(void)
 {
     Suite *s = suite_create("layers");
@@ -1224,6 +1440,10 @@ Suite *layers_suite(void)
     tcase_add_test(tc, pooling_by_hand);
     tcase_add_test(tc, split_passes_match_one_thread_and_direct_loops);
     tcase_add_test(tc, image_layer_misuse);
+    tcase_add_test(tc, zeropad_by_hand);
+    tcase_add_test(tc, zeropad_gradients);
+    tcase_add_test(tc, zeropad_needs_images);
+    tcase_add_test(tc, zeropad_split_matches_one_thread_and_direct_loop);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -301,14 +301,14 @@ START_TEST(newer_format_is_refused)
     tnn_model *m = every_kind_model(1);
     size_t size;
     unsigned char *image = image_of(m, 0, &size);
-    store_u32(image + 8, 6);
+    store_u32(image + 8, 7);
     store_u32(image + 20, reference_crc32(image, 20));
     tnn_model *out = (tnn_model *)image; /* must be reset to NULL */
     ck_assert_int_eq(tnn_model_load_buffer(image, size, &out), TNN_E_VERSION);
     ck_assert_ptr_null(out);
     assert_failed_with(TNN_E_VERSION, "tnn_model_load_buffer");
-    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "version 6"));
-    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "library's 5"));
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "version 7"));
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "library's 6"));
     free(image);
     tnn_model_free(m);
 }
@@ -537,10 +537,13 @@ static tnn_model *image_model(uint64_t seed)
     return m;
 }
 
-static void image_data(size_t n, tnn_tensor **x, tnn_tensor **y)
+/* n images of 2 x height x width, uniform in [-1, 1) from seed, labelled
+ * i % 3. */
+static void random_images(size_t n, uint64_t seed, size_t height, size_t width,
+                          tnn_tensor **x, tnn_tensor **y)
 {
-    tnn_rng *rng = tnn_rng_new(5);
-    size_t dims[4] = {n, 2, 7, 6};
+    tnn_rng *rng = tnn_rng_new(seed);
+    size_t dims[4] = {n, 2, height, width};
     *x = tnn_tensor_new(4, dims);
     *y = tnn_tensor_new(1, &n);
     tnn_tensor_rand_uniform(*x, rng, -1, 1);
@@ -549,39 +552,74 @@ static void image_data(size_t n, tnn_tensor **x, tnn_tensor **y)
     tnn_rng_free(rng);
 }
 
-START_TEST(image_model_round_trip_and_resume)
+static void image_data(size_t n, tnn_tensor **x, tnn_tensor **y)
 {
-    tnn_tensor *x, *y;
-    image_data(24, &x, &y);
-    tnn_model *straight = image_model(3), *first = image_model(3);
+    random_images(n, 5, 7, 6, x, y);
+}
+
+/* A test's own checks on the image that flags gave and the model loaded
+ * from it. */
+typedef void image_check(const unsigned char *image, size_t size,
+                         tnn_model *back, int flags);
+
+/* Two models that build(seed) makes train on x, y (three classes, batches
+ * of 8): straight two epochs, first one. first saved without, then with,
+ * its optimizer loads back predicting bit for bit, after check, and saves
+ * again to the same bytes; with its optimizer it trains one more epoch to
+ * straight's parameters and predictions. */
+static void assert_round_trips(tnn_model *(*build)(uint64_t seed),
+                               uint64_t seed, const tnn_tensor *x,
+                               const tnn_tensor *y, image_check *check)
+{
+    tnn_model *straight = build(seed), *first = build(seed);
     ck_assert_int_eq(
         tnn_model_fit(straight, x, y, NULL, NULL, 2, 8, 1, NULL, NULL),
         TNN_OK);
     ck_assert_int_eq(
         tnn_model_fit(first, x, y, NULL, NULL, 1, 8, 1, NULL, NULL), TNN_OK);
-    size_t size;
-    unsigned char *image = image_of(first, TNN_SAVE_OPTIMIZER, &size);
-    tnn_model *resumed = NULL;
-    ck_assert_int_eq(tnn_model_load_buffer(image, size, &resumed), TNN_OK);
-    ck_assert_uint_eq(tnn_model_num_layers(resumed), 9);
-    ck_assert_int_eq(tnn_layer_kind(tnn_model_layer(resumed, 0)),
-                     TNN_LAYER_CONV2D);
-    size_t n = tnn_tensor_dim(x, 0);
-    tnn_tensor *pa = tnn_tensor_new_2d(n, 3), *pb = tnn_tensor_new_2d(n, 3);
-    ck_assert_int_eq(tnn_model_predict(first, x, pa), TNN_OK);
-    ck_assert_int_eq(tnn_model_predict(resumed, x, pb), TNN_OK);
-    ck_assert_mem_eq(tnn_tensor_data(pa), tnn_tensor_data(pb), n * 3 * 4);
-    ck_assert_int_eq(
-        tnn_model_fit(resumed, x, y, NULL, NULL, 1, 8, 1, NULL, NULL), TNN_OK);
-    assert_same_parameters(straight, resumed);
-    for (size_t len = 0; len < size; len += 7)
-        assert_rejected(image, len, "truncation", len);
-    free(image);
-    tnn_tensor_free(pa);
-    tnn_tensor_free(pb);
+    for (int flags = 0; flags <= TNN_SAVE_OPTIMIZER; flags++) {
+        size_t size, again;
+        unsigned char *image = image_of(first, flags, &size);
+        tnn_model *back = NULL;
+        ck_assert_int_eq(tnn_model_load_buffer(image, size, &back), TNN_OK);
+        check(image, size, back, flags);
+        assert_same_predictions(first, back, x);
+        unsigned char *image2 = image_of(back, flags, &again);
+        ck_assert_uint_eq(again, size);
+        ck_assert_mem_eq(image2, image, size);
+        free(image2);
+        if (flags) {
+            ck_assert_int_eq(
+                tnn_model_fit(back, x, y, NULL, NULL, 1, 8, 1, NULL, NULL),
+                TNN_OK);
+            assert_same_parameters(straight, back);
+            assert_same_predictions(straight, back, x);
+        }
+        tnn_model_free(back);
+        free(image);
+    }
     tnn_model_free(straight);
     tnn_model_free(first);
-    tnn_model_free(resumed);
+}
+
+/* The image model's layers come back; every truncation of the file with
+ * the optimizer is rejected. */
+static void check_image_model(const unsigned char *image, size_t size,
+                              tnn_model *back, int flags)
+{
+    ck_assert_uint_eq(tnn_model_num_layers(back), 9);
+    ck_assert_int_eq(tnn_layer_kind(tnn_model_layer(back, 0)),
+                     TNN_LAYER_CONV2D);
+    if (flags)
+        for (size_t len = 0; len < size; len += 7)
+            assert_rejected(image, len, "truncation", len);
+}
+
+START_TEST(image_model_round_trip_and_resume)
+{
+    tnn_tensor *x, *y;
+    image_data(24, &x, &y);
+    assert_round_trips(image_model, 3, x, y, check_image_model);
     tnn_tensor_free(x);
     tnn_tensor_free(y);
 }
@@ -745,21 +783,22 @@ static int build_mnist_shape(tnn_model **m)
     return assemble(*m, layers, 4);
 }
 
-/* A convnet with every image layer but average pooling, and a leaky
- * ReLU. */
+/* A convnet with every image layer but average pooling, a leaky ReLU
+ * and zero padding (3 x 7 x 6 padded to 3 x 8 x 8). */
 static int build_image_shape(tnn_model **m)
 {
     *m = tnn_model_new_image(2, 7, 6);
-    tnn_layer *layers[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
+    tnn_layer *layers[7] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     if (*m) {
         layers[0] = tnn_conv2d_new(2, 3, 3, 3, 1, TNN_PADDING_SAME);
         layers[1] = tnn_batchnorm_new(3);
         layers[2] = tnn_leaky_relu_new(0.1f);
-        layers[3] = tnn_maxpool2d_new(2, 2);
-        layers[4] = tnn_flatten_new();
-        layers[5] = tnn_dense_new(27, 3);
+        layers[3] = tnn_zeropad2d_new(1, 0, 0, 2);
+        layers[4] = tnn_maxpool2d_new(2, 2);
+        layers[5] = tnn_flatten_new();
+        layers[6] = tnn_dense_new(48, 3);
     }
-    return assemble(*m, layers, 6);
+    return assemble(*m, layers, 7);
 }
 
 /* Build, train two steps, save and load, with allocation n failing, for
@@ -865,12 +904,24 @@ START_TEST(oldest_sufficient_format_is_written)
     tnn_model *leaky = tnn_model_new(4);
     ck_assert_int_eq(tnn_model_add(leaky, tnn_dense_new(4, 3)), TNN_OK);
     ck_assert_int_eq(tnn_model_add(leaky, tnn_leaky_relu_new(0.2f)), TNN_OK);
+    /* A model with zero padding needs format 6, whose model section has
+     * format 5's Huber delta (here the default). */
+    tnn_model *padded = tnn_model_new_image(1, 2, 2);
+    ck_assert_int_eq(tnn_model_add(padded, tnn_zeropad2d_new(0, 1, 1, 0)),
+                     TNN_OK);
+    ck_assert_int_eq(tnn_model_add(padded, tnn_flatten_new()), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(padded, tnn_dense_new(9, 2)), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_optim(padded, tnn_adam_new(0.01f)), TNN_OK);
     const struct {
         tnn_model *model;
         uint32_t version;
         uint64_t model_section;
-    } cases[] = {{dense, 1, 68}, {img, 2, 96}, {flat, 2, 96}, {leaky, 3, 96}};
-    for (size_t c = 0; c < 4; c++) {
+    } cases[] = {{dense, 1, 68},
+                 {img, 2, 96},
+                 {flat, 2, 96},
+                 {leaky, 3, 96},
+                 {padded, 6, 100}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         for (int flags = 0; flags <= TNN_SAVE_OPTIMIZER; flags++) {
             if (flags && !tnn_model_optim(cases[c].model))
                 continue;
@@ -895,6 +946,7 @@ START_TEST(oldest_sufficient_format_is_written)
     tnn_model_free(img);
     tnn_model_free(flat);
     tnn_model_free(leaky);
+    tnn_model_free(padded);
 }
 END_TEST
 
@@ -1732,6 +1784,98 @@ START_TEST(bad_loss_or_delta_in_file_is_refused)
 }
 END_TEST
 
+/* ---- zero padding: format 6 ------------------------------------------- */
+
+/* An image model with zero padding before a valid convolution and before
+ * a pooling, on some sides only: 2 x 5 x 4 -> pad (1, 0, 2, 1) (2 x 6 x 7)
+ * -> conv 3@3x3 valid (3 x 4 x 5) -> relu -> pad (0, 2, 0, 1) (3 x 6 x 6)
+ * -> maxpool 2/2 (3 x 3 x 3) -> flatten -> dense 3. */
+static tnn_model *padded_model(uint64_t seed)
+{
+    tnn_model *m = tnn_model_new_image(2, 5, 4);
+    ck_assert_ptr_nonnull(m);
+    tnn_model_set_seed(m, seed);
+    ck_assert_int_eq(tnn_model_add(m, tnn_zeropad2d_new(1, 0, 2, 1)), TNN_OK);
+    ck_assert_int_eq(
+        tnn_model_add(m, tnn_conv2d_new(2, 3, 3, 3, 1, TNN_PADDING_VALID)),
+        TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_relu_new()), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_zeropad2d_new(0, 2, 0, 1)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_maxpool2d_new(2, 2)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_flatten_new()), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(27, 3)), TNN_OK);
+    tnn_model_set_loss(m, TNN_LOSS_CROSS_ENTROPY);
+    tnn_model_set_optim(m, tnn_adam_new(0.01f));
+    return m;
+}
+
+/* The format 6 file of padded_model(), and what it must refuse. */
+static void check_padded_model(const unsigned char *image, size_t size,
+                               tnn_model *back, int flags)
+{
+    (void)flags;
+    ck_assert_uint_eq(load_le32(image + 8), 6);
+    size_t modl = section_head(image, size, "MODL");
+    ck_assert_uint_eq(load_le64(image + modl + 8), 100);
+    /* The first record: kind 14, 40 -> 84 values, 4 words. */
+    size_t rec = section_head(image, size, "LAYR") + 16;
+    ck_assert_uint_eq(load_le32(image + rec), TNN_LAYER_ZEROPAD2D);
+    ck_assert_uint_eq(load_le64(image + rec + 8), 40);
+    ck_assert_uint_eq(load_le64(image + rec + 16), 84);
+    ck_assert_uint_eq(load_le32(image + rec + 24), 4);
+    ck_assert_uint_eq(load_le32(image + rec + 28), 1);
+    ck_assert_uint_eq(load_le32(image + rec + 32), 0);
+    ck_assert_uint_eq(load_le32(image + rec + 36), 2);
+    ck_assert_uint_eq(load_le32(image + rec + 40), 1);
+    ck_assert_uint_eq(tnn_model_num_layers(back), 7);
+    ck_assert_int_eq(tnn_layer_kind(tnn_model_layer(back, 0)),
+                     TNN_LAYER_ZEROPAD2D);
+    ck_assert_int_eq(tnn_layer_kind(tnn_model_layer(back, 3)),
+                     TNN_LAYER_ZEROPAD2D);
+    ck_assert_uint_eq(tnn_layer_out_features(tnn_model_layer(back, 0)),
+                      2 * 6 * 7);
+    ck_assert_uint_eq(tnn_layer_out_features(tnn_model_layer(back, 3)),
+                      3 * 6 * 6);
+
+    /* Claimed as format 5. */
+    unsigned char *copy = malloc(size);
+    memcpy(copy, image, size);
+    store_u32(copy + 8, 5);
+    fix_crcs(copy, size, modl);
+    assert_refused_saying(copy, size, "layer 0 has unknown kind 14");
+    /* A padding above 4096, then a padding that gives another width
+     * than the recorded one. */
+    size_t layr = section_head(image, size, "LAYR");
+    memcpy(copy, image, size);
+    store_u32(copy + rec + 28, 4097);
+    fix_crcs(copy, size, layr);
+    assert_refused_saying(copy, size, "tnn_zeropad2d_new");
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "layer 0"));
+    memcpy(copy, image, size);
+    store_u32(copy + rec + 40, 2);
+    fix_crcs(copy, size, layr);
+    tnn_model *out = NULL;
+    ck_assert_int_eq(tnn_model_load_buffer(copy, size, &out), TNN_E_CORRUPT);
+    ck_assert_ptr_null(out);
+    free(copy);
+}
+
+/* A model with zero padding is written in format 6, its records holding
+ * the four paddings (top, bottom, left, right); it loads back predicting
+ * bit for bit, saves again to the same bytes, and resumes training
+ * exactly. Claimed as format 5 (checksums made right), kind 14 is unknown
+ * there and the file is corrupt; so is a record whose paddings the
+ * constructor refuses or that do not give the recorded width. */
+START_TEST(zeropad_round_trip_and_older_format_refused)
+{
+    tnn_tensor *x, *y;
+    random_images(24, 15, 5, 4, &x, &y);
+    assert_round_trips(padded_model, 3, x, y, check_padded_model);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+}
+END_TEST
+
 Suite *model_io_suite(void)
 {
     Suite *s = suite_create("model_io");
@@ -1770,6 +1914,7 @@ Suite *model_io_suite(void)
     tcase_add_test(tc, new_losses_round_trip_in_format_5);
     tcase_add_test(tc, format_5_only_when_needed);
     tcase_add_test(tc, bad_loss_or_delta_in_file_is_refused);
+    tcase_add_test(tc, zeropad_round_trip_and_older_format_refused);
     suite_add_tcase(s, tc);
     return s;
 }

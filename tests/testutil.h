@@ -91,7 +91,8 @@ static inline void counting_remove(void)
     X(metrics)                                                                \
     X(data)                                                                   \
     X(callbacks)                                                              \
-    X(surgery)
+    X(surgery)                                                                \
+    X(onnx)
 
 #define TNN_DECLARE_SUITE(name) Suite *name##_suite(void);
 TNN_TEST_SUITES(TNN_DECLARE_SUITE)

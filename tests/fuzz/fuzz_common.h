@@ -1,5 +1,5 @@
 /*
- * What both fuzz targets share: a CHECK that aborts with the last error,
+ * What the fuzz targets share: a CHECK that aborts with the last error,
  * and an allocator that can fail one chosen allocation (alloc_count,
  * fail_at), so that allocation failures reproduce from the input alone.
  */
@@ -27,19 +27,19 @@ static void check_failed(const char *what, const char *file, int line)
 static unsigned long alloc_count; /* allocations since the last reset */
 static unsigned long fail_at;     /* number of the one to fail; 0: none */
 
-static void *fuzz_malloc(size_t size, void *ctx)
+static inline void *fuzz_malloc(size_t size, void *ctx)
 {
     (void)ctx;
     return ++alloc_count == fail_at ? NULL : malloc(size);
 }
 
-static void *fuzz_realloc(void *ptr, size_t size, void *ctx)
+static inline void *fuzz_realloc(void *ptr, size_t size, void *ctx)
 {
     (void)ctx;
     return ++alloc_count == fail_at ? NULL : realloc(ptr, size);
 }
 
-static void fuzz_free(void *ptr, void *ctx)
+static inline void fuzz_free(void *ptr, void *ctx)
 {
     (void)ctx;
     free(ptr);

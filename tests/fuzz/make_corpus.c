@@ -291,6 +291,31 @@ static void model_cnn_padded(void)
     tnn_model_free(m);
 }
 
+/* Zero padding (format 6), on some sides only, before a valid
+ * convolution and after it: 1 x 4 x 3 -> pad (1, 0, 2, 1) (1 x 5 x 6) ->
+ * conv 2@2x2 valid (2 x 4 x 5) -> pad (0, 2, 0, 1) (2 x 6 x 6) -> avgpool
+ * 3/3 (2 x 2 x 2) -> flatten -> dense 2, SGD with momentum. */
+static void model_zeropad(void)
+{
+    tnn_model *m = tnn_model_new_image(1, 4, 3);
+    if (!m)
+        die("tnn_model_new_image", tnn_last_error());
+    ok(tnn_model_set_seed(m, 9), "tnn_model_set_seed");
+    add(m, tnn_zeropad2d_new(1, 0, 2, 1));
+    add(m, tnn_conv2d_new(1, 2, 2, 2, 1, TNN_PADDING_VALID));
+    add(m, tnn_zeropad2d_new(0, 2, 0, 1));
+    add(m, tnn_avgpool2d_new(3, 3));
+    add(m, tnn_flatten_new());
+    add(m, dense(8, 2));
+    tnn_optim *sgd = tnn_sgd_new(0.05f);
+    ok(tnn_sgd_set_momentum(sgd, 0.5f), "set_momentum");
+    ok(tnn_model_set_optim(m, sgd), "set_optim");
+    train(m, 2, 3);
+    save(m, TNN_SAVE_OPTIMIZER, "zeropad-sgd-opt.tnn");
+    save(m, 0, "zeropad.tnn");
+    tnn_model_free(m);
+}
+
 /* A one-pixel image padded by 4096: conv2d's output alone is above the
  * default per-sample bound, so prediction must refuse it, not allocate
  * gigabytes. Never trained (that would need the memory). */
@@ -523,6 +548,7 @@ int main(int argc, char **argv)
     model_leaky();
     model_cnn();
     model_cnn_padded();
+    model_zeropad();
     model_huge_geometry();
     idx_corpus();
     csv_corpus();

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # libFuzzer runs of libtinynn's file parsers: model files
-# (tnn_model_load_buffer), IDX files (tnn_idx_load_buffer) and delimited
-# text (tnn_csv_load_buffer, and tnn_csv_load on the same bytes).
+# (tnn_model_load_buffer), IDX files (tnn_idx_load_buffer), delimited
+# text (tnn_csv_load_buffer, and tnn_csv_load on the same bytes) and ONNX
+# models (tnn_model_load_onnx_buffer, and the export of what it accepts).
 #
 #   tests/fuzz/run.sh           build the targets, fuzz each FUZZ_SECONDS
 #   FUZZ_SECONDS=600 tests/fuzz/run.sh   the same, ten minutes per target
@@ -17,7 +18,7 @@
 #
 # Environment:
 #   FUZZ_SECONDS  seconds per target (default 60)
-#   FUZZ_TARGETS  which targets (default "model idx csv")
+#   FUZZ_TARGETS  which targets (default "model idx csv onnx")
 #   BUILD         build directory (default build); outputs in $BUILD/fuzz
 #   FUZZ_CC       compiler with libFuzzer (default clang)
 #   CC            compiler for the corpus generator (default cc)
@@ -36,7 +37,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-FUZZ_TARGETS=${FUZZ_TARGETS:-model idx csv}
+FUZZ_TARGETS=${FUZZ_TARGETS:-model idx csv onnx}
 BUILD=${BUILD:-build}
 FUZZ_CC=${FUZZ_CC:-clang}
 # Absolute, so that the paths printed work from any directory.
@@ -143,11 +144,23 @@ make_corpus() {
         -DTNN_NO_CLONES lib/*.c "$SRC/make_corpus.c" \
         -o "$OUT/make_corpus" -lopenblas -lm -lpthread
     local dir
-    for dir in "$SRC/corpus/model" "$SRC/corpus/idx" "$SRC/corpus/csv"; do
+    for dir in "$SRC/corpus/model" "$SRC/corpus/idx" "$SRC/corpus/csv" \
+        "$SRC/corpus/onnx"; do
         [ -d "$dir" ] || continue
         find "$dir" -type f ! -name 'found-*' -delete
     done
     OPENBLAS_NUM_THREADS=1 "$OUT/make_corpus" "$SRC/corpus"
+    # The ONNX seeds are real exports: PyTorch's, from the tests' golden
+    # files.
+    mkdir -p "$SRC/corpus/onnx"
+    local onnx
+    for onnx in mlp-opset11 mlp-opset13-typed mlp_act-opset17 \
+        matmul_add-opset13 bn_mlp-opset13-fixed cnn-opset11 \
+        cnn-opset17-fixed cnn_bn-opset13 cnn_avgpad-opset11 \
+        cnn_avgpad-opset17 dropout_identity-opset13 bad_branch bad_op \
+        bad_groups; do
+        cp "tests/data/onnx/$onnx.onnx" "$SRC/corpus/onnx/"
+    done
     # The golden files, written by earlier releases, keep what they wrote
     # under the fuzzer too.
     local golden

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The ONNX half of make references, with PyTorch and python3-onnx:
+#  - tests/onnx/gen_models.py, rerun, writes tests/data/onnx again byte
+#    for byte (the models and PyTorch's outputs that make check holds);
+#  - the library's exports of a model of every layer kind
+#    (tests/onnx/export_cases.c) pass onnx.checker's full check and give
+#    the library's predictions when tests/onnx/check_export.py evaluates
+#    them with numpy.
+#
+#   BUILD=build tests/onnx/references.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+: "${BUILD:=build}" "${PYTHON:=/usr/bin/python3}" "${CC:=cc}"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+mkdir "$work/golden"
+"$PYTHON" tests/onnx/gen_models.py "$work/golden" > /dev/null
+diff -r tests/data/onnx "$work/golden" > "$work/golden.diff" || {
+    head -20 "$work/golden.diff" >&2
+    echo "references: tests/onnx/gen_models.py no longer writes tests/data/onnx" >&2
+    exit 1
+}
+echo "references: tests/data/onnx is what PyTorch exports ($(wc -l < tests/data/onnx/MANIFEST) cases)"
+
+mkdir "$work/exports"
+"$CC" -std=c11 -Iinclude tests/onnx/export_cases.c -o "$work/export_cases" \
+    -L"$BUILD" -Wl,-rpath,"$(cd "$BUILD" && pwd)" -ltinynn
+"$work/export_cases" "$work/exports" > "$work/cases"
+while read -r name; do
+    "$PYTHON" tests/onnx/check_export.py "$work/exports/$name.onnx" \
+        "$work/exports/$name.txt"
+done < "$work/cases"
