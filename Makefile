@@ -203,6 +203,7 @@ MPI_LIBS := $(shell pkg-config --libs $(MPI_PC) 2>/dev/null || $(MPICC) --showme
 endif
 
 .PHONY: all lib clean install uninstall check check-run deps demo demo-run \
+	demo-onnx \
 	abi-check abi-update bench bench-compare tests examples valgrind fuzz \
 	demo-cnn references mpi-lib lib-core bench-mpi demo-mpi
 
@@ -353,6 +354,15 @@ $(TEST_BIN): $(TEST_SRCS) $(TEST_SUPPORT_SRCS) $(wildcard tests/*.h) \
 	    $(TEST_SRCS) $(TEST_SUPPORT_SRCS) -o $@ $(PROG_LDFLAGS) -ltinynn \
 	    $(CHECK_LIBS) -lm
 
+# The ONNX fuzz target, built with the ordinary compiler and a driver that
+# replays its seeds and PyTorch's exports through the target's checks
+# (make fuzz runs it under libFuzzer).
+$(BUILD)/tests/replay_onnx: tests/fuzz/replay.c tests/fuzz/fuzz_onnx.c \
+		tests/fuzz/fuzz_common.h include/tinynn.h $(SHARED) | lib
+	@mkdir -p $(dir $@)
+	$(CC) -Iinclude $(PROG_CFLAGS) tests/fuzz/replay.c tests/fuzz/fuzz_onnx.c \
+	    -o $@ $(PROG_LDFLAGS) -ltinynn -lm
+
 # Missing Debian packages are installed first when run as root (or the
 # apt-get line printed; elsewhere the missing tools named): scripts/
 # install-deps.sh, also run alone as `make deps`. The tests then run in a
@@ -361,7 +371,7 @@ check: deps
 	@$(MAKE) --no-print-directory check-run
 
 # Sanitizer reports end the run with a failure.
-check-run: lib examples $(TEST_BIN)
+check-run: lib examples $(TEST_BIN) $(BUILD)/tests/replay_onnx
 	TSAN_OPTIONS=halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $(TEST_BIN)
 	@BUILD='$(BUILD)' bash tests/exports.sh
 	@BUILD='$(BUILD)' bash tests/examples.sh
@@ -369,6 +379,7 @@ check-run: lib examples $(TEST_BIN)
 	    bash tests/header-compile.sh
 	@CC='$(CC)' SAN_FLAGS='$(SAN_FLAGS)' BUILD='$(BUILD)' MAKE='$(MAKE)' \
 	    BLAS='$(BLAS)' DNNL='$(DNNL)' bash tests/installed-tree.sh
+	$(BUILD)/tests/replay_onnx tests/fuzz/corpus/onnx/* tests/data/onnx/*.onnx
 ifeq ($(MPI)$(SANITIZE),1)
 	@CC='$(CC)' BUILD='$(BUILD)' MPI_CFLAGS='$(MPI_CFLAGS)' \
 	    MPI_LIBS='$(MPI_LIBS)' bash tests/mpi.sh
@@ -400,20 +411,23 @@ valgrind: deps
 	    --errors-for-leak-kinds=definite,indirect --error-exitcode=1 \
 	    $(TEST_BIN)
 
-# libFuzzer targets for the model loader, the IDX reader and the CSV reader.
+# libFuzzer targets for the model loader and the IDX, CSV and ONNX readers.
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) BUILD=$(BUILD) bash tests/fuzz/run.sh
 
 # Numbers the tests compare with that come from PyTorch (Debian's
 # python3-torch, installed first when run as root): regenerated and
-# compared with the committed files, so that make check needs no PyTorch.
+# compared with the committed files, so that make check needs no PyTorch;
+# and the library's ONNX exports read by python3-onnx and a numpy
+# evaluator (tests/onnx/references.sh).
 PYTHON ?= /usr/bin/python3
-references:
-	@bash scripts/install-deps.sh python3-torch python3-sklearn
+references: lib
+	@bash scripts/install-deps.sh python3-torch python3-sklearn python3-onnx
 	$(PYTHON) tests/reference/clip.py | cmp - tests/data/clip-pytorch.txt
 	$(PYTHON) tests/reference/losses.py | cmp - tests/data/losses-pytorch.txt
 	$(PYTHON) tests/reference/metrics.py | cmp - tests/data/metrics-sklearn.txt
+	BUILD='$(BUILD)' CC='$(CC)' PYTHON='$(PYTHON)' bash tests/onnx/references.sh
 	@echo "references: tests/data/clip-pytorch.txt and losses-pytorch.txt" \
 	    "are what PyTorch gives, tests/data/metrics-sklearn.txt what" \
 	    "scikit-learn gives"
@@ -494,6 +508,14 @@ demo-run: all
 
 # The MLP on 2 ranks of mpirun against one process (libtinynn-mpi), to
 # within 0.1 points of test accuracy.
+# PyTorch trains and exports, libtinynn imports, checks, fine-tunes and
+# exports again (docs/onnx.md).
+demo-onnx:
+	@bash scripts/install-deps.sh $(DEMO_DEPS) python3-torch python3-onnx
+	@$(MAKE) --no-print-directory all
+	bash scripts/fetch-mnist.sh $(DATA_DIR)
+	PYTHON='$(PYTHON)' bash scripts/demo-onnx.sh $(BUILD) $(DATA_DIR) $(OUT_DIR)/onnx
+
 demo-mpi:
 	@bash scripts/install-deps.sh $(DEMO_DEPS) libopenmpi-dev openmpi-bin=mpirun
 	@$(MAKE) --no-print-directory MPI=1 all
