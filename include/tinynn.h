@@ -1416,23 +1416,23 @@ TNN_API int tnn_model_load_buffer(const void *data, size_t size,
  * caller, ready to predict and to train on. The graph must be a chain of
  * what the library's layers compute (docs/onnx.md lists the operators and
  * patterns: Gemm, MatMul + Add, Conv, Relu, Sigmoid, Tanh, LeakyRelu,
- * Softmax, LogSoftmax last, MaxPool, AveragePool, Pad, Flatten, the
- * reshape of x.view(x.size(0), -1), BatchNormalization, Dropout and
- * Identity), for rows (batch, features) or images (batch, channels,
- * height, width) of FLOAT, at operator sets 9 to 18. The batch dimension
- * may be fixed or dynamic; the model takes any batch. A final LogSoftmax
- * becomes the library's softmax: predictions are probabilities, the exp
- * of the graph's outputs. The loss is cross-entropy after a softmax,
- * binary cross-entropy after a sigmoid, MSE otherwise; no optimizer is
- * set. Batch-norm keeps the file's epsilon and momentum (ONNX's momentum
- * is the library's). Loading a file of n bytes allocates at most
- * 32 * n bytes and 64 KiB, the model included (docs/onnx.md). Errors (*out is then
- * NULL): TNN_E_INVALID for NULL arguments, TNN_E_IO as tnn_model_load(),
- * TNN_E_FORMAT for a file that is no ONNX model, a branching graph, an
- * unsupported operator, attribute, data type or external data (the
- * message names the node, its operator and what is unsupported),
- * TNN_E_VERSION for an IR version or operator set outside those read,
- * TNN_E_NOMEM. Messages end with the path. */
+ * Softmax, LogSoftmax last, MaxPool, AveragePool, their global forms,
+ * Pad, Flatten, the reshape of x.view(x.size(0), -1),
+ * BatchNormalization, Dropout and Identity), for rows (batch, features) or
+ * images (batch, channels, height, width) of FLOAT, at operator sets 9 to
+ * 18. The batch dimension may be fixed or dynamic; the model takes any
+ * batch. A final LogSoftmax becomes the library's softmax: predictions are
+ * probabilities, the exp of the graph's outputs. The loss is cross-entropy
+ * after a softmax, binary cross-entropy after a sigmoid, MSE otherwise; no
+ * optimizer is set. Batch-norm keeps the file's epsilon and momentum
+ * (ONNX's momentum is the library's). Loading a file of n bytes allocates
+ * at most 32 * n bytes and 64 KiB, the model included (docs/onnx.md).
+ * Errors (*out is then NULL): TNN_E_INVALID for NULL arguments, TNN_E_IO as
+ * tnn_model_load(), TNN_E_FORMAT for a file that is no ONNX model, a
+ * branching graph, an unsupported operator, attribute, data type or
+ * external data (the message names the node, its operator and what is
+ * unsupported), TNN_E_VERSION for an IR version or operator set outside
+ * those read, TNN_E_NOMEM. Messages end with the path. */
 TNN_API int tnn_model_load_onnx(const char *path, tnn_model **out);
 
 /* (since 1.8) The same from size bytes at data, which is not kept. */

@@ -1087,6 +1087,26 @@ static int import_pool(struct reader *r, bool max)
                : tnn_avgpool2d_new((size_t)kernel[0], (size_t)stride));
 }
 
+/* GlobalMaxPool and GlobalAveragePool (what PyTorch writes for
+ * AdaptiveAvgPool2d(1)): one window over the whole of square images. */
+static int import_global_pool(struct reader *r, bool max)
+{
+    static const char *const allowed[] = {NULL};
+    int rc = check_attrs(r, allowed);
+    if (rc == TNN_OK)
+        rc = need_images(r);
+    if (rc != TNN_OK)
+        return rc;
+    size_t side = r->shape.dims[1];
+    if (r->shape.dims[2] != side)
+        return fail_node(r, TNN_E_FORMAT,
+                         "images of %zux%zu: global pooling is supported "
+                         "over square images only",
+                         side, r->shape.dims[2]);
+    return add_layer(r, max ? tnn_maxpool2d_new(side, side)
+                            : tnn_avgpool2d_new(side, side));
+}
+
 /* Pad (constant zeros over height and width only) becomes zero padding. */
 static int import_pad(struct reader *r)
 {
@@ -1510,6 +1530,10 @@ static int import_chain_op(struct reader *r)
         return import_pool(r, true);
     if (text_is(op, "AveragePool"))
         return import_pool(r, false);
+    if (text_is(op, "GlobalMaxPool"))
+        return import_global_pool(r, true);
+    if (text_is(op, "GlobalAveragePool"))
+        return import_global_pool(r, false);
     if (text_is(op, "Pad"))
         return import_pad(r);
     if (text_is(op, "BatchNormalization"))

@@ -163,7 +163,7 @@ static void check_good(const char *name)
 
 START_TEST(pytorch_exports_predict_as_pytorch)
 {
-    ck_assert_int_ge(each_case("good", check_good), 36);
+    ck_assert_int_ge(each_case("good", check_good), 45);
 }
 END_TEST
 

@@ -157,7 +157,8 @@ make_corpus() {
     for onnx in mlp-opset11 mlp-opset13-typed mlp_act-opset17 \
         matmul_add-opset13 bn_mlp-opset13-fixed cnn-opset11 \
         cnn-opset17-fixed cnn_bn-opset13 cnn_avgpad-opset11 \
-        cnn_avgpad-opset17 dropout_identity-opset13 bad_branch bad_op \
+        cnn_avgpad-opset17 cnn_gap-opset13 cnn_global-opset17 \
+        dropout_identity-opset13 bad_branch bad_op \
         bad_groups; do
         cp "tests/data/onnx/$onnx.onnx" "$SRC/corpus/onnx/"
     done

@@ -46,7 +46,8 @@ OPSETS = (11, 13, 17)
 SUPPORTED = {"Gemm", "MatMul", "Add", "Relu", "Sigmoid", "Tanh", "LeakyRelu",
              "Softmax", "LogSoftmax", "Dropout", "Identity", "Flatten",
              "BatchNormalization", "Conv", "MaxPool", "AveragePool", "Pad",
-             "Reshape", "Shape", "Gather", "Unsqueeze", "Concat", "Constant"}
+             "Reshape", "Shape", "Gather", "Unsqueeze", "Concat", "Constant",
+             "GlobalMaxPool", "GlobalAveragePool"}
 
 
 def seed_for(name):
@@ -145,6 +146,21 @@ def cnn_avgpad():
                          nn.Linear(48, 4), nn.Sigmoid()), (1, 9, 9)
 
 
+def cnn_global():
+    # 6x6x2 -> conv 6x6x4 (bias=False) -> global max 1x1x4, and the same
+    # channels through a global average: AdaptiveMax/AvgPool2d(1) write
+    # GlobalMaxPool and GlobalAveragePool
+    return nn.Sequential(nn.Conv2d(2, 4, 3, padding=1, bias=False),
+                         nn.ReLU(), nn.Conv2d(4, 4, 1), nn.AdaptiveMaxPool2d(1),
+                         nn.Flatten(), nn.Linear(4, 3, bias=False)), (2, 6, 6)
+
+
+def cnn_gap():
+    return nn.Sequential(nn.Conv2d(1, 3, 3), nn.ReLU(),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                         nn.Linear(3, 2), nn.Softmax(dim=1)), (1, 7, 7)
+
+
 def bad_branch():
     return Residual(), (6,)
 
@@ -171,7 +187,8 @@ def bad_double():
 GOOD = [("mlp", mlp, True), ("mlp_act", mlp_act, False),
         ("matmul_add", matmul_add, False), ("bn_mlp", bn_mlp, True),
         ("cnn", cnn, True), ("cnn_bn", cnn_bn, False),
-        ("cnn_avgpad", cnn_avgpad, True)]
+        ("cnn_avgpad", cnn_avgpad, True), ("cnn_global", cnn_global, False),
+        ("cnn_gap", cnn_gap, True)]
 # name, builder, the op type the importer's error must name (None: the
 # first op it does not support); for bad_double, the type it refuses
 BAD = [("bad_branch", bad_branch, "Add"), ("bad_op", bad_op, None),
