@@ -138,7 +138,6 @@ static int run(const char *dir, const char *name, size_t batch, int image,
     char path[1024], out[1024];
     size_t rows = tnn_tensor_dim(d->x_test, 0);
     tnn_model *m = NULL;
-    tnn_tensor *probs = tnn_tensor_new_2d(rows, CLASSES);
     double accuracy = 0, tuned = 0;
 
     snprintf(path, sizeof path, "%s/%s-probs.f32", dir, name);
@@ -147,6 +146,7 @@ static int run(const char *dir, const char *name, size_t batch, int image,
         fprintf(stderr, "onnx_mnist: cannot read %s\n", path);
         return 2;
     }
+    tnn_tensor *probs = tnn_tensor_new_2d(rows, CLASSES);
     snprintf(path, sizeof path, "%s/%s.onnx", dir, name);
     if (tnn_model_load_onnx(path, &m) ||
         tnn_model_predict(m, d->x_test, probs) ||
@@ -169,6 +169,8 @@ static int run(const char *dir, const char *name, size_t batch, int image,
     snprintf(path, sizeof path, "%s/%s-finetuned.txt", dir, name);
     if (write_case(path, m, d->x_test, image)) {
         fprintf(stderr, "onnx_mnist: cannot write %s\n", path);
+        tnn_model_free(m);
+        tnn_tensor_free(probs);
         free(torch);
         return 2;
     }
@@ -194,12 +196,13 @@ int main(int argc, char **argv)
         return 2;
     }
     struct mnist d = {0};
+    int rc = 2, rc_cnn = 2;
     if (load_mnist(argc > 2 ? argv[2] : "data/mnist", &d)) {
         fprintf(stderr, "onnx_mnist: %s\n", tnn_last_error());
-        return 2;
+    } else {
+        rc = run(argv[1], "mlp", 64, 0, &d);
+        rc_cnn = rc == 2 ? 2 : run(argv[1], "cnn", 128, 1, &d);
     }
-    int rc = run(argv[1], "mlp", 64, 0, &d);
-    int rc_cnn = rc == 2 ? 2 : run(argv[1], "cnn", 128, 1, &d);
     tnn_tensor_free(d.x);
     tnn_tensor_free(d.y);
     tnn_tensor_free(d.x_test);
