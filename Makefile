@@ -374,6 +374,7 @@ check: deps
 check-run: lib examples $(TEST_BIN) $(BUILD)/tests/replay_onnx
 	TSAN_OPTIONS=halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $(TEST_BIN)
 	@BUILD='$(BUILD)' bash tests/exports.sh
+	@BUILD='$(BUILD)' bash tests/version.sh
 	@BUILD='$(BUILD)' bash tests/examples.sh
 	@CC='$(CC)' CXX='$(CXX)' SAN_FLAGS='$(SAN_FLAGS)' BUILD='$(BUILD)' \
 	    bash tests/header-compile.sh

@@ -497,8 +497,9 @@ TNN_API const char *tnn_layer_name(const tnn_layer *layer);
 
 /* Input and output width: values per sample (channels * height * width
  * for images). Layers that take their shape from what precedes them
- * (activations, dropout, flatten, conv2d, pooling) report 0 until added to
- * a model or run; batch-norm reports its feature count until then. */
+ * (activations, dropout, flatten, conv2d, pooling, zero padding) report 0
+ * until added to a model or run; batch-norm reports its feature count
+ * until then. */
 TNN_API size_t tnn_layer_in_features(const tnn_layer *layer);
 TNN_API size_t tnn_layer_out_features(const tnn_layer *layer);
 
