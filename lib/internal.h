@@ -338,8 +338,6 @@ int tnn__layer_bind(tnn_layer *layer, const char *func,
 void tnn__init_weights(tnn_layer *layer, int init, float value, double fan_in,
                        double fan_out, tnn_rng *rng);
 
-/* Arguments of a kind's set_init: layer of that kind, an enum tnn_init,
- * a finite constant. */
 /* Undo the binding that tnn__layer_bind() gave a layer born without a
  * shape; layers born with one (dense) keep it. */
 void tnn__layer_unbind(tnn_layer *layer);
@@ -351,6 +349,8 @@ int tnn__layer_check_idle(const char *func, const tnn_layer *layer);
 /* Zero the gradients, for the library's own use (no checks). */
 void tnn__layer_zero_grad(tnn_layer *layer);
 
+/* Arguments of a kind's set_init: layer of that kind, an enum tnn_init,
+ * a finite constant. */
 int tnn__check_init(const char *func, const tnn_layer *layer,
                     const struct tnn__layer_ops *ops, int init, float value);
 

@@ -650,8 +650,7 @@ static int attr_ints(struct reader *r, const char *name, int count,
     return TNN_OK;
 }
 
-/* ---- constants the nodes read --------------------------------------------
- */
+/* ---- constants the nodes read ---------------------------------------- */
 
 /* The float tensor a node's input names: an initializer or a Constant's.
  * want_dims < 0 accepts any rank. */
@@ -725,13 +724,7 @@ static int const_ints(struct reader *r, int input, struct value *out)
     return TNN_OK;
 }
 
-/* ---- the chain ------------------------------------------------------------
- */
-
-static size_t features(const struct tnn__shape *s)
-{
-    return tnn__shape_size(s);
-}
+/* ---- the chain ------------------------------------------------------- */
 
 /* Append a layer to the model and follow the data's shape. */
 static int add_layer(struct reader *r, tnn_layer *layer)
@@ -742,13 +735,6 @@ static int add_layer(struct reader *r, tnn_layer *layer)
         return refused(r);
     r->shape = layer->out_shape;
     r->bare_matmul = NULL;
-    return TNN_OK;
-}
-
-static int set_param(tnn_layer *layer, int i, const float *values, size_t n)
-{
-    tnn_tensor *p = tnn_layer_param(layer, i);
-    memcpy(tnn_tensor_data(p), values, n * sizeof *values);
     return TNN_OK;
 }
 
@@ -786,7 +772,7 @@ static int add_dense(struct reader *r, const struct tensor *wt, const float *w,
         return fail_node(r, TNN_E_FORMAT, "the weights must be a matrix");
     size_t in = (size_t)wt->dims[transposed ? 1 : 0];
     size_t out = (size_t)wt->dims[transposed ? 0 : 1];
-    if (in != features(&r->shape))
+    if (in != tnn__shape_size(&r->shape))
         return fail_node(r, TNN_E_FORMAT,
                          "weights of %zu inputs, but the data has %s", in,
                          tnn__shape_text(&r->shape, got, sizeof got));
@@ -889,7 +875,7 @@ static int import_add(struct reader *r)
         rc = fail_node(r, TNN_E_FORMAT, "bias of %llu values for %zu outputs",
                        (unsigned long long)bt.count, out);
     else
-        set_param(r->bare_matmul, 1, b, out);
+        tnn_tensor_copy_from(tnn_layer_param(r->bare_matmul, 1), b, out);
     tnn__free(b);
     r->bare_matmul = NULL;
     return rc;
@@ -1016,7 +1002,7 @@ static int import_conv(struct reader *r)
     rc = add_layer(r, conv);
     if (rc != TNN_OK)
         goto done;
-    set_param(conv, 0, w, (size_t)wt.count);
+    tnn_tensor_copy_from(tnn_layer_param(conv, 0), w, (size_t)wt.count);
     float *db = tnn_tensor_data(tnn_layer_param(conv, 1));
     for (size_t c = 0; c < out_ch; c++)
         db[c] = b ? b[c] : 0.0f;
@@ -1187,7 +1173,7 @@ static int import_batchnorm(struct reader *r)
             return fail_node(r, TNN_E_FORMAT,
                              "the training outputs are not supported");
     size_t channels =
-        r->shape.ndim == 3 ? r->shape.dims[0] : features(&r->shape);
+        r->shape.ndim == 3 ? r->shape.dims[0] : tnn__shape_size(&r->shape);
     struct tensor t[4];
     float *v[4] = {NULL, NULL, NULL, NULL};
     for (int i = 0; i < 4 && rc == TNN_OK; i++) {
@@ -1208,12 +1194,10 @@ static int import_batchnorm(struct reader *r)
         }
     }
     if (bn && (rc = add_layer(r, bn)) == TNN_OK) {
-        set_param(bn, 0, v[0], channels);
-        set_param(bn, 1, v[1], channels);
-        memcpy(tnn_tensor_data(tnn_batchnorm_running_mean(bn)), v[2],
-               channels * sizeof(float));
-        memcpy(tnn_tensor_data(tnn_batchnorm_running_var(bn)), v[3],
-               channels * sizeof(float));
+        tnn_tensor_copy_from(tnn_layer_param(bn, 0), v[0], channels);
+        tnn_tensor_copy_from(tnn_layer_param(bn, 1), v[1], channels);
+        tnn_tensor_copy_from(tnn_batchnorm_running_mean(bn), v[2], channels);
+        tnn_tensor_copy_from(tnn_batchnorm_running_var(bn), v[3], channels);
     }
     for (int i = 0; i < 4; i++)
         tnn__free(v[i]);
@@ -1320,7 +1304,7 @@ static int import_reshape(struct reader *r)
         rc = const_ints(r, 1, &shape);
     if (rc != TNN_OK)
         return rc;
-    int64_t f = (int64_t)features(&r->shape);
+    int64_t f = (int64_t)tnn__shape_size(&r->shape);
     bool batch_first =
         shape.n == 2 &&
         (shape.v[0] == BATCH || (shape.v[0] == 0 && !allow_zero) ||
@@ -1334,8 +1318,7 @@ static int import_reshape(struct reader *r)
     return add_flatten(r);
 }
 
-/* ---- shape arithmetic ----------------------------------------------------
- */
+/* ---- shape arithmetic ------------------------------------------------ */
 
 static int ints_result(struct reader *r, const struct value *v)
 {
@@ -1511,8 +1494,7 @@ static int eval_constant(struct reader *r)
                      "only a tensor, int or ints value is supported");
 }
 
-/* ---- one node ------------------------------------------------------------
- */
+/* ---- one node -------------------------------------------------------- */
 
 /* Ops that compute on the chain's data, one layer (or none) each. */
 static int import_chain_op(struct reader *r)
@@ -1652,8 +1634,7 @@ static int import_node(struct reader *r, const struct node *n)
     return add_value(r, &old);
 }
 
-/* ---- the graph ------------------------------------------------------------
- */
+/* ---- the graph ------------------------------------------------------- */
 
 struct graph {
     struct text msg;

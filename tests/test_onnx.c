@@ -17,8 +17,7 @@
 
 #define ONNX_DIR "tests/data/onnx"
 
-/* ---- files ---------------------------------------------------------------
- */
+/* ---- files ----------------------------------------------------------- */
 
 static unsigned char *read_all(const char *path, size_t *size)
 {
@@ -103,8 +102,7 @@ static void free_case(struct onnx_case *c)
     free(c->expected);
 }
 
-/* ---- PyTorch's exports ---------------------------------------------------
- */
+/* ---- PyTorch's exports ----------------------------------------------- */
 
 static void check_prediction(const char *name, tnn_model *m,
                              const struct onnx_case *c)
@@ -239,8 +237,7 @@ START_TEST(imported_model_fine_tunes)
 }
 END_TEST
 
-/* ---- export ---------------------------------------------------------------
- */
+/* ---- export ---------------------------------------------------------- */
 
 /* Every layer kind the exporter writes, in one image model. */
 static tnn_model *every_kind_image_model(void)
@@ -351,8 +348,7 @@ START_TEST(rows_model_round_trip_and_stable_bytes)
 }
 END_TEST
 
-/* ---- hostile input ---------------------------------------------------------
- */
+/* ---- hostile input --------------------------------------------------- */
 
 /* An allocator that keeps the largest total of live bytes. */
 struct peak_allocator {
