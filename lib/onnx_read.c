@@ -760,6 +760,14 @@ static int need_images(struct reader *r)
     return TNN_OK;
 }
 
+/* Gemm's alpha or beta times v; a factor of 1 (what exporters write)
+ * copies v bit for bit, so that a NaN's payload survives a round trip as
+ * the layer's own files keep it. */
+static float scaled(float factor, float v)
+{
+    return factor == 1.0f ? v : factor * v;
+}
+
 /* A dense layer of in x out from weights w laid out (in, out) when
  * !transposed, (out, in) when transposed, scaled by alpha; bias (out
  * values, or 1 broadcast, or none) scaled by beta. */
@@ -788,9 +796,10 @@ static int add_dense(struct reader *r, const struct tensor *wt, const float *w,
     float *db = tnn_tensor_data(tnn_layer_param(dense, 1));
     for (size_t i = 0; i < in; i++)
         for (size_t o = 0; o < out; o++)
-            dw[i * out + o] = alpha * w[transposed ? o * in + i : i * out + o];
+            dw[i * out + o] =
+                scaled(alpha, w[transposed ? o * in + i : i * out + o]);
     for (size_t o = 0; o < out; o++)
-        db[o] = b ? beta * b[bt->count == 1 ? 0 : o] : 0.0f;
+        db[o] = b ? scaled(beta, b[bt->count == 1 ? 0 : o]) : 0.0f;
     return TNN_OK;
 }
 
