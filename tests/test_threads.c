@@ -198,6 +198,12 @@ START_TEST(one_source_cloned_from_several_threads)
     size_t summary;
     ck_assert_int_eq(tnn_model_summary(trained, NULL, 0, &summary), TNN_OK);
     tnn_tensor *x_tail = tnn_tensor_view_rows(x, ROWS - 2, 2);
+    /* The tail's own prediction, not the full batch's last rows: products
+     * of another row count may run other kernels (oneDNN's for 2 rows on
+     * AVX2 differ from those for 96 in the last bits). */
+    tnn_tensor *expected_tail = tnn_tensor_new_2d(2, 2);
+    ck_assert_int_eq(tnn_model_predict(trained, x_tail, expected_tail),
+                     TNN_OK);
 
     enum { THREADS = 4 };
     struct cloning c[THREADS];
@@ -212,10 +218,11 @@ START_TEST(one_source_cloned_from_several_threads)
         ck_assert_int_eq(c[i].rc, TNN_OK);
         ck_assert_uint_eq(c[i].summary, summary);
         ck_assert_mem_eq(c[i].out, tnn_tensor_data(expected), sizeof c[i].out);
-        ck_assert_mem_eq(c[i].tail, tnn_tensor_data(expected) + 2 * (ROWS - 2),
+        ck_assert_mem_eq(c[i].tail, tnn_tensor_data(expected_tail),
                          sizeof c[i].tail);
     }
     tnn_tensor_free(x_tail);
+    tnn_tensor_free(expected_tail);
     tnn_tensor_free(expected);
     tnn_model_free(trained);
     tnn_tensor_free(x);
