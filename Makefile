@@ -3,7 +3,10 @@
 #   make                 shared + static library in build/
 #   make check           install missing packages, build, run every test
 #   make demo            install missing packages, build, run the experiments
-#   make install         PREFIX=/usr/local DESTDIR= (and make uninstall)
+#   make install         PREFIX=/usr/local DESTDIR= (and make uninstall):
+#                        header, libraries, pkg-config modules, CMake
+#                        package, man pages
+#   make deb             Debian packages in build/deb (debian/), lintian-clean
 #   make abi-check       compare the built library with abi/libtinynn.abi
 #   make abi-update      rewrite abi/libtinynn.abi (deliberate additions only)
 #   make bench           benchmarks (bench-compare: against PyTorch;
@@ -32,6 +35,8 @@ PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+CMAKEDIR ?= $(LIBDIR)/cmake/tinynn
+MANDIR ?= $(PREFIX)/share/man
 DESTDIR ?=
 BUILD ?= build
 OBJDIR := $(BUILD)/obj
@@ -205,7 +210,7 @@ endif
 .PHONY: all lib clean install uninstall check check-run deps demo demo-run \
 	demo-onnx \
 	abi-check abi-update bench bench-compare tests examples valgrind fuzz \
-	demo-cnn references mpi-lib lib-core bench-mpi demo-mpi
+	demo-cnn references mpi-lib lib-core bench-mpi demo-mpi man deb
 
 all: lib examples
 
@@ -229,20 +234,24 @@ $(STATIC): $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-# The .pc file names the install prefix, so it is made at install time.
-define make_pc
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
-	    -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|' libtinynn.pc.in > $(1)
-endef
+# The .pc and CMake files name the install places, so they are made at
+# install time: $(call subst_places,TEMPLATE) > FILE.
+space := $(subst ,, )
+subst_places = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	-e 's|@MAJOR@|$(MAJOR)|' -e 's|@MPI_VERSION@|$(MPI_VERSION)|' \
+	-e 's|@MPI_MAJOR@|$(firstword $(subst ., ,$(MPI_VERSION)))|' \
+	-e 's|@MPI_PC@|$(MPI_PC)|' -e 's|@SIZEOF_VOID_P@|$(SIZEOF_VOID_P)|' \
+	-e 's|@LIBS_PRIVATE@|$(if $(findstring .cmake,$(1)),$(subst $(space),;,$(strip $(LIBS_PRIVATE))),$(LIBS_PRIVATE))|' $(1)
+SIZEOF_VOID_P = $(shell echo __SIZEOF_POINTER__ | $(CC) -E -P -x c - | tr -d ' ')
 
 # --- the MPI companion's rules -------------------------------------------------
 mpi-lib: $(MPI_SHARED) $(BUILD)/$(MPI_SONAME) $(BUILD)/libtinynn-mpi.so $(MPI_STATIC)
 
 $(MPI_OBJ): lib/mpi/tinynn_mpi.c include/tinynn_mpi.h include/tinynn.h $(CONFIG_STAMP)
 	@mkdir -p $(@D)
-	$(CC) -Iinclude -std=c11 $(WARN) $(OPT) -fPIC -fvisibility=hidden $(SAN_FLAGS) \
-	    $(MPI_CFLAGS) $(CFLAGS) -c $< -o $@
+	$(CC) -Iinclude $(CPPFLAGS) -std=c11 $(WARN) $(OPT) -fPIC -fvisibility=hidden \
+	    $(SAN_FLAGS) $(MPI_CFLAGS) $(CFLAGS) -c $< -o $@
 
 $(MPI_SHARED): $(MPI_OBJ) lib/mpi/libtinynn-mpi.map $(SHARED) | lib-core
 	$(CC) -shared -Wl,-soname,$(MPI_SONAME) \
@@ -260,12 +269,6 @@ $(MPI_STATIC): $(MPI_OBJ)
 	ar rcs $@ $^
 
 lib-core: $(SHARED) $(BUILD)/$(SONAME) $(BUILD)/libtinynn.so
-
-define make_mpi_pc
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@MPI_VERSION@|$(MPI_VERSION)|' \
-	    -e 's|@MPI_PC@|$(MPI_PC)|' libtinynn-mpi.pc.in > $(1)
-endef
 
 # --- examples -----------------------------------------------------------------
 EXAMPLE_SRCS := $(wildcard examples/*.c)
@@ -306,33 +309,82 @@ $(EXAMPLES): $(BUILD)/%: examples/%.c include/tinynn.h $(SHARED) | lib
 	$(CC) -Iinclude -Iexamples $(PROG_CFLAGS) $(EXAMPLE_MPI) $(filter %.c,$^) -o $@ \
 	    $(PROG_LDFLAGS) $(EXAMPLE_MPI_LIBS) -ltinynn -lm
 
+# --- man pages ------------------------------------------------------------------
+# One page per public function, made from the headers' comments, with
+# libtinynn(3) and tinynn_mpi(3) around them (docs/man/).
+MAN_DIR := $(BUILD)/man
+MAN_STAMP := $(MAN_DIR)/.stamp
+MAN_INPUTS := scripts/gen-man.pl include/tinynn.h include/tinynn_mpi.h \
+	$(wildcard docs/man/*.3.in) CHANGELOG.md lib/libtinynn.map lib/mpi/libtinynn-mpi.map
+
+man: $(MAN_STAMP)
+
+$(MAN_STAMP): $(MAN_INPUTS)
+	rm -rf $(MAN_DIR)
+	perl scripts/gen-man.pl $(MAN_DIR)
+	@touch $@
+
+# Page names, from the headers, so that uninstall works without a build.
+# (make would count the parentheses of the pattern: they come from lparen.)
+lparen := (
+header_functions = $(shell sed -n 's/^$(1) [^$(lparen)]*[ *]\([a-z0-9_]*\)$(lparen).*/\1/p' $(2))
+CORE_PAGES := libtinynn $(call header_functions,TNN_API,include/tinynn.h)
+MPI_PAGES := tinynn_mpi $(call header_functions,TNN_MPI_API,include/tinynn_mpi.h)
+
 # --- install ------------------------------------------------------------------
-install: lib
-	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR)
+# Core: header, libraries, pkg-config modules tinynn and tinynn-static, the
+# CMake package, the man pages. With MPI=1 the companion's too.
+install: lib man
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) \
+	    $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(CMAKEDIR) $(DESTDIR)$(MANDIR)/man3
 	install -m 644 include/tinynn.h $(DESTDIR)$(INCLUDEDIR)/tinynn.h
-	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/libtinynn.so.$(VERSION)
+	install -m 644 $(SHARED) $(DESTDIR)$(LIBDIR)/libtinynn.so.$(VERSION)
 	ln -sf libtinynn.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libtinynn.so
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/libtinynn.a
-	$(call make_pc,$(DESTDIR)$(PKGCONFIGDIR)/tinynn.pc)
+	$(call subst_places,libtinynn.pc.in) > $(DESTDIR)$(PKGCONFIGDIR)/tinynn.pc
+	$(call subst_places,libtinynn-static.pc.in) > $(DESTDIR)$(PKGCONFIGDIR)/tinynn-static.pc
+	for f in tinynnConfig tinynnConfigVersion tinynnTargets; do \
+	    $(call subst_places,cmake/$$f.cmake.in) > $(DESTDIR)$(CMAKEDIR)/$$f.cmake || exit 1; \
+	done
+	install -m 644 $(addprefix $(MAN_DIR)/,$(addsuffix .3,$(CORE_PAGES))) \
+	    $(DESTDIR)$(MANDIR)/man3
 ifeq ($(MPI),1)
 	install -m 644 include/tinynn_mpi.h $(DESTDIR)$(INCLUDEDIR)/tinynn_mpi.h
-	install -m 755 $(MPI_SHARED) $(DESTDIR)$(LIBDIR)/$(notdir $(MPI_SHARED))
+	install -m 644 $(MPI_SHARED) $(DESTDIR)$(LIBDIR)/$(notdir $(MPI_SHARED))
 	ln -sf $(notdir $(MPI_SHARED)) $(DESTDIR)$(LIBDIR)/$(MPI_SONAME)
 	ln -sf $(MPI_SONAME) $(DESTDIR)$(LIBDIR)/libtinynn-mpi.so
 	install -m 644 $(MPI_STATIC) $(DESTDIR)$(LIBDIR)/libtinynn-mpi.a
-	$(call make_mpi_pc,$(DESTDIR)$(PKGCONFIGDIR)/tinynn-mpi.pc)
+	$(call subst_places,libtinynn-mpi.pc.in) > $(DESTDIR)$(PKGCONFIGDIR)/tinynn-mpi.pc
+	$(call subst_places,cmake/tinynn-mpiTargets.cmake.in) > \
+	    $(DESTDIR)$(CMAKEDIR)/tinynn-mpiTargets.cmake
+	install -m 644 $(addprefix $(MAN_DIR)/,$(addsuffix .3,$(MPI_PAGES))) \
+	    $(DESTDIR)$(MANDIR)/man3
 endif
 
+# Everything install may have put there, the companion's files included,
+# and the package's own directory; shared directories stay.
 uninstall:
-	rm -f $(DESTDIR)$(INCLUDEDIR)/tinynn.h \
+	rm -f $(DESTDIR)$(INCLUDEDIR)/tinynn.h $(DESTDIR)$(INCLUDEDIR)/tinynn_mpi.h \
 	      $(DESTDIR)$(LIBDIR)/libtinynn.so.$(VERSION) \
 	      $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libtinynn.so \
-	      $(DESTDIR)$(LIBDIR)/libtinynn.a $(DESTDIR)$(PKGCONFIGDIR)/tinynn.pc \
-	      $(DESTDIR)$(INCLUDEDIR)/tinynn_mpi.h \
+	      $(DESTDIR)$(LIBDIR)/libtinynn.a \
 	      $(DESTDIR)$(LIBDIR)/libtinynn-mpi.so.* \
 	      $(DESTDIR)$(LIBDIR)/libtinynn-mpi.so $(DESTDIR)$(LIBDIR)/libtinynn-mpi.a \
-	      $(DESTDIR)$(PKGCONFIGDIR)/tinynn-mpi.pc
+	      $(addprefix $(DESTDIR)$(PKGCONFIGDIR)/,tinynn.pc tinynn-static.pc tinynn-mpi.pc) \
+	      $(addprefix $(DESTDIR)$(CMAKEDIR)/,tinynnConfig.cmake \
+	          tinynnConfigVersion.cmake tinynnTargets.cmake tinynn-mpiTargets.cmake)
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(addsuffix .3,$(CORE_PAGES) $(MPI_PAGES)))
+	rmdir $(DESTDIR)$(CMAKEDIR) 2>/dev/null || true
+
+# --- Debian packages ------------------------------------------------------------
+# libtinynn1, libtinynn-dev, libtinynn-mpi1 and libtinynn-mpi-dev (debian/),
+# built from a copy of the tree and checked by lintian, into $(BUILD)/deb.
+DEB_DEPS := dpkg-dev debhelper lintian libdnnl-dev libopenmpi-dev zlib1g-dev \
+	mandoc
+deb:
+	@bash scripts/install-deps.sh $(DEB_DEPS)
+	bash scripts/deb.sh $(BUILD)/deb
 
 # --- tests --------------------------------------------------------------------
 TEST_SRCS := $(wildcard tests/*.c)
@@ -371,10 +423,11 @@ check: deps
 	@$(MAKE) --no-print-directory check-run
 
 # Sanitizer reports end the run with a failure.
-check-run: lib examples $(TEST_BIN) $(BUILD)/tests/replay_onnx
+check-run: lib man examples $(TEST_BIN) $(BUILD)/tests/replay_onnx
 	TSAN_OPTIONS=halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $(TEST_BIN)
 	@BUILD='$(BUILD)' bash tests/exports.sh
 	@BUILD='$(BUILD)' bash tests/version.sh
+	@BUILD='$(BUILD)' bash tests/man.sh
 	@BUILD='$(BUILD)' bash tests/examples.sh
 	@CC='$(CC)' CXX='$(CXX)' SAN_FLAGS='$(SAN_FLAGS)' BUILD='$(BUILD)' \
 	    bash tests/header-compile.sh

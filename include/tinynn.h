@@ -50,7 +50,7 @@ extern "C" {
 
 #define TNN_VERSION_MAJOR 1
 #define TNN_VERSION_MINOR 8
-#define TNN_VERSION_PATCH 0
+#define TNN_VERSION_PATCH 1
 #define TNN_VERSION_NUMBER                                                    \
     (TNN_VERSION_MAJOR * 10000 + TNN_VERSION_MINOR * 100 + TNN_VERSION_PATCH)
 
@@ -418,11 +418,18 @@ TNN_API tnn_layer *tnn_dropout_new(float rate);
  * only. */
 TNN_API tnn_layer *tnn_batchnorm_new(size_t features);
 
-/* Running-average momentum, in [0, 1). */
+/* Set and read the momentum of a batch-norm layer's running statistics
+ * (0.99 by default, Keras' convention: running = momentum * running + (1 -
+ * momentum) * batch). TNN_E_INVALID if bn is no batch-norm layer or
+ * momentum is outside [0, 1); TNN_E_STATE while its model trains. The
+ * getter gives 0 for anything but a batch-norm layer. */
 TNN_API int tnn_batchnorm_set_momentum(tnn_layer *bn, float momentum);
 TNN_API float tnn_batchnorm_momentum(const tnn_layer *bn);
 
-/* The eps added to the variance, > 0. */
+/* Set and read the eps a batch-norm layer adds to the variance before the
+ * square root (1e-3 by default). TNN_E_INVALID if bn is no batch-norm
+ * layer or eps is not finite and > 0; TNN_E_STATE while its model trains.
+ * The getter gives 0 for anything but a batch-norm layer. */
 TNN_API int tnn_batchnorm_set_eps(tnn_layer *bn, float eps);
 TNN_API float tnn_batchnorm_eps(const tnn_layer *bn);
 
@@ -651,7 +658,10 @@ typedef struct tnn_optim tnn_optim;
  * w -= lr * (g + mu * v) (the PyTorch formulation). */
 TNN_API tnn_optim *tnn_sgd_new(float lr);
 
-/* Momentum in [0, 1). */
+/* Set the momentum mu of an SGD optimizer (0 by default, plain gradient
+ * descent; the update is given at tnn_sgd_new()). TNN_E_INVALID if sgd
+ * is NULL or an Adam optimizer, or momentum is outside [0, 1);
+ * TNN_E_STATE while its model trains. */
 TNN_API int tnn_sgd_set_momentum(tnn_optim *sgd, float momentum);
 
 /* Nesterov momentum on (1) or off (0, default); needs momentum > 0 to
@@ -663,7 +673,11 @@ TNN_API int tnn_sgd_set_nesterov(tnn_optim *sgd, int nesterov);
  * w -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps). */
 TNN_API tnn_optim *tnn_adam_new(float lr);
 
-/* beta1, beta2 in [0, 1); eps > 0. */
+/* Set Adam's moment decays beta1 and beta2 (0.9 and 0.999 by default),
+ * each in [0, 1), and its eps (1e-7 by default), finite and > 0; the
+ * update is given at tnn_adam_new(). TNN_E_INVALID if adam is NULL or an
+ * SGD optimizer, or for a value out of range; TNN_E_STATE while its model
+ * trains. */
 TNN_API int tnn_adam_set_betas(tnn_optim *adam, float beta1, float beta2);
 TNN_API int tnn_adam_set_eps(tnn_optim *adam, float eps);
 
@@ -676,7 +690,10 @@ TNN_API int tnn_adam_set_eps(tnn_optim *adam, float eps);
 TNN_API int tnn_optim_set_weight_decay(tnn_optim *opt, float lambda);
 TNN_API float tnn_optim_weight_decay(const tnn_optim *opt);
 
-/* Decoupled decay on (1) or off (0). TNN_E_INVALID for SGD. */
+/* Weight decay of an Adam optimizer decoupled (1, "AdamW") or coupled
+ * (0, the default), as tnn_optim_set_weight_decay() describes.
+ * TNN_E_INVALID for NULL, an SGD optimizer, or a value other than 0 and 1;
+ * TNN_E_STATE while its model trains. */
 TNN_API int tnn_adam_set_decoupled(tnn_optim *adam, int decoupled);
 
 /* By default (0) weight decay touches the weights of dense and conv2d
@@ -684,7 +701,13 @@ TNN_API int tnn_adam_set_decoupled(tnn_optim *adam, int decoupled);
  * applies it to every parameter. */
 TNN_API int tnn_optim_set_decay_all(tnn_optim *opt, int all);
 
-/* Base learning rate, > 0. */
+/* Set and read an optimizer's base learning rate, finite and > 0; a
+ * schedule (tnn_optim_set_step_schedule(),
+ * tnn_optim_set_cosine_schedule()) scales it at each step, and
+ * tnn_optim_current_lr() gives the rate the next step uses. It may be changed
+ * during tnn_model_fit(), from a callback. TNN_E_INVALID for a NULL optimizer,
+ * a rate out of range, or one below a cosine schedule's min_lr. The getter
+ * gives 0 for NULL. */
 TNN_API int tnn_optim_set_lr(tnn_optim *opt, float lr);
 TNN_API float tnn_optim_lr(const tnn_optim *opt);
 
@@ -737,8 +760,8 @@ TNN_API void tnn_optim_free(tnn_optim *opt);
  * which every random choice (initialisation, dropout, shuffling) comes. */
 typedef struct tnn_model tnn_model;
 
-/* Progress of tnn_model_fit(), read through the getters below; valid only
- * during the callback. */
+/* Progress of tnn_model_fit(), read through the tnn_progress_*() getters;
+ * valid only during the callback. */
 typedef struct tnn_progress tnn_progress;
 
 /* Called by tnn_model_fit() after each batch and each epoch; return 0 to
@@ -880,7 +903,8 @@ TNN_API int tnn_model_set_check_finite(tnn_model *model, int on);
 #define TNN_DEFAULT_MAX_SAMPLE_VALUES ((size_t)1 << 24)
 TNN_API int tnn_model_set_max_sample_values(tnn_model *model, size_t values);
 
-/* The bound above; 0 for NULL. */
+/* (since 1.4) The per-sample bound of tnn_model_set_max_sample_values();
+ * 0 for NULL. */
 TNN_API size_t tnn_model_max_sample_values(const tnn_model *model);
 
 /* One training step on the batch x (m, in_features), y (labels as the
@@ -1083,7 +1107,8 @@ TNN_API int tnn_callbacks_add_progress(tnn_callbacks *list, FILE *stream);
  * ends, stopped early, at its last epoch or by another callback of the
  * list; 0 keeps the last. The optimizer's state is not put back. The copy
  * of the best epoch is allocated when the fit begins; if that fails,
- * TNN_E_NOMEM is recorded as above and training stops. A fit that fails
+ * TNN_E_NOMEM is recorded, as any callback's failure is, and training
+ * stops. A fit that fails
  * (say with TNN_E_NUMERIC) does not tell the list, which restores
  * nothing then. */
 TNN_API int tnn_callbacks_add_early_stopping(tnn_callbacks *list, int monitor,
@@ -1137,8 +1162,8 @@ enum tnn_idx_flags {
  * data shorter or longer than the header says; TNN_E_NOMEM. */
 TNN_API int tnn_idx_load(const char *path, int flags, tnn_tensor **out);
 
-/* The same from size bytes at data (NULL data is TNN_E_INVALID); data is
- * not kept after the call. */
+/* As tnn_idx_load(), from the file image of size bytes at data (NULL data
+ * is TNN_E_INVALID); data is not kept after the call. */
 TNN_API int tnn_idx_load_buffer(const void *data, size_t size, int flags,
                                 tnn_tensor **out);
 
@@ -1280,10 +1305,11 @@ enum tnn_average {
 TNN_API int tnn_predicted_classes(const tnn_tensor *scores,
                                   tnn_tensor *classes);
 
-/* Confusion matrix of predicted against true labels (classes as above,
- * both m rows): counts[t * classes + p] is the number of rows of true class
- * t predicted as p (rows: truth, columns: prediction, as scikit-learn's),
- * classes * classes entries. */
+/* Confusion matrix of predicted against true labels (each m class
+ * indices, or scores from which tnn_predicted_classes() takes them): counts[t
+ * * classes + p] is the number of rows of true class t predicted as p (rows:
+ * truth, columns: prediction, as scikit-learn's), classes * classes entries.
+ */
 TNN_API int tnn_confusion_matrix(const tnn_tensor *predicted,
                                  const tnn_tensor *labels, size_t classes,
                                  size_t *counts);
@@ -1306,10 +1332,10 @@ TNN_API int tnn_top_k_accuracy(const tnn_tensor *scores,
 /* Per-class precision, recall, F1 and support (true count) from a
  * confusion matrix of classes * classes counts, into arrays of classes
  * entries (each may be NULL). A ratio whose denominator is 0 is 0, as
- * scikit-learn's zero_division default gives. For this function and the
- * three below: TNN_E_INVALID for NULL counts or out, classes 0, a matrix
- * too large for memory, counts summing past SIZE_MAX, or an unknown
- * average. */
+ * scikit-learn's zero_division default gives. For this function and
+ * tnn_precision(), tnn_recall() and tnn_f1_score(): TNN_E_INVALID for NULL
+ * counts or out, classes 0, a matrix too large for memory, counts summing past
+ * SIZE_MAX, or an unknown average. */
 TNN_API int tnn_class_scores(const size_t *counts, size_t classes,
                              double *precision, double *recall, double *f1,
                              size_t *support);
@@ -1385,9 +1411,9 @@ enum tnn_save_flags {
 TNN_API int tnn_model_save(const tnn_model *model, const char *path,
                            int flags);
 
-/* The same file image into buf (size bytes). *needed (may be NULL) gets
- * the image's size; buf NULL with size 0 only asks for it. TNN_E_SHAPE if
- * size is too small (buf is then left untouched). */
+/* As tnn_model_save(), the file image into buf (size bytes). *needed (may be
+ * NULL) gets the image's size; buf NULL with size 0 only asks for it.
+ * TNN_E_SHAPE if size is too small (buf is then left untouched). */
 TNN_API int tnn_model_save_buffer(const tnn_model *model, int flags, void *buf,
                                   size_t size, size_t *needed);
 
@@ -1405,7 +1431,8 @@ TNN_API int tnn_model_save_buffer(const tnn_model *model, int flags, void *buf,
  * inconsistent content, TNN_E_NOMEM. Messages end with the path. */
 TNN_API int tnn_model_load(const char *path, tnn_model **out);
 
-/* The same from size bytes at data, which is not kept. */
+/* As tnn_model_load(), from the file image of size bytes at data, which
+ * is not kept. */
 TNN_API int tnn_model_load_buffer(const void *data, size_t size,
                                   tnn_model **out);
 
@@ -1436,7 +1463,8 @@ TNN_API int tnn_model_load_buffer(const void *data, size_t size,
  * those read, TNN_E_NOMEM. Messages end with the path. */
 TNN_API int tnn_model_load_onnx(const char *path, tnn_model **out);
 
-/* (since 1.8) The same from size bytes at data, which is not kept. */
+/* (since 1.8) As tnn_model_load_onnx(), from the file image of size
+ * bytes at data, which is not kept. */
 TNN_API int tnn_model_load_onnx_buffer(const void *data, size_t size,
                                        tnn_model **out);
 
@@ -1452,9 +1480,10 @@ TNN_API int tnn_model_load_onnx_buffer(const void *data, size_t size,
  * TNN_E_NOMEM. */
 TNN_API int tnn_model_save_onnx(const tnn_model *model, const char *path);
 
-/* (since 1.8) The same file image into buf (size bytes), as
- * tnn_model_save_buffer(): *needed (may be NULL) gets its size, buf NULL
- * with size 0 only asks for it, TNN_E_SHAPE if size is too small. */
+/* (since 1.8) As tnn_model_save_onnx(), the file image into buf (size
+ * bytes), as tnn_model_save_buffer() does: *needed (may be NULL) gets its
+ * size, buf NULL with size 0 only asks for it, TNN_E_SHAPE if size is too
+ * small. */
 TNN_API int tnn_model_save_onnx_buffer(const tnn_model *model, void *buf,
                                        size_t size, size_t *needed);
 

@@ -7,7 +7,8 @@
 # what some checks and build options use (C++ for the header check, oneDNN
 # and OpenBLAS's OpenMP build for speed, the ABI tools, valgrind, clang's
 # sanitizer and fuzzer runtimes, Open MPI for libtinynn-mpi, zlib for
-# gzip-compressed CSV files); a check whose tool is missing is skipped
+# gzip-compressed CSV files, CMake for the CMake package's consumer test,
+# mandoc for the manual pages' lint); a check whose tool is missing is skipped
 # with a message. Extras (the demo's npm, curl) count as required.
 #
 # On Debian or Ubuntu, as root, whatever is missing is installed (the
@@ -24,7 +25,8 @@ set -euo pipefail
 
 required=(gcc make pkg-config libopenblas-dev check "$@")
 optional=(g++ libopenblas0-openmp libblas-dev libdnnl-dev abigail-tools
-          valgrind clang libclang-rt-dev libopenmpi-dev openmpi-bin zlib1g-dev)
+          valgrind clang libclang-rt-dev libopenmpi-dev openmpi-bin zlib1g-dev
+          cmake mandoc)
 
 # ---- elsewhere than Debian: probe, never install --------------------------
 # cblas.h and a library that links, as the Makefile looks for them (BLAS=

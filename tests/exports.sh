@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Every function declared TNN_API in the header is exported, every export
-# is declared, and each one carries a TINYNN_ version node.
+# is declared, and each one carries a TINYNN_ version node; each one has
+# its row in docs/api.md and its manual page (make man), and the Debian
+# symbols files are what the version scripts say.
 set -euo pipefail
 : "${BUILD:=build}"
 so="$BUILD/libtinynn.so.1"
@@ -24,4 +26,23 @@ if [ -n "$undocumented" ]; then
     echo "exports: missing from docs/api.md: $undocumented" >&2
     exit 1
 fi
-echo "exports: $(echo "$declared" | wc -l) functions, all declared, exported, versioned and in docs/api.md"
+mpi_declared=$(grep -oE '^TNN_MPI_API [^(]*\(' include/tinynn_mpi.h |
+               sed -E 's/.*[ *]([a-z0-9_]+)\($/\1/' | sort)
+[ -d "$BUILD/man" ] || { echo "exports: $BUILD/man missing (make man)" >&2; exit 1; }
+pageless=$(for f in $declared $mpi_declared libtinynn tinynn_mpi; do
+               [ -s "$BUILD/man/$f.3" ] || echo "$f"; done)
+if [ -n "$pageless" ]; then
+    echo "exports: no manual page in $BUILD/man for: $pageless" >&2
+    exit 1
+fi
+check_symbols() { # map soname package dev-package
+    if ! diff -u "debian/$3.symbols" <(bash scripts/gen-symbols.sh "$@") >&2; then
+        echo "exports: debian/$3.symbols does not match $1; regenerate it with" \
+             "scripts/gen-symbols.sh $*" >&2
+        exit 1
+    fi
+}
+check_symbols lib/libtinynn.map libtinynn.so.1 libtinynn1 libtinynn-dev
+check_symbols lib/mpi/libtinynn-mpi.map libtinynn-mpi.so.1 libtinynn-mpi1 libtinynn-mpi-dev
+echo "exports: $(echo "$declared" | wc -l) functions, all declared, exported," \
+     "versioned, in docs/api.md, with manual pages and in the Debian symbols files"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install into a temporary prefix, build an outside program with pkg-config
-# against the shared library and, with --static, against the static one;
-# then check that uninstall removes exactly what install put there.
+# against the shared library and, through the module tinynn-static,
+# against the static one, then with CMake (tests/cmake-consumer.sh); then
+# check that uninstall removes exactly what install put there.
 set -euo pipefail
 : "${CC:=cc}" "${BUILD:=build}" "${SAN_FLAGS:=}" "${MAKE:=make}" "${BLAS:=openblas}"
 # The build's oneDNN choice, so that installing does not rebuild with another.
@@ -34,13 +35,14 @@ LD_LIBRARY_PATH="$prefix/lib" "$out/consumer"
 deps=$(LD_LIBRARY_PATH="$prefix/lib" ldd "$out/consumer")
 grep -q "libtinynn.so.1 => $prefix/lib/libtinynn.so.1" <<< "$deps"
 
-# Static, the line README gives: the linker prefers the .so, so name the
-# archive; the rest of the link line (BLAS, oneDNN, OpenMP, libm) must come
-# from pkg-config --static.
-static_libs=$(pkg-config --static --libs tinynn | sed 's/-ltinynn/-l:libtinynn.a/')
+# Static, the line README gives: the module tinynn-static names the
+# archive by its path (the linker would prefer the .so beside it) and the
+# rest of the link line (BLAS, oneDNN, OpenMP, libm). pkg-config --static
+# with it gives the same line.
+[ "$(pkg-config --libs tinynn-static)" = "$(pkg-config --static --libs tinynn-static)" ]
 "$CC" $SAN_FLAGS tests/consumer.c -o "$out/consumer-static" \
-    $(pkg-config --cflags tinynn) $static_libs
-"$out/consumer-static"
+    $(pkg-config --cflags --libs tinynn-static)
+env -u LD_LIBRARY_PATH "$out/consumer-static"
 # No libtinynn.so among the NEEDED entries.
 needed=$(readelf -d "$out/consumer-static" | grep NEEDED || true)
 if grep -q libtinynn <<< "$needed"; then
@@ -69,10 +71,13 @@ if [ -f "$prefix/lib/pkgconfig/tinynn-mpi.pc" ]; then
     fi
 fi
 
+# The CMake package, shared and static, and the MPI component.
+CC="$CC" SAN_FLAGS="$SAN_FLAGS" bash tests/cmake-consumer.sh "$prefix"
+
 # Uninstall leaves nothing of ours behind in either tree.
 for dest in "" "$stage"; do
     $MAKE --no-print-directory -s uninstall PREFIX="$prefix" DESTDIR="$dest" BUILD="$BUILD" BLAS="$BLAS" "${dnnl[@]}" >/dev/null
-    left=$(find "$dest$prefix" -type f -o -type l)
+    left=$(find "$dest$prefix" -type f -o -type l -o -path '*/cmake/tinynn')
     if [ -n "$left" ]; then
         echo "installed-tree: uninstall left: $left" >&2
         exit 1

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The version is said in four places that must agree: the header
-# (TNN_VERSION_*), the newest release in CHANGELOG.md, the newest node of
+# The version is said in five places that must agree: the header
+# (TNN_VERSION_*), the newest release in CHANGELOG.md and in
+# debian/changelog, the newest node of
 # the version script (TINYNN_MAJOR.MINOR, which a minor release adds) and
 # the built library (libtinynn.so.MAJOR.MINOR.PATCH with soname
 # libtinynn.so.MAJOR).
@@ -15,6 +16,10 @@ released=$(sed -n 's/^## \[\([0-9][0-9.]*\)\] - [0-9-]*$/\1/p' CHANGELOG.md | he
 [ "$released" = "$version" ] ||
     fail "include/tinynn.h says $version, CHANGELOG.md's newest release is ${released:-none}"
 
+packaged=$(sed -n '1s/^libtinynn (\([^)]*\)).*/\1/p' debian/changelog)
+[ "$packaged" = "$version" ] ||
+    fail "include/tinynn.h says $version, debian/changelog's newest entry is ${packaged:-none}"
+
 node=$(sed -n 's/^\(TINYNN_[0-9.]*\) {.*/\1/p' lib/libtinynn.map | tail -n 1)
 [ "$node" = "TINYNN_$major.$minor" ] ||
     fail "include/tinynn.h says $version, the newest node of lib/libtinynn.map is $node"
@@ -24,4 +29,4 @@ lib=$BUILD/libtinynn.so.$version
 soname=$(readelf -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 [ "$soname" = "libtinynn.so.$major" ] ||
     fail "$lib has soname $soname, not libtinynn.so.$major"
-echo "version: $version in the header, CHANGELOG.md, lib/libtinynn.map ($node) and $lib (soname $soname)"
+echo "version: $version in the header, CHANGELOG.md, debian/changelog, lib/libtinynn.map ($node) and $lib (soname $soname)"
