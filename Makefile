@@ -481,9 +481,11 @@ references: lib
 	$(PYTHON) tests/reference/clip.py | cmp - tests/data/clip-pytorch.txt
 	$(PYTHON) tests/reference/losses.py | cmp - tests/data/losses-pytorch.txt
 	$(PYTHON) tests/reference/metrics.py | cmp - tests/data/metrics-sklearn.txt
+	$(PYTHON) tests/reference/layers.py | cmp - tests/data/layers-pytorch.txt
 	BUILD='$(BUILD)' CC='$(CC)' PYTHON='$(PYTHON)' bash tests/onnx/references.sh
-	@echo "references: tests/data/clip-pytorch.txt and losses-pytorch.txt" \
-	    "are what PyTorch gives, tests/data/metrics-sklearn.txt what" \
+	@echo "references: tests/data/clip-pytorch.txt, losses-pytorch.txt" \
+	    "and layers-pytorch.txt are what PyTorch gives," \
+	    "tests/data/metrics-sklearn.txt what" \
 	    "scikit-learn gives"
 
 # --- ABI ----------------------------------------------------------------------

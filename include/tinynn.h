@@ -49,8 +49,8 @@ extern "C" {
 #endif
 
 #define TNN_VERSION_MAJOR 1
-#define TNN_VERSION_MINOR 8
-#define TNN_VERSION_PATCH 1
+#define TNN_VERSION_MINOR 9
+#define TNN_VERSION_PATCH 0
 #define TNN_VERSION_NUMBER                                                    \
     (TNN_VERSION_MAJOR * 10000 + TNN_VERSION_MINOR * 100 + TNN_VERSION_PATCH)
 
@@ -328,12 +328,14 @@ enum tnn_layer_kind {
     TNN_LAYER_IDENTITY = 6,
     TNN_LAYER_DROPOUT = 7,
     TNN_LAYER_BATCHNORM = 8,
-    TNN_LAYER_CONV2D = 9,     /* since 1.3 */
-    TNN_LAYER_MAXPOOL2D = 10, /* since 1.3 */
-    TNN_LAYER_AVGPOOL2D = 11, /* since 1.3 */
-    TNN_LAYER_FLATTEN = 12,   /* since 1.3 */
+    TNN_LAYER_CONV2D = 9,      /* since 1.3 */
+    TNN_LAYER_MAXPOOL2D = 10,  /* since 1.3 */
+    TNN_LAYER_AVGPOOL2D = 11,  /* since 1.3 */
+    TNN_LAYER_FLATTEN = 12,    /* since 1.3 */
     TNN_LAYER_LEAKY_RELU = 13, /* since 1.5 */
-    TNN_LAYER_ZEROPAD2D = 14   /* since 1.8 */
+    TNN_LAYER_ZEROPAD2D = 14,  /* since 1.8 */
+    TNN_LAYER_LAYERNORM = 15,  /* since 1.9 */
+    TNN_LAYER_GELU = 16        /* since 1.9 */
 };
 
 /* Whether a layer computes for training or for evaluation. */
@@ -392,6 +394,19 @@ TNN_API tnn_layer *tnn_identity_new(void);
  * format version 3. */
 TNN_API tnn_layer *tnn_leaky_relu_new(float slope);
 
+/* (since 1.9) New GELU activation layer, in its exact erf form: x * Phi(x)
+ * = 0.5 * x * (1 + erf(x / sqrt(2))), PyTorch's GELU() with its default
+ * approximate='none' (not the tanh approximation). It takes the width of
+ * the previous layer. Its input gradient is dout * (Phi(x) + x * phi(x)),
+ * the exact derivative, with phi the standard normal density. Computed in
+ * double and rounded once to float. A NaN input gives NaN forward and
+ * back; the infinities give their limits (gelu(-inf) = -0 with gradient
+ * 0, gelu(+inf) = +inf with gradient dout), where PyTorch gives NaN for
+ * -inf. NULL and TNN_E_NOMEM if it cannot be allocated. Saved in model
+ * files of format version 7; ONNX export refuses it (TNN_E_FORMAT), as
+ * ONNX has no Gelu before operator set 20. */
+TNN_API tnn_layer *tnn_gelu_new(void);
+
 /* Inverted dropout: in training each element is multiplied by a mask
  * value, 1 / (1 - rate) with probability 1 - rate, else 0, the mask drawn
  * from the generator given to the forward pass (the model's); in
@@ -436,6 +451,34 @@ TNN_API float tnn_batchnorm_eps(const tnn_layer *bn);
 /* Borrowed running mean and variance tensors of shape (features). */
 TNN_API tnn_tensor *tnn_batchnorm_running_mean(tnn_layer *bn);
 TNN_API tnn_tensor *tnn_batchnorm_running_var(tnn_layer *bn);
+
+/* (since 1.9) New layer normalisation layer over groups of features
+ * values: each consecutive group of features values of a row (the last
+ * dimension) is normalised by its own mean and biased variance,
+ * y = gamma * (x - mean) / sqrt(var + eps) + beta, as PyTorch's
+ * LayerNorm(features) computes it; gamma (starting at 1) and beta (at 0)
+ * are features long and trainable, and weight decay leaves them alone
+ * unless tnn_optim_set_decay_all() says otherwise. Training and
+ * evaluation compute the same; nothing is kept between batches. The input
+ * width (features, or channels * height * width) must be a positive
+ * multiple of features: TNN_E_SHAPE when the layer is added to a model or
+ * run on one that is not. Sums are in double, the variance in two passes.
+ * A NaN input gives NaN in its own group only, forward and back. features
+ * in [1, 2^31 - 1]: NULL and TNN_E_INVALID otherwise. Saved in model files
+ * of format version 7; written to ONNX as LayerNormalization (operator set
+ * 17) when the groups are the input's last axis. */
+TNN_API tnn_layer *tnn_layernorm_new(size_t features);
+
+/* (since 1.9) Set the epsilon of a layer-norm layer: what it adds to the
+ * variance before the square root (1e-5 by default, PyTorch's).
+ * TNN_E_INVALID if ln is no layer-norm layer or eps is not finite and >
+ * 0; TNN_E_STATE while its model trains (a fit callback may not change
+ * it). */
+TNN_API int tnn_layernorm_set_eps(tnn_layer *ln, float eps);
+
+/* (since 1.9) Epsilon of a layer-norm layer, or 0 for anything but a
+ * layer-norm layer (NULL included). */
+TNN_API float tnn_layernorm_eps(const tnn_layer *ln);
 
 /* ---- Images (since 1.3) ----
  * Image batches are NCHW tensors (batch, channels, height, width), stored
@@ -504,14 +547,14 @@ TNN_API const char *tnn_layer_name(const tnn_layer *layer);
 
 /* Input and output width: values per sample (channels * height * width
  * for images). Layers that take their shape from what precedes them
- * (activations, dropout, flatten, conv2d, pooling, zero padding) report 0
- * until added to a model or run; batch-norm reports its feature count
- * until then. */
+ * (activations, dropout, flatten, conv2d, pooling, zero padding, layer
+ * normalisation) report 0 until added to a model or run; batch-norm
+ * reports its feature count until then. */
 TNN_API size_t tnn_layer_in_features(const tnn_layer *layer);
 TNN_API size_t tnn_layer_out_features(const tnn_layer *layer);
 
-/* Number of parameter tensors: dense and conv2d 2 (W, b), batchnorm 2
- * (gamma, beta), others 0. */
+/* Number of parameter tensors: dense and conv2d 2 (W, b), batchnorm and
+ * layernorm 2 (gamma, beta), others 0. */
 TNN_API int tnn_layer_num_params(const tnn_layer *layer);
 
 /* Borrowed parameter tensor i and its gradient (same shape); NULL if i is
@@ -1446,9 +1489,10 @@ TNN_API int tnn_model_load_buffer(const void *data, size_t size,
  * patterns: Gemm, MatMul + Add, Conv, Relu, Sigmoid, Tanh, LeakyRelu,
  * Softmax, LogSoftmax last, MaxPool, AveragePool, their global forms,
  * Pad, Flatten, the reshape of x.view(x.size(0), -1),
- * BatchNormalization, Dropout and Identity), for rows (batch, features) or
- * images (batch, channels, height, width) of FLOAT, at operator sets 9 to
- * 18. The batch dimension may be fixed or dynamic; the model takes any
+ * BatchNormalization, LayerNormalization over the last axis (since 1.9,
+ * operator set 17 and later), Dropout and Identity), for rows (batch,
+ * features) or images (batch, channels, height, width) of FLOAT, at
+ * operator sets 9 to 18. The batch dimension may be fixed or dynamic; the model takes any
  * batch. A final LogSoftmax becomes the library's softmax: predictions are
  * probabilities, the exp of the graph's outputs. The loss is cross-entropy
  * after a softmax, binary cross-entropy after a sigmoid, MSE otherwise; no
@@ -1469,15 +1513,19 @@ TNN_API int tnn_model_load_onnx_buffer(const void *data, size_t size,
                                        tnn_model **out);
 
 /* (since 1.8) Write model as an ONNX model (IR version 7, operator set
- * 13): one graph input "input" of shape (N, features) or (N, channels,
- * height, width) with a dynamic batch N, one output "output", one node per
- * layer (dropout omitted, flatten as Flatten, zero padding as Pad, the
- * softmax as Softmax, batch-norm as BatchNormalization with its running
- * statistics), weights little-endian in raw_data. Reading the file back
- * with tnn_model_load_onnx() gives a model that predicts bit-identically.
- * The file is replaced atomically, as by tnn_model_save(). TNN_E_INVALID
- * for NULL arguments, TNN_E_STATE for a model without layers, TNN_E_IO,
- * TNN_E_NOMEM. */
+ * 13; since 1.9 IR version 8, operator set 17 for a model with layer
+ * normalisation): one graph input "input" of shape (N, features) or (N,
+ * channels, height, width) with a dynamic batch N, one output "output",
+ * one node per layer (dropout omitted, flatten as Flatten, zero padding as
+ * Pad, the softmax as Softmax, batch-norm as BatchNormalization with its
+ * running statistics, layer-norm as LayerNormalization over the last
+ * axis), weights little-endian in raw_data. Reading the file back with
+ * tnn_model_load_onnx() gives a model that predicts bit-identically. The
+ * file is replaced atomically, as by tnn_model_save(). TNN_E_INVALID for
+ * NULL arguments, TNN_E_STATE for a model without layers, TNN_E_FORMAT
+ * for a layer ONNX cannot describe (GELU, which needs operator set 20; a
+ * layer-norm whose groups are not the last axis), the message naming the
+ * layer's index and kind, TNN_E_IO, TNN_E_NOMEM. */
 TNN_API int tnn_model_save_onnx(const tnn_model *model, const char *path);
 
 /* (since 1.8) As tnn_model_save_onnx(), the file image into buf (size

@@ -491,12 +491,7 @@ tnn_layer *tnn_batchnorm_new(size_t features)
 
 static struct batchnorm *as_batchnorm(const char *func, const tnn_layer *l)
 {
-    if (!l || l->ops != &tnn__batchnorm_ops) {
-        tnn__fail(TNN_E_INVALID, func, "layer is %s, not batchnorm",
-                  l ? l->ops->name : "NULL");
-        return NULL;
-    }
-    return l->impl;
+    return tnn__layer_impl_of(func, l, &tnn__batchnorm_ops);
 }
 
 int tnn_batchnorm_set_momentum(tnn_layer *layer, float momentum)

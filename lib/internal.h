@@ -152,9 +152,14 @@ struct tnn__onnx_input {
 };
 
 /* The node: the operator of the default domain, its attributes, and the
- * constant inputs in the operator's order. */
+ * constant inputs in the operator's order; the operator set it needs (0:
+ * the writer's oldest, 13), the file declaring the newest any node needs.
+ * A layer ONNX cannot describe sets refusal instead, why it cannot (static
+ * text), and the export fails naming the layer. */
 struct tnn__onnx_node {
     const char *op;
+    int opset;
+    const char *refusal;
     int nattrs;
     struct tnn__onnx_attr attrs[TNN__ONNX_MAX_ATTRS];
     int ninputs;
@@ -348,6 +353,12 @@ int tnn__layer_check_idle(const char *func, const tnn_layer *layer);
 
 /* Zero the gradients, for the library's own use (no checks). */
 void tnn__layer_zero_grad(tnn_layer *layer);
+
+/* The private part of a layer of the given kind, for that kind's public
+ * setters and getters; NULL, with TNN_E_INVALID recorded, for NULL or a
+ * layer of another kind. */
+void *tnn__layer_impl_of(const char *func, const tnn_layer *layer,
+                         const struct tnn__layer_ops *ops);
 
 /* Arguments of a kind's set_init: layer of that kind, an enum tnn_init,
  * a finite constant. */

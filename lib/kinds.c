@@ -21,7 +21,9 @@
     X(TNN_LAYER_AVGPOOL2D, avgpool2d)                                         \
     X(TNN_LAYER_FLATTEN, flatten)                                             \
     X(TNN_LAYER_LEAKY_RELU, leaky_relu)                                       \
-    X(TNN_LAYER_ZEROPAD2D, zeropad2d)
+    X(TNN_LAYER_ZEROPAD2D, zeropad2d)                                         \
+    X(TNN_LAYER_LAYERNORM, layernorm)                                         \
+    X(TNN_LAYER_GELU, gelu)
 
 #define DECLARE_OPS(number, name)                                             \
     extern const struct tnn__layer_ops tnn__##name##_ops;

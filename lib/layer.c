@@ -118,12 +118,22 @@ int tnn__layer_check_idle(const char *func, const tnn_layer *layer)
     return tnn__check_not_training(func, layer->owner, layer->ops->name);
 }
 
+void *tnn__layer_impl_of(const char *func, const tnn_layer *layer,
+                         const struct tnn__layer_ops *ops)
+{
+    if (!layer || layer->ops != ops) {
+        tnn__fail(TNN_E_INVALID, func, "layer is %s, not %s",
+                  layer ? layer->ops->name : "NULL", ops->name);
+        return NULL;
+    }
+    return layer->impl;
+}
+
 int tnn__check_init(const char *func, const tnn_layer *layer,
                     const struct tnn__layer_ops *ops, int init, float value)
 {
-    if (!layer || layer->ops != ops)
-        return tnn__fail(TNN_E_INVALID, func, "layer is %s, not %s",
-                         layer ? layer->ops->name : "NULL", ops->name);
+    if (!tnn__layer_impl_of(func, layer, ops))
+        return TNN_E_INVALID;
     if (init < TNN_INIT_GLOROT_UNIFORM || init > TNN_INIT_CONSTANT)
         return tnn__fail(TNN_E_INVALID, func,
                          "init is %d; not an enum tnn_init value", init);

@@ -98,9 +98,11 @@ enum {
 #define TNN__ONNX_OPSET_MIN 9
 #define TNN__ONNX_OPSET_MAX 18
 #define TNN__ONNX_OPSET_WRITTEN 13
-/* IR versions read; the writer's is 7, that of opset 13's release. */
+/* IR versions read; the writer's is 7, that of opset 13's release, or 8,
+ * that of opset 17's (ONNX 1.12), when a node needs opset 17. */
 #define TNN__ONNX_IR_MIN 3
 #define TNN__ONNX_IR_MAX 10
 #define TNN__ONNX_IR_WRITTEN 7
+#define TNN__ONNX_IR_WRITTEN_17 8
 
 #endif /* TINYNN_ONNX_H */

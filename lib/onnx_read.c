@@ -1213,6 +1213,75 @@ static int import_batchnorm(struct reader *r)
     return rc;
 }
 
+/* LayerNormalization (operator set 17) over the last axis, with a scale
+ * and a bias as long as that axis, and neither statistic as an output. */
+static int import_layernorm(struct reader *r)
+{
+    static const char *const allowed[] = {"axis", "epsilon", "stash_type",
+                                          NULL};
+    float eps;
+    int64_t axis, stash;
+    int rc = check_attrs(r, allowed);
+    if (rc == TNN_OK)
+        rc = attr_int(r, "axis", -1, &axis);
+    if (rc == TNN_OK)
+        rc = attr_float(r, "epsilon", 1e-5f, &eps);
+    if (rc == TNN_OK)
+        rc = attr_int(r, "stash_type", 1, &stash);
+    if (rc != TNN_OK)
+        return rc;
+    if (r->opset < 17)
+        return fail_node(r, TNN_E_FORMAT,
+                         "LayerNormalization needs operator set 17; the "
+                         "file declares %lld",
+                         (long long)r->opset);
+    const int rank = r->shape.ndim + 1; /* with the batch */
+    if (axis != -1 && axis != rank - 1)
+        return fail_node(r, TNN_E_FORMAT,
+                         "axis %lld is not supported; only the last axis "
+                         "(-1 or %d)",
+                         (long long)axis, rank - 1);
+    if (stash != 1)
+        return fail_node(r, TNN_E_FORMAT,
+                         "stash_type %lld is not supported; only 1 (float)",
+                         (long long)stash);
+    const struct node *n = r->node;
+    if (n->nin != 3 || !text_eq(n->in[0], r->current) || !n->in[2].n)
+        return fail_node(r, TNN_E_FORMAT,
+                         "needs the data, a scale and a bias");
+    for (int i = 1; i < n->nout; i++)
+        if (n->out[i].n)
+            return fail_node(r, TNN_E_FORMAT,
+                             "the mean and inverse deviation outputs are "
+                             "not supported");
+    size_t features = r->shape.dims[r->shape.ndim - 1];
+    struct tensor t[2];
+    float *v[2] = {NULL, NULL};
+    for (int i = 0; i < 2 && rc == TNN_OK; i++) {
+        rc = const_floats(r, i + 1, &t[i], &v[i]);
+        if (rc == TNN_OK && t[i].count != features)
+            rc = fail_node(r, TNN_E_FORMAT,
+                           "input %d has %llu values for an axis of %zu",
+                           i + 1, (unsigned long long)t[i].count, features);
+    }
+    tnn_layer *ln = NULL;
+    if (rc == TNN_OK) {
+        ln = tnn_layernorm_new(features);
+        if (!ln || tnn_layernorm_set_eps(ln, eps) != TNN_OK) {
+            rc = refused(r);
+            tnn_layer_free(ln);
+            ln = NULL;
+        }
+    }
+    if (ln && (rc = add_layer(r, ln)) == TNN_OK) {
+        tnn_tensor_copy_from(tnn_layer_param(ln, 0), v[0], features);
+        tnn_tensor_copy_from(tnn_layer_param(ln, 1), v[1], features);
+    }
+    for (int i = 0; i < 2; i++)
+        tnn__free(v[i]);
+    return rc;
+}
+
 static int import_dropout(struct reader *r)
 {
     static const char *const allowed[] = {"ratio", "seed", "is_test", NULL};
@@ -1529,6 +1598,8 @@ static int import_chain_op(struct reader *r)
         return import_pad(r);
     if (text_is(op, "BatchNormalization"))
         return import_batchnorm(r);
+    if (text_is(op, "LayerNormalization"))
+        return import_layernorm(r);
     if (text_is(op, "Dropout"))
         return import_dropout(r);
     if (text_is(op, "Relu"))

@@ -1,11 +1,12 @@
 /*
- * ONNX export (docs/onnx.md): one node per layer, in operator set 13, so
- * that other runtimes and viewers read what the library trained. Each
- * kind describes its own node (struct tnn__onnx_node, through its
- * operations), the way the reader (onnx_read.c) maps it back exactly, so
- * that a round trip predicts bit-identically; this file turns the
- * descriptions into bytes and knows no kind, as the model file code
- * knows none, so that a new kind is exported by its own file alone.
+ * ONNX export (docs/onnx.md): one node per layer, in operator set 13 (17
+ * when a layer's node needs it: layer normalisation), so that other
+ * runtimes and viewers read what the library trained. Each kind describes
+ * its own node (struct tnn__onnx_node, through its operations), the way
+ * the reader (onnx_read.c) maps it back exactly, so that a round trip
+ * predicts bit-identically; this file turns the descriptions into bytes
+ * and knows no kind, as the model file code knows none, so that a new kind
+ * is exported by its own file alone.
  */
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +20,7 @@ struct exporter {
     size_t nodes;    /* written so far: names number the nodes, so that
                       * a layer without one (dropout) leaves no gap */
     bool last;       /* the layer written is the last one */
+    int64_t opset;   /* the operator set the nodes need */
     char input[32];  /* the data's name before it */
     char output[32]; /* and after */
 };
@@ -186,6 +188,28 @@ static void put_value_info(struct exporter *e, uint32_t field,
     tnn__free(info.data);
 }
 
+/* Before anything is written: the operator set the layers' nodes need,
+ * or the first layer ONNX cannot describe, named with its index and kind
+ * and why. */
+static int plan(struct exporter *e, const tnn_model *model)
+{
+    e->opset = TNN__ONNX_OPSET_WRITTEN;
+    for (size_t i = 0; i < model->num_layers; i++) {
+        const tnn_layer *layer = model->layers[i];
+        if (!layer->ops->onnx_node)
+            continue;
+        struct tnn__onnx_node desc = {0};
+        layer->ops->onnx_node(layer, &desc);
+        if (desc.refusal)
+            return tnn__fail(TNN_E_FORMAT, e->func,
+                             "layer %zu (%s) cannot be written as ONNX: %s", i,
+                             layer->ops->name, desc.refusal);
+        if (desc.opset > e->opset)
+            e->opset = desc.opset;
+    }
+    return TNN_OK;
+}
+
 /* The nodes of every layer that writes one; the last one's output is
  * named "output". */
 static void write_graph(struct exporter *e, const tnn_model *model)
@@ -219,12 +243,16 @@ static int serialize(const char *func, const tnn_model *model,
     if (!model->num_layers)
         return tnn__fail(TNN_E_STATE, func, "the model has no layers");
     struct exporter e = {.func = func, .rc = TNN_OK};
+    int rc = plan(&e, model);
+    if (rc != TNN_OK)
+        return rc;
     write_graph(&e, model);
     struct tnn__writer opset = {0};
     tnn__pb_put_string(&opset, TNN__ONNX_OPSET_DOMAIN, "");
-    tnn__pb_put_varint(&opset, TNN__ONNX_OPSET_VERSION,
-                       TNN__ONNX_OPSET_WRITTEN);
-    tnn__pb_put_varint(out, TNN__ONNX_MODEL_IR_VERSION, TNN__ONNX_IR_WRITTEN);
+    tnn__pb_put_varint(&opset, TNN__ONNX_OPSET_VERSION, (uint64_t)e.opset);
+    tnn__pb_put_varint(out, TNN__ONNX_MODEL_IR_VERSION,
+                       e.opset >= 17 ? TNN__ONNX_IR_WRITTEN_17
+                                     : TNN__ONNX_IR_WRITTEN);
     tnn__pb_put_string(out, TNN__ONNX_MODEL_PRODUCER_NAME, "libtinynn");
     tnn__pb_put_string(out, TNN__ONNX_MODEL_PRODUCER_VERSION,
                        tnn_version_string());

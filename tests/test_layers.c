@@ -1409,6 +1409,391 @@ START_TEST(zeropad_split_matches_one_thread_and_direct_loop)
 }
 END_TEST
 
+/* ---- layer normalisation and GELU (since 1.9) ------------------------- */
+
+/* Gradients of the input, gamma and beta: groups that are the whole row,
+ * groups of 4 of rows of 12, and the image rows of (2, 3, 4) images. */
+START_TEST(layernorm_gradients)
+{
+    gradient_check(tnn_layernorm_new(6), 4, 6, 0.0, 2e-3);
+    gradient_check(tnn_layernorm_new(4), 3, 12, 0.0, 2e-3);
+    gradient_check(tnn_layernorm_new(1), 3, 5, 0.0, 2e-3);
+    gradient_check_image(tnn_layernorm_new(4), 2, 2, 3, 4, 2e-3);
+}
+END_TEST
+
+START_TEST(gelu_gradients)
+{
+    gradient_check(tnn_gelu_new(), 3, 6, 0.0, 1e-3);
+    gradient_check_image(tnn_gelu_new(), 2, 2, 3, 3, 1e-3);
+}
+END_TEST
+
+static void assert_near(const char *what, size_t i, double got, double want)
+{
+    ck_assert_msg(fabs(got - want) <= 1e-6 + 1e-6 * fabs(want),
+                  "%s[%zu] is %.9g, expected %.9g", what, i, got, want);
+}
+
+/* Layer norm of a 2 x 4 batch by hand, with the default eps 1e-5: row 0
+ * (0, 0, 4, 4) has mean 2 and variance 4, so xhat = (-a, -a, a, a) with
+ * a = 2 / sqrt(4 + eps); row 1 (-3, 3, -3, 3) mean 0 and variance 9,
+ * xhat = (-b, b, -b, b) with b = 3 / sqrt(9 + eps). With gamma (1, 2,
+ * 0.5, -1) and beta (0, 1, -1, 0.5), and dout all ones: dbeta = 2 (two
+ * groups), dgamma = the column sums of xhat, and row 0's input gradient
+ * inv * (gamma - mean(gamma) - xhat * mean(gamma * xhat)) with inv = a / 2
+ * and mean(gamma * xhat) = -0.875 a. Groups of 2 of the same rows: (0, 0)
+ * and (4, 4) have variance 0 and give beta; (-3, 3) gives (-b', b') with
+ * b' = 3 / sqrt(9 + eps) too. */
+START_TEST(layernorm_by_hand)
+{
+    tnn_layer *ln = tnn_layernorm_new(4);
+    ck_assert_ptr_nonnull(ln);
+    ck_assert_int_eq(tnn_layer_kind(ln), TNN_LAYER_LAYERNORM);
+    ck_assert_str_eq(tnn_layer_name(ln), "layernorm");
+    ck_assert_int_eq(tnn_layer_num_params(ln), 2);
+    ck_assert_uint_eq(tnn_layer_in_features(ln), 0);
+    ck_assert_float_eq(tnn_layernorm_eps(ln), 1e-5f);
+    for (size_t j = 0; j < 4; j++) {
+        ck_assert_float_eq(tnn_tensor_data(tnn_layer_param(ln, 0))[j], 1.0f);
+        ck_assert_float_eq(tnn_tensor_data(tnn_layer_param(ln, 1))[j], 0.0f);
+    }
+    const float xv[8] = {0, 0, 4, 4, -3, 3, -3, 3};
+    const float gamma[4] = {1, 2, 0.5f, -1}, beta[4] = {0, 1, -1, 0.5f};
+    tnn_tensor_copy_from(tnn_layer_param(ln, 0), gamma, 4);
+    tnn_tensor_copy_from(tnn_layer_param(ln, 1), beta, 4);
+    tnn_tensor *x = tnn_tensor_new_2d(2, 4), *y = tnn_tensor_new_2d(2, 4);
+    tnn_tensor *dy = tnn_tensor_new_2d(2, 4), *dx = tnn_tensor_new_2d(2, 4);
+    tnn_tensor_copy_from(x, xv, 8);
+    tnn_tensor_fill(dy, 1.0f);
+    ck_assert_int_eq(tnn_layer_forward(ln, x, y, TNN_MODE_TRAIN, NULL),
+                     TNN_OK);
+    ck_assert_uint_eq(tnn_layer_in_features(ln), 4);
+    const double eps = (double)1e-5f;
+    const double a = 2 / sqrt(4 + eps), b = 3 / sqrt(9 + eps);
+    const double want_y[8] = {-a, -2 * a + 1, 0.5 * a - 1,  -a + 0.5,
+                              -b, 2 * b + 1,  -0.5 * b - 1, -b + 0.5};
+    for (size_t i = 0; i < 8; i++)
+        assert_near("layernorm output", i, tnn_tensor_data(y)[i], want_y[i]);
+    ck_assert_int_eq(tnn_layer_backward(ln, x, y, dy, dx), TNN_OK);
+    const double want_dgamma[4] = {-a - b, -a + b, a - b, a + b};
+    for (size_t j = 0; j < 4; j++) {
+        assert_near("dgamma", j, tnn_tensor_data(tnn_layer_grad(ln, 0))[j],
+                    want_dgamma[j]);
+        assert_near("dbeta", j, tnn_tensor_data(tnn_layer_grad(ln, 1))[j],
+                    2.0);
+    }
+    const double xhat0[4] = {-a, -a, a, a};
+    for (size_t j = 0; j < 4; j++)
+        assert_near("din", j, tnn_tensor_data(dx)[j],
+                    a / 2 * (gamma[j] - 0.625 + xhat0[j] * 0.875 * a));
+    /* The input gradient of each group sums to 0. */
+    double sum = 0;
+    for (size_t j = 4; j < 8; j++)
+        sum += tnn_tensor_data(dx)[j];
+    ck_assert_msg(fabs(sum) < 1e-6, "row 1's input gradient sums to %g", sum);
+    tnn_layer_free(ln);
+
+    tnn_layer *pairs = tnn_layernorm_new(2);
+    const float g2[2] = {2, -1}, b2[2] = {0.25f, 0};
+    tnn_tensor_copy_from(tnn_layer_param(pairs, 0), g2, 2);
+    tnn_tensor_copy_from(tnn_layer_param(pairs, 1), b2, 2);
+    ck_assert_int_eq(tnn_layer_forward(pairs, x, y, TNN_MODE_EVAL, NULL),
+                     TNN_OK);
+    const double want_pairs[8] = {0.25,          0,  0.25,          0,
+                                  -2 * b + 0.25, -b, -2 * b + 0.25, -b};
+    for (size_t i = 0; i < 8; i++)
+        assert_near("layernorm(2) output", i, tnn_tensor_data(y)[i],
+                    want_pairs[i]);
+    tnn_layer_free(pairs);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_tensor_free(dy);
+    tnn_tensor_free(dx);
+}
+END_TEST
+
+/* A NaN stays in its own group, forward and back; the other group of its
+ * row and the other row are finite. A large offset (1e4 + small spread)
+ * loses nothing to the two-pass variance. */
+START_TEST(layernorm_nan_stays_in_its_group)
+{
+    tnn_layer *ln = tnn_layernorm_new(4);
+    tnn_tensor *x = tnn_tensor_new_2d(2, 8), *y = tnn_tensor_new_2d(2, 8);
+    tnn_tensor *dy = tnn_tensor_new_2d(2, 8), *dx = tnn_tensor_new_2d(2, 8);
+    const float xv[16] = {1,     NAN,   2,     3,     4,  -1, 0.5f, 2,
+                          10000, 10001, 10002, 10003, -1, -2, -3,   -4};
+    tnn_tensor_copy_from(x, xv, 16);
+    for (size_t i = 0; i < 16; i++)
+        tnn_tensor_data(dy)[i] = 0.25f * (float)i - 1.0f;
+    ck_assert_int_eq(tnn_layer_forward(ln, x, y, TNN_MODE_TRAIN, NULL),
+                     TNN_OK);
+    ck_assert_int_eq(tnn_layer_backward(ln, x, y, dy, dx), TNN_OK);
+    for (size_t i = 0; i < 16; i++) {
+        bool nan_group = i < 4;
+        ck_assert_msg(nan_group ? isnan(tnn_tensor_data(y)[i])
+                                : isfinite(tnn_tensor_data(y)[i]),
+                      "output %zu is %g", i, (double)tnn_tensor_data(y)[i]);
+        ck_assert_msg(nan_group ? isnan(tnn_tensor_data(dx)[i])
+                                : isfinite(tnn_tensor_data(dx)[i]),
+                      "din %zu is %g", i, (double)tnn_tensor_data(dx)[i]);
+    }
+    /* (10000, 10001, 10002, 10003): xhat = (-1.5, -0.5, 0.5, 1.5) /
+     * sqrt(1.25 + eps). */
+    const double s = 1 / sqrt(1.25 + (double)1e-5f);
+    for (size_t j = 0; j < 4; j++)
+        assert_near("offset group", j, tnn_tensor_data(y)[8 + j],
+                    ((double)j - 1.5) * s);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_tensor_free(dy);
+    tnn_tensor_free(dx);
+    tnn_layer_free(ln);
+}
+END_TEST
+
+/* The input width must be a multiple of the features: refused when added
+ * or run, with both numbers named; the eps setter and getter. */
+START_TEST(layernorm_needs_a_multiple_of_its_features)
+{
+    tnn_model *m = tnn_model_new(6);
+    ck_assert_int_eq(tnn_model_add(m, tnn_layernorm_new(4)), TNN_E_SHAPE);
+    assert_failed_with(TNN_E_SHAPE, "tnn_model_add");
+    ck_assert_msg(strstr(tnn_last_error(), "6 values are not a multiple of "
+                                           "4") != NULL,
+                  "%s", tnn_last_error());
+    ck_assert_int_eq(tnn_model_add(m, tnn_layernorm_new(3)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_gelu_new()), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_layernorm_new(6)), TNN_OK);
+    ck_assert_uint_eq(tnn_model_out_features(m), 6);
+    ck_assert_uint_eq(tnn_model_num_params(m), 18);
+    char text[2048];
+    tnn_model_summary(m, text, sizeof text, NULL);
+    ck_assert_msg(strstr(text, "layernorm") && strstr(text, "gelu"), "%s",
+                  text);
+    tnn_model_free(m);
+
+    tnn_model *img = tnn_model_new_image(2, 3, 5);
+    ck_assert_int_eq(tnn_model_add(img, tnn_layernorm_new(4)), TNN_E_SHAPE);
+    ck_assert_int_eq(tnn_model_add(img, tnn_layernorm_new(5)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(img, tnn_layernorm_new(30)), TNN_OK);
+    tnn_model_free(img);
+
+    tnn_layer *ln = tnn_layernorm_new(4);
+    tnn_tensor *x = tnn_tensor_new_2d(2, 6), *y = tnn_tensor_new_2d(2, 6);
+    ck_assert_int_eq(tnn_layer_forward(ln, x, y, TNN_MODE_EVAL, NULL),
+                     TNN_E_SHAPE);
+    assert_failed_with(TNN_E_SHAPE, "tnn_layer_forward");
+    ck_assert_uint_eq(tnn_layer_in_features(ln), 0);
+    ck_assert_int_eq(tnn_layernorm_set_eps(ln, 0.5f), TNN_OK);
+    ck_assert_float_eq(tnn_layernorm_eps(ln), 0.5f);
+    ck_assert_int_eq(tnn_layernorm_set_eps(ln, 0.0f), TNN_E_INVALID);
+    ck_assert_float_eq(tnn_layernorm_eps(ln), 0.5f);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_layer_free(ln);
+    ck_assert_ptr_null(tnn_layernorm_new(0));
+    assert_failed_with(TNN_E_INVALID, "tnn_layernorm_new");
+}
+END_TEST
+
+/* Weight decay leaves gamma and beta alone unless told to decay all: a
+ * model whose targets are its own outputs has zero gradients, so only
+ * decay can move them. */
+START_TEST(layernorm_parameters_are_not_decayed)
+{
+    for (int all = 0; all <= 1; all++) {
+        tnn_model *m = tnn_model_new(4);
+        ck_assert_int_eq(tnn_model_add(m, tnn_layernorm_new(4)), TNN_OK);
+        tnn_optim *sgd = tnn_sgd_new(0.5f);
+        ck_assert_int_eq(tnn_optim_set_weight_decay(sgd, 0.5f), TNN_OK);
+        ck_assert_int_eq(tnn_optim_set_decay_all(sgd, all), TNN_OK);
+        ck_assert_int_eq(tnn_model_set_optim(m, sgd), TNN_OK);
+        tnn_tensor *x = tnn_tensor_new_2d(3, 4), *t = tnn_tensor_new_2d(3, 4);
+        for (size_t i = 0; i < 12; i++)
+            tnn_tensor_data(x)[i] = (float)((i * 7) % 5) - 2.0f;
+        ck_assert_int_eq(tnn_model_predict(m, x, t), TNN_OK);
+        double loss;
+        ck_assert_int_eq(tnn_model_train_batch(m, x, t, &loss), TNN_OK);
+        ck_assert(loss == 0.0);
+        float g =
+            tnn_tensor_data(tnn_layer_param(tnn_model_layer(m, 0), 0))[0];
+        ck_assert_msg(all ? g < 1.0f : g == 1.0f, "decay_all %d: gamma %g",
+                      all, (double)g);
+        tnn_tensor_free(x);
+        tnn_tensor_free(t);
+        tnn_model_free(m);
+    }
+}
+END_TEST
+
+/* A copy of a layer-norm keeps its features, eps and parameters, and
+ * computes what the original does. */
+START_TEST(layernorm_clone_keeps_eps_and_parameters)
+{
+    tnn_model *m = tnn_model_new(6);
+    tnn_layer *ln = tnn_layernorm_new(3);
+    ck_assert_int_eq(tnn_layernorm_set_eps(ln, 0.25f), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, ln), TNN_OK);
+    const float gamma[3] = {0.5f, -2, 3}, beta[3] = {1, 0, -1};
+    tnn_tensor_copy_from(tnn_layer_param(ln, 0), gamma, 3);
+    tnn_tensor_copy_from(tnn_layer_param(ln, 1), beta, 3);
+    tnn_layer *copy = tnn_layer_clone(ln);
+    ck_assert_ptr_nonnull(copy);
+    ck_assert_int_eq(tnn_layer_kind(copy), TNN_LAYER_LAYERNORM);
+    ck_assert_float_eq(tnn_layernorm_eps(copy), 0.25f);
+    tnn_model *other = tnn_model_new(9);
+    ck_assert_int_eq(tnn_model_add(other, copy), TNN_OK);
+    ck_assert_mem_eq(tnn_tensor_cdata(tnn_layer_param(copy, 0)), gamma,
+                     sizeof gamma);
+    ck_assert_mem_eq(tnn_tensor_cdata(tnn_layer_param(copy, 1)), beta,
+                     sizeof beta);
+    tnn_tensor *x = tnn_tensor_new_2d(1, 9), *y = tnn_tensor_new_2d(1, 9);
+    for (size_t i = 0; i < 9; i++)
+        tnn_tensor_data(x)[i] = (float)(i * i % 7);
+    ck_assert_int_eq(tnn_model_predict(other, x, y), TNN_OK);
+    /* (0, 1, 4): mean 5/3, variance 26/9, eps 0.25. */
+    const double inv = 1 / sqrt(26.0 / 9 + 0.25);
+    assert_near("copy", 0, tnn_tensor_data(y)[0], 0.5 * (-5.0 / 3) * inv + 1);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+    tnn_model_free(other);
+}
+END_TEST
+
+/* GELU by hand: x Phi(x) and Phi(x) + x phi(x) at a few points (Phi(1) =
+ * 0.8413447460685429, phi(1) = 0.24197072451914337, ...), and the limits
+ * at the infinities; NaN passes both ways. */
+START_TEST(gelu_by_hand)
+{
+    tnn_layer *gelu = tnn_gelu_new();
+    ck_assert_ptr_nonnull(gelu);
+    ck_assert_int_eq(tnn_layer_kind(gelu), TNN_LAYER_GELU);
+    ck_assert_str_eq(tnn_layer_name(gelu), "gelu");
+    ck_assert_int_eq(tnn_layer_num_params(gelu), 0);
+    const float xv[8] = {0, 1, -1, 2, -3, INFINITY, -INFINITY, NAN};
+    const double want_y[8] = {0,
+                              0.8413447460685429,
+                              -0.15865525393145707,
+                              2 * 0.9772498680518208,
+                              -3 * 0.0013498980316300957,
+                              INFINITY,
+                              0,
+                              NAN};
+    const double want_d[8] = {0.5,
+                              0.8413447460685429 + 0.24197072451914337,
+                              0.15865525393145707 - 0.24197072451914337,
+                              0.9772498680518208 + 2 * 0.05399096651318806,
+                              0.0013498980316300957 -
+                                  3 * 0.0044318484119380075,
+                              1,
+                              0,
+                              NAN};
+    tnn_tensor *x = tnn_tensor_new_2d(2, 4), *y = tnn_tensor_new_2d(2, 4);
+    tnn_tensor *dy = tnn_tensor_new_2d(2, 4), *dx = tnn_tensor_new_2d(2, 4);
+    tnn_tensor_copy_from(x, xv, 8);
+    tnn_tensor_fill(dy, 2.0f);
+    ck_assert_int_eq(tnn_layer_forward(gelu, x, y, TNN_MODE_TRAIN, NULL),
+                     TNN_OK);
+    ck_assert_int_eq(tnn_layer_backward(gelu, x, y, dy, dx), TNN_OK);
+    for (size_t i = 0; i < 8; i++) {
+        double got = tnn_tensor_data(y)[i], g = tnn_tensor_data(dx)[i];
+        if (isnan(want_y[i])) {
+            ck_assert(isnan(got) && isnan(g));
+        } else if (isinf(want_y[i])) {
+            ck_assert(got == want_y[i]);
+            ck_assert(g == 2 * want_d[i]);
+        } else {
+            assert_near("gelu", i, got, want_y[i]);
+            assert_near("gelu gradient", i, g, 2 * want_d[i]);
+        }
+    }
+    ck_assert(signbit(tnn_tensor_data(y)[6])); /* gelu(-inf) is -0 */
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_tensor_free(dy);
+    tnn_tensor_free(dx);
+    tnn_layer_free(gelu);
+}
+END_TEST
+
+/* tests/data/layers-pytorch.txt holds PyTorch's LayerNorm (features 4 and
+ * 8 on rows of 8) and GELU, outputs and gradients computed in float64 on
+ * fixed float32 values (tests/reference/layers.py); each line gives the
+ * inputs, gamma, beta and dout too. Everything must agree within 1e-6 +
+ * 1e-5 |x|. */
+static void read_values(char **at, float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        v[i] = (float)strtod(*at, at);
+}
+
+static void compare_values(const char *name, const char *what, char **at,
+                           const float *got, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double want = strtod(*at, at);
+        ck_assert_msg(fabs(got[i] - want) <= 1e-6 + 1e-5 * fabs(want),
+                      "%s: %s %zu is %.9g; PyTorch %.9g", name, what, i,
+                      (double)got[i], want);
+    }
+}
+
+START_TEST(layers_match_pytorch)
+{
+    static const char *const names[] = {"layernorm_4", "layernorm_8", "gelu"};
+    FILE *f = fopen(TNN_TEST_DATA_DIR "/layers-pytorch.txt", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[16384];
+    for (size_t c = 0; c < sizeof names / sizeof names[0]; c++) {
+        ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+        size_t len = strlen(names[c]);
+        ck_assert_msg(strncmp(line, names[c], len) == 0 && line[len] == ' ',
+                      "line %zu is not case %s", c, names[c]);
+        char *at = line + len;
+        size_t features = (size_t)strtoul(at, &at, 10);
+        size_t rows = (size_t)strtoul(at, &at, 10);
+        size_t cols = (size_t)strtoul(at, &at, 10);
+        float eps = (float)strtod(at, &at);
+        ck_assert(rows * cols <= 64 && features <= cols);
+        tnn_layer *layer =
+            features ? tnn_layernorm_new(features) : tnn_gelu_new();
+        ck_assert_ptr_nonnull(layer);
+        if (features)
+            ck_assert_int_eq(tnn_layernorm_set_eps(layer, eps), TNN_OK);
+        tnn_tensor *x = tnn_tensor_new_2d(rows, cols);
+        tnn_tensor *y = tnn_tensor_new_2d(rows, cols);
+        tnn_tensor *dy = tnn_tensor_new_2d(rows, cols);
+        tnn_tensor *dx = tnn_tensor_new_2d(rows, cols);
+        read_values(&at, tnn_tensor_data(x), rows * cols);
+        for (int p = 0; p < tnn_layer_num_params(layer); p++)
+            read_values(&at, tnn_tensor_data(tnn_layer_param(layer, p)),
+                        features);
+        read_values(&at, tnn_tensor_data(dy), rows * cols);
+        ck_assert_int_eq(tnn_layer_forward(layer, x, y, TNN_MODE_TRAIN, NULL),
+                         TNN_OK);
+        ck_assert_int_eq(tnn_layer_backward(layer, x, y, dy, dx), TNN_OK);
+        compare_values(names[c], "output", &at, tnn_tensor_data(y),
+                       rows * cols);
+        compare_values(names[c], "input gradient", &at, tnn_tensor_data(dx),
+                       rows * cols);
+        for (int p = 0; p < tnn_layer_num_params(layer); p++)
+            compare_values(names[c], p ? "beta gradient" : "gamma gradient",
+                           &at, tnn_tensor_data(tnn_layer_grad(layer, p)),
+                           features);
+        ck_assert_msg(*at == '\n', "%s: more numbers than expected", names[c]);
+        tnn_tensor_free(x);
+        tnn_tensor_free(y);
+        tnn_tensor_free(dy);
+        tnn_tensor_free(dx);
+        tnn_layer_free(layer);
+    }
+    ck_assert_ptr_null(fgets(line, sizeof line, f));
+    fclose(f);
+}
+END_TEST
+
 Suite *layers_suite(void)
 {
     Suite *s = suite_create("layers");
@@ -1444,6 +1829,15 @@ Suite *layers_suite(void)
     tcase_add_test(tc, zeropad_gradients);
     tcase_add_test(tc, zeropad_needs_images);
     tcase_add_test(tc, zeropad_split_matches_one_thread_and_direct_loop);
+    tcase_add_test(tc, layernorm_gradients);
+    tcase_add_test(tc, gelu_gradients);
+    tcase_add_test(tc, layernorm_by_hand);
+    tcase_add_test(tc, layernorm_nan_stays_in_its_group);
+    tcase_add_test(tc, layernorm_needs_a_multiple_of_its_features);
+    tcase_add_test(tc, layernorm_parameters_are_not_decayed);
+    tcase_add_test(tc, layernorm_clone_keeps_eps_and_parameters);
+    tcase_add_test(tc, gelu_by_hand);
+    tcase_add_test(tc, layers_match_pytorch);
     suite_add_tcase(s, tc);
     return s;
 }

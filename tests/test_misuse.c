@@ -1276,6 +1276,156 @@ static const struct misuse batchnorm_rows[] = {
      r_bn_var_dropout, 0},
 };
 
+/* ---- layer normalisation and GELU (since 1.9) ------------------------- */
+
+CTOR_ROW(r_layernorm_0, tnn_layer, tnn_layernorm_new(0), tnn_layer_free)
+CTOR_ROW(r_layernorm_huge, tnn_layer, tnn_layernorm_new(SIZE_MAX),
+         tnn_layer_free)
+NOMEM_ROW(r_layernorm_nomem, tnn_layer, tnn_layernorm_new(4), tnn_layer_free)
+NOMEM_ROW(r_gelu_nomem, tnn_layer, tnn_gelu_new(), tnn_layer_free)
+
+CALL_ROW(r_ln_eps_null, tnn_layernorm_set_eps(NULL, 1e-3f))
+
+/* Another normalisation is not a layer-norm: its eps stays. */
+static int r_ln_eps_batchnorm(int variant)
+{
+    (void)variant;
+    tnn_layer *l = tnn_batchnorm_new(3);
+    int rc = capture(tnn_layernorm_set_eps(l, 1e-2f));
+    CHECK(tnn_batchnorm_eps(l) == 1e-3f, "the batchnorm's eps changed");
+    tnn_layer_free(l);
+    return rc;
+}
+
+/* tnn_layernorm_set_eps on a layernorm(3); variant: the eps. */
+enum { LN_EPS_0, LN_EPS_NEG, LN_EPS_NAN, LN_EPS_INF };
+
+static int ln_eps_case(int variant)
+{
+    float eps = variant == LN_EPS_0     ? 0.0f
+                : variant == LN_EPS_NEG ? -1e-5f
+                : variant == LN_EPS_NAN ? NAN
+                                        : INFINITY;
+    tnn_layer *l = tnn_layernorm_new(3);
+    int rc = capture(tnn_layernorm_set_eps(l, eps));
+    CHECK(tnn_layernorm_eps(l) == 1e-5f, "eps changed");
+    tnn_layer_free(l);
+    return rc;
+}
+
+/* From a fit callback, while the layer's model trains: eps stays. */
+struct ln_meddle {
+    tnn_layer *ln;
+    int rc;
+};
+
+static int ln_meddle_cb(const tnn_progress *p, void *user)
+{
+    (void)p;
+    struct ln_meddle *md = user;
+    md->rc = capture(tnn_layernorm_set_eps(md->ln, 1e-2f));
+    return 1;
+}
+
+static int r_ln_eps_training(int variant)
+{
+    (void)variant;
+    tnn_model *m = mk_model(1);
+    ck_assert_int_eq(tnn_model_add(m, tnn_layernorm_new(3)), TNN_OK);
+    struct ln_meddle md = {tnn_model_layer(m, 1), 12345};
+    tnn_tensor *x = mk(4, 4, 0.5f), *y = mk(4, 3, 0.0f);
+    CHECK(tnn_model_fit(m, x, y, NULL, NULL, 1, 2, 0, ln_meddle_cb, &md) ==
+              TNN_OK,
+          "fit failed");
+    CHECK(tnn_layernorm_eps(md.ln) == 1e-5f, "eps changed");
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+    return md.rc;
+}
+
+NEUTRAL_ROW(r_ln_get_eps_null, tnn_layernorm_eps(NULL) == 0.0f)
+
+static int r_ln_get_eps_gelu(int variant)
+{
+    (void)variant;
+    tnn_layer *l = tnn_gelu_new();
+    float v = tnn_layernorm_eps(l);
+    tnn_layer_free(l);
+    CHECK(v == 0.0f, "not 0 for a gelu layer");
+    return NEUTRAL;
+}
+
+/* A layernorm(2) after 3 outputs, added (freed) or run alone; the model
+ * keeps its one layer, the layer stays unbound. */
+static int r_ln_add_width(int variant)
+{
+    (void)variant;
+    struct counting_allocator a;
+    counting_install(&a, 0);
+    tnn_model *m = mk_model(0);
+    int rc = capture(tnn_model_add(m, tnn_layernorm_new(2)));
+    CHECK(tnn_model_num_layers(m) == 1, "the layer count changed");
+    tnn_model_free(m);
+    long live = a.live;
+    counting_remove();
+    CHECK(live == 0, "the layer leaked");
+    return rc;
+}
+
+static int r_ln_forward_width(int variant)
+{
+    (void)variant;
+    tnn_layer *l = tnn_layernorm_new(2);
+    tnn_tensor *x = mk(2, 3, 0.5f), *y = mk(2, 3, 7.0f);
+    int rc = capture(tnn_layer_forward(l, x, y, TNN_MODE_EVAL, NULL));
+    CHECK(tnn_layer_in_features(l) == 0, "the layer was bound");
+    CHECK(tnn_tensor_data(y)[0] == 7.0f, "out was written");
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_layer_free(l);
+    return rc;
+}
+
+/* A model with a GELU cannot be written as ONNX; buf stays untouched. */
+static int r_onnx_gelu(int variant)
+{
+    (void)variant;
+    tnn_model *m = mk_model(0);
+    ck_assert_int_eq(tnn_model_add(m, tnn_gelu_new()), TNN_OK);
+    unsigned char buf[16];
+    memset(buf, 0xAB, sizeof buf);
+    size_t needed = 77;
+    int rc = capture(tnn_model_save_onnx_buffer(m, buf, sizeof buf, &needed));
+    CHECK(needed == 77, "*needed was written");
+    for (size_t i = 0; i < sizeof buf; i++)
+        CHECK(buf[i] == 0xAB, "buf was written");
+    tnn_model_free(m);
+    return rc;
+}
+
+static const struct misuse sequence_layer_rows[] = {
+    {"tnn_model_add", "layernorm(2) after 3 outputs", SHP, r_ln_add_width, 0},
+    {"tnn_layer_forward", "layernorm(2) on rows of 3", SHP, r_ln_forward_width,
+     0},
+    {"tnn_model_save_onnx_buffer", "a model with a gelu", FMT, r_onnx_gelu, 0},
+    {"tnn_layernorm_new", "features 0", INV, r_layernorm_0, 0},
+    {"tnn_layernorm_new", "features SIZE_MAX", INV, r_layernorm_huge, 0},
+    {"tnn_layernorm_new", "allocation fails", NOM, r_layernorm_nomem, 0},
+    {"tnn_layernorm_set_eps", "NULL layer", INV, r_ln_eps_null, 0},
+    {"tnn_layernorm_set_eps", "a batchnorm layer", INV, r_ln_eps_batchnorm, 0},
+    {"tnn_layernorm_set_eps", "eps 0", INV, ln_eps_case, LN_EPS_0},
+    {"tnn_layernorm_set_eps", "eps negative", INV, ln_eps_case, LN_EPS_NEG},
+    {"tnn_layernorm_set_eps", "eps NaN", INV, ln_eps_case, LN_EPS_NAN},
+    {"tnn_layernorm_set_eps", "eps infinity", INV, ln_eps_case, LN_EPS_INF},
+    {"tnn_layernorm_set_eps", "from a fit callback", STA, r_ln_eps_training,
+     0},
+    {"tnn_layernorm_eps", "NULL gives 0", NEUTRAL, r_ln_get_eps_null, 0},
+    {"tnn_layernorm_eps", "a gelu layer gives 0", NEUTRAL, r_ln_get_eps_gelu,
+     0},
+    {"tnn_gelu_new", "allocation fails", NOM, r_gelu_nomem, 0},
+};
+
 static int r_layer_free_null(int variant)
 {
     (void)variant;
@@ -4728,22 +4878,39 @@ static const struct table {
     const struct misuse *rows;
     int count;
 } all_tables[] = {
-    TABLE(error_rows),         TABLE(runtime_rows),
-    TABLE(rng_rows),           TABLE(tensor_new_rows),
-    TABLE(tensor_copy_rows),   TABLE(tensor_reshape_rows),
-    TABLE(tensor_rand_rows),   TABLE(tensor_share_rows),
-    TABLE(layer_new_rows),     TABLE(image_layer_rows),
-    TABLE(batchnorm_rows),     TABLE(layer_rows),
-    TABLE(layer_forward_rows), TABLE(layer_backward_rows),
-    TABLE(loss_rows),          TABLE(optim_rows),
-    TABLE(model_parts_rows),   TABLE(model_settings_rows),
-    TABLE(train_rows),         TABLE(fit_rows),
-    TABLE(evaluate_rows),      TABLE(predict_rows),
-    TABLE(progress_rows),      TABLE(idx_rows),
-    TABLE(save_rows),          TABLE(load_rows),
-    TABLE(metrics_rows),       TABLE(callbacks_rows),
-    TABLE(surgery_rows),       TABLE(data_rows),
-    TABLE(new_loss_rows),      TABLE(onnx_rows),
+    TABLE(error_rows),
+    TABLE(runtime_rows),
+    TABLE(rng_rows),
+    TABLE(tensor_new_rows),
+    TABLE(tensor_copy_rows),
+    TABLE(tensor_reshape_rows),
+    TABLE(tensor_rand_rows),
+    TABLE(tensor_share_rows),
+    TABLE(layer_new_rows),
+    TABLE(image_layer_rows),
+    TABLE(batchnorm_rows),
+    TABLE(sequence_layer_rows),
+    TABLE(layer_rows),
+    TABLE(layer_forward_rows),
+    TABLE(layer_backward_rows),
+    TABLE(loss_rows),
+    TABLE(optim_rows),
+    TABLE(model_parts_rows),
+    TABLE(model_settings_rows),
+    TABLE(train_rows),
+    TABLE(fit_rows),
+    TABLE(evaluate_rows),
+    TABLE(predict_rows),
+    TABLE(progress_rows),
+    TABLE(idx_rows),
+    TABLE(save_rows),
+    TABLE(load_rows),
+    TABLE(metrics_rows),
+    TABLE(callbacks_rows),
+    TABLE(surgery_rows),
+    TABLE(data_rows),
+    TABLE(new_loss_rows),
+    TABLE(onnx_rows),
 };
 
 #define NUM_TABLES ((int)(sizeof all_tables / sizeof all_tables[0]))

@@ -301,14 +301,14 @@ START_TEST(newer_format_is_refused)
     tnn_model *m = every_kind_model(1);
     size_t size;
     unsigned char *image = image_of(m, 0, &size);
-    store_u32(image + 8, 7);
+    store_u32(image + 8, 8);
     store_u32(image + 20, reference_crc32(image, 20));
     tnn_model *out = (tnn_model *)image; /* must be reset to NULL */
     ck_assert_int_eq(tnn_model_load_buffer(image, size, &out), TNN_E_VERSION);
     ck_assert_ptr_null(out);
     assert_failed_with(TNN_E_VERSION, "tnn_model_load_buffer");
-    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "version 7"));
-    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "library's 6"));
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "version 8"));
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "library's 7"));
     free(image);
     tnn_model_free(m);
 }
@@ -783,22 +783,43 @@ static int build_mnist_shape(tnn_model **m)
     return assemble(*m, layers, 4);
 }
 
-/* A convnet with every image layer but average pooling, a leaky ReLU
- * and zero padding (3 x 7 x 6 padded to 3 x 8 x 8). */
+/* A convnet with every image layer but average pooling, a leaky ReLU,
+ * zero padding (3 x 7 x 6 padded to 3 x 8 x 8), layer normalisation of
+ * the image rows and GELU. */
 static int build_image_shape(tnn_model **m)
 {
     *m = tnn_model_new_image(2, 7, 6);
-    tnn_layer *layers[7] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    tnn_layer *layers[9] = {NULL, NULL, NULL, NULL, NULL,
+                            NULL, NULL, NULL, NULL};
     if (*m) {
         layers[0] = tnn_conv2d_new(2, 3, 3, 3, 1, TNN_PADDING_SAME);
         layers[1] = tnn_batchnorm_new(3);
         layers[2] = tnn_leaky_relu_new(0.1f);
         layers[3] = tnn_zeropad2d_new(1, 0, 0, 2);
-        layers[4] = tnn_maxpool2d_new(2, 2);
-        layers[5] = tnn_flatten_new();
-        layers[6] = tnn_dense_new(48, 3);
+        layers[4] = tnn_layernorm_new(8);
+        layers[5] = tnn_gelu_new();
+        layers[6] = tnn_maxpool2d_new(2, 2);
+        layers[7] = tnn_flatten_new();
+        layers[8] = tnn_dense_new(48, 3);
     }
-    return assemble(*m, layers, 7);
+    return assemble(*m, layers, 9);
+}
+
+/* Rows through layer normalisation in groups and GELU: 12 -> dense 8 ->
+ * layernorm(4) -> gelu -> dense 8 -> layernorm(8) -> dense 3. */
+static int build_sequence_shape(tnn_model **m)
+{
+    *m = tnn_model_new(12);
+    tnn_layer *layers[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
+    if (*m) {
+        layers[0] = tnn_dense_new(12, 8);
+        layers[1] = tnn_layernorm_new(4);
+        layers[2] = tnn_gelu_new();
+        layers[3] = tnn_dense_new(8, 8);
+        layers[4] = tnn_layernorm_new(8);
+        layers[5] = tnn_dense_new(8, 3);
+    }
+    return assemble(*m, layers, 6);
 }
 
 /* Build, train two steps, save and load, with allocation n failing, for
@@ -866,6 +887,22 @@ START_TEST(allocation_failure_sweep_image_model)
 }
 END_TEST
 
+START_TEST(allocation_failure_sweep_sequence_model)
+{
+    tnn_rng *rng = tnn_rng_new(3);
+    tnn_tensor *x = tnn_tensor_new_2d(8, 12);
+    size_t eight = 8;
+    tnn_tensor *y = tnn_tensor_new(1, &eight);
+    tnn_tensor_rand_uniform(x, rng, -1, 1);
+    for (size_t i = 0; i < 8; i++)
+        tnn_tensor_data(y)[i] = (float)(i % 3);
+    tnn_rng_free(rng);
+    allocation_failure_sweep(build_sequence_shape, x, y);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+}
+END_TEST
+
 /* Found by fuzzing. A tensor name with a NUL inside compared equal to the
  * name before the NUL (tests/data/regress-nul-name.tnn, checksums
  * intact); and a convolution whose output size overflowed. */
@@ -912,15 +949,19 @@ START_TEST(oldest_sufficient_format_is_written)
     ck_assert_int_eq(tnn_model_add(padded, tnn_flatten_new()), TNN_OK);
     ck_assert_int_eq(tnn_model_add(padded, tnn_dense_new(9, 2)), TNN_OK);
     ck_assert_int_eq(tnn_model_set_optim(padded, tnn_adam_new(0.01f)), TNN_OK);
+    /* Layer normalisation or GELU needs format 7, whose model section is
+     * format 5's. */
+    tnn_model *normed = tnn_model_new(4);
+    ck_assert_int_eq(tnn_model_add(normed, tnn_layernorm_new(2)), TNN_OK);
+    tnn_model *gelu = tnn_model_new(4);
+    ck_assert_int_eq(tnn_model_add(gelu, tnn_gelu_new()), TNN_OK);
     const struct {
         tnn_model *model;
         uint32_t version;
         uint64_t model_section;
-    } cases[] = {{dense, 1, 68},
-                 {img, 2, 96},
-                 {flat, 2, 96},
-                 {leaky, 3, 96},
-                 {padded, 6, 100}};
+    } cases[] = {{dense, 1, 68}, {img, 2, 96},     {flat, 2, 96},
+                 {leaky, 3, 96}, {padded, 6, 100}, {normed, 7, 100},
+                 {gelu, 7, 100}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         for (int flags = 0; flags <= TNN_SAVE_OPTIMIZER; flags++) {
             if (flags && !tnn_model_optim(cases[c].model))
@@ -947,6 +988,8 @@ START_TEST(oldest_sufficient_format_is_written)
     tnn_model_free(flat);
     tnn_model_free(leaky);
     tnn_model_free(padded);
+    tnn_model_free(normed);
+    tnn_model_free(gelu);
 }
 END_TEST
 
@@ -1876,6 +1919,87 @@ START_TEST(zeropad_round_trip_and_older_format_refused)
 }
 END_TEST
 
+/* ---- layer normalisation and GELU: format 7 -------------------------- */
+
+/* 6 -> dense 8 -> layernorm(4) (eps 1e-3) -> gelu -> dense 3, its gamma
+ * and beta moved away from 1 and 0 by training. */
+static tnn_model *normed_model(uint64_t seed)
+{
+    tnn_model *m = tnn_model_new(6);
+    ck_assert_ptr_nonnull(m);
+    tnn_model_set_seed(m, seed);
+    tnn_layer *ln = tnn_layernorm_new(4);
+    ck_assert_int_eq(tnn_layernorm_set_eps(ln, 1e-3f), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(6, 8)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, ln), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_gelu_new()), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(8, 3)), TNN_OK);
+    tnn_model_set_loss(m, TNN_LOSS_CROSS_ENTROPY);
+    tnn_model_set_optim(m, tnn_adam_new(0.01f));
+    return m;
+}
+
+/* The format 7 file of normed_model(), and what it must refuse. */
+static void check_normed_model(const unsigned char *image, size_t size,
+                               tnn_model *back, int flags)
+{
+    (void)flags;
+    ck_assert_uint_eq(load_le32(image + 8), 7);
+    /* The second record: kind 15, 8 -> 8 values, 2 words (features 4,
+     * eps 1e-3); the third kind 16 without words. */
+    size_t layr = section_head(image, size, "LAYR");
+    size_t rec = layr + 16 + 36; /* after the dense record (2 words) */
+    ck_assert_uint_eq(load_le32(image + rec), TNN_LAYER_LAYERNORM);
+    ck_assert_uint_eq(load_le64(image + rec + 8), 8);
+    ck_assert_uint_eq(load_le64(image + rec + 16), 8);
+    ck_assert_uint_eq(load_le32(image + rec + 24), 2);
+    ck_assert_uint_eq(load_le32(image + rec + 28), 4);
+    float eps;
+    uint32_t word = load_le32(image + rec + 32);
+    memcpy(&eps, &word, sizeof eps);
+    ck_assert_float_eq(eps, 1e-3f);
+    ck_assert_uint_eq(load_le32(image + rec + 36), TNN_LAYER_GELU);
+    ck_assert_uint_eq(load_le32(image + rec + 36 + 24), 0);
+    tnn_layer *ln = tnn_model_layer(back, 1);
+    ck_assert_int_eq(tnn_layer_kind(ln), TNN_LAYER_LAYERNORM);
+    ck_assert_float_eq(tnn_layernorm_eps(ln), 1e-3f);
+    ck_assert_int_eq(tnn_layer_kind(tnn_model_layer(back, 2)), TNN_LAYER_GELU);
+
+    /* Claimed as format 6. */
+    unsigned char *copy = malloc(size);
+    memcpy(copy, image, size);
+    store_u32(copy + 8, 6);
+    fix_crcs(copy, size, section_head(image, size, "MODL"));
+    assert_refused_saying(copy, size, "layer 1 has unknown kind 15");
+    /* features 3, which 8 inputs are no multiple of; eps 0. */
+    memcpy(copy, image, size);
+    store_u32(copy + rec + 28, 3);
+    fix_crcs(copy, size, layr);
+    assert_refused_saying(copy, size, "not a multiple of 3");
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "layer 1"));
+    memcpy(copy, image, size);
+    store_u32(copy + rec + 32, 0);
+    fix_crcs(copy, size, layr);
+    assert_refused_saying(copy, size, "tnn_layernorm_set_eps");
+    free(copy);
+}
+
+/* A model with layer normalisation and GELU is written in format 7, the
+ * layer-norm's record holding its features and eps; it loads back
+ * predicting bit for bit, saves again to the same bytes, and resumes
+ * training exactly. Claimed as format 6, kind 15 is unknown there; a
+ * record whose features do not divide the width, or whose eps the setter
+ * refuses, is refused. */
+START_TEST(layernorm_gelu_round_trip_and_older_format_refused)
+{
+    tnn_tensor *x, *y;
+    make_data(24, &x, &y);
+    assert_round_trips(normed_model, 3, x, y, check_normed_model);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+}
+END_TEST
+
 Suite *model_io_suite(void)
 {
     Suite *s = suite_create("model_io");
@@ -1894,6 +2018,7 @@ Suite *model_io_suite(void)
     tcase_add_test(tc, image_model_round_trip_and_resume);
     tcase_add_test(tc, golden_v2_image_file_still_loads);
     tcase_add_test(tc, allocation_failure_sweep_image_model);
+    tcase_add_test(tc, allocation_failure_sweep_sequence_model);
     tcase_add_test(tc, fuzz_regressions);
     tcase_add_test(tc, file_api_misuse);
     tcase_add_test(tc, allocation_failure_sweep_mnist_shape);
@@ -1915,6 +2040,7 @@ Suite *model_io_suite(void)
     tcase_add_test(tc, format_5_only_when_needed);
     tcase_add_test(tc, bad_loss_or_delta_in_file_is_refused);
     tcase_add_test(tc, zeropad_round_trip_and_older_format_refused);
+    tcase_add_test(tc, layernorm_gelu_round_trip_and_older_format_refused);
     suite_add_tcase(s, tc);
     return s;
 }

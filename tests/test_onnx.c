@@ -616,6 +616,132 @@ START_TEST(versions_and_non_models)
 }
 END_TEST
 
+/* ---- layer normalisation and GELU (since 1.9) ------------------------ */
+
+/* The image of m as ONNX, from malloc. */
+static unsigned char *onnx_image(const tnn_model *m, size_t *size)
+{
+    ck_assert_int_eq(tnn_model_save_onnx_buffer(m, NULL, 0, size), TNN_OK);
+    unsigned char *buf = malloc(*size);
+    ck_assert_int_eq(tnn_model_save_onnx_buffer(m, buf, *size, NULL), TNN_OK);
+    return buf;
+}
+
+/* Export, import, export: the layer-norms come back with their eps and
+ * parameters, predict bit for bit, and the second export has the first's
+ * bytes. The file declares operator set 17 (its last byte) and IR
+ * version 8 (its second), where a model without layer-norm keeps 13 and
+ * 7. */
+static void layernorm_round_trip(tnn_model *m, int ndim, const size_t *dims)
+{
+    size_t n1, n2;
+    unsigned char *a = onnx_image(m, &n1);
+    ck_assert_uint_eq(a[0], 0x08);
+    ck_assert_uint_eq(a[1], 8);
+    ck_assert_uint_eq(a[n1 - 1], 17);
+    tnn_model *back = NULL;
+    ck_assert_msg(tnn_model_load_onnx_buffer(a, n1, &back) == TNN_OK, "%s",
+                  tnn_last_error());
+    ck_assert_uint_eq(tnn_model_num_layers(back), tnn_model_num_layers(m));
+    for (size_t i = 0; i < tnn_model_num_layers(m); i++) {
+        tnn_layer *la = tnn_model_layer(m, i), *lb = tnn_model_layer(back, i);
+        ck_assert_int_eq(tnn_layer_kind(lb), tnn_layer_kind(la));
+        if (tnn_layer_kind(la) != TNN_LAYER_LAYERNORM)
+            continue;
+        ck_assert_float_eq(tnn_layernorm_eps(lb), tnn_layernorm_eps(la));
+        for (int p = 0; p < 2; p++)
+            ck_assert_mem_eq(tnn_tensor_cdata(tnn_layer_param(la, p)),
+                             tnn_tensor_cdata(tnn_layer_param(lb, p)),
+                             tnn_tensor_size(tnn_layer_param(la, p)) * 4);
+    }
+    tnn_tensor *x = tnn_tensor_new(ndim, dims);
+    onnx_fill(x, 5, 0.5f);
+    assert_same_predictions(m, back, x, tnn_model_out_features(m));
+    unsigned char *b = onnx_image(back, &n2);
+    ck_assert_uint_eq(n1, n2);
+    ck_assert_mem_eq(a, b, n1);
+    /* The same file claiming operator set 13 is refused at the node. */
+    a[n1 - 1] = 13;
+    tnn_model *old = NULL;
+    ck_assert_int_eq(tnn_model_load_onnx_buffer(a, n1, &old), TNN_E_FORMAT);
+    ck_assert_ptr_null(old);
+    ck_assert_msg(strstr(tnn_last_error(), "LayerNormalization needs "
+                                           "operator set 17") != NULL,
+                  "%s", tnn_last_error());
+    tnn_tensor_free(x);
+    free(a);
+    free(b);
+    tnn_model_free(back);
+}
+
+START_TEST(layernorm_round_trip_in_opset_17)
+{
+    tnn_model *rows = onnx_layernorm_model();
+    ck_assert_msg(rows != NULL, "%s", tnn_last_error());
+    const size_t rows_dims[2] = {6, 7};
+    layernorm_round_trip(rows, 2, rows_dims);
+    tnn_model_free(rows);
+    tnn_model *img = onnx_layernorm_image_model();
+    ck_assert_msg(img != NULL, "%s", tnn_last_error());
+    const size_t img_dims[4] = {4, 2, 5, 6};
+    layernorm_round_trip(img, 4, img_dims);
+    tnn_model_free(img);
+    /* Without a layer-norm: operator set 13, IR version 7. */
+    tnn_model *plain = onnx_rows_model();
+    size_t n;
+    unsigned char *c = onnx_image(plain, &n);
+    ck_assert_uint_eq(c[1], 7);
+    ck_assert_uint_eq(c[n - 1], 13);
+    free(c);
+    tnn_model_free(plain);
+}
+END_TEST
+
+/* A GELU cannot be written (no Gelu before operator set 20), nor a
+ * layer-norm whose groups are not the input's last axis: TNN_E_FORMAT
+ * naming the layer's index and kind, nothing written. */
+START_TEST(gelu_and_inner_groups_are_refused)
+{
+    tnn_model *m = tnn_model_new(6);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(6, 4)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dropout_new(0.5f)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_gelu_new()), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(4, 2)), TNN_OK);
+    size_t needed = 77;
+    ck_assert_int_eq(tnn_model_save_onnx_buffer(m, NULL, 0, &needed),
+                     TNN_E_FORMAT);
+    ck_assert_uint_eq(needed, 77);
+    assert_failed_with(TNN_E_FORMAT, "tnn_model_save_onnx_buffer");
+    ck_assert_msg(strstr(tnn_last_error(), "layer 2 (gelu)") != NULL &&
+                      strstr(tnn_last_error(), "operator set 20") != NULL,
+                  "%s", tnn_last_error());
+    char path[] = "/tmp/tinynn-onnx-XXXXXX";
+    int fd = mkdtemp(path) ? 0 : -1;
+    ck_assert_int_eq(fd, 0);
+    char file[64];
+    snprintf(file, sizeof file, "%s/m.onnx", path);
+    ck_assert_int_eq(tnn_model_save_onnx(m, file), TNN_E_FORMAT);
+    assert_failed_with(TNN_E_FORMAT, "tnn_model_save_onnx");
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "gelu"));
+    ck_assert_int_ne(access(file, F_OK), 0);
+    ck_assert_int_eq(rmdir(path), 0);
+    tnn_model_free(m);
+
+    tnn_model *groups = tnn_model_new(8);
+    ck_assert_int_eq(tnn_model_add(groups, tnn_layernorm_new(4)), TNN_OK);
+    ck_assert_int_eq(tnn_model_save_onnx_buffer(groups, NULL, 0, &needed),
+                     TNN_E_FORMAT);
+    ck_assert_msg(strstr(tnn_last_error(), "layer 0 (layernorm)") != NULL,
+                  "%s", tnn_last_error());
+    tnn_model_free(groups);
+    tnn_model *planes = tnn_model_new_image(2, 3, 4);
+    ck_assert_int_eq(tnn_model_add(planes, tnn_layernorm_new(12)), TNN_OK);
+    ck_assert_int_eq(tnn_model_save_onnx_buffer(planes, NULL, 0, &needed),
+                     TNN_E_FORMAT);
+    tnn_model_free(planes);
+}
+END_TEST
+
 Suite *onnx_suite(void)
 {
     Suite *s = suite_create("onnx");
@@ -630,6 +756,8 @@ Suite *onnx_suite(void)
     tcase_add_test(tc, corrupted_bytes_never_crash);
     tcase_add_test(tc, allocation_is_bounded_by_the_file_size);
     tcase_add_test(tc, versions_and_non_models);
+    tcase_add_test(tc, layernorm_round_trip_in_opset_17);
+    tcase_add_test(tc, gelu_and_inner_groups_are_refused);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -6,7 +6,9 @@ predicted with the model, independently of the C code.
 
 CASE.txt holds an input and the expected output in gen_models.py's text
 format. The model must pass onnx.checker.check_model(full_check=True),
-import opset 13, and have one graph input whose batch dimension is
+import opset 13 (opset 17, with IR version 8, when it holds a
+LayerNormalization, and only then), and have one graph input whose batch
+dimension is
 dynamic (a dim_param). It is then evaluated by the small numpy interpreter
 below (float64; no onnxruntime, no onnx reference evaluator, so the check
 does not lean on another implementation of what it checks), and every
@@ -162,6 +164,19 @@ def op_batchnorm(ins, a, _):
         bias.reshape(shape)
 
 
+def op_layernorm(ins, a, opset):
+    if opset < 17:
+        raise CheckError("LayerNormalization in opset %d" % opset)
+    x, scale = ins[0], ins[1]
+    bias = ins[2] if len(ins) > 2 and ins[2] is not None else 0.0
+    axis = a.get("axis", -1) % x.ndim
+    axes = tuple(range(axis, x.ndim))
+    mean = x.mean(axis=axes, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)
+    y = (x - mean) / np.sqrt(var + a.get("epsilon", 1e-5)) * scale + bias
+    return y
+
+
 def op_pad(ins, a, opset):
     if opset < 11:
         pads, value = a["pads"], a.get("value", 0.0)
@@ -239,6 +254,7 @@ OPS = {
     "Flatten": op_flatten,
     "Reshape": op_reshape,
     "BatchNormalization": op_batchnorm,
+    "LayerNormalization": op_layernorm,
     "Dropout": op_dropout,
     "Identity": lambda ins, a, o: ins[0],
     # the chain PyTorch writes for x.view(x.size(0), -1)
@@ -322,8 +338,13 @@ def check(model_path, case_path, fixture):
     except Exception as e:  # checker and shape-inference errors alike
         raise CheckError("onnx.checker: %s" % str(e).strip().splitlines()[0])
     opsets = {o.domain or "ai.onnx": o.version for o in model.opset_import}
-    if not fixture and opsets.get("ai.onnx") != 13:
-        raise CheckError("opset_import %s, not opset 13" % opsets)
+    normalises = any(n.op_type == "LayerNormalization"
+                     for n in model.graph.node)
+    want = (17, 8) if normalises else (13, 7)
+    if not fixture and (opsets.get("ai.onnx"), model.ir_version) != want:
+        raise CheckError("opset_import %s and IR version %d, not opset %d "
+                         "and IR version %d" % (opsets, model.ir_version,
+                                                want[0], want[1]))
     inputs = graph_inputs(model)
     if len(inputs) != 1 or len(model.graph.output) != 1:
         raise CheckError("%d graph inputs and %d outputs, not 1 and 1" % (

@@ -63,16 +63,23 @@ int main(int argc, char **argv)
     const size_t image_dims[4] = {ROWS, 2, 9, 9};
     const size_t conv_dims[4] = {ROWS, 1, 7, 8};
     const size_t rows_dims[2] = {ROWS, 7};
+    const size_t ln_image_dims[4] = {ROWS, 2, 5, 6};
     tnn_model *image = onnx_every_kind_model(), *conv = onnx_conv_same_model(),
-              *rows = onnx_rows_model();
-    int rc = !image || !conv || !rows ||
-             write_case(argv[1], "every_kind", image, 4, image_dims) ||
-             write_case(argv[1], "conv_same", conv, 4, conv_dims) ||
-             write_case(argv[1], "rows", rows, 2, rows_dims);
+              *rows = onnx_rows_model(), *ln = onnx_layernorm_model(),
+              *ln_image = onnx_layernorm_image_model();
+    int rc =
+        !image || !conv || !rows || !ln || !ln_image ||
+        write_case(argv[1], "every_kind", image, 4, image_dims) ||
+        write_case(argv[1], "conv_same", conv, 4, conv_dims) ||
+        write_case(argv[1], "rows", rows, 2, rows_dims) ||
+        write_case(argv[1], "layernorm", ln, 2, rows_dims) ||
+        write_case(argv[1], "layernorm_image", ln_image, 4, ln_image_dims);
     if (rc)
         fprintf(stderr, "export_cases: %s\n", tnn_last_error());
     tnn_model_free(image);
     tnn_model_free(conv);
     tnn_model_free(rows);
+    tnn_model_free(ln);
+    tnn_model_free(ln_image);
     return rc ? 1 : 0;
 }

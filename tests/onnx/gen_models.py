@@ -7,7 +7,8 @@ importer (and, through check_export.py, a cross-check of its exporter).
 Each good model is a sequential chain of layers libtinynn has, exported
 with torch.onnx.export in eval mode at opsets 11, 13 and 17 with a dynamic
 batch (NAME-opsetK.onnx) and, for a few, a fixed batch of 2
-(NAME-opsetK-fixed.onnx); two more are edited with the onnx API
+(NAME-opsetK-fixed.onnx); the LayerNorm models (ln_*) at opset 17 only,
+the first to write it as LayerNormalization; two more are edited with the onnx API
 (dropout_identity-opset13: Dropout and Identity nodes inserted;
 mlp-opset13-typed and cnn-opset13-typed: every tensor, initializers and
 Constant nodes' int64 shapes alike, in float_data/int64_data, not
@@ -47,7 +48,7 @@ SUPPORTED = {"Gemm", "MatMul", "Add", "Relu", "Sigmoid", "Tanh", "LeakyRelu",
              "Softmax", "LogSoftmax", "Dropout", "Identity", "Flatten",
              "BatchNormalization", "Conv", "MaxPool", "AveragePool", "Pad",
              "Reshape", "Shape", "Gather", "Unsqueeze", "Concat", "Constant",
-             "GlobalMaxPool", "GlobalAveragePool"}
+             "GlobalMaxPool", "GlobalAveragePool", "LayerNormalization"}
 
 
 def seed_for(name):
@@ -119,6 +120,36 @@ def bn_mlp():
     return m, (6,)
 
 
+def randomize_ln(ln):
+    """Scale and shift far from the identity they start at."""
+    n = ln.normalized_shape[0]
+    with torch.no_grad():
+        ln.weight.copy_(torch.rand(n) + 0.5)
+        ln.bias.copy_(torch.randn(n) * 0.5)
+
+
+def ln_mlp():
+    m = nn.Sequential(nn.Linear(6, 8), nn.LayerNorm(8), nn.ReLU(),
+                      nn.Linear(8, 4), nn.LayerNorm(4, eps=1e-3),
+                      nn.Softmax(dim=1))
+    randomize_ln(m[1])
+    randomize_ln(m[4])
+    return m, (6,)
+
+
+def ln_cnn():
+    # 7x8 -> conv 3@5x6 -> LayerNorm over the image rows (6) -> flatten
+    m = nn.Sequential(nn.Conv2d(2, 3, 3), nn.LayerNorm(6), nn.ReLU(),
+                      nn.Flatten(), nn.Linear(3 * 5 * 6, 4))
+    randomize_ln(m[1])
+    return m, (2, 7, 8)
+
+
+def bad_ln():
+    # before operator set 17 LayerNorm is written as its arithmetic
+    return nn.Sequential(nn.Linear(6, 8), nn.LayerNorm(8)), (6,)
+
+
 def cnn():
     # 14x14 -> conv 14x14x4 -> pool 7x7 -> conv/2 3x3x6 -> pool 1x1x6
     m = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(),
@@ -188,13 +219,17 @@ GOOD = [("mlp", mlp, True), ("mlp_act", mlp_act, False),
         ("matmul_add", matmul_add, False), ("bn_mlp", bn_mlp, True),
         ("cnn", cnn, True), ("cnn_bn", cnn_bn, False),
         ("cnn_avgpad", cnn_avgpad, True), ("cnn_global", cnn_global, False),
-        ("cnn_gap", cnn_gap, True)]
+        ("cnn_gap", cnn_gap, True), ("ln_mlp", ln_mlp, True),
+        ("ln_cnn", ln_cnn, False)]
+# Models exported only at some opsets: LayerNorm is one LayerNormalization
+# node from opset 17 on (before, its arithmetic: bad_ln).
+OPSETS_OF = {"ln_mlp": (17,), "ln_cnn": (17,)}
 # name, builder, the op type the importer's error must name (None: the
 # first op it does not support); for bad_double, the type it refuses
 BAD = [("bad_branch", bad_branch, "Add"), ("bad_op", bad_op, None),
        ("bad_groups", bad_groups, "Conv"),
        ("bad_dilation", bad_dilation, "Conv"),
-       ("bad_double", bad_double, "DOUBLE")]
+       ("bad_double", bad_double, "DOUBLE"), ("bad_ln", bad_ln, None)]
 
 
 def export(model, example, path, opset, dynamic):
@@ -219,6 +254,8 @@ def assert_ops(name, model):
         assert "BatchNormalization" in ops, ops
     if name == "cnn_avgpad":
         assert "AveragePool" in ops and "Pad" in ops, ops
+    if name.startswith("ln_"):
+        assert "LayerNormalization" in ops, ops
 
 
 def write_case(path, comment, transform, x, y):
@@ -304,7 +341,7 @@ def main():
         transform = "exp" if isinstance(last, nn.LogSoftmax) else "none"
         with torch.no_grad():
             results = {k: model(x) for k, x in cases.items()}
-        for opset in OPSETS:
+        for opset in OPSETS_OF.get(name, OPSETS):
             for dynamic in (True, False) if fixed else (True,):
                 stem = "%s-opset%d%s" % (name, opset, "" if dynamic else
                                          "-fixed")

@@ -19,11 +19,16 @@ static inline void onnx_fill(tnn_tensor *t, unsigned seed, float offset)
     }
 }
 
-/* Batch-norm statistics that are not the identity's. */
+/* Batch-norm statistics that are not the identity's; layer-norm scales
+ * and shifts too. */
 static inline void onnx_vary_batchnorm(tnn_model *m)
 {
     for (size_t i = 0; i < tnn_model_num_layers(m); i++) {
         tnn_layer *l = tnn_model_layer(m, i);
+        if (tnn_layer_kind(l) == TNN_LAYER_LAYERNORM) {
+            onnx_fill(tnn_layer_param(l, 0), 17u + (unsigned)i, 1.0f);
+            onnx_fill(tnn_layer_param(l, 1), 19u + (unsigned)i, 0.0f);
+        }
         if (tnn_layer_kind(l) != TNN_LAYER_BATCHNORM)
             continue;
         onnx_fill(tnn_batchnorm_running_mean(l), 7u + (unsigned)i, 0.0f);
@@ -86,6 +91,35 @@ static inline tnn_model *onnx_rows_model(void)
     tnn_layer *layers[] = {
         tnn_dense_new(7, 6),   tnn_batchnorm_new(6), tnn_relu_new(),
         tnn_dropout_new(0.5f), tnn_dense_new(6, 2),  tnn_sigmoid_new(),
+    };
+    return onnx_add_all(m, layers, sizeof layers / sizeof layers[0]) ? NULL
+                                                                     : m;
+}
+
+/* Layer normalisation (since 1.9; operator set 17) over rows and over
+ * the rows of images, with eps other than the default. */
+static inline tnn_model *onnx_layernorm_model(void)
+{
+    tnn_model *m = tnn_model_new(7);
+    tnn_layer *ln = tnn_layernorm_new(8);
+    if (ln && tnn_layernorm_set_eps(ln, 1e-3f) != TNN_OK)
+        return NULL;
+    tnn_layer *layers[] = {
+        tnn_dense_new(7, 8),  ln, tnn_tanh_new(), tnn_dense_new(8, 4),
+        tnn_layernorm_new(4),
+    };
+    return onnx_add_all(m, layers, sizeof layers / sizeof layers[0]) ? NULL
+                                                                     : m;
+}
+
+static inline tnn_model *onnx_layernorm_image_model(void)
+{
+    tnn_model *m = tnn_model_new_image(2, 5, 6);
+    tnn_layer *layers[] = {
+        tnn_layernorm_new(6), tnn_conv2d_new(2, 3, 3, 3, 1, TNN_PADDING_VALID),
+        tnn_relu_new(),       tnn_layernorm_new(4),
+        tnn_flatten_new(),    tnn_dense_new(3 * 3 * 4, 5),
+        tnn_softmax_new(),
     };
     return onnx_add_all(m, layers, sizeof layers / sizeof layers[0]) ? NULL
                                                                      : m;
