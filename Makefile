@@ -146,7 +146,7 @@ endif
 
 # --- BLAS ---------------------------------------------------------------------
 BLAS ?= openblas
-MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+MULTIARCH := $(shell $(CC) $(CFLAGS) -print-multiarch 2>/dev/null)
 ifeq ($(BLAS),openblas)
 BLAS_CFLAGS = $(shell pkg-config --cflags openblas 2>/dev/null) -DTNN_HAVE_OPENBLAS
 # With OpenMP threads, Debian's OpenMP build of OpenBLAS
@@ -235,7 +235,8 @@ $(STATIC): $(LIB_OBJS)
 	ar rcs $@ $^
 
 # The .pc and CMake files name the install places, so they are made at
-# install time: $(call subst_places,TEMPLATE) > FILE.
+# install time: $(call subst_places,TEMPLATE) > FILE. (PREFIX and the
+# other places must not hold spaces, as anywhere in make.)
 space := $(subst ,, )
 subst_places = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
@@ -243,7 +244,7 @@ subst_places = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	-e 's|@MPI_MAJOR@|$(firstword $(subst ., ,$(MPI_VERSION)))|' \
 	-e 's|@MPI_PC@|$(MPI_PC)|' -e 's|@SIZEOF_VOID_P@|$(SIZEOF_VOID_P)|' \
 	-e 's|@LIBS_PRIVATE@|$(if $(findstring .cmake,$(1)),$(subst $(space),;,$(strip $(LIBS_PRIVATE))),$(LIBS_PRIVATE))|' $(1)
-SIZEOF_VOID_P = $(shell echo __SIZEOF_POINTER__ | $(CC) -E -P -x c - | tr -d ' ')
+SIZEOF_VOID_P = $(shell echo __SIZEOF_POINTER__ | $(CC) $(CFLAGS) -E -P -x c - | tr -d ' ')
 
 # --- the MPI companion's rules -------------------------------------------------
 mpi-lib: $(MPI_SHARED) $(BUILD)/$(MPI_SONAME) $(BUILD)/libtinynn-mpi.so $(MPI_STATIC)
@@ -347,6 +348,8 @@ install: lib man
 	for f in tinynnConfig tinynnConfigVersion tinynnTargets; do \
 	    $(call subst_places,cmake/$$f.cmake.in) > $(DESTDIR)$(CMAKEDIR)/$$f.cmake || exit 1; \
 	done
+	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/tinynn.pc $(DESTDIR)$(PKGCONFIGDIR)/tinynn-static.pc \
+	    $(DESTDIR)$(CMAKEDIR)/*.cmake
 	install -m 644 $(addprefix $(MAN_DIR)/,$(addsuffix .3,$(CORE_PAGES))) \
 	    $(DESTDIR)$(MANDIR)/man3
 ifeq ($(MPI),1)
@@ -358,6 +361,7 @@ ifeq ($(MPI),1)
 	$(call subst_places,libtinynn-mpi.pc.in) > $(DESTDIR)$(PKGCONFIGDIR)/tinynn-mpi.pc
 	$(call subst_places,cmake/tinynn-mpiTargets.cmake.in) > \
 	    $(DESTDIR)$(CMAKEDIR)/tinynn-mpiTargets.cmake
+	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/tinynn-mpi.pc $(DESTDIR)$(CMAKEDIR)/tinynn-mpiTargets.cmake
 	install -m 644 $(addprefix $(MAN_DIR)/,$(addsuffix .3,$(MPI_PAGES))) \
 	    $(DESTDIR)$(MANDIR)/man3
 endif
@@ -381,7 +385,7 @@ uninstall:
 # libtinynn1, libtinynn-dev, libtinynn-mpi1 and libtinynn-mpi-dev (debian/),
 # built from a copy of the tree and checked by lintian, into $(BUILD)/deb.
 DEB_DEPS := dpkg-dev debhelper lintian libdnnl-dev libopenmpi-dev zlib1g-dev \
-	mandoc
+	mandoc cmake
 deb:
 	@bash scripts/install-deps.sh $(DEB_DEPS)
 	bash scripts/deb.sh $(BUILD)/deb

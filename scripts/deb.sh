@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Build the Debian packages (debian/) from a copy of the working tree in
-# OUTDIR/src, with dpkg-buildpackage -us -uc -b, and check them with
-# lintian: any error or warning fails (the accepted ones are overridden,
-# with their reasons, in debian/*.lintian-overrides). The packages end up
-# in OUTDIR, their debug symbols in OUTDIR/dbgsym.
+# Build the Debian packages (debian/) from a copy of the working tree, with
+# dpkg-buildpackage -us -uc -b, and check them with lintian: any error or
+# warning fails (a tag accepted for a reason would go, with the reason,
+# into debian/<package>.lintian-overrides; none is needed today). The
+# packages end up in OUTDIR, their debug symbols in OUTDIR/dbgsym; what a
+# previous run left there is replaced, nothing else in OUTDIR is touched.
 #
 #   scripts/deb.sh OUTDIR
 set -euo pipefail
@@ -11,12 +12,14 @@ out=${1:?usage: scripts/deb.sh OUTDIR}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 version=$(sed -n '1s/^libtinynn (\([^)]*\)).*/\1/p' debian/changelog)
-src="$out/src/libtinynn-$version"
 
-# A copy without build trees, downloaded data or version control, so that
-# the packages are built from the sources alone and the tree stays clean.
-rm -rf "$out"
-mkdir -p "$src"
+# A copy without build trees, downloaded data or version control, outside
+# the tree, so that the packages are built from the sources alone and the
+# tree stays clean.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+src="$work/libtinynn-$version"
+mkdir "$src"
 tar -cf - --exclude-vcs --exclude='./build*' --exclude=./data \
     --exclude=./out --exclude='./.ci' . | tar -xf - -C "$src"
 
@@ -24,12 +27,15 @@ cd "$src"
 dpkg-checkbuilddeps
 DEB_BUILD_OPTIONS="parallel=$(nproc) ${DEB_BUILD_OPTIONS:-}" \
     dpkg-buildpackage -us -uc -b
-cd "$out/src"
+cd "$work"
 lintian --fail-on error,warning --display-level '>=warning' ./*.changes
-mkdir -p "$out/dbgsym"
-mv ./*-dbgsym_*.deb "$out/dbgsym/"
+
+rm -f "$out"/libtinynn*.deb "$out"/libtinynn*.changes "$out"/libtinynn*.buildinfo
+rm -rf "$out/dbgsym"
+mkdir "$out/dbgsym"
+shopt -s nullglob
+dbgsym=(./*-dbgsym_*.deb)
+[ ${#dbgsym[@]} -eq 0 ] || mv "${dbgsym[@]}" "$out/dbgsym/"
 mv ./*.deb ./*.changes ./*.buildinfo "$out/"
-cd "$out"
-rm -rf src
 echo "deb: built and lintian-clean in $out:"
-ls -1 ./*.deb
+ls -1 "$out"/*.deb
