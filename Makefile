@@ -453,21 +453,12 @@ endif
 deps:
 	@bash scripts/install-deps.sh
 
-# The whole suite under valgrind's memcheck, in one process (no fork) so
-# that every test is seen; any error or definite leak fails. The loaders'
-# tests that run a child with a deadline get 30 s instead of 3: memcheck
-# scans the child's whole inherited heap for leaks when it exits. oneDNN
-# runs its SSE4.1 kernels there: its AVX2 code (valgrind offers no
-# AVX-512) loads the tails of rows with masked vector loads, which memcheck
-# counts as reads of the whole vector, past the end of oneDNN's own
-# buffers.
+# The whole suite under valgrind's memcheck, each suite in a process of
+# its own and as many at a time as there are cores (tests/valgrind.sh);
+# any error or definite leak fails.
 valgrind: deps
 	@$(MAKE) --no-print-directory SANITIZE= $(TEST_BIN)
-	CK_FORK=no CK_DEFAULT_TIMEOUT=600 TNN_TEST_CHILD_SECONDS=30 \
-	    DNNL_MAX_CPU_ISA=SSE41 \
-	    valgrind -q --leak-check=full \
-	    --errors-for-leak-kinds=definite,indirect --error-exitcode=1 \
-	    $(TEST_BIN)
+	BUILD='$(BUILD)' bash tests/valgrind.sh
 
 # libFuzzer targets for the model loader and the IDX, CSV and ONNX readers.
 FUZZ_SECONDS ?= 60

@@ -14,6 +14,10 @@
  * suite keeps that cost inside the suite that causes it; every test still
  * runs in its own process with leak checking. With CK_FORK=no (valgrind)
  * all run in this one process, as before.
+ *
+ * CK_RUN_SUITE names one suite (its X name in testutil.h is the name it
+ * gives suite_create): the others are not made or run, so that make
+ * valgrind can run the suites in processes of their own side by side.
  */
 #define _POSIX_C_SOURCE 200809L /* fork() */
 #include <errno.h>
@@ -97,21 +101,35 @@ static struct tally run_suite_in_runner(size_t i)
     return t;
 }
 
+/* Every suite, or the one named, in one runner in this process (CK_FORK=no,
+ * as under valgrind). */
+static int run_in_this_process(const char *only)
+{
+    SRunner *runner = NULL;
+    for (size_t i = 0; i < NUM_SUITES; i++) {
+        if (only && strcmp(only, suites[i].name) != 0)
+            continue;
+        if (!runner)
+            runner = srunner_create(suites[i].make());
+        else
+            srunner_add_suite(runner, suites[i].make());
+    }
+    if (!runner) {
+        fprintf(stderr, "check_main: no suite named %s\n", only);
+        return EXIT_FAILURE;
+    }
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
 int main(void)
 {
-    const char *fork_mode = getenv("CK_FORK");
-    if (fork_mode && strcmp(fork_mode, "no") == 0) {
-        SRunner *runner = srunner_create(suites[0].make());
-        for (size_t i = 1; i < NUM_SUITES; i++)
-            srunner_add_suite(runner, suites[i].make());
-        srunner_run_all(runner, CK_NORMAL);
-        int failed = srunner_ntests_failed(runner);
-        srunner_free(runner);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-    }
-    /* CK_RUN_SUITE names one suite (its X name in testutil.h is the name
-     * it gives suite_create): the others' runners are not started. */
     const char *only = getenv("CK_RUN_SUITE");
+    const char *fork_mode = getenv("CK_FORK");
+    if (fork_mode && strcmp(fork_mode, "no") == 0)
+        return run_in_this_process(only);
     struct tally all = {0, 0, 0};
     for (size_t i = 0; i < NUM_SUITES; i++) {
         if (only && strcmp(only, suites[i].name) != 0)
@@ -124,9 +142,9 @@ int main(void)
     /* Check's own summary line (and percentage), over all the suites. */
     int passed = all.run - all.failures - all.errors;
     int percent = all.failures == 0 && all.errors == 0 ? 100
-                  : all.run > 0 && passed > 0      ? passed * 100 / all.run
-                                                   : 0;
-    printf("All suites: %d%%: Checks: %d, Failures: %d, Errors: %d\n",
-           percent, all.run, all.failures, all.errors);
+                  : all.run > 0 && passed > 0          ? passed * 100 / all.run
+                                                       : 0;
+    printf("All suites: %d%%: Checks: %d, Failures: %d, Errors: %d\n", percent,
+           all.run, all.failures, all.errors);
     return all.failures == 0 && all.errors == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
