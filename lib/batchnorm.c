@@ -26,7 +26,7 @@ struct batchnorm {
     bool pending;
     /* Normalised inputs of the last training batch, for backward. */
     float *xhat;
-    size_t xhat_rows;
+    size_t xhat_cap;
     /* Synchronised over replicas: what a sum carries (2 C + 1 floats),
      * and the values per channel of the global batch. */
     float *sync_buf;
@@ -37,7 +37,7 @@ static int batchnorm_reserve(tnn_layer *layer, const char *func, size_t n)
 {
     struct batchnorm *bn = layer->impl;
     float *xhat =
-        tnn__grow_rows(func, "normalised inputs", bn->xhat, &bn->xhat_rows, n,
+        tnn__grow_rows(func, "normalised inputs", bn->xhat, &bn->xhat_cap, n,
                        layer->in_features, sizeof *xhat);
     if (!xhat)
         return TNN_E_NOMEM;
@@ -520,12 +520,9 @@ int tnn_batchnorm_set_eps(tnn_layer *layer, float eps)
     struct batchnorm *bn = as_batchnorm(__func__, layer);
     if (!bn)
         return TNN_E_INVALID;
-    if (tnn__layer_check_idle(__func__, layer) != TNN_OK)
-        return TNN_E_STATE;
-    if (!(eps > 0.0f) || !isfinite(eps))
-        return tnn__fail(TNN_E_INVALID, __func__,
-                         "eps is %g; it must be positive and finite",
-                         (double)eps);
+    int status = tnn__check_eps(__func__, layer, eps);
+    if (status != TNN_OK)
+        return status;
     bn->eps = eps;
     return TNN_OK;
 }

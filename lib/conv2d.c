@@ -368,6 +368,23 @@ static void conv2d_destroy(tnn_layer *layer)
 #endif
 }
 
+/* The patches and oneDNN's primitives are those of the image size the
+ * layer was bound to; bound to another, it makes them anew. */
+static void conv2d_unbind(tnn_layer *layer)
+{
+    struct conv2d *c = layer->impl;
+    tnn__free(c->col);
+    tnn__free(c->tmp);
+    c->col = c->tmp = NULL;
+    c->col_images = 0;
+    c->col_is_batch = false;
+    c->rows_cap = 0;
+#ifdef TNN_HAVE_DNNL
+    tnn__dnnl_conv_free(c->dnnl);
+    c->dnnl = NULL;
+#endif
+}
+
 /* The patch rows and the channels-last product of one image. */
 static size_t conv2d_scratch(const tnn_layer *layer)
 {
@@ -476,6 +493,7 @@ const struct tnn__layer_ops tnn__conv2d_ops = {
     .backward = conv2d_backward,
     .init = conv2d_init,
     .destroy = conv2d_destroy,
+    .unbind = conv2d_unbind,
     .sample_scratch = conv2d_scratch,
     .since_format = 2,
     .config_words = 8,

@@ -10,15 +10,14 @@ struct dropout {
     float rate;
     /* 0 or 1 / (1 - rate) per element of the last training batch. */
     float *mask;
-    size_t mask_rows;
+    size_t mask_cap;
 };
 
 static int dropout_reserve(tnn_layer *layer, const char *func, size_t n)
 {
     struct dropout *d = layer->impl;
-    float *mask =
-        tnn__grow_rows(func, "a dropout mask", d->mask, &d->mask_rows, n,
-                       layer->in_features, sizeof *mask);
+    float *mask = tnn__grow_rows(func, "a dropout mask", d->mask, &d->mask_cap,
+                                 n, layer->in_features, sizeof *mask);
     if (!mask)
         return TNN_E_NOMEM;
     d->mask = mask;

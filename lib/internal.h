@@ -74,7 +74,8 @@ int tnn__check_tensor(const char *func, const char *name, const tnn_tensor *t);
 #define TNN_MAX_BLAS_DIM ((size_t)0x7fffffff)
 
 /* ---- shapes (layer.c) ----------------------------------------------------
- * The shape of one sample: (features) or (channels, height, width). Batches
+ * The shape of one sample: (features), (time, features) or (channels,
+ * height, width). Batches
  * are rows of the product of the dims, so that every layer works on flat
  * rows and only the kinds that care look at the dims. */
 #define TNN_MAX_SAMPLE_DIMS 3
@@ -88,7 +89,7 @@ struct tnn__shape {
 size_t tnn__shape_size(const struct tnn__shape *s);
 bool tnn__shape_equal(const struct tnn__shape *a, const struct tnn__shape *b);
 
-/* "(512)" or "(32, 26, 26)" into buf. */
+/* "(512)", "(28, 128)" or "(32, 26, 26)" into buf. */
 const char *tnn__shape_text(const struct tnn__shape *s, char *buf,
                             size_t size);
 
@@ -190,6 +191,10 @@ struct tnn__layer_ops {
     void (*init)(tnn_layer *layer, tnn_rng *rng);
     /* Free the kind's private state; NULL if there is none. */
     void (*destroy)(tnn_layer *layer);
+    /* Forget per-batch state made for the input shape the layer loses
+     * (tnn__layer_unbind()), which tnn__grow_rows() does not cover; NULL
+     * if there is none. */
+    void (*unbind)(tnn_layer *layer);
     /* The sums over the replicas that a synchronised forward (forward
      * true) or backward of this layer makes, each with nothing to add:
      * for a replica with no rows, which must still take part. NULL for
@@ -269,7 +274,7 @@ struct tnn__layer_ops {
     void (*onnx_node)(const tnn_layer *layer, struct tnn__onnx_node *node);
 };
 
-#define TNN_LAYER_MAX_PARAMS 2
+#define TNN_LAYER_MAX_PARAMS 4
 
 struct tnn_layer {
     const struct tnn__layer_ops *ops;
@@ -360,16 +365,23 @@ void tnn__layer_zero_grad(tnn_layer *layer);
 void *tnn__layer_impl_of(const char *func, const tnn_layer *layer,
                          const struct tnn__layer_ops *ops);
 
+/* A normalising kind's eps setter: TNN_E_STATE while layer's model trains,
+ * TNN_E_INVALID unless eps is positive and finite; TNN_OK otherwise. */
+int tnn__check_eps(const char *func, const tnn_layer *layer, float eps);
+
 /* Arguments of a kind's set_init: layer of that kind, an enum tnn_init,
  * a finite constant. */
 int tnn__check_init(const char *func, const tnn_layer *layer,
                     const struct tnn__layer_ops *ops, int init, float value);
 
 /* A buffer of n rows of per_row elements of size bytes: buffer itself
- * when it holds *rows_cap >= n rows, else a zeroed new one (buffer is then
- * freed). NULL on failure, buffer kept; what names it in messages. */
+ * when its *cap elements are enough, else a zeroed new one (buffer is then
+ * freed, *cap updated). The capacity counts elements, not rows, so that a
+ * layer bound again to wider rows (taken out of a model and added to
+ * another) gets a buffer for them. NULL on failure, buffer kept; what
+ * names it in messages. */
 void *tnn__grow_rows(const char *func, const char *what, void *buffer,
-                     size_t *rows_cap, size_t n, size_t per_row, size_t size);
+                     size_t *cap, size_t n, size_t per_row, size_t size);
 
 /* Set a layer's shapes at construction (dense: fixed widths). */
 void tnn__layer_set_shapes(tnn_layer *layer, const struct tnn__shape *in,

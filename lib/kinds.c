@@ -23,7 +23,8 @@
     X(TNN_LAYER_LEAKY_RELU, leaky_relu)                                       \
     X(TNN_LAYER_ZEROPAD2D, zeropad2d)                                         \
     X(TNN_LAYER_LAYERNORM, layernorm)                                         \
-    X(TNN_LAYER_GELU, gelu)
+    X(TNN_LAYER_GELU, gelu)                                                   \
+    X(TNN_LAYER_LSTM, lstm)
 
 #define DECLARE_OPS(number, name)                                             \
     extern const struct tnn__layer_ops tnn__##name##_ops;

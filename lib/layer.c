@@ -77,6 +77,8 @@ const char *tnn__shape_text(const struct tnn__shape *s, char *buf, size_t size)
     if (s->ndim == 3)
         snprintf(buf, size, "(%zu, %zu, %zu)", s->dims[0], s->dims[1],
                  s->dims[2]);
+    else if (s->ndim == 2)
+        snprintf(buf, size, "(%zu, %zu)", s->dims[0], s->dims[1]);
     else
         snprintf(buf, size, "(%zu)", s->ndim ? s->dims[0] : (size_t)0);
     return buf;
@@ -129,6 +131,17 @@ void *tnn__layer_impl_of(const char *func, const tnn_layer *layer,
     return layer->impl;
 }
 
+int tnn__check_eps(const char *func, const tnn_layer *layer, float eps)
+{
+    if (tnn__layer_check_idle(func, layer) != TNN_OK)
+        return TNN_E_STATE;
+    if (!(eps > 0.0f) || !isfinite(eps))
+        return tnn__fail(TNN_E_INVALID, func,
+                         "eps is %g; it must be positive and finite",
+                         (double)eps);
+    return TNN_OK;
+}
+
 int tnn__check_init(const char *func, const tnn_layer *layer,
                     const struct tnn__layer_ops *ops, int init, float value)
 {
@@ -144,20 +157,20 @@ int tnn__check_init(const char *func, const tnn_layer *layer,
 }
 
 void *tnn__grow_rows(const char *func, const char *what, void *buffer,
-                     size_t *rows_cap, size_t n, size_t per_row, size_t size)
+                     size_t *cap, size_t n, size_t per_row, size_t size)
 {
-    if (n <= *rows_cap)
-        return buffer;
     size_t count;
-    void *grown =
-        tnn__mul_size(n, per_row, &count) ? tnn__calloc(count, size) : NULL;
+    bool fits = tnn__mul_size(n, per_row, &count);
+    if (fits && count <= *cap && buffer)
+        return buffer;
+    void *grown = fits ? tnn__calloc(count ? count : 1, size) : NULL;
     if (!grown) {
         tnn__fail(TNN_E_NOMEM, func, "cannot allocate %s for %zu rows of %zu",
                   what, n, per_row);
         return NULL;
     }
     tnn__free(buffer);
-    *rows_cap = n;
+    *cap = count;
     return grown;
 }
 
@@ -216,6 +229,8 @@ void tnn__layer_unbind(tnn_layer *layer)
 {
     if (!layer->bound_by_input)
         return;
+    if (layer->ops->unbind)
+        layer->ops->unbind(layer);
     layer->in_shape.ndim = 0;
     layer->out_shape.ndim = 0;
     layer->in_features = layer->unbound_in;
@@ -444,17 +459,18 @@ static int check_rows(const char *func, const char *name, const tnn_tensor *t,
     return TNN_OK;
 }
 
-/* The sample shape of a batch tensor: (n, f) gives (f), (n, c, h, w) gives
- * (c, h, w). */
+/* The sample shape of a batch tensor: (n, f) gives (f), (n, t, f) gives
+ * (t, f) and (n, c, h, w) gives (c, h, w). */
 static int sample_shape(const char *func, const tnn_tensor *t,
                         struct tnn__shape *s)
 {
     if (!t)
         return tnn__fail(TNN_E_INVALID, func, "in is NULL");
-    if (t->ndim != 2 && t->ndim != 4)
+    if (t->ndim < 2 || t->ndim > 4)
         return tnn__fail(TNN_E_SHAPE, func,
-                         "in has %d dims; expected (rows, features) or "
-                         "(rows, channels, height, width)",
+                         "in has %d dims; expected (rows, features), (rows, "
+                         "time, features) or (rows, channels, height, "
+                         "width)",
                          t->ndim);
     s->ndim = t->ndim - 1;
     for (int i = 0; i < s->ndim; i++)

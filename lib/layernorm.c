@@ -2,23 +2,65 @@
  * Layer normalisation, as PyTorch's LayerNorm(features) computes it: each
  * consecutive group of `features` values of a row (the last dimension) is
  * normalised by its own mean and biased variance, then scaled by gamma and
- * shifted by beta, both `features` long. Nothing is kept between the
- * passes: the backward works the groups' statistics out again from the
- * input, so the layer needs no per-batch state. Sums are in double, the
- * variance in two passes, so that the output agrees with a computation in
- * double to float rounding.
+ * shifted by beta, both `features` long. Sums are in double, the variance
+ * in two passes, so that the output agrees with a computation in double
+ * to float rounding.
+ *
+ * A training forward keeps each group's mean and 1 / sqrt(variance + eps),
+ * as the doubles it computed, in a per-batch buffer (two per group, made
+ * by reserve): the backward needs them for every value, and working them
+ * out again from the input would take two more passes over it, each a
+ * chain of dependent additions. An evaluation forward keeps nothing, so
+ * that prediction needs no buffer.
+ *
+ * Both passes split the groups over threads; each group's values depend
+ * on that group alone. The parameter gradients are sums over every group,
+ * which a second split, over the features, makes: each feature's sums walk
+ * the groups in order, so that they do not depend on the thread count.
  */
 #include <math.h>
 #include <string.h>
 
 #include "internal.h"
 
+/* A value costs about 2 ns each way (chains of dependent sums in double):
+ * below this many values per thread, waking another costs more than it
+ * saves. */
+#define LN_MIN_VALUES_PER_THREAD ((size_t)1 << 14)
+
+/* Features per part of the parameter gradients' split: the range one
+ * thread takes is a whole number of these. */
+#define LN_FEATURE_BLOCK ((size_t)8)
+
+/* Features whose sums one walk over the groups makes, in local doubles:
+ * a thread's range goes in walks of this many, each reading 256 bytes of
+ * every group, rather than in blocks that would fetch each cache line of
+ * the input twice. */
+#define LN_FEATURE_CHUNK ((size_t)64)
+
 struct layernorm {
     size_t features;
     float eps;
-    /* Parameter gradients of one backward, summed in double. */
-    double *dgamma;
-    double *dbeta;
+    /* Per group of the last training batch: the mean and 1 / sqrt(var +
+     * eps) side by side (stats_cap values). */
+    double *stats;
+    size_t stats_cap;
+};
+
+/* One pass over a batch of groups, of which threads take ranges. */
+struct ln_pass {
+    size_t features;
+    size_t groups;
+    double eps;
+    const float *x;
+    const float *gamma;
+    const float *beta; /* forward */
+    const float *dout; /* backward */
+    float *y;          /* forward: the output; backward: the input gradient */
+    double *stats;     /* forward: NULL when evaluating */
+    float *dgamma;     /* backward: the parameter gradients */
+    float *dbeta;
+    bool accumulate;
 };
 
 /* Mean and 1 / sqrt(biased variance + eps) of one group of n values. */
@@ -54,66 +96,166 @@ static int layernorm_bind(const tnn_layer *layer, const char *func,
     return TNN_OK;
 }
 
-static void layernorm_forward(tnn_layer *layer, const float *in, float *out,
-                              size_t n, bool training, tnn_rng *rng)
+/* The statistics of n rows. */
+static int layernorm_reserve(tnn_layer *layer, const char *func, size_t n)
 {
-    (void)training;
-    (void)rng;
+    struct layernorm *ln = layer->impl;
+    size_t width = 2 * (layer->in_features / ln->features);
+    double *stats = tnn__grow_rows(func, "layernorm statistics", ln->stats,
+                                   &ln->stats_cap, n, width, sizeof *stats);
+    if (!stats)
+        return TNN_E_NOMEM;
+    ln->stats = stats;
+    return TNN_OK;
+}
+
+/* Two doubles a group, counted as the floats they take. */
+static size_t layernorm_scratch(const tnn_layer *layer)
+{
     const struct layernorm *ln = layer->impl;
-    const size_t f = ln->features, groups = n * (layer->in_features / f);
-    const float *gamma = layer->param[0]->data, *beta = layer->param[1]->data;
-    for (size_t g = 0; g < groups; g++) {
-        const float *x = in + g * f;
-        float *y = out + g * f;
+    size_t values;
+    return tnn__mul_size(layer->in_features / ln->features, 4, &values)
+               ? values
+               : SIZE_MAX;
+}
+
+static struct ln_pass make_pass(const tnn_layer *layer, const float *in,
+                                size_t n)
+{
+    const struct layernorm *ln = layer->impl;
+    return (struct ln_pass){
+        .features = ln->features,
+        .groups = n * (layer->in_features / ln->features),
+        .eps = ln->eps,
+        .x = in,
+        .gamma = layer->param[0]->data,
+        .beta = layer->param[1]->data,
+    };
+}
+
+/* Groups that make a thread's share worth waking it. */
+static size_t min_groups(const struct ln_pass *pass)
+{
+    return LN_MIN_VALUES_PER_THREAD / pass->features + 1;
+}
+
+static void forward_groups(void *arg, size_t begin, size_t end)
+{
+    const struct ln_pass *p = arg;
+    const size_t f = p->features;
+    for (size_t g = begin; g < end; g++) {
+        const float *x = p->x + g * f;
+        float *y = p->y + g * f;
         double mean, inv_std;
-        group_moments(x, f, ln->eps, &mean, &inv_std);
+        group_moments(x, f, p->eps, &mean, &inv_std);
+        if (p->stats) {
+            p->stats[2 * g] = mean;
+            p->stats[2 * g + 1] = inv_std;
+        }
         for (size_t j = 0; j < f; j++)
-            y[j] = (float)((double)gamma[j] * ((x[j] - mean) * inv_std) +
-                           beta[j]);
+            y[j] = (float)((double)p->gamma[j] * ((x[j] - mean) * inv_std) +
+                           p->beta[j]);
     }
 }
 
+static void layernorm_forward(tnn_layer *layer, const float *in, float *out,
+                              size_t n, bool training, tnn_rng *rng)
+{
+    (void)rng;
+    struct layernorm *ln = layer->impl;
+    struct ln_pass pass = make_pass(layer, in, n);
+    pass.y = out;
+    pass.stats = training ? ln->stats : NULL;
+    tnn__parallel_for(pass.groups, min_groups(&pass), forward_groups, &pass);
+}
+
 /* Per group, with xhat = (x - mean) * inv_std and g = gamma * dout:
- * dx = inv_std * (g - mean(g) - xhat * mean(g * xhat)); dgamma sums
- * dout * xhat and dbeta dout over every group of the batch. */
+ * dx = inv_std * (g - mean(g) - xhat * mean(g * xhat)). */
+static void input_gradient_groups(void *arg, size_t begin, size_t end)
+{
+    const struct ln_pass *p = arg;
+    const size_t f = p->features;
+    for (size_t g = begin; g < end; g++) {
+        const float *x = p->x + g * f, *dy = p->dout + g * f;
+        const double mean = p->stats[2 * g], inv_std = p->stats[2 * g + 1];
+        double s1 = 0.0, s2 = 0.0;
+        for (size_t j = 0; j < f; j++) {
+            double xhat = (x[j] - mean) * inv_std;
+            double gj = (double)p->gamma[j] * dy[j];
+            s1 += gj;
+            s2 += gj * xhat;
+        }
+        s1 /= (double)f;
+        s2 /= (double)f;
+        float *dx = p->y + g * f;
+        for (size_t j = 0; j < f; j++) {
+            double xhat = (x[j] - mean) * inv_std;
+            double gj = (double)p->gamma[j] * dy[j];
+            dx[j] = (float)(inv_std * (gj - s1 - xhat * s2));
+        }
+    }
+}
+
+/* dgamma (the sum of dout * xhat) and dbeta (of dout) of the w features
+ * from `first`, over every group in order. */
+static void column_sums(const struct ln_pass *p, size_t first, size_t w)
+{
+    const size_t f = p->features;
+    double dg[LN_FEATURE_CHUNK] = {0}, db[LN_FEATURE_CHUNK] = {0};
+    for (size_t g = 0; g < p->groups; g++) {
+        const float *x = p->x + g * f + first, *dy = p->dout + g * f + first;
+        const double mean = p->stats[2 * g], inv_std = p->stats[2 * g + 1];
+        for (size_t j = 0; j < w; j++) {
+            double xhat = (x[j] - mean) * inv_std;
+            dg[j] += dy[j] * xhat;
+            db[j] += dy[j];
+        }
+    }
+    float *dgamma = p->dgamma + first, *dbeta = p->dbeta + first;
+    for (size_t j = 0; j < w; j++) {
+        dgamma[j] = (p->accumulate ? dgamma[j] : 0.0f) + (float)dg[j];
+        dbeta[j] = (p->accumulate ? dbeta[j] : 0.0f) + (float)db[j];
+    }
+}
+
+/* The parameter gradients of feature blocks [begin, end). */
+static void parameter_gradient_blocks(void *arg, size_t begin, size_t end)
+{
+    const struct ln_pass *p = arg;
+    size_t first = begin * LN_FEATURE_BLOCK;
+    size_t last = end * LN_FEATURE_BLOCK;
+    if (last > p->features)
+        last = p->features;
+    for (size_t j = first; j < last; j += LN_FEATURE_CHUNK)
+        column_sums(p, j,
+                    last - j < LN_FEATURE_CHUNK ? last - j : LN_FEATURE_CHUNK);
+}
+
+/* The parameter gradients first, which read dout and in: the input
+ * gradient may then be written over either, as the loop per group this
+ * replaced allowed. */
 static void layernorm_backward(tnn_layer *layer, const float *in,
                                const float *out, const float *dout, float *din,
                                size_t n, bool accumulate)
 {
     (void)out;
-    const struct layernorm *ln = layer->impl;
-    const size_t f = ln->features, groups = n * (layer->in_features / f);
-    const float *gamma = layer->param[0]->data;
-    for (size_t j = 0; j < f; j++)
-        ln->dgamma[j] = ln->dbeta[j] = 0.0;
-    for (size_t g = 0; g < groups; g++) {
-        const float *x = in + g * f, *dy = dout + g * f;
-        double mean, inv_std, s1 = 0.0, s2 = 0.0;
-        group_moments(x, f, ln->eps, &mean, &inv_std);
-        for (size_t j = 0; j < f; j++) {
-            double xhat = (x[j] - mean) * inv_std;
-            double gj = (double)gamma[j] * dy[j];
-            ln->dgamma[j] += dy[j] * xhat;
-            ln->dbeta[j] += dy[j];
-            s1 += gj;
-            s2 += gj * xhat;
-        }
-        if (!din)
-            continue;
-        s1 /= (double)f;
-        s2 /= (double)f;
-        float *dx = din + g * f;
-        for (size_t j = 0; j < f; j++) {
-            double xhat = (x[j] - mean) * inv_std;
-            double gj = (double)gamma[j] * dy[j];
-            dx[j] = (float)(inv_std * (gj - s1 - xhat * s2));
-        }
-    }
-    float *dgamma = layer->grad[0]->data, *dbeta = layer->grad[1]->data;
-    for (size_t j = 0; j < f; j++) {
-        dgamma[j] = (accumulate ? dgamma[j] : 0.0f) + (float)ln->dgamma[j];
-        dbeta[j] = (accumulate ? dbeta[j] : 0.0f) + (float)ln->dbeta[j];
-    }
+    struct layernorm *ln = layer->impl;
+    struct ln_pass pass = make_pass(layer, in, n);
+    pass.dout = dout;
+    pass.stats = ln->stats;
+    pass.dgamma = layer->grad[0]->data;
+    pass.dbeta = layer->grad[1]->data;
+    pass.accumulate = accumulate;
+    size_t blocks = (pass.features + LN_FEATURE_BLOCK - 1) / LN_FEATURE_BLOCK;
+    size_t block_values = pass.groups * LN_FEATURE_BLOCK;
+    size_t min_blocks =
+        block_values ? LN_MIN_VALUES_PER_THREAD / block_values + 1 : blocks;
+    tnn__parallel_for(blocks, min_blocks, parameter_gradient_blocks, &pass);
+    if (!din)
+        return;
+    pass.y = din;
+    tnn__parallel_for(pass.groups, min_groups(&pass), input_gradient_groups,
+                      &pass);
 }
 
 static void layernorm_init(tnn_layer *layer, tnn_rng *rng)
@@ -126,8 +268,7 @@ static void layernorm_init(tnn_layer *layer, tnn_rng *rng)
 static void layernorm_destroy(tnn_layer *layer)
 {
     struct layernorm *ln = layer->impl;
-    tnn__free(ln->dgamma);
-    tnn__free(ln->dbeta);
+    tnn__free(ln->stats);
 }
 
 /* ---- model files: the features and eps ------------------------------- */
@@ -204,10 +345,12 @@ const struct tnn__layer_ops tnn__layernorm_ops = {
     .kind = TNN_LAYER_LAYERNORM,
     .name = "layernorm",
     .bind = layernorm_bind,
+    .reserve = layernorm_reserve,
     .forward = layernorm_forward,
     .backward = layernorm_backward,
     .init = layernorm_init,
     .destroy = layernorm_destroy,
+    .sample_scratch = layernorm_scratch,
     .since_format = 7,
     .config_words = 2,
     .save_config = layernorm_save_config,
@@ -232,14 +375,6 @@ tnn_layer *tnn_layernorm_new(size_t features)
     struct layernorm *ln = layer->impl;
     ln->features = features;
     ln->eps = 1e-5f;
-    ln->dgamma = tnn__calloc(features, sizeof *ln->dgamma);
-    ln->dbeta = tnn__calloc(features, sizeof *ln->dbeta);
-    if (!ln->dgamma || !ln->dbeta) {
-        tnn_layer_free(layer);
-        tnn__fail(TNN_E_NOMEM, __func__,
-                  "cannot allocate a layernorm of %zu features", features);
-        return NULL;
-    }
     if (tnn__layer_add_param(layer, __func__, 1, &features, false) != TNN_OK ||
         tnn__layer_add_param(layer, __func__, 1, &features, false) != TNN_OK) {
         tnn_layer_free(layer);
@@ -259,12 +394,9 @@ int tnn_layernorm_set_eps(tnn_layer *layer, float eps)
     struct layernorm *ln = as_layernorm(__func__, layer);
     if (!ln)
         return TNN_E_INVALID;
-    if (tnn__layer_check_idle(__func__, layer) != TNN_OK)
-        return TNN_E_STATE;
-    if (!(eps > 0.0f) || !isfinite(eps))
-        return tnn__fail(TNN_E_INVALID, __func__,
-                         "eps is %g; it must be positive and finite",
-                         (double)eps);
+    int status = tnn__check_eps(__func__, layer, eps);
+    if (status != TNN_OK)
+        return status;
     ln->eps = eps;
     return TNN_OK;
 }

@@ -212,6 +212,21 @@ tnn_model *tnn_model_new_image(size_t channels, size_t height, size_t width)
     return model_new(__func__, &in);
 }
 
+tnn_model *tnn_model_new_sequence(size_t time, size_t features)
+{
+    struct tnn__shape in = {2, {time, features}};
+    size_t size = 0;
+    if (time == 0 || features == 0 || !tnn__mul_size(time, features, &size) ||
+        size > TNN_MAX_BLAS_DIM) {
+        tnn__fail(TNN_E_INVALID, __func__,
+                  "shape (%zu, %zu) must have sides >= 1 and at most %zu "
+                  "values",
+                  time, features, TNN_MAX_BLAS_DIM);
+        return NULL;
+    }
+    return model_new(__func__, &in);
+}
+
 void tnn_model_free(tnn_model *m)
 {
     if (!m)
@@ -697,6 +712,12 @@ static int check_labels(const tnn_model *m, const char *func, const char *name,
     if (!y)
         return tnn__fail(TNN_E_INVALID, func, "%s is NULL", name);
     size_t width = width_after(m, head_layers(m));
+    if (m->loss == TNN_LOSS_CROSS_ENTROPY &&
+        shape_after(m, head_layers(m))->ndim == 2)
+        return tnn__fail(TNN_E_SHAPE, func,
+                         "cross-entropy takes (classes) outputs; this "
+                         "model gives (time, classes), one distribution "
+                         "per step, which it does not take yet");
     bool index = m->loss == TNN_LOSS_CROSS_ENTROPY && y->ndim == 1;
     size_t want = index ? 1 : width;
     if (y->dims[0] != n || y->size / y->dims[0] != want)

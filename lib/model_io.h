@@ -13,8 +13,8 @@
  * can describe the model, so that older readers load what they could.
  * Format 5 (1.7) added the losses of 1.7 and the Huber delta, format 6
  * (1.8) the zero-padding layer, format 7 (1.9) layer normalisation and
- * GELU. */
-#define TNN__FORMAT_VERSION 7
+ * GELU, format 8 (1.10) sequence input shapes and the LSTM. */
+#define TNN__FORMAT_VERSION 8
 /* The losses that formats 1 to 4 know: MSE and cross-entropy. */
 #define TNN__LAST_LOSS_BEFORE_5 1
 #define TNN__HEADER_SIZE 24

@@ -496,14 +496,16 @@ static int build_model(const char *func, struct file_desc *f, tnn_model **out)
     if (rc != TNN_OK)
         return rc;
     const struct tnn__shape *in = &f->in_shape;
-    if ((in->ndim != 1 && in->ndim != 3) ||
+    if (in->ndim < 1 || in->ndim > 3 || (in->ndim == 2 && f->version < 8) ||
         tnn__shape_size(in) != f->in_features ||
-        (in->ndim == 1 && (in->dims[1] | in->dims[2])))
+        (in->ndim == 1 && (in->dims[1] | in->dims[2])) ||
+        (in->ndim == 2 && in->dims[2]))
         return corrupt(func, "model input shape is inconsistent");
     tnn_model *m =
         in->ndim == 3
             ? tnn_model_new_image(in->dims[0], in->dims[1], in->dims[2])
-            : tnn_model_new((size_t)f->in_features);
+        : in->ndim == 2 ? tnn_model_new_sequence(in->dims[0], in->dims[1])
+                        : tnn_model_new((size_t)f->in_features);
     if (!m)
         return tnn_last_error_code() == TNN_E_NOMEM
                    ? tnn__fail(TNN_E_NOMEM, func, "cannot allocate a model")

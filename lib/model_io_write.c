@@ -92,10 +92,13 @@ static size_t collect_entries(const tnn_model *m, bool optim, struct entry *e)
 /* The oldest format that describes every layer, and the optimizer when
  * it is saved; format 2 added image input shapes, format 5 the losses of
  * 1.7 and the Huber delta (a model of MSE or cross-entropy with the
- * default delta keeps the older format, byte for byte). */
+ * default delta keeps the older format, byte for byte), format 8 sequence
+ * input shapes. */
 static uint32_t format_version(const tnn_model *m, bool optim)
 {
-    uint32_t version = m->in_shape.ndim != 1 ? 2 : 1;
+    uint32_t version = m->in_shape.ndim == 2   ? 8
+                       : m->in_shape.ndim != 1 ? 2
+                                               : 1;
     if (m->loss > TNN__LAST_LOSS_BEFORE_5 || m->huber_delta != 1.0f)
         version = 5;
     if (optim && tnn__optim_format_needed(m->optim) > version)

@@ -1773,10 +1773,11 @@ static int read_input(struct reader *r, struct text info)
             symbolic_batch = true;
         dims[ndim++] = value;
     }
-    if (ndim != 2 && ndim != 4)
+    if (ndim < 2 || ndim > 4)
         return fail_node(r, TNN_E_FORMAT,
-                         "graph input '%s' must be (batch, features) or "
-                         "(batch, channels, height, width)",
+                         "graph input '%s' must be (batch, features), "
+                         "(batch, time, features) or (batch, channels, "
+                         "height, width)",
                          name);
     for (int d = 1; d < ndim; d++)
         if (dims[d] < 1 || dims[d] > UINT32_MAX)
@@ -1786,17 +1787,16 @@ static int read_input(struct reader *r, struct text info)
                              name);
     r->fixed_batch = !symbolic_batch;
     r->batch = dims[0];
-    r->model = ndim == 2
-                   ? tnn_model_new((size_t)dims[1])
+    r->shape.ndim = ndim - 1;
+    for (int d = 1; d < ndim; d++)
+        r->shape.dims[d - 1] = (size_t)dims[d];
+    r->model = ndim == 2 ? tnn_model_new((size_t)dims[1])
+               : ndim == 3
+                   ? tnn_model_new_sequence((size_t)dims[1], (size_t)dims[2])
                    : tnn_model_new_image((size_t)dims[1], (size_t)dims[2],
                                          (size_t)dims[3]);
     if (!r->model)
         return refused(r);
-    r->shape =
-        ndim == 2
-            ? (struct tnn__shape){1, {(size_t)dims[1]}}
-            : (struct tnn__shape){
-                  3, {(size_t)dims[1], (size_t)dims[2], (size_t)dims[3]}};
     return TNN_OK;
 }
 

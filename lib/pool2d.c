@@ -12,7 +12,7 @@ struct pool2d {
     /* Max pooling: for every output of the last training batch, the
      * position of its maximum within the input plane. */
     uint32_t *argmax;
-    size_t rows_cap;
+    size_t argmax_cap;
 };
 
 static int pool_bind(const tnn_layer *layer, const char *func,
@@ -39,7 +39,7 @@ static int maxpool_reserve(tnn_layer *layer, const char *func, size_t n)
 {
     struct pool2d *p = layer->impl;
     uint32_t *argmax =
-        tnn__grow_rows(func, "pooling indices", p->argmax, &p->rows_cap, n,
+        tnn__grow_rows(func, "pooling indices", p->argmax, &p->argmax_cap, n,
                        layer->out_features, sizeof *argmax);
     if (!argmax)
         return TNN_E_NOMEM;

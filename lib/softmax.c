@@ -1,17 +1,28 @@
 /*
- * Row-wise softmax. Followed by cross-entropy in a model, the model fuses
- * the two and this layer only runs for predictions.
+ * Softmax over each row, or over each time step's features of a (time,
+ * features) sample, as PyTorch's softmax(dim=-1) and ONNX's Softmax with
+ * axis -1 compute it. Followed by cross-entropy in a model, the model
+ * fuses the two and this layer only runs for predictions.
  */
 #include <math.h>
 
 #include "internal.h"
+
+/* The values normalised together: a time step's features in a sequence,
+ * the whole row otherwise. */
+static size_t group_width(const tnn_layer *layer)
+{
+    return layer->in_shape.ndim == 2 ? layer->in_shape.dims[1]
+                                     : layer->in_features;
+}
 
 static void softmax_forward(tnn_layer *layer, const float *in, float *out,
                             size_t n, bool training, tnn_rng *rng)
 {
     (void)training;
     (void)rng;
-    const size_t k = layer->in_features;
+    const size_t k = group_width(layer);
+    n *= layer->in_features / k;
     for (size_t r = 0; r < n; r++) {
         const float *x = in + r * k;
         float *y = out + r * k;
@@ -41,7 +52,8 @@ static void softmax_backward(tnn_layer *layer, const float *in,
     (void)accumulate;
     if (!din)
         return;
-    const size_t k = layer->in_features;
+    const size_t k = group_width(layer);
+    n *= layer->in_features / k;
     for (size_t r = 0; r < n; r++) {
         const float *y = out + r * k, *dy = dout + r * k;
         double dot = 0.0;
@@ -52,12 +64,18 @@ static void softmax_backward(tnn_layer *layer, const float *in,
     }
 }
 
-/* ONNX: Softmax over the last axis, which is each row's (the default axis
- * differs between operator sets, so it is written). */
+/* ONNX: Softmax over the last axis, which is each row's or each time
+ * step's (the default axis differs between operator sets, so it is
+ * written). Over an image's last axis it would normalise each image row,
+ * not the whole image as the layer does. */
 static void softmax_onnx_node(const tnn_layer *layer,
                               struct tnn__onnx_node *node)
 {
-    (void)layer;
+    if (layer->in_shape.ndim == 3) {
+        node->refusal = "it normalises whole images, and ONNX's Softmax over "
+                        "the last axis would normalise each image row";
+        return;
+    }
     *node = (struct tnn__onnx_node){
         .op = "Softmax",
         .nattrs = 1,

@@ -88,7 +88,7 @@ lr_refused -t nan tolerance
 lr_refused -e ' 5' every
 lr_refused -s '' seed
 lr_refused --seed 2147483648 seed
-for prog in mnist_mlp mnist_cnn; do
+for prog in mnist_mlp mnist_cnn mnist_lstm; do
     refused $prog -m '' min-accuracy
     refused $prog --min-accuracy '' min-accuracy
     refused $prog -m 1.5 min-accuracy
@@ -180,6 +180,23 @@ trained=$(grep '^Test accuracy' "$tiny/cnn-train.txt")
 [ -n "$trained" ] || exit 1
 [ "$trained" = "$(grep '^Test accuracy' "$tiny/cnn-eval.txt")" ]
 grep -q '(None, 64, 5, 5)' "$tiny/cnn-train.txt"
+# The LSTM the same way; it reads the images as 28 steps of 28 pixels,
+# and takes no shifts.
+"$BUILD/mnist_lstm" --data "$tiny" --epochs 1 --batch 50 --save "$tiny/l.tnn" \
+    --out "$tiny/lstm" > "$tiny/lstm-train.txt"
+"$BUILD/mnist_lstm" --data "$tiny" --epochs 0 --load "$tiny/l.tnn" \
+    --out "$tiny/lstm2" > "$tiny/lstm-eval.txt"
+trained=$(grep '^Test accuracy' "$tiny/lstm-train.txt")
+[ -n "$trained" ] || exit 1
+[ "$trained" = "$(grep '^Test accuracy' "$tiny/lstm-eval.txt")" ]
+grep -q '(None, 28, 28)' "$tiny/lstm-train.txt"
+grep -q 'lstm  *(None, 128)  *80896' "$tiny/lstm-train.txt"
+[ -s "$tiny/lstm/confusion.svg" ]
+rc=0
+"$BUILD/mnist_lstm" --data "$tiny" --shift 1 --out "$tiny/lstm3" \
+    > /dev/null 2> "$tiny/lstm-shift.err" || rc=$?
+[ "$rc" -eq 2 ] || exit 1
+grep -q 'shift' "$tiny/lstm-shift.err"
 # Training on from a saved model: the MLP's constant-rate Adam carries on
 # with its saved state; the convnet's schedule ended at 0, so it gets a new
 # one for the new run, which must then change the model.
@@ -224,4 +241,4 @@ rc=0
 "$BUILD/onnx_mnist" "$out/no-exports" "$tiny" > /dev/null 2> "$out/onnx-missing.txt" || rc=$?
 [ "$rc" -eq 2 ] || exit 1
 grep -q "^onnx_mnist: cannot read $out/no-exports/mlp-probs.f32" "$out/onnx-missing.txt"
-echo "examples: linear regression (plain, L2, failing check, divergence), refused option values, MNIST MLP and CNN save/load, shifts and validation split on a tiny set, missing and mismatched data messages, onnx_mnist's usage and missing exports OK"
+echo "examples: linear regression (plain, L2, failing check, divergence), refused option values, MNIST MLP, CNN and LSTM save/load, shifts and validation split on a tiny set, missing and mismatched data messages, onnx_mnist's usage and missing exports OK"

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "golden.h"
 #include "testutil.h"
 
 #define FD_STEP 1e-2
@@ -1718,24 +1719,159 @@ START_TEST(gelu_by_hand)
 }
 END_TEST
 
+/* A layer norm run with the given threads on 2016 rows of 400 values:
+ * its output in both modes, input gradient and parameter gradients. */
+struct layernorm_run {
+    float *train_out, *eval_out, *din, *dgamma, *dbeta;
+};
+
+static float *copy_of(const tnn_tensor *t)
+{
+    float *v = malloc(tnn_tensor_size(t) * sizeof *v);
+    ck_assert_ptr_nonnull(v);
+    memcpy(v, tnn_tensor_cdata(t), tnn_tensor_size(t) * sizeof *v);
+    return v;
+}
+
+static struct layernorm_run run_layernorm(size_t features, int threads)
+{
+    const size_t rows = 2016, width = 400;
+    tnn_tensor *x = tnn_tensor_new_2d(rows, width);
+    tnn_tensor *y = tnn_tensor_new_2d(rows, width);
+    tnn_tensor *dy = tnn_tensor_new_2d(rows, width);
+    tnn_tensor *dx = tnn_tensor_new_2d(rows, width);
+    for (size_t i = 0; i < rows * width; i++) {
+        tnn_tensor_data(x)[i] = split_input(i);
+        tnn_tensor_data(dy)[i] = split_dout(i);
+    }
+    tnn_layer *ln = tnn_layernorm_new(features);
+    for (size_t j = 0; j < features; j++) {
+        tnn_tensor_data(tnn_layer_param(ln, 0))[j] =
+            0.5f + 0.25f * (float)(j % 5);
+        tnn_tensor_data(tnn_layer_param(ln, 1))[j] = (float)(j % 3) - 1.0f;
+    }
+    int saved = tnn_get_num_threads();
+    ck_assert_int_eq(tnn_set_num_threads(threads), TNN_OK);
+    ck_assert_int_eq(tnn_layer_forward(ln, x, y, TNN_MODE_TRAIN, NULL),
+                     TNN_OK);
+    ck_assert_int_eq(tnn_layer_backward(ln, x, y, dy, dx), TNN_OK);
+    struct layernorm_run r = {.train_out = copy_of(y), .din = copy_of(dx)};
+    ck_assert_int_eq(tnn_layer_forward(ln, x, y, TNN_MODE_EVAL, NULL), TNN_OK);
+    ck_assert_int_eq(tnn_set_num_threads(saved), TNN_OK);
+    r.eval_out = copy_of(y);
+    r.dgamma = copy_of(tnn_layer_grad(ln, 0));
+    r.dbeta = copy_of(tnn_layer_grad(ln, 1));
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_tensor_free(dy);
+    tnn_tensor_free(dx);
+    tnn_layer_free(ln);
+    return r;
+}
+
+static void free_layernorm_run(struct layernorm_run *r)
+{
+    free(r->train_out);
+    free(r->eval_out);
+    free(r->din);
+    free(r->dgamma);
+    free(r->dbeta);
+}
+
+/* Layer norm split over 3 threads: the same bits as one thread, and an
+ * evaluation the same as training. The parameter gradients too: each
+ * feature's sums walk the groups in order however the features are split.
+ * Groups of 20 (40320 of them) and of 200 (4032), so that the groups and
+ * the features both go to several threads. */
+START_TEST(layernorm_split_matches_one_thread)
+{
+    const size_t features[2] = {20, 200}, values = 2016 * 400;
+    for (size_t c = 0; c < 2; c++) {
+        struct layernorm_run one = run_layernorm(features[c], 1);
+        struct layernorm_run three = run_layernorm(features[c], 3);
+        ck_assert_mem_eq(one.train_out, three.train_out,
+                         values * sizeof(float));
+        ck_assert_mem_eq(one.train_out, one.eval_out, values * sizeof(float));
+        ck_assert_mem_eq(three.train_out, three.eval_out,
+                         values * sizeof(float));
+        ck_assert_mem_eq(one.din, three.din, values * sizeof(float));
+        ck_assert_mem_eq(one.dgamma, three.dgamma,
+                         features[c] * sizeof(float));
+        ck_assert_mem_eq(one.dbeta, three.dbeta, features[c] * sizeof(float));
+        free_layernorm_run(&one);
+        free_layernorm_run(&three);
+    }
+}
+END_TEST
+
+/* A layer norm taken out of a model and added after wider rows, which hold
+ * more of its groups, keeps no statistics sized for the old rows (the
+ * sanitizers and valgrind would see the overflow): it trains as its copy,
+ * which never ran, does. */
+START_TEST(layernorm_rebound_to_wider_rows)
+{
+    tnn_model *narrow = tnn_model_new(4);
+    ck_assert_int_eq(tnn_model_add(narrow, tnn_layernorm_new(2)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(narrow, tnn_dense_new(4, 1)), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_loss(narrow, TNN_LOSS_MSE), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_optim(narrow, tnn_sgd_new(0.1f)), TNN_OK);
+    tnn_tensor *x = tnn_tensor_new_2d(8, 4), *y = tnn_tensor_new_2d(8, 1);
+    for (size_t i = 0; i < 32; i++)
+        tnn_tensor_data(x)[i] = split_input(i);
+    for (size_t i = 0; i < 8; i++)
+        tnn_tensor_data(y)[i] = split_dout(i);
+    ck_assert_int_eq(tnn_model_train_batch(narrow, x, y, NULL), TNN_OK);
+    tnn_layer_free(tnn_model_pop(narrow));
+    tnn_layer *ln = tnn_model_pop(narrow);
+    tnn_layer *copy = tnn_layer_clone(ln);
+    ck_assert_ptr_nonnull(copy);
+    tnn_tensor *wide_x = tnn_tensor_new_2d(8, 64);
+    for (size_t i = 0; i < 8 * 64; i++)
+        tnn_tensor_data(wide_x)[i] = split_input(i);
+    tnn_model *wide[2];
+    double loss[2];
+    for (int k = 0; k < 2; k++) {
+        wide[k] = tnn_model_new(64);
+        ck_assert_int_eq(tnn_model_set_seed(wide[k], 5), TNN_OK);
+        ck_assert_int_eq(tnn_model_add(wide[k], k ? copy : ln), TNN_OK);
+        ck_assert_int_eq(tnn_model_add(wide[k], tnn_dense_new(64, 1)), TNN_OK);
+        ck_assert_int_eq(tnn_model_set_loss(wide[k], TNN_LOSS_MSE), TNN_OK);
+        ck_assert_int_eq(tnn_model_set_optim(wide[k], tnn_sgd_new(0.1f)),
+                         TNN_OK);
+        ck_assert_int_eq(tnn_model_train_batch(wide[k], wide_x, y, &loss[k]),
+                         TNN_OK);
+    }
+    ck_assert(loss[0] == loss[1]);
+    for (size_t l = 0; l < 2; l++)
+        for (int p = 0; p < 2; p++) {
+            const tnn_tensor *a =
+                tnn_layer_param(tnn_model_layer(wide[0], l), p);
+            const tnn_tensor *b =
+                tnn_layer_param(tnn_model_layer(wide[1], l), p);
+            ck_assert_mem_eq(tnn_tensor_cdata(a), tnn_tensor_cdata(b),
+                             tnn_tensor_size(a) * sizeof(float));
+        }
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_tensor_free(wide_x);
+    tnn_model_free(narrow);
+    tnn_model_free(wide[0]);
+    tnn_model_free(wide[1]);
+}
+END_TEST
+
 /* tests/data/layers-pytorch.txt holds PyTorch's LayerNorm (features 4 and
  * 8 on rows of 8) and GELU, outputs and gradients computed in float64 on
  * fixed float32 values (tests/reference/layers.py); each line gives the
  * inputs, gamma, beta and dout too. Everything must agree within 1e-6 +
  * 1e-5 |x|. */
-static void read_values(char **at, float *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        v[i] = (float)strtod(*at, at);
-}
-
-static void compare_values(const char *name, const char *what, char **at,
+static void compare_values(struct golden *file, const char *what,
                            const float *got, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        double want = strtod(*at, at);
+        double want = golden_double(file);
         ck_assert_msg(fabs(got[i] - want) <= 1e-6 + 1e-5 * fabs(want),
-                      "%s: %s %zu is %.9g; PyTorch %.9g", name, what, i,
+                      "%s: %s %zu is %.9g; PyTorch %.9g", file->name, what, i,
                       (double)got[i], want);
     }
 }
@@ -1743,19 +1879,14 @@ static void compare_values(const char *name, const char *what, char **at,
 START_TEST(layers_match_pytorch)
 {
     static const char *const names[] = {"layernorm_4", "layernorm_8", "gelu"};
-    FILE *f = fopen(TNN_TEST_DATA_DIR "/layers-pytorch.txt", "r");
-    ck_assert_ptr_nonnull(f);
-    char line[16384];
+    struct golden file;
+    golden_open(&file, "layers-pytorch.txt");
     for (size_t c = 0; c < sizeof names / sizeof names[0]; c++) {
-        ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
-        size_t len = strlen(names[c]);
-        ck_assert_msg(strncmp(line, names[c], len) == 0 && line[len] == ' ',
-                      "line %zu is not case %s", c, names[c]);
-        char *at = line + len;
-        size_t features = (size_t)strtoul(at, &at, 10);
-        size_t rows = (size_t)strtoul(at, &at, 10);
-        size_t cols = (size_t)strtoul(at, &at, 10);
-        float eps = (float)strtod(at, &at);
+        golden_case(&file, names[c]);
+        size_t features = golden_size(&file);
+        size_t rows = golden_size(&file);
+        size_t cols = golden_size(&file);
+        float eps = (float)golden_double(&file);
         ck_assert(rows * cols <= 64 && features <= cols);
         tnn_layer *layer =
             features ? tnn_layernorm_new(features) : tnn_gelu_new();
@@ -1766,31 +1897,29 @@ START_TEST(layers_match_pytorch)
         tnn_tensor *y = tnn_tensor_new_2d(rows, cols);
         tnn_tensor *dy = tnn_tensor_new_2d(rows, cols);
         tnn_tensor *dx = tnn_tensor_new_2d(rows, cols);
-        read_values(&at, tnn_tensor_data(x), rows * cols);
+        golden_floats(&file, tnn_tensor_data(x), rows * cols);
         for (int p = 0; p < tnn_layer_num_params(layer); p++)
-            read_values(&at, tnn_tensor_data(tnn_layer_param(layer, p)),
-                        features);
-        read_values(&at, tnn_tensor_data(dy), rows * cols);
+            golden_floats(&file, tnn_tensor_data(tnn_layer_param(layer, p)),
+                          features);
+        golden_floats(&file, tnn_tensor_data(dy), rows * cols);
         ck_assert_int_eq(tnn_layer_forward(layer, x, y, TNN_MODE_TRAIN, NULL),
                          TNN_OK);
         ck_assert_int_eq(tnn_layer_backward(layer, x, y, dy, dx), TNN_OK);
-        compare_values(names[c], "output", &at, tnn_tensor_data(y),
-                       rows * cols);
-        compare_values(names[c], "input gradient", &at, tnn_tensor_data(dx),
+        compare_values(&file, "output", tnn_tensor_data(y), rows * cols);
+        compare_values(&file, "input gradient", tnn_tensor_data(dx),
                        rows * cols);
         for (int p = 0; p < tnn_layer_num_params(layer); p++)
-            compare_values(names[c], p ? "beta gradient" : "gamma gradient",
-                           &at, tnn_tensor_data(tnn_layer_grad(layer, p)),
+            compare_values(&file, p ? "beta gradient" : "gamma gradient",
+                           tnn_tensor_data(tnn_layer_grad(layer, p)),
                            features);
-        ck_assert_msg(*at == '\n', "%s: more numbers than expected", names[c]);
+        golden_end_case(&file);
         tnn_tensor_free(x);
         tnn_tensor_free(y);
         tnn_tensor_free(dy);
         tnn_tensor_free(dx);
         tnn_layer_free(layer);
     }
-    ck_assert_ptr_null(fgets(line, sizeof line, f));
-    fclose(f);
+    golden_close(&file);
 }
 END_TEST
 
@@ -1836,6 +1965,8 @@ Suite *layers_suite(void)
     tcase_add_test(tc, layernorm_needs_a_multiple_of_its_features);
     tcase_add_test(tc, layernorm_parameters_are_not_decayed);
     tcase_add_test(tc, layernorm_clone_keeps_eps_and_parameters);
+    tcase_add_test(tc, layernorm_split_matches_one_thread);
+    tcase_add_test(tc, layernorm_rebound_to_wider_rows);
     tcase_add_test(tc, gelu_by_hand);
     tcase_add_test(tc, layers_match_pytorch);
     suite_add_tcase(s, tc);

@@ -7,11 +7,8 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "golden.h"
 #include "testutil.h"
-
-#ifndef TNN_TEST_DATA_DIR
-#define TNN_TEST_DATA_DIR "tests/data"
-#endif
 
 /* Double-precision reference of softmax cross-entropy for one row. */
 static double ce_row(const float *z, size_t k, const double *target)
@@ -536,27 +533,20 @@ START_TEST(new_losses_match_pytorch)
     static const char *const names[] = {
         "mae", "huber_delta_1", "huber_delta_0.25", "huber_delta_3.5",
         "bce", "bce_one_column"};
-    FILE *f = fopen(TNN_TEST_DATA_DIR "/losses-pytorch.txt", "r");
-    ck_assert_ptr_nonnull(f);
-    char line[8192];
+    struct golden file;
+    golden_open(&file, "losses-pytorch.txt");
     for (size_t c = 0; c < sizeof names / sizeof names[0]; c++) {
-        ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
-        size_t len = strlen(names[c]);
-        ck_assert_msg(strncmp(line, names[c], len) == 0 && line[len] == ' ',
-                      "line %zu is not case %s", c, names[c]);
-        char *at = line + len;
-        int kind = (int)strtol(at, &at, 10);
-        size_t m = (size_t)strtoul(at, &at, 10);
-        size_t k = (size_t)strtoul(at, &at, 10);
-        float delta = (float)strtod(at, &at);
+        golden_case(&file, names[c]);
+        int kind = (int)golden_long(&file);
+        size_t m = golden_size(&file);
+        size_t k = golden_size(&file);
+        float delta = (float)golden_double(&file);
         ck_assert(m >= 1 && k >= 1 && m * k <= 64);
         tnn_tensor *p = tnn_tensor_new_2d(m, k), *t = tnn_tensor_new_2d(m, k);
         tnn_tensor *g = tnn_tensor_new_2d(m, k);
-        for (size_t i = 0; i < m * k; i++)
-            tnn_tensor_data(p)[i] = (float)strtod(at, &at);
-        for (size_t i = 0; i < m * k; i++)
-            tnn_tensor_data(t)[i] = (float)strtod(at, &at);
-        double want = strtod(at, &at), loss;
+        golden_floats(&file, tnn_tensor_data(p), m * k);
+        golden_floats(&file, tnn_tensor_data(t), m * k);
+        double want = golden_double(&file), loss;
         int rc = kind == TNN_LOSS_MAE ? tnn_loss_mae(p, t, &loss, g)
                  : kind == TNN_LOSS_HUBER
                      ? tnn_loss_huber(p, t, delta, &loss, g)
@@ -565,20 +555,19 @@ START_TEST(new_losses_match_pytorch)
         ck_assert_msg(fabs(loss - want) <= 1e-14 * fabs(want),
                       "%s: loss %a; PyTorch %a", names[c], loss, want);
         for (size_t i = 0; i < m * k; i++) {
-            double wg = strtod(at, &at), got = tnn_tensor_data(g)[i];
+            double wg = golden_double(&file), got = tnn_tensor_data(g)[i];
             /* Float rounding: at most an ulp, 2^-23 relative (half of
              * that measured). */
             ck_assert_msg(fabs(got - wg) <= 0x1p-23 * fabs(wg),
                           "%s: gradient %zu is %a; PyTorch %a", names[c], i,
                           got, wg);
         }
-        ck_assert_msg(*at == '\n', "%s: more numbers than expected", names[c]);
+        golden_end_case(&file);
         tnn_tensor_free(p);
         tnn_tensor_free(t);
         tnn_tensor_free(g);
     }
-    ck_assert_ptr_null(fgets(line, sizeof line, f));
-    fclose(f);
+    golden_close(&file);
 }
 END_TEST
 

@@ -1404,6 +1404,114 @@ static int r_onnx_gelu(int variant)
     return rc;
 }
 
+/* ---- sequences and the LSTM (since 1.10) ------------------------------ */
+
+CTOR_ROW(r_seq_model_time_0, tnn_model, tnn_model_new_sequence(0, 4),
+         tnn_model_free)
+CTOR_ROW(r_seq_model_features_0, tnn_model, tnn_model_new_sequence(4, 0),
+         tnn_model_free)
+CTOR_ROW(r_seq_model_overflow, tnn_model,
+         tnn_model_new_sequence(SIZE_MAX / 2, 3), tnn_model_free)
+CTOR_ROW(r_seq_model_huge, tnn_model, tnn_model_new_sequence(65536, 65536),
+         tnn_model_free)
+NOMEM_ROW(r_seq_model_nomem, tnn_model, tnn_model_new_sequence(4, 3),
+          tnn_model_free)
+CTOR_ROW(r_lstm_features_0, tnn_layer, tnn_lstm_new(0, 4, 0), tnn_layer_free)
+CTOR_ROW(r_lstm_hidden_0, tnn_layer, tnn_lstm_new(3, 0, 0), tnn_layer_free)
+CTOR_ROW(r_lstm_hidden_huge, tnn_layer, tnn_lstm_new(3, 0x20000000, 0),
+         tnn_layer_free)
+CTOR_ROW(r_lstm_features_huge, tnn_layer, tnn_lstm_new(SIZE_MAX, 4, 0),
+         tnn_layer_free)
+CTOR_ROW(r_lstm_return_2, tnn_layer, tnn_lstm_new(3, 4, 2), tnn_layer_free)
+CTOR_ROW(r_lstm_return_neg, tnn_layer, tnn_lstm_new(3, 4, -1), tnn_layer_free)
+NOMEM_ROW(r_lstm_nomem, tnn_layer, tnn_lstm_new(3, 4, 1), tnn_layer_free)
+
+/* An LSTM on inputs it cannot take, added (freed) to a model of flat
+ * rows, of images, or of sequences with other features; the model keeps
+ * its layers and nothing leaks. */
+enum { LSTM_ON_ROWS, LSTM_ON_IMAGES, LSTM_ON_OTHER_FEATURES };
+
+static int lstm_add_case(int variant)
+{
+    struct counting_allocator a;
+    counting_install(&a, 0);
+    tnn_model *m = variant == LSTM_ON_ROWS     ? tnn_model_new(12)
+                   : variant == LSTM_ON_IMAGES ? tnn_model_new_image(1, 4, 3)
+                                               : tnn_model_new_sequence(4, 5);
+    int rc = capture(tnn_model_add(m, tnn_lstm_new(3, 2, 0)));
+    CHECK(tnn_model_num_layers(m) == 0, "the layer count changed");
+    tnn_model_free(m);
+    long live = a.live;
+    counting_remove();
+    CHECK(live == 0, "the layer leaked");
+    return rc;
+}
+
+/* Run alone on (rows, features) or on (rows, time, other features): out
+ * untouched, the layer still unbound. */
+enum { LSTM_RUN_FLAT, LSTM_RUN_OTHER_FEATURES };
+
+static int lstm_forward_case(int variant)
+{
+    tnn_layer *l = tnn_lstm_new(3, 2, 1);
+    size_t flat[2] = {2, 12}, seq[3] = {2, 3, 4};
+    tnn_tensor *x = variant == LSTM_RUN_FLAT ? tnn_tensor_new(2, flat)
+                                             : tnn_tensor_new(3, seq);
+    tnn_tensor *y = mk(2, 6, 7.0f);
+    int rc = capture(tnn_layer_forward(l, x, y, TNN_MODE_EVAL, NULL));
+    CHECK(tnn_layer_in_features(l) == 0, "the layer was bound");
+    CHECK(tnn_tensor_data(y)[0] == 7.0f, "out was written");
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_layer_free(l);
+    return rc;
+}
+
+/* A model with an LSTM cannot be written as ONNX yet; buf stays. */
+static int r_onnx_lstm(int variant)
+{
+    (void)variant;
+    tnn_model *m = tnn_model_new_sequence(4, 3);
+    ck_assert_int_eq(tnn_model_add(m, tnn_lstm_new(3, 2, 0)), TNN_OK);
+    unsigned char buf[16];
+    memset(buf, 0xAB, sizeof buf);
+    size_t needed = 77;
+    int rc = capture(tnn_model_save_onnx_buffer(m, buf, sizeof buf, &needed));
+    CHECK(needed == 77, "*needed was written");
+    for (size_t i = 0; i < sizeof buf; i++)
+        CHECK(buf[i] == 0xAB, "buf was written");
+    tnn_model_free(m);
+    return rc;
+}
+
+static const struct misuse lstm_rows[] = {
+    {"tnn_model_new_sequence", "time 0", INV, r_seq_model_time_0, 0},
+    {"tnn_model_new_sequence", "features 0", INV, r_seq_model_features_0, 0},
+    {"tnn_model_new_sequence", "time * features overflows", INV,
+     r_seq_model_overflow, 0},
+    {"tnn_model_new_sequence", "2^32 values", INV, r_seq_model_huge, 0},
+    {"tnn_model_new_sequence", "allocation fails", NOM, r_seq_model_nomem, 0},
+    {"tnn_lstm_new", "input_features 0", INV, r_lstm_features_0, 0},
+    {"tnn_lstm_new", "input_features SIZE_MAX", INV, r_lstm_features_huge, 0},
+    {"tnn_lstm_new", "hidden 0", INV, r_lstm_hidden_0, 0},
+    {"tnn_lstm_new", "4 * hidden over 2^31 - 1", INV, r_lstm_hidden_huge, 0},
+    {"tnn_lstm_new", "return_sequences 2", INV, r_lstm_return_2, 0},
+    {"tnn_lstm_new", "return_sequences -1", INV, r_lstm_return_neg, 0},
+    {"tnn_lstm_new", "allocation fails", NOM, r_lstm_nomem, 0},
+    {"tnn_model_add", "lstm on a model of flat rows", SHP, lstm_add_case,
+     LSTM_ON_ROWS},
+    {"tnn_model_add", "lstm on a model of images", SHP, lstm_add_case,
+     LSTM_ON_IMAGES},
+    {"tnn_model_add", "lstm(3) on sequences of 5 features", SHP, lstm_add_case,
+     LSTM_ON_OTHER_FEATURES},
+    {"tnn_layer_forward", "lstm on (rows, features)", SHP, lstm_forward_case,
+     LSTM_RUN_FLAT},
+    {"tnn_layer_forward", "lstm(3) on (rows, 3, 4)", SHP, lstm_forward_case,
+     LSTM_RUN_OTHER_FEATURES},
+    {"tnn_model_save_onnx_buffer", "a model with an lstm", FMT, r_onnx_lstm,
+     0},
+};
+
 static const struct misuse sequence_layer_rows[] = {
     {"tnn_model_add", "layernorm(2) after 3 outputs", SHP, r_ln_add_width, 0},
     {"tnn_layer_forward", "layernorm(2) on rows of 3", SHP, r_ln_forward_width,
@@ -4878,39 +4986,23 @@ static const struct table {
     const struct misuse *rows;
     int count;
 } all_tables[] = {
-    TABLE(error_rows),
-    TABLE(runtime_rows),
-    TABLE(rng_rows),
-    TABLE(tensor_new_rows),
-    TABLE(tensor_copy_rows),
-    TABLE(tensor_reshape_rows),
-    TABLE(tensor_rand_rows),
-    TABLE(tensor_share_rows),
-    TABLE(layer_new_rows),
-    TABLE(image_layer_rows),
-    TABLE(batchnorm_rows),
-    TABLE(sequence_layer_rows),
-    TABLE(layer_rows),
-    TABLE(layer_forward_rows),
-    TABLE(layer_backward_rows),
-    TABLE(loss_rows),
-    TABLE(optim_rows),
-    TABLE(model_parts_rows),
-    TABLE(model_settings_rows),
-    TABLE(train_rows),
-    TABLE(fit_rows),
-    TABLE(evaluate_rows),
-    TABLE(predict_rows),
-    TABLE(progress_rows),
-    TABLE(idx_rows),
-    TABLE(save_rows),
-    TABLE(load_rows),
-    TABLE(metrics_rows),
-    TABLE(callbacks_rows),
-    TABLE(surgery_rows),
-    TABLE(data_rows),
-    TABLE(new_loss_rows),
-    TABLE(onnx_rows),
+    TABLE(error_rows),         TABLE(runtime_rows),
+    TABLE(rng_rows),           TABLE(tensor_new_rows),
+    TABLE(tensor_copy_rows),   TABLE(tensor_reshape_rows),
+    TABLE(tensor_rand_rows),   TABLE(tensor_share_rows),
+    TABLE(layer_new_rows),     TABLE(image_layer_rows),
+    TABLE(batchnorm_rows),     TABLE(sequence_layer_rows),
+    TABLE(lstm_rows),          TABLE(layer_rows),
+    TABLE(layer_forward_rows), TABLE(layer_backward_rows),
+    TABLE(loss_rows),          TABLE(optim_rows),
+    TABLE(model_parts_rows),   TABLE(model_settings_rows),
+    TABLE(train_rows),         TABLE(fit_rows),
+    TABLE(evaluate_rows),      TABLE(predict_rows),
+    TABLE(progress_rows),      TABLE(idx_rows),
+    TABLE(save_rows),          TABLE(load_rows),
+    TABLE(metrics_rows),       TABLE(callbacks_rows),
+    TABLE(surgery_rows),       TABLE(data_rows),
+    TABLE(new_loss_rows),      TABLE(onnx_rows),
 };
 
 #define NUM_TABLES ((int)(sizeof all_tables / sizeof all_tables[0]))

@@ -301,16 +301,43 @@ START_TEST(newer_format_is_refused)
     tnn_model *m = every_kind_model(1);
     size_t size;
     unsigned char *image = image_of(m, 0, &size);
-    store_u32(image + 8, 8);
+    store_u32(image + 8, 9);
     store_u32(image + 20, reference_crc32(image, 20));
     tnn_model *out = (tnn_model *)image; /* must be reset to NULL */
     ck_assert_int_eq(tnn_model_load_buffer(image, size, &out), TNN_E_VERSION);
     ck_assert_ptr_null(out);
     assert_failed_with(TNN_E_VERSION, "tnn_model_load_buffer");
-    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "version 8"));
-    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "library's 7"));
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "version 9"));
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "library's 8"));
     free(image);
     tnn_model_free(m);
+}
+END_TEST
+
+/* A sequence model is format 8, and its input shape is corrupt in a file
+ * that says it is format 7; one with an LSTM too, whose kind format 7
+ * does not have. */
+START_TEST(sequence_models_need_format_8)
+{
+    for (int lstm = 0; lstm < 2; lstm++) {
+        tnn_model *m = tnn_model_new_sequence(3, 4);
+        ck_assert_int_eq(
+            tnn_model_add(m, lstm ? tnn_lstm_new(4, 2, 0) : tnn_flatten_new()),
+            TNN_OK);
+        size_t size;
+        unsigned char *image = image_of(m, 0, &size);
+        ck_assert_uint_eq((unsigned)image[8] | (unsigned)image[9] << 8, 8);
+        tnn_model *out = NULL;
+        ck_assert_int_eq(tnn_model_load_buffer(image, size, &out), TNN_OK);
+        tnn_model_free(out);
+        store_u32(image + 8, 7);
+        store_u32(image + 20, reference_crc32(image, 20));
+        ck_assert_int_eq(tnn_model_load_buffer(image, size, &out),
+                         TNN_E_CORRUPT);
+        ck_assert_ptr_null(out);
+        free(image);
+        tnn_model_free(m);
+    }
 }
 END_TEST
 
@@ -2010,6 +2037,7 @@ Suite *model_io_suite(void)
     tcase_add_test(tc, fine_tuning_keeps_frozen_weights);
     tcase_add_test(tc, format_header_as_documented);
     tcase_add_test(tc, newer_format_is_refused);
+    tcase_add_test(tc, sequence_models_need_format_8);
     tcase_add_test(tc, pending_normal_draw_is_checked);
     tcase_add_test(tc, every_truncation_is_rejected);
     tcase_add_test(tc, bit_flips_are_rejected);

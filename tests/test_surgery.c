@@ -352,6 +352,88 @@ START_TEST(allocation_failures)
 }
 END_TEST
 
+/* ---- a layer taken out of a model and bound to larger samples --------- */
+
+/* A model of samples of the given shape (2 dims: a sequence, 3: images)
+ * holding layer, then a flatten and a dense layer to 1 output; MSE, SGD. */
+static tnn_model *rebind_model(const size_t *shape, int ndim, tnn_layer *layer)
+{
+    tnn_model *m = ndim == 2
+                       ? tnn_model_new_sequence(shape[0], shape[1])
+                       : tnn_model_new_image(shape[0], shape[1], shape[2]);
+    ck_assert_int_eq(tnn_model_set_seed(m, 3), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, layer), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_flatten_new()), TNN_OK);
+    size_t width = tnn_layer_out_features(layer);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(width, 1)), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_loss(m, TNN_LOSS_MSE), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_optim(m, tnn_sgd_new(0.05f)), TNN_OK);
+    return m;
+}
+
+/* One training step on 6 samples of the model's shape; the loss. */
+static double rebind_step(tnn_model *m, const size_t *shape, int ndim)
+{
+    size_t dims[4] = {6, shape[0], shape[1], ndim == 3 ? shape[2] : 1};
+    tnn_tensor *x = tnn_tensor_new(ndim + 1, dims);
+    tnn_tensor *y = tnn_tensor_new_2d(6, 1);
+    for (size_t i = 0; i < tnn_tensor_size(x); i++)
+        tnn_tensor_data(x)[i] = (float)sin(0.37 * (double)i);
+    for (size_t i = 0; i < 6; i++)
+        tnn_tensor_data(y)[i] = (float)i / 6.0f;
+    double loss = 0.0;
+    ck_assert_int_eq(tnn_model_train_batch(m, x, y, &loss), TNN_OK);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    return loss;
+}
+
+/* Trained on small samples, taken out and added after larger ones, the
+ * layer computes what its clone (which never saw the small ones) does:
+ * per-batch buffers and primitives made for the small samples are not
+ * used for the large ones. */
+static void check_rebind(tnn_layer *layer, const size_t *small,
+                         const size_t *large, int ndim)
+{
+    tnn_model *first = rebind_model(small, ndim, layer);
+    rebind_step(first, small, ndim);
+    tnn_layer_free(tnn_model_pop(first));
+    tnn_layer_free(tnn_model_pop(first));
+    tnn_layer *moved = tnn_model_pop(first);
+    tnn_layer *copy = tnn_layer_clone(moved);
+    ck_assert_ptr_nonnull(copy);
+    tnn_model *a = rebind_model(large, ndim, moved);
+    tnn_model *b = rebind_model(large, ndim, copy);
+    double la = rebind_step(a, large, ndim), lb = rebind_step(b, large, ndim);
+    ck_assert_msg(la == lb, "%s: loss %.9g moved, %.9g cloned",
+                  tnn_layer_name(moved), la, lb);
+    for (int p = 0; p < tnn_layer_num_params(moved); p++)
+        ck_assert_mem_eq(tnn_tensor_cdata(tnn_layer_param(moved, p)),
+                         tnn_tensor_cdata(tnn_layer_param(copy, p)),
+                         tnn_tensor_size(tnn_layer_param(copy, p)) *
+                             sizeof(float));
+    tnn_model_free(first);
+    tnn_model_free(a);
+    tnn_model_free(b);
+}
+
+START_TEST(layers_rebound_to_larger_samples)
+{
+    const size_t small[3] = {2, 4, 4}, large[3] = {2, 11, 9};
+    check_rebind(tnn_dropout_new(0.3f), small, large, 3);
+    check_rebind(tnn_batchnorm_new(2), small, large, 3);
+    check_rebind(tnn_maxpool2d_new(2, 2), small, large, 3);
+    check_rebind(tnn_avgpool2d_new(2, 1), small, large, 3);
+    check_rebind(tnn_conv2d_new(2, 3, 3, 3, 1, TNN_PADDING_SAME), small, large,
+                 3);
+    check_rebind(tnn_layernorm_new(2), small, large, 3);
+    const size_t short_seq[2] = {3, 4}, long_seq[2] = {13, 4};
+    check_rebind(tnn_lstm_new(4, 5, 1), short_seq, long_seq, 2);
+    check_rebind(tnn_layernorm_new(4), short_seq, long_seq, 2);
+    check_rebind(tnn_softmax_new(), short_seq, long_seq, 2);
+}
+END_TEST
+
 Suite *surgery_suite(void)
 {
     Suite *s = suite_create("surgery");
@@ -363,6 +445,7 @@ Suite *surgery_suite(void)
     tcase_add_test(tc, refusals_change_nothing);
     tcase_add_test(tc, moved_layers_keep_parameters);
     tcase_add_test(tc, allocation_failures);
+    tcase_add_test(tc, layers_rebound_to_larger_samples);
     suite_add_tcase(s, tc);
     return s;
 }

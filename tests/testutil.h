@@ -92,7 +92,8 @@ static inline void counting_remove(void)
     X(data)                                                                   \
     X(callbacks)                                                              \
     X(surgery)                                                                \
-    X(onnx)
+    X(onnx)                                                                   \
+    X(seq)
 
 #define TNN_DECLARE_SUITE(name) Suite *name##_suite(void);
 TNN_TEST_SUITES(TNN_DECLARE_SUITE)

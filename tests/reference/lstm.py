@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""PyTorch's LSTM on fixed small inputs and weights, the reference for
+tests/test_seq.c (lstm_matches_pytorch).
+
+Writes tests/data/lstm-pytorch.txt: one line per case,
+
+    name features hidden time rows return_sequences  inputs...
+    weight_ih...  weight_hh...  bias_ih...  bias_hh...  dout...
+    output...  input-gradient...  weight_ih-gradient...
+    weight_hh-gradient...  bias_ih-gradient...  bias_hh-gradient...
+
+The inputs, weights and dout (the gradient the output receives: every
+step's hidden state, or the last step's) are float32 values, row-major in
+PyTorch's layouts (batch_first), and the output and gradients are what
+PyTorch computes from them in float64. Every number is a hexadecimal
+float. No randomness: the values are fixed expressions. Needs
+python3-torch (Debian); not needed by make check.
+
+    python3 tests/reference/lstm.py > tests/data/lstm-pytorch.txt
+
+With --check FILE it compares FILE with what PyTorch gives now, numbers
+within 1e-12 relative (make references).
+"""
+import math
+import sys
+
+import torch
+
+
+def values(count, scale, freq, phase):
+    """count float32 values of a fixed smooth expression, as float64."""
+    v = [scale * math.sin(freq * k + phase) for k in range(count)]
+    return torch.tensor(v, dtype=torch.float32).to(torch.float64)
+
+
+def hexes(t):
+    return " ".join(float(v).hex() for v in t.detach().flatten().tolist())
+
+
+def lstm_case(name, features, hidden, time, rows, return_sequences):
+    g4 = 4 * hidden
+    x = values(rows * time * features, 1.5, 0.77, 0.3)
+    x = x.reshape(rows, time, features).requires_grad_(True)
+    lstm = torch.nn.LSTM(features, hidden, batch_first=True).double()
+    with torch.no_grad():
+        lstm.weight_ih_l0.copy_(values(g4 * features, 0.6, 1.31, 0.1)
+                                .reshape(g4, features))
+        lstm.weight_hh_l0.copy_(values(g4 * hidden, 0.5, 0.93, 1.7)
+                                .reshape(g4, hidden))
+        lstm.bias_ih_l0.copy_(values(g4, 0.3, 2.11, 0.5))
+        lstm.bias_hh_l0.copy_(values(g4, 0.2, 1.57, 2.2))
+    y, _ = lstm(x)
+    if not return_sequences:
+        y = y[:, -1, :]
+    dout = values(y.numel(), 1.0, 0.61, 0.9).reshape(y.shape)
+    y.backward(dout)
+    head = "%s %d %d %d %d %d" % (name, features, hidden, time, rows,
+                                  return_sequences)
+    blocks = [x, lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0,
+              lstm.bias_hh_l0, dout, y, x.grad, lstm.weight_ih_l0.grad,
+              lstm.weight_hh_l0.grad, lstm.bias_ih_l0.grad,
+              lstm.bias_hh_l0.grad]
+    return head + " " + " ".join(hexes(b) for b in blocks)
+
+
+def same_numbers(ours, theirs):
+    """Whether two files of these lines agree: the same words, numbers
+    within 1e-12 relative (double products may sum in another order on
+    another CPU)."""
+    a, b = ours.split(), theirs.split()
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b):
+        if x == y:
+            continue
+        try:
+            u, v = float.fromhex(x), float.fromhex(y)
+        except ValueError:
+            return False
+        if abs(u - v) > 1e-12 * max(1.0, abs(u), abs(v)):
+            return False
+    return True
+
+
+def main():
+    torch.set_num_threads(1)
+    text = "".join(line + "\n" for line in (
+        lstm_case("lstm_sequences", 3, 4, 5, 2, 1),
+        lstm_case("lstm_last", 3, 4, 5, 2, 0),
+        lstm_case("lstm_one_step", 2, 3, 1, 3, 1),
+        lstm_case("lstm_wide", 7, 16, 6, 3, 0)))
+    if len(sys.argv) == 3 and sys.argv[1] == "--check":
+        with open(sys.argv[2]) as f:
+            if not same_numbers(text, f.read()):
+                sys.exit("lstm.py: %s differs from PyTorch's numbers"
+                         % sys.argv[2])
+        return
+    sys.stdout.write(text)
+
+
+main()
