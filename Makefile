@@ -480,10 +480,10 @@ references: lib
 	$(PYTHON) tests/reference/losses.py | cmp - tests/data/losses-pytorch.txt
 	$(PYTHON) tests/reference/metrics.py | cmp - tests/data/metrics-sklearn.txt
 	$(PYTHON) tests/reference/layers.py | cmp - tests/data/layers-pytorch.txt
-	$(PYTHON) tests/reference/lstm.py --check tests/data/lstm-pytorch.txt
+	$(PYTHON) tests/reference/recurrent.py --check tests/data/recurrent-pytorch.txt
 	BUILD='$(BUILD)' CC='$(CC)' PYTHON='$(PYTHON)' bash tests/onnx/references.sh
 	@echo "references: tests/data/clip-pytorch.txt, losses-pytorch.txt," \
-	    "layers-pytorch.txt and lstm-pytorch.txt are what PyTorch gives," \
+	    "layers-pytorch.txt and recurrent-pytorch.txt are what PyTorch gives," \
 	    "tests/data/metrics-sklearn.txt what" \
 	    "scikit-learn gives"
 

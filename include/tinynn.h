@@ -336,7 +336,8 @@ enum tnn_layer_kind {
     TNN_LAYER_ZEROPAD2D = 14,  /* since 1.8 */
     TNN_LAYER_LAYERNORM = 15,  /* since 1.9 */
     TNN_LAYER_GELU = 16,       /* since 1.9 */
-    TNN_LAYER_LSTM = 17        /* since 1.10 */
+    TNN_LAYER_LSTM = 17,       /* since 1.10 */
+    TNN_LAYER_GRU = 18         /* since 1.10 */
 };
 
 /* Whether a layer computes for training or for evaluation. */
@@ -516,6 +517,23 @@ TNN_API float tnn_layernorm_eps(const tnn_layer *ln);
 TNN_API tnn_layer *tnn_lstm_new(size_t input_features, size_t hidden,
                                 int return_sequences);
 
+/* (since 1.10) New GRU layer over sequences of input_features values per
+ * time step, with hidden units, as PyTorch's GRU(input_features, hidden,
+ * batch_first=True) computes it: for each step t, from x_t and the
+ * previous hidden state h (zero before the first step),
+ *   r = sigmoid(W_ir x_t + b_ir + W_hr h + b_hr)   (reset gate)
+ *   z = sigmoid(W_iz x_t + b_iz + W_hz h + b_hz)   (update gate)
+ *   n = tanh(W_in x_t + b_in + r * (W_hn h + b_hn)) (candidate)
+ *   h = (1 - z) * n + z * h.
+ * Its parameters are PyTorch's, as tnn_lstm_new() describes for the LSTM,
+ * with 3 hidden rows in the gate order r, z, n: weight_ih (3 hidden,
+ * input_features), weight_hh (3 hidden, hidden), bias_ih and bias_hh (3
+ * hidden). Initialisation, shapes, return_sequences, the products, the
+ * errors and the files are as for tnn_lstm_new() (hidden up to
+ * (2^31 - 1) / 3). */
+TNN_API tnn_layer *tnn_gru_new(size_t input_features, size_t hidden,
+                               int return_sequences);
+
 /* ---- Images (since 1.3) ----
  * Image batches are NCHW tensors (batch, channels, height, width), stored
  * as rows of channels * height * width values; a model for images starts
@@ -591,7 +609,8 @@ TNN_API size_t tnn_layer_in_features(const tnn_layer *layer);
 TNN_API size_t tnn_layer_out_features(const tnn_layer *layer);
 
 /* Number of parameter tensors: dense and conv2d 2 (W, b), batchnorm and
- * layernorm 2 (gamma, beta), lstm 4 (see tnn_lstm_new()), others 0. */
+ * layernorm 2 (gamma, beta), lstm and gru 4 (see tnn_lstm_new()),
+ * others 0. */
 TNN_API int tnn_layer_num_params(const tnn_layer *layer);
 
 /* Borrowed parameter tensor i and its gradient (same shape); NULL if i is

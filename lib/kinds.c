@@ -24,7 +24,8 @@
     X(TNN_LAYER_ZEROPAD2D, zeropad2d)                                         \
     X(TNN_LAYER_LAYERNORM, layernorm)                                         \
     X(TNN_LAYER_GELU, gelu)                                                   \
-    X(TNN_LAYER_LSTM, lstm)
+    X(TNN_LAYER_LSTM, lstm)                                                   \
+    X(TNN_LAYER_GRU, gru)
 
 #define DECLARE_OPS(number, name)                                             \
     extern const struct tnn__layer_ops tnn__##name##_ops;

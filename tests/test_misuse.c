@@ -1425,6 +1425,41 @@ CTOR_ROW(r_lstm_features_huge, tnn_layer, tnn_lstm_new(SIZE_MAX, 4, 0),
 CTOR_ROW(r_lstm_return_2, tnn_layer, tnn_lstm_new(3, 4, 2), tnn_layer_free)
 CTOR_ROW(r_lstm_return_neg, tnn_layer, tnn_lstm_new(3, 4, -1), tnn_layer_free)
 NOMEM_ROW(r_lstm_nomem, tnn_layer, tnn_lstm_new(3, 4, 1), tnn_layer_free)
+CTOR_ROW(r_gru_features_0, tnn_layer, tnn_gru_new(0, 4, 0), tnn_layer_free)
+CTOR_ROW(r_gru_hidden_0, tnn_layer, tnn_gru_new(3, 0, 0), tnn_layer_free)
+CTOR_ROW(r_gru_hidden_huge, tnn_layer, tnn_gru_new(3, 0x2aaaaaab, 0),
+         tnn_layer_free)
+CTOR_ROW(r_gru_return_2, tnn_layer, tnn_gru_new(3, 4, 2), tnn_layer_free)
+NOMEM_ROW(r_gru_nomem, tnn_layer, tnn_gru_new(3, 4, 1), tnn_layer_free)
+
+/* A GRU of 3 features after 4 of them; the model keeps its layer. */
+static int r_gru_add_width(int variant)
+{
+    (void)variant;
+    struct counting_allocator a;
+    counting_install(&a, 0);
+    tnn_model *m = tnn_model_new_sequence(4, 4);
+    int rc = capture(tnn_model_add(m, tnn_gru_new(3, 2, 0)));
+    CHECK(tnn_model_num_layers(m) == 0, "the layer count changed");
+    tnn_model_free(m);
+    long live = a.live;
+    counting_remove();
+    CHECK(live == 0, "the layer leaked");
+    return rc;
+}
+
+/* A model with a GRU cannot be written as ONNX yet. */
+static int r_onnx_gru(int variant)
+{
+    (void)variant;
+    tnn_model *m = tnn_model_new_sequence(4, 3);
+    ck_assert_int_eq(tnn_model_add(m, tnn_gru_new(3, 2, 1)), TNN_OK);
+    size_t needed = 77;
+    int rc = capture(tnn_model_save_onnx_buffer(m, NULL, 0, &needed));
+    CHECK(needed == 77, "*needed was written");
+    tnn_model_free(m);
+    return rc;
+}
 
 /* An LSTM on inputs it cannot take, added (freed) to a model of flat
  * rows, of images, or of sequences with other features; the model keeps
@@ -1510,6 +1545,14 @@ static const struct misuse lstm_rows[] = {
      LSTM_RUN_OTHER_FEATURES},
     {"tnn_model_save_onnx_buffer", "a model with an lstm", FMT, r_onnx_lstm,
      0},
+    {"tnn_gru_new", "input_features 0", INV, r_gru_features_0, 0},
+    {"tnn_gru_new", "hidden 0", INV, r_gru_hidden_0, 0},
+    {"tnn_gru_new", "3 * hidden over 2^31 - 1", INV, r_gru_hidden_huge, 0},
+    {"tnn_gru_new", "return_sequences 2", INV, r_gru_return_2, 0},
+    {"tnn_gru_new", "allocation fails", NOM, r_gru_nomem, 0},
+    {"tnn_model_add", "gru(3) on sequences of 4 features", SHP,
+     r_gru_add_width, 0},
+    {"tnn_model_save_onnx_buffer", "a model with a gru", FMT, r_onnx_gru, 0},
 };
 
 static const struct misuse sequence_layer_rows[] = {

@@ -1,7 +1,7 @@
 /*
- * Sequence models: (time, features) samples and the LSTM, against
- * PyTorch's numbers (tests/reference/lstm.py), finite differences and a
- * task that needs the recurrence.
+ * Sequence models: (time, features) samples, the LSTM and the GRU, against
+ * PyTorch's numbers (tests/reference/recurrent.py), finite differences and
+ * a task that needs the recurrence.
  */
 #include <check.h>
 #include <math.h>
@@ -13,7 +13,7 @@
 #include "testutil.h"
 #include "tinynn.h"
 
-/* ---- PyTorch's LSTM on fixed values ----------------------------------- */
+/* ---- PyTorch's LSTM and GRU on fixed values --------------------------- */
 
 /* count hexadecimal floats from *at into v, as float (the inputs) or
  * kept in double (the results). */
@@ -54,7 +54,8 @@ static void check_case(char *line)
                             &time, &rows, &rs, &used),
                      6);
     at = line + used;
-    tnn_layer *lstm = tnn_lstm_new(f, h, rs);
+    tnn_layer *lstm = strncmp(name, "gru", 3) == 0 ? tnn_gru_new(f, h, rs)
+                                                   : tnn_lstm_new(f, h, rs);
     ck_assert_ptr_nonnull(lstm);
     size_t in_dims[3] = {rows, time, f};
     tnn_tensor *x = tnn_tensor_new(3, in_dims);
@@ -94,9 +95,9 @@ static void check_case(char *line)
     tnn_layer_free(lstm);
 }
 
-START_TEST(lstm_matches_pytorch)
+START_TEST(recurrent_layers_match_pytorch)
 {
-    FILE *f = fopen(TNN_TEST_DATA_DIR "/lstm-pytorch.txt", "r");
+    FILE *f = fopen(TNN_TEST_DATA_DIR "/recurrent-pytorch.txt", "r");
     ck_assert_ptr_nonnull(f);
     static char line[1 << 18];
     int cases = 0;
@@ -106,7 +107,7 @@ START_TEST(lstm_matches_pytorch)
         cases++;
     }
     fclose(f);
-    ck_assert_int_eq(cases, 4);
+    ck_assert_int_eq(cases, 8);
 }
 END_TEST
 
@@ -145,11 +146,12 @@ static void check_values(const char *what, tnn_layer *layer,
     }
 }
 
-static void lstm_gradient_check(size_t f, size_t h, size_t time, size_t rows,
-                                int rs)
+static void recurrent_gradient_check(tnn_layer *(*make)(size_t, size_t, int),
+                                     size_t f, size_t h, size_t time,
+                                     size_t rows, int rs)
 {
     tnn_rng *rng = tnn_rng_new(31);
-    tnn_layer *lstm = tnn_lstm_new(f, h, rs);
+    tnn_layer *lstm = make(f, h, rs);
     /* Larger than PyTorch's start, so that the gates saturate somewhat. */
     for (int p = 0; p < 4; p++)
         tnn_tensor_rand_uniform(tnn_layer_param(lstm, p), rng, -0.8f, 0.8f);
@@ -181,20 +183,24 @@ static void lstm_gradient_check(size_t f, size_t h, size_t time, size_t rows,
     tnn_rng_free(rng);
 }
 
-START_TEST(lstm_gradients)
+START_TEST(recurrent_gradients)
 {
-    lstm_gradient_check(3, 4, 5, 2, 1);
-    lstm_gradient_check(2, 5, 6, 3, 0);
-    lstm_gradient_check(4, 3, 1, 2, 0);
+    for (int gru = 0; gru < 2; gru++) {
+        tnn_layer *(*make)(size_t, size_t, int) =
+            gru ? tnn_gru_new : tnn_lstm_new;
+        recurrent_gradient_check(make, 3, 4, 5, 2, 1);
+        recurrent_gradient_check(make, 2, 5, 6, 3, 0);
+        recurrent_gradient_check(make, 4, 3, 1, 2, 0);
+    }
 }
 END_TEST
 
 /* A backward that adds to the gradients adds one more batch's (to the
  * rounding of adding step by step onto what is there). */
-START_TEST(lstm_backward_accumulates)
+START_TEST(recurrent_backward_accumulates)
 {
     tnn_rng *rng = tnn_rng_new(5);
-    tnn_layer *lstm = tnn_lstm_new(2, 3, 1);
+    tnn_layer *lstm = _i ? tnn_gru_new(2, 3, 1) : tnn_lstm_new(2, 3, 1);
     tnn_layer_init(lstm, rng);
     size_t dims[3] = {2, 4, 2};
     tnn_tensor *x = tnn_tensor_new(3, dims);
@@ -239,7 +245,10 @@ START_TEST(sequence_model_shapes)
     /* The next LSTM takes (7, 5); one of 3 features cannot. */
     ck_assert_int_eq(tnn_model_add(m, tnn_lstm_new(3, 4, 0)), TNN_E_SHAPE);
     ck_assert_msg(strstr(tnn_last_error(), "(7, 5)"), "%s", tnn_last_error());
-    ck_assert_int_eq(tnn_model_add(m, tnn_lstm_new(5, 4, 0)), TNN_OK);
+    tnn_layer *gru = tnn_gru_new(5, 4, 0);
+    ck_assert_str_eq(tnn_layer_name(gru), "gru");
+    ck_assert_int_eq(tnn_layer_kind(gru), TNN_LAYER_GRU);
+    ck_assert_int_eq(tnn_model_add(m, gru), TNN_OK);
     ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(4, 2)), TNN_OK);
     char text[2048];
     ck_assert_int_eq(tnn_model_summary(m, text, sizeof text, NULL), TNN_OK);
@@ -247,8 +256,8 @@ START_TEST(sequence_model_shapes)
                       strstr(text, "(None, 7, 5)") &&
                       strstr(text, "(None, 4)"),
                   "%s", text);
-    /* 4 * 5 * (3 + 5 + 2) and 4 * 4 * (5 + 4 + 2) and 4 * 2 + 2. */
-    ck_assert_uint_eq(tnn_model_num_params(m), 200 + 176 + 10);
+    /* 4 * 5 * (3 + 5 + 2) and 3 * 4 * (5 + 4 + 2) and 4 * 2 + 2. */
+    ck_assert_uint_eq(tnn_model_num_params(m), 200 + 132 + 10);
     tnn_model_free(m);
 
     /* A dense layer takes a sequence after a flatten. */
@@ -356,10 +365,12 @@ static void sign_task(size_t n, uint64_t seed, tnn_tensor **x, tnn_tensor **y)
     tnn_rng_free(rng);
 }
 
-static tnn_model *sign_model(void)
+static tnn_model *sign_model(bool gru)
 {
     tnn_model *m = tnn_model_new_sequence(8, 2);
-    ck_assert_int_eq(tnn_model_add(m, tnn_lstm_new(2, 12, 0)), TNN_OK);
+    ck_assert_int_eq(
+        tnn_model_add(m, gru ? tnn_gru_new(2, 12, 0) : tnn_lstm_new(2, 12, 0)),
+        TNN_OK);
     ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(12, 2)), TNN_OK);
     ck_assert_int_eq(tnn_model_add(m, tnn_softmax_new()), TNN_OK);
     ck_assert_int_eq(tnn_model_set_loss(m, TNN_LOSS_CROSS_ENTROPY), TNN_OK);
@@ -367,12 +378,12 @@ static tnn_model *sign_model(void)
     return m;
 }
 
-START_TEST(lstm_learns_what_came_first)
+START_TEST(recurrent_layers_learn_what_came_first)
 {
     tnn_tensor *x, *y, *xt, *yt;
     sign_task(1024, 1, &x, &y);
     sign_task(512, 2, &xt, &yt);
-    tnn_model *m = sign_model();
+    tnn_model *m = sign_model(_i == 1);
     double loss0, acc0, loss, acc;
     ck_assert_int_eq(tnn_model_evaluate(m, xt, yt, &loss0, &acc0), TNN_OK);
     ck_assert_int_eq(tnn_model_fit(m, x, y, NULL, NULL, 30, 32, 1, NULL, NULL),
@@ -423,7 +434,7 @@ END_TEST
 
 /* Every allocation of building, training, saving and loading a sequence
  * model may fail: each failure is reported, and nothing leaks. */
-START_TEST(lstm_allocation_failures)
+START_TEST(recurrent_allocation_failures)
 {
     tnn_tensor *x, *y;
     sign_task(24, 3, &x, &y);
@@ -433,7 +444,7 @@ START_TEST(lstm_allocation_failures)
         counting_install(&a, n);
         int rc = TNN_OK;
         tnn_model *m = tnn_model_new_sequence(8, 2), *copy = NULL;
-        tnn_layer *l1 = tnn_lstm_new(2, 3, 1), *l2 = tnn_lstm_new(3, 4, 0);
+        tnn_layer *l1 = tnn_lstm_new(2, 3, 1), *l2 = tnn_gru_new(3, 4, 0);
         tnn_optim *opt = tnn_adam_new(0.01f);
         if (!m || !l1 || !l2 || !opt) {
             rc = TNN_E_NOMEM;
@@ -491,14 +502,14 @@ Suite *seq_suite(void)
     Suite *s = suite_create("seq");
     TCase *tc = tcase_create("lstm");
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, lstm_matches_pytorch);
-    tcase_add_test(tc, lstm_gradients);
-    tcase_add_test(tc, lstm_backward_accumulates);
+    tcase_add_test(tc, recurrent_layers_match_pytorch);
+    tcase_add_test(tc, recurrent_gradients);
+    tcase_add_loop_test(tc, recurrent_backward_accumulates, 0, 2);
     tcase_add_test(tc, sequence_model_shapes);
     tcase_add_test(tc, sequence_model_onnx_round_trip);
     tcase_add_test(tc, softmax_per_step);
-    tcase_add_test(tc, lstm_learns_what_came_first);
-    tcase_add_test(tc, lstm_allocation_failures);
+    tcase_add_loop_test(tc, recurrent_layers_learn_what_came_first, 0, 2);
+    tcase_add_test(tc, recurrent_allocation_failures);
     suite_add_tcase(s, tc);
     return s;
 }

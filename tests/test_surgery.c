@@ -429,6 +429,7 @@ START_TEST(layers_rebound_to_larger_samples)
     check_rebind(tnn_layernorm_new(2), small, large, 3);
     const size_t short_seq[2] = {3, 4}, long_seq[2] = {13, 4};
     check_rebind(tnn_lstm_new(4, 5, 1), short_seq, long_seq, 2);
+    check_rebind(tnn_gru_new(4, 5, 0), short_seq, long_seq, 2);
     check_rebind(tnn_layernorm_new(4), short_seq, long_seq, 2);
     check_rebind(tnn_softmax_new(), short_seq, long_seq, 2);
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""PyTorch's LSTM on fixed small inputs and weights, the reference for
-tests/test_seq.c (lstm_matches_pytorch).
+"""PyTorch's LSTM and GRU on fixed small inputs and weights, the
+reference for tests/test_seq.c (recurrent_layers_match_pytorch).
 
-Writes tests/data/lstm-pytorch.txt: one line per case,
+Writes tests/data/recurrent-pytorch.txt: one line per case, its name
+starting with the kind (lstm or gru),
 
     name features hidden time rows return_sequences  inputs...
     weight_ih...  weight_hh...  bias_ih...  bias_hh...  dout...
@@ -16,7 +17,7 @@ PyTorch computes from them in float64. Every number is a hexadecimal
 float. No randomness: the values are fixed expressions. Needs
 python3-torch (Debian); not needed by make check.
 
-    python3 tests/reference/lstm.py > tests/data/lstm-pytorch.txt
+    python3 tests/reference/recurrent.py > tests/data/recurrent-pytorch.txt
 
 With --check FILE it compares FILE with what PyTorch gives now, numbers
 within 1e-12 relative (make references).
@@ -37,29 +38,31 @@ def hexes(t):
     return " ".join(float(v).hex() for v in t.detach().flatten().tolist())
 
 
-def lstm_case(name, features, hidden, time, rows, return_sequences):
-    g4 = 4 * hidden
+def case(name, features, hidden, time, rows, return_sequences):
+    gru = name.startswith("gru")
+    g4 = (3 if gru else 4) * hidden
     x = values(rows * time * features, 1.5, 0.77, 0.3)
     x = x.reshape(rows, time, features).requires_grad_(True)
-    lstm = torch.nn.LSTM(features, hidden, batch_first=True).double()
+    layer = torch.nn.GRU if gru else torch.nn.LSTM
+    rnn = layer(features, hidden, batch_first=True).double()
     with torch.no_grad():
-        lstm.weight_ih_l0.copy_(values(g4 * features, 0.6, 1.31, 0.1)
+        rnn.weight_ih_l0.copy_(values(g4 * features, 0.6, 1.31, 0.1)
                                 .reshape(g4, features))
-        lstm.weight_hh_l0.copy_(values(g4 * hidden, 0.5, 0.93, 1.7)
+        rnn.weight_hh_l0.copy_(values(g4 * hidden, 0.5, 0.93, 1.7)
                                 .reshape(g4, hidden))
-        lstm.bias_ih_l0.copy_(values(g4, 0.3, 2.11, 0.5))
-        lstm.bias_hh_l0.copy_(values(g4, 0.2, 1.57, 2.2))
-    y, _ = lstm(x)
+        rnn.bias_ih_l0.copy_(values(g4, 0.3, 2.11, 0.5))
+        rnn.bias_hh_l0.copy_(values(g4, 0.2, 1.57, 2.2))
+    y, _ = rnn(x)
     if not return_sequences:
         y = y[:, -1, :]
     dout = values(y.numel(), 1.0, 0.61, 0.9).reshape(y.shape)
     y.backward(dout)
     head = "%s %d %d %d %d %d" % (name, features, hidden, time, rows,
                                   return_sequences)
-    blocks = [x, lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0,
-              lstm.bias_hh_l0, dout, y, x.grad, lstm.weight_ih_l0.grad,
-              lstm.weight_hh_l0.grad, lstm.bias_ih_l0.grad,
-              lstm.bias_hh_l0.grad]
+    blocks = [x, rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0,
+              rnn.bias_hh_l0, dout, y, x.grad, rnn.weight_ih_l0.grad,
+              rnn.weight_hh_l0.grad, rnn.bias_ih_l0.grad,
+              rnn.bias_hh_l0.grad]
     return head + " " + " ".join(hexes(b) for b in blocks)
 
 
@@ -85,14 +88,18 @@ def same_numbers(ours, theirs):
 def main():
     torch.set_num_threads(1)
     text = "".join(line + "\n" for line in (
-        lstm_case("lstm_sequences", 3, 4, 5, 2, 1),
-        lstm_case("lstm_last", 3, 4, 5, 2, 0),
-        lstm_case("lstm_one_step", 2, 3, 1, 3, 1),
-        lstm_case("lstm_wide", 7, 16, 6, 3, 0)))
+        case("lstm_sequences", 3, 4, 5, 2, 1),
+        case("lstm_last", 3, 4, 5, 2, 0),
+        case("lstm_one_step", 2, 3, 1, 3, 1),
+        case("lstm_wide", 7, 16, 6, 3, 0),
+        case("gru_sequences", 3, 4, 5, 2, 1),
+        case("gru_last", 3, 4, 5, 2, 0),
+        case("gru_one_step", 2, 3, 1, 3, 1),
+        case("gru_wide", 7, 16, 6, 3, 0)))
     if len(sys.argv) == 3 and sys.argv[1] == "--check":
         with open(sys.argv[2]) as f:
             if not same_numbers(text, f.read()):
-                sys.exit("lstm.py: %s differs from PyTorch's numbers"
+                sys.exit("recurrent.py: %s differs from PyTorch's numbers"
                          % sys.argv[2])
         return
     sys.stdout.write(text)

@@ -1,0 +1,250 @@
+/*
+ * GRU over (time, features) samples, with PyTorch's gate equations and
+ * parameter layout (weight_ih, weight_hh, bias_ih, bias_hh; gate rows r,
+ * z, n), so that weights move between the two one to one:
+ *
+ *   r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
+ *   z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
+ *   n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+ *   h = (1 - z) * n + z * h
+ *
+ * The reset gate scales the recurrent part of n, bias included, so the
+ * input's and the recurrent products are kept apart: the input's runs
+ * once for every row and step, the recurrent one once per step over the
+ * batch into that step's rows of its own buffer (leading dimensions, no
+ * transposes), and the training forward keeps both, with the gates and
+ * hidden states, for the backward through time.
+ */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "recurrent.h"
+
+/* The parts of the scratch for a batch of n rows. */
+struct gru_buffers {
+    float *gates;  /* (n, time, 3 hidden): r, z, n after activation */
+    float *rec;    /* (n, time, 3 hidden): W_h h + b_h of each step */
+    float *states; /* (n, time, hidden): the hidden states */
+    float *dgx;    /* (n, time, 3 hidden): gradients of the input parts */
+    float *dgh;    /* (n, time, 3 hidden): of the recurrent parts */
+    float *dh;     /* (n, hidden): carried back one step */
+};
+
+static struct gru_buffers gru_buffers(const tnn_layer *layer, size_t n)
+{
+    const struct tnn__recurrent *g = layer->impl;
+    const size_t steps = n * tnn__recurrent_time(layer), h = g->hidden;
+    struct gru_buffers b;
+    b.gates = g->scratch;
+    b.rec = b.gates + steps * 3 * h;
+    b.states = b.rec + steps * 3 * h;
+    b.dgx = b.states + steps * h;
+    b.dgh = b.dgx + steps * 3 * h;
+    b.dh = b.dgh + steps * 3 * h;
+    return b;
+}
+
+/* Values of per-batch state per sample: 13 hidden per step and one
+ * hidden; SIZE_MAX if that overflows. */
+static size_t gru_scratch(const tnn_layer *layer)
+{
+    const struct tnn__recurrent *g = layer->impl;
+    size_t per_step, all;
+    if (!tnn__mul_size(g->hidden, 13, &per_step) ||
+        !tnn__mul_size(per_step, tnn__recurrent_time(layer), &all) ||
+        all > SIZE_MAX - g->hidden)
+        return SIZE_MAX;
+    return all + g->hidden;
+}
+
+static inline float sigmoid(float x)
+{
+    return 1.0f / (1.0f + expf(-x));
+}
+
+struct step_args {
+    const tnn_layer *layer;
+    struct gru_buffers b;
+    size_t t;
+    const float *dout; /* backward only */
+};
+
+/* Rows [begin, end) of step t: the gates from the input's parts (in
+ * place) and the recurrent ones, then the new hidden state. */
+static void forward_rows(void *arg, size_t begin, size_t end)
+{
+    const struct step_args *a = arg;
+    const size_t h = ((const struct tnn__recurrent *)a->layer->impl)->hidden;
+    const size_t time = tnn__recurrent_time(a->layer), t = a->t;
+    for (size_t r = begin; r < end; r++) {
+        const size_t step = r * time + t;
+        float *x = a->b.gates + step * 3 * h;
+        const float *rec = a->b.rec + step * 3 * h;
+        float *s = a->b.states + step * h;
+        const float *s_prev = t ? s - h : NULL;
+        for (size_t j = 0; j < h; j++) {
+            float reset = sigmoid(x[j] + rec[j]);
+            float update = sigmoid(x[h + j] + rec[h + j]);
+            float cand = tanhf(x[2 * h + j] + reset * rec[2 * h + j]);
+            float prev = s_prev ? s_prev[j] : 0.0f;
+            x[j] = reset;
+            x[h + j] = update;
+            x[2 * h + j] = cand;
+            s[j] = (1.0f - update) * cand + update * prev;
+        }
+    }
+}
+
+static void gru_forward(tnn_layer *layer, const float *in, float *out,
+                        size_t n, bool training, tnn_rng *rng)
+{
+    (void)training;
+    (void)rng;
+    const struct tnn__recurrent *g = layer->impl;
+    const size_t time = tnn__recurrent_time(layer), h = g->hidden;
+    const size_t g3 = 3 * h, steps = n * time;
+    const float *w_ih = layer->param[0]->data, *w_hh = layer->param[1]->data;
+    const float *b_ih = layer->param[2]->data, *b_hh = layer->param[3]->data;
+    struct step_args a = {.layer = layer, .b = gru_buffers(layer, n)};
+    for (size_t r = 0; r < steps; r++) {
+        memcpy(a.b.gates + r * g3, b_ih, g3 * sizeof *b_ih);
+        memcpy(a.b.rec + r * g3, b_hh, g3 * sizeof *b_hh);
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)steps, (int)g3,
+                (int)g->features, 1.0f, in, (int)g->features, w_ih,
+                (int)g->features, 1.0f, a.b.gates, (int)g3);
+    for (size_t t = 0; t < time; t++) {
+        if (t > 0)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n,
+                        (int)g3, (int)h, 1.0f, a.b.states + (t - 1) * h,
+                        (int)(time * h), w_hh, (int)h, 1.0f, a.b.rec + t * g3,
+                        (int)(time * g3));
+        a.t = t;
+        tnn__parallel_for(n, tnn__recurrent_min_rows(h), forward_rows, &a);
+    }
+    tnn__recurrent_output(layer, a.b.states, out, n);
+}
+
+/* Rows [begin, end) of step t: from the hidden state's gradient (carried
+ * in dh, plus the output's), the gradients of the input's and the
+ * recurrent parts of the gates; dh keeps the part that reaches the
+ * previous state directly, through z. */
+static void backward_rows(void *arg, size_t begin, size_t end)
+{
+    const struct step_args *a = arg;
+    const size_t h = ((const struct tnn__recurrent *)a->layer->impl)->hidden;
+    const size_t time = tnn__recurrent_time(a->layer), t = a->t;
+    for (size_t r = begin; r < end; r++) {
+        const size_t step = r * time + t;
+        const float *gate = a->b.gates + step * 3 * h;
+        const float *rec = a->b.rec + step * 3 * h;
+        const float *s_prev = t ? a->b.states + (step - 1) * h : NULL;
+        const float *dy = tnn__recurrent_dout(a->layer, a->dout, r, t);
+        float *dgx = a->b.dgx + step * 3 * h, *dgh = a->b.dgh + step * 3 * h;
+        float *dh = a->b.dh + r * h;
+        for (size_t j = 0; j < h; j++) {
+            float reset = gate[j], update = gate[h + j],
+                  cand = gate[2 * h + j];
+            float prev = s_prev ? s_prev[j] : 0.0f;
+            float dhj = dh[j] + (dy ? dy[j] : 0.0f);
+            float dcand = dhj * (1.0f - update) * (1.0f - cand * cand);
+            float dreset = dcand * rec[2 * h + j] * reset * (1.0f - reset);
+            float dupdate = dhj * (prev - cand) * update * (1.0f - update);
+            dgx[j] = dgh[j] = dreset;
+            dgx[h + j] = dgh[h + j] = dupdate;
+            dgx[2 * h + j] = dcand;
+            dgh[2 * h + j] = dcand * reset;
+            dh[j] = dhj * update;
+        }
+    }
+}
+
+static void gru_backward(tnn_layer *layer, const float *in, const float *out,
+                         const float *dout, float *din, size_t n,
+                         bool accumulate)
+{
+    (void)out;
+    const struct tnn__recurrent *g = layer->impl;
+    const size_t time = tnn__recurrent_time(layer), h = g->hidden;
+    const size_t g3 = 3 * h, steps = n * time, f = g->features;
+    const float *w_ih = layer->param[0]->data, *w_hh = layer->param[1]->data;
+    float *dw_ih = layer->grad[0]->data, *dw_hh = layer->grad[1]->data;
+    struct step_args a = {
+        .layer = layer, .b = gru_buffers(layer, n), .dout = dout};
+    memset(a.b.dh, 0, n * h * sizeof *a.b.dh);
+    if (!accumulate)
+        memset(dw_hh, 0, g3 * h * sizeof *dw_hh);
+    for (size_t t = time; t-- > 0;) {
+        a.t = t;
+        tnn__parallel_for(n, tnn__recurrent_min_rows(h), backward_rows, &a);
+        if (t == 0)
+            break; /* the state before the first step is no parameter */
+        const float *dz = a.b.dgh + t * g3;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)h,
+                    (int)g3, 1.0f, dz, (int)(time * g3), w_hh, (int)h, 1.0f,
+                    a.b.dh, (int)h);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g3, (int)h,
+                    (int)n, 1.0f, dz, (int)(time * g3),
+                    a.b.states + (t - 1) * h, (int)(time * h), 1.0f, dw_hh,
+                    (int)h);
+    }
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g3, (int)f,
+                (int)steps, 1.0f, a.b.dgx, (int)g3, in, (int)f,
+                accumulate ? 1.0f : 0.0f, dw_ih, (int)f);
+    tnn__recurrent_bias_gradients(layer, a.b.dgx, a.b.dgh, steps, accumulate);
+    if (din)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)steps,
+                    (int)f, (int)g3, 1.0f, a.b.dgx, (int)g3, w_ih, (int)f,
+                    0.0f, din, (int)f);
+}
+
+/* ---- model files: input features, hidden, return_sequences ---------- */
+
+static tnn_layer *gru_load_config(const struct tnn__layer_record *record,
+                                  uint32_t version)
+{
+    (void)version;
+    return tnn_gru_new(record->config[0], record->config[1],
+                       (int)record->config[2]);
+}
+
+/* The two weights and two biases, of 3 gates each. */
+static uint64_t gru_record_values(const struct tnn__layer_record *record,
+                                  uint32_t version)
+{
+    (void)version;
+    return tnn__recurrent_record_values(record, 3);
+}
+
+static void gru_onnx_node(const tnn_layer *layer, struct tnn__onnx_node *node)
+{
+    (void)layer;
+    node->refusal = "the library does not write ONNX's GRU operator yet";
+}
+
+const struct tnn__layer_ops tnn__gru_ops = {
+    .kind = TNN_LAYER_GRU,
+    .name = "gru",
+    .bind = tnn__recurrent_bind,
+    .reserve = tnn__recurrent_reserve,
+    .forward = gru_forward,
+    .backward = gru_backward,
+    .init = tnn__recurrent_init,
+    .destroy = tnn__recurrent_destroy,
+    .sample_scratch = gru_scratch,
+    .since_format = 8,
+    .config_words = TNN__RECURRENT_CONFIG_WORDS,
+    .save_config = tnn__recurrent_save_config,
+    .load_config = gru_load_config,
+    .record_values = gru_record_values,
+    .param_names = tnn__recurrent_param_names,
+    .onnx_node = gru_onnx_node,
+};
+
+tnn_layer *tnn_gru_new(size_t input_features, size_t hidden,
+                       int return_sequences)
+{
+    return tnn__recurrent_new(__func__, &tnn__gru_ops, input_features, hidden,
+                              return_sequences, 3);
+}

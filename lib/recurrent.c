@@ -1,0 +1,199 @@
+/*
+ * The parts of the recurrent kinds that do not depend on their gate
+ * equations (recurrent.h).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "recurrent.h"
+
+/* The four parameters in PyTorch's shapes. */
+static int add_params(tnn_layer *layer, const char *func)
+{
+    const struct tnn__recurrent *rnn = layer->impl;
+    const size_t rows = rnn->gates * rnn->hidden;
+    const size_t w_ih[2] = {rows, rnn->features},
+                 w_hh[2] = {rows, rnn->hidden};
+    int rc = tnn__layer_add_param(layer, func, 2, w_ih, true);
+    if (rc == TNN_OK)
+        rc = tnn__layer_add_param(layer, func, 2, w_hh, true);
+    for (int p = 0; p < 2 && rc == TNN_OK; p++)
+        rc = tnn__layer_add_param(layer, func, 1, &rows, false);
+    return rc;
+}
+
+tnn_layer *tnn__recurrent_new(const char *func,
+                              const struct tnn__layer_ops *ops,
+                              size_t features, size_t hidden,
+                              int return_sequences, size_t gates)
+{
+    if (features == 0 || features > TNN_MAX_BLAS_DIM || hidden == 0 ||
+        hidden > TNN_MAX_BLAS_DIM / gates ||
+        (return_sequences != 0 && return_sequences != 1)) {
+        tnn__fail(TNN_E_INVALID, func,
+                  "input_features %zu, hidden %zu, return_sequences %d: "
+                  "input_features must be in [1, %zu], hidden in [1, %zu] "
+                  "and return_sequences 0 or 1",
+                  features, hidden, return_sequences, TNN_MAX_BLAS_DIM,
+                  TNN_MAX_BLAS_DIM / gates);
+        return NULL;
+    }
+    tnn_layer *layer =
+        tnn__layer_alloc(func, ops, 0, 0, sizeof(struct tnn__recurrent));
+    if (!layer)
+        return NULL;
+    struct tnn__recurrent *rnn = layer->impl;
+    rnn->features = features;
+    rnn->hidden = hidden;
+    rnn->gates = gates;
+    rnn->return_sequences = return_sequences == 1;
+    rnn->bias_sum = tnn__calloc(gates * hidden, sizeof *rnn->bias_sum);
+    if (!rnn->bias_sum) {
+        tnn_layer_free(layer);
+        tnn__fail(TNN_E_NOMEM, func,
+                  "cannot allocate a %s layer of %zu hidden units", ops->name,
+                  hidden);
+        return NULL;
+    }
+    if (add_params(layer, func) != TNN_OK) {
+        tnn_layer_free(layer);
+        return NULL;
+    }
+    return layer;
+}
+
+size_t tnn__recurrent_time(const tnn_layer *layer)
+{
+    return layer->in_shape.dims[0];
+}
+
+size_t tnn__recurrent_min_rows(size_t hidden)
+{
+    return hidden >= 2048 ? 1 : 2048 / hidden;
+}
+
+int tnn__recurrent_reserve(tnn_layer *layer, const char *func, size_t n)
+{
+    struct tnn__recurrent *rnn = layer->impl;
+    float *scratch =
+        tnn__grow_rows(func, "a recurrent layer's per-batch state",
+                       rnn->scratch, &rnn->scratch_cap, n,
+                       layer->ops->sample_scratch(layer), sizeof *scratch);
+    if (!scratch)
+        return TNN_E_NOMEM;
+    rnn->scratch = scratch;
+    return TNN_OK;
+}
+
+int tnn__recurrent_bind(const tnn_layer *layer, const char *func,
+                        const struct tnn__shape *in, struct tnn__shape *out)
+{
+    const struct tnn__recurrent *rnn = layer->impl;
+    char got[64];
+    if (in->ndim != 2 || in->dims[1] != rnn->features)
+        return tnn__fail(TNN_E_SHAPE, func,
+                         "%s of %zu input features takes (time, %zu) "
+                         "samples, not %s",
+                         layer->ops->name, rnn->features, rnn->features,
+                         tnn__shape_text(in, got, sizeof got));
+    if (rnn->return_sequences)
+        *out = (struct tnn__shape){2, {in->dims[0], rnn->hidden}};
+    else
+        *out = (struct tnn__shape){1, {rnn->hidden}};
+    return TNN_OK;
+}
+
+void tnn__recurrent_init(tnn_layer *layer, tnn_rng *rng)
+{
+    const struct tnn__recurrent *rnn = layer->impl;
+    const float k = (float)(1.0 / sqrt((double)rnn->hidden));
+    for (int p = 0; p < layer->num_params; p++)
+        tnn_tensor_rand_uniform(layer->param[p], rng, -k, k);
+}
+
+void tnn__recurrent_destroy(tnn_layer *layer)
+{
+    struct tnn__recurrent *rnn = layer->impl;
+    tnn__free(rnn->scratch);
+    tnn__free(rnn->bias_sum);
+}
+
+void tnn__recurrent_output(const tnn_layer *layer, const float *states,
+                           float *out, size_t n)
+{
+    const struct tnn__recurrent *rnn = layer->impl;
+    const size_t time = tnn__recurrent_time(layer), h = rnn->hidden;
+    if (rnn->return_sequences) {
+        memcpy(out, states, n * time * h * sizeof *out);
+        return;
+    }
+    for (size_t r = 0; r < n; r++)
+        memcpy(out + r * h, states + (r * time + time - 1) * h,
+               h * sizeof *out);
+}
+
+const float *tnn__recurrent_dout(const tnn_layer *layer, const float *dout,
+                                 size_t r, size_t t)
+{
+    const struct tnn__recurrent *rnn = layer->impl;
+    const size_t time = tnn__recurrent_time(layer), h = rnn->hidden;
+    if (rnn->return_sequences)
+        return dout + (r * time + t) * h;
+    return t == time - 1 ? dout + r * h : NULL;
+}
+
+/* The column sums of steps rows of width values, in double, row by row,
+ * into the bias gradient p. */
+static void column_sums(tnn_layer *layer, int p, const float *rows,
+                        size_t steps, bool accumulate)
+{
+    struct tnn__recurrent *rnn = layer->impl;
+    const size_t width = rnn->gates * rnn->hidden;
+    double *sum = rnn->bias_sum;
+    for (size_t j = 0; j < width; j++)
+        sum[j] = 0.0;
+    for (size_t r = 0; r < steps; r++)
+        for (size_t j = 0; j < width; j++)
+            sum[j] += rows[r * width + j];
+    float *db = layer->grad[p]->data;
+    for (size_t j = 0; j < width; j++)
+        db[j] = (accumulate ? db[j] : 0.0f) + (float)sum[j];
+}
+
+void tnn__recurrent_bias_gradients(tnn_layer *layer, const float *dgx,
+                                   const float *dgh, size_t steps,
+                                   bool accumulate)
+{
+    column_sums(layer, 2, dgx, steps, accumulate);
+    if (dgh == dgx) {
+        struct tnn__recurrent *rnn = layer->impl;
+        const size_t width = rnn->gates * rnn->hidden;
+        float *db = layer->grad[3]->data;
+        for (size_t j = 0; j < width; j++)
+            db[j] = (accumulate ? db[j] : 0.0f) + (float)rnn->bias_sum[j];
+        return;
+    }
+    column_sums(layer, 3, dgh, steps, accumulate);
+}
+
+void tnn__recurrent_save_config(const tnn_layer *layer, uint32_t version,
+                                uint32_t *words)
+{
+    (void)version;
+    const struct tnn__recurrent *rnn = layer->impl;
+    words[0] = (uint32_t)rnn->features;
+    words[1] = (uint32_t)rnn->hidden;
+    words[2] = rnn->return_sequences;
+}
+
+uint64_t tnn__recurrent_record_values(const struct tnn__layer_record *record,
+                                      uint64_t gates)
+{
+    uint64_t rows = tnn__mul_sat(gates, record->config[1]);
+    uint64_t per_row =
+        tnn__add_sat(tnn__add_sat(record->config[0], record->config[1]), 2);
+    return tnn__mul_sat(rows, per_row);
+}
+
+const char *const tnn__recurrent_param_names[] = {"weight_ih", "weight_hh",
+                                                  "bias_ih", "bias_hh"};

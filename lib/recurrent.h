@@ -1,0 +1,77 @@
+/*
+ * What the recurrent kinds (lstm.c, gru.c) share: their private state,
+ * binding to (time, features) samples, PyTorch's parameter layout and
+ * initialisation, their configuration in model files, the bias gradients
+ * and the output of every step or the last. Each kind keeps its own
+ * passes and the layout of its per-batch scratch.
+ */
+#ifndef TINYNN_RECURRENT_H
+#define TINYNN_RECURRENT_H
+
+#include "internal.h"
+
+struct tnn__recurrent {
+    size_t features;
+    size_t hidden;
+    size_t gates; /* 4 for the LSTM, 3 for the GRU */
+    bool return_sequences;
+    /* Per-batch state, scratch_cap values, laid out by the kind. */
+    float *scratch;
+    size_t scratch_cap;
+    /* A bias gradient's column sums, in double (gates * hidden). */
+    double *bias_sum;
+};
+
+/* A new layer of ops' kind with gates * hidden rows in its weights:
+ * weight_ih (gates hidden, features), weight_hh (gates hidden, hidden),
+ * bias_ih and bias_hh (gates hidden), as PyTorch has them. NULL with
+ * TNN_E_INVALID for sizes out of range, TNN_E_NOMEM. */
+tnn_layer *tnn__recurrent_new(const char *func,
+                              const struct tnn__layer_ops *ops,
+                              size_t features, size_t hidden,
+                              int return_sequences, size_t gates);
+
+/* Steps of the samples the layer is bound to. */
+size_t tnn__recurrent_time(const tnn_layer *layer);
+
+/* Rows of a step worth handing to a thread. */
+size_t tnn__recurrent_min_rows(size_t hidden);
+
+/* The kind's per-batch scratch for n rows of ops->sample_scratch values. */
+int tnn__recurrent_reserve(tnn_layer *layer, const char *func, size_t n);
+
+/* (time, features) samples give (time, hidden) or (hidden). */
+int tnn__recurrent_bind(const tnn_layer *layer, const char *func,
+                        const struct tnn__shape *in, struct tnn__shape *out);
+
+/* Every parameter uniform in +-1/sqrt(hidden), as PyTorch. */
+void tnn__recurrent_init(tnn_layer *layer, tnn_rng *rng);
+void tnn__recurrent_destroy(tnn_layer *layer);
+
+/* From the hidden states (n, time, hidden): out gets all of them or each
+ * row's last. */
+void tnn__recurrent_output(const tnn_layer *layer, const float *states,
+                           float *out, size_t n);
+
+/* The gradient the output gives step t of row r (NULL: none). */
+const float *tnn__recurrent_dout(const tnn_layer *layer, const float *dout,
+                                 size_t r, size_t t);
+
+/* bias_ih's gradient from the column sums of dgx and bias_hh's from those
+ * of dgh (steps rows of gates * hidden each; dgh may be dgx), added to
+ * the gradients or written over them. */
+void tnn__recurrent_bias_gradients(tnn_layer *layer, const float *dgx,
+                                   const float *dgh, size_t steps,
+                                   bool accumulate);
+
+/* Model files: u32 features, hidden and return_sequences. */
+#define TNN__RECURRENT_CONFIG_WORDS 3
+void tnn__recurrent_save_config(const tnn_layer *layer, uint32_t version,
+                                uint32_t *words);
+/* The values of the four parameters a record with gates gates claims. */
+uint64_t tnn__recurrent_record_values(const struct tnn__layer_record *record,
+                                      uint64_t gates);
+
+extern const char *const tnn__recurrent_param_names[];
+
+#endif
