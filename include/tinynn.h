@@ -202,7 +202,8 @@ TNN_API int tnn_rng_set_state(tnn_rng *rng, const unsigned char *state);
 
 /* A dense float32 array of 1 to TNN_MAX_DIMS dimensions, row-major (the last
  * dimension varies fastest). For a batch of vectors the shape is
- * (batch, features); for images (batch, channels, height, width). */
+ * (batch, features); for sequences (batch, time, features); for images
+ * (batch, channels, height, width). */
 typedef struct tnn_tensor tnn_tensor;
 
 #define TNN_MAX_DIMS 4
@@ -511,8 +512,10 @@ TNN_API float tnn_layernorm_eps(const tnn_layer *ln);
  * step, (time, hidden), when return_sequences is 1, or of the last step
  * only, (hidden), when it is 0. The products run over the whole batch:
  * the input's for all steps in one, the recurrent one once per step.
- * input_features and hidden in [1, 2^31 - 1] with 4 * hidden too,
- * return_sequences 0 or 1: NULL and TNN_E_INVALID otherwise. Saved in model
+ * input_features and hidden >= 1 with 4 * hidden * (input_features +
+ * hidden) weights at most 2^31 - 1, return_sequences 0 or 1: NULL and
+ * TNN_E_INVALID otherwise. A batch whose rows times steps, or whose
+ * steps times 4 * hidden, exceed 2^31 - 1 is refused with TNN_E_SHAPE. Saved in model
  * files of format version 8; ONNX export refuses it (TNN_E_FORMAT). */
 TNN_API tnn_layer *tnn_lstm_new(size_t input_features, size_t hidden,
                                 int return_sequences);
@@ -529,8 +532,8 @@ TNN_API tnn_layer *tnn_lstm_new(size_t input_features, size_t hidden,
  * with 3 hidden rows in the gate order r, z, n: weight_ih (3 hidden,
  * input_features), weight_hh (3 hidden, hidden), bias_ih and bias_hh (3
  * hidden). Initialisation, shapes, return_sequences, the products, the
- * errors and the files are as for tnn_lstm_new() (hidden up to
- * (2^31 - 1) / 3). */
+ * errors and the files are as for tnn_lstm_new(), with 3 * hidden in
+ * place of 4 * hidden in the bounds. */
 TNN_API tnn_layer *tnn_gru_new(size_t input_features, size_t hidden,
                                int return_sequences);
 
@@ -601,9 +604,10 @@ TNN_API int tnn_layer_kind(const tnn_layer *layer);
 TNN_API const char *tnn_layer_name(const tnn_layer *layer);
 
 /* Input and output width: values per sample (channels * height * width
- * for images). Layers that take their shape from what precedes them
- * (activations, dropout, flatten, conv2d, pooling, zero padding, layer
- * normalisation) report 0 until added to a model or run; batch-norm
+ * for images, time * features for sequences). Layers that take their
+ * shape from what precedes them (activations, dropout, flatten, conv2d,
+ * pooling, zero padding, layer normalisation, the LSTM and the GRU)
+ * report 0 until added to a model or run; batch-norm
  * reports its feature count until then. */
 TNN_API size_t tnn_layer_in_features(const tnn_layer *layer);
 TNN_API size_t tnn_layer_out_features(const tnn_layer *layer);
@@ -1553,7 +1557,8 @@ TNN_API int tnn_model_load_buffer(const void *data, size_t size,
  * Pad, Flatten, the reshape of x.view(x.size(0), -1),
  * BatchNormalization, LayerNormalization over the last axis (since 1.9,
  * operator set 17 and later), Dropout and Identity), for rows (batch,
- * features) or images (batch, channels, height, width) of FLOAT, at
+ * features), (since 1.10) sequences (batch, time, features) or images
+ * (batch, channels, height, width) of FLOAT, at
  * operator sets 9 to 18. The batch dimension may be fixed or dynamic; the model takes any
  * batch. A final LogSoftmax becomes the library's softmax: predictions are
  * probabilities, the exp of the graph's outputs. The loss is cross-entropy
@@ -1576,8 +1581,8 @@ TNN_API int tnn_model_load_onnx_buffer(const void *data, size_t size,
 
 /* (since 1.8) Write model as an ONNX model (IR version 7, operator set
  * 13; since 1.9 IR version 8, operator set 17 for a model with layer
- * normalisation): one graph input "input" of shape (N, features) or (N,
- * channels, height, width) with a dynamic batch N, one output "output",
+ * normalisation): one graph input "input" of shape (N, features), (N,
+ * time, features) or (N, channels, height, width) with a dynamic batch N, one output "output",
  * one node per layer (dropout omitted, flatten as Flatten, zero padding as
  * Pad, the softmax as Softmax, batch-norm as BatchNormalization with its
  * running statistics, layer-norm as LayerNormalization over the last
@@ -1586,7 +1591,9 @@ TNN_API int tnn_model_load_onnx_buffer(const void *data, size_t size,
  * file is replaced atomically, as by tnn_model_save(). TNN_E_INVALID for
  * NULL arguments, TNN_E_STATE for a model without layers, TNN_E_FORMAT
  * for a layer ONNX cannot describe (GELU, which needs operator set 20; a
- * layer-norm whose groups are not the last axis), the message naming the
+ * layer-norm whose groups are not the last axis; since 1.10 a softmax
+ * after image layers, which normalises whole images, and the LSTM and
+ * GRU, not written yet), the message naming the
  * layer's index and kind, TNN_E_IO, TNN_E_NOMEM. */
 TNN_API int tnn_model_save_onnx(const tnn_model *model, const char *path);
 

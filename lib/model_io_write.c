@@ -99,7 +99,8 @@ static uint32_t format_version(const tnn_model *m, bool optim)
     uint32_t version = m->in_shape.ndim == 2   ? 8
                        : m->in_shape.ndim != 1 ? 2
                                                : 1;
-    if (m->loss > TNN__LAST_LOSS_BEFORE_5 || m->huber_delta != 1.0f)
+    if ((m->loss > TNN__LAST_LOSS_BEFORE_5 || m->huber_delta != 1.0f) &&
+        version < 5)
         version = 5;
     if (optim && tnn__optim_format_needed(m->optim) > version)
         version = tnn__optim_format_needed(m->optim);

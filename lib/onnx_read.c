@@ -743,8 +743,8 @@ static int need_rows(struct reader *r)
     char got[64];
     if (r->shape.ndim != 1)
         return fail_node(r, TNN_E_FORMAT,
-                         "needs (batch, features) data; here it is images "
-                         "%s",
+                         "needs (batch, features) data; here the samples "
+                         "are %s",
                          tnn__shape_text(&r->shape, got, sizeof got));
     return TNN_OK;
 }
@@ -1315,15 +1315,25 @@ static int import_softmax(struct reader *r, bool log)
     int rc = check_attrs(r, allowed);
     if (rc == TNN_OK)
         rc = attr_int(r, "axis", r->opset < 13 ? 1 : -1, &axis);
-    if (rc == TNN_OK)
-        rc = need_rows(r);
     if (rc != TNN_OK)
         return rc;
-    if (axis != 1 && axis != -1)
+    /* Over a sequence's last axis the layer normalises each step: axis 2
+     * or -1 of (batch, time, features), which the coercion to 2-D of
+     * operator sets before 13 computes alike. */
+    if (r->shape.ndim == 2) {
+        if (axis != 2 && axis != -1)
+            return fail_node(r, TNN_E_FORMAT,
+                             "axis %lld is not supported on (batch, time, "
+                             "features) data; only the features (2 or -1)",
+                             (long long)axis);
+    } else if ((rc = need_rows(r)) != TNN_OK) {
+        return rc;
+    } else if (axis != 1 && axis != -1) {
         return fail_node(r, TNN_E_FORMAT,
                          "axis %lld is not supported; only the features "
                          "(1 or -1)",
                          (long long)axis);
+    }
     rc = add_layer(r, tnn_softmax_new());
     r->ended = log;
     return rc;

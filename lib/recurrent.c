@@ -27,15 +27,19 @@ tnn_layer *tnn__recurrent_new(const char *func,
                               size_t features, size_t hidden,
                               int return_sequences, size_t gates)
 {
-    if (features == 0 || features > TNN_MAX_BLAS_DIM || hidden == 0 ||
-        hidden > TNN_MAX_BLAS_DIM / gates ||
+    /* Each weight matrix within the BLAS's int sizes, as dense's. */
+    size_t weights = 0;
+    if (features == 0 || hidden == 0 || features > TNN_MAX_BLAS_DIM ||
+        hidden > TNN_MAX_BLAS_DIM ||
+        !tnn__mul_size(gates * hidden, features + hidden, &weights) ||
+        weights > TNN_MAX_BLAS_DIM ||
         (return_sequences != 0 && return_sequences != 1)) {
         tnn__fail(TNN_E_INVALID, func,
                   "input_features %zu, hidden %zu, return_sequences %d: "
-                  "input_features must be in [1, %zu], hidden in [1, %zu] "
-                  "and return_sequences 0 or 1",
-                  features, hidden, return_sequences, TNN_MAX_BLAS_DIM,
-                  TNN_MAX_BLAS_DIM / gates);
+                  "both sizes must be >= 1 with %zu * hidden * "
+                  "(input_features + hidden) weights at most %zu, and "
+                  "return_sequences 0 or 1",
+                  features, hidden, return_sequences, gates, TNN_MAX_BLAS_DIM);
         return NULL;
     }
     tnn_layer *layer =
@@ -75,6 +79,16 @@ size_t tnn__recurrent_min_rows(size_t hidden)
 int tnn__recurrent_reserve(tnn_layer *layer, const char *func, size_t n)
 {
     struct tnn__recurrent *rnn = layer->impl;
+    /* The products take every row and step as one matrix, and a step's
+     * gates as a leading dimension: both within the BLAS's int sizes. */
+    size_t time = tnn__recurrent_time(layer), steps, step_gates;
+    if (!tnn__mul_size(n, time, &steps) || steps > TNN_MAX_BLAS_DIM ||
+        !tnn__mul_size(time, rnn->gates * rnn->hidden, &step_gates) ||
+        step_gates > TNN_MAX_BLAS_DIM)
+        return tnn__fail(TNN_E_SHAPE, func,
+                         "%s layer: %zu rows of %zu steps of %zu gate "
+                         "values exceed the BLAS's sizes",
+                         layer->ops->name, n, time, rnn->gates * rnn->hidden);
     float *scratch =
         tnn__grow_rows(func, "a recurrent layer's per-batch state",
                        rnn->scratch, &rnn->scratch_cap, n,

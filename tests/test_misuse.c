@@ -1422,6 +1422,10 @@ CTOR_ROW(r_lstm_hidden_huge, tnn_layer, tnn_lstm_new(3, 0x20000000, 0),
          tnn_layer_free)
 CTOR_ROW(r_lstm_features_huge, tnn_layer, tnn_lstm_new(SIZE_MAX, 4, 0),
          tnn_layer_free)
+CTOR_ROW(r_lstm_weights_huge, tnn_layer, tnn_lstm_new(1, 32768, 0),
+         tnn_layer_free)
+CTOR_ROW(r_gru_weights_huge, tnn_layer, tnn_gru_new(40000, 20000, 1),
+         tnn_layer_free)
 CTOR_ROW(r_lstm_return_2, tnn_layer, tnn_lstm_new(3, 4, 2), tnn_layer_free)
 CTOR_ROW(r_lstm_return_neg, tnn_layer, tnn_lstm_new(3, 4, -1), tnn_layer_free)
 NOMEM_ROW(r_lstm_nomem, tnn_layer, tnn_lstm_new(3, 4, 1), tnn_layer_free)
@@ -1531,6 +1535,9 @@ static const struct misuse lstm_rows[] = {
     {"tnn_lstm_new", "hidden 0", INV, r_lstm_hidden_0, 0},
     {"tnn_lstm_new", "4 * hidden over 2^31 - 1", INV, r_lstm_hidden_huge, 0},
     {"tnn_lstm_new", "return_sequences 2", INV, r_lstm_return_2, 0},
+    {"tnn_lstm_new", "hidden 32768: 2^32 weights", INV, r_lstm_weights_huge,
+     0},
+    {"tnn_gru_new", "3 * 20000 * 60000 weights", INV, r_gru_weights_huge, 0},
     {"tnn_lstm_new", "return_sequences -1", INV, r_lstm_return_neg, 0},
     {"tnn_lstm_new", "allocation fails", NOM, r_lstm_nomem, 0},
     {"tnn_model_add", "lstm on a model of flat rows", SHP, lstm_add_case,

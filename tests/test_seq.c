@@ -270,11 +270,13 @@ START_TEST(sequence_model_shapes)
 END_TEST
 
 /* A sequence model without an LSTM goes to ONNX with a (batch, time,
- * features) input, and comes back a sequence model predicting the same. */
+ * features) input, its per-step softmax as Softmax over the last axis,
+ * and comes back a sequence model predicting the same. */
 START_TEST(sequence_model_onnx_round_trip)
 {
     tnn_model *m = tnn_model_new_sequence(4, 3);
     ck_assert_int_eq(tnn_model_add(m, tnn_layernorm_new(3)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_softmax_new()), TNN_OK);
     ck_assert_int_eq(tnn_model_add(m, tnn_flatten_new()), TNN_OK);
     ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(12, 2)), TNN_OK);
     size_t size = 0;
@@ -340,6 +342,39 @@ START_TEST(softmax_per_step)
                      TNN_E_FORMAT);
     ck_assert_msg(strstr(tnn_last_error(), "softmax"), "%s", tnn_last_error());
     tnn_model_free(img);
+}
+END_TEST
+
+/* Sequence models are format 8 whatever else they hold: a loss of 1.7
+ * (format 5) does not lower it. */
+START_TEST(sequence_model_files)
+{
+    for (int loss = 0; loss < 2; loss++) {
+        tnn_model *m = tnn_model_new_sequence(3, 2);
+        ck_assert_int_eq(tnn_model_add(m, tnn_flatten_new()), TNN_OK);
+        ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(6, 1)), TNN_OK);
+        ck_assert_int_eq(
+            tnn_model_set_loss(m, loss ? TNN_LOSS_HUBER : TNN_LOSS_MAE),
+            TNN_OK);
+        if (loss)
+            ck_assert_int_eq(tnn_model_set_huber_delta(m, 0.5f), TNN_OK);
+        size_t size = 0;
+        ck_assert_int_eq(tnn_model_save_buffer(m, 0, NULL, 0, &size), TNN_OK);
+        unsigned char *image = malloc(size);
+        ck_assert_int_eq(tnn_model_save_buffer(m, 0, image, size, NULL),
+                         TNN_OK);
+        ck_assert_uint_eq((unsigned)image[8], 8);
+        tnn_model *copy = NULL;
+        ck_assert_int_eq(tnn_model_load_buffer(image, size, &copy), TNN_OK);
+        char text[1024];
+        ck_assert_int_eq(tnn_model_summary(copy, text, sizeof text, NULL),
+                         TNN_OK);
+        ck_assert_msg(strstr(text, "(None, 3, 2)"), "%s", text);
+        ck_assert_float_eq(tnn_model_huber_delta(copy), loss ? 0.5f : 1.0f);
+        free(image);
+        tnn_model_free(copy);
+        tnn_model_free(m);
+    }
 }
 END_TEST
 
@@ -508,6 +543,7 @@ Suite *seq_suite(void)
     tcase_add_test(tc, sequence_model_shapes);
     tcase_add_test(tc, sequence_model_onnx_round_trip);
     tcase_add_test(tc, softmax_per_step);
+    tcase_add_test(tc, sequence_model_files);
     tcase_add_loop_test(tc, recurrent_layers_learn_what_came_first, 0, 2);
     tcase_add_test(tc, recurrent_allocation_failures);
     suite_add_tcase(s, tc);

@@ -268,6 +268,27 @@ static void model_cnn(void)
     tnn_model_free(m);
 }
 
+/* A sequence model (format 8): 5 steps of 3 -> LSTM 4 (every step) ->
+ * layer norm -> GRU 3 (last step) -> dense 2 softmax, Adam. */
+static void model_sequence(void)
+{
+    tnn_model *m = tnn_model_new_sequence(5, 3);
+    if (!m)
+        die("tnn_model_new_sequence", tnn_last_error());
+    ok(tnn_model_set_seed(m, 8), "tnn_model_set_seed");
+    add(m, tnn_lstm_new(3, 4, 1));
+    add(m, tnn_layernorm_new(4));
+    add(m, tnn_gru_new(4, 3, 0));
+    add(m, dense(3, 2));
+    add(m, tnn_softmax_new());
+    ok(tnn_model_set_loss(m, TNN_LOSS_CROSS_ENTROPY), "set_loss");
+    ok(tnn_model_set_optim(m, tnn_adam_new(0.01f)), "set_optim");
+    train(m, 2, 3);
+    save(m, TNN_SAVE_OPTIMIZER, "seq-adam-opt.tnn");
+    save(m, 0, "seq-adam.tnn");
+    tnn_model_free(m);
+}
+
 /* A non-square image of two channels, a padding count and a constant
  * initialiser: 2 x 5 x 4 -> conv 1@3x2 stride 2 pad 1 (1 x 3 x 3) ->
  * tanh -> maxpool 3/1 (1 x 1 x 1) -> flatten, MSE with SGD. */
@@ -547,6 +568,7 @@ int main(int argc, char **argv)
     model_edges();
     model_leaky();
     model_cnn();
+    model_sequence();
     model_cnn_padded();
     model_zeropad();
     model_huge_geometry();
