@@ -167,9 +167,9 @@ static void gru_backward(tnn_layer *layer, const float *in, const float *out,
     (void)out;
     const struct tnn__recurrent *g = layer->impl;
     const size_t time = tnn__recurrent_time(layer), h = g->hidden;
-    const size_t g3 = 3 * h, steps = n * time, f = g->features;
-    const float *w_ih = layer->param[0]->data, *w_hh = layer->param[1]->data;
-    float *dw_ih = layer->grad[0]->data, *dw_hh = layer->grad[1]->data;
+    const size_t g3 = 3 * h, steps = n * time;
+    const float *w_hh = layer->param[1]->data;
+    float *dw_hh = layer->grad[1]->data;
     struct step_args a = {
         .layer = layer, .b = gru_buffers(layer, n), .dout = dout};
     memset(a.b.dh, 0, n * h * sizeof *a.b.dh);
@@ -189,14 +189,8 @@ static void gru_backward(tnn_layer *layer, const float *in, const float *out,
                     a.b.states + (t - 1) * h, (int)(time * h), 1.0f, dw_hh,
                     (int)h);
     }
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g3, (int)f,
-                (int)steps, 1.0f, a.b.dgx, (int)g3, in, (int)f,
-                accumulate ? 1.0f : 0.0f, dw_ih, (int)f);
-    tnn__recurrent_bias_gradients(layer, a.b.dgx, a.b.dgh, steps, accumulate);
-    if (din)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)steps,
-                    (int)f, (int)g3, 1.0f, a.b.dgx, (int)g3, w_ih, (int)f,
-                    0.0f, din, (int)f);
+    tnn__recurrent_input_backward(layer, in, a.b.dgx, a.b.dgh, steps,
+                                  accumulate, din);
 }
 
 /* ---- model files: input features, hidden, return_sequences ---------- */

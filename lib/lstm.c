@@ -169,9 +169,9 @@ static void lstm_backward(tnn_layer *layer, const float *in, const float *out,
     (void)out;
     const struct tnn__recurrent *l = layer->impl;
     const size_t time = tnn__recurrent_time(layer), h = l->hidden, g4 = 4 * h;
-    const size_t steps = n * time, f = l->features;
-    const float *w_ih = layer->param[0]->data, *w_hh = layer->param[1]->data;
-    float *dw_ih = layer->grad[0]->data, *dw_hh = layer->grad[1]->data;
+    const size_t steps = n * time;
+    const float *w_hh = layer->param[1]->data;
+    float *dw_hh = layer->grad[1]->data;
     struct step_args a = {
         .layer = layer, .b = lstm_buffers(layer, n), .dout = dout};
     memset(a.b.dh, 0, n * h * sizeof *a.b.dh);
@@ -192,15 +192,8 @@ static void lstm_backward(tnn_layer *layer, const float *in, const float *out,
                     a.b.states + (t - 1) * h, (int)(time * h), 1.0f, dw_hh,
                     (int)h);
     }
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g4, (int)f,
-                (int)steps, 1.0f, a.b.dgates, (int)g4, in, (int)f,
-                accumulate ? 1.0f : 0.0f, dw_ih, (int)f);
-    tnn__recurrent_bias_gradients(layer, a.b.dgates, a.b.dgates, steps,
-                                  accumulate);
-    if (din)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)steps,
-                    (int)f, (int)g4, 1.0f, a.b.dgates, (int)g4, w_ih, (int)f,
-                    0.0f, din, (int)f);
+    tnn__recurrent_input_backward(layer, in, a.b.dgates, a.b.dgates, steps,
+                                  accumulate, din);
 }
 
 static tnn_layer *lstm_load_config(const struct tnn__layer_record *record,

@@ -2,6 +2,7 @@
  * The parts of the recurrent kinds that do not depend on their gate
  * equations (recurrent.h).
  */
+#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -188,6 +189,22 @@ void tnn__recurrent_bias_gradients(tnn_layer *layer, const float *dgx,
         return;
     }
     column_sums(layer, 3, dgh, steps, accumulate);
+}
+
+void tnn__recurrent_input_backward(tnn_layer *layer, const float *in,
+                                   const float *dgx, const float *dgh,
+                                   size_t steps, bool accumulate, float *din)
+{
+    const struct tnn__recurrent *rnn = layer->impl;
+    const int rows = (int)(rnn->gates * rnn->hidden), f = (int)rnn->features;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, rows, f, (int)steps,
+                1.0f, dgx, rows, in, f, accumulate ? 1.0f : 0.0f,
+                layer->grad[0]->data, f);
+    tnn__recurrent_bias_gradients(layer, dgx, dgh, steps, accumulate);
+    if (din)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)steps, f,
+                    rows, 1.0f, dgx, rows, layer->param[0]->data, f, 0.0f, din,
+                    f);
 }
 
 void tnn__recurrent_save_config(const tnn_layer *layer, uint32_t version,

@@ -64,6 +64,14 @@ void tnn__recurrent_bias_gradients(tnn_layer *layer, const float *dgx,
                                    const float *dgh, size_t steps,
                                    bool accumulate);
 
+/* After the pass through time, from the gradients of the input's parts of
+ * the gates (dgx) and of the recurrent parts (dgh, which may be dgx) over
+ * steps rows: weight_ih's gradient, both biases' and, unless din is NULL,
+ * the input gradient. */
+void tnn__recurrent_input_backward(tnn_layer *layer, const float *in,
+                                   const float *dgx, const float *dgh,
+                                   size_t steps, bool accumulate, float *din);
+
 /* Model files: u32 features, hidden and return_sequences. */
 #define TNN__RECURRENT_CONFIG_WORDS 3
 void tnn__recurrent_save_config(const tnn_layer *layer, uint32_t version,
