@@ -290,6 +290,8 @@ MNIST_SUPPORT := $(SUPPORT)/mnist_options.c $(SUPPORT)/cli.c \
 MLP_SUPPORT := $(MNIST_SUPPORT) $(SUPPORT)/shifted_fit.c
 CNN_SUPPORT := $(MNIST_SUPPORT)
 LSTM_SUPPORT := $(MNIST_SUPPORT)
+LM_SUPPORT := $(SUPPORT)/cli.c $(SUPPORT)/classifier_report.c \
+	$(SUPPORT)/confusion_chart.c $(CHART_SRCS)
 PROG_CFLAGS = -std=c11 $(WARN) $(OPT) $(SAN_FLAGS) $(CFLAGS)
 PROG_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS) -L$(BUILD) -Wl,-rpath,$(abspath $(BUILD))
 
@@ -299,6 +301,7 @@ $(BUILD)/linear_regression: $(LINREG_SUPPORT) $(LINREG_SUPPORT:.c=.h)
 $(BUILD)/mnist_mlp: $(MLP_SUPPORT) $(MLP_SUPPORT:.c=.h)
 $(BUILD)/mnist_cnn: $(CNN_SUPPORT) $(CNN_SUPPORT:.c=.h)
 $(BUILD)/mnist_lstm: $(LSTM_SUPPORT) $(LSTM_SUPPORT:.c=.h)
+$(BUILD)/char_lm: $(LM_SUPPORT) $(LM_SUPPORT:.c=.h)
 
 # With Open MPI the MNIST examples also link libtinynn-mpi, for --mpi
 # (support/replicas.c); linear_regression never does.
@@ -406,6 +409,7 @@ tests: $(TEST_BIN)
 TEST_SUPPORT_SRCS := examples/support/augment.c
 
 $(TEST_BIN): $(TEST_SRCS) $(TEST_SUPPORT_SRCS) $(wildcard tests/*.h) \
+	    $(wildcard tests/onnx/*.h) \
 		examples/support/augment.h include/tinynn.h $(SHARED) | lib
 	@mkdir -p $(@D)
 	$(CC) -Iinclude -Iexamples/support $(PROG_CFLAGS) $(ZLIB_CFLAGS) \
@@ -481,9 +485,12 @@ references: lib
 	$(PYTHON) tests/reference/metrics.py | cmp - tests/data/metrics-sklearn.txt
 	$(PYTHON) tests/reference/layers.py | cmp - tests/data/layers-pytorch.txt
 	$(PYTHON) tests/reference/recurrent.py --check tests/data/recurrent-pytorch.txt
+	$(PYTHON) tests/reference/attention.py --check tests/data/attention-pytorch.txt
+	$(PYTHON) tests/reference/tokens.py --check tests/data/tokens-pytorch.txt
 	BUILD='$(BUILD)' CC='$(CC)' PYTHON='$(PYTHON)' bash tests/onnx/references.sh
 	@echo "references: tests/data/clip-pytorch.txt, losses-pytorch.txt," \
-	    "layers-pytorch.txt and recurrent-pytorch.txt are what PyTorch gives," \
+	    "layers-pytorch.txt, recurrent-pytorch.txt, attention-pytorch.txt and" \
+	    "tokens-pytorch.txt are what PyTorch gives," \
 	    "tests/data/metrics-sklearn.txt what" \
 	    "scikit-learn gives"
 
@@ -610,13 +617,21 @@ bench: deps $(BUILD)/bench_mlp $(BUILD)/bench_cnn $(BUILD)/bench_sweep
 # installed first when run as root), in turns, then a summary table. The
 # MLP runs 3 epochs here (BENCH_EPOCHS=5 on the command line for bench's),
 # the convnet BENCH_CNN_EPOCHS, both on BENCH_THREADS threads.
+# Then the sequence models (bench/compare_seq.sh): the LSTM of
+# mnist_lstm for BENCH_LSTM_EPOCHS, the transformer of char_lm for
+# BENCH_LM_EPOCHS.
+BENCH_LSTM_EPOCHS ?= 2
+BENCH_LM_EPOCHS ?= 2
 bench-compare: BENCH_EPOCHS = 3
 bench-compare:
-	@bash scripts/install-deps.sh $(DEMO_DEPS) python3-torch
-	@$(MAKE) --no-print-directory $(BUILD)/bench_mlp $(BUILD)/bench_cnn
+	@bash scripts/install-deps.sh $(DEMO_DEPS) python3-torch wamerican
+	@$(MAKE) --no-print-directory $(BUILD)/bench_mlp $(BUILD)/bench_cnn \
+	    $(BUILD)/bench_lstm $(BUILD)/char_lm
 	@bash scripts/fetch-mnist.sh $(DATA_DIR)
 	@bash bench/compare.sh $(BUILD) $(DATA_DIR) $(BENCH_EPOCHS) \
 	    $(BENCH_CNN_EPOCHS) $(BENCH_THREADS)
+	@bash bench/compare_seq.sh $(BUILD) $(DATA_DIR) $(BENCH_LSTM_EPOCHS) \
+	    $(BENCH_LM_EPOCHS) $(BENCH_THREADS)
 
 # The MNIST models on 1 rank x 2 threads and 2 ranks x 1 thread
 # (libtinynn-mpi): seconds an epoch, the scaling efficiency, the values

@@ -73,8 +73,33 @@ def cnn(steps):
     return model, opt, schedule
 
 
+class LastStep(nn.Module):
+    """An LSTM's hidden state at the last step."""
+
+    def __init__(self, lstm):
+        super().__init__()
+        self.lstm = lstm
+
+    def forward(self, x):
+        return self.lstm(x)[0][:, -1, :]
+
+
+def lstm(steps):
+    """bench_lstm (examples/mnist_lstm.c's model): 28 rows of 28 pixels,
+    LSTM 128 (PyTorch's initialisation, which the library copies), the
+    last step's hidden state, dense 128->10; Adam 2e-3 decaying to 0 on a
+    cosine over the run's steps; batch 64."""
+    model = glorot(nn.Sequential(
+        LastStep(nn.LSTM(28, 128, batch_first=True)), nn.Linear(128, 10)))
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3, betas=(0.9, 0.999),
+                           eps=1e-7)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda t: 0.5 * (1 + math.cos(math.pi * min(t, steps) / steps)))
+    return model, opt, schedule
+
+
 # Each model's builder and batch size.
-MODELS = {"mlp": (mlp, 64), "cnn": (cnn, 128)}
+MODELS = {"mlp": (mlp, 64), "cnn": (cnn, 128), "lstm": (lstm, 64)}
 
 
 def blas_library():
@@ -100,13 +125,15 @@ def conv_kernels(model, x):
 
 def main():
     if len(sys.argv) != 5 or sys.argv[1] not in MODELS:
-        sys.exit("usage: pytorch_mnist.py mlp|cnn DATA_DIR EPOCHS THREADS")
+        sys.exit("usage: pytorch_mnist.py mlp|cnn|lstm DATA_DIR EPOCHS "
+                 "THREADS")
     name, data_dir = sys.argv[1], sys.argv[2]
     epochs, threads = int(sys.argv[3]), int(sys.argv[4])
     torch.set_num_threads(threads)
     torch.manual_seed(42)
 
-    shape = (-1, 784) if name == "mlp" else (-1, 1, 28, 28)
+    shape = {"mlp": (-1, 784), "cnn": (-1, 1, 28, 28),
+             "lstm": (-1, 28, 28)}[name]
     def images(file):
         x = load_idx(f"{data_dir}/{file}").reshape(shape)
         return torch.from_numpy(x.astype(np.float32) / 255.0)

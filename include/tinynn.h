@@ -49,7 +49,7 @@ extern "C" {
 #endif
 
 #define TNN_VERSION_MAJOR 1
-#define TNN_VERSION_MINOR 10
+#define TNN_VERSION_MINOR 11
 #define TNN_VERSION_PATCH 0
 #define TNN_VERSION_NUMBER                                                    \
     (TNN_VERSION_MAJOR * 10000 + TNN_VERSION_MINOR * 100 + TNN_VERSION_PATCH)
@@ -329,16 +329,20 @@ enum tnn_layer_kind {
     TNN_LAYER_IDENTITY = 6,
     TNN_LAYER_DROPOUT = 7,
     TNN_LAYER_BATCHNORM = 8,
-    TNN_LAYER_CONV2D = 9,      /* since 1.3 */
-    TNN_LAYER_MAXPOOL2D = 10,  /* since 1.3 */
-    TNN_LAYER_AVGPOOL2D = 11,  /* since 1.3 */
-    TNN_LAYER_FLATTEN = 12,    /* since 1.3 */
-    TNN_LAYER_LEAKY_RELU = 13, /* since 1.5 */
-    TNN_LAYER_ZEROPAD2D = 14,  /* since 1.8 */
-    TNN_LAYER_LAYERNORM = 15,  /* since 1.9 */
-    TNN_LAYER_GELU = 16,       /* since 1.9 */
-    TNN_LAYER_LSTM = 17,       /* since 1.10 */
-    TNN_LAYER_GRU = 18         /* since 1.10 */
+    TNN_LAYER_CONV2D = 9,              /* since 1.3 */
+    TNN_LAYER_MAXPOOL2D = 10,          /* since 1.3 */
+    TNN_LAYER_AVGPOOL2D = 11,          /* since 1.3 */
+    TNN_LAYER_FLATTEN = 12,            /* since 1.3 */
+    TNN_LAYER_LEAKY_RELU = 13,         /* since 1.5 */
+    TNN_LAYER_ZEROPAD2D = 14,          /* since 1.8 */
+    TNN_LAYER_LAYERNORM = 15,          /* since 1.9 */
+    TNN_LAYER_GELU = 16,               /* since 1.9 */
+    TNN_LAYER_LSTM = 17,               /* since 1.10 */
+    TNN_LAYER_GRU = 18,                /* since 1.10 */
+    TNN_LAYER_EMBEDDING = 19,          /* since 1.11 */
+    TNN_LAYER_POSITION_EMBEDDING = 20, /* since 1.11 */
+    TNN_LAYER_ATTENTION = 21,          /* since 1.11 */
+    TNN_LAYER_RESIDUAL = 22            /* since 1.11 */
 };
 
 /* Whether a layer computes for training or for evaluation. */
@@ -364,7 +368,11 @@ enum tnn_init {
  * unless tnn_dense_set_init() says otherwise. in, out >= 1. Owned by the
  * caller until added to a model. Its products run on oneDNN in a build
  * with it (make DNNL=1), on the BLAS otherwise; the two agree within
- * float rounding (docs/performance.md). */
+ * float rounding (docs/performance.md). (since 1.11) Added after (time,
+ * in) samples, the layer runs on every step alike and gives (time, out)
+ * (PyTorch's Linear on (batch, time, in)); such a model is saved in
+ * format version 9 and not exported to ONNX yet; taken out of the model,
+ * the layer is (in) to (out) again. */
 TNN_API tnn_layer *tnn_dense_new(size_t in, size_t out);
 
 /* Choose the weight initialiser (enum tnn_init); value is used by
@@ -382,8 +390,8 @@ TNN_API int tnn_dense_set_init(tnn_layer *dense, int init, float value);
  * over each step's features, as PyTorch's softmax(dim=-1). A NaN input
  * gives NaN at its own position, and for softmax in its whole row (or
  * step). A softmax that ends a model trained with TNN_LOSS_CROSS_ENTROPY
- * is fused with the loss (see tnn_model_set_loss()); cross-entropy over
- * (time, classes) outputs is refused with TNN_E_SHAPE for now. */
+ * is fused with the loss (see tnn_model_set_loss()), also over (time,
+ * classes) outputs (since 1.11), one distribution per step. */
 TNN_API tnn_layer *tnn_relu_new(void);
 TNN_API tnn_layer *tnn_sigmoid_new(void);
 TNN_API tnn_layer *tnn_tanh_new(void);
@@ -516,7 +524,8 @@ TNN_API float tnn_layernorm_eps(const tnn_layer *ln);
  * hidden) weights at most 2^31 - 1, return_sequences 0 or 1: NULL and
  * TNN_E_INVALID otherwise. A batch whose rows times steps, or whose
  * steps times 4 * hidden, exceed 2^31 - 1 is refused with TNN_E_SHAPE. Saved in model
- * files of format version 8; ONNX export refuses it (TNN_E_FORMAT). */
+ * files of format version 8; (since 1.11) written to ONNX as an LSTM node
+ * between Transpose nodes, as PyTorch writes it (docs/onnx.md). */
 TNN_API tnn_layer *tnn_lstm_new(size_t input_features, size_t hidden,
                                 int return_sequences);
 
@@ -533,9 +542,103 @@ TNN_API tnn_layer *tnn_lstm_new(size_t input_features, size_t hidden,
  * input_features), weight_hh (3 hidden, hidden), bias_ih and bias_hh (3
  * hidden). Initialisation, shapes, return_sequences, the products, the
  * errors and the files are as for tnn_lstm_new(), with 3 * hidden in
- * place of 4 * hidden in the bounds. */
+ * place of 4 * hidden in the bounds; ONNX's node is a GRU with
+ * linear_before_reset 1 (since 1.11). */
 TNN_API tnn_layer *tnn_gru_new(size_t input_features, size_t hidden,
                                int return_sequences);
+
+/* ---- Tokens and transformers (since 1.11) ----
+ * Token batches are (batch, time) tensors of integer-valued ids in [0,
+ * vocabulary); a model for them starts with tnn_model_new_tokens() and an
+ * embedding layer, which turns them into (batch, time, width) sequences. */
+
+/* (since 1.11) New embedding layer: each token id in [0, vocabulary)
+ * becomes its row of a (vocabulary, width) table, as PyTorch's
+ * Embedding(vocabulary, width), so that samples of time ids become
+ * (time, width) sequences. tnn_layer_param() 0 is the table, initialised
+ * from the standard normal distribution (PyTorch's default) when the
+ * layer is added to a model; weight decay applies to it. The layer must
+ * be the first of a model made by tnn_model_new_tokens() whose vocabulary
+ * is at most the layer's, or be run alone on ids: every id is checked
+ * before anything is computed, and an id that is no integer in [0,
+ * vocabulary) is refused with TNN_E_INVALID naming it. Its input gradient
+ * is zero (ids have none). vocabulary and width in [1, 2^31 - 1] with at
+ * most 2^31 - 1 values in the table: NULL and TNN_E_INVALID otherwise.
+ * Saved in model files of format version 9; written to ONNX as a Gather
+ * of its table by the model's int64 token ids, and so only as the first
+ * layer of a model made by tnn_model_new_tokens() (TNN_E_FORMAT
+ * otherwise). */
+TNN_API tnn_layer *tnn_embedding_new(size_t vocabulary, size_t width);
+
+/* (since 1.11) New learned position embedding: adds row t of a (time,
+ * width) table to step t of every (time, width) sample, as a transformer
+ * adds PyTorch's Embedding(time, width) of the positions 0 .. time - 1.
+ * tnn_layer_param() 0 is the table, initialised from the standard normal
+ * distribution; weight decay applies to it. The input samples must be
+ * exactly (time, width): TNN_E_SHAPE otherwise. time and width in [1,
+ * 2^31 - 1] with at most 2^31 - 1 values in the table: NULL and
+ * TNN_E_INVALID otherwise. Saved in model files of format version 9;
+ * ONNX export refuses it (TNN_E_FORMAT). */
+TNN_API tnn_layer *tnn_position_embedding_new(size_t time, size_t width);
+
+/* (since 1.11) New multi-head self-attention layer over (time, width)
+ * samples, as PyTorch's MultiheadAttention(width, heads, dropout,
+ * batch_first=True) computes it with query, key and value all the input:
+ * [Q K V] = x W_in^T + b_in, then for each of the heads, with d = width /
+ * heads and Q_h, K_h, V_h that head's d columns,
+ *   A_h = softmax(Q_h K_h^T / sqrt(d) + M),  O_h = dropout(A_h) V_h,
+ * and y = [O_1 ... O_heads] W_out^T + b_out. M is -infinity above the
+ * diagonal (step t attends to steps <= t) when causal is 1, zero when it
+ * is 0. Parameters, in PyTorch's layout: tnn_layer_param() 0 in_proj_weight
+ * (3 width, width), the rows of Q, K and V one after the other, 1
+ * in_proj_bias (3 width), 2 out_proj weight (width, width), 3 out_proj
+ * bias (width); in_proj_weight initialised Glorot-uniform over its (3
+ * width, width) shape, the out_proj weight uniform in +-1/sqrt(width)
+ * (nn.Linear's default), the biases zero, as PyTorch 1.13 does; weight
+ * decay applies to the two weights. dropout
+ * (a rate in [0, 1)) drops attention weights in training only, scaling
+ * the others by 1 / (1 - dropout); evaluation uses them all. The input
+ * samples must be (time, width) for any time >= 1: TNN_E_SHAPE otherwise.
+ * width >= 1, heads >= 1 dividing width, 4 * width * width at most
+ * 2^31 - 1, causal 0 or 1: NULL and TNN_E_INVALID otherwise. Saved in
+ * model files of format version 9; ONNX export refuses it
+ * (TNN_E_FORMAT). */
+TNN_API tnn_layer *tnn_attention_new(size_t width, size_t heads, int causal,
+                                     float dropout);
+
+/* (since 1.11) New, empty residual block: a layer that runs the layers
+ * added to it with tnn_residual_add(), in order, as f, and gives x +
+ * f(x), the skip connection of a residual network or a transformer block
+ * (a pre-norm block is layer norm, attention; or layer norm, dense, GELU,
+ * dense). The block owns its layers. Its parameters are theirs, in order
+ * (tnn_layer_param() of the block returns them as borrowed tensors, at
+ * most 16 in all), so that optimizers, files and replicas handle a block
+ * as any layer. The output of the inner run must have the shape of the
+ * block's input: TNN_E_SHAPE otherwise when the block is added to a model
+ * or run. An empty block doubles its input. Blocks may hold blocks.
+ * Saved in model files of format version 9 (the block's record followed
+ * by those of its layers); ONNX export refuses it (TNN_E_FORMAT). NULL
+ * and TNN_E_NOMEM if memory runs out. */
+TNN_API tnn_layer *tnn_residual_new(void);
+
+/* (since 1.11) Append layer to block, which takes ownership of it on
+ * success (the caller's pointer stays valid as a borrowed one while the
+ * block lives). TNN_E_INVALID if block is no residual block, layer is
+ * NULL, block itself, or owned already (by a model or a block);
+ * TNN_E_STATE once the block is in a model or has run (its shapes are
+ * fixed then); TNN_E_SHAPE if the layer does not take the output shape
+ * of the layers before it, when that is known; TNN_E_INVALID if the
+ * block would hold more than 16 parameter tensors; TNN_E_NOMEM. On
+ * failure the caller keeps the layer. */
+TNN_API int tnn_residual_add(tnn_layer *block, tnn_layer *layer);
+
+/* (since 1.11) Number of layers in a residual block; 0 for anything else
+ * (NULL included). */
+TNN_API size_t tnn_residual_num_layers(const tnn_layer *block);
+
+/* (since 1.11) Borrowed layer i of a residual block, NULL if block is no
+ * residual block or i is out of range. */
+TNN_API tnn_layer *tnn_residual_layer(tnn_layer *block, size_t i);
 
 /* ---- Images (since 1.3) ----
  * Image batches are NCHW tensors (batch, channels, height, width), stored
@@ -606,15 +709,19 @@ TNN_API const char *tnn_layer_name(const tnn_layer *layer);
 /* Input and output width: values per sample (channels * height * width
  * for images, time * features for sequences). Layers that take their
  * shape from what precedes them (activations, dropout, flatten, conv2d,
- * pooling, zero padding, layer normalisation, the LSTM and the GRU)
- * report 0 until added to a model or run; batch-norm
- * reports its feature count until then. */
+ * pooling, zero padding, layer normalisation, the LSTM and the GRU, the
+ * embedding, attention and residual blocks) report 0 until added to a
+ * model or run; batch-norm reports its feature count until then, and a
+ * dense layer its own widths, which on (time, in) samples become time
+ * times them (since 1.11). */
 TNN_API size_t tnn_layer_in_features(const tnn_layer *layer);
 TNN_API size_t tnn_layer_out_features(const tnn_layer *layer);
 
 /* Number of parameter tensors: dense and conv2d 2 (W, b), batchnorm and
  * layernorm 2 (gamma, beta), lstm and gru 4 (see tnn_lstm_new()),
- * others 0. */
+ * embedding and position embedding 1 (the table), attention 4 (see
+ * tnn_attention_new()), a residual block those of its layers, others
+ * 0. */
 TNN_API int tnn_layer_num_params(const tnn_layer *layer);
 
 /* Borrowed parameter tensor i and its gradient (same shape); NULL if i is
@@ -635,8 +742,9 @@ TNN_API int tnn_layer_init(tnn_layer *layer, tnn_rng *rng);
 
 /* Run the layer alone on in, (batch, features), (since 1.10) (batch,
  * time, features) or (batch, channels, height, width), into out, batch rows of tnn_layer_out_features() values
- * in any layout. mode is enum tnn_mode; rng is needed by dropout in
- * training and may be NULL otherwise. A layer that takes its shape from
+ * in any layout. mode is enum tnn_mode; rng is needed in training by
+ * dropout layers, attention layers with a dropout rate and residual
+ * blocks, and may be NULL otherwise. A layer that takes its shape from
  * its input takes in's on the first successful call. */
 TNN_API int tnn_layer_forward(tnn_layer *layer, const tnn_tensor *in,
                               tnn_tensor *out, int mode, tnn_rng *rng);
@@ -679,7 +787,10 @@ enum tnn_loss_kind {
      * finite and >= 0, e.g. one-hot) or a class index:
      * J = 1/m * sum_rows sum_c t_c * (logsumexp(z) - z_c),
      * dJ/dz = (softmax(z) * sum_c t_c - t) / m, i.e. (softmax(z) - t) / m
-     * for rows that sum to 1. */
+     * for rows that sum to 1. (since 1.11) On (time, classes) outputs
+     * each step is a row: m counts the steps of all samples (PyTorch's
+     * mean over every position), the labels are a class per step, (rows,
+     * time), or a distribution per step, and accuracy counts steps. */
     TNN_LOSS_CROSS_ENTROPY = 1,
     /* 2 is no loss: releases before 1.7 refused it, as they still do. */
     /* (since 1.7) Mean absolute error over all m * k values (PyTorch's
@@ -888,6 +999,16 @@ TNN_API tnn_model *tnn_model_new_image(size_t channels, size_t height,
  * tensors are (batch, time, features) or (batch, time * features); the
  * summary shows its shapes as (time, features). */
 TNN_API tnn_model *tnn_model_new_sequence(size_t time, size_t features);
+
+/* (since 1.11) New empty model for sequences of time token ids, each an
+ * integer in [0, vocabulary) (both >= 1; vocabulary at most 2^24, the
+ * integers a float holds exactly), as tnn_model_new() otherwise. Its
+ * input tensors are (batch, time) and its first layer must be an
+ * embedding (tnn_embedding_new()) of at least vocabulary ids: other
+ * layers are refused with TNN_E_SHAPE. Every id of every input is checked
+ * before any computation; one that is no such integer is refused with
+ * TNN_E_INVALID naming its row and step. */
+TNN_API tnn_model *tnn_model_new_tokens(size_t time, size_t vocabulary);
 
 /* Release a model with its layers and optimizer. NULL does nothing. */
 TNN_API void tnn_model_free(tnn_model *model);
@@ -1556,20 +1677,25 @@ TNN_API int tnn_model_load_buffer(const void *data, size_t size,
  * Softmax, LogSoftmax last, MaxPool, AveragePool, their global forms,
  * Pad, Flatten, the reshape of x.view(x.size(0), -1),
  * BatchNormalization, LayerNormalization over the last axis (since 1.9,
- * operator set 17 and later), Dropout and Identity), for rows (batch,
- * features), (since 1.10) sequences (batch, time, features) or images
- * (batch, channels, height, width) of FLOAT, at
- * operator sets 9 to 18. The batch dimension may be fixed or dynamic; the model takes any
- * batch. A final LogSoftmax becomes the library's softmax: predictions are
- * probabilities, the exp of the graph's outputs. The loss is cross-entropy
- * after a softmax, binary cross-entropy after a sigmoid, MSE otherwise; no
- * optimizer is set. Batch-norm keeps the file's epsilon and momentum
- * (ONNX's momentum is the library's). Loading a file of n bytes allocates
- * at most 32 * n bytes and 64 KiB, the model included (docs/onnx.md).
- * Errors (*out is then NULL): TNN_E_INVALID for NULL arguments, TNN_E_IO as
- * tnn_model_load(), TNN_E_FORMAT for a file that is no ONNX model, a
- * branching graph, an unsupported operator, attribute, data type or
- * external data (the message names the node, its operator and what is
+ * operator set 17 and later), Dropout and Identity; since 1.11 LSTM and
+ * GRU of one forward direction from zero states, with the Transpose,
+ * Squeeze and last-step Gather around them that PyTorch writes, and the
+ * Gather of a constant table by int64 token ids, an embedding), for rows
+ * (batch, features), (since 1.10) sequences (batch, time, features) or
+ * images (batch, channels, height, width) of FLOAT, or (since 1.11) int64
+ * token ids (batch, time), which make a model of tokens of the table's
+ * rows (tnn_model_new_tokens(), at most 2^24 ids), at
+ * operator sets 9 to 18. The batch dimension may be fixed or dynamic; the
+ * model takes any batch. A final LogSoftmax becomes the library's softmax:
+ * predictions are probabilities, the exp of the graph's outputs. The loss is
+ * cross-entropy after a softmax, binary cross-entropy after a sigmoid, MSE
+ * otherwise; no optimizer is set. Batch-norm keeps the file's epsilon and
+ * momentum (ONNX's momentum is the library's). Loading a file of n bytes
+ * allocates at most 32 * n bytes and 64 KiB, the model included
+ * (docs/onnx.md). Errors (*out is then NULL): TNN_E_INVALID for NULL
+ * arguments, TNN_E_IO as tnn_model_load(), TNN_E_FORMAT for a file that is no
+ * ONNX model, a branching graph, an unsupported operator, attribute, data type
+ * or external data (the message names the node, its operator and what is
  * unsupported), TNN_E_VERSION for an IR version or operator set outside
  * those read, TNN_E_NOMEM. Messages end with the path. */
 TNN_API int tnn_model_load_onnx(const char *path, tnn_model **out);
@@ -1582,18 +1708,21 @@ TNN_API int tnn_model_load_onnx_buffer(const void *data, size_t size,
 /* (since 1.8) Write model as an ONNX model (IR version 7, operator set
  * 13; since 1.9 IR version 8, operator set 17 for a model with layer
  * normalisation): one graph input "input" of shape (N, features), (N,
- * time, features) or (N, channels, height, width) with a dynamic batch N, one output "output",
- * one node per layer (dropout omitted, flatten as Flatten, zero padding as
- * Pad, the softmax as Softmax, batch-norm as BatchNormalization with its
- * running statistics, layer-norm as LayerNormalization over the last
- * axis), weights little-endian in raw_data. Reading the file back with
+ * time, features) or (N, channels, height, width) with a dynamic batch N
+ * (since 1.11, of INT64 token ids (N, time) for a model of tokens), one
+ * output "output", one node per layer (dropout omitted, flatten as
+ * Flatten, zero padding as Pad, the softmax as Softmax, batch-norm as
+ * BatchNormalization with its running statistics, layer-norm as
+ * LayerNormalization over the last axis; since 1.11 the embedding as
+ * Gather, the LSTM and GRU as their nodes between Transpose nodes and a
+ * Squeeze), weights little-endian in raw_data. Reading the file back with
  * tnn_model_load_onnx() gives a model that predicts bit-identically. The
  * file is replaced atomically, as by tnn_model_save(). TNN_E_INVALID for
  * NULL arguments, TNN_E_STATE for a model without layers, TNN_E_FORMAT
  * for a layer ONNX cannot describe (GELU, which needs operator set 20; a
  * layer-norm whose groups are not the last axis; since 1.10 a softmax
- * after image layers, which normalises whole images, and the LSTM and
- * GRU, not written yet), the message naming the
+ * after image layers, which normalises whole images; since 1.11 an
+ * embedding of a model not of tokens), the message naming the
  * layer's index and kind, TNN_E_IO, TNN_E_NOMEM. */
 TNN_API int tnn_model_save_onnx(const tnn_model *model, const char *path);
 

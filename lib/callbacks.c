@@ -358,13 +358,13 @@ static tnn_tensor *kept_tensor(tnn_model *m, size_t *layer, int *k)
     while (*layer < tnn_model_num_layers(m)) {
         tnn_layer *l = tnn_model_layer(m, *layer);
         int params = tnn_layer_num_params(l);
-        int state = l->ops->num_state;
+        int state = tnn__layer_state_count(l);
         if (*k < params)
             return tnn_layer_param(l, (*k)++);
         if (*k < params + state) {
             int s = *k - params;
             (*k)++;
-            return l->ops->state(l, s);
+            return tnn__layer_state(l, s);
         }
         (*layer)++;
         *k = 0;

@@ -98,7 +98,7 @@ static int conv2d_bind(const tnn_layer *layer, const char *func,
                          "conv2d kernel %zux%zu is larger than the padded "
                          "input %s",
                          c->kh, c->kw, tnn__shape_text(in, got, sizeof got));
-    *out = (struct tnn__shape){3, {c->out_ch, oh, ow}};
+    *out = (struct tnn__shape){3, {c->out_ch, oh, ow}, 0};
     return TNN_OK;
 }
 

@@ -18,12 +18,29 @@ struct dense {
     struct tnn__dnnl_dense *dnnl;
 };
 
+/* The weights' widths: the layer's own, which its input and output are
+ * time times over when it runs on each step of a sequence. */
+static size_t dense_in(const tnn_layer *layer)
+{
+    return layer->param[0]->dims[0];
+}
+
+static size_t dense_out(const tnn_layer *layer)
+{
+    return layer->param[0]->dims[1];
+}
+
+/* Rows of the products: the samples' time steps, or the samples. */
+static size_t dense_rows(const tnn_layer *layer, size_t n)
+{
+    return n * (layer->in_features / dense_in(layer));
+}
+
 static void dense_init(tnn_layer *layer, tnn_rng *rng)
 {
     const struct dense *d = layer->impl;
-    tnn__init_weights(layer, d->init, d->init_value,
-                      (double)layer->in_features, (double)layer->out_features,
-                      rng);
+    tnn__init_weights(layer, d->init, d->init_value, (double)dense_in(layer),
+                      (double)dense_out(layer), rng);
 }
 
 static void dense_forward(tnn_layer *layer, const float *in, float *out,
@@ -31,8 +48,9 @@ static void dense_forward(tnn_layer *layer, const float *in, float *out,
 {
     (void)training;
     (void)rng;
-    const int rows = (int)n, k = (int)layer->in_features;
-    const int m = (int)layer->out_features;
+    n = dense_rows(layer, n);
+    const size_t width = dense_out(layer);
+    const int rows = (int)n, k = (int)dense_in(layer), m = (int)width;
     const float *b = layer->param[1]->data;
 #ifdef TNN_HAVE_DNNL
     struct dense *d = layer->impl;
@@ -43,8 +61,8 @@ static void dense_forward(tnn_layer *layer, const float *in, float *out,
     /* Seed every row with the bias so the product adds onto it (beta 1):
      * one pass fewer than adding the bias afterwards. */
     for (size_t r = 0; r < n; r++)
-        for (size_t j = 0; j < layer->out_features; j++)
-            out[r * layer->out_features + j] = b[j];
+        for (size_t j = 0; j < width; j++)
+            out[r * width + j] = b[j];
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, m, k, 1.0f,
                 in, k, layer->param[0]->data, m, 1.0f, out, m);
 }
@@ -54,15 +72,16 @@ static void dense_backward(tnn_layer *layer, const float *in, const float *out,
                            bool accumulate)
 {
     (void)out;
-    const int rows = (int)n, k = (int)layer->in_features;
-    const int m = (int)layer->out_features;
+    n = dense_rows(layer, n);
+    const size_t width = dense_out(layer);
+    const int rows = (int)n, k = (int)dense_in(layer), m = (int)width;
     float *db = layer->grad[1]->data;
     if (!accumulate)
-        for (size_t j = 0; j < layer->out_features; j++)
+        for (size_t j = 0; j < width; j++)
             db[j] = 0.0f;
     for (size_t r = 0; r < n; r++)
-        for (size_t j = 0; j < layer->out_features; j++)
-            db[j] += dout[r * layer->out_features + j];
+        for (size_t j = 0; j < width; j++)
+            db[j] += dout[r * width + j];
 #ifdef TNN_HAVE_DNNL
     struct dense *d = layer->impl;
     if (d->dnnl &&
@@ -85,10 +104,16 @@ static void dense_backward(tnn_layer *layer, const float *in, const float *out,
 static int dense_reserve(tnn_layer *layer, const char *func, size_t n)
 {
     struct dense *d = layer->impl;
+    size_t steps = layer->in_features / dense_in(layer);
+    if (steps > 1 && n > TNN_MAX_BLAS_DIM / steps)
+        return tnn__fail(TNN_E_SHAPE, func,
+                         "dense layer: %zu rows of %zu steps are more than "
+                         "%zu",
+                         n, steps, TNN_MAX_BLAS_DIM);
     if (!d->want_dnnl)
         return TNN_OK;
-    int rc = tnn__dnnl_dense_reserve(&d->dnnl, func, layer->in_features,
-                                     layer->out_features, n);
+    int rc = tnn__dnnl_dense_reserve(&d->dnnl, func, dense_in(layer),
+                                     dense_out(layer), n * steps);
     if (rc != TNN__DNNL_DENSE_UNSUPPORTED)
         return rc;
     tnn__dnnl_dense_free(d->dnnl);
@@ -105,20 +130,44 @@ static void dense_destroy(tnn_layer *layer)
 
 /* ---- model files: init, its constant -------------------------------- */
 
+/* Format 9 adds the weights' widths, which the record's widths are time
+ * times over for a layer run on each step. */
+static uint32_t dense_config_words_in(uint32_t version)
+{
+    return version >= 9 ? 4 : 2;
+}
+
+static uint32_t dense_format_needed(const tnn_layer *layer)
+{
+    return layer->in_features != dense_in(layer) ? 9 : 1;
+}
+
 static void dense_save_config(const tnn_layer *layer, uint32_t version,
                               uint32_t *words)
 {
-    (void)version;
     const struct dense *d = layer->impl;
     words[0] = (uint32_t)d->init;
     words[1] = tnn__float_word(d->init_value);
+    if (version >= 9) {
+        words[2] = (uint32_t)dense_in(layer);
+        words[3] = (uint32_t)dense_out(layer);
+    }
+}
+
+/* The weights' widths of a record. */
+static void dense_record_widths(const struct tnn__layer_record *record,
+                                uint32_t version, uint64_t *in, uint64_t *out)
+{
+    *in = version >= 9 ? record->config[2] : record->in;
+    *out = version >= 9 ? record->config[3] : record->out;
 }
 
 static tnn_layer *dense_load_config(const struct tnn__layer_record *record,
                                     uint32_t version)
 {
-    (void)version;
-    tnn_layer *layer = tnn_dense_new((size_t)record->in, (size_t)record->out);
+    uint64_t in, out;
+    dense_record_widths(record, version, &in, &out);
+    tnn_layer *layer = tnn_dense_new((size_t)in, (size_t)out);
     if (layer &&
         tnn_dense_set_init(layer, (int)record->config[0],
                            tnn__word_float(record->config[1])) != TNN_OK) {
@@ -131,8 +180,9 @@ static tnn_layer *dense_load_config(const struct tnn__layer_record *record,
 static uint64_t dense_record_values(const struct tnn__layer_record *record,
                                     uint32_t version)
 {
-    (void)version;
-    return tnn__add_sat(tnn__mul_sat(record->in, record->out), record->out);
+    uint64_t in, out;
+    dense_record_widths(record, version, &in, &out);
+    return tnn__add_sat(tnn__mul_sat(in, out), out);
 }
 
 /* ---- ONNX: Gemm over the library's own (in, out) weights, y = x W + b
@@ -141,8 +191,13 @@ static uint64_t dense_record_values(const struct tnn__layer_record *record,
 static void dense_onnx_node(const tnn_layer *layer,
                             struct tnn__onnx_node *node)
 {
-    const int64_t in = (int64_t)layer->in_features;
-    const int64_t out = (int64_t)layer->out_features;
+    const int64_t in = (int64_t)dense_in(layer);
+    const int64_t out = (int64_t)dense_out(layer);
+    if (layer->in_features != dense_in(layer)) {
+        node->refusal = "a dense layer on each time step is not exported "
+                        "yet";
+        return;
+    }
     *node = (struct tnn__onnx_node){
         .op = "Gemm",
         .ninputs = 2,
@@ -165,8 +220,11 @@ const struct tnn__layer_ops tnn__dense_ops = {
     .backward = dense_backward,
     .init = dense_init,
     .destroy = dense_destroy,
+    .steps_over_time = true,
     .since_format = 1,
-    .config_words = 2,
+    .config_words = 4,
+    .config_words_in = dense_config_words_in,
+    .format_needed = dense_format_needed,
     .save_config = dense_save_config,
     .load_config = dense_load_config,
     .record_values = dense_record_values,
@@ -192,7 +250,7 @@ tnn_layer *tnn_dense_new(size_t in, size_t out)
     if (!layer)
         return NULL;
     ((struct dense *)layer->impl)->want_dnnl = tnn__want_dnnl();
-    struct tnn__shape in_shape = {1, {in}}, out_shape = {1, {out}};
+    struct tnn__shape in_shape = {1, {in}, 0}, out_shape = {1, {out}, 0};
     tnn__layer_set_shapes(layer, &in_shape, &out_shape);
     size_t wdims[2] = {in, out};
     if (tnn__layer_add_param(layer, __func__, 2, wdims, true) != TNN_OK ||

@@ -13,7 +13,7 @@ static int flatten_bind(const tnn_layer *layer, const char *func,
 {
     (void)layer;
     (void)func;
-    *out = (struct tnn__shape){1, {tnn__shape_size(in)}};
+    *out = (struct tnn__shape){1, {tnn__shape_size(in)}, 0};
     return TNN_OK;
 }
 

@@ -211,10 +211,16 @@ static uint64_t gru_record_values(const struct tnn__layer_record *record,
     return tnn__recurrent_record_values(record, 3);
 }
 
+/* ONNX's GRU with linear_before_reset 1 computes PyTorch's equations (the
+ * reset gate scales W_hn h + b_hn), with the gate blocks in the order z,
+ * r, h (the library's r, z, n): blocks 1, 0, 2. */
 static void gru_onnx_node(const tnn_layer *layer, struct tnn__onnx_node *node)
 {
-    (void)layer;
-    node->refusal = "the library does not write ONNX's GRU operator yet";
+    static const int order[3] = {1, 0, 2};
+    tnn__recurrent_onnx_node(layer, "GRU", order, node);
+    struct tnn__onnx_op *gru = &node->then[0];
+    gru->attrs[gru->nattrs++] = (struct tnn__onnx_attr){
+        .name = "linear_before_reset", .type = TNN__ONNX_ATTR_IS_INT, .i = 1};
 }
 
 const struct tnn__layer_ops tnn__gru_ops = {

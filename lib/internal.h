@@ -83,6 +83,11 @@ int tnn__check_tensor(const char *func, const char *name, const tnn_tensor *t);
 struct tnn__shape {
     int ndim; /* 0: not known yet */
     size_t dims[TNN_MAX_SAMPLE_DIMS];
+    /* Token input (tnn_model_new_tokens()): the values are ids in [0,
+     * vocabulary), which only an embedding takes; 0 for values. Shapes
+     * compare equal whatever it holds: binding checks it
+     * (tnn__layer_bind()). */
+    size_t vocabulary;
 };
 
 /* Values in one sample; SIZE_MAX if that overflows. */
@@ -137,12 +142,24 @@ struct tnn__onnx_attr {
     int64_t ints[TNN__ONNX_MAX_INTS];
 };
 
-/* A constant input after the data, written as an initializer named
+/* A slice of a tensor's values: count values from offset. */
+struct tnn__onnx_piece {
+    const tnn_tensor *tensor;
+    size_t offset;
+    size_t count;
+};
+
+/* A constant input besides the data, written as an initializer named
  * "node<index>.<suffix>": the float values of one of the layer's tensors
  * (a parameter, or a statistic the layer keeps) in the ONNX shape dims,
  * which the kind states because the operator's layout may differ from
- * the library's; or, when tensor is NULL, the int64 list ints (Pad's
- * pads, which ONNX takes as an input, not an attribute). */
+ * the library's; or, when npieces > 0, the float values of the pieces one
+ * after the other (the gate blocks of a recurrent layer's weights in
+ * ONNX's gate order), copied while the file is written; or, when tensor
+ * is NULL and there are no pieces, the int64 list ints (Pad's pads,
+ * Squeeze's axes, which ONNX takes as inputs, not attributes). */
+#define TNN__ONNX_MAX_PIECES 8
+
 struct tnn__onnx_input {
     const char *suffix;
     const tnn_tensor *tensor;
@@ -150,13 +167,35 @@ struct tnn__onnx_input {
     int64_t dims[4];
     int nints;
     int64_t ints[TNN__ONNX_MAX_INTS];
+    int npieces;
+    struct tnn__onnx_piece pieces[TNN__ONNX_MAX_PIECES];
+};
+
+/* A node after a layer's first: its operator, attributes and constant
+ * inputs, as the first's below. */
+struct tnn__onnx_op {
+    const char *op;
+    int nattrs;
+    struct tnn__onnx_attr attrs[TNN__ONNX_MAX_ATTRS];
+    int ninputs;
+    struct tnn__onnx_input inputs[TNN__ONNX_MAX_INPUTS];
+    int data_input;
+    int data_output;
 };
 
 /* The node: the operator of the default domain, its attributes, and the
  * constant inputs in the operator's order; the operator set it needs (0:
  * the writer's oldest, 13), the file declaring the newest any node needs.
- * A layer ONNX cannot describe sets refusal instead, why it cannot (static
- * text), and the export fails naming the layer. */
+ * The data goes in as input data_input (0, the first, unless an operator
+ * takes it later: Gather's indices are its second) and goes on as output
+ * data_output (0 unless a later output is the one that matters: a
+ * recurrent node's last state; those before it are left out). A layer
+ * of several nodes (LSTM and GRU with the Transpose and Squeeze nodes
+ * around them) lists the others in then, each reading the data the one
+ * before gives. A layer ONNX cannot describe sets refusal instead, why it
+ * cannot (static text), and the export fails naming the layer. */
+#define TNN__ONNX_MAX_THEN 3
+
 struct tnn__onnx_node {
     const char *op;
     int opset;
@@ -165,6 +204,10 @@ struct tnn__onnx_node {
     struct tnn__onnx_attr attrs[TNN__ONNX_MAX_ATTRS];
     int ninputs;
     struct tnn__onnx_input inputs[TNN__ONNX_MAX_INPUTS];
+    int data_input;
+    int data_output;
+    int nthen;
+    struct tnn__onnx_op then[TNN__ONNX_MAX_THEN];
 };
 
 struct tnn__layer_ops {
@@ -207,6 +250,23 @@ struct tnn__layer_ops {
      * (batch-norm's running statistics), once the step that ran it has
      * succeeded, so that a failed step changes nothing; NULL if none. */
     void (*commit)(tnn_layer *layer);
+
+    /* Check the input values of n rows before anything is computed
+     * (embedding: every id in range), for kinds whose input is not any
+     * float; NULL for the others. */
+    int (*check_input)(const tnn_layer *layer, const char *func,
+                       const float *in, size_t n);
+    /* The parameters are borrowed from layers the layer owns (a residual
+     * block's): files store them with those layers, not with it, and it
+     * does not free them. */
+    bool lends_params;
+    /* A copy with the same configuration and values, for kinds that
+     * tnn_layer_clone() cannot make from their record (NULL for others). */
+    tnn_layer *(*clone)(const tnn_layer *layer);
+    /* Born with a (features) input, the layer also takes (time, features)
+     * samples, which it treats as time rows of features (dense): binding
+     * to them gives (time, out), and unbinding its born shapes back. */
+    bool steps_over_time;
 
     /* ---- what the model treats specially (model.c) ----
      * The output is the input, unchanged (flatten): the model gives the
@@ -274,6 +334,8 @@ struct tnn__layer_ops {
     void (*onnx_node)(const tnn_layer *layer, struct tnn__onnx_node *node);
 };
 
+/* Parameter tensors a layer makes itself (a residual block lends more:
+ * see struct tnn_layer's param). */
 #define TNN_LAYER_MAX_PARAMS 4
 
 struct tnn_layer {
@@ -286,11 +348,16 @@ struct tnn_layer {
     size_t in_features;
     size_t out_features;
     int num_params;
-    tnn_tensor *param[TNN_LAYER_MAX_PARAMS];
-    tnn_tensor *grad[TNN_LAYER_MAX_PARAMS];
-    /* Weight decay applies to this parameter by default (weights, not
-     * biases or batch-norm scales). */
-    bool is_weight[TNN_LAYER_MAX_PARAMS];
+    /* The parameter tensors and their gradients, and whether weight decay
+     * applies to each by default (weights, not biases or batch-norm
+     * scales): the layer's own arrays below, or, for a residual block,
+     * longer ones in its private state that lend its layers'. */
+    tnn_tensor **param;
+    tnn_tensor **grad;
+    bool *is_weight;
+    tnn_tensor *own_param[TNN_LAYER_MAX_PARAMS];
+    tnn_tensor *own_grad[TNN_LAYER_MAX_PARAMS];
+    bool own_is_weight[TNN_LAYER_MAX_PARAMS];
     bool trainable;
     /* Rows of the last training forward, which backward must match; 0 if
      * there was none. */
@@ -298,6 +365,9 @@ struct tnn_layer {
     /* The model that owns the layer, NULL while the caller does: a layer
      * has one owner, and is freed by it alone. */
     const struct tnn_model *owner;
+    /* The residual block that owns the layer (and frees it), if any: its
+     * owner is the block's. */
+    const tnn_layer *parent;
     /* Made by tnn_layer_clone() or taken out of a model: the model it
      * joins keeps its parameters instead of initialising them (cleared
      * once it has joined). */
@@ -400,6 +470,19 @@ size_t tnn__layer_sample_values(const tnn_layer *layer);
 /* Apply what the last training forward prepared (see ops->commit). */
 void tnn__layer_commit(tnn_layer *layer);
 
+/* Saved state tensors of a layer (batch-norm's statistics), its inner
+ * layers' for a residual block, and tensor k of them. */
+int tnn__layer_state_count(const tnn_layer *layer);
+tnn_tensor *tnn__layer_state(tnn_layer *layer, int k);
+
+/* residual.c: the same over a block's layers. */
+int tnn__residual_state_count(const tnn_layer *block);
+tnn_tensor *tnn__residual_state(tnn_layer *block, int k);
+
+/* The model a layer belongs to, through the blocks that hold it; NULL
+ * while the caller owns it. */
+const struct tnn_model *tnn__layer_model(const tnn_layer *layer);
+
 /* Free a layer whatever its owner: for the owner itself. */
 void tnn__layer_destroy(tnn_layer *layer);
 
@@ -444,6 +527,15 @@ static inline uint64_t tnn__mul_sat(uint64_t a, uint64_t b)
 {
     return a != 0 && b > UINT64_MAX / a ? UINT64_MAX : a * b;
 }
+
+/* embedding.c: every one of count values an integer id in [0,
+ * vocabulary); TNN_E_INVALID naming the first other one by its row and
+ * step (time ids a row). */
+int tnn__check_token_ids(const char *func, const float *ids, size_t count,
+                         size_t time, size_t vocabulary);
+
+/* The vocabulary of an embedding layer, 0 for other kinds. */
+size_t tnn__embedding_vocabulary(const tnn_layer *layer);
 
 /* ---- losses (loss.c) ----------------------------------------------------
  * On n rows of k values. grad (n x k) may be NULL. Sums in double. */

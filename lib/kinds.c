@@ -25,7 +25,11 @@
     X(TNN_LAYER_LAYERNORM, layernorm)                                         \
     X(TNN_LAYER_GELU, gelu)                                                   \
     X(TNN_LAYER_LSTM, lstm)                                                   \
-    X(TNN_LAYER_GRU, gru)
+    X(TNN_LAYER_GRU, gru)                                                     \
+    X(TNN_LAYER_EMBEDDING, embedding)                                         \
+    X(TNN_LAYER_POSITION_EMBEDDING, position_embedding)                       \
+    X(TNN_LAYER_ATTENTION, attention)                                         \
+    X(TNN_LAYER_RESIDUAL, residual)
 
 #define DECLARE_OPS(number, name)                                             \
     extern const struct tnn__layer_ops tnn__##name##_ops;

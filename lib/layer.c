@@ -29,6 +29,9 @@ tnn_layer *tnn__layer_alloc(const char *func, const struct tnn__layer_ops *ops,
     layer->ops = ops;
     layer->in_features = in;
     layer->out_features = out;
+    layer->param = layer->own_param;
+    layer->grad = layer->own_grad;
+    layer->is_weight = layer->own_is_weight;
     layer->trainable = true;
     layer->impl = impl;
     return layer;
@@ -113,11 +116,33 @@ void tnn__init_weights(tnn_layer *layer, int init, float value, double fan_in,
     tnn_tensor_fill(layer->param[1], 0.0f);
 }
 
+const struct tnn_model *tnn__layer_model(const tnn_layer *layer)
+{
+    while (layer->parent)
+        layer = layer->parent;
+    return layer->owner;
+}
+
 int tnn__layer_check_idle(const char *func, const tnn_layer *layer)
 {
     if (!layer)
         return TNN_OK;
-    return tnn__check_not_training(func, layer->owner, layer->ops->name);
+    return tnn__check_not_training(func, tnn__layer_model(layer),
+                                   layer->ops->name);
+}
+
+int tnn__layer_state_count(const tnn_layer *layer)
+{
+    return layer->ops == tnn__layer_kind_ops(TNN_LAYER_RESIDUAL)
+               ? tnn__residual_state_count(layer)
+               : layer->ops->num_state;
+}
+
+tnn_tensor *tnn__layer_state(tnn_layer *layer, int k)
+{
+    return layer->ops == tnn__layer_kind_ops(TNN_LAYER_RESIDUAL)
+               ? tnn__residual_state(layer, k)
+               : layer->ops->state(layer, k);
 }
 
 void *tnn__layer_impl_of(const char *func, const tnn_layer *layer,
@@ -183,13 +208,63 @@ void tnn__layer_set_shapes(tnn_layer *layer, const struct tnn__shape *in,
     layer->out_features = tnn__shape_size(out);
 }
 
+/* Token ids go to an embedding of a vocabulary at least theirs, and
+ * nowhere else. */
+static int check_tokens(const tnn_layer *layer, const char *func,
+                        const struct tnn__shape *in)
+{
+    if (in->vocabulary == 0)
+        return TNN_OK;
+    size_t vocabulary = tnn__embedding_vocabulary(layer);
+    if (vocabulary == 0)
+        return tnn__fail(TNN_E_SHAPE, func,
+                         "%s layer cannot take token ids; a model of tokens "
+                         "starts with an embedding",
+                         layer->ops->name);
+    if (vocabulary < in->vocabulary)
+        return tnn__fail(TNN_E_SHAPE, func,
+                         "embedding of %zu ids cannot take ids of a "
+                         "vocabulary of %zu",
+                         vocabulary, in->vocabulary);
+    return TNN_OK;
+}
+
+/* Whether a layer born with (features) inputs is given (time, features)
+ * samples, which it takes as rows (ops->steps_over_time). */
+static bool over_time(const tnn_layer *layer, const struct tnn__shape *in)
+{
+    return layer->ops->steps_over_time && !layer->bound_by_input &&
+           layer->in_shape.ndim == 1 && in->ndim == 2 &&
+           in->dims[1] == layer->in_shape.dims[0];
+}
+
+static int bind_over_time(tnn_layer *layer, const char *func,
+                          const struct tnn__shape *in)
+{
+    struct tnn__shape out = {2, {in->dims[0], layer->out_shape.dims[0]}, 0};
+    if (tnn__shape_size(&out) > TNN_MAX_BLAS_DIM)
+        return tnn__fail(TNN_E_SHAPE, func,
+                         "%s layer: output of more than %zu values",
+                         layer->ops->name, TNN_MAX_BLAS_DIM);
+    layer->bound_by_input = true;
+    layer->unbound_in = layer->in_features;
+    layer->unbound_out = layer->out_features;
+    tnn__layer_set_shapes(layer, in, &out);
+    return TNN_OK;
+}
+
 int tnn__layer_bind(tnn_layer *layer, const char *func,
                     const struct tnn__shape *in)
 {
     char want[64], got[64];
+    int rc = check_tokens(layer, func, in);
+    if (rc != TNN_OK)
+        return rc;
     if (layer->in_shape.ndim != 0) {
         if (tnn__shape_equal(&layer->in_shape, in))
             return TNN_OK;
+        if (over_time(layer, in))
+            return bind_over_time(layer, func, in);
         if (layer->in_shape.ndim == 1 && in->ndim == 1)
             return tnn__fail(TNN_E_SHAPE, func,
                              "%s layer expects %zu inputs, previous layer "
@@ -209,8 +284,9 @@ int tnn__layer_bind(tnn_layer *layer, const char *func,
                          "%s layer: input of 0 or more than %zu values",
                          layer->ops->name, TNN_MAX_BLAS_DIM);
     struct tnn__shape out = *in;
+    out.vocabulary = 0;
     if (layer->ops->bind) {
-        int rc = layer->ops->bind(layer, func, in, &out);
+        rc = layer->ops->bind(layer, func, in, &out);
         if (rc != TNN_OK)
             return rc;
     }
@@ -231,8 +307,15 @@ void tnn__layer_unbind(tnn_layer *layer)
         return;
     if (layer->ops->unbind)
         layer->ops->unbind(layer);
-    layer->in_shape.ndim = 0;
-    layer->out_shape.ndim = 0;
+    /* A layer born with (features) inputs and bound to time steps goes
+     * back to its born shapes. */
+    if (layer->ops->steps_over_time) {
+        layer->in_shape = (struct tnn__shape){1, {layer->unbound_in}, 0};
+        layer->out_shape = (struct tnn__shape){1, {layer->unbound_out}, 0};
+    } else {
+        layer->in_shape.ndim = 0;
+        layer->out_shape.ndim = 0;
+    }
     layer->in_features = layer->unbound_in;
     layer->out_features = layer->unbound_out;
     layer->bound_by_input = false;
@@ -266,10 +349,10 @@ void tnn_layer_free(tnn_layer *layer)
 {
     /* A model frees its own layers; freeing one here would leave the model
      * holding a dangling pointer. */
-    if (layer && layer->owner) {
+    if (layer && (layer->owner || layer->parent)) {
         tnn__fail(TNN_E_STATE, __func__,
-                  "the %s layer belongs to a model, which frees it",
-                  layer->ops->name);
+                  "the %s layer belongs to a %s, which frees it",
+                  layer->ops->name, layer->owner ? "model" : "residual block");
         return;
     }
     tnn__layer_destroy(layer);
@@ -281,7 +364,7 @@ void tnn__layer_destroy(tnn_layer *layer)
         return;
     if (layer->ops->destroy)
         layer->ops->destroy(layer);
-    for (int i = 0; i < layer->num_params; i++) {
+    for (int i = 0; !layer->ops->lends_params && i < layer->num_params; i++) {
         tnn_tensor_free(layer->param[i]);
         tnn_tensor_free(layer->grad[i]);
     }
@@ -309,6 +392,14 @@ tnn_layer *tnn_layer_clone(const tnn_layer *layer)
         return NULL;
     }
     const struct tnn__layer_ops *ops = layer->ops;
+    if (ops->clone) {
+        tnn_layer *copy = ops->clone(layer);
+        if (copy) {
+            copy->trainable = layer->trainable;
+            copy->keep_params = true;
+        }
+        return copy;
+    }
     struct tnn__layer_record record = {
         .kind = (uint32_t)ops->kind,
         .trainable = layer->trainable,
@@ -399,6 +490,11 @@ int tnn_layer_set_trainable(tnn_layer *layer, int trainable)
     int rc = tnn__layer_check_idle(__func__, layer);
     if (rc != TNN_OK)
         return rc;
+    if (layer->parent)
+        return tnn__fail(TNN_E_STATE, __func__,
+                         "the %s layer is in a residual block, which trains "
+                         "or freezes its layers together",
+                         layer->ops->name);
     /* A frozen layer's gradients are overwritten, not consumed by the
      * optimizer: start a trainable layer again from zero. */
     if (trainable == 1 && !layer->trainable)
@@ -472,6 +568,7 @@ static int sample_shape(const char *func, const tnn_tensor *t,
                          "time, features) or (rows, channels, height, "
                          "width)",
                          t->ndim);
+    *s = (struct tnn__shape){0};
     s->ndim = t->ndim - 1;
     for (int i = 0; i < s->ndim; i++)
         s->dims[i] = t->dims[i + 1];
@@ -518,20 +615,19 @@ int tnn_layer_forward(tnn_layer *layer, const tnn_tensor *in, tnn_tensor *out,
                          layer->ops->name);
     /* Binding is undone if anything after it fails, so that a failed call
      * leaves the layer as it was. */
-    tnn_layer before = *layer;
+    const bool was_bound = layer->bound_by_input;
     rc = tnn__layer_bind(layer, __func__, &shape);
     if (rc == TNN_OK)
         rc = check_sample_values(__func__, layer);
     if (rc == TNN_OK)
         rc = check_rows(__func__, "out", out, n, layer->out_features);
+    if (rc == TNN_OK && layer->ops->check_input)
+        rc = layer->ops->check_input(layer, __func__, in->data, n);
     if (rc == TNN_OK)
         rc = tnn__layer_reserve(layer, __func__, n);
     if (rc != TNN_OK) {
-        layer->in_shape = before.in_shape;
-        layer->out_shape = before.out_shape;
-        layer->in_features = before.in_features;
-        layer->out_features = before.out_features;
-        layer->bound_by_input = before.bound_by_input;
+        if (layer->bound_by_input && !was_bound)
+            tnn__layer_unbind(layer);
         return rc;
     }
     layer->ops->forward(layer, in->data, out->data, n, training, rng);

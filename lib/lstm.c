@@ -212,10 +212,12 @@ static uint64_t lstm_record_values(const struct tnn__layer_record *record,
     return tnn__recurrent_record_values(record, 4);
 }
 
+/* ONNX's LSTM computes PyTorch's equations with the gate blocks in the
+ * order i, o, f, c (the library's i, f, g, o): blocks 0, 3, 1, 2. */
 static void lstm_onnx_node(const tnn_layer *layer, struct tnn__onnx_node *node)
 {
-    (void)layer;
-    node->refusal = "the library does not write ONNX's LSTM operator yet";
+    static const int order[4] = {0, 3, 1, 2};
+    tnn__recurrent_onnx_node(layer, "LSTM", order, node);
 }
 
 const struct tnn__layer_ops tnn__lstm_ops = {

@@ -192,13 +192,13 @@ tnn_model *tnn_model_new(size_t input_features)
                   input_features, TNN_MAX_BLAS_DIM);
         return NULL;
     }
-    struct tnn__shape in = {1, {input_features}};
+    struct tnn__shape in = {1, {input_features}, 0};
     return model_new(__func__, &in);
 }
 
 tnn_model *tnn_model_new_image(size_t channels, size_t height, size_t width)
 {
-    struct tnn__shape in = {3, {channels, height, width}};
+    struct tnn__shape in = {3, {channels, height, width}, 0};
     size_t size = 0;
     if (channels == 0 || height == 0 || width == 0 ||
         !tnn__mul_size(channels, height, &size) ||
@@ -214,7 +214,7 @@ tnn_model *tnn_model_new_image(size_t channels, size_t height, size_t width)
 
 tnn_model *tnn_model_new_sequence(size_t time, size_t features)
 {
-    struct tnn__shape in = {2, {time, features}};
+    struct tnn__shape in = {2, {time, features}, 0};
     size_t size = 0;
     if (time == 0 || features == 0 || !tnn__mul_size(time, features, &size) ||
         size > TNN_MAX_BLAS_DIM) {
@@ -224,6 +224,21 @@ tnn_model *tnn_model_new_sequence(size_t time, size_t features)
                   time, features, TNN_MAX_BLAS_DIM);
         return NULL;
     }
+    return model_new(__func__, &in);
+}
+
+tnn_model *tnn_model_new_tokens(size_t time, size_t vocabulary)
+{
+    /* Ids travel as floats, which hold every integer up to 2^24. */
+    if (time == 0 || time > TNN_MAX_BLAS_DIM || vocabulary == 0 ||
+        vocabulary > ((size_t)1 << 24)) {
+        tnn__fail(TNN_E_INVALID, __func__,
+                  "time is %zu and vocabulary %zu; time must be in [1, %zu] "
+                  "and vocabulary in [1, 2^24]",
+                  time, vocabulary, TNN_MAX_BLAS_DIM);
+        return NULL;
+    }
+    struct tnn__shape in = {1, {time}, vocabulary};
     return model_new(__func__, &in);
 }
 
@@ -300,9 +315,21 @@ static void leave(tnn_layer *layer)
     tnn__layer_unbind(layer);
 }
 
+/* A layer in a residual block is the block's to free. */
+static int check_not_in_block(const char *func, const tnn_layer *layer)
+{
+    if (!layer || !layer->parent)
+        return TNN_OK;
+    return tnn__fail(TNN_E_STATE, func,
+                     "the %s layer belongs to a residual block",
+                     layer->ops->name);
+}
+
 int tnn_model_add(tnn_model *m, tnn_layer *layer)
 {
     if (layer && check_unowned(m, __func__, "the layer", layer->owner))
+        return TNN_E_STATE;
+    if (check_not_in_block(__func__, layer) != TNN_OK)
         return TNN_E_STATE;
     int rc = check_idle(m, __func__);
     if (rc == TNN_OK && !layer)
@@ -376,6 +403,8 @@ static int check_placed(tnn_model *m, const char *func, tnn_layer *layer,
                         size_t index, size_t positions, size_t next)
 {
     if (layer && check_unowned(m, func, "the layer", layer->owner))
+        return TNN_E_STATE;
+    if (check_not_in_block(func, layer) != TNN_OK)
         return TNN_E_STATE;
     int rc = check_idle(m, func);
     if (rc == TNN_OK && !layer)
@@ -465,8 +494,8 @@ static size_t layer_param_count(const tnn_layer *layer)
 static size_t layer_state_count(const tnn_layer *layer)
 {
     size_t total = 0;
-    for (int k = 0; k < layer->ops->num_state; k++)
-        total += layer->ops->state((tnn_layer *)layer, k)->size;
+    for (int k = 0; k < tnn__layer_state_count(layer); k++)
+        total += tnn__layer_state((tnn_layer *)layer, k)->size;
     return total;
 }
 
@@ -681,6 +710,16 @@ static int check_input(const tnn_model *m, const char *func, const char *name,
                          "%s must be (rows, %zu); it has %d dims with %zu "
                          "values per row",
                          name, m->in_features, x->ndim, x->size / n);
+    /* Ids are checked before any pass: against the model's vocabulary,
+     * then the first layer's own check (an embedding's). */
+    int rc = TNN_OK;
+    if (m->in_shape.vocabulary)
+        rc = tnn__check_token_ids(func, x->data, x->size, m->in_features,
+                                  m->in_shape.vocabulary);
+    if (rc == TNN_OK && m->num_layers && m->layers[0]->ops->check_input)
+        rc = m->layers[0]->ops->check_input(m->layers[0], func, x->data, n);
+    if (rc != TNN_OK)
+        return rc;
     *rows = (struct rows){x->data, n, m->in_features, false};
     return TNN_OK;
 }
@@ -704,22 +743,31 @@ static size_t head_layers(const tnn_model *m)
     return m->num_layers - (fused_last(m) ? 1 : 0);
 }
 
+/* Distributions per sample under cross-entropy: one per time step of
+ * (time, classes) outputs, else one. */
+static size_t loss_steps(const tnn_model *m)
+{
+    const struct tnn__shape *s = shape_after(m, head_layers(m));
+    return m->loss == TNN_LOSS_CROSS_ENTROPY && s->ndim == 2 ? s->dims[0] : 1;
+}
+
 /* y: as many rows as x, each a class index (1-D y, cross-entropy) or as
- * wide as the loss input. */
+ * wide as the loss input; for (time, classes) outputs under
+ * cross-entropy, a class index per step ((rows, time) y) or a
+ * distribution per step. */
 static int check_labels(const tnn_model *m, const char *func, const char *name,
                         const tnn_tensor *y, size_t n, struct rows *rows)
 {
     if (!y)
         return tnn__fail(TNN_E_INVALID, func, "%s is NULL", name);
     size_t width = width_after(m, head_layers(m));
-    if (m->loss == TNN_LOSS_CROSS_ENTROPY &&
-        shape_after(m, head_layers(m))->ndim == 2)
-        return tnn__fail(TNN_E_SHAPE, func,
-                         "cross-entropy takes (classes) outputs; this "
-                         "model gives (time, classes), one distribution "
-                         "per step, which it does not take yet");
-    bool index = m->loss == TNN_LOSS_CROSS_ENTROPY && y->ndim == 1;
-    size_t want = index ? 1 : width;
+    size_t steps = loss_steps(m);
+    bool per_step = m->loss == TNN_LOSS_CROSS_ENTROPY &&
+                    shape_after(m, head_layers(m))->ndim == 2;
+    bool index = m->loss == TNN_LOSS_CROSS_ENTROPY &&
+                 ((y->ndim == 1 && steps == 1) ||
+                  (per_step && y->ndim == 2 && y->dims[1] == steps));
+    size_t want = index ? steps : width;
     if (y->dims[0] != n || y->size / y->dims[0] != want)
         return tnn__fail(TNN_E_SHAPE, func,
                          "%s must have %zu rows of %zu value%s; it has %zu "
@@ -730,8 +778,10 @@ static int check_labels(const tnn_model *m, const char *func, const char *name,
      * nothing (batch-norm statistics, the generator). */
     int rc = TNN_OK;
     if (m->loss == TNN_LOSS_CROSS_ENTROPY)
-        rc = index ? tnn__check_class_labels(func, y->data, n, width)
-                   : tnn__check_probability_labels(func, y->data, n, width);
+        rc = index ? tnn__check_class_labels(func, y->data, n * steps,
+                                             width / steps)
+                   : tnn__check_probability_labels(func, y->data, n * steps,
+                                                   width / steps);
     else if (m->loss == TNN_LOSS_BINARY_CROSS_ENTROPY)
         rc = tnn__check_binary_targets(func, y->data, n, width);
     if (rc != TNN_OK)
@@ -805,10 +855,11 @@ static int compute_loss(const tnn_model *m, const char *func,
                         float *grad, double *loss, size_t *correct)
 {
     size_t width = width_after(m, head_layers(m));
+    size_t steps = loss_steps(m);
     *correct = 0;
     if (m->loss == TNN_LOSS_CROSS_ENTROPY)
-        return tnn__cross_entropy(func, head, y->data, y->index, n, width,
-                                  grad, loss, correct);
+        return tnn__cross_entropy(func, head, y->data, y->index, n * steps,
+                                  width / steps, grad, loss, correct);
     if (m->loss == TNN_LOSS_MAE)
         *loss = tnn__mae(head, y->data, n, width, grad);
     else if (m->loss == TNN_LOSS_HUBER)
@@ -827,7 +878,7 @@ static int compute_loss(const tnn_model *m, const char *func,
 static double accuracy_of(const tnn_model *m, double correct, double rows)
 {
     if (m->loss == TNN_LOSS_CROSS_ENTROPY)
-        return correct / rows;
+        return correct / (rows * (double)loss_steps(m));
     if (m->loss == TNN_LOSS_BINARY_CROSS_ENTROPY)
         return correct / (rows * (double)width_after(m, head_layers(m)));
     return NAN;

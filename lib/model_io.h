@@ -14,7 +14,7 @@
  * Format 5 (1.7) added the losses of 1.7 and the Huber delta, format 6
  * (1.8) the zero-padding layer, format 7 (1.9) layer normalisation and
  * GELU, format 8 (1.10) sequence input shapes and the LSTM. */
-#define TNN__FORMAT_VERSION 8
+#define TNN__FORMAT_VERSION 9
 /* The losses that formats 1 to 4 know: MSE and cross-entropy. */
 #define TNN__LAST_LOSS_BEFORE_5 1
 #define TNN__HEADER_SIZE 24

@@ -157,7 +157,7 @@ static int parse_model(const char *func, struct tnn__reader *r,
         for (int i = 0; i < TNN_MAX_SAMPLE_DIMS; i++)
             f->in_shape.dims[i] = (size_t)tnn__get_u64(r);
     } else {
-        f->in_shape = (struct tnn__shape){1, {(size_t)f->in_features}};
+        f->in_shape = (struct tnn__shape){1, {(size_t)f->in_features}, 0};
     }
     f->huber_delta = f->version >= 5 ? tnn__get_f32(r) : 1.0f;
     if (!tnn__reader_done(r))
@@ -389,21 +389,60 @@ static int check_record(const char *func, const struct file_desc *f,
     return TNN_OK;
 }
 
+/* Residual blocks within blocks: a bound on the recursion below. */
+#define MAX_BLOCK_DEPTH 16
+
+/* Record *next and, for a residual block, the records of its layers
+ * after it, from the width before them; *width becomes the width after,
+ * *values gains what their tensors need. */
+static int check_one(const char *func, const struct file_desc *f,
+                     uint32_t *next, int depth, uint64_t *width,
+                     uint64_t *values)
+{
+    uint32_t i = (*next)++;
+    int rc = check_record(func, f, i, *width);
+    if (rc != TNN_OK)
+        return rc;
+    const struct tnn__layer_record *l = &f->layers[i];
+    const struct tnn__layer_ops *ops = tnn__layer_kind_ops(l->kind);
+    if (ops->record_values)
+        *values = tnn__add_sat(*values, ops->record_values(l, f->version));
+    if (l->kind == TNN_LAYER_RESIDUAL) {
+        uint32_t inner = l->config[0];
+        if (depth >= MAX_BLOCK_DEPTH || inner > f->num_layers - *next ||
+            l->out != *width)
+            return tnn__fail(TNN_E_CORRUPT, func,
+                             "layer %u (residual block of %u layers) is "
+                             "inconsistent",
+                             i, inner);
+        uint64_t run = *width;
+        for (uint32_t k = 0; k < inner; k++) {
+            rc = check_one(func, f, next, depth + 1, &run, values);
+            if (rc != TNN_OK)
+                return rc;
+        }
+        if (run != *width)
+            return tnn__fail(TNN_E_CORRUPT, func,
+                             "layer %u (residual block): its layers give "
+                             "%llu values, not %llu",
+                             i, (unsigned long long)run,
+                             (unsigned long long)*width);
+    }
+    *width = l->out;
+    return TNN_OK;
+}
+
 /* Before anything large is allocated: every record must be well formed,
  * and the tensors its layer would allocate must fit in the data section,
  * which bounds what the build allocates by the size of the file. */
 static int check_records(const char *func, struct file_desc *f)
 {
     uint64_t width = f->in_features, values = 0;
-    for (uint32_t i = 0; i < f->num_layers; i++) {
-        int rc = check_record(func, f, i, width);
+    uint32_t next = 0;
+    while (next < f->num_layers) {
+        int rc = check_one(func, f, &next, 0, &width, &values);
         if (rc != TNN_OK)
             return rc;
-        const struct tnn__layer_record *l = &f->layers[i];
-        const struct tnn__layer_ops *ops = tnn__layer_kind_ops(l->kind);
-        if (ops->record_values)
-            values = tnn__add_sat(values, ops->record_values(l, f->version));
-        width = l->out;
     }
     if (values > f->data_len / 4)
         return tnn__fail(TNN_E_CORRUPT, func,
@@ -444,11 +483,59 @@ static int fill_layer(const char *func, struct file_desc *f, uint32_t i,
     return rc;
 }
 
+/* The layer of record *next, and for a residual block the layers of the
+ * records after it (checked by check_records()); their parameters come
+ * once the model has them (fill_tree()). The caller owns *out. */
+static int build_one(const char *func, struct file_desc *f, uint32_t *next,
+                     tnn_layer **out)
+{
+    uint32_t i = (*next)++;
+    tnn_layer *layer;
+    int rc = make_layer(func, f, i, &layer);
+    if (rc != TNN_OK)
+        return rc;
+    uint32_t inner =
+        layer->ops->kind == TNN_LAYER_RESIDUAL ? f->layers[i].config[0] : 0;
+    for (uint32_t k = 0; rc == TNN_OK && k < inner; k++) {
+        uint32_t at = *next;
+        tnn_layer *part = NULL;
+        rc = build_one(func, f, next, &part);
+        if (rc == TNN_OK && tnn_residual_add(layer, part) != TNN_OK) {
+            tnn_layer_free(part);
+            rc = refused(func, at);
+        }
+    }
+    if (rc != TNN_OK) {
+        tnn_layer_free(layer);
+        return rc;
+    }
+    layer->trainable = f->layers[i].trainable == 1;
+    *out = layer;
+    return TNN_OK;
+}
+
+/* The parameters of layer, record *next, and of its layers after it. */
+static int fill_tree(const char *func, struct file_desc *f, uint32_t *next,
+                     tnn_layer *layer)
+{
+    uint32_t i = (*next)++;
+    int rc = layer->ops->lends_params ? TNN_OK : fill_layer(func, f, i, layer);
+    size_t inner = tnn_residual_num_layers(layer);
+    for (size_t k = 0; rc == TNN_OK && k < inner; k++)
+        rc = fill_tree(func, f, next, tnn_residual_layer(layer, k));
+    return rc;
+}
+
 static int build_layers(const char *func, struct file_desc *f, tnn_model *m)
 {
-    for (uint32_t i = 0; i < f->num_layers; i++) {
-        tnn_layer *layer;
-        int rc = make_layer(func, f, i, &layer);
+    uint32_t next = 0;
+    while (next < f->num_layers) {
+        uint32_t i = next;
+        tnn_layer *layer = NULL;
+        int rc = build_one(func, f, &next, &layer);
+        /* Its parameters are the file's, not the generator's. */
+        if (rc == TNN_OK)
+            layer->keep_params = true;
         if (rc == TNN_OK && (rc = tnn_model_add(m, layer)) != TNN_OK)
             rc = refused(func, i);
         /* Shapes work out the output; it must be the recorded one. */
@@ -458,10 +545,9 @@ static int build_layers(const char *func, struct file_desc *f, tnn_model *m)
                            layer->out_features,
                            (unsigned long long)f->layers[i].out);
         if (rc == TNN_OK)
-            rc = fill_layer(func, f, i, layer);
+            rc = fill_tree(func, f, &i, layer);
         if (rc != TNN_OK)
             return rc;
-        layer->trainable = f->layers[i].trainable == 1;
     }
     return TNN_OK;
 }
@@ -496,15 +582,18 @@ static int build_model(const char *func, struct file_desc *f, tnn_model **out)
     if (rc != TNN_OK)
         return rc;
     const struct tnn__shape *in = &f->in_shape;
+    /* Format 9's token input: (time) with the vocabulary in dims[1]. */
+    const bool tokens = in->ndim == 1 && in->dims[1] && f->version >= 9;
     if (in->ndim < 1 || in->ndim > 3 || (in->ndim == 2 && f->version < 8) ||
         tnn__shape_size(in) != f->in_features ||
-        (in->ndim == 1 && (in->dims[1] | in->dims[2])) ||
+        (in->ndim == 1 && ((in->dims[1] && !tokens) || in->dims[2])) ||
         (in->ndim == 2 && in->dims[2]))
         return corrupt(func, "model input shape is inconsistent");
     tnn_model *m =
         in->ndim == 3
             ? tnn_model_new_image(in->dims[0], in->dims[1], in->dims[2])
         : in->ndim == 2 ? tnn_model_new_sequence(in->dims[0], in->dims[1])
+        : tokens        ? tnn_model_new_tokens(in->dims[0], in->dims[1])
                         : tnn_model_new((size_t)f->in_features);
     if (!m)
         return tnn_last_error_code() == TNN_E_NOMEM

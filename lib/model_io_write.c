@@ -53,20 +53,60 @@ static void add_entry(struct entry *e, size_t *n, const char *name,
     x->count = t->size;
 }
 
-static size_t count_entries(const tnn_model *m, bool optim)
+/* The layers in file order: each residual block followed by its layers,
+ * depth first. The records and tensors follow this order; a block's
+ * parameters are its layers', stored with them. */
+struct flat {
+    tnn_layer **layers;
+    size_t count;
+};
+
+/* Layers from layer down into *at (when given); how many there are. */
+static size_t flatten(tnn_layer *layer, tnn_layer **at)
 {
-    size_t n = optim ? tnn__optim_slots(m->optim) : 0;
-    for (size_t i = 0; i < m->num_layers; i++)
-        n += (size_t)(m->layers[i]->num_params + m->layers[i]->ops->num_state);
+    size_t n = 1;
+    if (at)
+        at[0] = layer;
+    size_t inner = tnn_residual_num_layers(layer);
+    for (size_t i = 0; i < inner; i++)
+        n += flatten(tnn_residual_layer(layer, i), at ? at + n : NULL);
     return n;
 }
 
-static size_t collect_entries(const tnn_model *m, bool optim, struct entry *e)
+static int flat_layers(const char *func, const tnn_model *m, struct flat *f)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < m->num_layers; i++)
+        n += flatten(m->layers[i], NULL);
+    f->layers = tnn__calloc(n ? n : 1, sizeof *f->layers);
+    if (!f->layers)
+        return tnn__fail(TNN_E_NOMEM, func, "cannot allocate %zu layers", n);
+    f->count = 0;
+    for (size_t i = 0; i < m->num_layers; i++)
+        f->count += flatten(m->layers[i], f->layers + f->count);
+    return TNN_OK;
+}
+
+static size_t count_entries(const tnn_model *m, const struct flat *f,
+                            bool optim)
+{
+    size_t n = optim ? tnn__optim_slots(m->optim) : 0;
+    for (size_t i = 0; i < f->count; i++)
+        if (!f->layers[i]->ops->lends_params)
+            n += (size_t)(f->layers[i]->num_params +
+                          f->layers[i]->ops->num_state);
+    return n;
+}
+
+static size_t collect_entries(const tnn_model *m, const struct flat *f,
+                              bool optim, struct entry *e)
 {
     size_t n = 0;
     char name[TNN__MAX_NAME];
-    for (size_t i = 0; i < m->num_layers; i++) {
-        tnn_layer *layer = m->layers[i];
+    for (size_t i = 0; i < f->count; i++) {
+        tnn_layer *layer = f->layers[i];
+        if (layer->ops->lends_params)
+            continue;
         for (int p = 0; p < layer->num_params; p++) {
             snprintf(name, sizeof name, "layer.%zu.%s", i,
                      tnn__layer_param_name(layer, p));
@@ -93,10 +133,12 @@ static size_t collect_entries(const tnn_model *m, bool optim, struct entry *e)
  * it is saved; format 2 added image input shapes, format 5 the losses of
  * 1.7 and the Huber delta (a model of MSE or cross-entropy with the
  * default delta keeps the older format, byte for byte), format 8 sequence
- * input shapes. */
-static uint32_t format_version(const tnn_model *m, bool optim)
+ * input shapes, format 9 token input. */
+static uint32_t format_version(const tnn_model *m, const struct flat *f,
+                               bool optim)
 {
-    uint32_t version = m->in_shape.ndim == 2   ? 8
+    uint32_t version = m->in_shape.vocabulary  ? 9
+                       : m->in_shape.ndim == 2 ? 8
                        : m->in_shape.ndim != 1 ? 2
                                                : 1;
     if ((m->loss > TNN__LAST_LOSS_BEFORE_5 || m->huber_delta != 1.0f) &&
@@ -104,8 +146,8 @@ static uint32_t format_version(const tnn_model *m, bool optim)
         version = 5;
     if (optim && tnn__optim_format_needed(m->optim) > version)
         version = tnn__optim_format_needed(m->optim);
-    for (size_t i = 0; i < m->num_layers; i++) {
-        const tnn_layer *layer = m->layers[i];
+    for (size_t i = 0; i < f->count; i++) {
+        const tnn_layer *layer = f->layers[i];
         uint32_t needed = layer->ops->format_needed
                               ? layer->ops->format_needed(layer)
                               : layer->ops->since_format;
@@ -116,31 +158,35 @@ static uint32_t format_version(const tnn_model *m, bool optim)
 }
 
 static void write_model_section(struct tnn__writer *w, const tnn_model *m,
-                                uint32_t version)
+                                const struct flat *f, uint32_t version)
 {
     size_t start = begin_section(w, TNN__TAG_MODEL);
     tnn__put_u64(w, m->in_features);
     tnn__put_u32(w, (uint32_t)m->loss);
     tnn__put_u32(w, (uint32_t)m->mode);
     tnn__put_u32(w, m->check_finite);
-    tnn__put_u32(w, (uint32_t)m->num_layers);
+    /* Records: the blocks' layers count. */
+    tnn__put_u32(w, (uint32_t)f->count);
     tnn__rng_write(w, m->rng);
     if (version >= 2) {
         tnn__put_u32(w, (uint32_t)m->in_shape.ndim);
+        /* Token input is (time) with the vocabulary in the second dim. */
         for (int i = 0; i < TNN_MAX_SAMPLE_DIMS; i++)
-            tnn__put_u64(w, i < m->in_shape.ndim ? m->in_shape.dims[i] : 0);
+            tnn__put_u64(w, i < m->in_shape.ndim ? m->in_shape.dims[i]
+                            : i == 1             ? m->in_shape.vocabulary
+                                                 : 0);
     }
     if (version >= 5)
         tnn__put_f32(w, m->huber_delta);
     end_section(w, start);
 }
 
-static void write_layers_section(struct tnn__writer *w, const tnn_model *m,
+static void write_layers_section(struct tnn__writer *w, const struct flat *f,
                                  uint32_t version)
 {
     size_t start = begin_section(w, TNN__TAG_LAYERS);
-    for (size_t i = 0; i < m->num_layers; i++) {
-        const tnn_layer *layer = m->layers[i];
+    for (size_t i = 0; i < f->count; i++) {
+        const tnn_layer *layer = f->layers[i];
         const struct tnn__layer_ops *ops = layer->ops;
         uint32_t words[TNN__MAX_CONFIG] = {0};
         uint32_t count = tnn__layer_config_words(ops, version);
@@ -183,17 +229,18 @@ static void write_tensor_sections(struct tnn__writer *w, const struct entry *e,
     end_section(w, start);
 }
 
-static void write_file(struct tnn__writer *w, const tnn_model *m, bool optim,
+static void write_file(struct tnn__writer *w, const tnn_model *m,
+                       const struct flat *f, bool optim,
                        const struct entry *entries, size_t n)
 {
-    uint32_t version = format_version(m, optim);
+    uint32_t version = format_version(m, f, optim);
     tnn__put_bytes(w, tnn__file_magic, sizeof tnn__file_magic);
     tnn__put_u32(w, version);
     tnn__put_u32(w, optim ? TNN__FLAG_OPTIMIZER : 0);
     tnn__put_u32(w, optim ? 5 : 4);
     tnn__put_u32(w, w->failed ? 0 : tnn__crc32(w->data, 20));
-    write_model_section(w, m, version);
-    write_layers_section(w, m, version);
+    write_model_section(w, m, f, version);
+    write_layers_section(w, f, version);
     if (optim) {
         size_t start = begin_section(w, TNN__TAG_OPTIM);
         tnn__optim_write(w, m->optim, version);
@@ -217,14 +264,21 @@ int tnn__model_serialize(const char *func, const tnn_model *m, int flags,
         return tnn__fail(TNN_E_STATE, func,
                          "TNN_SAVE_OPTIMIZER given but the model has no "
                          "optimizer");
-    size_t max_entries = count_entries(m, optim);
+    struct flat f = {0};
+    int rc = flat_layers(func, m, &f);
+    if (rc != TNN_OK)
+        return rc;
+    size_t max_entries = count_entries(m, &f, optim);
     struct entry *entries = tnn__calloc(max_entries + 1, sizeof *entries);
-    if (!entries)
+    if (!entries) {
+        tnn__free(f.layers);
         return tnn__fail(TNN_E_NOMEM, func, "cannot allocate %zu entries",
                          max_entries);
-    size_t n = collect_entries(m, optim, entries);
-    write_file(w, m, optim, entries, n);
+    }
+    size_t n = collect_entries(m, &f, optim, entries);
+    write_file(w, m, &f, optim, entries, n);
     tnn__free(entries);
+    tnn__free(f.layers);
     if (w->failed) {
         tnn__free(w->data);
         w->data = NULL;

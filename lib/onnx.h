@@ -50,6 +50,7 @@ enum {
     TNN__ONNX_ATTR_T = 5,
     TNN__ONNX_ATTR_FLOATS = 7,
     TNN__ONNX_ATTR_INTS = 8,
+    TNN__ONNX_ATTR_STRINGS = 9,
     TNN__ONNX_ATTR_TYPE = 20
 };
 

@@ -13,6 +13,17 @@
  * far as shape arithmetic needs (Shape, Gather, Unsqueeze, Concat ...),
  * with the batch size kept symbolic, so that the Reshape PyTorch writes
  * for x.view(x.size(0), -1) is recognised as a flatten.
+ *
+ * The data is batch-first, as the library's, except around a recurrent
+ * node: ONNX's LSTM and GRU read (time, batch, features) and give their
+ * states with a direction axis, so the reader follows the data's form
+ * through the Transpose before the node and the Squeeze and Transpose
+ * after it, and makes the layer once it knows which states go on (every
+ * step's, or the last: Y_h, or y[:, -1] of every step's). The initial
+ * states PyTorch computes (ConstantOfShape or Expand of zeros) are known
+ * zeros, which the layer starts from. A model of token ids starts with
+ * int64 ids, which only a Gather over a constant table (an embedding)
+ * reads.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +38,7 @@
 #define MAX_OUTPUTS 4
 #define MAX_ATTRS 16
 #define MAX_INTS 8
+#define MAX_STRINGS 4
 #define MAX_TENSOR_DIMS 8
 /* The symbolic batch size in computed shapes. */
 #define BATCH INT64_MIN
@@ -72,6 +84,9 @@ struct attr {
     int nints;
     int64_t ints[MAX_INTS];
     bool too_many_ints;
+    int nstrings;
+    struct text strings[MAX_STRINGS];
+    bool too_many_strings;
 };
 
 struct node {
@@ -98,8 +113,16 @@ struct tensor {
 
 /* A named value that nodes made: a data tensor of the chain (kept so that
  * a second reader of it is recognised as a branch, and for Shape), a small
- * integer tensor of shape arithmetic, or a Constant's tensor. */
-enum value_kind { VALUE_DATA, VALUE_INTS, VALUE_TENSOR };
+ * integer tensor of shape arithmetic, a Constant's tensor, float zeros of
+ * any shape (a recurrent node's initial state), or an output of a
+ * recurrent node that the chain does not go on with. */
+enum value_kind {
+    VALUE_DATA,
+    VALUE_INTS,
+    VALUE_TENSOR,
+    VALUE_ZEROS,
+    VALUE_DROPPED
+};
 
 struct value {
     struct text name;
@@ -116,6 +139,14 @@ struct init {
     struct text name;
     struct text msg;
 };
+
+/* What the data is, beyond its per-sample shape: batch-first rows of
+ * samples (the library's), the graph's int64 token ids (batch, time)
+ * before the embedding, (time, batch, features) around a recurrent node,
+ * a recurrent node's Y (time, 1, batch, hidden) or Y_h (1, batch,
+ * hidden). shape holds (time, features), (time, hidden) and (hidden) for
+ * the last three. */
+enum form { FORM_ROWS, FORM_IDS, FORM_TIME_MAJOR, FORM_Y, FORM_Y_H };
 
 struct reader {
     const char *func;
@@ -135,6 +166,19 @@ struct reader {
     tnn_layer *bare_matmul; /* a MatMul's dense, waiting for its Add */
     bool ended;             /* after LogSoftmax nothing may follow */
     const struct node *node;
+    enum form form;
+    /* A recurrent node's Y_h while its Y is the data: the next node that
+     * reads one of them chooses. */
+    struct text alt;
+    /* Set by a node whose data goes on as another output than its
+     * first. */
+    struct text moved_to;
+    /* A recurrent layer read from a node, with its every step's states
+     * (return_sequences 1), not in the model yet: it is added once the
+     * nodes after it show whether every step's states go on or the last
+     * step's (last). */
+    tnn_layer *recurrent;
+    bool last;
 };
 
 /* ---- errors ------------------------------------------------------------- */
@@ -245,7 +289,7 @@ static int add_value(struct reader *r, const struct value *v)
     if (!v->name.n)
         return malformed(r, "node: an output without a name");
     if (find_value(r, v->name) || find_init(r, v->name) ||
-        text_eq(v->name, r->current))
+        text_eq(v->name, r->current) || (r->alt.n && text_eq(v->name, r->alt)))
         return fail_node(r, TNN_E_FORMAT, "'%s' is assigned twice",
                          printable(v->name, name, sizeof name));
     int rc = reserve_value(r);
@@ -477,6 +521,34 @@ static void tensor_ints(const struct tensor *t, int64_t *out)
             tnn__pb_elements(&f, TNN__PB_VARINT, take_int, &a);
 }
 
+static bool take_zero(void *arg, uint64_t value)
+{
+    if ((value & 0x7fffffffu) == 0)
+        return true;
+    *(bool *)arg = false;
+    return false;
+}
+
+/* Whether a FLOAT tensor's values are all zeros (of either sign). */
+static bool tensor_all_zero(const struct tensor *t)
+{
+    if (t->type != TNN__ONNX_FLOAT)
+        return false;
+    if (t->has_raw) {
+        for (uint64_t i = 0; i < t->count; i++)
+            if (tnn__load_le32(t->raw.p + 4 * i) & 0x7fffffffu)
+                return false;
+        return true;
+    }
+    bool zero = true;
+    struct tnn__pb pb = tnn__pb_open(t->msg.p, t->msg.n);
+    struct tnn__pb_field f;
+    while (zero && tnn__pb_next(&pb, &f))
+        if (f.number == TNN__ONNX_TENSOR_FLOAT_DATA)
+            tnn__pb_elements(&f, TNN__PB_FIXED32, take_zero, &zero);
+    return zero;
+}
+
 /* ---- nodes and their attributes ----------------------------------------- */
 
 static bool take_attr_int(void *arg, uint64_t value)
@@ -516,8 +588,15 @@ static int parse_attr(struct reader *r, struct text msg, struct attr *a)
                 !a->too_many_ints)
                 return malformed(r, "attribute ints");
             break;
-        default: /* floats, strings, graphs: no supported op uses them */
+        case TNN__ONNX_ATTR_STRINGS:
+            if (f.wire != TNN__PB_BYTES)
+                return malformed(r, "attribute strings");
+            if (a->nstrings == MAX_STRINGS)
+                a->too_many_strings = true;
+            else
+                a->strings[a->nstrings++] = (struct text){f.data, f.len};
             break;
+        default: /* floats, graphs: no supported op uses them */ break;
         }
     }
     if (pb.bad)
@@ -572,7 +651,9 @@ static int parse_node(struct reader *r, struct text msg, struct node *n)
     }
     if (!n->op.n)
         return malformed(r, "node: no op_type");
-    if (!n->nout || !n->out[0].n)
+    /* A recurrent node may leave out Y when Y_h is what goes on. */
+    bool recurrent = text_is(n->op, "LSTM") || text_is(n->op, "GRU");
+    if (!n->nout || (!n->out[0].n && !(recurrent && n->nout > 1)))
         return malformed(r, "node: no output");
     return TNN_OK;
 }
@@ -722,6 +803,27 @@ static int const_ints(struct reader *r, int input, struct value *out)
     out->n = (int)t.count;
     tensor_ints(&t, out->v);
     return TNN_OK;
+}
+
+/* Whether input i is absent, or known to hold float zeros only: computed
+ * zeros (ConstantOfShape, Expand), or a constant tensor of them. */
+static int known_zero(struct reader *r, int input, bool *zero)
+{
+    const struct node *n = r->node;
+    *zero = true;
+    if (input >= n->nin || !n->in[input].n)
+        return TNN_OK;
+    const struct value *v = find_value(r, n->in[input]);
+    if (v && v->kind == VALUE_ZEROS)
+        return TNN_OK;
+    *zero = false;
+    if (v && v->kind != VALUE_TENSOR)
+        return TNN_OK;
+    struct tensor t;
+    int rc = const_tensor(r, input, &t);
+    if (rc == TNN_OK)
+        *zero = tensor_all_zero(&t);
+    return rc;
 }
 
 /* ---- the chain ------------------------------------------------------- */
@@ -1406,6 +1508,504 @@ static int import_reshape(struct reader *r)
     return add_flatten(r);
 }
 
+/* The data's dims as ONNX sees them, with the batch symbolic, into all
+ * (at most 4); returns how many. */
+static int data_dims(const struct reader *r, int64_t *all)
+{
+    const int64_t d0 = (int64_t)r->shape.dims[0];
+    const int64_t d1 = (int64_t)r->shape.dims[1];
+    switch (r->form) {
+    case FORM_TIME_MAJOR: all[0] = d0, all[1] = BATCH, all[2] = d1; return 3;
+    case FORM_Y:
+        all[0] = d0, all[1] = 1, all[2] = BATCH, all[3] = d1;
+        return 4;
+    case FORM_Y_H: all[0] = 1, all[1] = BATCH, all[2] = d0; return 3;
+    case FORM_ROWS:
+    case FORM_IDS: break;
+    }
+    all[0] = BATCH;
+    for (int d = 0; d < r->shape.ndim; d++)
+        all[d + 1] = (int64_t)r->shape.dims[d];
+    return 1 + r->shape.ndim;
+}
+
+/* What the data is, for messages. */
+static const char *data_text(const struct reader *r, char *buf, size_t size)
+{
+    char shape[64];
+    switch (r->form) {
+    case FORM_IDS: return "the graph's int64 token ids (batch, time)";
+    case FORM_TIME_MAJOR: return "(time, batch, features)";
+    case FORM_Y: return "a recurrent node's Y (time, 1, batch, hidden)";
+    case FORM_Y_H: return "a recurrent node's Y_h (1, batch, hidden)";
+    case FORM_ROWS: break;
+    }
+    snprintf(buf, size, "samples %s",
+             tnn__shape_text(&r->shape, shape, sizeof shape));
+    return buf;
+}
+
+/* ---- embeddings and recurrent layers ---------------------------------- */
+
+/* Gather (axis 0) of a constant (vocabulary, width) table's rows by the
+ * graph's int64 token ids: an embedding, first layer of a model of
+ * tokens of the table's vocabulary (at most the 2^24 ids a model of
+ * tokens takes, the layer keeping every row). */
+static int import_embedding(struct reader *r)
+{
+    static const char *const allowed[] = {"axis", NULL};
+    int64_t axis;
+    int rc = check_attrs(r, allowed);
+    if (rc == TNN_OK)
+        rc = attr_int(r, "axis", 0, &axis);
+    if (rc != TNN_OK)
+        return rc;
+    const struct node *n = r->node;
+    if (n->nin != 2 || !text_eq(n->in[1], r->current))
+        return fail_node(r, TNN_E_FORMAT,
+                         "the token ids must be the indices (input 1), and "
+                         "the data a constant (vocabulary, width) table");
+    if (axis != 0)
+        return fail_node(r, TNN_E_FORMAT,
+                         "axis %lld is not supported; an embedding gathers "
+                         "rows of its table (axis 0)",
+                         (long long)axis);
+    struct tensor t;
+    float *table = NULL;
+    rc = const_floats(r, 0, &t, &table);
+    if (rc == TNN_OK && (t.ndim != 2 || t.dims[0] < 1 || t.dims[1] < 1))
+        rc = fail_node(r, TNN_E_FORMAT,
+                       "the table must be a (vocabulary, width) matrix");
+    if (rc != TNN_OK) {
+        tnn__free(table);
+        return rc;
+    }
+    const size_t rows = (size_t)t.dims[0], width = (size_t)t.dims[1];
+    const size_t max_ids = (size_t)1 << 24;
+    r->model = tnn_model_new_tokens(r->shape.dims[0],
+                                    rows < max_ids ? rows : max_ids);
+    rc = r->model ? TNN_OK : refused(r);
+    tnn_layer *embedding = NULL;
+    if (rc == TNN_OK) {
+        r->form = FORM_ROWS;
+        embedding = tnn_embedding_new(rows, width);
+        rc = add_layer(r, embedding);
+    }
+    if (rc == TNN_OK)
+        tnn_tensor_copy_from(tnn_layer_param(embedding, 0), table,
+                             (size_t)t.count);
+    tnn__free(table);
+    return rc;
+}
+
+/* The library's gate blocks k from ONNX's: LSTM i, f, g, o from ONNX's i,
+ * o, f, c; GRU r, z, n from z, r, h. */
+static const int lstm_gates[4] = {0, 2, 3, 1};
+static const int gru_gates[3] = {1, 0, 2};
+
+static bool is_gru(const tnn_layer *layer)
+{
+    return tnn_layer_kind(layer) == TNN_LAYER_GRU;
+}
+
+/* The layer a recurrent node read, now that the nodes after it show
+ * which states go on: every step's, or the last step's. */
+static int add_recurrent(struct reader *r)
+{
+    tnn_layer *held = r->recurrent;
+    if (!held)
+        return TNN_OK;
+    r->recurrent = NULL;
+    const tnn_tensor *w_ih = tnn_layer_param(held, 0);
+    const tnn_tensor *w_hh = tnn_layer_param(held, 1);
+    size_t hidden = tnn_tensor_dim(w_hh, 1);
+    size_t features = tnn_tensor_dim(w_ih, 1);
+    int sequences = r->last ? 0 : 1;
+    tnn_layer *layer = is_gru(held)
+                           ? tnn_gru_new(features, hidden, sequences)
+                           : tnn_lstm_new(features, hidden, sequences);
+    r->last = false;
+    int rc = add_layer(r, layer);
+    for (int p = 0; p < 4 && rc == TNN_OK; p++)
+        tnn_tensor_copy_from(tnn_layer_param(layer, p),
+                             tnn_tensor_cdata(tnn_layer_param(held, p)),
+                             tnn_tensor_size(tnn_layer_param(held, p)));
+    tnn_layer_free(held);
+    return rc;
+}
+
+/* activations as the defaults: Sigmoid, then Tanh for the others. */
+static bool default_activations(const struct attr *a, int count)
+{
+    if (a->too_many_strings || a->nstrings != count)
+        return false;
+    for (int i = 0; i < count; i++)
+        if (!text_is(a->strings[i], i == 0 ? "Sigmoid" : "Tanh"))
+            return false;
+    return true;
+}
+
+/* The attributes that would make a recurrent node compute other than
+ * PyTorch's (and the library's) layer. */
+static int check_recurrent_attrs(struct reader *r, bool gru)
+{
+    static const char *const lstm_allowed[] = {"activation_alpha",
+                                               "activation_beta",
+                                               "activations",
+                                               "clip",
+                                               "direction",
+                                               "hidden_size",
+                                               "input_forget",
+                                               "layout",
+                                               NULL};
+    static const char *const gru_allowed[] = {"activation_alpha",
+                                              "activation_beta",
+                                              "activations",
+                                              "clip",
+                                              "direction",
+                                              "hidden_size",
+                                              "layout",
+                                              "linear_before_reset",
+                                              NULL};
+    int64_t layout, input_forget, before_reset;
+    int rc = check_attrs(r, gru ? gru_allowed : lstm_allowed);
+    if (rc == TNN_OK)
+        rc = attr_int(r, "layout", 0, &layout);
+    if (rc == TNN_OK)
+        rc = attr_int(r, "input_forget", 0, &input_forget);
+    if (rc == TNN_OK)
+        rc = attr_int(r, "linear_before_reset", 0, &before_reset);
+    if (rc != TNN_OK)
+        return rc;
+    const struct node *n = r->node;
+    const struct attr *direction = find_attr(n, "direction");
+    const struct attr *activations = find_attr(n, "activations");
+    char v[64];
+    if (direction && !text_is(direction->s, "forward"))
+        return fail_node(r, TNN_E_FORMAT,
+                         "direction %s is not supported; only forward (one "
+                         "direction)",
+                         printable(direction->s, v, sizeof v));
+    if (layout != 0)
+        return fail_node(r, TNN_E_FORMAT,
+                         "layout %lld is not supported; only 0, (time, "
+                         "batch, features) between Transpose nodes, as "
+                         "PyTorch writes it",
+                         (long long)layout);
+    if (activations && !default_activations(activations, gru ? 2 : 3))
+        return fail_node(r, TNN_E_FORMAT,
+                         "activations other than the defaults (Sigmoid, "
+                         "Tanh%s) are not supported",
+                         gru ? "" : ", Tanh");
+    if (find_attr(n, "activation_alpha") || find_attr(n, "activation_beta"))
+        return fail_node(r, TNN_E_FORMAT,
+                         "activation_alpha and activation_beta are not "
+                         "supported (the default activations take none)");
+    if (find_attr(n, "clip"))
+        return fail_node(r, TNN_E_FORMAT,
+                         "clip is not supported: the library's cells do not "
+                         "clip");
+    if (input_forget != 0)
+        return fail_node(r, TNN_E_FORMAT,
+                         "input_forget %lld is not supported; only 0",
+                         (long long)input_forget);
+    if (gru && before_reset != 1)
+        return fail_node(r, TNN_E_FORMAT,
+                         "linear_before_reset %lld is not supported; the "
+                         "library's GRU, as PyTorch's, is "
+                         "linear_before_reset 1 (the reset gate scales the "
+                         "recurrent part, its bias included)",
+                         (long long)before_reset);
+    return TNN_OK;
+}
+
+/* The inputs after X, R and B that must be absent or zeros: sequence_lens,
+ * initial_h, initial_c and (LSTM) the peepholes P. */
+static int check_recurrent_inputs(struct reader *r, bool gru)
+{
+    const struct node *n = r->node;
+    if (n->nin > 4 && n->in[4].n)
+        return fail_node(r, TNN_E_FORMAT,
+                         "sequence_lens is not supported: every sequence "
+                         "has all its steps");
+    static const char *const what[] = {"initial_h", "initial_c", "P"};
+    for (int i = 5; i < (gru ? 6 : 8); i++) {
+        bool zero;
+        int rc = known_zero(r, i, &zero);
+        if (rc != TNN_OK)
+            return rc;
+        if (zero)
+            continue;
+        if (i == 7)
+            return fail_node(r, TNN_E_FORMAT,
+                             "peepholes (input P) are not supported");
+        return fail_node(r, TNN_E_FORMAT,
+                         "initial states other than zeros are not "
+                         "supported (%s)",
+                         what[i - 5]);
+    }
+    if (n->nin > (gru ? 6 : 8))
+        return fail_node(r, TNN_E_FORMAT, "too many inputs");
+    return TNN_OK;
+}
+
+/* Block k of the library's gates from block order[k] of ONNX's, in each
+ * of w's rows * gates blocks of size values. */
+static void take_gates(float *to, const float *from, size_t gates,
+                       const int *order, size_t size)
+{
+    for (size_t k = 0; k < gates; k++)
+        memcpy(to + k * size, from + (size_t)order[k] * size,
+               size * sizeof *to);
+}
+
+/* The weights of a recurrent node (one direction) into a new layer,
+ * held until the nodes after it show which states go on. */
+static int read_recurrent_weights(struct reader *r, bool gru)
+{
+    const size_t gates = gru ? 3 : 4;
+    const size_t features = r->shape.dims[1];
+    const struct node *n = r->node;
+    struct tensor wt, rt, bt;
+    float *w = NULL, *rw = NULL, *b = NULL;
+    int64_t hidden = 0;
+    int rc = const_floats(r, 1, &wt, &w);
+    if (rc == TNN_OK)
+        rc = const_floats(r, 2, &rt, &rw);
+    if (rc == TNN_OK && n->nin > 3 && n->in[3].n)
+        rc = const_floats(r, 3, &bt, &b);
+    if (rc == TNN_OK)
+        rc =
+            attr_int(r, "hidden_size", rt.ndim == 3 ? rt.dims[2] : 0, &hidden);
+    if (rc != TNN_OK)
+        goto done;
+    /* hidden from the attribute may be anything: checked before use */
+    const int64_t rows =
+        hidden >= 1 && hidden <= UINT32_MAX ? (int64_t)gates * hidden : 0;
+    if (wt.ndim != 3 || rt.ndim != 3 || (b && bt.ndim != 2) ||
+        wt.dims[0] != 1 || rt.dims[0] != 1 || (b && bt.dims[0] != 1)) {
+        rc = fail_node(r, TNN_E_FORMAT,
+                       "W, R and B must have one direction: (1, gates * "
+                       "hidden, input), (1, gates * hidden, hidden), (1, 2 "
+                       "* gates * hidden)");
+        goto done;
+    }
+    if (rows == 0 || wt.dims[1] != rows || rt.dims[1] != rows ||
+        rt.dims[2] != hidden || wt.dims[2] != (int64_t)features ||
+        (b && bt.dims[1] != 2 * rows)) {
+        rc = fail_node(r, TNN_E_FORMAT,
+                       "W, R and B do not fit %zu input features and %lld "
+                       "hidden units",
+                       features, (long long)hidden);
+        goto done;
+    }
+    const size_t h = (size_t)hidden;
+    tnn_layer *layer =
+        gru ? tnn_gru_new(features, h, 1) : tnn_lstm_new(features, h, 1);
+    if (!layer) {
+        rc = refused(r);
+        goto done;
+    }
+    const int *order = gru ? gru_gates : lstm_gates;
+    take_gates(tnn_tensor_data(tnn_layer_param(layer, 0)), w, gates, order,
+               h * features);
+    take_gates(tnn_tensor_data(tnn_layer_param(layer, 1)), rw, gates, order,
+               h * h);
+    if (b) {
+        take_gates(tnn_tensor_data(tnn_layer_param(layer, 2)), b, gates, order,
+                   h);
+        take_gates(tnn_tensor_data(tnn_layer_param(layer, 3)), b + gates * h,
+                   gates, order, h);
+    }
+    r->recurrent = layer;
+    r->shape = (struct tnn__shape){2, {r->shape.dims[0], h}, 0};
+done:
+    tnn__free(w);
+    tnn__free(rw);
+    tnn__free(b);
+    return rc;
+}
+
+/* A recurrent node reading the time-major states of the one before. */
+static int stacked(struct reader *r)
+{
+    return fail_node(r, TNN_E_FORMAT,
+                     "reads the states of the recurrent node before it: "
+                     "stacked recurrent nodes (PyTorch's num_layers > 1, "
+                     "or recurrent modules one after the other, whose "
+                     "Transpose nodes between them PyTorch leaves out) are "
+                     "not supported");
+}
+
+/* LSTM and GRU: one forward direction over (time, batch, features), the
+ * default activations, from zero states, without clip, peepholes or
+ * sequence lengths. The data goes on as Y (every step's states) or Y_h
+ * (the last step's): whichever the next node reads. */
+static int import_recurrent(struct reader *r, bool gru)
+{
+    char got[64];
+    int rc = check_recurrent_attrs(r, gru);
+    if (rc == TNN_OK)
+        rc = check_recurrent_inputs(r, gru);
+    if (rc != TNN_OK)
+        return rc;
+    const struct node *n = r->node;
+    if (r->form == FORM_TIME_MAJOR && r->recurrent)
+        return stacked(r);
+    if (r->form != FORM_TIME_MAJOR)
+        return fail_node(r, TNN_E_FORMAT,
+                         "needs (time, batch, features) data: a Transpose "
+                         "(perm 1, 0, 2) of (batch, time, features) before "
+                         "it; here the data is %s",
+                         data_text(r, got, sizeof got));
+    if (!text_eq(n->in[0], r->current))
+        return fail_node(r, TNN_E_FORMAT,
+                         "the data must be input X; W, R and B constants");
+    struct text y = n->out[0],
+                y_h = n->nout > 1 ? n->out[1] : (struct text){0};
+    if (!y.n && !y_h.n)
+        return fail_node(r, TNN_E_FORMAT,
+                         "neither Y nor Y_h is an output: the cell state "
+                         "Y_c alone is not supported");
+    rc = read_recurrent_weights(r, gru);
+    /* Y_c, the LSTM's last cell state, goes nowhere. */
+    if (rc == TNN_OK && n->nout > 2 && n->out[2].n) {
+        struct value v = {.name = n->out[2], .kind = VALUE_DROPPED};
+        rc = add_value(r, &v);
+    }
+    if (rc != TNN_OK)
+        return rc;
+    if (y.n) {
+        r->form = FORM_Y;
+        r->moved_to = y;
+        r->alt = y_h;
+    } else {
+        r->form = FORM_Y_H;
+        r->moved_to = y_h;
+        r->shape = (struct tnn__shape){1, {r->shape.dims[1]}, 0};
+    }
+    return TNN_OK;
+}
+
+/* Transpose (perm 1, 0, 2) between (batch, time, features) and the (time,
+ * batch, features) of a recurrent node, either way. */
+static int import_transpose(struct reader *r)
+{
+    static const char *const allowed[] = {"perm", NULL};
+    char got[64];
+    int rc = check_attrs(r, allowed);
+    if (rc != TNN_OK)
+        return rc;
+    const struct attr *perm = find_attr(r->node, "perm");
+    if (!perm || perm->too_many_ints || perm->nints != 3 ||
+        perm->ints[0] != 1 || perm->ints[1] != 0 || perm->ints[2] != 2)
+        return fail_node(r, TNN_E_FORMAT,
+                         "only perm (1, 0, 2) is supported, between (batch, "
+                         "time, features) and the (time, batch, features) "
+                         "of a recurrent node");
+    if (r->form == FORM_TIME_MAJOR) {
+        r->form = FORM_ROWS;
+        return TNN_OK;
+    }
+    if (r->form == FORM_ROWS && r->shape.ndim == 2) {
+        rc = add_recurrent(r);
+        r->form = FORM_TIME_MAJOR;
+        return rc;
+    }
+    return fail_node(r, TNN_E_FORMAT,
+                     "needs (batch, time, features) data or a recurrent "
+                     "node's (time, batch, hidden) states; here the data is "
+                     "%s",
+                     data_text(r, got, sizeof got));
+}
+
+/* Squeeze of a recurrent node's direction axis: axis 1 of Y gives (time,
+ * batch, hidden), axis 0 of Y_h (batch, hidden), the last states. */
+static int import_squeeze(struct reader *r)
+{
+    static const char *const allowed[] = {"axes", NULL};
+    char got[64];
+    int rc = check_attrs(r, allowed);
+    if (rc != TNN_OK)
+        return rc;
+    struct value axes = {.n = 0};
+    const struct attr *a = find_attr(r->node, "axes");
+    if (a) {
+        axes.n = a->too_many_ints ? MAX_INTS + 1 : a->nints;
+        axes.v[0] = a->nints ? a->ints[0] : 0;
+    } else if (r->node->nin > 1 && r->node->in[1].n) {
+        rc = const_ints(r, 1, &axes);
+        if (rc != TNN_OK)
+            return rc;
+    }
+    int64_t all[4];
+    int64_t rank = data_dims(r, all);
+    int64_t axis = axes.n == 1 && axes.v[0] < 0 ? axes.v[0] + rank : axes.v[0];
+    if (axes.n == 1 && r->form == FORM_Y && axis == 1) {
+        r->form = FORM_TIME_MAJOR;
+        return TNN_OK;
+    }
+    if (axes.n == 1 && r->form == FORM_Y_H && axis == 0) {
+        r->form = FORM_ROWS;
+        r->last = true;
+        return add_recurrent(r);
+    }
+    return fail_node(r, TNN_E_FORMAT,
+                     "only one axis, the direction axis of a recurrent "
+                     "node's states (axis 1 of Y, 0 of Y_h), is supported; "
+                     "here the data is %s",
+                     data_text(r, got, sizeof got));
+}
+
+/* Gather of the data: an embedding (the token ids are the indices), or a
+ * recurrent layer's last states: the last step of every step's (axis 1,
+ * index -1, as y[:, -1] writes it) or the one direction of Y_h (axis 0,
+ * as h_n[-1]). */
+static int import_gather(struct reader *r)
+{
+    if (r->form == FORM_IDS)
+        return import_embedding(r);
+    static const char *const allowed[] = {"axis", NULL};
+    const struct node *n = r->node;
+    char got[64];
+    int64_t axis;
+    struct value idx;
+    int rc = check_attrs(r, allowed);
+    if (rc == TNN_OK)
+        rc = attr_int(r, "axis", 0, &axis);
+    if (rc != TNN_OK)
+        return rc;
+    if (n->nin != 2 || !text_eq(n->in[0], r->current))
+        return fail_node(r, TNN_E_FORMAT,
+                         "float data cannot be indices: an embedding "
+                         "gathers from a constant table by the graph's "
+                         "int64 token ids");
+    rc = const_ints(r, 1, &idx);
+    if (rc != TNN_OK)
+        return rc;
+    const bool scalar = idx.rank == 0 && idx.n == 1;
+    const int64_t k = idx.v[0];
+    if (scalar && r->form == FORM_Y_H && (axis == 0 || axis == -3) &&
+        (k == 0 || k == -1)) {
+        r->form = FORM_ROWS;
+        r->last = true;
+        return add_recurrent(r);
+    }
+    if (scalar && r->form == FORM_ROWS && r->recurrent && !r->last &&
+        (axis == 1 || axis == -2) &&
+        (k == -1 || k == (int64_t)r->shape.dims[0] - 1)) {
+        r->last = true;
+        r->shape = (struct tnn__shape){1, {r->shape.dims[1]}, 0};
+        return add_recurrent(r);
+    }
+    return fail_node(r, TNN_E_FORMAT,
+                     "a Gather of float data is supported only as a "
+                     "recurrent layer's last states (index -1 of axis 1 of "
+                     "(batch, time, hidden), or of axis 0 of Y_h); here "
+                     "the data is %s",
+                     data_text(r, got, sizeof got));
+}
+
 /* ---- shape arithmetic ------------------------------------------------ */
 
 static int ints_result(struct reader *r, const struct value *v)
@@ -1416,7 +2016,7 @@ static int ints_result(struct reader *r, const struct value *v)
     return add_value(r, &out);
 }
 
-/* Shape of the data: (batch, the sample's dims). */
+/* Shape of the data: (batch, the sample's dims), or as data_dims(). */
 static int eval_shape(struct reader *r)
 {
     static const char *const allowed[] = {"start", "end", NULL};
@@ -1428,11 +2028,8 @@ static int eval_shape(struct reader *r)
         rc = attr_int(r, "end", INT64_MAX, &end);
     if (rc != TNN_OK)
         return rc;
-    int64_t all[1 + TNN_MAX_SAMPLE_DIMS];
-    int64_t rank = 1 + r->shape.ndim;
-    all[0] = BATCH;
-    for (int d = 0; d < r->shape.ndim; d++)
-        all[d + 1] = (int64_t)r->shape.dims[d];
+    int64_t all[4];
+    int64_t rank = data_dims(r, all);
     start = start < 0 ? start + rank : start;
     end = end < 0 ? end + rank : end;
     start = start < 0 ? 0 : start > rank ? rank : start;
@@ -1544,6 +2141,63 @@ static int eval_cast(struct reader *r)
     return rc == TNN_OK ? ints_result(r, &data) : rc;
 }
 
+static int zeros_result(struct reader *r)
+{
+    struct value v = {.name = r->node->out[0], .kind = VALUE_ZEROS};
+    return add_value(r, &v);
+}
+
+/* ConstantOfShape of a float zero (the default value): the zeros PyTorch
+ * starts a recurrent node's states from, of a shape computed from the
+ * batch. */
+static int eval_constant_of_shape(struct reader *r)
+{
+    static const char *const allowed[] = {"value", NULL};
+    struct value shape;
+    int rc = check_attrs(r, allowed);
+    if (rc == TNN_OK)
+        rc = const_ints(r, 0, &shape);
+    if (rc != TNN_OK)
+        return rc;
+    const struct attr *a = find_attr(r->node, "value");
+    if (a) {
+        struct tensor t;
+        if (!a->t.n)
+            return malformed(r, "attribute value: no tensor");
+        rc = parse_tensor(r, a->t, &t);
+        if (rc != TNN_OK)
+            return rc;
+        if (t.count != 1 || !tensor_all_zero(&t))
+            return fail_node(r, TNN_E_FORMAT,
+                             "only float zeros are supported (a recurrent "
+                             "node's initial states)");
+    }
+    return zeros_result(r);
+}
+
+/* Expand and Slice of zeros are zeros (PyTorch's initial states of a
+ * fixed batch, and of a layer of several). */
+static int eval_of_zeros(struct reader *r, bool slice)
+{
+    static const char *const expand_allowed[] = {NULL};
+    static const char *const slice_allowed[] = {"axes", "ends", "starts",
+                                                NULL};
+    bool zero;
+    int rc = check_attrs(r, slice ? slice_allowed : expand_allowed);
+    if (rc == TNN_OK && (r->node->nin < 1 || !r->node->in[0].n))
+        rc = malformed(r, "node: no input");
+    if (rc == TNN_OK)
+        rc = known_zero(r, 0, &zero);
+    if (rc != TNN_OK)
+        return rc;
+    if (!zero)
+        return fail_node(r, TNN_E_FORMAT,
+                         "only %s of float zeros is supported (a recurrent "
+                         "node's initial states)",
+                         slice ? "a slice" : "an expansion");
+    return zeros_result(r);
+}
+
 /* Constant: a tensor other nodes read (weights, pads, shapes). */
 static int eval_constant(struct reader *r)
 {
@@ -1588,6 +2242,28 @@ static int eval_constant(struct reader *r)
 static int import_chain_op(struct reader *r)
 {
     struct text op = r->node->op;
+    char got[64];
+    if (r->form == FORM_IDS && !text_is(op, "Gather"))
+        return fail_node(r, TNN_E_FORMAT,
+                         "reads the graph's int64 token ids, which only a "
+                         "Gather of a constant (vocabulary, width) table "
+                         "(an embedding) reads");
+    if (text_is(op, "Gather"))
+        return import_gather(r);
+    if (text_is(op, "Transpose"))
+        return import_transpose(r);
+    if (text_is(op, "Squeeze"))
+        return import_squeeze(r);
+    if (text_is(op, "LSTM") || text_is(op, "GRU"))
+        return import_recurrent(r, text_is(op, "GRU"));
+    if (r->form != FORM_ROWS)
+        return fail_node(r, TNN_E_FORMAT,
+                         "needs batch-first data; here the data is %s",
+                         data_text(r, got, sizeof got));
+    /* Every step's states go on. */
+    int rc = add_recurrent(r);
+    if (rc != TNN_OK)
+        return rc;
     if (text_is(op, "Gemm"))
         return import_gemm(r);
     if (text_is(op, "MatMul"))
@@ -1650,6 +2326,12 @@ static int eval_ints_op(struct reader *r)
         return eval_concat(r);
     if (text_is(op, "Cast"))
         return eval_cast(r);
+    if (text_is(op, "ConstantOfShape"))
+        return eval_constant_of_shape(r);
+    if (text_is(op, "Expand"))
+        return eval_of_zeros(r, false);
+    if (text_is(op, "Slice"))
+        return eval_of_zeros(r, true);
     if (text_is(op, "Identity")) {
         static const char *const allowed[] = {NULL};
         struct value data;
@@ -1665,6 +2347,23 @@ static int eval_ints_op(struct reader *r)
                      printable(op, name, sizeof name));
 }
 
+/* A node reads a recurrent node's Y or (alt) its Y_h: that one is the
+ * data from now on, and the other goes nowhere. */
+static int choose_output(struct reader *r, bool alt)
+{
+    if (!r->alt.n)
+        return TNN_OK;
+    struct value dropped = {.name = alt ? r->current : r->alt,
+                            .kind = VALUE_DROPPED};
+    if (alt) {
+        r->current = r->alt;
+        r->form = FORM_Y_H;
+        r->shape = (struct tnn__shape){1, {r->shape.dims[1]}, 0};
+    }
+    r->alt = (struct text){0};
+    return add_value(r, &dropped);
+}
+
 /* Where a node's inputs come from decides what it is: a step of the chain
  * (it reads the data), shape arithmetic, or a branch. */
 static int import_node(struct reader *r, const struct node *n)
@@ -1677,7 +2376,7 @@ static int import_node(struct reader *r, const struct node *n)
                          printable(n->domain, name, sizeof name));
     if (text_is(n->op, "Constant"))
         return eval_constant(r);
-    int reads_current = 0;
+    int reads_current = 0, reads_alt = 0;
     for (int i = 0; i < n->nin; i++) {
         if (!n->in[i].n)
             continue;
@@ -1685,18 +2384,41 @@ static int import_node(struct reader *r, const struct node *n)
             reads_current++;
             continue;
         }
+        if (r->alt.n && text_eq(n->in[i], r->alt)) {
+            reads_alt++;
+            continue;
+        }
         const struct value *v = find_value(r, n->in[i]);
+        bool recurrent = text_is(n->op, "LSTM") || text_is(n->op, "GRU");
+        if (v && v->kind == VALUE_DATA && recurrent && r->recurrent)
+            return stacked(r);
         if (v && v->kind == VALUE_DATA)
             return fail_node(r, TNN_E_FORMAT,
                              "reads '%s', which another node read before: "
                              "the graph branches, and only chains of "
                              "layers are supported",
                              printable(n->in[i], name, sizeof name));
+        if (v && v->kind == VALUE_DROPPED)
+            return fail_node(r, TNN_E_FORMAT,
+                             "reads '%s', an output of a recurrent node "
+                             "that the chain does not go on with: only one "
+                             "of Y and Y_h may be read, and Y_c is not "
+                             "supported",
+                             printable(n->in[i], name, sizeof name));
         if (!v && !find_init(r, n->in[i]))
             return fail_node(r, TNN_E_FORMAT,
                              "reads '%s', which no supported node makes",
                              printable(n->in[i], name, sizeof name));
     }
+    if (reads_alt && reads_current)
+        return fail_node(r, TNN_E_FORMAT,
+                         "reads both Y and Y_h of a recurrent node, which "
+                         "is not supported");
+    int rc =
+        reads_current || reads_alt ? choose_output(r, reads_alt > 0) : TNN_OK;
+    if (rc != TNN_OK)
+        return rc;
+    reads_current += reads_alt;
     if (text_is(n->op, "Shape")) {
         if (reads_current != 1)
             return fail_node(r, TNN_E_FORMAT,
@@ -1714,12 +2436,13 @@ static int import_node(struct reader *r, const struct node *n)
                          "follows a LogSoftmax, which is supported only as "
                          "the last node");
     struct text was = r->current;
-    int rc = import_chain_op(r);
+    rc = import_chain_op(r);
     if (rc != TNN_OK)
         return rc;
     /* The data moves on; the old tensor stays known, so that a second
      * reader of it is seen as a branch. */
-    r->current = n->out[0];
+    r->current = r->moved_to.n ? r->moved_to : n->out[0];
+    r->moved_to = (struct text){0};
     struct value old = {.name = was, .kind = VALUE_DATA};
     return add_value(r, &old);
 }
@@ -1732,8 +2455,10 @@ struct graph {
     size_t ninputs, noutputs;
 };
 
-/* The data's shape from the graph input's type: (batch, features) or
- * (batch, channels, height, width), float. */
+/* The data's shape from the graph input's type: (batch, features),
+ * (batch, time, features) or (batch, channels, height, width) of FLOAT,
+ * or (batch, time) of INT64 token ids, whose model the embedding that
+ * reads them makes (import_embedding()). */
 static int read_input(struct reader *r, struct text info)
 {
     struct tnn__pb pb = tnn__pb_open(info.p, info.n);
@@ -1759,10 +2484,11 @@ static int read_input(struct reader *r, struct text info)
     }
     char name[64];
     printable(r->current, name, sizeof name);
-    if (elem != TNN__ONNX_FLOAT)
+    const bool ids = elem == TNN__ONNX_INT64;
+    if (elem != TNN__ONNX_FLOAT && !ids)
         return fail_node(r, TNN_E_FORMAT,
                          "graph input '%s' has data type %s; only FLOAT is "
-                         "supported",
+                         "supported, or INT64 token ids for an embedding",
                          name, type_name(elem));
     int64_t dims[5];
     int ndim = 0;
@@ -1783,6 +2509,11 @@ static int read_input(struct reader *r, struct text info)
             symbolic_batch = true;
         dims[ndim++] = value;
     }
+    if (ids && ndim != 2)
+        return fail_node(r, TNN_E_FORMAT,
+                         "graph input '%s' of INT64 token ids must be "
+                         "(batch, time)",
+                         name);
     if (ndim < 2 || ndim > 4)
         return fail_node(r, TNN_E_FORMAT,
                          "graph input '%s' must be (batch, features), "
@@ -1800,6 +2531,10 @@ static int read_input(struct reader *r, struct text info)
     r->shape.ndim = ndim - 1;
     for (int d = 1; d < ndim; d++)
         r->shape.dims[d - 1] = (size_t)dims[d];
+    if (ids) {
+        r->form = FORM_IDS;
+        return TNN_OK;
+    }
     r->model = ndim == 2 ? tnn_model_new((size_t)dims[1])
                : ndim == 3
                    ? tnn_model_new_sequence((size_t)dims[1], (size_t)dims[2])
@@ -1908,14 +2643,26 @@ static int import_nodes(struct reader *r, const struct graph *g)
             return rc;
     }
     r->node = NULL;
-    char name[64];
+    char name[64], got[64];
     struct text out = value_name(g->output);
+    bool alt = r->alt.n && text_eq(out, r->alt);
+    int rc = alt || text_eq(out, r->current) ? choose_output(r, alt) : TNN_OK;
+    if (rc != TNN_OK)
+        return rc;
     if (!text_eq(out, r->current))
         return fail_node(r, TNN_E_FORMAT,
                          "the graph's output '%s' is not the end of its "
                          "chain of layers",
                          printable(out, name, sizeof name));
-    if (tnn_model_num_layers(r->model) == 0)
+    if (r->form != FORM_ROWS)
+        return fail_node(r, TNN_E_FORMAT,
+                         "the graph's output is %s; only batch-first data "
+                         "is supported",
+                         data_text(r, got, sizeof got));
+    rc = add_recurrent(r);
+    if (rc != TNN_OK)
+        return rc;
+    if (!r->model || tnn_model_num_layers(r->model) == 0)
         return fail_node(r, TNN_E_FORMAT, "the graph has no layers");
     return TNN_OK;
 }
@@ -1998,6 +2745,7 @@ static int load_onnx(const char *func, const uint8_t *data, size_t size,
         r.model = NULL;
     }
     tnn_model_free(r.model);
+    tnn_layer_free(r.recurrent);
     tnn__free(r.inits);
     tnn__free(r.values);
     tnn__free(r.slots);

@@ -63,65 +63,81 @@ static void put_attr(struct tnn__writer *node, const struct tnn__onnx_attr *at)
     tnn__free(a.data);
 }
 
-/* An initializer: values in raw_data, little-endian whatever the host. */
+/* An initializer of the values in raw (raw_data, little-endian whatever
+ * the host). */
 static void put_initializer(struct exporter *e, const char *name, int type,
                             const int64_t *dims, size_t ndim,
-                            const void *values, size_t count)
+                            const struct tnn__writer *raw)
 {
     struct tnn__writer t = {0};
     tnn__pb_put_packed(&t, TNN__ONNX_TENSOR_DIMS, dims, ndim);
     tnn__pb_put_varint(&t, TNN__ONNX_TENSOR_DATA_TYPE, (uint64_t)type);
     tnn__pb_put_string(&t, TNN__ONNX_TENSOR_NAME, name);
-    struct tnn__writer raw = {0};
-    for (size_t i = 0; i < count; i++) {
-        if (type == TNN__ONNX_FLOAT)
-            tnn__put_f32(&raw, ((const float *)values)[i]);
-        else
-            tnn__put_u64(&raw, (uint64_t)((const int64_t *)values)[i]);
-    }
-    tnn__pb_put_message(&t, TNN__ONNX_TENSOR_RAW_DATA, &raw);
+    tnn__pb_put_message(&t, TNN__ONNX_TENSOR_RAW_DATA, raw);
     tnn__pb_put_message(&e->graph, TNN__ONNX_GRAPH_INITIALIZER, &t);
-    note_nomem(e, &raw);
+    note_nomem(e, raw);
     note_nomem(e, &t);
-    tnn__free(raw.data);
     tnn__free(t.data);
 }
 
+static void put_floats(struct tnn__writer *raw, const float *values,
+                       size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        tnn__put_f32(raw, values[i]);
+}
+
 /* A constant input of the node as an initializer named
- * "node<index>.<suffix>" into name: a tensor of the layer, or an int64
- * list. */
+ * "node<index>.<suffix>" into name: a tensor of the layer, slices of its
+ * tensors one after the other, or an int64 list. */
 static void put_input(struct exporter *e, char *name, size_t size,
                       const struct tnn__onnx_input *in)
 {
+    struct tnn__writer raw = {0};
     snprintf(name, size, "node%zu.%s", e->nodes, in->suffix);
-    if (in->tensor) {
+    if (in->npieces > 0 || in->tensor) {
+        for (int p = 0; p < in->npieces; p++) {
+            const struct tnn__onnx_piece *piece = &in->pieces[p];
+            put_floats(&raw, tnn_tensor_cdata(piece->tensor) + piece->offset,
+                       piece->count);
+        }
+        if (!in->npieces)
+            put_floats(&raw, tnn_tensor_cdata(in->tensor),
+                       tnn_tensor_size(in->tensor));
         put_initializer(e, name, TNN__ONNX_FLOAT, in->dims, (size_t)in->ndims,
-                        tnn_tensor_cdata(in->tensor),
-                        tnn_tensor_size(in->tensor));
+                        &raw);
     } else {
         int64_t dims[1] = {in->nints};
-        put_initializer(e, name, TNN__ONNX_INT64, dims, 1, in->ints,
-                        (size_t)in->nints);
+        for (int i = 0; i < in->nints; i++)
+            tnn__put_u64(&raw, (uint64_t)in->ints[i]);
+        put_initializer(e, name, TNN__ONNX_INT64, dims, 1, &raw);
     }
+    tnn__free(raw.data);
 }
 
 /* ---- nodes ---------------------------------------------------------- */
 
-/* A node reading the data and the named constants, writing the next data
- * tensor: "output" for the last one, so that the graph's output has a
- * fixed name. */
-static void put_node(struct exporter *e, const struct tnn__onnx_node *desc,
-                     const char *const *constants)
+/* A node reading the data (at its place among the named constants) and
+ * writing the next data tensor: "output" for the last node of the graph,
+ * so that the graph's output has a fixed name. Outputs before the data's
+ * are left out. */
+static void put_node(struct exporter *e, const struct tnn__onnx_op *desc,
+                     const char *const *constants, bool last)
 {
     struct tnn__writer node = {0};
     char name[48];
-    if (e->last)
+    if (last)
         snprintf(e->output, sizeof e->output, "output");
     else
         snprintf(e->output, sizeof e->output, "x%zu", e->nodes + 1);
-    tnn__pb_put_string(&node, TNN__ONNX_NODE_INPUT, e->input);
-    for (int i = 0; i < desc->ninputs; i++)
-        tnn__pb_put_string(&node, TNN__ONNX_NODE_INPUT, constants[i]);
+    for (int i = 0; i <= desc->ninputs; i++) {
+        const char *in = i == desc->data_input  ? e->input
+                         : i < desc->data_input ? constants[i]
+                                                : constants[i - 1];
+        tnn__pb_put_string(&node, TNN__ONNX_NODE_INPUT, in);
+    }
+    for (int i = 0; i < desc->data_output; i++)
+        tnn__pb_put_string(&node, TNN__ONNX_NODE_OUTPUT, "");
     tnn__pb_put_string(&node, TNN__ONNX_NODE_OUTPUT, e->output);
     snprintf(name, sizeof name, "%s_%zu", desc->op, e->nodes);
     tnn__pb_put_string(&node, TNN__ONNX_NODE_NAME, name);
@@ -136,8 +152,9 @@ static void put_node(struct exporter *e, const struct tnn__onnx_node *desc,
 }
 
 /* A node as described: its initializers first, then the node that reads
- * them. */
-static void write_node(struct exporter *e, const struct tnn__onnx_node *desc)
+ * them; last when it ends the graph. */
+static void write_op(struct exporter *e, const struct tnn__onnx_op *desc,
+                     bool last)
 {
     char names[TNN__ONNX_MAX_INPUTS][48];
     const char *constants[TNN__ONNX_MAX_INPUTS];
@@ -145,7 +162,25 @@ static void write_node(struct exporter *e, const struct tnn__onnx_node *desc)
         put_input(e, names[i], sizeof names[i], &desc->inputs[i]);
         constants[i] = names[i];
     }
-    put_node(e, desc, constants);
+    put_node(e, desc, constants, last);
+}
+
+/* A layer's nodes: the first as the description's own fields give it,
+ * then those it lists after it. */
+static void write_node(struct exporter *e, const struct tnn__onnx_node *desc)
+{
+    struct tnn__onnx_op first = {
+        .op = desc->op,
+        .nattrs = desc->nattrs,
+        .ninputs = desc->ninputs,
+        .data_input = desc->data_input,
+        .data_output = desc->data_output,
+    };
+    memcpy(first.attrs, desc->attrs, sizeof first.attrs);
+    memcpy(first.inputs, desc->inputs, sizeof first.inputs);
+    write_op(e, &first, e->last && desc->nthen == 0);
+    for (int k = 0; k < desc->nthen; k++)
+        write_op(e, &desc->then[k], e->last && k + 1 == desc->nthen);
 }
 
 /* One layer, as its kind describes it (no node for kinds without one). */
@@ -160,10 +195,13 @@ static void write_layer(struct exporter *e, const tnn_layer *layer)
 
 /* ---- the model ------------------------------------------------------ */
 
-/* A float tensor's ValueInfoProto: (N, dims...) with the batch dynamic. */
+/* A tensor's ValueInfoProto: (N, dims...) with the batch dynamic, of
+ * FLOAT values, or of INT64 token ids for a model of tokens (their
+ * vocabulary set), which feeds them to a Gather. */
 static void put_value_info(struct exporter *e, uint32_t field,
                            const char *name, const struct tnn__shape *s)
 {
+    const uint64_t elem = s->vocabulary ? TNN__ONNX_INT64 : TNN__ONNX_FLOAT;
     struct tnn__writer shape = {0}, tensor = {0}, type = {0}, info = {0};
     struct tnn__writer dim = {0};
     tnn__pb_put_string(&dim, TNN__ONNX_DIM_PARAM, "N");
@@ -173,7 +211,7 @@ static void put_value_info(struct exporter *e, uint32_t field,
         tnn__pb_put_varint(&dim, TNN__ONNX_DIM_VALUE, s->dims[d]);
         tnn__pb_put_message(&shape, TNN__ONNX_SHAPE_DIM, &dim);
     }
-    tnn__pb_put_varint(&tensor, TNN__ONNX_TENSOR_TYPE_ELEM, TNN__ONNX_FLOAT);
+    tnn__pb_put_varint(&tensor, TNN__ONNX_TENSOR_TYPE_ELEM, elem);
     tnn__pb_put_message(&tensor, TNN__ONNX_TENSOR_TYPE_SHAPE, &shape);
     tnn__pb_put_message(&type, TNN__ONNX_TYPE_TENSOR, &tensor);
     tnn__pb_put_string(&info, TNN__ONNX_VALUE_NAME, name);

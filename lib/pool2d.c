@@ -31,7 +31,8 @@ static int pool_bind(const tnn_layer *layer, const char *func,
     *out =
         (struct tnn__shape){3,
                             {in->dims[0], (in->dims[1] - p->k) / p->stride + 1,
-                             (in->dims[2] - p->k) / p->stride + 1}};
+                             (in->dims[2] - p->k) / p->stride + 1},
+                            0};
     return TNN_OK;
 }
 

@@ -112,9 +112,9 @@ int tnn__recurrent_bind(const tnn_layer *layer, const char *func,
                          layer->ops->name, rnn->features, rnn->features,
                          tnn__shape_text(in, got, sizeof got));
     if (rnn->return_sequences)
-        *out = (struct tnn__shape){2, {in->dims[0], rnn->hidden}};
+        *out = (struct tnn__shape){2, {in->dims[0], rnn->hidden}, 0};
     else
-        *out = (struct tnn__shape){1, {rnn->hidden}};
+        *out = (struct tnn__shape){1, {rnn->hidden}, 0};
     return TNN_OK;
 }
 
@@ -228,3 +228,69 @@ uint64_t tnn__recurrent_record_values(const struct tnn__layer_record *record,
 
 const char *const tnn__recurrent_param_names[] = {"weight_ih", "weight_hh",
                                                   "bias_ih", "bias_hh"};
+
+/* ---- ONNX ---------------------------------------------------------------
+ * Batch-first data meets ONNX's layout 0, (time, batch, features), by
+ * Transpose nodes around the recurrent node, as PyTorch writes it: the
+ * runtimes read layout 0 (onnxruntime refuses layout 1). */
+
+/* The gate blocks of parameter p (hidden rows of width values each) in
+ * ONNX's order, appended to in's pieces. */
+static void onnx_gate_pieces(const tnn_layer *layer, int p, const int *order,
+                             size_t width, struct tnn__onnx_input *in)
+{
+    const struct tnn__recurrent *rnn = layer->impl;
+    const size_t block = rnn->hidden * width;
+    for (size_t j = 0; j < rnn->gates; j++)
+        in->pieces[in->npieces++] = (struct tnn__onnx_piece){
+            layer->param[p], (size_t)order[j] * block, block};
+}
+
+void tnn__recurrent_onnx_node(const tnn_layer *layer, const char *op,
+                              const int *order, struct tnn__onnx_node *node)
+{
+    const struct tnn__recurrent *rnn = layer->impl;
+    const int64_t rows = (int64_t)(rnn->gates * rnn->hidden);
+    const struct tnn__onnx_attr swap = {.name = "perm",
+                                        .type = TNN__ONNX_ATTR_IS_INTS,
+                                        .nints = 3,
+                                        .ints = {1, 0, 2}};
+    *node = (struct tnn__onnx_node){.op = "Transpose", .nattrs = 1};
+    node->attrs[0] = swap;
+    struct tnn__onnx_op *rec = &node->then[0];
+    *rec = (struct tnn__onnx_op){
+        .op = op,
+        .nattrs = 1,
+        .attrs = {{.name = "hidden_size",
+                   .type = TNN__ONNX_ATTR_IS_INT,
+                   .i = (int64_t)rnn->hidden}},
+        .ninputs = 3,
+        .inputs = {{.suffix = "W",
+                    .ndims = 3,
+                    .dims = {1, rows, (int64_t)rnn->features}},
+                   {.suffix = "R",
+                    .ndims = 3,
+                    .dims = {1, rows, (int64_t)rnn->hidden}},
+                   {.suffix = "B", .ndims = 2, .dims = {1, 2 * rows}}},
+        /* Y_h, (1, batch, hidden), for the last step's states */
+        .data_output = rnn->return_sequences ? 0 : 1,
+    };
+    onnx_gate_pieces(layer, 0, order, rnn->features, &rec->inputs[0]);
+    onnx_gate_pieces(layer, 1, order, rnn->hidden, &rec->inputs[1]);
+    onnx_gate_pieces(layer, 2, order, 1, &rec->inputs[2]);
+    onnx_gate_pieces(layer, 3, order, 1, &rec->inputs[2]);
+    /* Y is (time, 1, batch, hidden), Y_h (1, batch, hidden). */
+    node->then[1] = (struct tnn__onnx_op){
+        .op = "Squeeze",
+        .ninputs = 1,
+        .inputs = {{.suffix = "axes",
+                    .nints = 1,
+                    .ints = {rnn->return_sequences ? 1 : 0}}},
+    };
+    node->nthen = 2;
+    if (rnn->return_sequences) {
+        node->then[2] = (struct tnn__onnx_op){.op = "Transpose", .nattrs = 1};
+        node->then[2].attrs[0] = swap;
+        node->nthen = 3;
+    }
+}

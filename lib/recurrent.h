@@ -82,4 +82,14 @@ uint64_t tnn__recurrent_record_values(const struct tnn__layer_record *record,
 
 extern const char *const tnn__recurrent_param_names[];
 
+/* ONNX (docs/onnx.md): a Transpose of the (batch, time, features) data to
+ * ONNX's (time, batch, features), the node op (LSTM or GRU, one forward
+ * direction, hidden_size) over W, R and B in ONNX's gate order, where
+ * order[j] is the library's gate block written j-th, a Squeeze of the
+ * direction axis, and for every step's states a Transpose back to
+ * (batch, time, hidden); for the last step's, the node's Y_h output
+ * instead of Y. The kind adds its own attributes to then[0]. */
+void tnn__recurrent_onnx_node(const tnn_layer *layer, const char *op,
+                              const int *order, struct tnn__onnx_node *node);
+
 #endif

@@ -38,7 +38,7 @@ static int pad_bind(const tnn_layer *layer, const char *func,
         return tnn__fail(TNN_E_SHAPE, func,
                          "padded images of %s are too large",
                          tnn__shape_text(in, got, sizeof got));
-    *out = (struct tnn__shape){3, {in->dims[0], height, width}};
+    *out = (struct tnn__shape){3, {in->dims[0], height, width}, 0};
     return TNN_OK;
 }
 

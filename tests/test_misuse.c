@@ -1452,19 +1452,6 @@ static int r_gru_add_width(int variant)
     return rc;
 }
 
-/* A model with a GRU cannot be written as ONNX yet. */
-static int r_onnx_gru(int variant)
-{
-    (void)variant;
-    tnn_model *m = tnn_model_new_sequence(4, 3);
-    ck_assert_int_eq(tnn_model_add(m, tnn_gru_new(3, 2, 1)), TNN_OK);
-    size_t needed = 77;
-    int rc = capture(tnn_model_save_onnx_buffer(m, NULL, 0, &needed));
-    CHECK(needed == 77, "*needed was written");
-    tnn_model_free(m);
-    return rc;
-}
-
 /* An LSTM on inputs it cannot take, added (freed) to a model of flat
  * rows, of images, or of sequences with other features; the model keeps
  * its layers and nothing leaks. */
@@ -1506,22 +1493,260 @@ static int lstm_forward_case(int variant)
     return rc;
 }
 
-/* A model with an LSTM cannot be written as ONNX yet; buf stays. */
-static int r_onnx_lstm(int variant)
+/* An embedding of float values (a model not of tokens) cannot be written
+ * as ONNX: its Gather needs the int64 ids of a model of tokens. */
+static int r_onnx_embedding_floats(int variant)
 {
     (void)variant;
-    tnn_model *m = tnn_model_new_sequence(4, 3);
-    ck_assert_int_eq(tnn_model_add(m, tnn_lstm_new(3, 2, 0)), TNN_OK);
-    unsigned char buf[16];
-    memset(buf, 0xAB, sizeof buf);
+    tnn_model *m = tnn_model_new(4);
+    ck_assert_int_eq(tnn_model_add(m, tnn_embedding_new(10, 2)), TNN_OK);
     size_t needed = 77;
-    int rc = capture(tnn_model_save_onnx_buffer(m, buf, sizeof buf, &needed));
+    int rc = capture(tnn_model_save_onnx_buffer(m, NULL, 0, &needed));
     CHECK(needed == 77, "*needed was written");
-    for (size_t i = 0; i < sizeof buf; i++)
-        CHECK(buf[i] == 0xAB, "buf was written");
     tnn_model_free(m);
     return rc;
 }
+
+/* ---- tokens, embeddings, residual blocks (since 1.11) ----------------- */
+
+CTOR_ROW(r_tok_model_time_0, tnn_model, tnn_model_new_tokens(0, 5),
+         tnn_model_free)
+CTOR_ROW(r_tok_model_vocab_0, tnn_model, tnn_model_new_tokens(4, 0),
+         tnn_model_free)
+CTOR_ROW(r_tok_model_vocab_huge, tnn_model,
+         tnn_model_new_tokens(4, ((size_t)1 << 24) + 1), tnn_model_free)
+CTOR_ROW(r_tok_model_time_huge, tnn_model, tnn_model_new_tokens(SIZE_MAX, 5),
+         tnn_model_free)
+NOMEM_ROW(r_tok_model_nomem, tnn_model, tnn_model_new_tokens(4, 5),
+          tnn_model_free)
+CTOR_ROW(r_emb_vocab_0, tnn_layer, tnn_embedding_new(0, 4), tnn_layer_free)
+CTOR_ROW(r_emb_width_0, tnn_layer, tnn_embedding_new(4, 0), tnn_layer_free)
+CTOR_ROW(r_emb_huge, tnn_layer, tnn_embedding_new(65536, 65536),
+         tnn_layer_free)
+CTOR_ROW(r_emb_overflow, tnn_layer, tnn_embedding_new(SIZE_MAX, 2),
+         tnn_layer_free)
+NOMEM_ROW(r_emb_nomem, tnn_layer, tnn_embedding_new(4, 3), tnn_layer_free)
+CTOR_ROW(r_pos_time_0, tnn_layer, tnn_position_embedding_new(0, 4),
+         tnn_layer_free)
+CTOR_ROW(r_pos_width_0, tnn_layer, tnn_position_embedding_new(4, 0),
+         tnn_layer_free)
+CTOR_ROW(r_pos_huge, tnn_layer, tnn_position_embedding_new(65536, 65536),
+         tnn_layer_free)
+NOMEM_ROW(r_pos_nomem, tnn_layer, tnn_position_embedding_new(4, 3),
+          tnn_layer_free)
+CTOR_ROW(r_att_width_0, tnn_layer, tnn_attention_new(0, 1, 0, 0.0f),
+         tnn_layer_free)
+CTOR_ROW(r_att_heads_0, tnn_layer, tnn_attention_new(8, 0, 0, 0.0f),
+         tnn_layer_free)
+CTOR_ROW(r_att_heads_3_of_8, tnn_layer, tnn_attention_new(8, 3, 0, 0.0f),
+         tnn_layer_free)
+CTOR_ROW(r_att_causal_2, tnn_layer, tnn_attention_new(8, 2, 2, 0.0f),
+         tnn_layer_free)
+CTOR_ROW(r_att_dropout_1, tnn_layer, tnn_attention_new(8, 2, 0, 1.0f),
+         tnn_layer_free)
+CTOR_ROW(r_att_dropout_nan, tnn_layer, tnn_attention_new(8, 2, 0, NAN),
+         tnn_layer_free)
+CTOR_ROW(r_att_weights_huge, tnn_layer, tnn_attention_new(23171, 1, 0, 0.0f),
+         tnn_layer_free)
+NOMEM_ROW(r_att_nomem, tnn_layer, tnn_attention_new(8, 2, 1, 0.1f),
+          tnn_layer_free)
+NOMEM_ROW(r_res_nomem, tnn_layer, tnn_residual_new(), tnn_layer_free)
+NEUTRAL_ROW(r_res_count_null, tnn_residual_num_layers(NULL) == 0)
+NEUTRAL_ROW(r_res_layer_null, tnn_residual_layer(NULL, 0) == NULL)
+
+/* Ids that are no integers in [0, vocabulary): the row and step named,
+ * out untouched. */
+enum { TOK_ID_NEGATIVE, TOK_ID_FRACTION, TOK_ID_TOO_LARGE, TOK_ID_NAN };
+
+static float bad_id(int variant)
+{
+    return variant == TOK_ID_NEGATIVE    ? -1.0f
+           : variant == TOK_ID_FRACTION  ? 1.5f
+           : variant == TOK_ID_TOO_LARGE ? 5.0f
+                                         : NAN;
+}
+
+static int tok_predict_case(int variant)
+{
+    tnn_model *m = tnn_model_new_tokens(3, 5);
+    ck_assert_int_eq(tnn_model_add(m, tnn_embedding_new(5, 2)), TNN_OK);
+    tnn_tensor *x = mk(2, 3, 1.0f), *y = mk(2, 6, 7.0f);
+    tnn_tensor_data(x)[4] = bad_id(variant);
+    int rc = capture(tnn_model_predict(m, x, y));
+    CHECK(strstr(tnn_last_error(), "row 1, step 1") != NULL,
+          "the id's place is not named");
+    CHECK(tnn_tensor_data(y)[0] == 7.0f, "out was written");
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+    return rc;
+}
+
+static int tok_layer_case(int variant)
+{
+    tnn_layer *e = tnn_embedding_new(5, 2);
+    tnn_tensor *x = mk(2, 3, 1.0f), *y = mk(2, 6, 7.0f);
+    tnn_tensor_data(x)[2] = bad_id(variant);
+    int rc = capture(tnn_layer_forward(e, x, y, TNN_MODE_EVAL, NULL));
+    CHECK(tnn_tensor_data(y)[0] == 7.0f, "out was written");
+    CHECK(tnn_layer_in_features(e) == 0, "the layer was bound");
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_layer_free(e);
+    return rc;
+}
+
+/* A token model's first layer is an embedding of its vocabulary at
+ * least; an embedding takes (time) samples. */
+enum { TOK_FIRST_DENSE, TOK_FIRST_SMALL_TABLE, EMB_ON_SEQUENCES };
+
+static int tok_add_case(int variant)
+{
+    struct counting_allocator a;
+    counting_install(&a, 0);
+    tnn_model *m = variant == EMB_ON_SEQUENCES ? tnn_model_new_sequence(3, 2)
+                                               : tnn_model_new_tokens(3, 5);
+    tnn_layer *l = variant == TOK_FIRST_DENSE ? tnn_dense_new(3, 2)
+                   : variant == TOK_FIRST_SMALL_TABLE
+                       ? tnn_embedding_new(4, 2)
+                       : tnn_embedding_new(5, 2);
+    int rc = capture(tnn_model_add(m, l));
+    CHECK(tnn_model_num_layers(m) == 0, "the layer count changed");
+    tnn_model_free(m);
+    long live = a.live;
+    counting_remove();
+    CHECK(live == 0, "the layer leaked");
+    return rc;
+}
+
+/* Position embedding of (4, 2) after samples of another shape. */
+static int pos_add_case(int variant)
+{
+    (void)variant;
+    tnn_model *m = tnn_model_new_sequence(3, 2);
+    int rc = capture(tnn_model_add(m, tnn_position_embedding_new(4, 2)));
+    CHECK(tnn_model_num_layers(m) == 0, "the layer count changed");
+    tnn_model_free(m);
+    return rc;
+}
+
+/* tnn_residual_add's refusals: the caller keeps the layer, the block is
+ * unchanged. */
+enum {
+    RES_BLOCK_NULL,
+    RES_BLOCK_NOT_A_BLOCK,
+    RES_LAYER_NULL,
+    RES_ITSELF,
+    RES_OWNED_BY_MODEL,
+    RES_BLOCK_IN_MODEL,
+    RES_WRONG_WIDTH,
+    RES_TOO_MANY_PARAMS,
+    RES_NOMEM
+};
+
+static int res_add_case(int variant)
+{
+    tnn_layer *block = tnn_residual_new();
+    tnn_layer *layer = tnn_dense_new(3, 3);
+    tnn_model *m = tnn_model_new(3);
+    if (variant == RES_WRONG_WIDTH)
+        ck_assert_int_eq(tnn_residual_add(block, tnn_dense_new(3, 4)), 0);
+    if (variant == RES_TOO_MANY_PARAMS)
+        for (int i = 0; i < 8; i++)
+            ck_assert_int_eq(tnn_residual_add(block, tnn_dense_new(3, 3)), 0);
+    tnn_layer *in_model = NULL;
+    if (variant == RES_OWNED_BY_MODEL) {
+        in_model = tnn_dense_new(3, 3);
+        ck_assert_int_eq(tnn_model_add(m, in_model), TNN_OK);
+    }
+    if (variant == RES_BLOCK_IN_MODEL)
+        ck_assert_int_eq(tnn_model_add(m, block), TNN_OK);
+    size_t before = tnn_residual_num_layers(block);
+    struct counting_allocator a;
+    if (variant == RES_NOMEM)
+        counting_install(&a, 1);
+    int rc =
+        capture(tnn_residual_add(variant == RES_BLOCK_NULL          ? NULL
+                                 : variant == RES_BLOCK_NOT_A_BLOCK ? layer
+                                                                    : block,
+                                 variant == RES_LAYER_NULL       ? NULL
+                                 : variant == RES_ITSELF         ? block
+                                 : variant == RES_OWNED_BY_MODEL ? in_model
+                                                                 : layer));
+    if (variant == RES_NOMEM)
+        counting_remove();
+    CHECK(tnn_residual_num_layers(block) == before, "the block changed");
+    tnn_layer_free(layer);
+    if (variant != RES_BLOCK_IN_MODEL)
+        tnn_layer_free(block);
+    tnn_model_free(m);
+    return rc;
+}
+
+static const struct misuse token_rows[] = {
+    {"tnn_model_new_tokens", "time 0", INV, r_tok_model_time_0, 0},
+    {"tnn_model_new_tokens", "vocabulary 0", INV, r_tok_model_vocab_0, 0},
+    {"tnn_model_new_tokens", "vocabulary 2^24 + 1", INV,
+     r_tok_model_vocab_huge, 0},
+    {"tnn_model_new_tokens", "time SIZE_MAX", INV, r_tok_model_time_huge, 0},
+    {"tnn_model_new_tokens", "allocation fails", NOM, r_tok_model_nomem, 0},
+    {"tnn_embedding_new", "vocabulary 0", INV, r_emb_vocab_0, 0},
+    {"tnn_embedding_new", "width 0", INV, r_emb_width_0, 0},
+    {"tnn_embedding_new", "2^32 values", INV, r_emb_huge, 0},
+    {"tnn_embedding_new", "vocabulary * width overflows", INV, r_emb_overflow,
+     0},
+    {"tnn_embedding_new", "allocation fails", NOM, r_emb_nomem, 0},
+    {"tnn_position_embedding_new", "time 0", INV, r_pos_time_0, 0},
+    {"tnn_position_embedding_new", "width 0", INV, r_pos_width_0, 0},
+    {"tnn_position_embedding_new", "2^32 values", INV, r_pos_huge, 0},
+    {"tnn_position_embedding_new", "allocation fails", NOM, r_pos_nomem, 0},
+    {"tnn_model_predict", "token id -1", INV, tok_predict_case,
+     TOK_ID_NEGATIVE},
+    {"tnn_model_predict", "token id 1.5", INV, tok_predict_case,
+     TOK_ID_FRACTION},
+    {"tnn_model_predict", "token id 5 of 5", INV, tok_predict_case,
+     TOK_ID_TOO_LARGE},
+    {"tnn_model_predict", "token id NaN", INV, tok_predict_case, TOK_ID_NAN},
+    {"tnn_layer_forward", "embedding on id -1", INV, tok_layer_case,
+     TOK_ID_NEGATIVE},
+    {"tnn_layer_forward", "embedding on id 5 of 5", INV, tok_layer_case,
+     TOK_ID_TOO_LARGE},
+    {"tnn_layer_forward", "embedding on id NaN", INV, tok_layer_case,
+     TOK_ID_NAN},
+    {"tnn_model_add", "dense first in a token model", SHP, tok_add_case,
+     TOK_FIRST_DENSE},
+    {"tnn_model_add", "embedding of 4 ids for a vocabulary of 5", SHP,
+     tok_add_case, TOK_FIRST_SMALL_TABLE},
+    {"tnn_model_add", "embedding on (time, features) samples", SHP,
+     tok_add_case, EMB_ON_SEQUENCES},
+    {"tnn_model_add", "position embedding (4, 2) on (3, 2)", SHP, pos_add_case,
+     0},
+    {"tnn_attention_new", "width 0", INV, r_att_width_0, 0},
+    {"tnn_attention_new", "heads 0", INV, r_att_heads_0, 0},
+    {"tnn_attention_new", "heads 3 of width 8", INV, r_att_heads_3_of_8, 0},
+    {"tnn_attention_new", "causal 2", INV, r_att_causal_2, 0},
+    {"tnn_attention_new", "dropout 1", INV, r_att_dropout_1, 0},
+    {"tnn_attention_new", "dropout NaN", INV, r_att_dropout_nan, 0},
+    {"tnn_attention_new", "4 * 23171^2 weights", INV, r_att_weights_huge, 0},
+    {"tnn_attention_new", "allocation fails", NOM, r_att_nomem, 0},
+    {"tnn_residual_new", "allocation fails", NOM, r_res_nomem, 0},
+    {"tnn_residual_add", "block NULL", INV, res_add_case, RES_BLOCK_NULL},
+    {"tnn_residual_add", "block a dense layer", INV, res_add_case,
+     RES_BLOCK_NOT_A_BLOCK},
+    {"tnn_residual_add", "layer NULL", INV, res_add_case, RES_LAYER_NULL},
+    {"tnn_residual_add", "the block itself", INV, res_add_case, RES_ITSELF},
+    {"tnn_residual_add", "a model's layer", INV, res_add_case,
+     RES_OWNED_BY_MODEL},
+    {"tnn_residual_add", "the block is in a model", STA, res_add_case,
+     RES_BLOCK_IN_MODEL},
+    {"tnn_residual_add", "dense(3) after 4 outputs", SHP, res_add_case,
+     RES_WRONG_WIDTH},
+    {"tnn_residual_add", "a 17th and 18th parameter", INV, res_add_case,
+     RES_TOO_MANY_PARAMS},
+    {"tnn_residual_add", "allocation fails", NOM, res_add_case, RES_NOMEM},
+    {"tnn_residual_num_layers", "NULL", NEUTRAL, r_res_count_null, 0},
+    {"tnn_residual_layer", "NULL", NEUTRAL, r_res_layer_null, 0},
+};
 
 static const struct misuse lstm_rows[] = {
     {"tnn_model_new_sequence", "time 0", INV, r_seq_model_time_0, 0},
@@ -1550,8 +1775,8 @@ static const struct misuse lstm_rows[] = {
      LSTM_RUN_FLAT},
     {"tnn_layer_forward", "lstm(3) on (rows, 3, 4)", SHP, lstm_forward_case,
      LSTM_RUN_OTHER_FEATURES},
-    {"tnn_model_save_onnx_buffer", "a model with an lstm", FMT, r_onnx_lstm,
-     0},
+    {"tnn_model_save_onnx_buffer", "an embedding of float values", FMT,
+     r_onnx_embedding_floats, 0},
     {"tnn_gru_new", "input_features 0", INV, r_gru_features_0, 0},
     {"tnn_gru_new", "hidden 0", INV, r_gru_hidden_0, 0},
     {"tnn_gru_new", "3 * hidden over 2^31 - 1", INV, r_gru_hidden_huge, 0},
@@ -1559,7 +1784,6 @@ static const struct misuse lstm_rows[] = {
     {"tnn_gru_new", "allocation fails", NOM, r_gru_nomem, 0},
     {"tnn_model_add", "gru(3) on sequences of 4 features", SHP,
      r_gru_add_width, 0},
-    {"tnn_model_save_onnx_buffer", "a model with a gru", FMT, r_onnx_gru, 0},
 };
 
 static const struct misuse sequence_layer_rows[] = {
@@ -5036,23 +5260,41 @@ static const struct table {
     const struct misuse *rows;
     int count;
 } all_tables[] = {
-    TABLE(error_rows),         TABLE(runtime_rows),
-    TABLE(rng_rows),           TABLE(tensor_new_rows),
-    TABLE(tensor_copy_rows),   TABLE(tensor_reshape_rows),
-    TABLE(tensor_rand_rows),   TABLE(tensor_share_rows),
-    TABLE(layer_new_rows),     TABLE(image_layer_rows),
-    TABLE(batchnorm_rows),     TABLE(sequence_layer_rows),
-    TABLE(lstm_rows),          TABLE(layer_rows),
-    TABLE(layer_forward_rows), TABLE(layer_backward_rows),
-    TABLE(loss_rows),          TABLE(optim_rows),
-    TABLE(model_parts_rows),   TABLE(model_settings_rows),
-    TABLE(train_rows),         TABLE(fit_rows),
-    TABLE(evaluate_rows),      TABLE(predict_rows),
-    TABLE(progress_rows),      TABLE(idx_rows),
-    TABLE(save_rows),          TABLE(load_rows),
-    TABLE(metrics_rows),       TABLE(callbacks_rows),
-    TABLE(surgery_rows),       TABLE(data_rows),
-    TABLE(new_loss_rows),      TABLE(onnx_rows),
+    TABLE(error_rows),
+    TABLE(runtime_rows),
+    TABLE(rng_rows),
+    TABLE(tensor_new_rows),
+    TABLE(tensor_copy_rows),
+    TABLE(tensor_reshape_rows),
+    TABLE(tensor_rand_rows),
+    TABLE(tensor_share_rows),
+    TABLE(layer_new_rows),
+    TABLE(image_layer_rows),
+    TABLE(batchnorm_rows),
+    TABLE(sequence_layer_rows),
+    TABLE(lstm_rows),
+    TABLE(token_rows),
+    TABLE(layer_rows),
+    TABLE(layer_forward_rows),
+    TABLE(layer_backward_rows),
+    TABLE(loss_rows),
+    TABLE(optim_rows),
+    TABLE(model_parts_rows),
+    TABLE(model_settings_rows),
+    TABLE(train_rows),
+    TABLE(fit_rows),
+    TABLE(evaluate_rows),
+    TABLE(predict_rows),
+    TABLE(progress_rows),
+    TABLE(idx_rows),
+    TABLE(save_rows),
+    TABLE(load_rows),
+    TABLE(metrics_rows),
+    TABLE(callbacks_rows),
+    TABLE(surgery_rows),
+    TABLE(data_rows),
+    TABLE(new_loss_rows),
+    TABLE(onnx_rows),
 };
 
 #define NUM_TABLES ((int)(sizeof all_tables / sizeof all_tables[0]))

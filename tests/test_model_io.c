@@ -301,14 +301,14 @@ START_TEST(newer_format_is_refused)
     tnn_model *m = every_kind_model(1);
     size_t size;
     unsigned char *image = image_of(m, 0, &size);
-    store_u32(image + 8, 9);
+    store_u32(image + 8, 10);
     store_u32(image + 20, reference_crc32(image, 20));
     tnn_model *out = (tnn_model *)image; /* must be reset to NULL */
     ck_assert_int_eq(tnn_model_load_buffer(image, size, &out), TNN_E_VERSION);
     ck_assert_ptr_null(out);
     assert_failed_with(TNN_E_VERSION, "tnn_model_load_buffer");
-    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "version 9"));
-    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "library's 8"));
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "version 10"));
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "library's 9"));
     free(image);
     tnn_model_free(m);
 }

@@ -93,7 +93,9 @@ static inline void counting_remove(void)
     X(callbacks)                                                              \
     X(surgery)                                                                \
     X(onnx)                                                                   \
-    X(seq)
+    X(seq)                                                                    \
+    X(attention)                                                              \
+    X(tokens)
 
 #define TNN_DECLARE_SUITE(name) Suite *name##_suite(void);
 TNN_TEST_SUITES(TNN_DECLARE_SUITE)

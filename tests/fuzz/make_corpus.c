@@ -289,6 +289,54 @@ static void model_sequence(void)
     tnn_model_free(m);
 }
 
+/* A token model (format 9): 4 ids of 6 -> embedding 4 -> positions ->
+ * residual (layer norm, attention of 2 heads, causal) -> residual (layer
+ * norm, dense 4 -> 6 on every step, GELU, a residual block of dense 6 -> 6)
+ * ... -> dense 4 -> 6 on every step, softmax per step, Adam. Trained on
+ * ids, with a distribution per step. */
+static void model_tokens(void)
+{
+    tnn_model *m = tnn_model_new_tokens(4, 6);
+    if (!m)
+        die("tnn_model_new_tokens", tnn_last_error());
+    ok(tnn_model_set_seed(m, 8), "tnn_model_set_seed");
+    add(m, tnn_embedding_new(6, 4));
+    add(m, tnn_position_embedding_new(4, 4));
+    tnn_layer *attend = tnn_residual_new(), *mlp = tnn_residual_new();
+    tnn_layer *inner = tnn_residual_new();
+    if (!attend || !mlp || !inner)
+        die("tnn_residual_new", tnn_last_error());
+    ok(tnn_residual_add(attend, tnn_layernorm_new(4)), "residual_add");
+    ok(tnn_residual_add(attend, tnn_attention_new(4, 2, 1, 0.0f)),
+       "residual_add");
+    ok(tnn_residual_add(inner, dense(6, 6)), "residual_add");
+    ok(tnn_residual_add(mlp, tnn_layernorm_new(4)), "residual_add");
+    ok(tnn_residual_add(mlp, dense(4, 6)), "residual_add");
+    ok(tnn_residual_add(mlp, tnn_gelu_new()), "residual_add");
+    ok(tnn_residual_add(mlp, inner), "residual_add");
+    ok(tnn_residual_add(mlp, dense(6, 4)), "residual_add");
+    add(m, attend);
+    add(m, mlp);
+    add(m, dense(4, 6));
+    add(m, tnn_softmax_new());
+    ok(tnn_model_set_loss(m, TNN_LOSS_CROSS_ENTROPY), "set_loss");
+    ok(tnn_model_set_optim(m, tnn_adam_new(0.01f)), "set_optim");
+    tnn_tensor *x = tnn_tensor_new_2d(3, 4), *y = tnn_tensor_new_2d(3, 4);
+    if (!x || !y)
+        die("model_tokens", tnn_last_error());
+    for (size_t i = 0; i < 12; i++) {
+        tnn_tensor_data(x)[i] = (float)(i % 6);
+        tnn_tensor_data(y)[i] = (float)((i * 5 + 1) % 6);
+    }
+    for (int s = 0; s < 2; s++)
+        ok(tnn_model_train_batch(m, x, y, NULL), "tnn_model_train_batch");
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    save(m, TNN_SAVE_OPTIMIZER, "tokens-adam-opt.tnn");
+    save(m, 0, "tokens-adam.tnn");
+    tnn_model_free(m);
+}
+
 /* A non-square image of two channels, a padding count and a constant
  * initialiser: 2 x 5 x 4 -> conv 1@3x2 stride 2 pad 1 (1 x 3 x 3) ->
  * tanh -> maxpool 3/1 (1 x 1 x 1) -> flatten, MSE with SGD. */
@@ -569,6 +617,7 @@ int main(int argc, char **argv)
     model_leaky();
     model_cnn();
     model_sequence();
+    model_tokens();
     model_cnn_padded();
     model_zeropad();
     model_huge_geometry();

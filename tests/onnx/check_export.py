@@ -7,8 +7,8 @@ predicted with the model, independently of the C code.
 CASE.txt holds an input and the expected output in gen_models.py's text
 format. The model must pass onnx.checker.check_model(full_check=True),
 import opset 13 (opset 17, with IR version 8, when it holds a
-LayerNormalization, and only then), and have one graph input whose batch
-dimension is
+LayerNormalization, and only then), and have one graph input, FLOAT or
+(for a model of tokens) INT64 ids, whose batch dimension is
 dynamic (a dim_param). It is then evaluated by the small numpy interpreter
 below (float64; no onnxruntime, no onnx reference evaluator, so the check
 does not lean on another implementation of what it checks), and every
@@ -231,6 +231,103 @@ def op_constant(ins, a, _):
     raise CheckError("Constant without a supported value attribute")
 
 
+def op_transpose(ins, a, _):
+    perm = a.get("perm")
+    return np.transpose(ins[0], perm if perm is None else list(perm))
+
+
+def op_squeeze(ins, a, opset):
+    axes = a.get("axes") if opset < 13 else (
+        ins[1].tolist() if len(ins) > 1 and ins[1] is not None else None)
+    if axes is None:
+        return np.squeeze(ins[0])
+    return np.squeeze(ins[0], axis=tuple(d % ins[0].ndim for d in axes))
+
+
+def op_constant_of_shape(ins, a, _):
+    value = numpy_helper.to_array(a["value"]) if "value" in a else \
+        np.zeros(1, np.float32)
+    v = value.astype(np.float64) if value.dtype.kind == "f" else value
+    return np.full(ins[0].astype(np.int64).tolist(), v.ravel()[0],
+                   dtype=v.dtype)
+
+
+def op_expand(ins, a, _):
+    return ins[0] * np.ones(ins[1].astype(np.int64).tolist(), ins[0].dtype)
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def recurrent_setup(op, ins, a, gates):
+    """The checks and inputs ONNX's LSTM and GRU share: one forward
+    direction, layout 0, the default activations, no clip, no sequence
+    lengths. Returns X, W, R, Wb, Rb and the initial state."""
+    if a.get("direction", b"forward") not in (b"forward", "forward"):
+        raise CheckError("%s direction %s not supported" % (
+            op, a["direction"]))
+    if a.get("layout", 0) or "clip" in a or a.get("input_forget", 0):
+        raise CheckError("%s layout/clip/input_forget not supported" % op)
+    defaults = [b"Sigmoid"] + [b"Tanh"] * (gates - 2 if op == "GRU" else 2)
+    if list(a.get("activations", defaults)) != defaults:
+        raise CheckError("%s activations %s not supported" % (
+            op, a["activations"]))
+    x, w, r = ins[0], ins[1], ins[2]
+    hidden = a.get("hidden_size", r.shape[-1])
+    if w.shape[0] != 1 or w.shape[1] != gates * hidden:
+        raise CheckError("%s W of shape %s" % (op, w.shape))
+    b = ins[3] if len(ins) > 3 and ins[3] is not None else \
+        np.zeros((1, 2 * gates * hidden))
+    if len(ins) > 4 and ins[4] is not None:
+        raise CheckError("%s sequence_lens not supported" % op)
+    h = ins[5][0] if len(ins) > 5 and ins[5] is not None else \
+        np.zeros((x.shape[1], hidden))
+    return x, w[0], r[0], b[0, :gates * hidden], b[0, gates * hidden:], h
+
+
+def op_lstm(ins, a, _):
+    """ONNX's LSTM, gates i, o, f, c; outputs Y (seq, 1, batch, hidden),
+    Y_h and Y_c (1, batch, hidden)."""
+    x, w, r, wb, rb, h = recurrent_setup("LSTM", ins, a, 4)
+    if len(ins) > 7 and ins[7] is not None:
+        raise CheckError("LSTM peepholes not supported")
+    n = h.shape[1]
+    c = ins[6][0] if len(ins) > 6 and ins[6] is not None else np.zeros(
+        h.shape)
+    ys = []
+    for t in range(x.shape[0]):
+        g = x[t] @ w.T + h @ r.T + wb + rb
+        i, o, f = sigmoid(g[:, :n]), sigmoid(g[:, n:2 * n]), \
+            sigmoid(g[:, 2 * n:3 * n])
+        c = f * c + i * np.tanh(g[:, 3 * n:])
+        h = o * np.tanh(c)
+        ys.append(h)
+    return np.stack(ys)[:, None], h[None], c[None]
+
+
+def op_gru(ins, a, _):
+    """ONNX's GRU, gates z, r, h; outputs Y (seq, 1, batch, hidden) and
+    Y_h (1, batch, hidden)."""
+    x, w, r, wb, rb, h = recurrent_setup("GRU", ins, a, 3)
+    n = h.shape[1]
+    before = a.get("linear_before_reset", 0)
+    ys = []
+    for t in range(x.shape[0]):
+        gx = x[t] @ w.T + wb
+        z = sigmoid(gx[:, :n] + h @ r[:n].T + rb[:n])
+        rr = sigmoid(gx[:, n:2 * n] + h @ r[n:2 * n].T + rb[n:2 * n])
+        if before:
+            hh = np.tanh(gx[:, 2 * n:] + rr * (h @ r[2 * n:].T +
+                                                rb[2 * n:]))
+        else:
+            hh = np.tanh(gx[:, 2 * n:] + (rr * h) @ r[2 * n:].T +
+                         rb[2 * n:])
+        h = (1 - z) * hh + z * h
+        ys.append(h)
+    return np.stack(ys)[:, None], h[None]
+
+
 def op_dropout(ins, a, _):
     # inference: identity whatever the ratio; a mask output is all true
     return ins[0], np.ones(ins[0].shape, dtype=bool)
@@ -257,12 +354,19 @@ OPS = {
     "LayerNormalization": op_layernorm,
     "Dropout": op_dropout,
     "Identity": lambda ins, a, o: ins[0],
-    # the chain PyTorch writes for x.view(x.size(0), -1)
+    # the chain PyTorch writes for x.view(x.size(0), -1); embeddings
     "Shape": op_shape,
     "Gather": lambda ins, a, o: np.take(ins[0], ins[1], axis=a.get("axis", 0)),
     "Unsqueeze": op_unsqueeze,
     "Concat": lambda ins, a, o: np.concatenate(ins, axis=a["axis"]),
     "Constant": op_constant,
+    # embeddings, and what LSTM and GRU nodes need around them
+    "Transpose": op_transpose,
+    "Squeeze": op_squeeze,
+    "ConstantOfShape": op_constant_of_shape,
+    "Expand": op_expand,
+    "LSTM": op_lstm,
+    "GRU": op_gru,
 }
 
 
@@ -350,8 +454,10 @@ def check(model_path, case_path, fixture):
         raise CheckError("%d graph inputs and %d outputs, not 1 and 1" % (
             len(inputs), len(model.graph.output)))
     ttype = inputs[0].type.tensor_type
-    if ttype.elem_type != onnx.TensorProto.FLOAT:
-        raise CheckError("input %s is not float" % inputs[0].name)
+    ids = ttype.elem_type == onnx.TensorProto.INT64
+    if ttype.elem_type != onnx.TensorProto.FLOAT and not ids:
+        raise CheckError("input %s is neither float nor int64 token ids" %
+                         inputs[0].name)
     dims = ttype.shape.dim
     if not fixture and (not dims or not dims[0].dim_param):
         raise CheckError("input %s has no dynamic (dim_param) batch "
@@ -363,7 +469,10 @@ def check(model_path, case_path, fixture):
             d is not None and d != n for d, n in zip(declared, x.shape)):
         raise CheckError("case input shape %s does not fit input %s %s" % (
             list(x.shape), inputs[0].name, declared))
-    y = evaluate(model, x.astype(np.float64))
+    if ids and not np.array_equal(x, np.round(x)):
+        raise CheckError("case input of %s holds values that are no ids" %
+                         inputs[0].name)
+    y = evaluate(model, x.astype(np.int64 if ids else np.float64))
     if y.shape != expected.shape:
         raise CheckError("output shape %s, expected %s" % (
             list(y.shape), list(expected.shape)))

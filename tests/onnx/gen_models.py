@@ -12,7 +12,10 @@ the first to write it as LayerNormalization; two more are edited with the onnx A
 (dropout_identity-opset13: Dropout and Identity nodes inserted;
 mlp-opset13-typed and cnn-opset13-typed: every tensor, initializers and
 Constant nodes' int64 shapes alike, in float_data/int64_data, not
-raw_data). Next to each, NAME.txt holds an input and PyTorch's eval-mode
+raw_data). The lstm_*, gru_* and emb_* models are nn.LSTM and nn.GRU
+(batch_first, one layer) in the forms PyTorch writes around them, and
+nn.Embedding, whose input is int64 token ids (written as integers in the
+case files). Next to each, NAME.txt holds an input and PyTorch's eval-mode
 output on it (batch 3 for a dynamic batch, 2 for a fixed one; the exports
 trace batch 2, so batch 3 proves the batch really is dynamic):
 
@@ -23,10 +26,12 @@ trace batch 2, so batch 3 proves the batch really is dynamic):
     output NDIM D0 D1 ...
     one value per line, %.9g
 
-The bad_NAME.onnx models are what the importer must refuse; bad_NAME.txt
-says with which error it is refused and what its message names: the
-node's op type in parentheses, or the refused data type. MANIFEST lists
-every case. Needs Debian's python3-torch (1.13) and python3-onnx; the
+The bad_NAME.onnx models are what the importer must refuse (some exported
+so, some good exports edited with the onnx API: EDITED_BAD); bad_NAME.txt
+says with which error it is refused ("error"), what its message names
+("names": the node's op type in parentheses, or the refused data type)
+and, for some, the reason it must give ("says", the rest of the line).
+MANIFEST lists every case. Needs Debian's python3-torch (1.13) and python3-onnx; the
 output is deterministic, and CI regenerates and compares it byte for byte.
 """
 import os
@@ -48,7 +53,9 @@ SUPPORTED = {"Gemm", "MatMul", "Add", "Relu", "Sigmoid", "Tanh", "LeakyRelu",
              "Softmax", "LogSoftmax", "Dropout", "Identity", "Flatten",
              "BatchNormalization", "Conv", "MaxPool", "AveragePool", "Pad",
              "Reshape", "Shape", "Gather", "Unsqueeze", "Concat", "Constant",
-             "GlobalMaxPool", "GlobalAveragePool", "LayerNormalization"}
+             "GlobalMaxPool", "GlobalAveragePool", "LayerNormalization",
+             "Transpose", "Squeeze", "LSTM", "GRU", "ConstantOfShape",
+             "Expand", "Slice"}
 
 
 def seed_for(name):
@@ -192,6 +199,79 @@ def cnn_gap():
                          nn.Linear(3, 2), nn.Softmax(dim=1)), (1, 7, 7)
 
 
+class Recurrent(nn.Module):
+    """nn.LSTM or nn.GRU (batch_first, one layer) of 4 steps of 3 features
+    and 5 hidden units, then a Linear: on y flattened ('seq'), y[:, -1]
+    ('last'), h_n.squeeze(0) ('squeeze') or h_n[-1] ('index'): the forms
+    PyTorch writes around the LSTM and GRU nodes."""
+
+    def __init__(self, kind, take, embed=False, **kw):
+        super().__init__()
+        self.embed = nn.Embedding(10, 3) if embed else None
+        self.rnn = getattr(nn, kind)(3, 5, batch_first=True, **kw)
+        self.take = take
+        width = 5 * (2 if kw.get("bidirectional") else 1)
+        self.fc = nn.Linear(4 * width if take == "seq" else width, 2)
+
+    def forward(self, x):
+        if self.embed is not None:
+            x = self.embed(x)
+        y, h = self.rnn(x)
+        h = h[0] if isinstance(h, tuple) else h
+        if self.take == "seq":
+            z = y.flatten(1)
+        elif self.take == "last":
+            z = y[:, -1]
+        elif self.take == "squeeze":
+            z = h.squeeze(0)
+        else:
+            z = h[-1]
+        return self.fc(z)
+
+
+def lstm_seq():
+    return Recurrent("LSTM", "seq"), (4, 3)
+
+
+def lstm_last():
+    return Recurrent("LSTM", "last"), (4, 3)
+
+
+def lstm_hn():
+    return Recurrent("LSTM", "squeeze"), (4, 3)
+
+
+def gru_seq():
+    return Recurrent("GRU", "seq"), (4, 3)
+
+
+def gru_last():
+    return Recurrent("GRU", "last"), (4, 3)
+
+
+def gru_hn():
+    return Recurrent("GRU", "index"), (4, 3)
+
+
+def emb_mlp():
+    # token ids (batch, 3) of a vocabulary of 10
+    return nn.Sequential(nn.Embedding(10, 4), nn.Flatten(),
+                         nn.Linear(12, 3)), "ids"
+
+
+def emb_gru():
+    m = Recurrent("GRU", "last", embed=True)
+    return nn.Sequential(m, nn.LogSoftmax(dim=1)), "ids"
+
+
+def bad_bilstm():
+    return Recurrent("LSTM", "last", bidirectional=True), (4, 3)
+
+
+def bad_lstm_layers():
+    return Recurrent("LSTM", "last", num_layers=2), (4, 3)
+
+
 def bad_branch():
     return Residual(), (6,)
 
@@ -220,7 +300,11 @@ GOOD = [("mlp", mlp, True), ("mlp_act", mlp_act, False),
         ("cnn", cnn, True), ("cnn_bn", cnn_bn, False),
         ("cnn_avgpad", cnn_avgpad, True), ("cnn_global", cnn_global, False),
         ("cnn_gap", cnn_gap, True), ("ln_mlp", ln_mlp, True),
-        ("ln_cnn", ln_cnn, False)]
+        ("ln_cnn", ln_cnn, False), ("lstm_seq", lstm_seq, False),
+        ("lstm_last", lstm_last, True), ("lstm_hn", lstm_hn, False),
+        ("gru_seq", gru_seq, True), ("gru_last", gru_last, False),
+        ("gru_hn", gru_hn, True), ("emb_mlp", emb_mlp, True),
+        ("emb_gru", emb_gru, False)]
 # Models exported only at some opsets: LayerNorm is one LayerNormalization
 # node from opset 17 on (before, its arithmetic: bad_ln).
 OPSETS_OF = {"ln_mlp": (17,), "ln_cnn": (17,)}
@@ -229,7 +313,112 @@ OPSETS_OF = {"ln_mlp": (17,), "ln_cnn": (17,)}
 BAD = [("bad_branch", bad_branch, "Add"), ("bad_op", bad_op, None),
        ("bad_groups", bad_groups, "Conv"),
        ("bad_dilation", bad_dilation, "Conv"),
-       ("bad_double", bad_double, "DOUBLE"), ("bad_ln", bad_ln, None)]
+       ("bad_double", bad_double, "DOUBLE"), ("bad_ln", bad_ln, None),
+       ("bad_bilstm", bad_bilstm, "LSTM"),
+       ("bad_lstm_layers", bad_lstm_layers, "LSTM")]
+# What the BAD models' messages say besides the node's op type.
+SAYS = {"bad_bilstm": "direction bidirectional is not supported",
+        "bad_lstm_layers": "num_layers > 1"}
+
+
+def node_of(model, op):
+    return [n for n in model.graph.node if n.op_type == op][0]
+
+
+def with_attr(op, name, value):
+    """An edit: attribute name of the first op node set to value (None:
+    removed)."""
+    def edit(m):
+        n = node_of(m, op)
+        kept = [a for a in n.attribute if a.name != name]
+        del n.attribute[:]
+        n.attribute.extend(kept)
+        if value is not None:
+            n.attribute.append(helper.make_attribute(name, value))
+    return edit
+
+
+def with_input(op, index, array):
+    """An edit: input index of the first op node a new initializer."""
+    def edit(m):
+        n = node_of(m, op)
+        while len(n.input) <= index:
+            n.input.append("")
+        n.input[index] = "edited_%s_%d" % (op, index)
+        m.graph.initializer.append(numpy_helper.from_array(
+            array, n.input[index]))
+    return edit
+
+
+def reading_cell_state(m):
+    """The Squeeze after the LSTM reads its Y_c instead of its Y."""
+    lstm = node_of(m, "LSTM")
+    node_of(m, "Squeeze").input[0] = lstm.output[2]
+
+
+def first_step(m):
+    """y[:, 0] instead of y[:, -1]: the Gather's index constant is 0."""
+    gather = [n for n in m.graph.node if n.op_type == "Gather" and
+              [a.i for a in n.attribute if a.name == "axis"] == [1]][0]
+    const = [n for n in m.graph.node if n.output[0] == gather.input[1]][0]
+    const.attribute[0].t.CopyFrom(numpy_helper.from_array(
+        np.array(0, np.int64)))
+
+
+def float_ids(m):
+    """The token ids declared FLOAT: Gather's indices are float data."""
+    m.graph.input[0].type.tensor_type.elem_type = onnx.TensorProto.FLOAT
+
+
+def at_opset(version, edit):
+    def both(m):
+        m.opset_import[0].version = version
+        edit(m)
+    return both
+
+
+# Edits of the good exports above that the importer must refuse: name,
+# the export edited, the edit, the op type the message names, what else
+# it says.
+EDITED_BAD = [
+    ("bad_lstm_clip", "lstm_last-opset13-fixed", with_attr("LSTM", "clip",
+                                                           3.0),
+     "LSTM", "clip is not supported"),
+    ("bad_lstm_forget", "lstm_last-opset13-fixed",
+     with_attr("LSTM", "input_forget", 1), "LSTM", "input_forget 1"),
+    ("bad_lstm_act", "lstm_last-opset13-fixed",
+     with_attr("LSTM", "activations", ["Sigmoid", "Relu", "Tanh"]), "LSTM",
+     "activations other than the defaults"),
+    ("bad_lstm_seqlens", "lstm_last-opset13-fixed",
+     with_input("LSTM", 4, np.array([4, 4], np.int32)), "LSTM",
+     "sequence_lens is not supported"),
+    ("bad_lstm_peephole", "lstm_last-opset13-fixed",
+     with_input("LSTM", 7, np.full((1, 15), 0.5, np.float32)), "LSTM",
+     "peepholes"),
+    ("bad_lstm_layout", "lstm_last-opset13-fixed",
+     at_opset(14, with_attr("LSTM", "layout", 1)), "LSTM", "layout 1"),
+    ("bad_lstm_cell", "lstm_last-opset13-fixed", reading_cell_state,
+     "Squeeze", "Y_c is not supported"),
+    ("bad_gru_h0", "gru_hn-opset13-fixed",
+     with_input("GRU", 5, np.full((1, 2, 5), 0.5, np.float32)), "GRU",
+     "initial states other than zeros"),
+    ("bad_gru_reset", "gru_hn-opset13-fixed",
+     with_attr("GRU", "linear_before_reset", None), "GRU",
+     "linear_before_reset 0"),
+    ("bad_first_step", "lstm_last-opset13-fixed", first_step, "Gather",
+     "only as a recurrent layer's last states"),
+    ("bad_gather_axis", "emb_mlp-opset13", with_attr("Gather", "axis", 1),
+     "Gather", "axis 1 is not supported"),
+    ("bad_float_ids", "emb_mlp-opset13", float_ids, "Gather",
+     "float data cannot be indices"),
+]
+
+
+def example_input(shape, batch):
+    """Token ids of a vocabulary of 10 over 3 steps, or normal values."""
+    if shape == "ids":
+        return torch.randint(0, 10, (batch, 3))
+    return torch.randn(batch, *shape)
 
 
 def export(model, example, path, opset, dynamic):
@@ -256,6 +445,10 @@ def assert_ops(name, model):
         assert "AveragePool" in ops and "Pad" in ops, ops
     if name.startswith("ln_"):
         assert "LayerNormalization" in ops, ops
+    if name.startswith("lstm_") or name.startswith("gru_"):
+        assert name.split("_")[0].upper() in ops, ops
+    if name.startswith("emb_"):
+        assert "Gather" in ops, ops
 
 
 def write_case(path, comment, transform, x, y):
@@ -327,6 +520,7 @@ def main():
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     manifest = []
+    exported = {}
 
     def out(stem):
         return os.path.join(outdir, stem)
@@ -335,8 +529,8 @@ def main():
         seed_for(name)
         model, shape = build()
         model.eval()
-        example = torch.randn(2, *shape)
-        cases = {True: torch.randn(3, *shape), False: example}
+        example = example_input(shape, 2)
+        cases = {True: example_input(shape, 3), False: example}
         last = list(model.modules())[-1]
         transform = "exp" if isinstance(last, nn.LogSoftmax) else "none"
         with torch.no_grad():
@@ -347,6 +541,7 @@ def main():
                                          "-fixed")
                 m = export(model, example, out(stem + ".onnx"), opset,
                            dynamic)
+                exported[stem] = m
                 onnx.checker.check_model(m, full_check=True)
                 assert_ops(name, m)
                 kind = "dynamic batch, batch 3" if dynamic else \
@@ -389,13 +584,25 @@ def main():
             names = "(%s)" % refused
         with open(out(name + ".txt"), "w") as f:
             f.write("error FORMAT\nnames %s\n" % names)
+            if name in SAYS:
+                f.write("says %s\n" % SAYS[name])
+        manifest.append("bad " + name)
+
+    for name, source, edit, op, says in EDITED_BAD:
+        m = onnx.ModelProto()
+        m.CopyFrom(exported[source])
+        edit(m)
+        onnx.save(m, out(name + ".onnx"))
+        with open(out(name + ".txt"), "w") as f:
+            f.write("error FORMAT\nnames (%s)\nsays %s\n" % (op, says))
         manifest.append("bad " + name)
 
     manifest.sort()
     with open(out("MANIFEST"), "w") as f:
         f.write("\n".join(manifest) + "\n")
     print("gen_models: %d good and %d bad models in %s" % (
-        sum(1 for m in manifest if m.startswith("good")), len(BAD), outdir))
+        sum(1 for m in manifest if m.startswith("good")),
+        len(BAD) + len(EDITED_BAD), outdir))
 
 
 if __name__ == "__main__":

@@ -125,4 +125,71 @@ static inline tnn_model *onnx_layernorm_image_model(void)
                                                                      : m;
 }
 
+/* Token ids in [0, vocabulary) from a fixed linear congruence. */
+static inline void onnx_fill_ids(tnn_tensor *t, unsigned seed,
+                                 size_t vocabulary)
+{
+    float *d = tnn_tensor_data(t);
+    for (size_t i = 0; i < tnn_tensor_size(t); i++) {
+        seed = seed * 1103515245u + 12345u;
+        d[i] = (float)((seed >> 8) % vocabulary);
+    }
+}
+
+/* Sequences: ids of a vocabulary of 11 over 5 steps, through
+ * an embedding of 13 rows (more than the model's vocabulary) of width 4,
+ * flattened into a dense layer. */
+#define ONNX_TOKENS_TIME 5
+#define ONNX_TOKENS_VOCABULARY 11
+
+static inline tnn_model *onnx_embedding_model(void)
+{
+    tnn_model *m =
+        tnn_model_new_tokens(ONNX_TOKENS_TIME, ONNX_TOKENS_VOCABULARY);
+    tnn_layer *layers[] = {
+        tnn_embedding_new(13, 4),
+        tnn_flatten_new(),
+        tnn_dense_new(ONNX_TOKENS_TIME * 4, 3),
+    };
+    return onnx_add_all(m, layers, sizeof layers / sizeof layers[0]) ? NULL
+                                                                     : m;
+}
+
+/* An LSTM (gru 0) or a GRU (gru 1) over (6, 3) sequences with 5 hidden
+ * units and a dense layer after it: on the last step's states when
+ * return_sequences is 0, on every step's flattened when it is 1. */
+#define ONNX_SEQ_TIME 6
+#define ONNX_SEQ_FEATURES 3
+
+static inline tnn_model *onnx_recurrent_model(int gru, int return_sequences)
+{
+    tnn_model *m = tnn_model_new_sequence(ONNX_SEQ_TIME, ONNX_SEQ_FEATURES);
+    tnn_layer *rnn =
+        gru ? tnn_gru_new(ONNX_SEQ_FEATURES, 5, return_sequences)
+            : tnn_lstm_new(ONNX_SEQ_FEATURES, 5, return_sequences);
+    tnn_layer *layers[3] = {rnn};
+    size_t n = 1;
+    if (return_sequences)
+        layers[n++] = tnn_flatten_new();
+    layers[n++] = tnn_dense_new(return_sequences ? ONNX_SEQ_TIME * 5 : 5, 2);
+    return onnx_add_all(m, layers, n) ? NULL : m;
+}
+
+/* Ids through an embedding, a GRU of every step's states, an LSTM of the
+ * last step's, a dense layer and a softmax. */
+static inline tnn_model *onnx_text_model(void)
+{
+    tnn_model *m =
+        tnn_model_new_tokens(ONNX_TOKENS_TIME, ONNX_TOKENS_VOCABULARY);
+    tnn_layer *layers[] = {
+        tnn_embedding_new(ONNX_TOKENS_VOCABULARY, 4),
+        tnn_gru_new(4, 6, 1),
+        tnn_lstm_new(6, 3, 0),
+        tnn_dense_new(3, 4),
+        tnn_softmax_new(),
+    };
+    return onnx_add_all(m, layers, sizeof layers / sizeof layers[0]) ? NULL
+                                                                     : m;
+}
+
 #endif

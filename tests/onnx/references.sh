@@ -4,10 +4,13 @@
 #    models byte for byte, PyTorch's outputs (which make check holds the
 #    library's predictions to) within 1e-6 + 1e-6 |x|, since they differ
 #    in the last digits between CPUs (tests/onnx/compare_goldens.py);
+#  - the numpy evaluator's embedding (Gather), LSTM and GRU give PyTorch's
+#    outputs on PyTorch's exports of them (check_export.py --fixture);
 #  - the library's exports of a model of every layer kind
 #    (tests/onnx/export_cases.c) pass onnx.checker's full check and give
 #    the library's predictions when tests/onnx/check_export.py evaluates
-#    them with numpy.
+#    them with numpy, and when tests/onnx/check_torch.py evaluates them
+#    with PyTorch's own embedding, LSTM and GRU.
 #
 #   BUILD=build tests/onnx/references.sh
 set -euo pipefail
@@ -24,11 +27,18 @@ mkdir "$work/golden"
 }
 echo "references: tests/data/onnx is what PyTorch exports ($(wc -l < tests/data/onnx/MANIFEST) cases)"
 
+for model in tests/data/onnx/lstm_*.onnx tests/data/onnx/gru_*.onnx \
+    tests/data/onnx/emb_*.onnx; do
+    "$PYTHON" tests/onnx/check_export.py --fixture "$model" "${model%.onnx}.txt"
+done
+
 mkdir "$work/exports"
 "$CC" -std=c11 -Iinclude tests/onnx/export_cases.c -o "$work/export_cases" \
     -L"$BUILD" -Wl,-rpath,"$(cd "$BUILD" && pwd)" -ltinynn
 "$work/export_cases" "$work/exports" > "$work/cases"
 while read -r name; do
     "$PYTHON" tests/onnx/check_export.py "$work/exports/$name.onnx" \
+        "$work/exports/$name.txt"
+    "$PYTHON" tests/onnx/check_torch.py "$work/exports/$name.onnx" \
         "$work/exports/$name.txt"
 done < "$work/cases"
