@@ -28,8 +28,9 @@ torch_run bench/pytorch_mnist.py lstm "$data" "$lstm_epochs" "$threads" |
     tee "$out/lstm.theirs"
 echo
 echo "== libtinynn, transformer (char_lm) =="
-TNN_NUM_THREADS=$threads "$build/char_lm" --dict "$dict" \
-    --epochs "$lm_epochs" --samples 0 --out "$out" | tee "$out/lm.ours"
+OMP_WAIT_POLICY=passive "$build/char_lm" --dict "$dict" \
+    --epochs "$lm_epochs" --threads "$threads" --samples 0 --out "$out" |
+    tee "$out/lm.ours"
 echo
 echo "== PyTorch, transformer =="
 torch_run bench/char_lm.py --dict "$dict" --epochs "$lm_epochs" \
