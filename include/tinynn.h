@@ -558,7 +558,8 @@ TNN_API tnn_layer *tnn_gru_new(size_t input_features, size_t hidden,
  * (time, width) sequences. tnn_layer_param() 0 is the table, initialised
  * from the standard normal distribution (PyTorch's default) when the
  * layer is added to a model; weight decay applies to it. The layer must
- * be the first of a model made by tnn_model_new_tokens() whose vocabulary
+ * be the first of a model (TNN_E_SHAPE elsewhere, and for a layer put
+ * before it), of a model made by tnn_model_new_tokens() whose vocabulary
  * is at most the layer's, or be run alone on ids: every id is checked
  * before anything is computed, and an id that is no integer in [0,
  * vocabulary) is refused with TNN_E_INVALID naming it. Its input gradient
@@ -628,8 +629,13 @@ TNN_API tnn_layer *tnn_residual_new(void);
  * TNN_E_STATE once the block is in a model or has run (its shapes are
  * fixed then); TNN_E_SHAPE if the layer does not take the output shape
  * of the layers before it, when that is known; TNN_E_INVALID if the
- * block would hold more than 16 parameter tensors; TNN_E_NOMEM. On
- * failure the caller keeps the layer. */
+ * block would hold more than 16 parameter tensors or blocks would nest
+ * more than 16 deep, or the layer is an embedding (which reads a model's
+ * ids); TNN_E_STATE if the layer is frozen (a block's layers train or
+ * freeze together: tnn_layer_set_trainable() on the block);
+ * TNN_E_NOMEM. On failure the caller keeps the layer, unlike
+ * tnn_model_add(): check each call rather than chaining a constructor
+ * into it. */
 TNN_API int tnn_residual_add(tnn_layer *block, tnn_layer *layer);
 
 /* (since 1.11) Number of layers in a residual block; 0 for anything else
@@ -1722,7 +1728,8 @@ TNN_API int tnn_model_load_onnx_buffer(const void *data, size_t size,
  * for a layer ONNX cannot describe (GELU, which needs operator set 20; a
  * layer-norm whose groups are not the last axis; since 1.10 a softmax
  * after image layers, which normalises whole images; since 1.11 an
- * embedding of a model not of tokens), the message naming the
+ * embedding of a model not of tokens, a position embedding, attention, a
+ * residual block, a dense layer on time steps), the message naming the
  * layer's index and kind, TNN_E_IO, TNN_E_NOMEM. */
 TNN_API int tnn_model_save_onnx(const tnn_model *model, const char *path);
 

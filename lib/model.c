@@ -294,13 +294,27 @@ static int grow_layers(tnn_model *m, const char *func)
     return TNN_OK;
 }
 
+/* Initialise a layer joining a model, unless it came with its parameters
+ * (kept, or held by a block that was); a block's layers each as if they
+ * joined alone. The marks are cleared, so that a later re-seed
+ * initialises everything. */
+static void init_joining(tnn_layer *layer, tnn_rng *rng, bool kept)
+{
+    kept = kept || layer->keep_params;
+    size_t inner = tnn_residual_num_layers(layer);
+    for (size_t i = 0; i < inner; i++)
+        init_joining(tnn_residual_layer(layer, i), rng, kept);
+    if (inner == 0 && !kept && layer->ops->init &&
+        layer->ops->kind != TNN_LAYER_RESIDUAL)
+        layer->ops->init(layer, rng);
+    layer->keep_params = false;
+}
+
 /* A layer joins the model: initialised from its generator, unless it
  * comes with parameters (a clone, or a layer taken out of a model). */
 static void join(tnn_model *m, tnn_layer *layer)
 {
-    if (layer->ops->init && !layer->keep_params)
-        layer->ops->init(layer, m->rng);
-    layer->keep_params = false;
+    init_joining(layer, m->rng, false);
     layer->owner = m;
 }
 
@@ -313,6 +327,26 @@ static void leave(tnn_layer *layer)
     layer->forward_rows = 0;
     layer->keep_params = true;
     tnn__layer_unbind(layer);
+}
+
+/* An embedding reads the model's ids, which only the first layer sees:
+ * layer may not go to position index > 0, nor may a layer go before an
+ * embedding at position 0 (next is the position after the new layer's
+ * of the layer that follows it). */
+static int check_embedding_place(const tnn_model *m, const char *func,
+                                 const tnn_layer *layer, size_t index,
+                                 size_t next)
+{
+    if (layer && tnn__embedding_vocabulary(layer) && index > 0)
+        return tnn__fail(TNN_E_SHAPE, func,
+                         "an embedding reads the model's token ids: it can "
+                         "only be the first layer");
+    if (next == 0 && m->num_layers > 0 &&
+        tnn__embedding_vocabulary(m->layers[0]))
+        return tnn__fail(TNN_E_SHAPE, func,
+                         "the embedding reads the model's token ids: no "
+                         "layer can go before it");
+    return TNN_OK;
 }
 
 /* A layer in a residual block is the block's to free. */
@@ -334,6 +368,9 @@ int tnn_model_add(tnn_model *m, tnn_layer *layer)
     int rc = check_idle(m, __func__);
     if (rc == TNN_OK && !layer)
         rc = tnn__fail(TNN_E_INVALID, __func__, "layer is NULL");
+    if (rc == TNN_OK)
+        rc = check_embedding_place(m, __func__, layer, m->num_layers,
+                                   m->num_layers + 1);
     if (rc == TNN_OK)
         rc = tnn__layer_bind(layer, __func__, shape_after(m, m->num_layers));
     if (rc == TNN_OK)
@@ -411,6 +448,8 @@ static int check_placed(tnn_model *m, const char *func, tnn_layer *layer,
         rc = tnn__fail(TNN_E_INVALID, func, "layer is NULL");
     if (rc == TNN_OK)
         rc = check_index(m, func, index, positions);
+    if (rc == TNN_OK)
+        rc = check_embedding_place(m, func, layer, index, next);
     if (rc == TNN_OK)
         rc = tnn__layer_bind(layer, func, shape_after(m, index));
     if (rc == TNN_OK)
@@ -751,6 +790,22 @@ static size_t loss_steps(const tnn_model *m)
     return m->loss == TNN_LOSS_CROSS_ENTROPY && s->ndim == 2 ? s->dims[0] : 1;
 }
 
+/* A class index per step, named by row and step when one is not. */
+static int check_step_labels(const char *func, const char *name,
+                             const float *labels, size_t n, size_t steps,
+                             size_t classes)
+{
+    for (size_t i = 0; i < n * steps; i++) {
+        float v = labels[i];
+        if (!(v >= 0.0f && v < (float)classes && v == floorf(v)))
+            return tnn__fail(TNN_E_INVALID, func,
+                             "%s at row %zu, step %zu is %g; it must be a "
+                             "class index in [0, %zu)",
+                             name, i / steps, i % steps, (double)v, classes);
+    }
+    return TNN_OK;
+}
+
 /* y: as many rows as x, each a class index (1-D y, cross-entropy) or as
  * wide as the loss input; for (time, classes) outputs under
  * cross-entropy, a class index per step ((rows, time) y) or a
@@ -768,6 +823,13 @@ static int check_labels(const tnn_model *m, const char *func, const char *name,
                  ((y->ndim == 1 && steps == 1) ||
                   (per_step && y->ndim == 2 && y->dims[1] == steps));
     size_t want = index ? steps : width;
+    if (per_step && (y->dims[0] != n || y->size / y->dims[0] != want))
+        return tnn__fail(TNN_E_SHAPE, func,
+                         "%s must be (%zu, %zu), a class per step, or have "
+                         "%zu rows of %zu values, a distribution per step; "
+                         "it has %zu rows of %zu",
+                         name, n, steps, n, width, y->dims[0],
+                         y->size / y->dims[0]);
     if (y->dims[0] != n || y->size / y->dims[0] != want)
         return tnn__fail(TNN_E_SHAPE, func,
                          "%s must have %zu rows of %zu value%s; it has %zu "
@@ -777,7 +839,9 @@ static int check_labels(const tnn_model *m, const char *func, const char *name,
     /* Checked before any computation, so that a bad label changes
      * nothing (batch-norm statistics, the generator). */
     int rc = TNN_OK;
-    if (m->loss == TNN_LOSS_CROSS_ENTROPY)
+    if (index && steps > 1)
+        rc = check_step_labels(func, name, y->data, n, steps, width / steps);
+    else if (m->loss == TNN_LOSS_CROSS_ENTROPY)
         rc = index ? tnn__check_class_labels(func, y->data, n * steps,
                                              width / steps)
                    : tnn__check_probability_labels(func, y->data, n * steps,

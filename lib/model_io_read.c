@@ -399,6 +399,10 @@ static int check_one(const char *func, const struct file_desc *f,
                      uint32_t *next, int depth, uint64_t *width,
                      uint64_t *values)
 {
+    /* An inner block may use up the records its block counted on. */
+    if (*next >= f->num_layers)
+        return corrupt(func, "a residual block holds more records than the "
+                             "file has");
     uint32_t i = (*next)++;
     int rc = check_record(func, f, i, *width);
     if (rc != TNN_OK)
@@ -499,7 +503,12 @@ static int build_one(const char *func, struct file_desc *f, uint32_t *next,
     for (uint32_t k = 0; rc == TNN_OK && k < inner; k++) {
         uint32_t at = *next;
         tnn_layer *part = NULL;
-        rc = build_one(func, f, next, &part);
+        /* A block's layers train or freeze with it. */
+        if (f->layers[at].trainable != 1)
+            rc = tnn__fail(TNN_E_CORRUPT, func,
+                           "layer %u, in a residual block, is frozen", at);
+        if (rc == TNN_OK)
+            rc = build_one(func, f, next, &part);
         if (rc == TNN_OK && tnn_residual_add(layer, part) != TNN_OK) {
             tnn_layer_free(part);
             rc = refused(func, at);
@@ -519,6 +528,15 @@ static int fill_tree(const char *func, struct file_desc *f, uint32_t *next,
                      tnn_layer *layer)
 {
     uint32_t i = (*next)++;
+    /* Shapes work out every width; they must be the recorded ones. */
+    if (layer->in_features != f->layers[i].in ||
+        layer->out_features != f->layers[i].out)
+        return tnn__fail(TNN_E_CORRUPT, func,
+                         "layer %u takes %zu values and gives %zu; the file "
+                         "says %llu and %llu",
+                         i, layer->in_features, layer->out_features,
+                         (unsigned long long)f->layers[i].in,
+                         (unsigned long long)f->layers[i].out);
     int rc = layer->ops->lends_params ? TNN_OK : fill_layer(func, f, i, layer);
     size_t inner = tnn_residual_num_layers(layer);
     for (size_t k = 0; rc == TNN_OK && k < inner; k++)

@@ -220,9 +220,13 @@ static void residual_sync_idle(tnn_layer *layer, bool forward)
 {
     const struct residual *r = layer->impl;
     pass_settings(layer);
-    for (size_t i = 0; i < r->count; i++)
-        if (r->layers[i]->ops->sync_idle)
-            r->layers[i]->ops->sync_idle(r->layers[i], forward);
+    /* In the order the passes make their sums: the backward's last layer
+     * first. */
+    for (size_t k = 0; k < r->count; k++) {
+        tnn_layer *inner = r->layers[forward ? k : r->count - 1 - k];
+        if (inner->ops->sync_idle)
+            inner->ops->sync_idle(inner, forward);
+    }
 }
 
 static void residual_commit(tnn_layer *layer)
@@ -232,16 +236,15 @@ static void residual_commit(tnn_layer *layer)
         tnn__layer_commit(r->layers[i]);
 }
 
-/* Layers that came with parameters (clones, layers taken out of a model)
- * keep them, as they would joining a model. */
+/* Every layer, in order (which layers keep the parameters they came with
+ * when the block joins a model is the model's business: model.c). */
 static void residual_init(tnn_layer *layer, tnn_rng *rng)
 {
     const struct residual *r = layer->impl;
     for (size_t i = 0; i < r->count; i++) {
         tnn_layer *inner = r->layers[i];
-        if (inner->ops->init && !inner->keep_params)
+        if (inner->ops->init)
             inner->ops->init(inner, rng);
-        inner->keep_params = false;
     }
 }
 
@@ -361,6 +364,22 @@ static int grow(struct residual *r, const char *func)
     return TNN_OK;
 }
 
+/* Blocks nest at most this deep, as model files allow. */
+#define RESIDUAL_MAX_DEPTH 16
+
+/* Levels of blocks in layer: 0 for any other kind, 1 for a block of
+ * plain layers. */
+static int depth_of(const tnn_layer *layer)
+{
+    const struct residual *r = residual_of(layer);
+    int deepest = 0;
+    for (size_t i = 0; r && i < r->count; i++) {
+        int d = depth_of(r->layers[i]);
+        deepest = d > deepest ? d : deepest;
+    }
+    return r ? deepest + 1 : 0;
+}
+
 /* Whether inner is block itself or holds it, however deep. */
 static bool contains(const tnn_layer *inner, const tnn_layer *block)
 {
@@ -393,6 +412,19 @@ int tnn_residual_add(tnn_layer *block, tnn_layer *layer)
         return tnn__fail(TNN_E_STATE, __func__,
                          "the block is in a model or has run: its layers are "
                          "fixed");
+    if (!layer->trainable)
+        return tnn__fail(TNN_E_STATE, __func__,
+                         "the %s layer is frozen; a block trains or freezes "
+                         "its layers together (freeze the block)",
+                         layer->ops->name);
+    if (layer->ops->kind == TNN_LAYER_EMBEDDING)
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "an embedding reads a model's token ids; it cannot "
+                         "be in a residual block");
+    if (1 + depth_of(layer) > RESIDUAL_MAX_DEPTH)
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "residual blocks nest at most %d deep",
+                         RESIDUAL_MAX_DEPTH);
     if (block->num_params + layer->num_params > RESIDUAL_MAX_PARAMS)
         return tnn__fail(TNN_E_INVALID, __func__,
                          "a residual block holds at most %d parameter "

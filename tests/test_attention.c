@@ -1007,6 +1007,23 @@ END_TEST
 
 /* Every allocation of building, training, saving and loading a model with
  * attention may fail: each failure is reported, and nothing leaks. */
+static tnn_model *attention_sweep_model(void)
+{
+    tnn_model *m = tnn_model_new_sequence(5, 8);
+    if (!m)
+        return NULL;
+    int rc = sweep_add(m, tnn_attention_new(8, 2, 1, 0.1f), TNN_OK);
+    tnn_optim *opt = rc == TNN_OK ? tnn_adam_new(0.01f) : NULL;
+    rc = rc == TNN_OK ? (opt ? tnn_model_set_optim(m, opt) : TNN_E_NOMEM) : rc;
+    rc = sweep_add(m, tnn_flatten_new(), rc);
+    rc = sweep_add(m, tnn_dense_new(40, 3), rc);
+    if (rc != TNN_OK) {
+        tnn_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
 START_TEST(attention_allocation_failures)
 {
     tnn_rng *rng = tnn_rng_new(3);
@@ -1014,59 +1031,7 @@ START_TEST(attention_allocation_failures)
     tnn_tensor_rand_uniform(x, rng, -1.0f, 1.0f);
     tnn_tensor_rand_uniform(y, rng, -1.0f, 1.0f);
     tnn_rng_free(rng);
-    long successes = 0;
-    for (long n = 1;; n++) {
-        struct counting_allocator a;
-        counting_install(&a, n);
-        int rc = TNN_OK;
-        tnn_model *m = tnn_model_new_sequence(5, 8), *copy = NULL;
-        tnn_layer *att = tnn_attention_new(8, 2, 1, 0.1f);
-        tnn_optim *opt = tnn_adam_new(0.01f);
-        if (!m || !att || !opt) {
-            rc = TNN_E_NOMEM;
-            tnn_layer_free(att);
-            tnn_optim_free(opt);
-        } else {
-            rc = tnn_model_add(m, att);
-            if (rc == TNN_OK)
-                rc = tnn_model_set_optim(m, opt);
-            else
-                tnn_optim_free(opt);
-        }
-        if (rc == TNN_OK) {
-            tnn_layer *flat = tnn_flatten_new();
-            rc = flat ? tnn_model_add(m, flat) : TNN_E_NOMEM;
-        }
-        if (rc == TNN_OK) {
-            tnn_layer *dense = tnn_dense_new(40, 3);
-            rc = dense ? tnn_model_add(m, dense) : TNN_E_NOMEM;
-        }
-        if (rc == TNN_OK)
-            rc = tnn_model_fit(m, x, y, NULL, NULL, 1, 4, 1, NULL, NULL);
-        unsigned char image[16384];
-        size_t size = 0;
-        if (rc == TNN_OK)
-            rc = tnn_model_save_buffer(m, TNN_SAVE_OPTIMIZER, image,
-                                       sizeof image, &size);
-        if (rc == TNN_OK)
-            rc = tnn_model_load_buffer(image, size, &copy);
-        tnn_model_free(copy);
-        tnn_model_free(m);
-        bool failed = a.calls >= n;
-        long live = a.live;
-        counting_remove();
-        ck_assert_msg(live == 0,
-                      "%ld blocks leaked with allocation %ld failing", live,
-                      n);
-        if (!failed) {
-            ck_assert_int_eq(rc, TNN_OK);
-            successes++;
-            break;
-        }
-        ck_assert_msg(rc == TNN_E_NOMEM, "allocation %ld failing gave %d: %s",
-                      n, rc, tnn_last_error());
-    }
-    ck_assert_int_eq(successes, 1);
+    sweep_model_allocations(attention_sweep_model, x, y, 4);
     tnn_tensor_free(x);
     tnn_tensor_free(y);
 }

@@ -62,6 +62,57 @@ static inline void counting_remove(void)
     ck_assert_int_eq(tnn_set_allocator(NULL, NULL, NULL, NULL), TNN_OK);
 }
 
+/* For sweep builders: add layer to m unless rc is already a failure or
+ * the layer's allocation failed (NULL); a layer not added is freed. */
+static inline int sweep_add(tnn_model *m, tnn_layer *layer, int rc)
+{
+    if (rc != TNN_OK || !layer) {
+        tnn_layer_free(layer);
+        return rc != TNN_OK ? rc : TNN_E_NOMEM;
+    }
+    return tnn_model_add(m, layer);
+}
+
+/* Build a model (build returns NULL, having freed what it made, when an
+ * allocation fails), train it one epoch on x, y in batches of batch rows,
+ * save it with its optimizer and load it, with the n-th allocation
+ * failing, for n = 1, 2, ... until a run needs fewer: every failing run
+ * returns TNN_E_NOMEM and leaks nothing, the last succeeds. */
+static inline void sweep_model_allocations(tnn_model *(*build)(void),
+                                           const tnn_tensor *x,
+                                           const tnn_tensor *y, size_t batch)
+{
+    static unsigned char image[1 << 16];
+    for (long n = 1;; n++) {
+        struct counting_allocator a;
+        counting_install(&a, n);
+        tnn_model *m = build(), *copy = NULL;
+        int rc = m ? TNN_OK : TNN_E_NOMEM;
+        if (rc == TNN_OK)
+            rc = tnn_model_fit(m, x, y, NULL, NULL, 1, batch, 1, NULL, NULL);
+        size_t size = 0;
+        if (rc == TNN_OK)
+            rc = tnn_model_save_buffer(m, TNN_SAVE_OPTIMIZER, image,
+                                       sizeof image, &size);
+        if (rc == TNN_OK)
+            rc = tnn_model_load_buffer(image, size, &copy);
+        tnn_model_free(copy);
+        tnn_model_free(m);
+        int failed = a.calls >= n;
+        long live = a.live;
+        counting_remove();
+        ck_assert_msg(live == 0,
+                      "%ld blocks leaked with allocation %ld failing", live,
+                      n);
+        if (!failed) {
+            ck_assert_msg(rc == TNN_OK, "%s", tnn_last_error());
+            return;
+        }
+        ck_assert_msg(rc == TNN_E_NOMEM, "allocation %ld failing gave %d: %s",
+                      n, rc, tnn_last_error());
+    }
+}
+
 /* The last call failed with code and left a message naming func. */
 #define assert_failed_with(code, func)                                        \
     do {                                                                      \

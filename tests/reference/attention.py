@@ -24,20 +24,14 @@ expressions. Needs python3-torch (Debian); not needed by make check.
 With --check FILE it compares FILE with what PyTorch gives now, numbers
 within 1e-12 relative (make references).
 """
-import math
-import sys
 
 import torch
 
-
-def values(count, scale, freq, phase):
-    """count float32 values of a fixed smooth expression, as float64."""
-    v = [scale * math.sin(freq * k + phase) for k in range(count)]
-    return torch.tensor(v, dtype=torch.float32).to(torch.float64)
+from fixed import emit, hexes, values
 
 
-def hexes(t):
-    return " ".join(float(v).hex() for v in t.detach().flatten().tolist())
+
+
 
 
 def case(name, width, heads, time, rows, causal):
@@ -67,40 +61,16 @@ def case(name, width, heads, time, rows, causal):
     return head + " " + " ".join(hexes(b) for b in blocks)
 
 
-def same_numbers(ours, theirs):
-    """Whether two files of these lines agree: the same words, numbers
-    within 1e-12 relative (double products may sum in another order on
-    another CPU)."""
-    a, b = ours.split(), theirs.split()
-    if len(a) != len(b):
-        return False
-    for x, y in zip(a, b):
-        if x == y:
-            continue
-        try:
-            u, v = float.fromhex(x), float.fromhex(y)
-        except ValueError:
-            return False
-        if abs(u - v) > 1e-12 * max(1.0, abs(u), abs(v)):
-            return False
-    return True
 
 
 def main():
     torch.set_num_threads(1)
-    text = "".join(line + "\n" for line in (
+    emit("attention.py", (
         case("one_head", 4, 1, 3, 2, 0),
         case("two_heads_causal", 8, 2, 5, 3, 1),
         case("one_step", 6, 3, 1, 2, 1),
         case("four_heads_causal", 8, 4, 7, 2, 1),
         case("two_heads_full", 6, 2, 4, 2, 0)))
-    if len(sys.argv) == 3 and sys.argv[1] == "--check":
-        with open(sys.argv[2]) as f:
-            if not same_numbers(text, f.read()):
-                sys.exit("attention.py: %s differs from PyTorch's numbers"
-                         % sys.argv[2])
-        return
-    sys.stdout.write(text)
 
 
 main()

@@ -22,20 +22,14 @@ python3-torch (Debian); not needed by make check.
 With --check FILE it compares FILE with what PyTorch gives now, numbers
 within 1e-12 relative (make references).
 """
-import math
-import sys
 
 import torch
 
-
-def values(count, scale, freq, phase):
-    """count float32 values of a fixed smooth expression, as float64."""
-    v = [scale * math.sin(freq * k + phase) for k in range(count)]
-    return torch.tensor(v, dtype=torch.float32).to(torch.float64)
+from fixed import emit, hexes, values
 
 
-def hexes(t):
-    return " ".join(float(v).hex() for v in t.detach().flatten().tolist())
+
+
 
 
 def case(name, features, hidden, time, rows, return_sequences):
@@ -66,28 +60,11 @@ def case(name, features, hidden, time, rows, return_sequences):
     return head + " " + " ".join(hexes(b) for b in blocks)
 
 
-def same_numbers(ours, theirs):
-    """Whether two files of these lines agree: the same words, numbers
-    within 1e-12 relative (double products may sum in another order on
-    another CPU)."""
-    a, b = ours.split(), theirs.split()
-    if len(a) != len(b):
-        return False
-    for x, y in zip(a, b):
-        if x == y:
-            continue
-        try:
-            u, v = float.fromhex(x), float.fromhex(y)
-        except ValueError:
-            return False
-        if abs(u - v) > 1e-12 * max(1.0, abs(u), abs(v)):
-            return False
-    return True
 
 
 def main():
     torch.set_num_threads(1)
-    text = "".join(line + "\n" for line in (
+    emit("recurrent.py", (
         case("lstm_sequences", 3, 4, 5, 2, 1),
         case("lstm_last", 3, 4, 5, 2, 0),
         case("lstm_one_step", 2, 3, 1, 3, 1),
@@ -96,13 +73,6 @@ def main():
         case("gru_last", 3, 4, 5, 2, 0),
         case("gru_one_step", 2, 3, 1, 3, 1),
         case("gru_wide", 7, 16, 6, 3, 0)))
-    if len(sys.argv) == 3 and sys.argv[1] == "--check":
-        with open(sys.argv[2]) as f:
-            if not same_numbers(text, f.read()):
-                sys.exit("recurrent.py: %s differs from PyTorch's numbers"
-                         % sys.argv[2])
-        return
-    sys.stdout.write(text)
 
 
 main()

@@ -24,20 +24,14 @@ them in float64. Every number is a hexadecimal float. Needs python3-torch
 With --check FILE it compares FILE with what PyTorch gives now, numbers
 within 1e-12 relative (make references).
 """
-import math
-import sys
 
 import torch
 
-
-def values(count, scale, freq, phase):
-    """count float32 values of a fixed smooth expression, as float64."""
-    v = [scale * math.sin(freq * k + phase) for k in range(count)]
-    return torch.tensor(v, dtype=torch.float32).to(torch.float64)
+from fixed import emit, hexes, values
 
 
-def hexes(t):
-    return " ".join(float(v).hex() for v in t.detach().flatten().tolist())
+
+
 
 
 def param(count, shape, scale, freq, phase):
@@ -74,37 +68,14 @@ def case(name, vocab, time, width, hidden, rows):
     return head + " " + " ".join(hexes(b) for b in blocks)
 
 
-def same_numbers(ours, theirs):
-    """Whether two files of these lines agree: the same words, numbers
-    within 1e-12 relative."""
-    a, b = ours.split(), theirs.split()
-    if len(a) != len(b):
-        return False
-    for x, y in zip(a, b):
-        if x == y:
-            continue
-        try:
-            u, v = float.fromhex(x), float.fromhex(y)
-        except ValueError:
-            return False
-        if abs(u - v) > 1e-12 * max(1.0, abs(u), abs(v)):
-            return False
-    return True
 
 
 def main():
     torch.set_num_threads(1)
-    text = "".join(line + "\n" for line in (
+    emit("tokens.py", (
         case("small", 7, 5, 4, 6, 3),
         case("one_step", 5, 1, 3, 2, 2),
         case("wide", 11, 8, 16, 24, 4)))
-    if len(sys.argv) == 3 and sys.argv[1] == "--check":
-        with open(sys.argv[2]) as f:
-            if not same_numbers(text, f.read()):
-                sys.exit("tokens.py: %s differs from PyTorch's numbers"
-                         % sys.argv[2])
-        return
-    sys.stdout.write(text)
 
 
 main()
