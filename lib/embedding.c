@@ -1,7 +1,7 @@
 /*
  * Embedding: token ids to rows of a (vocabulary, width) table, as PyTorch's
  * Embedding. Ids arrive as floats (tensors hold floats); they are checked
- * before any pass (tnn__check_token_ids), so that the passes only read
+ * before any pass (tnn__check_indices), so that the passes only read
  * them. The backward adds each position's gradient into its id's row in
  * the order of the positions, one thread: the sums do not depend on the
  * thread count, and the work is a copy's.
@@ -21,17 +21,17 @@ struct embedding {
 
 extern const struct tnn__layer_ops tnn__embedding_ops;
 
-int tnn__check_token_ids(const char *func, const float *ids, size_t count,
-                         size_t time, size_t vocabulary)
+int tnn__check_indices(const char *func, const char *what, const float *values,
+                       size_t count, size_t steps, size_t limit)
 {
     for (size_t i = 0; i < count; i++) {
-        float v = ids[i];
+        float v = values[i];
         /* Written so that NaN fails too. */
-        if (!(v >= 0.0f && v < (float)vocabulary && v == floorf(v)))
+        if (!(v >= 0.0f && v < (float)limit && v == floorf(v)))
             return tnn__fail(TNN_E_INVALID, func,
-                             "token id %g at row %zu, step %zu is not an "
-                             "integer in [0, %zu)",
-                             (double)v, i / time, i % time, vocabulary);
+                             "%s %g at row %zu, step %zu is not an integer "
+                             "in [0, %zu)",
+                             what, (double)v, i / steps, i % steps, limit);
     }
     return TNN_OK;
 }
@@ -64,7 +64,8 @@ static int embedding_check_input(const tnn_layer *layer, const char *func,
 {
     const struct embedding *e = layer->impl;
     size_t time = layer->in_features;
-    return tnn__check_token_ids(func, in, n * time, time, e->vocabulary);
+    return tnn__check_indices(func, "token id", in, n * time, time,
+                              e->vocabulary);
 }
 
 static void embedding_init(tnn_layer *layer, tnn_rng *rng)

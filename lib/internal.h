@@ -528,11 +528,13 @@ static inline uint64_t tnn__mul_sat(uint64_t a, uint64_t b)
     return a != 0 && b > UINT64_MAX / a ? UINT64_MAX : a * b;
 }
 
-/* embedding.c: every one of count values an integer id in [0,
- * vocabulary); TNN_E_INVALID naming the first other one by its row and
- * step (time ids a row). */
-int tnn__check_token_ids(const char *func, const float *ids, size_t count,
-                         size_t time, size_t vocabulary);
+/* embedding.c: every one of count values an integer in [0, limit), as
+ * token ids and class labels per step are; TNN_E_INVALID naming the
+ * first other one by what it is, its row and step (steps values a
+ * row). */
+int tnn__check_indices(const char *func, const char *what,
+                       const float *values, size_t count, size_t steps,
+                       size_t limit);
 
 /* The vocabulary of an embedding layer, 0 for other kinds. */
 size_t tnn__embedding_vocabulary(const tnn_layer *layer);

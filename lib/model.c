@@ -753,8 +753,8 @@ static int check_input(const tnn_model *m, const char *func, const char *name,
      * then the first layer's own check (an embedding's). */
     int rc = TNN_OK;
     if (m->in_shape.vocabulary)
-        rc = tnn__check_token_ids(func, x->data, x->size, m->in_features,
-                                  m->in_shape.vocabulary);
+        rc = tnn__check_indices(func, "token id", x->data, x->size,
+                                m->in_features, m->in_shape.vocabulary);
     if (rc == TNN_OK && m->num_layers && m->layers[0]->ops->check_input)
         rc = m->layers[0]->ops->check_input(m->layers[0], func, x->data, n);
     if (rc != TNN_OK)
@@ -788,22 +788,6 @@ static size_t loss_steps(const tnn_model *m)
 {
     const struct tnn__shape *s = shape_after(m, head_layers(m));
     return m->loss == TNN_LOSS_CROSS_ENTROPY && s->ndim == 2 ? s->dims[0] : 1;
-}
-
-/* A class index per step, named by row and step when one is not. */
-static int check_step_labels(const char *func, const char *name,
-                             const float *labels, size_t n, size_t steps,
-                             size_t classes)
-{
-    for (size_t i = 0; i < n * steps; i++) {
-        float v = labels[i];
-        if (!(v >= 0.0f && v < (float)classes && v == floorf(v)))
-            return tnn__fail(TNN_E_INVALID, func,
-                             "%s at row %zu, step %zu is %g; it must be a "
-                             "class index in [0, %zu)",
-                             name, i / steps, i % steps, (double)v, classes);
-    }
-    return TNN_OK;
 }
 
 /* y: as many rows as x, each a class index (1-D y, cross-entropy) or as
@@ -840,7 +824,8 @@ static int check_labels(const tnn_model *m, const char *func, const char *name,
      * nothing (batch-norm statistics, the generator). */
     int rc = TNN_OK;
     if (index && steps > 1)
-        rc = check_step_labels(func, name, y->data, n, steps, width / steps);
+        rc = tnn__check_indices(func, name, y->data, n * steps, steps,
+                                width / steps);
     else if (m->loss == TNN_LOSS_CROSS_ENTROPY)
         rc = index ? tnn__check_class_labels(func, y->data, n * steps,
                                              width / steps)
