@@ -174,9 +174,13 @@ endif
 LIBS_PRIVATE := $(DNNL_LIBS) $(BLAS_LIBS) \
 	$(filter-out $(DNNL_LIBS),$(THREAD_LIBS)) $(ZLIB_LIBS) -lm -lpthread
 
-# The library reads no errno from libm; without it sqrtf vectorises. No
-# contraction into FMA: the vector clones must give the baseline's bits.
-LIB_CFLAGS = -std=c11 $(WARN) $(OPT) -fno-math-errno -ffp-contract=off \
+# The library reads no errno from libm; without it sqrtf vectorises. It
+# enables no floating-point traps, so the compiler may compute both sides
+# of a select (which if-converts loops such as GELU's; the values do not
+# change). No contraction into FMA: the vector clones must give the
+# baseline's bits.
+LIB_CFLAGS = -std=c11 $(WARN) $(OPT) -fno-math-errno -fno-trapping-math \
+	-ffp-contract=off \
 	-fPIC -fvisibility=hidden $(SAN_FLAGS) $(LIB_EXTRA) \
 	$(BLAS_CFLAGS) $(THREAD_CFLAGS) $(DNNL_CFLAGS) $(ZLIB_CFLAGS) $(CFLAGS)
 LIB_LDFLAGS = -shared -Wl,-soname,$(SONAME) -Wl,--version-script,lib/libtinynn.map \

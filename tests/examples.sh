@@ -4,10 +4,31 @@
 # option values are refused, and the MNIST examples explain missing or
 # mismatched data instead of crashing. set -e stops only at the last command
 # of an && list, so every check stands on a line of its own.
-set -euo pipefail
+set -Eeuo pipefail
 : "${BUILD:=build}"
 out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+# Sanitizer reports go to files, so that one from a program whose output
+# a check keeps is neither lost nor taken for the program's own message:
+# any report is shown and fails the script.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-}:log_path=$out/sanitizer"
+export TSAN_OPTIONS="${TSAN_OPTIONS:-}:log_path=$out/sanitizer"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:log_path=$out/sanitizer"
+finish() {
+    local rc=$? report
+    for report in "$out"/sanitizer.*; do
+        if [ -e "$report" ]; then
+            cat "$report" >&2
+            rc=1
+        fi
+    done
+    rm -rf "$out"
+    exit "$rc"
+}
+trap finish EXIT
+# A failed check names its line: set -e failures through the ERR trap,
+# explicit ones through die.
+trap 'echo "tests/examples.sh: line $LINENO: $BASH_COMMAND failed" >&2' ERR
+die() { echo "tests/examples.sh: the check at line $1 failed" >&2; exit 1; }
 
 # "gradient descent  t0  t1" and "closed form  t0  t1" lines.
 field() { awk -v key="$2" '$0 ~ "^"key {print $(NF - 1) " " $NF}' "$1"; }
@@ -16,10 +37,10 @@ near() { awk -v a="$1" -v b="$2" -v tol="$3" 'BEGIN {d = a - b; if (d < 0) d = -
 "$BUILD/linear_regression" --out "$out/plain" > "$out/plain.txt"
 read -r gd0 gd1 <<< "$(field "$out/plain.txt" "gradient descent")"
 read -r cf0 cf1 <<< "$(field "$out/plain.txt" "closed form")"
-near "$gd0" "$cf0" 1e-3 || exit 1
+near "$gd0" "$cf0" 1e-3 || die $LINENO
 near "$gd1" "$cf1" 1e-3
 # The data are y = 4 + 3x + N(0, 1) noise on 1000 points.
-near "$gd0" 4 0.2 || exit 1
+near "$gd0" 4 0.2 || die $LINENO
 near "$gd1" 3 0.2
 grep -q '^result: agree' "$out/plain.txt"
 [ -s "$out/plain/cost.svg" ]
@@ -27,7 +48,7 @@ grep -q '^result: agree' "$out/plain.txt"
 "$BUILD/linear_regression" --lambda 0.1 --out "$out/l2" > "$out/l2.txt"
 read -r l0 l1 <<< "$(field "$out/l2.txt" "gradient descent")"
 read -r c0 c1 <<< "$(field "$out/l2.txt" "closed form")"
-near "$l0" "$c0" 1e-3 || exit 1
+near "$l0" "$c0" 1e-3 || die $LINENO
 near "$l1" "$c1" 1e-3
 # L2 on both parameters shrinks the norm of theta.
 awk -v a="$l0" -v b="$l1" -v c="$gd0" -v d="$gd1" \
@@ -36,12 +57,12 @@ awk -v a="$l0" -v b="$l1" -v c="$gd0" -v d="$gd1" \
 # Too few iterations: the check must fail with status 1.
 rc=0
 "$BUILD/linear_regression" --iterations 20 --out "$out/short" > "$out/short.txt" || rc=$?
-[ "$rc" -eq 1 ] || exit 1
+[ "$rc" -eq 1 ] || die $LINENO
 grep -q '^result: DISAGREE (more iterations or a larger alpha?' "$out/short.txt"
 # Beyond the fastest step (about 0.85 here) a smaller one gets there sooner.
 rc=0
 "$BUILD/linear_regression" -a 0.88 -i 20 --out "$out/short" > "$out/long-step.txt" || rc=$?
-[ "$rc" -eq 1 ] || exit 1
+[ "$rc" -eq 1 ] || die $LINENO
 grep -q '^result: DISAGREE (more iterations or a smaller alpha?' "$out/long-step.txt"
 # Too large a step diverges (above about 0.91 here): status 1, said with
 # the iteration where it showed and the right advice, and no NaN printed.
@@ -51,7 +72,7 @@ for alpha in 10 0.95; do
     [ "$rc" -eq 1 ] || { echo "alpha $alpha: status $rc"; exit 1; }
     grep -q 'diverges at iteration 1:' "$out/diverge.txt"
     grep -q 'try a smaller alpha' "$out/diverge.txt"
-    if grep -qi 'nan\|result:' "$out/diverge.txt"; then exit 1; fi
+    if grep -qi 'nan\|result:' "$out/diverge.txt"; then die $LINENO; fi
 done
 
 # Every numeric option takes all of its value, in range: empty, blank-led,
@@ -109,7 +130,7 @@ done
 
 rc=0
 "$BUILD/mnist_mlp" --data "$out/nowhere" --out "$out/mnist" 2> "$out/mnist.err" > /dev/null || rc=$?
-[ "$rc" -eq 1 ] || exit 1
+[ "$rc" -eq 1 ] || die $LINENO
 grep -q 'fetch-mnist.sh' "$out/mnist.err"
 grep -q 'tnn_idx_load' "$out/mnist.err"
 # A tiny MNIST-shaped data set made here (no network): train, save, load
@@ -158,7 +179,7 @@ head -c $((300 * 100)) /dev/urandom | mk_idx "$small/train-images-idx3-ubyte" 8 
 rc=0
 "$BUILD/mnist_cnn" --data "$small" --epochs 1 --out "$small/pics" \
     > /dev/null 2> "$small/err" || rc=$?
-[ "$rc" -eq 1 ] || exit 1
+[ "$rc" -eq 1 ] || die $LINENO
 grep -qF "$small/train-images-idx3-ubyte holds images of 100 pixels, not 28x28" "$small/err"
 "$BUILD/mnist_mlp" --data "$tiny" --epochs 2 --batch 32 --save "$tiny/m.tnn" \
     --out "$tiny/pics" > "$tiny/train.txt"
@@ -166,9 +187,9 @@ grep -qF "$small/train-images-idx3-ubyte holds images of 100 pixels, not 28x28" 
     --out "$tiny/pics2" > "$tiny/eval.txt"
 trained=$(grep '^Test accuracy' "$tiny/train.txt")
 loaded=$(grep '^Test accuracy' "$tiny/eval.txt")
-[ -n "$trained" ] || exit 1
+[ -n "$trained" ] || die $LINENO
 [ "$trained" = "$loaded" ]
-[ -s "$tiny/pics/training.svg" ] || exit 1
+[ -s "$tiny/pics/training.svg" ] || die $LINENO
 [ -s "$tiny/pics/confusion.svg" ]
 grep -q 'Epoch 2/2' "$tiny/train.txt"
 # The convnet the same way.
@@ -177,7 +198,7 @@ grep -q 'Epoch 2/2' "$tiny/train.txt"
 "$BUILD/mnist_cnn" --data "$tiny" --epochs 0 --load "$tiny/c.tnn" \
     --out "$tiny/cnn2" > "$tiny/cnn-eval.txt"
 trained=$(grep '^Test accuracy' "$tiny/cnn-train.txt")
-[ -n "$trained" ] || exit 1
+[ -n "$trained" ] || die $LINENO
 [ "$trained" = "$(grep '^Test accuracy' "$tiny/cnn-eval.txt")" ]
 grep -q '(None, 64, 5, 5)' "$tiny/cnn-train.txt"
 # The LSTM the same way; it reads the images as 28 steps of 28 pixels,
@@ -187,7 +208,7 @@ grep -q '(None, 64, 5, 5)' "$tiny/cnn-train.txt"
 "$BUILD/mnist_lstm" --data "$tiny" --epochs 0 --load "$tiny/l.tnn" \
     --out "$tiny/lstm2" > "$tiny/lstm-eval.txt"
 trained=$(grep '^Test accuracy' "$tiny/lstm-train.txt")
-[ -n "$trained" ] || exit 1
+[ -n "$trained" ] || die $LINENO
 [ "$trained" = "$(grep '^Test accuracy' "$tiny/lstm-eval.txt")" ]
 grep -q '(None, 28, 28)' "$tiny/lstm-train.txt"
 grep -q 'lstm  *(None, 128)  *80896' "$tiny/lstm-train.txt"
@@ -195,14 +216,14 @@ grep -q 'lstm  *(None, 128)  *80896' "$tiny/lstm-train.txt"
 rc=0
 "$BUILD/mnist_lstm" --data "$tiny" --shift 1 --out "$tiny/lstm3" \
     > /dev/null 2> "$tiny/lstm-shift.err" || rc=$?
-[ "$rc" -eq 2 ] || exit 1
+[ "$rc" -eq 2 ] || die $LINENO
 grep -q 'shift' "$tiny/lstm-shift.err"
 # Training on from a saved model: the MLP's constant-rate Adam carries on
 # with its saved state; the convnet's schedule ended at 0, so it gets a new
 # one for the new run, which must then change the model.
 "$BUILD/mnist_mlp" --data "$tiny" --epochs 1 --batch 32 --load "$tiny/m.tnn" \
     --out "$tiny/more" > "$tiny/more.txt"
-if grep -q 'A new optimizer' "$tiny/more.txt"; then exit 1; fi
+if grep -q 'A new optimizer' "$tiny/more.txt"; then die $LINENO; fi
 "$BUILD/mnist_cnn" --data "$tiny" --epochs 1 --batch 50 --load "$tiny/c.tnn" \
     --out "$tiny/cnn3" > "$tiny/cnn-more.txt"
 grep -q "^A new optimizer for this run: the saved one's learning rate has decayed to 0.$" \
@@ -216,13 +237,13 @@ grep -q "^A new optimizer for this run: the saved one's learning rate has decaye
 grep -q '^200 training and 100 validation images' "$tiny/split.txt"
 grep -q 'Epoch 2/2' "$tiny/split.txt"
 grep -q '^Validation accuracy' "$tiny/split.txt"
-if grep -q '^Test accuracy' "$tiny/split.txt"; then exit 1; fi
+if grep -q '^Test accuracy' "$tiny/split.txt"; then die $LINENO; fi
 grep -q 'MNIST validation set' "$tiny/split/confusion.svg"
 for n in 300 60000; do
     rc=0
     "$BUILD/mnist_mlp" --data "$tiny" --validation $n --out "$tiny/split" \
         > /dev/null 2> "$tiny/split.err" || rc=$?
-    [ "$rc" -eq 1 ] || exit 1
+    [ "$rc" -eq 1 ] || die $LINENO
     grep -q "cannot hold out $n of 300" "$tiny/split.err"
 done
 for bad in "--shift 9" "--shift -1" "--validation 0"; do
@@ -235,11 +256,11 @@ done
 # with a message.
 rc=0
 "$BUILD/onnx_mnist" > /dev/null 2> "$out/onnx-usage.txt" || rc=$?
-[ "$rc" -eq 2 ] || exit 1
+[ "$rc" -eq 2 ] || die $LINENO
 grep -q '^usage: onnx_mnist DIR' "$out/onnx-usage.txt"
 rc=0
 "$BUILD/onnx_mnist" "$out/no-exports" "$tiny" > /dev/null 2> "$out/onnx-missing.txt" || rc=$?
-[ "$rc" -eq 2 ] || exit 1
+[ "$rc" -eq 2 ] || die $LINENO
 grep -q "^onnx_mnist: cannot read $out/no-exports/mlp-probs.f32" "$out/onnx-missing.txt"
 # char_lm: the transformer language model on a word list made here (no
 # wamerican needed). Words of a-z only are kept: capitals, apostrophes,
@@ -312,7 +333,7 @@ clm_fails "cannot create $clm/words/pics" --dict "$clm/words" --out "$clm/words/
     --out "$clm/tiny" > "$clm/tiny.txt"
 grep -q '^Epoch 1/1 - train loss [0-9.]* - validation loss [0-9.]* nats ([0-9.]* bits/char), accuracy [0-9.]*% - [0-9.]* s$' \
     "$clm/tiny.txt"
-[ -s "$clm/tiny/loss.svg" ] || exit 1
+[ -s "$clm/tiny/loss.svg" ] || die $LINENO
 words_read() { # training + validation words, as the program says
     local t v
     read -r t v <<< "$(sed -n 's/.*: \([0-9]*\) training words.*, \([0-9]*\) validation words.*/\1 \2/p' "$1")"
@@ -340,19 +361,19 @@ cmp "$clm/whole.tnn" "$clm/part.tnn"
 figures() { # the last epoch, the final figures, the samples
     sed -n 's/ - [0-9.]* s$//; /^Epoch 2\/2/p; /^final validation/p; /^  [a-z(]/p' "$1"
 }
-[ -n "$(figures "$clm/whole.txt")" ] || exit 1
+[ -n "$(figures "$clm/whole.txt")" ] || die $LINENO
 [ "$(figures "$clm/whole.txt")" = "$(figures "$clm/part2.txt")" ]
 # Sampling from the saved model (nothing left to train) gives the same
 # words for the same seed.
 samples() { sed -n '/words sampled/,$p' "$1"; }
 lm --resume "$clm/whole.tnn" --out "$clm/again" > "$clm/again.txt"
-if grep -q '^Epoch' "$clm/again.txt"; then exit 1; fi
-[ -n "$(samples "$clm/whole.txt")" ] || exit 1
+if grep -q '^Epoch' "$clm/again.txt"; then die $LINENO; fi
+[ -n "$(samples "$clm/whole.txt")" ] || die $LINENO
 [ "$(samples "$clm/whole.txt")" = "$(samples "$clm/again.txt")" ]
 # Resuming with more epochs than --epochs is refused.
 rc=0
 lm --resume "$clm/whole.tnn" --epochs 1 --out "$clm/fewer" > /dev/null 2> "$clm/fewer.err" || rc=$?
-[ "$rc" -eq 1 ] || exit 1
+[ "$rc" -eq 1 ] || die $LINENO
 grep -q 'was trained for more epochs than --epochs' "$clm/fewer.err"
 clm_fails "saved after epoch 2, beyond --stop-after 1" --dict "$clm/words" \
     --seed 3 --batch 32 --epochs 2 --resume "$clm/whole.tnn" --stop-after 1
@@ -373,7 +394,7 @@ reference "$clm/ref-low" 3 "$(awk -v f="$final" 'BEGIN {print f / 1.03}')"
 rc=0
 lm --resume "$clm/whole.tnn" --reference "$clm/ref-low" --out "$clm/ref" \
     > /dev/null 2> "$clm/ref.err" || rc=$?
-[ "$rc" -eq 1 ] || exit 1
+[ "$rc" -eq 1 ] || die $LINENO
 grep -q 'is more than 2% above PyTorch' "$clm/ref.err"
 reference "$clm/ref-seed" 4 "$final"
 clm_fails "was made with seed 4, this run has 3" --dict "$clm/words" --seed 3 \

@@ -1663,6 +1663,69 @@ START_TEST(layernorm_clone_keeps_eps_and_parameters)
 }
 END_TEST
 
+/* GELU over [-40, 40] at a step of 2e-4, against libm's erfc
+ * and exp in double rounded to float: the library's own vectorised erfc
+ * may differ by one unit in the last place, and only rarely (a double
+ * result within 2e-12 of a float tie), for values and slopes alike. */
+static double gelu_libm(double x)
+{
+    return 0.5 * x * erfc(-x * 0.70710678118654752440);
+}
+
+static double gelu_slope_libm(double x)
+{
+    return 0.5 * erfc(-x * 0.70710678118654752440) +
+           x * 0.39894228040143267794 * exp(-0.5 * x * x);
+}
+
+static int ulps_apart(float a, float b)
+{
+    if (a == b)
+        return 0;
+    if (nextafterf(a, b) == b)
+        return 1;
+    return 2;
+}
+
+START_TEST(gelu_against_libm)
+{
+    const size_t n = 400001; /* -40 to 40 by 2e-4 */
+    tnn_tensor *x = tnn_tensor_new_2d(1, n), *y = tnn_tensor_new_2d(1, n);
+    tnn_tensor *dy = tnn_tensor_new_2d(1, n), *dx = tnn_tensor_new_2d(1, n);
+    ck_assert_ptr_nonnull(dx);
+    float *xv = tnn_tensor_data(x);
+    for (size_t i = 0; i < n; i++)
+        xv[i] = (float)(-40.0 + 2e-4 * (double)i);
+    tnn_tensor_fill(dy, 1.0f);
+    tnn_layer *gelu = tnn_gelu_new();
+    ck_assert_int_eq(tnn_layer_forward(gelu, x, y, TNN_MODE_TRAIN, NULL),
+                     TNN_OK);
+    ck_assert_int_eq(tnn_layer_backward(gelu, x, y, dy, dx), TNN_OK);
+    size_t off_values = 0, off_slopes = 0;
+    for (size_t i = 0; i < n; i++) {
+        float want = (float)gelu_libm(xv[i]);
+        float want_slope = (float)gelu_slope_libm(xv[i]);
+        float got = tnn_tensor_data(y)[i], got_slope = tnn_tensor_data(dx)[i];
+        int apart = ulps_apart(got, want);
+        int slope_apart = ulps_apart(got_slope, want_slope);
+        ck_assert_msg(apart <= 1 && slope_apart <= 1,
+                      "gelu(%.9g) = %.9g slope %.9g, libm %.9g slope %.9g",
+                      (double)xv[i], (double)got, (double)got_slope,
+                      (double)want, (double)want_slope);
+        off_values += (size_t)apart;
+        off_slopes += (size_t)slope_apart;
+    }
+    ck_assert_msg(off_values <= n / 50000 && off_slopes <= n / 50000,
+                  "%zu values and %zu slopes of %zu a unit apart", off_values,
+                  off_slopes, n);
+    tnn_layer_free(gelu);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_tensor_free(dy);
+    tnn_tensor_free(dx);
+}
+END_TEST
+
 /* GELU by hand: x Phi(x) and Phi(x) + x phi(x) at a few points (Phi(1) =
  * 0.8413447460685429, phi(1) = 0.24197072451914337, ...), and the limits
  * at the infinities; NaN passes both ways. */
@@ -1968,6 +2031,7 @@ Suite *layers_suite(void)
     tcase_add_test(tc, layernorm_split_matches_one_thread);
     tcase_add_test(tc, layernorm_rebound_to_wider_rows);
     tcase_add_test(tc, gelu_by_hand);
+    tcase_add_test(tc, gelu_against_libm);
     tcase_add_test(tc, layers_match_pytorch);
     suite_add_tcase(s, tc);
     return s;
