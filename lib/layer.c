@@ -503,9 +503,17 @@ int tnn_layer_set_trainable(tnn_layer *layer, int trainable)
     return TNN_OK;
 }
 
+/* A block's layers train or freeze with it (tnn_layer_set_trainable()
+ * refuses them): a layer is trainable when it and every block around it
+ * are. */
 int tnn_layer_trainable(const tnn_layer *layer)
 {
-    return layer && layer->trainable ? 1 : 0;
+    if (!layer)
+        return 0;
+    for (const tnn_layer *l = layer; l; l = l->parent)
+        if (!l->trainable)
+            return 0;
+    return 1;
 }
 
 int tnn_layer_init(tnn_layer *layer, tnn_rng *rng)

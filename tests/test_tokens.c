@@ -324,6 +324,12 @@ START_TEST(residual_by_hand)
     tnn_layer_free(d);
     ck_assert_int_eq(tnn_last_error_code(), TNN_E_STATE);
     ck_assert_int_eq(tnn_layer_set_trainable(d, 0), TNN_E_STATE);
+    /* An inner layer reports its block's setting. */
+    ck_assert_int_eq(tnn_layer_trainable(d), 1);
+    ck_assert_int_eq(tnn_layer_set_trainable(block, 0), TNN_OK);
+    ck_assert_int_eq(tnn_layer_trainable(d), 0);
+    ck_assert_int_eq(tnn_layer_set_trainable(block, 1), TNN_OK);
+    ck_assert_int_eq(tnn_layer_trainable(d), 1);
     tnn_model *m = tnn_model_new(2);
     ck_assert_int_eq(tnn_model_add(m, d), TNN_E_STATE);
     ck_assert_uint_eq(tnn_model_num_layers(m), 0u);
