@@ -490,6 +490,8 @@ references: lib
 	$(PYTHON) tests/reference/metrics.py | cmp - tests/data/metrics-sklearn.txt
 	$(PYTHON) tests/reference/layers.py | cmp - tests/data/layers-pytorch.txt
 	$(PYTHON) tests/reference/recurrent.py --check tests/data/recurrent-pytorch.txt
+	$(PYTHON) tests/reference/recurrent_state.py \
+	    --check tests/data/recurrent-state-pytorch.txt
 	$(PYTHON) tests/reference/attention.py --check tests/data/attention-pytorch.txt
 	$(PYTHON) tests/reference/tokens.py --check tests/data/tokens-pytorch.txt
 	OMP_WAIT_POLICY=passive $(PYTHON) bench/char_lm.py --dict $(CHAR_LM_DICT) \
@@ -498,7 +500,8 @@ references: lib
 	    $(BUILD)/char_lm-pytorch.txt
 	BUILD='$(BUILD)' CC='$(CC)' PYTHON='$(PYTHON)' bash tests/onnx/references.sh
 	@echo "references: tests/data/clip-pytorch.txt, losses-pytorch.txt," \
-	    "layers-pytorch.txt, recurrent-pytorch.txt, attention-pytorch.txt and" \
+	    "layers-pytorch.txt, recurrent-pytorch.txt," \
+	    "recurrent-state-pytorch.txt, attention-pytorch.txt and" \
 	    "tokens-pytorch.txt are what PyTorch gives," \
 	    "tests/data/metrics-sklearn.txt what" \
 	    "scikit-learn gives"

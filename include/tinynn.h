@@ -49,7 +49,7 @@ extern "C" {
 #endif
 
 #define TNN_VERSION_MAJOR 1
-#define TNN_VERSION_MINOR 11
+#define TNN_VERSION_MINOR 12
 #define TNN_VERSION_PATCH 0
 #define TNN_VERSION_NUMBER                                                    \
     (TNN_VERSION_MAJOR * 10000 + TNN_VERSION_MINOR * 100 + TNN_VERSION_PATCH)
@@ -548,6 +548,52 @@ TNN_API tnn_layer *tnn_lstm_new(size_t input_features, size_t hidden,
  * linear_before_reset 1 (since 1.11). */
 TNN_API tnn_layer *tnn_gru_new(size_t input_features, size_t hidden,
                                int return_sequences);
+
+/* (since 1.12) Set the state an LSTM or GRU layer starts each sequence
+ * from, in place of zeros, as PyTorch's optional (h0, c0): h0 the hidden
+ * state, c0 the LSTM's cell state (NULL: zero cells; a GRU has none).
+ * Each is either (hidden), the state every row starts from, or (rows,
+ * hidden), row r's state for row r of a pass of exactly rows rows (a
+ * stateful run: the final state of one window, tnn_recurrent_state(), as
+ * the start of the next). When both are given their shapes must agree;
+ * h0 NULL with a c0 means zero hidden states. Both NULL: zeros again. The
+ * values are copied. A pass of another number of rows is refused with
+ * TNN_E_SHAPE before anything is computed (by tnn_layer_forward() and by
+ * the model's passes: tnn_model_predict() and tnn_model_evaluate() take
+ * up to 256 rows, or the rows the model last reserved, per pass), and
+ * tnn_model_fit() refuses a model with a per-row state (TNN_E_STATE: its
+ * batches move rows); tnn_model_train_batch() takes it. A state of
+ * (hidden) suits every pass. The state is no parameter: optimizers leave
+ * it alone, model files and ONNX do not hold it (tnn_model_save_onnx()
+ * refuses a layer with one, TNN_E_FORMAT), and clones and loaded models
+ * start from zeros. A tnn_layer_backward() pending from an earlier
+ * forward is dropped. TNN_E_INVALID if layer is NULL or no LSTM or GRU,
+ * or c0 is given for a GRU; TNN_E_SHAPE for other shapes; TNN_E_NOMEM
+ * (the layer unchanged); TNN_E_STATE while its model is training (from a
+ * tnn_model_fit() callback). */
+TNN_API int tnn_recurrent_set_state(tnn_layer *layer, const tnn_tensor *h0,
+                                    const tnn_tensor *c0);
+
+/* (since 1.12) Copy the final states of the layer's last forward pass,
+ * each row's last step, into h (rows, hidden) and, for an LSTM, c (rows,
+ * hidden), where rows are that pass's (the last chunk of a model's
+ * prediction). Either may be NULL, not both; c must be NULL for a GRU.
+ * TNN_E_INVALID if layer is NULL or no LSTM or GRU; TNN_E_STATE before
+ * any forward pass (or after the layer's buffers grew for a larger one
+ * that did not run); TNN_E_SHAPE if a tensor is not (rows, hidden). */
+TNN_API int tnn_recurrent_state(const tnn_layer *layer, tnn_tensor *h,
+                                tnn_tensor *c);
+
+/* (since 1.12) Copy the gradients of the loss with respect to the initial
+ * state from the layer's last backward pass into dh0 and, for an LSTM,
+ * dc0, in the shape the state was set with: (rows, hidden), or (hidden)
+ * for a state every row starts from, whose gradient is the sum over the
+ * rows. Either may be NULL, not both; dc0 must be NULL for a GRU.
+ * TNN_E_INVALID if layer is NULL or no LSTM or GRU; TNN_E_STATE if the
+ * layer has no initial state or no backward pass ran since it was set;
+ * TNN_E_SHAPE if a tensor has another shape. */
+TNN_API int tnn_recurrent_state_grad(const tnn_layer *layer, tnn_tensor *dh0,
+                                     tnn_tensor *dc0);
 
 /* ---- Tokens and transformers (since 1.11) ----
  * Token batches are (batch, time) tensors of integer-valued ids in [0,

@@ -75,14 +75,15 @@ struct step_args {
 static void forward_rows(void *arg, size_t begin, size_t end)
 {
     const struct step_args *a = arg;
-    const size_t h = ((const struct tnn__recurrent *)a->layer->impl)->hidden;
+    const struct tnn__recurrent *g = a->layer->impl;
+    const size_t h = g->hidden;
     const size_t time = tnn__recurrent_time(a->layer), t = a->t;
     for (size_t r = begin; r < end; r++) {
         const size_t step = r * time + t;
         float *x = a->b.gates + step * 3 * h;
         const float *rec = a->b.rec + step * 3 * h;
         float *s = a->b.states + step * h;
-        const float *s_prev = t ? s - h : NULL;
+        const float *s_prev = t ? s - h : tnn__recurrent_h0_row(g, r);
         for (size_t j = 0; j < h; j++) {
             float reset = sigmoid(x[j] + rec[j]);
             float update = sigmoid(x[h + j] + rec[h + j]);
@@ -101,7 +102,7 @@ static void gru_forward(tnn_layer *layer, const float *in, float *out,
 {
     (void)training;
     (void)rng;
-    const struct tnn__recurrent *g = layer->impl;
+    struct tnn__recurrent *g = layer->impl;
     const size_t time = tnn__recurrent_time(layer), h = g->hidden;
     const size_t g3 = 3 * h, steps = n * time;
     const float *w_ih = layer->param[0]->data, *w_hh = layer->param[1]->data;
@@ -114,6 +115,7 @@ static void gru_forward(tnn_layer *layer, const float *in, float *out,
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)steps, (int)g3,
                 (int)g->features, 1.0f, in, (int)g->features, w_ih,
                 (int)g->features, 1.0f, a.b.gates, (int)g3);
+    tnn__recurrent_state_product(layer, a.b.rec, time * g3, n);
     for (size_t t = 0; t < time; t++) {
         if (t > 0)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n,
@@ -124,6 +126,10 @@ static void gru_forward(tnn_layer *layer, const float *in, float *out,
         tnn__parallel_for(n, tnn__recurrent_min_rows(h), forward_rows, &a);
     }
     tnn__recurrent_output(layer, a.b.states, out, n);
+    g->final_h = a.b.states + (time - 1) * h;
+    g->final_c = NULL;
+    g->final_stride = time * h;
+    g->last_rows = n;
 }
 
 /* Rows [begin, end) of step t: from the hidden state's gradient (carried
@@ -133,13 +139,15 @@ static void gru_forward(tnn_layer *layer, const float *in, float *out,
 static void backward_rows(void *arg, size_t begin, size_t end)
 {
     const struct step_args *a = arg;
-    const size_t h = ((const struct tnn__recurrent *)a->layer->impl)->hidden;
+    const struct tnn__recurrent *g = a->layer->impl;
+    const size_t h = g->hidden;
     const size_t time = tnn__recurrent_time(a->layer), t = a->t;
     for (size_t r = begin; r < end; r++) {
         const size_t step = r * time + t;
         const float *gate = a->b.gates + step * 3 * h;
         const float *rec = a->b.rec + step * 3 * h;
-        const float *s_prev = t ? a->b.states + (step - 1) * h : NULL;
+        const float *s_prev =
+            t ? a->b.states + (step - 1) * h : tnn__recurrent_h0_row(g, r);
         const float *dy = tnn__recurrent_dout(a->layer, a->dout, r, t);
         float *dgx = a->b.dgx + step * 3 * h, *dgh = a->b.dgh + step * 3 * h;
         float *dh = a->b.dh + r * h;
@@ -165,7 +173,7 @@ static void gru_backward(tnn_layer *layer, const float *in, const float *out,
                          bool accumulate)
 {
     (void)out;
-    const struct tnn__recurrent *g = layer->impl;
+    struct tnn__recurrent *g = layer->impl;
     const size_t time = tnn__recurrent_time(layer), h = g->hidden;
     const size_t g3 = 3 * h, steps = n * time;
     const float *w_hh = layer->param[1]->data;
@@ -179,7 +187,7 @@ static void gru_backward(tnn_layer *layer, const float *in, const float *out,
         a.t = t;
         tnn__parallel_for(n, tnn__recurrent_min_rows(h), backward_rows, &a);
         if (t == 0)
-            break; /* the state before the first step is no parameter */
+            break; /* the initial state's share follows the loop */
         const float *dz = a.b.dgh + t * g3;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)h,
                     (int)g3, 1.0f, dz, (int)(time * g3), w_hh, (int)h, 1.0f,
@@ -188,6 +196,14 @@ static void gru_backward(tnn_layer *layer, const float *in, const float *out,
                     (int)n, 1.0f, dz, (int)(time * g3),
                     a.b.states + (t - 1) * h, (int)(time * h), 1.0f, dw_hh,
                     (int)h);
+    }
+    if (g->h0) {
+        /* dh holds the part that reaches h0 through z; the recurrent
+         * product's part joins it. */
+        tnn__recurrent_state_backward(layer, a.b.dgh, time * g3, n, a.b.dh);
+        g->grad_h0 = a.b.dh;
+        g->grad_c0 = NULL;
+        g->grad_rows = n;
     }
     tnn__recurrent_input_backward(layer, in, a.b.dgx, a.b.dgh, steps,
                                   accumulate, din);

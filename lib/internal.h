@@ -528,6 +528,13 @@ static inline uint64_t tnn__mul_sat(uint64_t a, uint64_t b)
     return a != 0 && b > UINT64_MAX / a ? UINT64_MAX : a * b;
 }
 
+/* recurrent.c: TNN_E_SHAPE unless a pass of n rows suits the per-row
+ * initial states (tnn_recurrent_set_state) of layer and the layers of its
+ * blocks; whether any of them has one. */
+int tnn__layer_check_state_rows(const tnn_layer *layer, const char *func,
+                                size_t n);
+bool tnn__layer_has_row_state(const tnn_layer *layer);
+
 /* embedding.c: every one of count values an integer in [0, limit), as
  * token ids and class labels per step are; TNN_E_INVALID naming the
  * first other one by what it is, its row and step (steps values a

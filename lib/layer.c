@@ -632,6 +632,8 @@ int tnn_layer_forward(tnn_layer *layer, const tnn_tensor *in, tnn_tensor *out,
     if (rc == TNN_OK && layer->ops->check_input)
         rc = layer->ops->check_input(layer, __func__, in->data, n);
     if (rc == TNN_OK)
+        rc = tnn__layer_check_state_rows(layer, __func__, n);
+    if (rc == TNN_OK)
         rc = tnn__layer_reserve(layer, __func__, n);
     if (rc != TNN_OK) {
         if (layer->bound_by_input && !was_bound)

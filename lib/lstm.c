@@ -85,7 +85,7 @@ static void forward_rows(void *arg, size_t begin, size_t end)
         float *z = a->b.gates + step * 4 * h;
         float *c = a->b.cells + step * h;
         float *s = a->b.states + step * h;
-        const float *c_prev = t ? c - h : NULL;
+        const float *c_prev = t ? c - h : tnn__recurrent_c0_row(l, r);
         for (size_t j = 0; j < h; j++) {
             float i = sigmoid(z[j]), f = sigmoid(z[h + j]);
             float g = tanhf(z[2 * h + j]), o = sigmoid(z[3 * h + j]);
@@ -105,7 +105,7 @@ static void lstm_forward(tnn_layer *layer, const float *in, float *out,
 {
     (void)training;
     (void)rng;
-    const struct tnn__recurrent *l = layer->impl;
+    struct tnn__recurrent *l = layer->impl;
     const size_t time = tnn__recurrent_time(layer), h = l->hidden, g4 = 4 * h;
     const size_t steps = n * time;
     const float *w_ih = layer->param[0]->data, *w_hh = layer->param[1]->data;
@@ -117,6 +117,7 @@ static void lstm_forward(tnn_layer *layer, const float *in, float *out,
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)steps, (int)g4,
                 (int)l->features, 1.0f, in, (int)l->features, w_ih,
                 (int)l->features, 1.0f, a.b.gates, (int)g4);
+    tnn__recurrent_state_product(layer, a.b.gates, time * g4, n);
     for (size_t t = 0; t < time; t++) {
         if (t > 0)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n,
@@ -127,6 +128,10 @@ static void lstm_forward(tnn_layer *layer, const float *in, float *out,
         tnn__parallel_for(n, tnn__recurrent_min_rows(h), forward_rows, &a);
     }
     tnn__recurrent_output(layer, a.b.states, out, n);
+    l->final_h = a.b.states + (time - 1) * h;
+    l->final_c = a.b.cells + (time - 1) * h;
+    l->final_stride = time * h;
+    l->last_rows = n;
 }
 
 /* ---- backward ---------------------------------------------------------- */
@@ -143,7 +148,7 @@ static void backward_rows(void *arg, size_t begin, size_t end)
         const size_t step = r * time + t;
         const float *z = a->b.gates + step * 4 * h;
         const float *c = a->b.cells + step * h;
-        const float *c_prev = t ? c - h : NULL;
+        const float *c_prev = t ? c - h : tnn__recurrent_c0_row(l, r);
         const float *dy = tnn__recurrent_dout(a->layer, a->dout, r, t);
         float *dz = a->b.dgates + step * 4 * h;
         float *dh = a->b.dh + r * h, *dc = a->b.dc + r * h;
@@ -167,7 +172,7 @@ static void lstm_backward(tnn_layer *layer, const float *in, const float *out,
                           bool accumulate)
 {
     (void)out;
-    const struct tnn__recurrent *l = layer->impl;
+    struct tnn__recurrent *l = layer->impl;
     const size_t time = tnn__recurrent_time(layer), h = l->hidden, g4 = 4 * h;
     const size_t steps = n * time;
     const float *w_hh = layer->param[1]->data;
@@ -182,7 +187,7 @@ static void lstm_backward(tnn_layer *layer, const float *in, const float *out,
         a.t = t;
         tnn__parallel_for(n, tnn__recurrent_min_rows(h), backward_rows, &a);
         if (t == 0)
-            break; /* the state before the first step is no parameter */
+            break; /* the initial state's share follows the loop */
         const float *dz = a.b.dgates + t * g4;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)h,
                     (int)g4, 1.0f, dz, (int)(time * g4), w_hh, (int)h, 0.0f,
@@ -191,6 +196,15 @@ static void lstm_backward(tnn_layer *layer, const float *in, const float *out,
                     (int)n, 1.0f, dz, (int)(time * g4),
                     a.b.states + (t - 1) * h, (int)(time * h), 1.0f, dw_hh,
                     (int)h);
+    }
+    if (l->h0) {
+        /* dc holds c0's gradient now; h0's is the first step's through
+         * weight_hh alone. */
+        memset(a.b.dh, 0, n * h * sizeof *a.b.dh);
+        tnn__recurrent_state_backward(layer, a.b.dgates, time * g4, n, a.b.dh);
+        l->grad_h0 = a.b.dh;
+        l->grad_c0 = a.b.dc;
+        l->grad_rows = n;
     }
     tnn__recurrent_input_backward(layer, in, a.b.dgates, a.b.dgates, steps,
                                   accumulate, din);

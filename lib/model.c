@@ -1001,6 +1001,22 @@ static void commit_layers(tnn_model *m)
         tnn__layer_commit(m->layers[i]);
 }
 
+/* Passes of count rows in chunks of chunk rows (the last one shorter)
+ * must suit the layers' per-row initial states: checked before any. */
+static int check_state_rows(const tnn_model *m, const char *func, size_t count,
+                            size_t chunk)
+{
+    int rc = TNN_OK;
+    for (size_t i = 0; rc == TNN_OK && i < m->num_layers; i++) {
+        if (count >= chunk && chunk > 0)
+            rc = tnn__layer_check_state_rows(m->layers[i], func, chunk);
+        if (rc == TNN_OK && chunk > 0 && count % chunk)
+            rc =
+                tnn__layer_check_state_rows(m->layers[i], func, count % chunk);
+    }
+    return rc;
+}
+
 /* Forward, loss and backward of n rows (first_row the first one's index
  * in the global batch, for keyed random draws): the trainable layers'
  * gradients gain this batch's, summed over the replicas when a hook is
@@ -1011,6 +1027,9 @@ static int compute_step(tnn_model *m, const char *func, const float *x,
                         const struct rows *y, size_t n, size_t first_row,
                         struct tnn__figures *f, const char *where)
 {
+    int rc = check_state_rows(m, func, n, n);
+    if (rc != TNN_OK)
+        return rc;
     const tnn_rng rng_before = *m->rng;
     size_t head = head_layers(m);
     if (m->shard_count > 0)
@@ -1022,7 +1041,6 @@ static int compute_step(tnn_model *m, const char *func, const float *x,
     size_t first = first_learning(m, head);
     double loss = 0.0;
     size_t correct = 0;
-    int rc = TNN_OK;
     if (n > 0) {
         const float *out = forward_layers(m, x, n, head, true, NULL);
         rc = compute_loss(m, func, out, y, n, head ? m->dact[head] : NULL,
@@ -1263,7 +1281,9 @@ static int evaluate_rows(tnn_model *m, const char *func, const struct rows *x,
     size_t first, count;
     tnn__replica_slice(m, x->count, &first, &count);
     size_t chunk = chunk_rows(m, count ? count : 1);
-    int rc = ensure_rows(m, func, chunk);
+    int rc = check_state_rows(m, func, count, chunk);
+    if (rc == TNN_OK)
+        rc = ensure_rows(m, func, chunk);
     if (rc == TNN_OK)
         rc = tnn__replica_reserve(m, func);
     if (rc != TNN_OK)
@@ -1340,7 +1360,9 @@ static int run_forward(tnn_model *m, const char *func, const tnn_tensor *x,
     size_t chunk = training ? xr.count : chunk_rows(m, xr.count);
     if (training && chunk > TNN_MAX_BLAS_DIM)
         return tnn__fail(TNN_E_SHAPE, func, "batch of %zu rows", chunk);
-    rc = ensure_rows(m, func, chunk);
+    rc = check_state_rows(m, func, xr.count, chunk);
+    if (rc == TNN_OK)
+        rc = ensure_rows(m, func, chunk);
     if (rc == TNN_OK)
         rc = ensure_pool(m, func);
     if (rc != TNN_OK)
@@ -1433,6 +1455,13 @@ int tnn_model_fit(tnn_model *m, const tnn_tensor *x, const tnn_tensor *y,
         check_fit_args(m, __func__, epochs, batch_size, shuffle, x_val, y_val);
     if (rc == TNN_OK)
         rc = check_shard(m, __func__);
+    for (size_t i = 0; rc == TNN_OK && i < m->num_layers; i++)
+        if (tnn__layer_has_row_state(m->layers[i]))
+            rc = tnn__fail(TNN_E_STATE, __func__,
+                           "layer %zu (%s) has an initial state per row, "
+                           "which batches of shuffled or remaining rows do "
+                           "not keep: train with tnn_model_train_batch",
+                           i, m->layers[i]->ops->name);
     if (rc == TNN_OK)
         rc = check_input(m, __func__, "x", x, &xr);
     if (rc == TNN_OK)

@@ -96,6 +96,10 @@ int tnn__recurrent_reserve(tnn_layer *layer, const char *func, size_t n)
                        layer->ops->sample_scratch(layer), sizeof *scratch);
     if (!scratch)
         return TNN_E_NOMEM;
+    if (scratch != rnn->scratch) {
+        rnn->last_rows = 0;
+        rnn->grad_rows = 0;
+    }
     rnn->scratch = scratch;
     return TNN_OK;
 }
@@ -131,6 +135,9 @@ void tnn__recurrent_destroy(tnn_layer *layer)
     struct tnn__recurrent *rnn = layer->impl;
     tnn__free(rnn->scratch);
     tnn__free(rnn->bias_sum);
+    tnn__free(rnn->h0);
+    tnn__free(rnn->c0);
+    tnn__free(rnn->h0_proj);
 }
 
 void tnn__recurrent_output(const tnn_layer *layer, const float *states,
@@ -250,6 +257,11 @@ void tnn__recurrent_onnx_node(const tnn_layer *layer, const char *op,
                               const int *order, struct tnn__onnx_node *node)
 {
     const struct tnn__recurrent *rnn = layer->impl;
+    if (rnn->h0) {
+        node->refusal = "its initial state (tnn_recurrent_set_state) is not "
+                        "written to ONNX";
+        return;
+    }
     const int64_t rows = (int64_t)(rnn->gates * rnn->hidden);
     const struct tnn__onnx_attr swap = {.name = "perm",
                                         .type = TNN__ONNX_ATTR_IS_INTS,
@@ -293,4 +305,309 @@ void tnn__recurrent_onnx_node(const tnn_layer *layer, const char *op,
         node->then[2].attrs[0] = swap;
         node->nthen = 3;
     }
+}
+
+/* ---- the initial state ---------------------------------------------------
+ * Step 0 reads h0 (and the LSTM c0) where it read zeros: W_hh h0 joins the
+ * first step's recurrent part, and the backward gives h0 and c0 their
+ * gradients and weight_hh its share from them. */
+
+void tnn__recurrent_state_product(tnn_layer *layer, float *rec, size_t ld,
+                                  size_t n)
+{
+    struct tnn__recurrent *rnn = layer->impl;
+    if (!rnn->h0 || n == 0)
+        return;
+    const int width = (int)(rnn->gates * rnn->hidden), h = (int)rnn->hidden;
+    const float *w_hh = layer->param[1]->data;
+    if (!rnn->state_broadcast) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, width, h,
+                    1.0f, rnn->h0, h, w_hh, h, 1.0f, rec, (int)ld);
+        return;
+    }
+    /* One product for all rows, then added to each as the bias is. */
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, width, h, 1.0f, w_hh, h, rnn->h0,
+                1, 0.0f, rnn->h0_proj, 1);
+    for (size_t r = 0; r < n; r++)
+        for (int j = 0; j < width; j++)
+            rec[r * ld + (size_t)j] += rnn->h0_proj[j];
+}
+
+void tnn__recurrent_state_backward(tnn_layer *layer, const float *dz,
+                                   size_t ld, size_t n, float *dh)
+{
+    struct tnn__recurrent *rnn = layer->impl;
+    if (!rnn->h0 || n == 0)
+        return;
+    const size_t width = rnn->gates * rnn->hidden;
+    const int h = (int)rnn->hidden;
+    const float *w_hh = layer->param[1]->data;
+    float *dw_hh = layer->grad[1]->data;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, h,
+                (int)width, 1.0f, dz, (int)ld, w_hh, h, 1.0f, dh, h);
+    if (!rnn->state_broadcast) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)width, h,
+                    (int)n, 1.0f, dz, (int)ld, rnn->h0, h, 1.0f, dw_hh, h);
+        return;
+    }
+    /* Every row read the same h0: its share is (sum of rows of dz) h0^T. */
+    double *sum = rnn->bias_sum;
+    for (size_t j = 0; j < width; j++)
+        sum[j] = 0.0;
+    for (size_t r = 0; r < n; r++)
+        for (size_t j = 0; j < width; j++)
+            sum[j] += dz[r * ld + j];
+    for (size_t j = 0; j < width; j++)
+        rnn->h0_proj[j] = (float)sum[j];
+    cblas_sger(CblasRowMajor, (int)width, h, 1.0f, rnn->h0_proj, 1, rnn->h0, 1,
+               dw_hh, h);
+}
+
+static bool is_recurrent(const tnn_layer *layer)
+{
+    return layer->ops->kind == TNN_LAYER_LSTM ||
+           layer->ops->kind == TNN_LAYER_GRU;
+}
+
+/* The layer if it is an LSTM or a GRU; NULL with TNN_E_INVALID if not. */
+static struct tnn__recurrent *recurrent_of(const char *func,
+                                           const tnn_layer *layer)
+{
+    if (!layer) {
+        tnn__fail(TNN_E_INVALID, func, "layer is NULL");
+        return NULL;
+    }
+    if (!is_recurrent(layer)) {
+        tnn__fail(TNN_E_INVALID, func,
+                  "the layer is a %s layer, not an LSTM or a GRU",
+                  layer->ops->name);
+        return NULL;
+    }
+    return layer->impl;
+}
+
+/* A state tensor: (hidden) for every row, or (rows, hidden). Its rows in
+ * *rows, 0 for the first form. */
+static int state_shape(const char *func, const char *name, const tnn_tensor *t,
+                       size_t hidden, size_t *rows)
+{
+    if (t->ndim == 1 && t->dims[0] == hidden) {
+        *rows = 0;
+        return TNN_OK;
+    }
+    if (t->ndim == 2 && t->dims[1] == hidden && t->dims[0] >= 1 &&
+        t->dims[0] <= TNN_MAX_BLAS_DIM) {
+        *rows = t->dims[0];
+        return TNN_OK;
+    }
+    return tnn__fail(TNN_E_SHAPE, func,
+                     "%s must be (%zu) or (rows, %zu); it has %d dims, the "
+                     "first %zu",
+                     name, hidden, hidden, t->ndim, t->dims[0]);
+}
+
+static float *copy_state(const tnn_tensor *t)
+{
+    float *copy = tnn__malloc(t->size * sizeof *copy);
+    if (copy)
+        memcpy(copy, t->data, t->size * sizeof *copy);
+    return copy;
+}
+
+int tnn_recurrent_set_state(tnn_layer *layer, const tnn_tensor *h0,
+                            const tnn_tensor *c0)
+{
+    struct tnn__recurrent *rnn = recurrent_of(__func__, layer);
+    if (!rnn)
+        return TNN_E_INVALID;
+    int rc = tnn__layer_check_idle(__func__, layer);
+    if (rc != TNN_OK)
+        return rc;
+    if (c0 && layer->ops->kind == TNN_LAYER_GRU)
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "a GRU has no cell state: c0 must be NULL");
+    size_t rows = 0, c_rows = 0;
+    if (h0 && (rc = state_shape(__func__, "h0", h0, rnn->hidden, &rows)))
+        return rc;
+    if (c0 && (rc = state_shape(__func__, "c0", c0, rnn->hidden, &c_rows)))
+        return rc;
+    if (h0 && c0 && (rows != c_rows || h0->ndim != c0->ndim))
+        return tnn__fail(TNN_E_SHAPE, __func__,
+                         "h0 and c0 must have the same shape");
+    if (!h0 && c0)
+        rows = c_rows;
+    float *new_h = NULL, *new_c = NULL, *proj = NULL;
+    if (h0 || c0) {
+        const size_t values = (rows ? rows : 1) * rnn->hidden;
+        new_h = h0 ? copy_state(h0) : tnn__calloc(values, sizeof *new_h);
+        new_c = c0 ? copy_state(c0) : NULL;
+        proj = tnn__malloc(rnn->gates * rnn->hidden * sizeof *proj);
+        if (!new_h || (c0 && !new_c) || !proj) {
+            tnn__free(new_h);
+            tnn__free(new_c);
+            tnn__free(proj);
+            return tnn__fail(TNN_E_NOMEM, __func__,
+                             "cannot allocate an initial state of %zu rows",
+                             rows ? rows : 1);
+        }
+    }
+    tnn__free(rnn->h0);
+    tnn__free(rnn->c0);
+    tnn__free(rnn->h0_proj);
+    rnn->h0 = new_h;
+    rnn->c0 = new_c;
+    rnn->h0_proj = proj;
+    rnn->state_rows = rows ? rows : 1;
+    rnn->state_broadcast = rows == 0;
+    rnn->grad_rows = 0;
+    /* A backward reads the state its forward read: none is pending now. */
+    layer->forward_rows = 0;
+    return TNN_OK;
+}
+
+/* out must be (rows, hidden), or (hidden) where want_rows is 0. */
+static int check_out(const char *func, const char *name, const tnn_tensor *t,
+                     size_t want_rows, size_t hidden)
+{
+    bool ok = want_rows ? t->ndim == 2 && t->dims[0] == want_rows &&
+                              t->dims[1] == hidden
+                        : t->ndim == 1 && t->dims[0] == hidden;
+    if (ok)
+        return TNN_OK;
+    if (want_rows)
+        return tnn__fail(TNN_E_SHAPE, func, "%s must be (%zu, %zu)", name,
+                         want_rows, hidden);
+    return tnn__fail(TNN_E_SHAPE, func, "%s must be (%zu)", name, hidden);
+}
+
+/* rows rows of hidden values, stride apart, into t's rows. */
+static void copy_rows(tnn_tensor *t, const float *from, size_t rows,
+                      size_t stride, size_t hidden)
+{
+    for (size_t r = 0; r < rows; r++)
+        memcpy(t->data + r * hidden, from + r * stride,
+               hidden * sizeof *t->data);
+}
+
+int tnn_recurrent_state(const tnn_layer *layer, tnn_tensor *h, tnn_tensor *c)
+{
+    const struct tnn__recurrent *rnn = recurrent_of(__func__, layer);
+    if (!rnn)
+        return TNN_E_INVALID;
+    if (!h && !c)
+        return tnn__fail(TNN_E_INVALID, __func__, "h and c are both NULL");
+    if (c && layer->ops->kind == TNN_LAYER_GRU)
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "a GRU has no cell state: c must be NULL");
+    if (rnn->last_rows == 0)
+        return tnn__fail(TNN_E_STATE, __func__,
+                         "the %s layer has no forward pass to report",
+                         layer->ops->name);
+    int rc = TNN_OK;
+    if (h)
+        rc = check_out(__func__, "h", h, rnn->last_rows, rnn->hidden);
+    if (rc == TNN_OK && c)
+        rc = check_out(__func__, "c", c, rnn->last_rows, rnn->hidden);
+    if (rc != TNN_OK)
+        return rc;
+    if (h)
+        copy_rows(h, rnn->final_h, rnn->last_rows, rnn->final_stride,
+                  rnn->hidden);
+    if (c)
+        copy_rows(c, rnn->final_c, rnn->last_rows, rnn->final_stride,
+                  rnn->hidden);
+    return TNN_OK;
+}
+
+/* A broadcast state's gradient is the sum over the rows, in double. */
+static void sum_rows(tnn_tensor *t, const float *from, size_t rows,
+                     size_t hidden)
+{
+    for (size_t j = 0; j < hidden; j++) {
+        double sum = 0.0;
+        for (size_t r = 0; r < rows; r++)
+            sum += from[r * hidden + j];
+        t->data[j] = (float)sum;
+    }
+}
+
+int tnn_recurrent_state_grad(const tnn_layer *layer, tnn_tensor *dh0,
+                             tnn_tensor *dc0)
+{
+    const struct tnn__recurrent *rnn = recurrent_of(__func__, layer);
+    if (!rnn)
+        return TNN_E_INVALID;
+    if (!dh0 && !dc0)
+        return tnn__fail(TNN_E_INVALID, __func__, "dh0 and dc0 are both NULL");
+    if (dc0 && layer->ops->kind == TNN_LAYER_GRU)
+        return tnn__fail(TNN_E_INVALID, __func__,
+                         "a GRU has no cell state: dc0 must be NULL");
+    if (!rnn->h0)
+        return tnn__fail(TNN_E_STATE, __func__,
+                         "the %s layer has no initial state (see "
+                         "tnn_recurrent_set_state)",
+                         layer->ops->name);
+    if (rnn->grad_rows == 0)
+        return tnn__fail(TNN_E_STATE, __func__,
+                         "the %s layer has no backward pass since its "
+                         "initial state was set",
+                         layer->ops->name);
+    const size_t rows = rnn->state_broadcast ? 0 : rnn->grad_rows;
+    int rc = TNN_OK;
+    if (dh0)
+        rc = check_out(__func__, "dh0", dh0, rows, rnn->hidden);
+    if (rc == TNN_OK && dc0)
+        rc = check_out(__func__, "dc0", dc0, rows, rnn->hidden);
+    if (rc != TNN_OK)
+        return rc;
+    const float *from[2] = {rnn->grad_h0, rnn->grad_c0};
+    tnn_tensor *to[2] = {dh0, dc0};
+    for (int i = 0; i < 2; i++) {
+        if (!to[i])
+            continue;
+        if (rows)
+            copy_rows(to[i], from[i], rows, rnn->hidden, rnn->hidden);
+        else
+            sum_rows(to[i], from[i], rnn->grad_rows, rnn->hidden);
+    }
+    return TNN_OK;
+}
+
+int tnn__layer_check_state_rows(const tnn_layer *layer, const char *func,
+                                size_t n)
+{
+    if (layer->ops->kind == TNN_LAYER_RESIDUAL) {
+        tnn_layer *block = (tnn_layer *)layer;
+        for (size_t i = 0; i < tnn_residual_num_layers(block); i++) {
+            int rc = tnn__layer_check_state_rows(tnn_residual_layer(block, i),
+                                                 func, n);
+            if (rc != TNN_OK)
+                return rc;
+        }
+        return TNN_OK;
+    }
+    if (!is_recurrent(layer))
+        return TNN_OK;
+    const struct tnn__recurrent *rnn = layer->impl;
+    if (!rnn->h0 || rnn->state_broadcast || n == rnn->state_rows)
+        return TNN_OK;
+    return tnn__fail(TNN_E_SHAPE, func,
+                     "the %s layer's initial state has %zu rows, for passes "
+                     "of %zu rows; this one has %zu",
+                     layer->ops->name, rnn->state_rows, rnn->state_rows, n);
+}
+
+bool tnn__layer_has_row_state(const tnn_layer *layer)
+{
+    if (layer->ops->kind == TNN_LAYER_RESIDUAL) {
+        tnn_layer *block = (tnn_layer *)layer;
+        for (size_t i = 0; i < tnn_residual_num_layers(block); i++)
+            if (tnn__layer_has_row_state(tnn_residual_layer(block, i)))
+                return true;
+        return false;
+    }
+    if (!is_recurrent(layer))
+        return false;
+    const struct tnn__recurrent *rnn = layer->impl;
+    return rnn->h0 && !rnn->state_broadcast;
 }

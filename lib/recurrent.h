@@ -20,7 +20,60 @@ struct tnn__recurrent {
     size_t scratch_cap;
     /* A bias gradient's column sums, in double (gates * hidden). */
     double *bias_sum;
+
+    /* The initial state (tnn_recurrent_set_state), h0 NULL if none:
+     * state_rows rows of hidden values, or one that every row starts from
+     * (state_broadcast); c0 the LSTM's cells (NULL: zero). */
+    float *h0;
+    float *c0;
+    size_t state_rows;
+    bool state_broadcast;
+    /* gates * hidden: W_hh h0 of a broadcast state in the forward, the
+     * column sums of the first step's gate gradients in the backward. */
+    float *h0_proj;
+    /* What the last forward left: each row's last hidden and cell states
+     * (row r at r * final_stride), for last_rows rows (0: none); and the
+     * last backward with a state, the gradients of h0 and c0 (grad_rows
+     * rows of hidden; 0: none). Both point into scratch, so they are
+     * forgotten when it moves. */
+    const float *final_h;
+    const float *final_c;
+    size_t final_stride;
+    size_t last_rows;
+    const float *grad_h0;
+    const float *grad_c0;
+    size_t grad_rows;
 };
+
+/* Where step 0 reads the previous state of row r: the initial state's
+ * row (or its only one), NULL for zeros. */
+static inline const float *
+tnn__recurrent_h0_row(const struct tnn__recurrent *rnn, size_t r)
+{
+    if (!rnn->h0)
+        return NULL;
+    return rnn->h0 + (rnn->state_broadcast ? 0 : r * rnn->hidden);
+}
+
+static inline const float *
+tnn__recurrent_c0_row(const struct tnn__recurrent *rnn, size_t r)
+{
+    if (!rnn->c0)
+        return NULL;
+    return rnn->c0 + (rnn->state_broadcast ? 0 : r * rnn->hidden);
+}
+
+/* Adds W_hh h0 to the first step's rec rows (n rows, ld values apart),
+ * gates * hidden wide, when the layer has an initial state. */
+void tnn__recurrent_state_product(tnn_layer *layer, float *rec, size_t ld,
+                                  size_t n);
+
+/* After the pass back through time, from the first step's gradients of
+ * the recurrent parts (dz, n rows ld values apart): adds the initial
+ * state's share to weight_hh's gradient and adds dz W_hh to dh (n rows of
+ * hidden), which becomes the gradient of h0. Nothing without a state. */
+void tnn__recurrent_state_backward(tnn_layer *layer, const float *dz,
+                                   size_t ld, size_t n, float *dh);
 
 /* A new layer of ops' kind with gates * hidden rows in its weights:
  * weight_ih (gates hidden, features), weight_hh (gates hidden, hidden),

@@ -1493,6 +1493,114 @@ static int lstm_forward_case(int variant)
     return rc;
 }
 
+/* The initial state of recurrent layers (since 1.12): each call on an
+ * LSTM(2, 3) (or a GRU, a dense layer, NULL) that has run or not, with
+ * states of 2 rows; the layer keeps what it had. */
+enum {
+    STATE_SET_NULL,
+    STATE_SET_DENSE,
+    STATE_SET_GRU_C0,
+    STATE_SET_WIDE,
+    STATE_SET_3D,
+    STATE_SET_MISMATCH,
+    STATE_SET_NOMEM,
+    STATE_FORWARD_ROWS,
+    STATE_GET_NULL,
+    STATE_GET_NONE,
+    STATE_GET_GRU_C,
+    STATE_GET_BEFORE,
+    STATE_GET_ROWS,
+    STATE_GRAD_NONE,
+    STATE_GRAD_NO_BACKWARD,
+    STATE_GRAD_SHAPE,
+    STATE_FIT_ROWS,
+};
+
+static int state_call(int variant, tnn_layer *lstm, tnn_layer *gru,
+                      tnn_tensor *h2)
+{
+    size_t d3[3] = {1, 2, 3}, seq[3] = {2, 4, 2};
+    tnn_tensor *wide = mk(2, 4, 0.5f), *cube = tnn_tensor_new(3, d3);
+    tnn_tensor *h3 = mk(3, 3, 0.5f), *x = tnn_tensor_new(3, seq);
+    tnn_tensor *y = mk(2, 3, 7.0f), *y1 = mk(1, 2, 0.0f);
+    tnn_layer *dense = tnn_dense_new(2, 3);
+    struct counting_allocator a;
+    int rc = TNN_OK;
+    switch (variant) {
+    case STATE_SET_NULL: rc = tnn_recurrent_set_state(NULL, h2, NULL); break;
+    case STATE_SET_DENSE: rc = tnn_recurrent_set_state(dense, h2, NULL); break;
+    case STATE_SET_GRU_C0: rc = tnn_recurrent_set_state(gru, h2, h2); break;
+    case STATE_SET_WIDE: rc = tnn_recurrent_set_state(lstm, wide, NULL); break;
+    case STATE_SET_3D: rc = tnn_recurrent_set_state(lstm, NULL, cube); break;
+    case STATE_SET_MISMATCH: rc = tnn_recurrent_set_state(lstm, h2, h3); break;
+    case STATE_SET_NOMEM:
+        counting_install(&a, 1);
+        rc = tnn_recurrent_set_state(lstm, h2, h2);
+        counting_remove();
+        CHECK(a.live == 0, "a block leaked");
+        break;
+    case STATE_FORWARD_ROWS:
+        ck_assert_int_eq(tnn_recurrent_set_state(lstm, h3, NULL), TNN_OK);
+        rc = tnn_layer_forward(lstm, x, y, TNN_MODE_EVAL, NULL);
+        CHECK(tnn_tensor_data(y)[0] == 7.0f, "out was written");
+        break;
+    case STATE_GET_NULL: rc = tnn_recurrent_state(NULL, h2, NULL); break;
+    case STATE_GET_NONE: rc = tnn_recurrent_state(lstm, NULL, NULL); break;
+    case STATE_GET_GRU_C: rc = tnn_recurrent_state(gru, h2, h2); break;
+    case STATE_GET_BEFORE: rc = tnn_recurrent_state(lstm, h2, NULL); break;
+    case STATE_GET_ROWS:
+        ck_assert_int_eq(tnn_layer_forward(lstm, x, y, TNN_MODE_EVAL, NULL),
+                         TNN_OK);
+        rc = tnn_recurrent_state(lstm, h3, NULL);
+        break;
+    case STATE_GRAD_NONE: rc = tnn_recurrent_state_grad(lstm, h2, NULL); break;
+    case STATE_GRAD_NO_BACKWARD:
+        ck_assert_int_eq(tnn_recurrent_set_state(lstm, h2, NULL), TNN_OK);
+        ck_assert_int_eq(tnn_layer_forward(lstm, x, y, TNN_MODE_TRAIN, NULL),
+                         TNN_OK);
+        rc = tnn_recurrent_state_grad(lstm, h2, NULL);
+        break;
+    case STATE_GRAD_SHAPE:
+        ck_assert_int_eq(tnn_recurrent_set_state(lstm, h2, NULL), TNN_OK);
+        ck_assert_int_eq(tnn_layer_forward(lstm, x, y, TNN_MODE_TRAIN, NULL),
+                         TNN_OK);
+        ck_assert_int_eq(tnn_layer_backward(lstm, x, y, y, NULL), TNN_OK);
+        rc = tnn_recurrent_state_grad(lstm, h3, NULL);
+        break;
+    case STATE_FIT_ROWS: {
+        tnn_model *m = tnn_model_new_sequence(4, 2);
+        tnn_layer *l = tnn_lstm_new(2, 2, 0);
+        ck_assert_int_eq(tnn_model_add(m, l), TNN_OK);
+        ck_assert_int_eq(tnn_model_set_optim(m, tnn_sgd_new(0.1f)), TNN_OK);
+        ck_assert_int_eq(tnn_model_set_loss(m, TNN_LOSS_MSE), TNN_OK);
+        tnn_tensor *s = mk(1, 2, 0.5f), *t = mk(2, 2, 0.0f);
+        ck_assert_int_eq(tnn_recurrent_set_state(l, s, NULL), TNN_OK);
+        rc = tnn_model_fit(m, x, t, NULL, NULL, 1, 2, 0, NULL, NULL);
+        tnn_tensor_free(s);
+        tnn_tensor_free(t);
+        tnn_model_free(m);
+        break;
+    }
+    default: break;
+    }
+    tnn_tensor *made[] = {wide, cube, h3, x, y, y1};
+    for (size_t i = 0; i < sizeof made / sizeof *made; i++)
+        tnn_tensor_free(made[i]);
+    tnn_layer_free(dense);
+    return rc;
+}
+
+static int state_case(int variant)
+{
+    tnn_layer *lstm = tnn_lstm_new(2, 3, 0), *gru = tnn_gru_new(2, 3, 0);
+    tnn_tensor *h2 = mk(2, 3, 0.5f);
+    int rc = capture(state_call(variant, lstm, gru, h2));
+    tnn_tensor_free(h2);
+    tnn_layer_free(lstm);
+    tnn_layer_free(gru);
+    return rc;
+}
+
 /* An embedding of float values (a model not of tokens) cannot be written
  * as ONNX: its Gather needs the int64 ids of a model of tokens. */
 static int r_onnx_embedding_floats(int variant)
@@ -1784,6 +1892,35 @@ static const struct misuse lstm_rows[] = {
     {"tnn_gru_new", "allocation fails", NOM, r_gru_nomem, 0},
     {"tnn_model_add", "gru(3) on sequences of 4 features", SHP,
      r_gru_add_width, 0},
+    {"tnn_recurrent_set_state", "NULL layer", INV, state_case, STATE_SET_NULL},
+    {"tnn_recurrent_set_state", "a dense layer", INV, state_case,
+     STATE_SET_DENSE},
+    {"tnn_recurrent_set_state", "c0 for a GRU", INV, state_case,
+     STATE_SET_GRU_C0},
+    {"tnn_recurrent_set_state", "h0 (2, 4) for hidden 3", SHP, state_case,
+     STATE_SET_WIDE},
+    {"tnn_recurrent_set_state", "c0 of 3 dims", SHP, state_case, STATE_SET_3D},
+    {"tnn_recurrent_set_state", "h0 of 2 rows, c0 of 3", SHP, state_case,
+     STATE_SET_MISMATCH},
+    {"tnn_recurrent_set_state", "allocation fails", NOM, state_case,
+     STATE_SET_NOMEM},
+    {"tnn_layer_forward", "2 rows after a state of 3", SHP, state_case,
+     STATE_FORWARD_ROWS},
+    {"tnn_recurrent_state", "NULL layer", INV, state_case, STATE_GET_NULL},
+    {"tnn_recurrent_state", "h and c NULL", INV, state_case, STATE_GET_NONE},
+    {"tnn_recurrent_state", "c for a GRU", INV, state_case, STATE_GET_GRU_C},
+    {"tnn_recurrent_state", "before any forward", STA, state_case,
+     STATE_GET_BEFORE},
+    {"tnn_recurrent_state", "h of 3 rows after 2", SHP, state_case,
+     STATE_GET_ROWS},
+    {"tnn_recurrent_state_grad", "no initial state", STA, state_case,
+     STATE_GRAD_NONE},
+    {"tnn_recurrent_state_grad", "no backward since the state", STA,
+     state_case, STATE_GRAD_NO_BACKWARD},
+    {"tnn_recurrent_state_grad", "dh0 of 3 rows for 2", SHP, state_case,
+     STATE_GRAD_SHAPE},
+    {"tnn_model_fit", "an LSTM with a state per row", STA, state_case,
+     STATE_FIT_ROWS},
 };
 
 static const struct misuse sequence_layer_rows[] = {

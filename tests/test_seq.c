@@ -111,6 +111,100 @@ START_TEST(recurrent_layers_match_pytorch)
 }
 END_TEST
 
+/* ---- initial states against PyTorch ------------------------------------ */
+
+static tnn_tensor *state_tensor(size_t rows, size_t h, int shared)
+{
+    size_t one[1] = {h};
+    return shared ? tnn_tensor_new(1, one) : tnn_tensor_new_2d(rows, h);
+}
+
+static void check_state_case(char *line)
+{
+    char name[64], *at;
+    size_t f, h, time, rows;
+    int rs, shared, used = 0;
+    ck_assert_int_eq(sscanf(line, "%63s %zu %zu %zu %zu %d %d%n", name, &f, &h,
+                            &time, &rows, &rs, &shared, &used),
+                     7);
+    at = line + used;
+    const bool gru = strncmp(name, "gru", 3) == 0;
+    tnn_layer *rnn = gru ? tnn_gru_new(f, h, rs) : tnn_lstm_new(f, h, rs);
+    ck_assert_ptr_nonnull(rnn);
+    size_t in_dims[3] = {rows, time, f};
+    tnn_tensor *x = tnn_tensor_new(3, in_dims);
+    tnn_tensor *din = tnn_tensor_new(3, in_dims);
+    size_t out_width = rs ? time * h : h;
+    tnn_tensor *y = tnn_tensor_new_2d(rows, out_width);
+    tnn_tensor *dy = tnn_tensor_new_2d(rows, out_width);
+    tnn_tensor *h0 = state_tensor(rows, h, shared);
+    tnn_tensor *c0 = gru ? NULL : state_tensor(rows, h, shared);
+    tnn_tensor *dh0 = state_tensor(rows, h, shared);
+    tnn_tensor *dc0 = gru ? NULL : state_tensor(rows, h, shared);
+    tnn_tensor *hn = tnn_tensor_new_2d(rows, h);
+    tnn_tensor *cn = gru ? NULL : tnn_tensor_new_2d(rows, h);
+    read_floats(&at, tnn_tensor_data(x), tnn_tensor_size(x));
+    for (int p = 0; p < 4; p++) {
+        tnn_tensor *param = tnn_layer_param(rnn, p);
+        read_floats(&at, tnn_tensor_data(param), tnn_tensor_size(param));
+    }
+    read_floats(&at, tnn_tensor_data(h0), tnn_tensor_size(h0));
+    if (c0)
+        read_floats(&at, tnn_tensor_data(c0), tnn_tensor_size(c0));
+    read_floats(&at, tnn_tensor_data(dy), tnn_tensor_size(dy));
+    ck_assert_int_eq(tnn_recurrent_set_state(rnn, h0, c0), TNN_OK);
+    ck_assert_int_eq(tnn_layer_forward(rnn, x, y, TNN_MODE_TRAIN, NULL),
+                     TNN_OK);
+    ck_assert_int_eq(tnn_recurrent_state(rnn, hn, cn), TNN_OK);
+    tnn_layer_zero_grad(rnn);
+    ck_assert_int_eq(tnn_layer_backward(rnn, x, y, dy, din), TNN_OK);
+    ck_assert_int_eq(tnn_recurrent_state_grad(rnn, dh0, dc0), TNN_OK);
+    assert_close(name, "output", tnn_tensor_data(y), &at, tnn_tensor_size(y));
+    assert_close(name, "final h", tnn_tensor_data(hn), &at,
+                 tnn_tensor_size(hn));
+    if (cn)
+        assert_close(name, "final c", tnn_tensor_data(cn), &at,
+                     tnn_tensor_size(cn));
+    assert_close(name, "input gradient", tnn_tensor_data(din), &at,
+                 tnn_tensor_size(din));
+    static const char *const grads[] = {
+        "weight_ih gradient", "weight_hh gradient", "bias_ih gradient",
+        "bias_hh gradient"};
+    for (int p = 0; p < 4; p++) {
+        tnn_tensor *g = tnn_layer_grad(rnn, p);
+        assert_close(name, grads[p], tnn_tensor_data(g), &at,
+                     tnn_tensor_size(g));
+    }
+    assert_close(name, "h0 gradient", tnn_tensor_data(dh0), &at,
+                 tnn_tensor_size(dh0));
+    if (dc0)
+        assert_close(name, "c0 gradient", tnn_tensor_data(dc0), &at,
+                     tnn_tensor_size(dc0));
+    while (*at == ' ' || *at == '\n')
+        at++;
+    ck_assert_msg(*at == '\0', "%s: values left over", name);
+    tnn_tensor *made[] = {x, din, y, dy, h0, c0, dh0, dc0, hn, cn};
+    for (size_t i = 0; i < sizeof made / sizeof *made; i++)
+        tnn_tensor_free(made[i]);
+    tnn_layer_free(rnn);
+}
+
+START_TEST(recurrent_state_matches_pytorch)
+{
+    FILE *f = fopen(TNN_TEST_DATA_DIR "/recurrent-state-pytorch.txt", "r");
+    ck_assert_ptr_nonnull(f);
+    static char line[1 << 18];
+    int cases = 0;
+    while (fgets(line, sizeof line, f)) {
+        ck_assert_msg(strchr(line, '\n'), "line too long");
+        check_state_case(line);
+        cases++;
+    }
+    fclose(f);
+    ck_assert_int_eq(cases, 6);
+}
+END_TEST
+
 /* ---- finite differences ------------------------------------------------ */
 
 /* sum(w * out) in double, after an evaluation-mode forward. */
@@ -511,12 +605,303 @@ START_TEST(recurrent_allocation_failures)
 }
 END_TEST
 
+/* ---- initial states: gradients, carrying, refusals ---------------------- */
+
+/* sum(w * out) after an evaluation forward from the state (h0, c0). */
+static double state_objective(tnn_layer *layer, const tnn_tensor *x,
+                              tnn_tensor *y, tnn_tensor *w,
+                              const tnn_tensor *h0, const tnn_tensor *c0)
+{
+    ck_assert_int_eq(tnn_recurrent_set_state(layer, h0, c0), TNN_OK);
+    return objective(layer, x, y, w);
+}
+
+/* Central differences over every value of the state tensor t (h0 or c0)
+ * against grad. */
+static void check_state_values(const char *what, tnn_layer *layer,
+                               const tnn_tensor *x, tnn_tensor *y,
+                               tnn_tensor *w, tnn_tensor *h0, tnn_tensor *c0,
+                               tnn_tensor *t, const float *grad)
+{
+    const float step = 1e-2f;
+    for (size_t i = 0; i < tnn_tensor_size(t); i++) {
+        float *v = &tnn_tensor_data(t)[i], keep = *v;
+        *v = keep + step;
+        double up = state_objective(layer, x, y, w, h0, c0);
+        *v = keep - step;
+        double down = state_objective(layer, x, y, w, h0, c0);
+        *v = keep;
+        double numeric = (up - down) / (2.0 * (double)step);
+        ck_assert_msg(fabs(numeric - grad[i]) <= 2e-3 * (1.0 + fabs(numeric)),
+                      "%s gradient [%zu]: %.6g analytic, %.6g numeric", what,
+                      i, (double)grad[i], numeric);
+    }
+}
+
+static void state_gradient_check(int gru, int shared, int rs)
+{
+    const size_t f = 3, h = 4, time = 4, rows = 3;
+    tnn_rng *rng = tnn_rng_new(77);
+    tnn_layer *rnn = gru ? tnn_gru_new(f, h, rs) : tnn_lstm_new(f, h, rs);
+    for (int p = 0; p < 4; p++)
+        tnn_tensor_rand_uniform(tnn_layer_param(rnn, p), rng, -0.8f, 0.8f);
+    size_t dims[3] = {rows, time, f};
+    tnn_tensor *x = tnn_tensor_new(3, dims), *din = tnn_tensor_new(3, dims);
+    tnn_tensor_rand_uniform(x, rng, -1.5f, 1.5f);
+    size_t width = rs ? time * h : h;
+    tnn_tensor *y = tnn_tensor_new_2d(rows, width);
+    tnn_tensor *w = tnn_tensor_new_2d(rows, width);
+    tnn_tensor_rand_uniform(w, rng, -1.0f, 1.0f);
+    tnn_tensor *h0 = state_tensor(rows, h, shared);
+    tnn_tensor *c0 = gru ? NULL : state_tensor(rows, h, shared);
+    tnn_tensor *dh0 = state_tensor(rows, h, shared);
+    tnn_tensor *dc0 = gru ? NULL : state_tensor(rows, h, shared);
+    tnn_tensor_rand_uniform(h0, rng, -1.0f, 1.0f);
+    if (c0)
+        tnn_tensor_rand_uniform(c0, rng, -2.0f, 2.0f);
+    ck_assert_int_eq(tnn_recurrent_set_state(rnn, h0, c0), TNN_OK);
+    ck_assert_int_eq(tnn_layer_forward(rnn, x, y, TNN_MODE_TRAIN, NULL),
+                     TNN_OK);
+    tnn_layer_zero_grad(rnn);
+    ck_assert_int_eq(tnn_layer_backward(rnn, x, y, w, din), TNN_OK);
+    ck_assert_int_eq(tnn_recurrent_state_grad(rnn, dh0, dc0), TNN_OK);
+    tnn_tensor *dw_hh = tnn_tensor_clone(tnn_layer_grad(rnn, 1));
+    check_state_values("h0", rnn, x, y, w, h0, c0, h0, tnn_tensor_data(dh0));
+    if (c0)
+        check_state_values("c0", rnn, x, y, w, h0, c0, c0,
+                           tnn_tensor_data(dc0));
+    /* weight_hh's gradient includes the first step's product with h0. */
+    ck_assert_int_eq(tnn_recurrent_set_state(rnn, h0, c0), TNN_OK);
+    check_values("weight_hh", rnn, x, y, w, tnn_layer_param(rnn, 1),
+                 tnn_tensor_data(dw_hh));
+    tnn_tensor *made[] = {x, din, y, w, h0, c0, dh0, dc0, dw_hh};
+    for (size_t i = 0; i < sizeof made / sizeof *made; i++)
+        tnn_tensor_free(made[i]);
+    tnn_layer_free(rnn);
+    tnn_rng_free(rng);
+}
+
+START_TEST(recurrent_state_gradients)
+{
+    for (int gru = 0; gru < 2; gru++)
+        for (int shared = 0; shared < 2; shared++)
+            state_gradient_check(gru, shared, shared ? 0 : 1);
+}
+END_TEST
+
+/* Steps time0 .. time0 + time of x (rows, 2 time, f) as their own tensor. */
+static tnn_tensor *window(tnn_tensor *x, size_t rows, size_t f, size_t time0,
+                          size_t time)
+{
+    size_t dims[3] = {rows, time, f};
+    tnn_tensor *part = tnn_tensor_new(3, dims);
+    for (size_t r = 0; r < rows; r++)
+        memcpy(tnn_tensor_data(part) + r * time * f,
+               tnn_tensor_data(x) + (r * 2 * time + time0) * f,
+               time * f * sizeof(float));
+    return part;
+}
+
+/* A sequence of 2T steps run at once, or as two windows of T with the
+ * final state of the first (per row) as the start of the second, gives
+ * the same states; a state shared by all rows gives what the same state
+ * repeated per row gives. */
+START_TEST(recurrent_state_carries)
+{
+    const int gru = _i;
+    const size_t f = 3, h = 5, time = 6, rows = 4;
+    tnn_rng *rng = tnn_rng_new(5);
+    tnn_layer *whole = gru ? tnn_gru_new(f, h, 1) : tnn_lstm_new(f, h, 1);
+    tnn_layer *half = gru ? tnn_gru_new(f, h, 1) : tnn_lstm_new(f, h, 1);
+    for (int p = 0; p < 4; p++) {
+        tnn_tensor_rand_uniform(tnn_layer_param(whole, p), rng, -0.6f, 0.6f);
+        tnn_tensor_copy_from(tnn_layer_param(half, p),
+                             tnn_tensor_data(tnn_layer_param(whole, p)),
+                             tnn_tensor_size(tnn_layer_param(whole, p)));
+    }
+    size_t dims[3] = {rows, 2 * time, f};
+    tnn_tensor *x = tnn_tensor_new(3, dims);
+    tnn_tensor_rand_uniform(x, rng, -1.0f, 1.0f);
+    tnn_tensor *first = window(x, rows, f, 0, time);
+    tnn_tensor *second = window(x, rows, f, time, time);
+    tnn_tensor *y = tnn_tensor_new_2d(rows, 2 * time * h);
+    tnn_tensor *y1 = tnn_tensor_new_2d(rows, time * h);
+    tnn_tensor *y2 = tnn_tensor_new_2d(rows, time * h);
+    tnn_tensor *hn = tnn_tensor_new_2d(rows, h);
+    tnn_tensor *cn = gru ? NULL : tnn_tensor_new_2d(rows, h);
+    ck_assert_int_eq(tnn_layer_forward(whole, x, y, TNN_MODE_EVAL, NULL),
+                     TNN_OK);
+    ck_assert_int_eq(tnn_layer_forward(half, first, y1, TNN_MODE_EVAL, NULL),
+                     TNN_OK);
+    ck_assert_int_eq(tnn_recurrent_state(half, hn, cn), TNN_OK);
+    ck_assert_int_eq(tnn_recurrent_set_state(half, hn, cn), TNN_OK);
+    ck_assert_int_eq(tnn_layer_forward(half, second, y2, TNN_MODE_EVAL, NULL),
+                     TNN_OK);
+    for (size_t r = 0; r < rows; r++)
+        for (size_t i = 0; i < time * h; i++) {
+            float a = tnn_tensor_data(y)[r * 2 * time * h + time * h + i];
+            float b = tnn_tensor_data(y2)[r * time * h + i];
+            ck_assert_msg(fabsf(a - b) <= 1e-6f, "row %zu [%zu]: %.9g, %.9g",
+                          r, i, (double)a, (double)b);
+        }
+    /* Shared against repeated. */
+    size_t one[1] = {h};
+    tnn_tensor *h_shared = tnn_tensor_new(1, one);
+    tnn_tensor *c_shared = gru ? NULL : tnn_tensor_new(1, one);
+    tnn_tensor_rand_uniform(h_shared, rng, -1.0f, 1.0f);
+    if (c_shared)
+        tnn_tensor_rand_uniform(c_shared, rng, -1.0f, 1.0f);
+    for (size_t r = 0; r < rows; r++) {
+        memcpy(tnn_tensor_data(hn) + r * h, tnn_tensor_data(h_shared),
+               h * sizeof(float));
+        if (cn)
+            memcpy(tnn_tensor_data(cn) + r * h, tnn_tensor_data(c_shared),
+                   h * sizeof(float));
+    }
+    ck_assert_int_eq(tnn_recurrent_set_state(half, h_shared, c_shared),
+                     TNN_OK);
+    ck_assert_int_eq(tnn_layer_forward(half, first, y1, TNN_MODE_EVAL, NULL),
+                     TNN_OK);
+    ck_assert_int_eq(tnn_recurrent_set_state(half, hn, cn), TNN_OK);
+    ck_assert_int_eq(tnn_layer_forward(half, first, y2, TNN_MODE_EVAL, NULL),
+                     TNN_OK);
+    for (size_t i = 0; i < rows * time * h; i++)
+        ck_assert(fabsf(tnn_tensor_data(y1)[i] - tnn_tensor_data(y2)[i]) <=
+                  1e-6f);
+    /* Back to zeros: the whole sequence's first window again. */
+    ck_assert_int_eq(tnn_recurrent_set_state(half, NULL, NULL), TNN_OK);
+    ck_assert_int_eq(tnn_layer_forward(half, first, y1, TNN_MODE_EVAL, NULL),
+                     TNN_OK);
+    for (size_t r = 0; r < rows; r++)
+        ck_assert_mem_eq(tnn_tensor_data(y1) + r * time * h,
+                         tnn_tensor_data(y) + r * 2 * time * h,
+                         time * h * sizeof(float));
+    tnn_tensor *made[] = {x,  first, second, y,        y1,
+                          y2, hn,    cn,     h_shared, c_shared};
+    for (size_t i = 0; i < sizeof made / sizeof *made; i++)
+        tnn_tensor_free(made[i]);
+    tnn_layer_free(whole);
+    tnn_layer_free(half);
+    tnn_rng_free(rng);
+}
+END_TEST
+
+/* What a per-row state refuses, in a layer and in a model, and what the
+ * functions refuse. */
+START_TEST(recurrent_state_refusals)
+{
+    tnn_layer *lstm = tnn_lstm_new(2, 3, 0);
+    tnn_tensor *h3 = tnn_tensor_new_2d(3, 3), *h2 = tnn_tensor_new_2d(2, 3);
+    tnn_tensor *wide = tnn_tensor_new_2d(3, 4);
+    size_t dims[3] = {2, 4, 2};
+    tnn_tensor *x = tnn_tensor_new(3, dims), *y = tnn_tensor_new_2d(2, 3);
+    tnn_tensor_fill(x, 0.5f);
+    ck_assert_int_eq(tnn_recurrent_state(lstm, h2, NULL), TNN_E_STATE);
+    ck_assert_int_eq(tnn_recurrent_state_grad(lstm, h2, NULL), TNN_E_STATE);
+    ck_assert_int_eq(tnn_recurrent_set_state(lstm, wide, NULL), TNN_E_SHAPE);
+    ck_assert_int_eq(tnn_recurrent_set_state(lstm, h3, h2), TNN_E_SHAPE);
+    ck_assert_int_eq(tnn_recurrent_set_state(lstm, h3, NULL), TNN_OK);
+    /* 3 rows of state, a pass of 2. */
+    ck_assert_int_eq(tnn_layer_forward(lstm, x, y, TNN_MODE_TRAIN, NULL),
+                     TNN_E_SHAPE);
+    ck_assert_ptr_nonnull(
+        strstr(tnn_last_error(), "initial state has 3 rows"));
+    ck_assert_int_eq(tnn_recurrent_set_state(lstm, h2, h2), TNN_OK);
+    ck_assert_int_eq(tnn_layer_forward(lstm, x, y, TNN_MODE_TRAIN, NULL),
+                     TNN_OK);
+    ck_assert_int_eq(tnn_recurrent_state(lstm, h3, NULL), TNN_E_SHAPE);
+    ck_assert_int_eq(tnn_recurrent_state(lstm, NULL, NULL), TNN_E_INVALID);
+    /* No backward since the state was set. */
+    ck_assert_int_eq(tnn_recurrent_state_grad(lstm, h2, NULL), TNN_E_STATE);
+    /* Setting a state drops the pending backward. */
+    ck_assert_int_eq(tnn_recurrent_set_state(lstm, h2, NULL), TNN_OK);
+    ck_assert_int_eq(tnn_layer_backward(lstm, x, y, y, NULL), TNN_E_STATE);
+    tnn_layer *gru = tnn_gru_new(2, 3, 0), *dense = tnn_dense_new(2, 3);
+    ck_assert_int_eq(tnn_recurrent_set_state(gru, h2, h2), TNN_E_INVALID);
+    ck_assert_int_eq(tnn_recurrent_set_state(dense, h2, NULL), TNN_E_INVALID);
+    ck_assert_int_eq(tnn_recurrent_set_state(NULL, h2, NULL), TNN_E_INVALID);
+    ck_assert_int_eq(tnn_recurrent_state(dense, h2, NULL), TNN_E_INVALID);
+    ck_assert_int_eq(tnn_recurrent_state_grad(gru, h2, h2), TNN_E_INVALID);
+    tnn_layer_free(dense);
+    tnn_layer_free(lstm);
+
+    /* In a model: passes of the state's rows only, fit refused, ONNX too. */
+    tnn_model *m = tnn_model_new_sequence(4, 2);
+    ck_assert_int_eq(tnn_model_add(m, gru), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(3, 2)), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_optim(m, tnn_sgd_new(0.1f)), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_loss(m, TNN_LOSS_MSE), TNN_OK);
+    ck_assert_int_eq(tnn_recurrent_set_state(gru, h3, NULL), TNN_OK);
+    tnn_tensor *target = tnn_tensor_new_2d(2, 2),
+               *out = tnn_tensor_new_2d(2, 2);
+    tnn_tensor_fill(target, 0.25f);
+    double loss = 0.0;
+    ck_assert_int_eq(tnn_model_train_batch(m, x, target, &loss), TNN_E_SHAPE);
+    ck_assert_int_eq(tnn_model_predict(m, x, out), TNN_E_SHAPE);
+    ck_assert_int_eq(tnn_recurrent_set_state(gru, h2, NULL), TNN_OK);
+    ck_assert_int_eq(
+        tnn_model_fit(m, x, target, NULL, NULL, 1, 2, 0, NULL, NULL),
+        TNN_E_STATE);
+    ck_assert_int_eq(tnn_model_train_batch(m, x, target, &loss), TNN_OK);
+    ck_assert_int_eq(tnn_recurrent_state_grad(gru, h2, NULL), TNN_OK);
+    ck_assert_int_eq(tnn_model_predict(m, x, out), TNN_OK);
+    ck_assert_int_eq(tnn_model_save_onnx(m, "/nonexistent/never.onnx"),
+                     TNN_E_FORMAT);
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "initial state"));
+    /* A shared state suits every pass, fit included. */
+    size_t one[1] = {3};
+    tnn_tensor *shared = tnn_tensor_new(1, one);
+    tnn_tensor_fill(shared, 0.1f);
+    ck_assert_int_eq(tnn_recurrent_set_state(gru, shared, NULL), TNN_OK);
+    ck_assert_int_eq(
+        tnn_model_fit(m, x, target, NULL, NULL, 1, 1, 0, NULL, NULL), TNN_OK);
+    tnn_tensor *made[] = {h3, h2, wide, x, y, target, out, shared};
+    for (size_t i = 0; i < sizeof made / sizeof *made; i++)
+        tnn_tensor_free(made[i]);
+    tnn_model_free(m);
+}
+END_TEST
+
+/* Every allocation of setting a state may fail: the layer keeps its old
+ * state, and nothing leaks. */
+START_TEST(recurrent_state_allocation_failures)
+{
+    tnn_layer *lstm = tnn_lstm_new(2, 3, 1);
+    tnn_tensor *h2 = tnn_tensor_new_2d(2, 3), *c2 = tnn_tensor_new_2d(2, 3);
+    ck_assert_int_eq(tnn_recurrent_set_state(lstm, h2, NULL), TNN_OK);
+    struct counting_allocator a;
+    bool done = false;
+    for (long fail_at = 1; !done && fail_at < 20; fail_at++) {
+        counting_install(&a, fail_at);
+        int rc = tnn_recurrent_set_state(lstm, h2, c2);
+        counting_remove();
+        if (rc == TNN_OK) {
+            done = true;
+            ck_assert_int_eq(a.live,
+                             1); /* c0 in, h0 and the product replaced */
+        } else {
+            ck_assert_int_eq(rc, TNN_E_NOMEM);
+            ck_assert_int_eq(a.live, 0);
+        }
+    }
+    ck_assert(done);
+    tnn_tensor_free(h2);
+    tnn_tensor_free(c2);
+    tnn_layer_free(lstm);
+}
+END_TEST
+
 Suite *seq_suite(void)
 {
     Suite *s = suite_create("seq");
     TCase *tc = tcase_create("lstm");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, recurrent_layers_match_pytorch);
+    tcase_add_test(tc, recurrent_state_matches_pytorch);
+    tcase_add_test(tc, recurrent_state_gradients);
+    tcase_add_loop_test(tc, recurrent_state_carries, 0, 2);
+    tcase_add_test(tc, recurrent_state_refusals);
+    tcase_add_test(tc, recurrent_state_allocation_failures);
     tcase_add_test(tc, recurrent_gradients);
     tcase_add_loop_test(tc, recurrent_backward_accumulates, 0, 2);
     tcase_add_test(tc, sequence_model_shapes);
