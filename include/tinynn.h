@@ -557,17 +557,19 @@ TNN_API tnn_layer *tnn_gru_new(size_t input_features, size_t hidden,
  * stateful run: the final state of one window, tnn_recurrent_state(), as
  * the start of the next). When both are given their shapes must agree;
  * h0 NULL with a c0 means zero hidden states. Both NULL: zeros again. The
- * values are copied. A pass of another number of rows is refused with
- * TNN_E_SHAPE before anything is computed (by tnn_layer_forward() and by
- * the model's passes: tnn_model_predict() and tnn_model_evaluate() take
- * up to 256 rows, or the rows the model last reserved, per pass), and
- * tnn_model_fit() refuses a model with a per-row state (TNN_E_STATE: its
- * batches move rows); tnn_model_train_batch() takes it. A state of
- * (hidden) suits every pass. The state is no parameter: optimizers leave
- * it alone, model files and ONNX do not hold it (tnn_model_save_onnx()
- * refuses a layer with one, TNN_E_FORMAT), and clones and loaded models
- * start from zeros. A tnn_layer_backward() pending from an earlier
- * forward is dropped. TNN_E_INVALID if layer is NULL or no LSTM or GRU,
+ * values are copied. A call with another number of rows is refused with
+ * TNN_E_SHAPE before anything is computed (tnn_layer_forward() and the
+ * model's calls), as is a tnn_model_predict() or tnn_model_evaluate()
+ * that would run in chunks (more than 256 rows, or than the largest batch
+ * since the model's buffers were made); tnn_model_fit() (its batches move
+ * rows) and replicas sharing a batch (tnn_model_set_shard()) refuse a
+ * per-row state with TNN_E_STATE; tnn_model_train_batch() takes it. A
+ * state of (hidden) suits every pass. The state is no parameter:
+ * optimizers leave it alone, model files and ONNX do not hold it
+ * (tnn_model_save_onnx() refuses a layer with one, TNN_E_FORMAT), and
+ * clones and loaded models start from zeros. A tnn_layer_backward()
+ * pending from an earlier forward, of the layer or of a residual block
+ * around it, is dropped. TNN_E_INVALID if layer is NULL or no LSTM or GRU,
  * or c0 is given for a GRU; TNN_E_SHAPE for other shapes; TNN_E_NOMEM
  * (the layer unchanged); TNN_E_STATE while its model is training (from a
  * tnn_model_fit() callback). */
@@ -590,8 +592,10 @@ TNN_API int tnn_recurrent_state(const tnn_layer *layer, tnn_tensor *h,
  * for a state every row starts from, whose gradient is the sum over the
  * rows. Either may be NULL, not both; dc0 must be NULL for a GRU.
  * TNN_E_INVALID if layer is NULL or no LSTM or GRU; TNN_E_STATE if the
- * layer has no initial state or no backward pass ran since it was set;
- * TNN_E_SHAPE if a tensor has another shape. */
+ * layer has no initial state, or no backward pass ran since it was set
+ * or since the layer's last forward pass (a model runs none for the
+ * frozen layers before its first trainable one); TNN_E_SHAPE if a tensor
+ * has another shape. */
 TNN_API int tnn_recurrent_state_grad(const tnn_layer *layer, tnn_tensor *dh0,
                                      tnn_tensor *dc0);
 

@@ -130,6 +130,8 @@ static void gru_forward(tnn_layer *layer, const float *in, float *out,
     g->final_c = NULL;
     g->final_stride = time * h;
     g->last_rows = n;
+    /* The gradients of the state sit where a larger pass may have been. */
+    g->grad_rows = 0;
 }
 
 /* Rows [begin, end) of step t: from the hidden state's gradient (carried

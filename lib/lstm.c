@@ -132,6 +132,8 @@ static void lstm_forward(tnn_layer *layer, const float *in, float *out,
     l->final_c = a.b.cells + (time - 1) * h;
     l->final_stride = time * h;
     l->last_rows = n;
+    /* The gradients of the state sit where a larger pass may have been. */
+    l->grad_rows = 0;
 }
 
 /* ---- backward ---------------------------------------------------------- */

@@ -1001,20 +1001,32 @@ static void commit_layers(tnn_model *m)
         tnn__layer_commit(m->layers[i]);
 }
 
-/* Passes of count rows in chunks of chunk rows (the last one shorter)
- * must suit the layers' per-row initial states: checked before any. */
+/* A per-row initial state (tnn_recurrent_set_state) needs a call's count
+ * rows in one pass (chunk rows at a time, chunk >= count) of exactly its
+ * rows, and no replicas splitting them: checked before anything runs. */
 static int check_state_rows(const tnn_model *m, const char *func, size_t count,
                             size_t chunk)
 {
-    int rc = TNN_OK;
-    for (size_t i = 0; rc == TNN_OK && i < m->num_layers; i++) {
-        if (count >= chunk && chunk > 0)
-            rc = tnn__layer_check_state_rows(m->layers[i], func, chunk);
-        if (rc == TNN_OK && chunk > 0 && count % chunk)
-            rc =
-                tnn__layer_check_state_rows(m->layers[i], func, count % chunk);
+    for (size_t i = 0; i < m->num_layers; i++) {
+        const tnn_layer *layer = m->layers[i];
+        if (!tnn__layer_has_row_state(layer))
+            continue;
+        if (m->shard_count > 1)
+            return tnn__fail(TNN_E_STATE, func,
+                             "layer %zu (%s) has an initial state per row, "
+                             "which replicas sharing a batch cannot split",
+                             i, layer->ops->name);
+        int rc = tnn__layer_check_state_rows(layer, func, count);
+        if (rc != TNN_OK)
+            return rc;
+        if (chunk < count)
+            return tnn__fail(TNN_E_SHAPE, func,
+                             "layer %zu (%s) has an initial state per row: "
+                             "its %zu rows must run in one pass, not in "
+                             "chunks of %zu",
+                             i, layer->ops->name, count, chunk);
     }
-    return rc;
+    return TNN_OK;
 }
 
 /* Forward, loss and backward of n rows (first_row the first one's index
@@ -1151,6 +1163,8 @@ static int check_step(tnn_model *m, const char *func, const tnn_tensor *x,
         rc = check_labels(m, func, "y", y, xr->count, yr);
     if (rc == TNN_OK && xr->count > TNN_MAX_BLAS_DIM)
         rc = tnn__fail(TNN_E_SHAPE, func, "batch of %zu rows", xr->count);
+    if (rc == TNN_OK)
+        rc = check_state_rows(m, func, xr->count, xr->count);
     if (rc == TNN_OK)
         rc = ensure_rows(m, func, xr->count);
     if (rc == TNN_OK)

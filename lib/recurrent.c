@@ -460,8 +460,12 @@ int tnn_recurrent_set_state(tnn_layer *layer, const tnn_tensor *h0,
     rnn->state_rows = rows ? rows : 1;
     rnn->state_broadcast = rows == 0;
     rnn->grad_rows = 0;
-    /* A backward reads the state its forward read: none is pending now. */
+    /* A backward reads the state its forward read: none is pending now,
+     * in the layer or in the blocks around it. */
     layer->forward_rows = 0;
+    for (tnn_layer *block = (tnn_layer *)layer->parent; block;
+         block = (tnn_layer *)block->parent)
+        block->forward_rows = 0;
     return TNN_OK;
 }
 

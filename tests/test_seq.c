@@ -862,6 +862,93 @@ START_TEST(recurrent_state_refusals)
 }
 END_TEST
 
+/* A per-row state in a residual block, in chunked and sharded passes;
+ * what later passes and state changes do to pending backwards and to the
+ * state's gradients; a c0-only state. */
+START_TEST(recurrent_state_in_models)
+{
+    const size_t rows = 300, h = 3;
+    tnn_model *m = tnn_model_new_sequence(4, 2);
+    tnn_layer *block = tnn_residual_new(), *gru = tnn_gru_new(2, 2, 1);
+    ck_assert_int_eq(tnn_residual_add(block, gru), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, block), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_flatten_new()), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(8, 2)), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_optim(m, tnn_sgd_new(0.1f)), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_loss(m, TNN_LOSS_MSE), TNN_OK);
+    size_t dims[3] = {rows, 4, 2};
+    tnn_tensor *x = tnn_tensor_new(3, dims);
+    tnn_tensor *target = tnn_tensor_new_2d(rows, 2);
+    tnn_tensor *out = tnn_tensor_new_2d(rows, 2);
+    tnn_tensor *h300 = tnn_tensor_new_2d(rows, 2);
+    tnn_tensor_fill(x, 0.5f);
+    tnn_tensor_fill(h300, 0.25f);
+    ck_assert_int_eq(tnn_recurrent_set_state(gru, h300, NULL), TNN_OK);
+    /* 300 rows would run as chunks of 256 and 44: refused, out untouched. */
+    tnn_tensor_fill(out, 7.0f);
+    ck_assert_int_eq(tnn_model_predict(m, x, out), TNN_E_SHAPE);
+    ck_assert_ptr_nonnull(strstr(tnn_last_error(), "in one pass"));
+    ck_assert(tnn_tensor_data(out)[0] == 7.0f);
+    double loss = 0.0, accuracy = 0.0;
+    ck_assert_int_eq(tnn_model_evaluate(m, x, target, &loss, &accuracy),
+                     TNN_E_SHAPE);
+    /* A batch of 300 reserves 300 rows: then one pass holds them. */
+    ck_assert_int_eq(tnn_model_compute_gradients(m, x, target, &loss), TNN_OK);
+    tnn_tensor *dh0 = tnn_tensor_new_2d(rows, 2);
+    ck_assert_int_eq(tnn_recurrent_state_grad(gru, dh0, NULL), TNN_OK);
+    ck_assert_int_eq(tnn_model_predict(m, x, out), TNN_OK);
+    ck_assert_int_eq(tnn_model_evaluate(m, x, target, &loss, &accuracy),
+                     TNN_OK);
+    /* A forward since the backward: no gradient to give. */
+    ck_assert_int_eq(tnn_recurrent_state_grad(gru, dh0, NULL), TNN_E_STATE);
+    /* Replicas sharing a batch cannot split per-row states. */
+    ck_assert_int_eq(tnn_model_set_shard(m, 0, 2), TNN_OK);
+    ck_assert_int_eq(tnn_model_predict(m, x, out), TNN_E_STATE);
+    ck_assert_int_eq(tnn_model_set_shard(m, 0, 1), TNN_OK);
+    /* Setting the state drops the block's pending backward too. */
+    tnn_tensor *x2 = tnn_tensor_new(3, (size_t[]){2, 4, 2});
+    tnn_tensor *y2 = tnn_tensor_new(3, (size_t[]){2, 4, 2});
+    tnn_tensor_fill(x2, 0.5f);
+    tnn_tensor *h2 = tnn_tensor_new_2d(2, 2);
+    ck_assert_int_eq(tnn_recurrent_set_state(gru, h2, NULL), TNN_OK);
+    tnn_layer_free(tnn_model_pop(m));
+    tnn_layer_free(tnn_model_pop(m));
+    ck_assert_ptr_eq(tnn_model_pop(m), block);
+    tnn_rng *rng = tnn_rng_new(1);
+    ck_assert_msg(tnn_layer_forward(block, x2, y2, TNN_MODE_TRAIN, rng) ==
+                      TNN_OK,
+                  "%s", tnn_last_error());
+    tnn_rng_free(rng);
+    tnn_tensor *h1 = tnn_tensor_new_2d(1, 2);
+    ck_assert_int_eq(tnn_recurrent_set_state(gru, h1, NULL), TNN_OK);
+    ck_assert_int_eq(tnn_layer_backward(block, x2, y2, y2, NULL), TNN_E_STATE);
+    /* A c0 alone: zero hidden states, those cells. */
+    tnn_layer *lstm = tnn_lstm_new(2, h, 0);
+    tnn_tensor *c0 = tnn_tensor_new(1, (size_t[]){h});
+    tnn_tensor *yl = tnn_tensor_new_2d(2, h), *yz = tnn_tensor_new_2d(2, h);
+    ck_assert_int_eq(tnn_layer_forward(lstm, x2, yz, TNN_MODE_EVAL, NULL),
+                     TNN_OK);
+    tnn_tensor_fill(c0, 0.0f);
+    ck_assert_int_eq(tnn_recurrent_set_state(lstm, NULL, c0), TNN_OK);
+    ck_assert_int_eq(tnn_layer_forward(lstm, x2, yl, TNN_MODE_EVAL, NULL),
+                     TNN_OK);
+    ck_assert_mem_eq(tnn_tensor_data(yl), tnn_tensor_data(yz),
+                     2 * h * sizeof(float));
+    tnn_tensor_fill(c0, 2.0f);
+    ck_assert_int_eq(tnn_recurrent_set_state(lstm, NULL, c0), TNN_OK);
+    ck_assert_int_eq(tnn_layer_forward(lstm, x2, yl, TNN_MODE_EVAL, NULL),
+                     TNN_OK);
+    ck_assert(tnn_tensor_data(yl)[0] != tnn_tensor_data(yz)[0]);
+    tnn_tensor *made[] = {x,  target, out, h300, dh0, x2,
+                          y2, h2,     h1,  c0,   yl,  yz};
+    for (size_t i = 0; i < sizeof made / sizeof *made; i++)
+        tnn_tensor_free(made[i]);
+    tnn_layer_free(lstm);
+    tnn_layer_free(block);
+    tnn_model_free(m);
+}
+END_TEST
+
 /* Every allocation of setting a state may fail: the layer keeps its old
  * state, and nothing leaks. */
 START_TEST(recurrent_state_allocation_failures)
@@ -901,6 +988,7 @@ Suite *seq_suite(void)
     tcase_add_test(tc, recurrent_state_gradients);
     tcase_add_loop_test(tc, recurrent_state_carries, 0, 2);
     tcase_add_test(tc, recurrent_state_refusals);
+    tcase_add_test(tc, recurrent_state_in_models);
     tcase_add_test(tc, recurrent_state_allocation_failures);
     tcase_add_test(tc, recurrent_gradients);
     tcase_add_loop_test(tc, recurrent_backward_accumulates, 0, 2);
