@@ -45,6 +45,42 @@ static void assert_close(const char *name, const char *what, const float *got,
     free(want);
 }
 
+/* PyTorch's gradients of the four parameters, in their order. */
+static void assert_param_grads(const char *name, tnn_layer *layer, char **at)
+{
+    static const char *const grads[] = {
+        "weight_ih gradient", "weight_hh gradient", "bias_ih gradient",
+        "bias_hh gradient"};
+    for (int p = 0; p < 4; p++) {
+        tnn_tensor *g = tnn_layer_grad(layer, p);
+        assert_close(name, grads[p], tnn_tensor_data(g), at,
+                     tnn_tensor_size(g));
+    }
+}
+
+static void assert_all_read(const char *name, const char *at)
+{
+    while (*at == ' ' || *at == '\n')
+        at++;
+    ck_assert_msg(*at == '\0', "%s: values left over", name);
+}
+
+/* check on every line of a file of tests/data; the number of lines. */
+static int check_lines(const char *path, void (*check)(char *line))
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    static char line[1 << 18];
+    int cases = 0;
+    while (fgets(line, sizeof line, f)) {
+        ck_assert_msg(strchr(line, '\n'), "line too long");
+        check(line);
+        cases++;
+    }
+    fclose(f);
+    return cases;
+}
+
 static void check_case(char *line)
 {
     char name[64], *at;
@@ -77,17 +113,8 @@ static void check_case(char *line)
     assert_close(name, "output", tnn_tensor_data(y), &at, tnn_tensor_size(y));
     assert_close(name, "input gradient", tnn_tensor_data(din), &at,
                  tnn_tensor_size(din));
-    static const char *const grads[] = {
-        "weight_ih gradient", "weight_hh gradient", "bias_ih gradient",
-        "bias_hh gradient"};
-    for (int p = 0; p < 4; p++) {
-        tnn_tensor *g = tnn_layer_grad(lstm, p);
-        assert_close(name, grads[p], tnn_tensor_data(g), &at,
-                     tnn_tensor_size(g));
-    }
-    while (*at == ' ' || *at == '\n')
-        at++;
-    ck_assert_msg(*at == '\0', "%s: values left over", name);
+    assert_param_grads(name, lstm, &at);
+    assert_all_read(name, at);
     tnn_tensor_free(x);
     tnn_tensor_free(din);
     tnn_tensor_free(y);
@@ -97,17 +124,9 @@ static void check_case(char *line)
 
 START_TEST(recurrent_layers_match_pytorch)
 {
-    FILE *f = fopen(TNN_TEST_DATA_DIR "/recurrent-pytorch.txt", "r");
-    ck_assert_ptr_nonnull(f);
-    static char line[1 << 18];
-    int cases = 0;
-    while (fgets(line, sizeof line, f)) {
-        ck_assert_msg(strchr(line, '\n'), "line too long");
-        check_case(line);
-        cases++;
-    }
-    fclose(f);
-    ck_assert_int_eq(cases, 8);
+    ck_assert_int_eq(
+        check_lines(TNN_TEST_DATA_DIR "/recurrent-pytorch.txt", check_case),
+        8);
 }
 END_TEST
 
@@ -167,22 +186,13 @@ static void check_state_case(char *line)
                      tnn_tensor_size(cn));
     assert_close(name, "input gradient", tnn_tensor_data(din), &at,
                  tnn_tensor_size(din));
-    static const char *const grads[] = {
-        "weight_ih gradient", "weight_hh gradient", "bias_ih gradient",
-        "bias_hh gradient"};
-    for (int p = 0; p < 4; p++) {
-        tnn_tensor *g = tnn_layer_grad(rnn, p);
-        assert_close(name, grads[p], tnn_tensor_data(g), &at,
-                     tnn_tensor_size(g));
-    }
+    assert_param_grads(name, rnn, &at);
     assert_close(name, "h0 gradient", tnn_tensor_data(dh0), &at,
                  tnn_tensor_size(dh0));
     if (dc0)
         assert_close(name, "c0 gradient", tnn_tensor_data(dc0), &at,
                      tnn_tensor_size(dc0));
-    while (*at == ' ' || *at == '\n')
-        at++;
-    ck_assert_msg(*at == '\0', "%s: values left over", name);
+    assert_all_read(name, at);
     tnn_tensor *made[] = {x, din, y, dy, h0, c0, dh0, dc0, hn, cn};
     for (size_t i = 0; i < sizeof made / sizeof *made; i++)
         tnn_tensor_free(made[i]);
@@ -191,17 +201,10 @@ static void check_state_case(char *line)
 
 START_TEST(recurrent_state_matches_pytorch)
 {
-    FILE *f = fopen(TNN_TEST_DATA_DIR "/recurrent-state-pytorch.txt", "r");
-    ck_assert_ptr_nonnull(f);
-    static char line[1 << 18];
-    int cases = 0;
-    while (fgets(line, sizeof line, f)) {
-        ck_assert_msg(strchr(line, '\n'), "line too long");
-        check_state_case(line);
-        cases++;
-    }
-    fclose(f);
-    ck_assert_int_eq(cases, 6);
+    ck_assert_int_eq(check_lines(TNN_TEST_DATA_DIR
+                                 "/recurrent-state-pytorch.txt",
+                                 check_state_case),
+                     6);
 }
 END_TEST
 

@@ -1,5 +1,5 @@
 """What the PyTorch reference scripts of fixed small cases share
-(recurrent.py, attention.py, tokens.py): the fixed values they feed,
+(recurrent.py, recurrent_state.py, attention.py, tokens.py): the fixed values they feed,
 hexadecimal output, and the --check comparison that make references
 runs."""
 import math
@@ -48,3 +48,23 @@ def emit(script, lines):
                          % (script, sys.argv[2]))
         return
     sys.stdout.write(text)
+
+
+def recurrent_case(name, features, hidden, time, rows):
+    """The fixed input (rows, time, features) and a float64 LSTM or GRU
+    (the name's start says which) with fixed weights, batch-first:
+    recurrent.py's and recurrent_state.py's cases."""
+    gru = name.startswith("gru")
+    g = (3 if gru else 4) * hidden
+    x = values(rows * time * features, 1.5, 0.77, 0.3)
+    x = x.reshape(rows, time, features).requires_grad_(True)
+    layer = torch.nn.GRU if gru else torch.nn.LSTM
+    rnn = layer(features, hidden, batch_first=True).double()
+    with torch.no_grad():
+        rnn.weight_ih_l0.copy_(values(g * features, 0.6, 1.31, 0.1)
+                                .reshape(g, features))
+        rnn.weight_hh_l0.copy_(values(g * hidden, 0.5, 0.93, 1.7)
+                                .reshape(g, hidden))
+        rnn.bias_ih_l0.copy_(values(g, 0.3, 2.11, 0.5))
+        rnn.bias_hh_l0.copy_(values(g, 0.2, 1.57, 2.2))
+    return gru, x, rnn

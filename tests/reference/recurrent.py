@@ -25,27 +25,11 @@ within 1e-12 relative (make references).
 
 import torch
 
-from fixed import emit, hexes, values
-
-
-
-
+from fixed import emit, hexes, recurrent_case, values
 
 
 def case(name, features, hidden, time, rows, return_sequences):
-    gru = name.startswith("gru")
-    g4 = (3 if gru else 4) * hidden
-    x = values(rows * time * features, 1.5, 0.77, 0.3)
-    x = x.reshape(rows, time, features).requires_grad_(True)
-    layer = torch.nn.GRU if gru else torch.nn.LSTM
-    rnn = layer(features, hidden, batch_first=True).double()
-    with torch.no_grad():
-        rnn.weight_ih_l0.copy_(values(g4 * features, 0.6, 1.31, 0.1)
-                                .reshape(g4, features))
-        rnn.weight_hh_l0.copy_(values(g4 * hidden, 0.5, 0.93, 1.7)
-                                .reshape(g4, hidden))
-        rnn.bias_ih_l0.copy_(values(g4, 0.3, 2.11, 0.5))
-        rnn.bias_hh_l0.copy_(values(g4, 0.2, 1.57, 2.2))
+    gru, x, rnn = recurrent_case(name, features, hidden, time, rows)
     y, _ = rnn(x)
     if not return_sequences:
         y = y[:, -1, :]
@@ -58,8 +42,6 @@ def case(name, features, hidden, time, rows, return_sequences):
               rnn.weight_hh_l0.grad, rnn.bias_ih_l0.grad,
               rnn.bias_hh_l0.grad]
     return head + " " + " ".join(hexes(b) for b in blocks)
-
-
 
 
 def main():

@@ -26,23 +26,11 @@ references).
 
 import torch
 
-from fixed import emit, hexes, values
+from fixed import emit, hexes, recurrent_case, values
 
 
 def case(name, features, hidden, time, rows, return_sequences, shared):
-    gru = name.startswith("gru")
-    g = (3 if gru else 4) * hidden
-    x = values(rows * time * features, 1.5, 0.77, 0.3)
-    x = x.reshape(rows, time, features).requires_grad_(True)
-    layer = torch.nn.GRU if gru else torch.nn.LSTM
-    rnn = layer(features, hidden, batch_first=True).double()
-    with torch.no_grad():
-        rnn.weight_ih_l0.copy_(values(g * features, 0.6, 1.31, 0.1)
-                                .reshape(g, features))
-        rnn.weight_hh_l0.copy_(values(g * hidden, 0.5, 0.93, 1.7)
-                                .reshape(g, hidden))
-        rnn.bias_ih_l0.copy_(values(g, 0.3, 2.11, 0.5))
-        rnn.bias_hh_l0.copy_(values(g, 0.2, 1.57, 2.2))
+    gru, x, rnn = recurrent_case(name, features, hidden, time, rows)
     state_rows = 1 if shared else rows
     h0 = values(state_rows * hidden, 0.8, 1.13, 0.7)
     c0 = values(state_rows * hidden, 1.2, 0.71, 2.9)
