@@ -1510,6 +1510,8 @@ enum {
     STATE_GET_GRU_C,
     STATE_GET_BEFORE,
     STATE_GET_ROWS,
+    STATE_GRAD_NULL,
+    STATE_GRAD_BOTH_NULL,
     STATE_GRAD_NONE,
     STATE_GRAD_NO_BACKWARD,
     STATE_GRAD_SHAPE,
@@ -1552,6 +1554,11 @@ static int state_call(int variant, tnn_layer *lstm, tnn_layer *gru,
         ck_assert_int_eq(tnn_layer_forward(lstm, x, y, TNN_MODE_EVAL, NULL),
                          TNN_OK);
         rc = tnn_recurrent_state(lstm, h3, NULL);
+        break;
+    case STATE_GRAD_NULL: rc = tnn_recurrent_state_grad(NULL, h2, NULL); break;
+    case STATE_GRAD_BOTH_NULL:
+        ck_assert_int_eq(tnn_recurrent_set_state(lstm, h2, NULL), TNN_OK);
+        rc = tnn_recurrent_state_grad(lstm, NULL, NULL);
         break;
     case STATE_GRAD_NONE: rc = tnn_recurrent_state_grad(lstm, h2, NULL); break;
     case STATE_GRAD_NO_BACKWARD:
@@ -1913,6 +1920,10 @@ static const struct misuse lstm_rows[] = {
      STATE_GET_BEFORE},
     {"tnn_recurrent_state", "h of 3 rows after 2", SHP, state_case,
      STATE_GET_ROWS},
+    {"tnn_recurrent_state_grad", "NULL layer", INV, state_case,
+     STATE_GRAD_NULL},
+    {"tnn_recurrent_state_grad", "dh0 and dc0 NULL", INV, state_case,
+     STATE_GRAD_BOTH_NULL},
     {"tnn_recurrent_state_grad", "no initial state", STA, state_case,
      STATE_GRAD_NONE},
     {"tnn_recurrent_state_grad", "no backward since the state", STA,
