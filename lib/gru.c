@@ -128,7 +128,6 @@ static void gru_forward(tnn_layer *layer, const float *in, float *out,
     tnn__recurrent_output(layer, a.b.states, out, n);
     g->final_h = a.b.states + (time - 1) * h;
     g->final_c = NULL;
-    g->final_stride = time * h;
     g->last_rows = n;
     /* The gradients of the state sit where a larger pass may have been. */
     g->grad_rows = 0;

@@ -130,7 +130,6 @@ static void lstm_forward(tnn_layer *layer, const float *in, float *out,
     tnn__recurrent_output(layer, a.b.states, out, n);
     l->final_h = a.b.states + (time - 1) * h;
     l->final_c = a.b.cells + (time - 1) * h;
-    l->final_stride = time * h;
     l->last_rows = n;
     /* The gradients of the state sit where a larger pass may have been. */
     l->grad_rows = 0;

@@ -1039,9 +1039,6 @@ static int compute_step(tnn_model *m, const char *func, const float *x,
                         const struct rows *y, size_t n, size_t first_row,
                         struct tnn__figures *f, const char *where)
 {
-    int rc = check_state_rows(m, func, n, n);
-    if (rc != TNN_OK)
-        return rc;
     const tnn_rng rng_before = *m->rng;
     size_t head = head_layers(m);
     if (m->shard_count > 0)
@@ -1053,6 +1050,7 @@ static int compute_step(tnn_model *m, const char *func, const float *x,
     size_t first = first_learning(m, head);
     double loss = 0.0;
     size_t correct = 0;
+    int rc = TNN_OK;
     if (n > 0) {
         const float *out = forward_layers(m, x, n, head, true, NULL);
         rc = compute_loss(m, func, out, y, n, head ? m->dact[head] : NULL,

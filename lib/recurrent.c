@@ -164,22 +164,29 @@ const float *tnn__recurrent_dout(const tnn_layer *layer, const float *dout,
     return t == time - 1 ? dout + r * h : NULL;
 }
 
-/* The column sums of steps rows of width values, in double, row by row,
- * into the bias gradient p. */
+/* The column sums, in double, row by row, of count rows of width values
+ * that start ld values apart. */
+static void sum_columns(double *sum, const float *rows, size_t count,
+                        size_t ld, size_t width)
+{
+    for (size_t j = 0; j < width; j++)
+        sum[j] = 0.0;
+    for (size_t r = 0; r < count; r++)
+        for (size_t j = 0; j < width; j++)
+            sum[j] += rows[r * ld + j];
+}
+
+/* The column sums of steps rows of width values into the bias gradient
+ * p. */
 static void column_sums(tnn_layer *layer, int p, const float *rows,
                         size_t steps, bool accumulate)
 {
     struct tnn__recurrent *rnn = layer->impl;
     const size_t width = rnn->gates * rnn->hidden;
-    double *sum = rnn->bias_sum;
-    for (size_t j = 0; j < width; j++)
-        sum[j] = 0.0;
-    for (size_t r = 0; r < steps; r++)
-        for (size_t j = 0; j < width; j++)
-            sum[j] += rows[r * width + j];
+    sum_columns(rnn->bias_sum, rows, steps, width, width);
     float *db = layer->grad[p]->data;
     for (size_t j = 0; j < width; j++)
-        db[j] = (accumulate ? db[j] : 0.0f) + (float)sum[j];
+        db[j] = (accumulate ? db[j] : 0.0f) + (float)rnn->bias_sum[j];
 }
 
 void tnn__recurrent_bias_gradients(tnn_layer *layer, const float *dgx,
@@ -351,14 +358,9 @@ void tnn__recurrent_state_backward(tnn_layer *layer, const float *dz,
         return;
     }
     /* Every row read the same h0: its share is (sum of rows of dz) h0^T. */
-    double *sum = rnn->bias_sum;
+    sum_columns(rnn->bias_sum, dz, n, ld, width);
     for (size_t j = 0; j < width; j++)
-        sum[j] = 0.0;
-    for (size_t r = 0; r < n; r++)
-        for (size_t j = 0; j < width; j++)
-            sum[j] += dz[r * ld + j];
-    for (size_t j = 0; j < width; j++)
-        rnn->h0_proj[j] = (float)sum[j];
+        rnn->h0_proj[j] = (float)rnn->bias_sum[j];
     cblas_sger(CblasRowMajor, (int)width, h, 1.0f, rnn->h0_proj, 1, rnn->h0, 1,
                dw_hh, h);
 }
@@ -514,12 +516,13 @@ int tnn_recurrent_state(const tnn_layer *layer, tnn_tensor *h, tnn_tensor *c)
         rc = check_out(__func__, "c", c, rnn->last_rows, rnn->hidden);
     if (rc != TNN_OK)
         return rc;
+    /* Each row's states of every step lie together: its last ones are a
+     * sample apart. */
+    const size_t stride = tnn__recurrent_time(layer) * rnn->hidden;
     if (h)
-        copy_rows(h, rnn->final_h, rnn->last_rows, rnn->final_stride,
-                  rnn->hidden);
+        copy_rows(h, rnn->final_h, rnn->last_rows, stride, rnn->hidden);
     if (c)
-        copy_rows(c, rnn->final_c, rnn->last_rows, rnn->final_stride,
-                  rnn->hidden);
+        copy_rows(c, rnn->final_c, rnn->last_rows, stride, rnn->hidden);
     return TNN_OK;
 }
 
@@ -577,41 +580,65 @@ int tnn_recurrent_state_grad(const tnn_layer *layer, tnn_tensor *dh0,
     return TNN_OK;
 }
 
-int tnn__layer_check_state_rows(const tnn_layer *layer, const char *func,
-                                size_t n)
+/* visit(l, ctx) for layer and, through residual blocks, every layer
+ * inside them, depth first, up to the first nonzero return, which it
+ * returns. */
+static int each_layer(const tnn_layer *layer,
+                      int (*visit)(const tnn_layer *l, void *ctx), void *ctx)
 {
-    if (layer->ops->kind == TNN_LAYER_RESIDUAL) {
-        tnn_layer *block = (tnn_layer *)layer;
-        for (size_t i = 0; i < tnn_residual_num_layers(block); i++) {
-            int rc = tnn__layer_check_state_rows(tnn_residual_layer(block, i),
-                                                 func, n);
-            if (rc != TNN_OK)
-                return rc;
-        }
-        return TNN_OK;
+    if (layer->ops->kind != TNN_LAYER_RESIDUAL)
+        return visit(layer, ctx);
+    tnn_layer *block = (tnn_layer *)layer;
+    for (size_t i = 0; i < tnn_residual_num_layers(block); i++) {
+        int rc = each_layer(tnn_residual_layer(block, i), visit, ctx);
+        if (rc != 0)
+            return rc;
     }
-    if (!is_recurrent(layer))
-        return TNN_OK;
-    const struct tnn__recurrent *rnn = layer->impl;
-    if (!rnn->h0 || rnn->state_broadcast || n == rnn->state_rows)
-        return TNN_OK;
-    return tnn__fail(TNN_E_SHAPE, func,
-                     "the %s layer's initial state has %zu rows, for passes "
-                     "of %zu rows; this one has %zu",
-                     layer->ops->name, rnn->state_rows, rnn->state_rows, n);
+    return 0;
 }
 
-bool tnn__layer_has_row_state(const tnn_layer *layer)
+static bool has_row_state(const tnn_layer *layer)
 {
-    if (layer->ops->kind == TNN_LAYER_RESIDUAL) {
-        tnn_layer *block = (tnn_layer *)layer;
-        for (size_t i = 0; i < tnn_residual_num_layers(block); i++)
-            if (tnn__layer_has_row_state(tnn_residual_layer(block, i)))
-                return true;
-        return false;
-    }
     if (!is_recurrent(layer))
         return false;
     const struct tnn__recurrent *rnn = layer->impl;
     return rnn->h0 && !rnn->state_broadcast;
+}
+
+struct pass_rows {
+    const char *func;
+    size_t n;
+};
+
+static int check_pass_rows(const tnn_layer *layer, void *ctx)
+{
+    const struct pass_rows *pass = ctx;
+    if (!has_row_state(layer))
+        return TNN_OK;
+    const struct tnn__recurrent *rnn = layer->impl;
+    if (pass->n == rnn->state_rows)
+        return TNN_OK;
+    return tnn__fail(TNN_E_SHAPE, pass->func,
+                     "the %s layer's initial state has %zu rows, for passes "
+                     "of %zu rows; this one has %zu",
+                     layer->ops->name, rnn->state_rows, rnn->state_rows,
+                     pass->n);
+}
+
+int tnn__layer_check_state_rows(const tnn_layer *layer, const char *func,
+                                size_t n)
+{
+    struct pass_rows pass = {func, n};
+    return each_layer(layer, check_pass_rows, &pass);
+}
+
+static int found_row_state(const tnn_layer *layer, void *ctx)
+{
+    (void)ctx;
+    return has_row_state(layer);
+}
+
+bool tnn__layer_has_row_state(const tnn_layer *layer)
+{
+    return each_layer(layer, found_row_state, NULL) != 0;
 }

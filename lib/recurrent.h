@@ -32,13 +32,12 @@ struct tnn__recurrent {
      * column sums of the first step's gate gradients in the backward. */
     float *h0_proj;
     /* What the last forward left: each row's last hidden and cell states
-     * (row r at r * final_stride), for last_rows rows (0: none); and the
+     * (row r at r * time * hidden), for last_rows rows (0: none); and the
      * last backward with a state, the gradients of h0 and c0 (grad_rows
      * rows of hidden; 0: none). Both point into scratch, so they are
      * forgotten when it moves. */
     const float *final_h;
     const float *final_c;
-    size_t final_stride;
     size_t last_rows;
     const float *grad_h0;
     const float *grad_c0;

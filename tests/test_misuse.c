@@ -1590,9 +1590,7 @@ static int state_call(int variant, tnn_layer *lstm, tnn_layer *gru,
     }
     default: break;
     }
-    tnn_tensor *made[] = {wide, cube, h3, x, y, y1};
-    for (size_t i = 0; i < sizeof made / sizeof *made; i++)
-        tnn_tensor_free(made[i]);
+    TENSORS_FREE(wide, cube, h3, x, y, y1);
     tnn_layer_free(dense);
     return rc;
 }

@@ -193,9 +193,7 @@ static void check_state_case(char *line)
         assert_close(name, "c0 gradient", tnn_tensor_data(dc0), &at,
                      tnn_tensor_size(dc0));
     assert_all_read(name, at);
-    tnn_tensor *made[] = {x, din, y, dy, h0, c0, dh0, dc0, hn, cn};
-    for (size_t i = 0; i < sizeof made / sizeof *made; i++)
-        tnn_tensor_free(made[i]);
+    TENSORS_FREE(x, din, y, dy, h0, c0, dh0, dc0, hn, cn);
     tnn_layer_free(rnn);
 }
 
@@ -677,9 +675,7 @@ static void state_gradient_check(int gru, int shared, int rs)
     ck_assert_int_eq(tnn_recurrent_set_state(rnn, h0, c0), TNN_OK);
     check_values("weight_hh", rnn, x, y, w, tnn_layer_param(rnn, 1),
                  tnn_tensor_data(dw_hh));
-    tnn_tensor *made[] = {x, din, y, w, h0, c0, dh0, dc0, dw_hh};
-    for (size_t i = 0; i < sizeof made / sizeof *made; i++)
-        tnn_tensor_free(made[i]);
+    TENSORS_FREE(x, din, y, w, h0, c0, dh0, dc0, dw_hh);
     tnn_layer_free(rnn);
     tnn_rng_free(rng);
 }
@@ -779,10 +775,7 @@ START_TEST(recurrent_state_carries)
         ck_assert_mem_eq(tnn_tensor_data(y1) + r * time * h,
                          tnn_tensor_data(y) + r * 2 * time * h,
                          time * h * sizeof(float));
-    tnn_tensor *made[] = {x,  first, second, y,        y1,
-                          y2, hn,    cn,     h_shared, c_shared};
-    for (size_t i = 0; i < sizeof made / sizeof *made; i++)
-        tnn_tensor_free(made[i]);
+    TENSORS_FREE(x, first, second, y, y1, y2, hn, cn, h_shared, c_shared);
     tnn_layer_free(whole);
     tnn_layer_free(half);
     tnn_rng_free(rng);
@@ -858,9 +851,7 @@ START_TEST(recurrent_state_refusals)
     ck_assert_int_eq(tnn_recurrent_set_state(gru, shared, NULL), TNN_OK);
     ck_assert_int_eq(
         tnn_model_fit(m, x, target, NULL, NULL, 1, 1, 0, NULL, NULL), TNN_OK);
-    tnn_tensor *made[] = {h3, h2, wide, x, y, target, out, shared};
-    for (size_t i = 0; i < sizeof made / sizeof *made; i++)
-        tnn_tensor_free(made[i]);
+    TENSORS_FREE(h3, h2, wide, x, y, target, out, shared);
     tnn_model_free(m);
 }
 END_TEST
@@ -942,10 +933,7 @@ START_TEST(recurrent_state_in_models)
     ck_assert_int_eq(tnn_layer_forward(lstm, x2, yl, TNN_MODE_EVAL, NULL),
                      TNN_OK);
     ck_assert(tnn_tensor_data(yl)[0] != tnn_tensor_data(yz)[0]);
-    tnn_tensor *made[] = {x,  target, out, h300, dh0, x2,
-                          y2, h2,     h1,  c0,   yl,  yz};
-    for (size_t i = 0; i < sizeof made / sizeof *made; i++)
-        tnn_tensor_free(made[i]);
+    TENSORS_FREE(x, target, out, h300, dh0, x2, y2, h2, h1, c0, yl, yz);
     tnn_layer_free(lstm);
     tnn_layer_free(block);
     tnn_model_free(m);

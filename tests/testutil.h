@@ -62,6 +62,17 @@ static inline void counting_remove(void)
     ck_assert_int_eq(tnn_set_allocator(NULL, NULL, NULL, NULL), TNN_OK);
 }
 
+/* Free each of a list of tensors (NULL ones included). */
+static inline void tensors_free(tnn_tensor *const *tensors, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        tnn_tensor_free(tensors[i]);
+}
+#define TENSORS_FREE(...)                                                     \
+    tensors_free((tnn_tensor *const[]){__VA_ARGS__},                          \
+                 sizeof((tnn_tensor *const[]){__VA_ARGS__}) /                 \
+                     sizeof(tnn_tensor *))
+
 /* For sweep builders: add layer to m unless rc is already a failure or
  * the layer's allocation failed (NULL); a layer not added is freed. */
 static inline int sweep_add(tnn_model *m, tnn_layer *layer, int rc)
