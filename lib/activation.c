@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "vecmath.h"
 
 static size_t count(const tnn_layer *layer, size_t n)
 {
@@ -88,7 +89,7 @@ static void sigmoid_forward(tnn_layer *layer, const float *in, float *out,
     (void)training;
     (void)rng;
     for (size_t i = 0, c = count(layer, n); i < c; i++)
-        out[i] = 1.0f / (1.0f + expf(-in[i]));
+        out[i] = tnn__sigmoid(in[i]);
 }
 
 static void sigmoid_backward(tnn_layer *layer, const float *in,
@@ -109,7 +110,7 @@ static void tanh_forward(tnn_layer *layer, const float *in, float *out,
     (void)training;
     (void)rng;
     for (size_t i = 0, c = count(layer, n); i < c; i++)
-        out[i] = tanhf(in[i]);
+        out[i] = tnn__tanh(in[i]);
 }
 
 static void tanh_backward(tnn_layer *layer, const float *in, const float *out,

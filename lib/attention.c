@@ -39,7 +39,7 @@
  * read K_h and V_h as (d, time) from a copy the pair makes in its own
  * part of the scratch (time d values, against time^2 d multiplications
  * that read them). The softmax's exponentials are a vectorised
- * polynomial (softmax_exp()), its sums in double.
+ * polynomial (tnn__exp_nonpositive()), its sums in double.
  *
  * Dropout draws one 32-bit half of a counter-based 64-bit draw per
  * attention weight: weight (h, i, j) of a sample takes half e % 2 of draw
@@ -56,6 +56,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "vecmath.h"
 
 /* Multiplications that a thread's share of the pairs must reach (a
  * pair's forward makes 2 time^2 d), so that waking the thread costs less
@@ -324,40 +325,6 @@ static inline void dot_columns(float *restrict s, const float *restrict x,
     }
 }
 
-/* e^x for x <= 0, the softmax's exponentials: Cody and Waite's reduction
- * to x = n ln 2 + r, |r| <= ln 2 / 2, and Cephes's polynomial for e^r
- * (within 1 ulp of e^x over [-87, 0], measured against exp() for every
- * float there), scaled by 2^n through the exponent bits. Below -87 it
- * gives 0 (e^x < 2^-125: no subnormal weights); a NaN stays NaN. Only
- * additions and multiplications, so that loops of it vectorise and give
- * the same bits as a scalar evaluation (the library is built with
- * -ffp-contract=off): unlike expf(), whose call per weight took half
- * the forward pass between the products. */
-static inline float softmax_exp(float x)
-{
-    const float log2e = 1.44269504088896341f;
-    const float ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
-    const float shifter = 12582912.0f; /* 1.5 2^23: rounds to integers */
-    const float t = x * log2e + shifter;
-    const float n = t - shifter;
-    uint32_t bits;
-    memcpy(&bits, &t, sizeof bits);
-    float r = x - n * ln2_hi;
-    r = r - n * ln2_lo;
-    float poly = 1.9875691500e-4f;
-    poly = poly * r + 1.3981999507e-3f;
-    poly = poly * r + 8.3334519073e-3f;
-    poly = poly * r + 4.1665795894e-2f;
-    poly = poly * r + 1.6666665459e-1f;
-    poly = poly * r + 5.0000001201e-1f;
-    const float y = poly * (r * r) + r + 1.0f;
-    /* n + 127 in the exponent field: the low bits of t hold n. */
-    const uint32_t scale_bits = (bits - 0x4b400000u + 127u) << 23;
-    float scale;
-    memcpy(&scale, &scale_bits, sizeof scale);
-    return x < -87.0f ? 0.0f : y * scale;
-}
-
 /* Steps a row of the weights covers: up to the diagonal when causal. */
 static inline size_t row_end(const struct att_pass *p, size_t i)
 {
@@ -400,7 +367,7 @@ static void forward_pairs(void *arg, size_t begin, size_t end)
                 max = s[j] > max ? s[j] : max;
             }
             for (size_t j = 0; j < jn; j++)
-                s[j] = softmax_exp(s[j] - max);
+                s[j] = tnn__exp_nonpositive(s[j] - max);
             double sum = 0.0;
             for (size_t j = 0; j < jn; j++)
                 sum += s[j];

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "recurrent.h"
+#include "vecmath.h"
 
 /* The parts of the scratch for a batch of n rows. */
 struct gru_buffers {
@@ -58,11 +59,6 @@ static size_t gru_scratch(const tnn_layer *layer)
     return all + g->hidden;
 }
 
-static inline float sigmoid(float x)
-{
-    return 1.0f / (1.0f + expf(-x));
-}
-
 struct step_args {
     const tnn_layer *layer;
     struct gru_buffers b;
@@ -70,8 +66,28 @@ struct step_args {
     const float *dout; /* backward only */
 };
 
-/* Rows [begin, end) of step t: the gates from the input's parts (in
- * place) and the recurrent ones, then the new hidden state. */
+/* One row of a step: the gates from the input's parts x (in place) and
+ * the recurrent ones rec, then the hidden state s from the previous
+ * one. A loop over the hidden units that vectorises
+ * (vecmath.h). */
+TNN_VECTOR_CLONES
+static void cell_forward(float *restrict x, const float *restrict rec,
+                         const float *restrict s_prev, float *restrict s,
+                         size_t h)
+{
+    for (size_t j = 0; j < h; j++) {
+        float reset = tnn__sigmoid(x[j] + rec[j]);
+        float update = tnn__sigmoid(x[h + j] + rec[h + j]);
+        float cand = tnn__tanh(x[2 * h + j] + reset * rec[2 * h + j]);
+        float prev = s_prev[j];
+        x[j] = reset;
+        x[h + j] = update;
+        x[2 * h + j] = cand;
+        s[j] = (1.0f - update) * cand + update * prev;
+    }
+}
+
+/* Rows [begin, end) of step t, each through cell_forward(). */
 static void forward_rows(void *arg, size_t begin, size_t end)
 {
     const struct step_args *a = arg;
@@ -84,16 +100,7 @@ static void forward_rows(void *arg, size_t begin, size_t end)
         const float *rec = a->b.rec + step * 3 * h;
         float *s = a->b.states + step * h;
         const float *s_prev = t ? s - h : tnn__recurrent_h0_row(g, r);
-        for (size_t j = 0; j < h; j++) {
-            float reset = sigmoid(x[j] + rec[j]);
-            float update = sigmoid(x[h + j] + rec[h + j]);
-            float cand = tanhf(x[2 * h + j] + reset * rec[2 * h + j]);
-            float prev = s_prev ? s_prev[j] : 0.0f;
-            x[j] = reset;
-            x[h + j] = update;
-            x[2 * h + j] = cand;
-            s[j] = (1.0f - update) * cand + update * prev;
-        }
+        cell_forward(x, rec, s_prev, s, h);
     }
 }
 
@@ -133,10 +140,32 @@ static void gru_forward(tnn_layer *layer, const float *in, float *out,
     g->grad_rows = 0;
 }
 
-/* Rows [begin, end) of step t: from the hidden state's gradient (carried
- * in dh, plus the output's), the gradients of the input's and the
- * recurrent parts of the gates; dh keeps the part that reaches the
- * previous state directly, through z. */
+/* One row of a step, backward: from the hidden state's gradient (carried
+ * in dh, plus the output's dy), the gradients of the input's (dgx) and
+ * the recurrent (dgh) parts of the gates; dh keeps the part that reaches
+ * the previous state directly, through z. */
+TNN_VECTOR_CLONES
+static void cell_backward(const float *restrict gate,
+                          const float *restrict rec,
+                          const float *restrict s_prev,
+                          const float *restrict dy, float *restrict dgx,
+                          float *restrict dgh, float *restrict dh, size_t h)
+{
+    for (size_t j = 0; j < h; j++) {
+        float reset = gate[j], update = gate[h + j], cand = gate[2 * h + j];
+        float dhj = dh[j] + dy[j];
+        float dcand = dhj * (1.0f - update) * (1.0f - cand * cand);
+        float dreset = dcand * rec[2 * h + j] * reset * (1.0f - reset);
+        float dupdate = dhj * (s_prev[j] - cand) * update * (1.0f - update);
+        dgx[j] = dgh[j] = dreset;
+        dgx[h + j] = dgh[h + j] = dupdate;
+        dgx[2 * h + j] = dcand;
+        dgh[2 * h + j] = dcand * reset;
+        dh[j] = dhj * update;
+    }
+}
+
+/* Rows [begin, end) of step t, each through cell_backward(). */
 static void backward_rows(void *arg, size_t begin, size_t end)
 {
     const struct step_args *a = arg;
@@ -145,27 +174,12 @@ static void backward_rows(void *arg, size_t begin, size_t end)
     const size_t time = tnn__recurrent_time(a->layer), t = a->t;
     for (size_t r = begin; r < end; r++) {
         const size_t step = r * time + t;
-        const float *gate = a->b.gates + step * 3 * h;
-        const float *rec = a->b.rec + step * 3 * h;
         const float *s_prev =
             t ? a->b.states + (step - 1) * h : tnn__recurrent_h0_row(g, r);
-        const float *dy = tnn__recurrent_dout(a->layer, a->dout, r, t);
-        float *dgx = a->b.dgx + step * 3 * h, *dgh = a->b.dgh + step * 3 * h;
-        float *dh = a->b.dh + r * h;
-        for (size_t j = 0; j < h; j++) {
-            float reset = gate[j], update = gate[h + j],
-                  cand = gate[2 * h + j];
-            float prev = s_prev ? s_prev[j] : 0.0f;
-            float dhj = dh[j] + (dy ? dy[j] : 0.0f);
-            float dcand = dhj * (1.0f - update) * (1.0f - cand * cand);
-            float dreset = dcand * rec[2 * h + j] * reset * (1.0f - reset);
-            float dupdate = dhj * (prev - cand) * update * (1.0f - update);
-            dgx[j] = dgh[j] = dreset;
-            dgx[h + j] = dgh[h + j] = dupdate;
-            dgx[2 * h + j] = dcand;
-            dgh[2 * h + j] = dcand * reset;
-            dh[j] = dhj * update;
-        }
+        cell_backward(a->b.gates + step * 3 * h, a->b.rec + step * 3 * h,
+                      s_prev, tnn__recurrent_dout(a->layer, a->dout, r, t),
+                      a->b.dgx + step * 3 * h, a->b.dgh + step * 3 * h,
+                      a->b.dh + r * h, h);
     }
 }
 

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "recurrent.h"
+#include "vecmath.h"
 
 /* The parts of the scratch for a batch of n rows. */
 struct lstm_buffers {
@@ -59,11 +60,6 @@ static size_t lstm_scratch(const tnn_layer *layer)
     return per_sample(tnn__recurrent_time(layer), l->hidden);
 }
 
-static inline float sigmoid(float x)
-{
-    return 1.0f / (1.0f + expf(-x));
-}
-
 /* ---- forward ----------------------------------------------------------- */
 
 struct step_args {
@@ -73,8 +69,27 @@ struct step_args {
     const float *dout; /* backward only */
 };
 
-/* Rows [begin, end) of step t: the gates from their pre-activations in
- * place, then the new cell and hidden states. */
+/* One row of a step: the gates z from their pre-activations in place,
+ * the cell state c from the previous one and the hidden state s. A loop over
+ * the hidden units that vectorises (vecmath.h). */
+TNN_VECTOR_CLONES
+static void cell_forward(float *restrict z, const float *restrict c_prev,
+                         float *restrict c, float *restrict s, size_t h)
+{
+    for (size_t j = 0; j < h; j++) {
+        float i = tnn__sigmoid(z[j]), f = tnn__sigmoid(z[h + j]);
+        float g = tnn__tanh(z[2 * h + j]), o = tnn__sigmoid(z[3 * h + j]);
+        float cj = i * g + f * c_prev[j];
+        z[j] = i;
+        z[h + j] = f;
+        z[2 * h + j] = g;
+        z[3 * h + j] = o;
+        c[j] = cj;
+        s[j] = o * tnn__tanh(cj);
+    }
+}
+
+/* Rows [begin, end) of step t, each through cell_forward(). */
 static void forward_rows(void *arg, size_t begin, size_t end)
 {
     const struct step_args *a = arg;
@@ -86,17 +101,7 @@ static void forward_rows(void *arg, size_t begin, size_t end)
         float *c = a->b.cells + step * h;
         float *s = a->b.states + step * h;
         const float *c_prev = t ? c - h : tnn__recurrent_c0_row(l, r);
-        for (size_t j = 0; j < h; j++) {
-            float i = sigmoid(z[j]), f = sigmoid(z[h + j]);
-            float g = tanhf(z[2 * h + j]), o = sigmoid(z[3 * h + j]);
-            float cj = i * g + (c_prev ? f * c_prev[j] : 0.0f);
-            z[j] = i;
-            z[h + j] = f;
-            z[2 * h + j] = g;
-            z[3 * h + j] = o;
-            c[j] = cj;
-            s[j] = o * tanhf(cj);
-        }
+        cell_forward(z, c_prev, c, s, h);
     }
 }
 
@@ -137,9 +142,31 @@ static void lstm_forward(tnn_layer *layer, const float *in, float *out,
 
 /* ---- backward ---------------------------------------------------------- */
 
-/* Rows [begin, end) of step t: the gates' gradients before activation
- * from the hidden state's (carried in dh, plus the output's) and the cell
- * state's (carried in dc); dc becomes the previous step's. */
+/* One row of a step, backward: the gates' gradients dz before
+ * activation from the activated gates z, the cell states, the carried
+ * gradients dh and dc and the output's dy; dc becomes the previous
+ * step's. */
+TNN_VECTOR_CLONES
+static void cell_backward(const float *restrict z, const float *restrict c,
+                          const float *restrict c_prev,
+                          const float *restrict dy, float *restrict dz,
+                          const float *restrict dh, float *restrict dc,
+                          size_t h)
+{
+    for (size_t j = 0; j < h; j++) {
+        float i = z[j], f = z[h + j], g = z[2 * h + j], o = z[3 * h + j];
+        float tc = tnn__tanh(c[j]);
+        float dhj = dh[j] + dy[j];
+        float dcj = dc[j] + dhj * o * (1.0f - tc * tc);
+        dz[j] = dcj * g * i * (1.0f - i);
+        dz[h + j] = dcj * c_prev[j] * f * (1.0f - f);
+        dz[2 * h + j] = dcj * i * (1.0f - g * g);
+        dz[3 * h + j] = dhj * tc * o * (1.0f - o);
+        dc[j] = dcj * f;
+    }
+}
+
+/* Rows [begin, end) of step t, each through cell_backward(). */
 static void backward_rows(void *arg, size_t begin, size_t end)
 {
     const struct step_args *a = arg;
@@ -153,18 +180,7 @@ static void backward_rows(void *arg, size_t begin, size_t end)
         const float *dy = tnn__recurrent_dout(a->layer, a->dout, r, t);
         float *dz = a->b.dgates + step * 4 * h;
         float *dh = a->b.dh + r * h, *dc = a->b.dc + r * h;
-        for (size_t j = 0; j < h; j++) {
-            float i = z[j], f = z[h + j], g = z[2 * h + j], o = z[3 * h + j];
-            float tc = tanhf(c[j]);
-            float dhj = dh[j] + (dy ? dy[j] : 0.0f);
-            float dcj = dc[j] + dhj * o * (1.0f - tc * tc);
-            float cp = c_prev ? c_prev[j] : 0.0f;
-            dz[j] = dcj * g * i * (1.0f - i);
-            dz[h + j] = dcj * cp * f * (1.0f - f);
-            dz[2 * h + j] = dcj * i * (1.0f - g * g);
-            dz[3 * h + j] = dhj * tc * o * (1.0f - o);
-            dc[j] = dcj * f;
-        }
+        cell_backward(z, c, c_prev, dy, dz, dh, dc, h);
     }
 }
 

@@ -53,7 +53,8 @@ tnn_layer *tnn__recurrent_new(const char *func,
     rnn->gates = gates;
     rnn->return_sequences = return_sequences == 1;
     rnn->bias_sum = tnn__calloc(gates * hidden, sizeof *rnn->bias_sum);
-    if (!rnn->bias_sum) {
+    rnn->zeros = tnn__calloc(hidden, sizeof *rnn->zeros);
+    if (!rnn->bias_sum || !rnn->zeros) {
         tnn_layer_free(layer);
         tnn__fail(TNN_E_NOMEM, func,
                   "cannot allocate a %s layer of %zu hidden units", ops->name,
@@ -135,6 +136,7 @@ void tnn__recurrent_destroy(tnn_layer *layer)
     struct tnn__recurrent *rnn = layer->impl;
     tnn__free(rnn->scratch);
     tnn__free(rnn->bias_sum);
+    tnn__free(rnn->zeros);
     tnn__free(rnn->h0);
     tnn__free(rnn->c0);
     tnn__free(rnn->h0_proj);
@@ -161,7 +163,7 @@ const float *tnn__recurrent_dout(const tnn_layer *layer, const float *dout,
     const size_t time = tnn__recurrent_time(layer), h = rnn->hidden;
     if (rnn->return_sequences)
         return dout + (r * time + t) * h;
-    return t == time - 1 ? dout + r * h : NULL;
+    return t == time - 1 ? dout + r * h : rnn->zeros;
 }
 
 /* The column sums, in double, row by row, of count rows of width values

@@ -20,6 +20,10 @@ struct tnn__recurrent {
     size_t scratch_cap;
     /* A bias gradient's column sums, in double (gates * hidden). */
     double *bias_sum;
+    /* hidden zeros: the state before step 0 without an initial state,
+     * the output's gradient at steps that give none, so that the loops
+     * over a step's units read a row either way and vectorise. */
+    float *zeros;
 
     /* The initial state (tnn_recurrent_set_state), h0 NULL if none:
      * state_rows rows of hidden values, or one that every row starts from
@@ -45,12 +49,12 @@ struct tnn__recurrent {
 };
 
 /* Where step 0 reads the previous state of row r: the initial state's
- * row (or its only one), NULL for zeros. */
+ * row (or its only one), else zeros. */
 static inline const float *
 tnn__recurrent_h0_row(const struct tnn__recurrent *rnn, size_t r)
 {
     if (!rnn->h0)
-        return NULL;
+        return rnn->zeros;
     return rnn->h0 + (rnn->state_broadcast ? 0 : r * rnn->hidden);
 }
 
@@ -58,7 +62,7 @@ static inline const float *
 tnn__recurrent_c0_row(const struct tnn__recurrent *rnn, size_t r)
 {
     if (!rnn->c0)
-        return NULL;
+        return rnn->zeros;
     return rnn->c0 + (rnn->state_broadcast ? 0 : r * rnn->hidden);
 }
 
@@ -105,7 +109,7 @@ void tnn__recurrent_destroy(tnn_layer *layer);
 void tnn__recurrent_output(const tnn_layer *layer, const float *states,
                            float *out, size_t n);
 
-/* The gradient the output gives step t of row r (NULL: none). */
+/* The gradient the output gives step t of row r (zeros: none). */
 const float *tnn__recurrent_dout(const tnn_layer *layer, const float *dout,
                                  size_t r, size_t t);
 

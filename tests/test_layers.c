@@ -1726,6 +1726,65 @@ START_TEST(gelu_against_libm)
 }
 END_TEST
 
+/* |got - want| in units of the last place of want rounded to float. */
+static double ulps_from(float got, double want)
+{
+    const float w = fabsf((float)want);
+    return fabs((double)got - want) / (double)(nextafterf(w, INFINITY) - w);
+}
+
+/* The sigmoid and tanh layers (the library's own vectorised exponential,
+ * as the LSTM and GRU gates use it) against double-precision libm from
+ * -100 to 100 by 2.5e-4: within 2.5 and 1.6 units in the last place
+ * (glibc's expf and tanhf reach 2.5 and 2.2 by the same measure), the
+ * sigmoid exactly 0 where it would be below e^-87. Then the special
+ * values: signed zeros, infinities, NaN. */
+START_TEST(sigmoid_tanh_against_libm)
+{
+    const size_t sweep = 800001, n = sweep + 5;
+    tnn_tensor *x = tnn_tensor_new_2d(1, n), *y = tnn_tensor_new_2d(1, n);
+    tnn_tensor *t = tnn_tensor_new_2d(1, n);
+    ck_assert_ptr_nonnull(t);
+    float *xv = tnn_tensor_data(x);
+    for (size_t i = 0; i < sweep; i++)
+        xv[i] = (float)(-100.0 + 2.5e-4 * (double)i);
+    const float special[5] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN};
+    memcpy(xv + sweep, special, sizeof special);
+    tnn_layer *sigmoid = tnn_sigmoid_new(), *tanh_layer = tnn_tanh_new();
+    ck_assert_int_eq(tnn_layer_forward(sigmoid, x, y, TNN_MODE_EVAL, NULL),
+                     TNN_OK);
+    ck_assert_int_eq(tnn_layer_forward(tanh_layer, x, t, TNN_MODE_EVAL, NULL),
+                     TNN_OK);
+    const float *yv = tnn_tensor_data(y), *tv = tnn_tensor_data(t);
+    double worst_sigmoid = 0, worst_tanh = 0;
+    for (size_t i = 0; i < sweep; i++) {
+        const double want_y = 1.0 / (1.0 + exp(-(double)xv[i]));
+        const double want_t = tanh((double)xv[i]);
+        if (want_y < exp(-87.0))
+            ck_assert_msg(yv[i] == 0.0f || ulps_from(yv[i], want_y) <= 2.5,
+                          "sigmoid(%.9g) = %.9g", (double)xv[i],
+                          (double)yv[i]);
+        else
+            worst_sigmoid = fmax(worst_sigmoid, ulps_from(yv[i], want_y));
+        worst_tanh = fmax(worst_tanh, ulps_from(tv[i], want_t));
+    }
+    ck_assert_msg(worst_sigmoid <= 2.5 && worst_tanh <= 1.6,
+                  "sigmoid %.3f, tanh %.3f units in the last place apart",
+                  worst_sigmoid, worst_tanh);
+    const float *ys = yv + sweep, *ts = tv + sweep;
+    ck_assert(ys[0] == 0.5f && ys[1] == 0.5f && ys[2] == 1.0f &&
+              ys[3] == 0.0f && isnan(ys[4]));
+    ck_assert(ts[0] == 0.0f && !signbit(ts[0]) && ts[1] == 0.0f &&
+              signbit(ts[1]) && ts[2] == 1.0f && ts[3] == -1.0f &&
+              isnan(ts[4]));
+    tnn_layer_free(sigmoid);
+    tnn_layer_free(tanh_layer);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_tensor_free(t);
+}
+END_TEST
+
 /* GELU by hand: x Phi(x) and Phi(x) + x phi(x) at a few points (Phi(1) =
  * 0.8413447460685429, phi(1) = 0.24197072451914337, ...), and the limits
  * at the infinities; NaN passes both ways. */
@@ -2032,6 +2091,7 @@ Suite *layers_suite(void)
     tcase_add_test(tc, layernorm_rebound_to_wider_rows);
     tcase_add_test(tc, gelu_by_hand);
     tcase_add_test(tc, gelu_against_libm);
+    tcase_add_test(tc, sigmoid_tanh_against_libm);
     tcase_add_test(tc, layers_match_pytorch);
     suite_add_tcase(s, tc);
     return s;
