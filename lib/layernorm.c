@@ -63,20 +63,45 @@ struct ln_pass {
     bool accumulate;
 };
 
-/* Mean and 1 / sqrt(biased variance + eps) of one group of n values. */
-static void group_moments(const float *x, size_t n, double eps, double *mean,
-                          double *inv_std)
+/* A group's sums run in LN_LANES partial sums, lane k taking the values
+ * j with j % LN_LANES == k, added in lane order at the end: a fixed order
+ * whatever the thread count or vector width, and independent chains that
+ * stay in a vector register, where one running sum in double was a chain
+ * of dependent additions that took most of the layer's time. */
+#define LN_LANES 8
+
+static double fold_lanes(const double *part)
 {
     double sum = 0.0;
-    for (size_t j = 0; j < n; j++)
-        sum += x[j];
-    double m = sum / (double)n, sum2 = 0.0;
-    for (size_t j = 0; j < n; j++) {
+    for (size_t k = 0; k < LN_LANES; k++)
+        sum += part[k];
+    return sum;
+}
+
+/* Mean and 1 / sqrt(biased variance + eps) of one group of n values. */
+static inline void group_moments(const float *x, size_t n, double eps,
+                                 double *mean, double *inv_std)
+{
+    const size_t whole = n - n % LN_LANES;
+    double part[LN_LANES] = {0};
+    for (size_t j = 0; j < whole; j += LN_LANES)
+        for (size_t k = 0; k < LN_LANES; k++)
+            part[k] += x[j + k];
+    for (size_t j = whole; j < n; j++)
+        part[j - whole] += x[j];
+    const double m = fold_lanes(part) / (double)n;
+    double part2[LN_LANES] = {0};
+    for (size_t j = 0; j < whole; j += LN_LANES)
+        for (size_t k = 0; k < LN_LANES; k++) {
+            double d = x[j + k] - m;
+            part2[k] += d * d;
+        }
+    for (size_t j = whole; j < n; j++) {
         double d = x[j] - m;
-        sum2 += d * d;
+        part2[j - whole] += d * d;
     }
     *mean = m;
-    *inv_std = 1.0 / sqrt(sum2 / (double)n + eps);
+    *inv_std = 1.0 / sqrt(fold_lanes(part2) / (double)n + eps);
 }
 
 /* The input width must be a positive multiple of the features. */
@@ -139,6 +164,7 @@ static size_t min_groups(const struct ln_pass *pass)
     return LN_MIN_VALUES_PER_THREAD / pass->features + 1;
 }
 
+TNN_VECTOR_CLONES
 static void forward_groups(void *arg, size_t begin, size_t end)
 {
     const struct ln_pass *p = arg;
@@ -169,8 +195,20 @@ static void layernorm_forward(tnn_layer *layer, const float *in, float *out,
     tnn__parallel_for(pass.groups, min_groups(&pass), forward_groups, &pass);
 }
 
+/* Adds value j's gamma * dout to *s1 and its product with xhat to *s2. */
+static inline void gradient_terms(const struct ln_pass *p, const float *x,
+                                  const float *dy, double mean, double inv_std,
+                                  size_t j, double *s1, double *s2)
+{
+    double xhat = (x[j] - mean) * inv_std;
+    double gj = (double)p->gamma[j] * dy[j];
+    *s1 += gj;
+    *s2 += gj * xhat;
+}
+
 /* Per group, with xhat = (x - mean) * inv_std and g = gamma * dout:
  * dx = inv_std * (g - mean(g) - xhat * mean(g * xhat)). */
+TNN_VECTOR_CLONES
 static void input_gradient_groups(void *arg, size_t begin, size_t end)
 {
     const struct ln_pass *p = arg;
@@ -178,15 +216,20 @@ static void input_gradient_groups(void *arg, size_t begin, size_t end)
     for (size_t g = begin; g < end; g++) {
         const float *x = p->x + g * f, *dy = p->dout + g * f;
         const double mean = p->stats[2 * g], inv_std = p->stats[2 * g + 1];
-        double s1 = 0.0, s2 = 0.0;
-        for (size_t j = 0; j < f; j++) {
-            double xhat = (x[j] - mean) * inv_std;
-            double gj = (double)p->gamma[j] * dy[j];
-            s1 += gj;
-            s2 += gj * xhat;
+        double part1[LN_LANES] = {0}, part2[LN_LANES] = {0};
+        for (size_t j0 = 0; j0 < f; j0 += LN_LANES) {
+            if (f - j0 >= LN_LANES) {
+                for (size_t k = 0; k < LN_LANES; k++)
+                    gradient_terms(p, x, dy, mean, inv_std, j0 + k, &part1[k],
+                                   &part2[k]);
+            } else {
+                for (size_t k = 0; k < f - j0; k++)
+                    gradient_terms(p, x, dy, mean, inv_std, j0 + k, &part1[k],
+                                   &part2[k]);
+            }
         }
-        s1 /= (double)f;
-        s2 /= (double)f;
+        const double s1 = fold_lanes(part1) / (double)f;
+        const double s2 = fold_lanes(part2) / (double)f;
         float *dx = p->y + g * f;
         for (size_t j = 0; j < f; j++) {
             double xhat = (x[j] - mean) * inv_std;
