@@ -411,10 +411,12 @@ TNN_API tnn_layer *tnn_leaky_relu_new(float slope);
  * = 0.5 * x * (1 + erf(x / sqrt(2))), PyTorch's GELU() with its default
  * approximate='none' (not the tanh approximation). It takes the width of
  * the previous layer. Its input gradient is dout * (Phi(x) + x * phi(x)),
- * the exact derivative, with phi the standard normal density. Computed in
- * double and rounded once to float, by the library's own vectorised erfc
- * and exp (within 2e-12 of libm's: the same floats but for a rare
- * difference in the last place). A NaN input gives NaN forward and
+ * the exact derivative, with phi the standard normal density. Values and
+ * slopes are computed in double and rounded once to float, by the
+ * library's own vectorised erfc and exp (within 2e-12 of libm's: the same
+ * floats but for a rare difference in the last place); a training
+ * forward keeps the slopes, which the backward multiplies by dout in
+ * float (since 1.12.1). A NaN input gives NaN forward and
  * back; the infinities give their limits (gelu(-inf) = -0 with gradient
  * 0, gelu(+inf) = +inf with gradient dout), where PyTorch gives NaN for
  * -inf. NULL and TNN_E_NOMEM if it cannot be allocated. Saved in model

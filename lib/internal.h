@@ -308,8 +308,9 @@ struct tnn__layer_ops {
                         uint32_t *words);
     /* A new layer from a record whose word count is right for version;
      * NULL, with the constructor's or setter's error recorded, when the
-     * record's values are refused. NULL for kinds without configuration,
-     * whose layers the loader makes as their constructor does. */
+     * record's values are refused. NULL for kinds with neither
+     * configuration nor private state (impl), whose layers the loader and
+     * tnn_layer_clone() make by tnn__layer_alloc() with no impl. */
     tnn_layer *(*load_config)(const struct tnn__layer_record *record,
                               uint32_t version);
     /* At least the values of all tensors a layer made from the record
