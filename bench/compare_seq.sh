@@ -28,7 +28,7 @@ torch_run bench/pytorch_mnist.py lstm "$data" "$lstm_epochs" "$threads" |
     tee "$out/lstm.theirs"
 echo
 echo "== libtinynn, transformer (char_lm) =="
-OMP_WAIT_POLICY=passive "$build/char_lm" --dict "$dict" \
+"$build/char_lm" --dict "$dict" \
     --epochs "$lm_epochs" --threads "$threads" --samples 0 --out "$out" |
     tee "$out/lm.ours"
 echo
