@@ -476,9 +476,12 @@ void tnn__layer_commit(tnn_layer *layer);
 int tnn__layer_state_count(const tnn_layer *layer);
 tnn_tensor *tnn__layer_state(tnn_layer *layer, int k);
 
-/* residual.c: the same over a block's layers. */
-int tnn__residual_state_count(const tnn_layer *block);
-tnn_tensor *tnn__residual_state(tnn_layer *block, int k);
+/* residual.c: visit(l, ctx) for the layer itself or, for a residual
+ * block, for every layer inside it (through nested blocks, in order),
+ * up to the first nonzero return, which it returns; 0 otherwise. The
+ * one place that knows how blocks hold their layers. */
+int tnn__layer_each(const tnn_layer *layer,
+                    int (*visit)(const tnn_layer *l, void *ctx), void *ctx);
 
 /* The model a layer belongs to, through the blocks that hold it; NULL
  * while the caller owns it. */

@@ -131,18 +131,42 @@ int tnn__layer_check_idle(const char *func, const tnn_layer *layer)
                                    layer->ops->name);
 }
 
+static int add_state_count(const tnn_layer *layer, void *ctx)
+{
+    *(int *)ctx += layer->ops->num_state;
+    return 0;
+}
+
 int tnn__layer_state_count(const tnn_layer *layer)
 {
-    return layer->ops == tnn__layer_kind_ops(TNN_LAYER_RESIDUAL)
-               ? tnn__residual_state_count(layer)
-               : layer->ops->num_state;
+    int count = 0;
+    tnn__layer_each(layer, add_state_count, &count);
+    return count;
+}
+
+struct state_search {
+    int k; /* counted down through the layers before the one holding it */
+    tnn_tensor *found;
+};
+
+/* The layers visited are those of the non-const layer that
+ * tnn__layer_state() was given, so its tensor is the caller's to use. */
+static int find_state(const tnn_layer *layer, void *ctx)
+{
+    struct state_search *search = ctx;
+    if (search->k >= layer->ops->num_state) {
+        search->k -= layer->ops->num_state;
+        return 0;
+    }
+    search->found = layer->ops->state((tnn_layer *)layer, search->k);
+    return 1;
 }
 
 tnn_tensor *tnn__layer_state(tnn_layer *layer, int k)
 {
-    return layer->ops == tnn__layer_kind_ops(TNN_LAYER_RESIDUAL)
-               ? tnn__residual_state(layer, k)
-               : layer->ops->state(layer, k);
+    struct state_search search = {k, NULL};
+    tnn__layer_each(layer, find_state, &search);
+    return search.found;
 }
 
 void *tnn__layer_impl_of(const char *func, const tnn_layer *layer,

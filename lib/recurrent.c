@@ -582,23 +582,6 @@ int tnn_recurrent_state_grad(const tnn_layer *layer, tnn_tensor *dh0,
     return TNN_OK;
 }
 
-/* visit(l, ctx) for layer and, through residual blocks, every layer
- * inside them, depth first, up to the first nonzero return, which it
- * returns. */
-static int each_layer(const tnn_layer *layer,
-                      int (*visit)(const tnn_layer *l, void *ctx), void *ctx)
-{
-    if (layer->ops->kind != TNN_LAYER_RESIDUAL)
-        return visit(layer, ctx);
-    tnn_layer *block = (tnn_layer *)layer;
-    for (size_t i = 0; i < tnn_residual_num_layers(block); i++) {
-        int rc = each_layer(tnn_residual_layer(block, i), visit, ctx);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
-}
-
 static bool has_row_state(const tnn_layer *layer)
 {
     if (!is_recurrent(layer))
@@ -631,7 +614,7 @@ int tnn__layer_check_state_rows(const tnn_layer *layer, const char *func,
                                 size_t n)
 {
     struct pass_rows pass = {func, n};
-    return each_layer(layer, check_pass_rows, &pass);
+    return tnn__layer_each(layer, check_pass_rows, &pass);
 }
 
 static int found_row_state(const tnn_layer *layer, void *ctx)
@@ -642,5 +625,5 @@ static int found_row_state(const tnn_layer *layer, void *ctx)
 
 bool tnn__layer_has_row_state(const tnn_layer *layer)
 {
-    return each_layer(layer, found_row_state, NULL) != 0;
+    return tnn__layer_each(layer, found_row_state, NULL) != 0;
 }

@@ -474,23 +474,16 @@ tnn_layer *tnn_residual_layer(tnn_layer *block, size_t i)
     return r && i < r->count ? r->layers[i] : NULL;
 }
 
-int tnn__residual_state_count(const tnn_layer *block)
+int tnn__layer_each(const tnn_layer *layer,
+                    int (*visit)(const tnn_layer *l, void *ctx), void *ctx)
 {
-    const struct residual *r = block->impl;
-    int count = 0;
-    for (size_t i = 0; i < r->count; i++)
-        count += tnn__layer_state_count(r->layers[i]);
-    return count;
-}
-
-tnn_tensor *tnn__residual_state(tnn_layer *block, int k)
-{
-    const struct residual *r = block->impl;
+    if (layer->ops != &tnn__residual_ops)
+        return visit(layer, ctx);
+    const struct residual *r = layer->impl;
     for (size_t i = 0; i < r->count; i++) {
-        int here = tnn__layer_state_count(r->layers[i]);
-        if (k < here)
-            return tnn__layer_state(r->layers[i], k);
-        k -= here;
+        int rc = tnn__layer_each(r->layers[i], visit, ctx);
+        if (rc != 0)
+            return rc;
     }
-    return NULL;
+    return 0;
 }
