@@ -14,9 +14,12 @@
  * and M -infinity above the diagonal when causal (those weights are 0:
  * they are never computed), zero otherwise.
  *
- * The two projections run once each over every row and step of the batch
- * (one cblas_sgemm each way, the transposes as its flags). What lies
- * between works on (sample, head) pairs, split over threads by
+ * The two projections run once each over every row and step of the batch:
+ * as oneDNN matrix products in a build with it (dense_dnnl.c, with the
+ * weights in PyTorch's (out, in) layout), which took a fifth off char_lm's
+ * epoch against OpenBLAS's on these thin products (docs/performance.md),
+ * and otherwise one cblas_sgemm each way, the transposes as its flags.
+ * What lies between works on (sample, head) pairs, split over threads by
  * tnn__parallel_for: each pair reads its head's columns of Q, K and V in
  * place through the leading dimension 3 width, and writes only its own
  * things: its probabilities, its dropout mask, its head's columns of the
@@ -55,6 +58,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "dense_dnnl.h"
 #include "internal.h"
 #include "vecmath.h"
 
@@ -73,7 +77,13 @@ struct attention {
     size_t scratch_cap;
     /* A bias gradient's column sums, in double (3 width). */
     double *sums;
+    /* The projections' products on oneDNN (dense_dnnl.c), chosen as for
+     * dense layers (TNN_BACKEND); NULL for the CBLAS path. */
+    bool want_dnnl;
+    struct tnn__dnnl_dense *proj[2];
 };
+
+enum { IN_PROJ, OUT_PROJ };
 
 /* Columns the pair products compute at once: one AVX-512 vector, two
  * AVX2 ones, four SSE ones, held in registers across a whole sum. */
@@ -150,6 +160,31 @@ static struct att_buffers att_buffers(const tnn_layer *layer, size_t n)
     return b;
 }
 
+static void free_projections(struct attention *a)
+{
+    tnn__dnnl_dense_free(a->proj[IN_PROJ]);
+    tnn__dnnl_dense_free(a->proj[OUT_PROJ]);
+    a->proj[IN_PROJ] = a->proj[OUT_PROJ] = NULL;
+}
+
+/* oneDNN's products for steps rows; where it refuses a shape the BLAS
+ * takes over for good, as in dense layers. TNN_OK or TNN_E_NOMEM. */
+static int reserve_projections(struct attention *a, const char *func,
+                               size_t steps)
+{
+    const size_t w = a->width;
+    int rc = tnn__dnnl_dense_reserve(&a->proj[IN_PROJ], func, w, 3 * w, true,
+                                     steps);
+    if (rc == TNN_OK)
+        rc = tnn__dnnl_dense_reserve(&a->proj[OUT_PROJ], func, w, w, true,
+                                     steps);
+    if (rc != TNN__DNNL_DENSE_UNSUPPORTED)
+        return rc;
+    free_projections(a);
+    a->want_dnnl = false;
+    return TNN_OK;
+}
+
 static int att_reserve(tnn_layer *layer, const char *func, size_t n)
 {
     struct attention *a = layer->impl;
@@ -168,7 +203,7 @@ static int att_reserve(tnn_layer *layer, const char *func, size_t n)
     if (!scratch)
         return TNN_E_NOMEM;
     a->scratch = scratch;
-    return TNN_OK;
+    return a->want_dnnl ? reserve_projections(a, func, steps) : TNN_OK;
 }
 
 /* (time, width) samples for any time; the output has their shape. */
@@ -487,6 +522,51 @@ static void seed_rows(float *rows, size_t steps, size_t width,
         memcpy(rows + r * width, bias, width * sizeof *rows);
 }
 
+/* y = x W^T + b over steps rows, W (out, in) as PyTorch's Linear has it. */
+static void project(const struct attention *a, int which, const float *x,
+                    const float *weight, const float *bias, float *y,
+                    size_t steps, size_t in, size_t out)
+{
+#ifdef TNN_HAVE_DNNL
+    if (a->proj[which] &&
+        tnn__dnnl_dense_forward(a->proj[which], x, weight, bias, y, steps))
+        return;
+#else
+    (void)a;
+    (void)which;
+#endif
+    /* The product adds onto the bias (beta 1). */
+    seed_rows(y, steps, out, bias);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)steps, (int)out,
+                (int)in, 1.0f, x, (int)in, weight, (int)in, 1.0f, y, (int)out);
+}
+
+/* The weight gradient dy^T x (added to dw when accumulate) and, unless dx
+ * is NULL, the input gradient dy W. */
+static void project_backward(const struct attention *a, int which,
+                             const float *x, const float *weight,
+                             const float *dy, float *dw, float *dx,
+                             size_t steps, size_t in, size_t out,
+                             bool accumulate)
+{
+#ifdef TNN_HAVE_DNNL
+    if (a->proj[which] &&
+        tnn__dnnl_dense_backward(a->proj[which], x, weight, dy, dw, dx, steps,
+                                 accumulate))
+        return;
+#else
+    (void)a;
+    (void)which;
+#endif
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in,
+                (int)steps, 1.0f, dy, (int)out, x, (int)in,
+                accumulate ? 1.0f : 0.0f, dw, (int)in);
+    if (dx)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)steps,
+                    (int)in, (int)out, 1.0f, dy, (int)out, weight, (int)in,
+                    0.0f, dx, (int)in);
+}
+
 static void att_forward(tnn_layer *layer, const float *in, float *out,
                         size_t n, bool training, tnn_rng *rng)
 {
@@ -496,10 +576,7 @@ static void att_forward(tnn_layer *layer, const float *in, float *out,
     const float *w_in = layer->param[0]->data, *b_in = layer->param[1]->data;
     const float *w_out = layer->param[2]->data;
     const float *b_out = layer->param[3]->data;
-    seed_rows(pass.b.qkv, steps, 3 * w, b_in);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)steps,
-                (int)(3 * w), (int)w, 1.0f, in, (int)w, w_in, (int)w, 1.0f,
-                pass.b.qkv, (int)(3 * w));
+    project(a, IN_PROJ, in, w_in, b_in, pass.b.qkv, steps, w, 3 * w);
     /* The mask is kept for the backward of a training forward with
      * dropout; evaluation uses every weight. */
     if (training && has_mask(a)) {
@@ -515,10 +592,7 @@ static void att_forward(tnn_layer *layer, const float *in, float *out,
         }
     }
     tnn__parallel_for(n * a->heads, min_pairs(&pass), forward_pairs, &pass);
-    seed_rows(out, steps, w, b_out);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)steps, (int)w,
-                (int)w, 1.0f, pass.b.concat, (int)w, w_out, (int)w, 1.0f, out,
-                (int)w);
+    project(a, OUT_PROJ, pass.b.concat, w_out, b_out, out, steps, w, w);
 }
 
 /* The column sums of steps rows of width values, in double, row by row,
@@ -543,27 +617,19 @@ static void att_backward(tnn_layer *layer, const float *in, const float *out,
     const struct attention *a = layer->impl;
     struct att_pass pass = make_pass(layer, n);
     const size_t w = a->width, steps = n * pass.time;
-    const int iw = (int)w, iw3 = (int)(3 * w), isteps = (int)steps;
-    const float beta = accumulate ? 1.0f : 0.0f;
     /* y = concat W_out^T + b_out: dconcat = dy W_out, dW_out = dy^T
      * concat, db_out = the column sums of dy. */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, isteps, iw, iw,
-                1.0f, dout, iw, layer->param[2]->data, iw, 0.0f,
-                pass.b.dconcat, iw);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, iw, iw, isteps, 1.0f,
-                dout, iw, pass.b.concat, iw, beta, layer->grad[2]->data, iw);
+    project_backward(a, OUT_PROJ, pass.b.concat, layer->param[2]->data, dout,
+                     layer->grad[2]->data, pass.b.dconcat, steps, w, w,
+                     accumulate);
     column_sums(a->sums, dout, steps, w, layer->grad[3]->data, accumulate);
     tnn__parallel_for(n * a->heads, min_pairs(&pass), backward_pairs, &pass);
     /* [Q K V] = x W_in^T + b_in: dW_in = dqkv^T x, db_in = its column
      * sums, dx = dqkv W_in. */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, iw3, iw, isteps, 1.0f,
-                pass.b.dqkv, iw3, in, iw, beta, layer->grad[0]->data, iw);
+    project_backward(a, IN_PROJ, in, layer->param[0]->data, pass.b.dqkv,
+                     layer->grad[0]->data, din, steps, w, 3 * w, accumulate);
     column_sums(a->sums, pass.b.dqkv, steps, 3 * w, layer->grad[1]->data,
                 accumulate);
-    if (din)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, isteps, iw, iw3,
-                    1.0f, pass.b.dqkv, iw3, layer->param[0]->data, iw, 0.0f,
-                    din, iw);
 }
 
 /* PyTorch 1.13's initialisation: MultiheadAttention._reset_parameters()
@@ -589,6 +655,7 @@ static void att_destroy(tnn_layer *layer)
     struct attention *a = layer->impl;
     tnn__free(a->scratch);
     tnn__free(a->sums);
+    free_projections(a);
 }
 
 /* ---- model files: width, heads, causal and the dropout rate ------------
@@ -699,6 +766,7 @@ tnn_layer *tnn_attention_new(size_t width, size_t heads, int causal,
     a->heads = heads;
     a->causal = causal == 1;
     a->dropout = dropout;
+    a->want_dnnl = tnn__want_dnnl();
     a->sums = tnn__calloc(3 * width, sizeof *a->sums);
     if (!a->sums) {
         tnn_layer_free(layer);

@@ -113,7 +113,7 @@ static int dense_reserve(tnn_layer *layer, const char *func, size_t n)
     if (!d->want_dnnl)
         return TNN_OK;
     int rc = tnn__dnnl_dense_reserve(&d->dnnl, func, dense_in(layer),
-                                     dense_out(layer), n * steps);
+                                     dense_out(layer), false, n * steps);
     if (rc != TNN__DNNL_DENSE_UNSUPPORTED)
         return rc;
     tnn__dnnl_dense_free(d->dnnl);

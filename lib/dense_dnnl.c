@@ -54,6 +54,7 @@ struct slot {
 
 struct tnn__dnnl_dense {
     size_t in, out;
+    bool out_in; /* weights stored (out, in) rather than (in, out) */
     struct tnn__dnnl_base base;
     struct tnn__dnnl_buffer scratch;
     size_t scratch_need;
@@ -140,15 +141,17 @@ static dnnl_status_t step_init(struct tnn__dnnl_dense *d, struct step *s,
 static dnnl_status_t slot_init(struct tnn__dnnl_dense *d, struct slot *s,
                                size_t n)
 {
-    size_t in = d->in, out = d->out;
-    TNN__DNNL_TRY(step_init(d, &s->step[FORWARD], n, out, in, false, false,
-                            true, false));
-    TNN__DNNL_TRY(step_init(d, &s->step[WEIGHTS], in, out, n, true, false,
-                            false, false));
-    TNN__DNNL_TRY(step_init(d, &s->step[WEIGHTS_ADD], in, out, n, true, false,
-                            false, true));
-    return step_init(d, &s->step[INPUTS], n, in, out, false, true, false,
-                     false);
+    const size_t in = d->in, out = d->out;
+    const bool t = d->out_in;
+    TNN__DNNL_TRY(
+        step_init(d, &s->step[FORWARD], n, out, in, false, t, true, false));
+    /* dw = x^T dy (in x out), or for (out, in) weights dy^T x. */
+    const size_t dw_rows = t ? out : in, dw_cols = t ? in : out;
+    TNN__DNNL_TRY(step_init(d, &s->step[WEIGHTS], dw_rows, dw_cols, n, true,
+                            false, false, false));
+    TNN__DNNL_TRY(step_init(d, &s->step[WEIGHTS_ADD], dw_rows, dw_cols, n,
+                            true, false, false, true));
+    return step_init(d, &s->step[INPUTS], n, in, out, false, !t, false, false);
 }
 
 static void destroy_memory(dnnl_memory_t mem)
@@ -276,9 +279,10 @@ bool tnn__dnnl_dense_backward(struct tnn__dnnl_dense *d, const float *x,
     struct slot *s = slot_for(d, n, threads, &rc);
     /* The input gradient first: if it cannot run, dw is still untouched. */
     bool ok = s && (!dx || run(d, &s->step[INPUTS], dy, w, NULL, dx));
+    const struct step *weights = &s->step[accumulate ? WEIGHTS_ADD : WEIGHTS];
     ok = ok &&
-         run(d, &s->step[accumulate ? WEIGHTS_ADD : WEIGHTS], x, dy, NULL,
-             dw) &&
+         (d->out_in ? run(d, weights, dy, x, NULL, dw)
+                    : run(d, weights, x, dy, NULL, dw)) &&
          dnnl_stream_wait(d->base.stream) == dnnl_success;
     tnn__dnnl_leave(caller);
     return ok;
@@ -298,7 +302,7 @@ void tnn__dnnl_dense_free(struct tnn__dnnl_dense *d)
 }
 
 int tnn__dnnl_dense_reserve(struct tnn__dnnl_dense **dense, const char *func,
-                            size_t in, size_t out, size_t n)
+                            size_t in, size_t out, bool out_in, size_t n)
 {
     struct tnn__dnnl_dense *d = *dense;
     if (!d) {
@@ -308,6 +312,7 @@ int tnn__dnnl_dense_reserve(struct tnn__dnnl_dense **dense, const char *func,
                              "cannot allocate oneDNN products");
         d->in = in;
         d->out = out;
+        d->out_in = out_in;
         if (tnn__dnnl_base_init(&d->base) != dnnl_success) {
             tnn__dnnl_dense_free(d);
             return TNN__DNNL_DENSE_UNSUPPORTED;
@@ -329,11 +334,12 @@ int tnn__dnnl_dense_reserve(struct tnn__dnnl_dense **dense, const char *func,
 
 #else
 int tnn__dnnl_dense_reserve(struct tnn__dnnl_dense **dense, const char *func,
-                            size_t in, size_t out, size_t n)
+                            size_t in, size_t out, bool out_in, size_t n)
 {
     (void)func;
     (void)in;
     (void)out;
+    (void)out_in;
     (void)n;
     *dense = NULL;
     return TNN__DNNL_DENSE_UNSUPPORTED;

@@ -1,11 +1,12 @@
 /*
- * The two backends of conv2d and dense: built with oneDNN, layers made
- * while TNN_BACKEND=blas is set take the CBLAS path, the others oneDNN's.
- * Over every kind of convolution geometry and every kind of dense shape
- * the two agree in the forward pass and every gradient; model files do
+ * The two backends of conv2d, dense and the attention's projections: built
+ * with oneDNN, layers made while TNN_BACKEND=blas is set take the CBLAS
+ * path, the others oneDNN's. Over every kind of convolution geometry,
+ * every kind of dense shape and attention layers of several shapes the
+ * two agree in the forward pass and every gradient; model files do
  * not depend on the backend; training allocates nothing once every batch
  * size has been seen; the caller's OpenMP thread count and floating-point
- * mode come back unchanged. Without oneDNN both layers take the CBLAS path
+ * mode come back unchanged. Without oneDNN all layers take the CBLAS path
  * and the comparisons hold trivially.
  */
 #define _GNU_SOURCE /* setenv(), RTLD_DEFAULT */
@@ -153,7 +154,8 @@ static void compare_step(struct pair *p, int shape, int ndim,
     tnn_tensor_rand_uniform(x, rng, -1, 1);
     tnn_tensor_rand_uniform(dy, rng, -1, 1);
     tnn_layer *layers[2] = {p->dnnl, p->blas};
-    for (int i = 0; i < 2; i++) {
+    const int params = tnn_layer_num_params(p->blas);
+    for (int i = 0; i < params; i++) {
         tnn_tensor_rand_uniform(tnn_layer_grad(layers[1], i), rng, -1, 1);
         ck_assert_int_eq(tnn_tensor_copy_from(
                              tnn_layer_grad(layers[0], i),
@@ -171,12 +173,14 @@ static void compare_step(struct pair *p, int shape, int ndim,
     }
     assert_agree("out", shape, n, tnn_tensor_cdata(y[0]),
                  tnn_tensor_cdata(y[1]), n * p->out);
-    const char *names[2] = {"weight grad", "bias grad"};
-    for (int i = 0; i < 2; i++)
-        assert_agree(names[i], shape, n,
+    for (int i = 0; i < params; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "grad of parameter %d", i);
+        assert_agree(name, shape, n,
                      tnn_tensor_cdata(tnn_layer_grad(p->dnnl, i)),
                      tnn_tensor_cdata(tnn_layer_grad(p->blas, i)),
                      tnn_tensor_size(tnn_layer_grad(p->blas, i)));
+    }
     if (din)
         assert_agree("input grad", shape, n, tnn_tensor_cdata(dx[0]),
                      tnn_tensor_cdata(dx[1]), n * p->in);
@@ -188,12 +192,16 @@ static void compare_step(struct pair *p, int shape, int ndim,
     }
 }
 
-/* Random parameters on the CBLAS layer (biases too), copied to the other. */
+/* Random parameters on the CBLAS layer (biases, the vectors, too), copied
+ * to the other. */
 static void same_params(struct pair *p, tnn_rng *rng)
 {
     tnn_layer_init(p->blas, rng);
-    tnn_tensor_rand_uniform(tnn_layer_param(p->blas, 1), rng, -1, 1);
-    for (int i = 0; i < 2; i++) {
+    const int params = tnn_layer_num_params(p->blas);
+    for (int i = 0; i < params; i++)
+        if (tnn_tensor_ndim(tnn_layer_param(p->blas, i)) == 1)
+            tnn_tensor_rand_uniform(tnn_layer_param(p->blas, i), rng, -1, 1);
+    for (int i = 0; i < params; i++) {
         const tnn_tensor *from = tnn_layer_param(p->blas, i);
         ck_assert_int_eq(tnn_tensor_copy_from(tnn_layer_param(p->dnnl, i),
                                               tnn_tensor_cdata(from),
@@ -255,6 +263,44 @@ START_TEST(backends_agree_on_dense_shapes)
         for (size_t b = 0; b < sizeof batches / sizeof *batches; b++) {
             size_t dims[2] = {batches[b], in};
             compare_step(&p, si, 2, dims, b % 3 < 2, rng);
+        }
+        tnn_layer_free(p.blas);
+        tnn_layer_free(p.dnnl);
+    }
+    tnn_rng_free(rng);
+}
+END_TEST
+
+static tnn_layer *attention_on(const char *backend, size_t width,
+                               size_t heads, int causal)
+{
+    struct env_saved saved = backend_set(backend);
+    tnn_layer *layer = tnn_attention_new(width, heads, causal, 0.0f);
+    backend_restore(&saved);
+    ck_assert_ptr_nonnull(layer);
+    return layer;
+}
+
+/* The attention's two projections (x W^T + b with PyTorch's (out, in)
+ * weights) on both backends: widths of one value, odd widths, char_lm's
+ * 64 with 4 heads, causal and not, over steps and batch sizes that come
+ * back after others, with and without the input gradient. */
+START_TEST(backends_agree_on_attention)
+{
+    static const size_t shapes[][3] = {
+        {1, 1, 1}, {6, 2, 5}, {9, 3, 1}, {64, 4, 32}, {20, 5, 7}};
+    const size_t batches[] = {3, 1, 8, 2, 5, 3};
+    tnn_rng *rng = tnn_rng_new(79);
+    for (int si = 0; si < (int)(sizeof shapes / sizeof *shapes); si++) {
+        size_t w = shapes[si][0], heads = shapes[si][1], time = shapes[si][2];
+        int causal = si % 2;
+        struct pair p = {attention_on("blas", w, heads, causal),
+                         attention_on("dnnl", w, heads, causal), time * w,
+                         time * w};
+        same_params(&p, rng);
+        for (size_t b = 0; b < sizeof batches / sizeof *batches; b++) {
+            size_t dims[3] = {batches[b], time, w};
+            compare_step(&p, si, 3, dims, b % 3 < 2, rng);
         }
         tnn_layer_free(p.blas);
         tnn_layer_free(p.dnnl);
@@ -536,6 +582,7 @@ Suite *backends_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, backends_agree_on_every_geometry);
     tcase_add_test(tc, backends_agree_on_dense_shapes);
+    tcase_add_test(tc, backends_agree_on_attention);
     tcase_add_test(tc, frozen_layer_gradients_agree);
     tcase_add_test(tc, model_files_do_not_depend_on_the_backend);
     tcase_add_test(tc, convnet_steady_state_allocates_nothing);
