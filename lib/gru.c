@@ -30,6 +30,7 @@ struct gru_buffers {
     float *dgx;    /* (n, time, 3 hidden): gradients of the input parts */
     float *dgh;    /* (n, time, 3 hidden): of the recurrent parts */
     float *dh;     /* (n, hidden): carried back one step */
+    float *prev;   /* (n, time, hidden): the state each step started from */
 };
 
 static struct gru_buffers gru_buffers(const tnn_layer *layer, size_t n)
@@ -43,16 +44,17 @@ static struct gru_buffers gru_buffers(const tnn_layer *layer, size_t n)
     b.dgx = b.states + steps * h;
     b.dgh = b.dgx + steps * 3 * h;
     b.dh = b.dgh + steps * 3 * h;
+    b.prev = b.dh + n * h;
     return b;
 }
 
-/* Values of per-batch state per sample: 13 hidden per step and one
+/* Values of per-batch state per sample: 14 hidden per step and one
  * hidden; SIZE_MAX if that overflows. */
 static size_t gru_scratch(const tnn_layer *layer)
 {
     const struct tnn__recurrent *g = layer->impl;
     size_t per_step, all;
-    if (!tnn__mul_size(g->hidden, 13, &per_step) ||
+    if (!tnn__mul_size(g->hidden, 14, &per_step) ||
         !tnn__mul_size(per_step, tnn__recurrent_time(layer), &all) ||
         all > SIZE_MAX - g->hidden)
         return SIZE_MAX;
@@ -192,26 +194,20 @@ static void gru_backward(tnn_layer *layer, const float *in, const float *out,
     const size_t time = tnn__recurrent_time(layer), h = g->hidden;
     const size_t g3 = 3 * h, steps = n * time;
     const float *w_hh = layer->param[1]->data;
-    float *dw_hh = layer->grad[1]->data;
     struct step_args a = {
         .layer = layer, .b = gru_buffers(layer, n), .dout = dout};
     memset(a.b.dh, 0, n * h * sizeof *a.b.dh);
-    if (!accumulate)
-        memset(dw_hh, 0, g3 * h * sizeof *dw_hh);
     for (size_t t = time; t-- > 0;) {
         a.t = t;
         tnn__parallel_for(n, tnn__recurrent_min_rows(h), backward_rows, &a);
         if (t == 0)
             break; /* the initial state's share follows the loop */
-        const float *dz = a.b.dgh + t * g3;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)h,
-                    (int)g3, 1.0f, dz, (int)(time * g3), w_hh, (int)h, 1.0f,
-                    a.b.dh, (int)h);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g3, (int)h,
-                    (int)n, 1.0f, dz, (int)(time * g3),
-                    a.b.states + (t - 1) * h, (int)(time * h), 1.0f, dw_hh,
-                    (int)h);
+                    (int)g3, 1.0f, a.b.dgh + t * g3, (int)(time * g3), w_hh,
+                    (int)h, 1.0f, a.b.dh, (int)h);
     }
+    tnn__recurrent_weight_hh_gradient(layer, a.b.dgh, a.b.states, a.b.prev, n,
+                                      accumulate);
     if (g->h0) {
         /* dh holds the part that reaches h0 through z; the recurrent
          * product's part joins it. */

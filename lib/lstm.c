@@ -27,6 +27,7 @@ struct lstm_buffers {
     float *dgates; /* (n, time, 4 hidden): gradients before activation */
     float *dh;     /* (n, hidden) */
     float *dc;     /* (n, hidden) */
+    float *prev;   /* (n, time, hidden): the state each step started from */
 };
 
 static struct lstm_buffers lstm_buffers(const tnn_layer *layer, size_t n)
@@ -40,15 +41,16 @@ static struct lstm_buffers lstm_buffers(const tnn_layer *layer, size_t n)
     b.dgates = b.states + steps * h;
     b.dh = b.dgates + steps * 4 * h;
     b.dc = b.dh + n * h;
+    b.prev = b.dc + n * h;
     return b;
 }
 
-/* Values of per-batch state per sample: 10 hidden per step and 2 hidden;
+/* Values of per-batch state per sample: 11 hidden per step and 2 hidden;
  * SIZE_MAX if that overflows. */
 static size_t per_sample(size_t time, size_t hidden)
 {
     size_t per_step, all;
-    if (!tnn__mul_size(hidden, 10, &per_step) ||
+    if (!tnn__mul_size(hidden, 11, &per_step) ||
         !tnn__mul_size(per_step, time, &all) || all > SIZE_MAX - 2 * hidden)
         return SIZE_MAX;
     return all + 2 * hidden;
@@ -193,27 +195,21 @@ static void lstm_backward(tnn_layer *layer, const float *in, const float *out,
     const size_t time = tnn__recurrent_time(layer), h = l->hidden, g4 = 4 * h;
     const size_t steps = n * time;
     const float *w_hh = layer->param[1]->data;
-    float *dw_hh = layer->grad[1]->data;
     struct step_args a = {
         .layer = layer, .b = lstm_buffers(layer, n), .dout = dout};
     memset(a.b.dh, 0, n * h * sizeof *a.b.dh);
     memset(a.b.dc, 0, n * h * sizeof *a.b.dc);
-    if (!accumulate)
-        memset(dw_hh, 0, g4 * h * sizeof *dw_hh);
     for (size_t t = time; t-- > 0;) {
         a.t = t;
         tnn__parallel_for(n, tnn__recurrent_min_rows(h), backward_rows, &a);
         if (t == 0)
             break; /* the initial state's share follows the loop */
-        const float *dz = a.b.dgates + t * g4;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)h,
-                    (int)g4, 1.0f, dz, (int)(time * g4), w_hh, (int)h, 0.0f,
-                    a.b.dh, (int)h);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g4, (int)h,
-                    (int)n, 1.0f, dz, (int)(time * g4),
-                    a.b.states + (t - 1) * h, (int)(time * h), 1.0f, dw_hh,
-                    (int)h);
+                    (int)g4, 1.0f, a.b.dgates + t * g4, (int)(time * g4), w_hh,
+                    (int)h, 0.0f, a.b.dh, (int)h);
     }
+    tnn__recurrent_weight_hh_gradient(layer, a.b.dgates, a.b.states, a.b.prev,
+                                      n, accumulate);
     if (l->h0) {
         /* dc holds c0's gradient now; h0's is the first step's through
          * weight_hh alone. */

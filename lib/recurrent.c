@@ -345,26 +345,30 @@ void tnn__recurrent_state_product(tnn_layer *layer, float *rec, size_t ld,
 void tnn__recurrent_state_backward(tnn_layer *layer, const float *dz,
                                    size_t ld, size_t n, float *dh)
 {
-    struct tnn__recurrent *rnn = layer->impl;
+    const struct tnn__recurrent *rnn = layer->impl;
     if (!rnn->h0 || n == 0)
         return;
-    const size_t width = rnn->gates * rnn->hidden;
     const int h = (int)rnn->hidden;
-    const float *w_hh = layer->param[1]->data;
-    float *dw_hh = layer->grad[1]->data;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, h,
-                (int)width, 1.0f, dz, (int)ld, w_hh, h, 1.0f, dh, h);
-    if (!rnn->state_broadcast) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)width, h,
-                    (int)n, 1.0f, dz, (int)ld, rnn->h0, h, 1.0f, dw_hh, h);
-        return;
+                (int)(rnn->gates * rnn->hidden), 1.0f, dz, (int)ld,
+                layer->param[1]->data, h, 1.0f, dh, h);
+}
+
+void tnn__recurrent_weight_hh_gradient(tnn_layer *layer, const float *dz,
+                                       const float *states, float *prev,
+                                       size_t n, bool accumulate)
+{
+    const struct tnn__recurrent *rnn = layer->impl;
+    const size_t time = tnn__recurrent_time(layer), h = rnn->hidden;
+    const size_t width = rnn->gates * h, steps = n * time;
+    for (size_t r = 0; r < n; r++) {
+        float *row = prev + r * time * h;
+        memcpy(row, tnn__recurrent_h0_row(rnn, r), h * sizeof *row);
+        memcpy(row + h, states + r * time * h, (time - 1) * h * sizeof *row);
     }
-    /* Every row read the same h0: its share is (sum of rows of dz) h0^T. */
-    sum_columns(rnn->bias_sum, dz, n, ld, width);
-    for (size_t j = 0; j < width; j++)
-        rnn->h0_proj[j] = (float)rnn->bias_sum[j];
-    cblas_sger(CblasRowMajor, (int)width, h, 1.0f, rnn->h0_proj, 1, rnn->h0, 1,
-               dw_hh, h);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)width, (int)h,
+                (int)steps, 1.0f, dz, (int)width, prev, (int)h,
+                accumulate ? 1.0f : 0.0f, layer->grad[1]->data, (int)h);
 }
 
 static bool is_recurrent(const tnn_layer *layer)
