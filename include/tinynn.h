@@ -50,7 +50,7 @@ extern "C" {
 
 #define TNN_VERSION_MAJOR 1
 #define TNN_VERSION_MINOR 12
-#define TNN_VERSION_PATCH 0
+#define TNN_VERSION_PATCH 1
 #define TNN_VERSION_NUMBER                                                    \
     (TNN_VERSION_MAJOR * 10000 + TNN_VERSION_MINOR * 100 + TNN_VERSION_PATCH)
 
@@ -814,7 +814,9 @@ TNN_API int tnn_layer_forward(tnn_layer *layer, const tnn_tensor *in,
 /* Backward pass of the last tnn_layer_forward() call, which must have had
  * the same in and out: from dout (the loss gradient with respect to out)
  * it ADDS the parameter gradients into tnn_layer_grad() and writes the
- * input gradient into din (same shape as in), unless din is NULL.
+ * input gradient into din (same shape as in), unless din is NULL. din
+ * must not share memory with in, out or dout: a layer may read them
+ * after it has written din (the results are unspecified otherwise).
  * TNN_E_STATE if the last forward was not in TNN_MODE_TRAIN (an eval-mode
  * forward keeps nothing for a backward pass, so gradients through a frozen
  * layer need a training-mode forward: for dropout and batch-norm that is

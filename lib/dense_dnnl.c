@@ -279,11 +279,13 @@ bool tnn__dnnl_dense_backward(struct tnn__dnnl_dense *d, const float *x,
     struct slot *s = slot_for(d, n, threads, &rc);
     /* The input gradient first: if it cannot run, dw is still untouched. */
     bool ok = s && (!dx || run(d, &s->step[INPUTS], dy, w, NULL, dx));
-    const struct step *weights = &s->step[accumulate ? WEIGHTS_ADD : WEIGHTS];
-    ok = ok &&
-         (d->out_in ? run(d, weights, dy, x, NULL, dw)
-                    : run(d, weights, x, dy, NULL, dw)) &&
-         dnnl_stream_wait(d->base.stream) == dnnl_success;
+    if (ok) {
+        const struct step *weights =
+            &s->step[accumulate ? WEIGHTS_ADD : WEIGHTS];
+        ok = (d->out_in ? run(d, weights, dy, x, NULL, dw)
+                        : run(d, weights, x, dy, NULL, dw)) &&
+             dnnl_stream_wait(d->base.stream) == dnnl_success;
+    }
     tnn__dnnl_leave(caller);
     return ok;
 }

@@ -478,8 +478,9 @@ tnn_tensor *tnn__layer_state(tnn_layer *layer, int k);
 
 /* residual.c: visit(l, ctx) for the layer itself or, for a residual
  * block, for every layer inside it (through nested blocks, in order),
- * up to the first nonzero return, which it returns; 0 otherwise. The
- * one place that knows how blocks hold their layers. */
+ * up to the first nonzero return, which it returns; 0 otherwise. For
+ * walks that need only the layers that compute (not the blocks' own
+ * flags, as model.c's initialisation does). */
 int tnn__layer_each(const tnn_layer *layer,
                     int (*visit)(const tnn_layer *l, void *ctx), void *ctx);
 

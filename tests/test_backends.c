@@ -380,6 +380,63 @@ START_TEST(frozen_layer_gradients_agree)
 }
 END_TEST
 
+/* (5 steps, 6 features) -> dense 6 on each step -> causal attention, 2
+ * heads (frozen) -> flatten -> dense 2, SGD. */
+static tnn_model *small_attention_model(const char *backend)
+{
+    struct env_saved saved = backend_set(backend);
+    tnn_model *m = tnn_model_new_sequence(5, 6);
+    ck_assert_int_eq(tnn_model_set_seed(m, 7), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(6, 6)), TNN_OK);
+    tnn_layer *attention = tnn_attention_new(6, 2, 1, 0.0f);
+    ck_assert_int_eq(tnn_model_add(m, attention), TNN_OK);
+    ck_assert_int_eq(tnn_layer_set_trainable(attention, 0), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_flatten_new()), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(30, 2)), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_optim(m, tnn_sgd_new(0.05f)), TNN_OK);
+    backend_restore(&saved);
+    return m;
+}
+
+/* The same for a frozen attention layer, whose projections' weight
+ * gradients are written over (oneDNN's product without the sum). */
+START_TEST(frozen_attention_gradients_agree)
+{
+    tnn_rng *rng = tnn_rng_new(11);
+    tnn_tensor *x = tnn_tensor_new(3, (size_t[]){4, 5, 6});
+    tnn_tensor *y = tnn_tensor_new_2d(4, 2);
+    tnn_tensor_rand_uniform(x, rng, -1, 1);
+    tnn_tensor_rand_uniform(y, rng, -1, 1);
+    tnn_model *m[2] = {small_attention_model("dnnl"),
+                       small_attention_model("blas")};
+    for (int i = 0; i < 2; i++) {
+        tnn_layer *frozen = tnn_model_layer(m[i], 1);
+        for (int k = 0; k < tnn_layer_num_params(frozen); k++)
+            tnn_tensor_fill(tnn_layer_grad(frozen, k), 1e3f);
+        for (int step = 0; step < 2; step++)
+            ck_assert_int_eq(tnn_model_train_batch(m[i], x, y, NULL), TNN_OK);
+    }
+    for (int k = 0; k < tnn_layer_num_params(tnn_model_layer(m[1], 1)); k++) {
+        const tnn_tensor *want = tnn_layer_grad(tnn_model_layer(m[1], 1), k);
+        assert_agree(
+            "frozen attention grad", k, 4,
+            tnn_tensor_cdata(tnn_layer_grad(tnn_model_layer(m[0], 1), k)),
+            tnn_tensor_cdata(want), tnn_tensor_size(want));
+        ck_assert_float_lt(fabsf(tnn_tensor_cdata(want)[0]), 1e2f);
+    }
+    const tnn_tensor *want = tnn_layer_param(tnn_model_layer(m[1], 0), 0);
+    assert_agree(
+        "trained weights", -1, 4,
+        tnn_tensor_cdata(tnn_layer_param(tnn_model_layer(m[0], 0), 0)),
+        tnn_tensor_cdata(want), tnn_tensor_size(want));
+    tnn_model_free(m[0]);
+    tnn_model_free(m[1]);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_rng_free(rng);
+}
+END_TEST
+
 static void *save(const tnn_model *m, size_t *size)
 {
     ck_assert_int_eq(tnn_model_save_buffer(m, 0, NULL, 0, size), TNN_OK);
@@ -584,6 +641,7 @@ Suite *backends_suite(void)
     tcase_add_test(tc, backends_agree_on_dense_shapes);
     tcase_add_test(tc, backends_agree_on_attention);
     tcase_add_test(tc, frozen_layer_gradients_agree);
+    tcase_add_test(tc, frozen_attention_gradients_agree);
     tcase_add_test(tc, model_files_do_not_depend_on_the_backend);
     tcase_add_test(tc, convnet_steady_state_allocates_nothing);
     tcase_add_test(tc, convnet_allocation_failures);

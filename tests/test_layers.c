@@ -1726,29 +1726,35 @@ START_TEST(gelu_against_libm)
 }
 END_TEST
 
-/* |got - want| in units of the last place of want rounded to float. */
+/* |got - want| in units of the last place of want: the gap between the
+ * floats around it (the one below a power of two it rounds up to). */
 static double ulps_from(float got, double want)
 {
     const float w = fabsf((float)want);
-    return fabs((double)got - want) / (double)(nextafterf(w, INFINITY) - w);
+    const double gap = fabs(want) < (double)w
+                           ? (double)(w - nextafterf(w, 0.0f))
+                           : (double)(nextafterf(w, INFINITY) - w);
+    return fabs((double)got - want) / gap;
 }
 
 /* The sigmoid and tanh layers (the library's own vectorised exponential,
  * as the LSTM and GRU gates use it) against double-precision libm from
  * -100 to 100 by 2.5e-4: within 2.5 and 1.6 units in the last place
- * (glibc's expf and tanhf reach 2.5 and 2.2 by the same measure), the
- * sigmoid exactly 0 where it would be below e^-87. Then the special
- * values: signed zeros, infinities, NaN. */
+ * (glibc's expf and tanhf reach 2.5 and 2.2 by the same measure); where
+ * the sigmoid would be below e^-87 it may give exactly 0. Then the
+ * special values: signed zeros, infinities, NaN, and tiny inputs, whose
+ * tanh is the input and sigmoid 1/2. */
 START_TEST(sigmoid_tanh_against_libm)
 {
-    const size_t sweep = 800001, n = sweep + 5;
+    const size_t sweep = 800001, n = sweep + 7;
     tnn_tensor *x = tnn_tensor_new_2d(1, n), *y = tnn_tensor_new_2d(1, n);
     tnn_tensor *t = tnn_tensor_new_2d(1, n);
     ck_assert_ptr_nonnull(t);
     float *xv = tnn_tensor_data(x);
     for (size_t i = 0; i < sweep; i++)
         xv[i] = (float)(-100.0 + 2.5e-4 * (double)i);
-    const float special[5] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN};
+    const float special[7] = {0.0f, -0.0f,  INFINITY, -INFINITY,
+                              NAN,  1e-30f, -1e-30f};
     memcpy(xv + sweep, special, sizeof special);
     tnn_layer *sigmoid = tnn_sigmoid_new(), *tanh_layer = tnn_tanh_new();
     ck_assert_int_eq(tnn_layer_forward(sigmoid, x, y, TNN_MODE_EVAL, NULL),
@@ -1777,6 +1783,8 @@ START_TEST(sigmoid_tanh_against_libm)
     ck_assert(ts[0] == 0.0f && !signbit(ts[0]) && ts[1] == 0.0f &&
               signbit(ts[1]) && ts[2] == 1.0f && ts[3] == -1.0f &&
               isnan(ts[4]));
+    ck_assert(ys[5] == 0.5f && ys[6] == 0.5f && ts[5] == 1e-30f &&
+              ts[6] == -1e-30f);
     tnn_layer_free(sigmoid);
     tnn_layer_free(tanh_layer);
     tnn_tensor_free(x);
