@@ -216,18 +216,15 @@ static void input_gradient_groups(void *arg, size_t begin, size_t end)
     for (size_t g = begin; g < end; g++) {
         const float *x = p->x + g * f, *dy = p->dout + g * f;
         const double mean = p->stats[2 * g], inv_std = p->stats[2 * g + 1];
+        const size_t whole = f - f % LN_LANES;
         double part1[LN_LANES] = {0}, part2[LN_LANES] = {0};
-        for (size_t j0 = 0; j0 < f; j0 += LN_LANES) {
-            if (f - j0 >= LN_LANES) {
-                for (size_t k = 0; k < LN_LANES; k++)
-                    gradient_terms(p, x, dy, mean, inv_std, j0 + k, &part1[k],
-                                   &part2[k]);
-            } else {
-                for (size_t k = 0; k < f - j0; k++)
-                    gradient_terms(p, x, dy, mean, inv_std, j0 + k, &part1[k],
-                                   &part2[k]);
-            }
-        }
+        for (size_t j = 0; j < whole; j += LN_LANES)
+            for (size_t k = 0; k < LN_LANES; k++)
+                gradient_terms(p, x, dy, mean, inv_std, j + k, &part1[k],
+                               &part2[k]);
+        for (size_t j = whole; j < f; j++)
+            gradient_terms(p, x, dy, mean, inv_std, j, &part1[j - whole],
+                           &part2[j - whole]);
         const double s1 = fold_lanes(part1) / (double)f;
         const double s2 = fold_lanes(part2) / (double)f;
         float *dx = p->y + g * f;
