@@ -2,6 +2,7 @@
  * The hookable allocator. Tests install one that fails the N-th call, so
  * every allocation of the library must come through here.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,4 +84,38 @@ void *tnn__calloc(size_t count, size_t size)
     if (p)
         memset(p, 0, bytes);
     return p;
+}
+
+/* malloc gives 16-byte alignment: a 64-byte vector load from such a
+ * buffer then spans two cache lines three times in four, and a loop over
+ * four such buffers (Adam's) runs at about half its speed when the
+ * buffers come from beyond the caches (the MNIST MLP's update: 77 us a
+ * step against 45 us aligned, AMD EPYC). The allocator's own pointer is
+ * kept in the word before the aligned buffer. */
+enum { LINE = 64 };
+
+void *tnn__calloc_lines(size_t count, size_t size)
+{
+    size_t bytes;
+    const size_t slack = LINE + sizeof(void *);
+    if (!tnn__mul_size(count, size, &bytes) || bytes > SIZE_MAX - slack)
+        return NULL;
+    unsigned char *raw = tnn__malloc(bytes + slack);
+    if (!raw)
+        return NULL;
+    uintptr_t at =
+        ((uintptr_t)raw + sizeof raw + LINE - 1) & ~(uintptr_t)(LINE - 1);
+    unsigned char *p = raw + (at - (uintptr_t)raw);
+    memcpy(p - sizeof raw, &raw, sizeof raw);
+    memset(p, 0, bytes);
+    return p;
+}
+
+void tnn__free_lines(void *ptr)
+{
+    if (!ptr)
+        return;
+    void *raw;
+    memcpy(&raw, (unsigned char *)ptr - sizeof raw, sizeof raw);
+    tnn__free(raw);
 }

@@ -39,6 +39,12 @@ void *tnn__realloc(void *ptr, size_t size);
 void tnn__free(void *ptr);
 /* count * size bytes, zeroed; NULL on overflow or failure. */
 void *tnn__calloc(size_t count, size_t size);
+/* The same, starting on a cache line (64 bytes), for the float buffers
+ * that the vector loops stream through: tensors' data (parameters and
+ * their gradients) and the optimizer's state. Free it with
+ * tnn__free_lines() only. */
+void *tnn__calloc_lines(size_t count, size_t size);
+void tnn__free_lines(void *ptr);
 
 /* Overflow-checked a * b; false if it does not fit in size_t. */
 static inline bool tnn__mul_size(size_t a, size_t b, size_t *out)

@@ -45,7 +45,7 @@ tnn_optim *tnn_adam_new(float lr)
 static void free_state(tnn_optim *opt)
 {
     for (size_t i = 0; i < opt->num_slots; i++)
-        tnn__free(opt->state[i]);
+        tnn__free_lines(opt->state[i]);
     tnn__free(opt->state);
     tnn__free(opt->state_size);
     opt->state = NULL;
@@ -405,7 +405,8 @@ int tnn__optim_prepare(tnn_optim *opt, const char *func,
     for (size_t i = 0, s = 0; i < count; i++)
         for (int p = 0; p < layers[i]->num_params; p++, s++) {
             opt->state_size[s] = per * layers[i]->param[p]->size;
-            opt->state[s] = tnn__calloc(opt->state_size[s], sizeof(float));
+            opt->state[s] =
+                tnn__calloc_lines(opt->state_size[s], sizeof(float));
             if (!opt->state[s])
                 goto nomem;
         }

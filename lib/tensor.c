@@ -53,10 +53,10 @@ static tnn_tensor *create(const char *func, int ndim, const size_t *dims)
     if (shape_size(func, ndim, dims, &size) != TNN_OK)
         return NULL;
     tnn_tensor *t = tnn__malloc(sizeof *t);
-    float *data = tnn__calloc(size, sizeof(float));
+    float *data = tnn__calloc_lines(size, sizeof(float));
     if (!t || !data) {
         tnn__free(t);
-        tnn__free(data);
+        tnn__free_lines(data);
         tnn__fail(TNN_E_NOMEM, func,
                   "cannot allocate a tensor of %zu elements", size);
         return NULL;
@@ -88,7 +88,7 @@ static void storage_release(struct tnn__storage *s)
     if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
         return;
     if (s->owned)
-        tnn__free(s->base);
+        tnn__free_lines(s->base);
     tnn__free(s);
 }
 
@@ -99,7 +99,7 @@ void tnn_tensor_free(tnn_tensor *t)
     if (t->storage)
         storage_release(t->storage);
     else
-        tnn__free(t->data);
+        tnn__free_lines(t->data);
     tnn__free(t);
 }
 

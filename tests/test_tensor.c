@@ -297,6 +297,77 @@ START_TEST(allocation_failure_leaks_nothing)
 }
 END_TEST
 
+/* An allocator whose blocks start 16, 32 or 48 bytes past a cache line,
+ * in turn (the block's own address kept in the word before). */
+static int shift_turn;
+
+static void *shifted_malloc(size_t size, void *ctx)
+{
+    (void)ctx;
+    size_t shift = 16 * (size_t)(1 + shift_turn++ % 3);
+    unsigned char *raw = aligned_alloc(64, (size + shift + 63) / 64 * 64);
+    if (!raw)
+        return NULL;
+    memcpy(raw + shift - sizeof raw, &raw, sizeof raw);
+    return raw + shift;
+}
+
+static void *shifted_realloc(void *ptr, size_t size, void *ctx)
+{
+    (void)ptr;
+    (void)size;
+    (void)ctx;
+    return NULL; /* tensors never grow */
+}
+
+static void shifted_free(void *ptr, void *ctx)
+{
+    (void)ctx;
+    if (!ptr)
+        return;
+    void *raw;
+    memcpy(&raw, (unsigned char *)ptr - sizeof raw, sizeof raw);
+    free(raw);
+}
+
+/* A tensor's data starts on a 64-byte boundary whatever the allocator's
+ * blocks are aligned to (the vector loops over parameters, gradients and
+ * the optimizer's state rely on it for speed), and every value of it is
+ * usable; views and clones free cleanly. */
+START_TEST(data_starts_on_a_cache_line)
+{
+    ck_assert_int_eq(
+        tnn_set_allocator(shifted_malloc, shifted_realloc, shifted_free, NULL),
+        TNN_OK);
+    const size_t sizes[] = {1, 15, 16, 17, 1000, 4099};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        for (int turn = 0; turn < 3; turn++) {
+            tnn_tensor *t = tnn_tensor_new_2d(sizes[i], 1);
+            ck_assert_ptr_nonnull(t);
+            float *data = tnn_tensor_data(t);
+            ck_assert_uint_eq((uintptr_t)data % 64, 0);
+            for (size_t j = 0; j < sizes[i]; j++) {
+                ck_assert(data[j] == 0.0f);
+                data[j] = (float)j;
+            }
+            tnn_tensor *c = tnn_tensor_clone(t);
+            ck_assert_ptr_nonnull(c);
+            ck_assert_uint_eq((uintptr_t)tnn_tensor_data(c) % 64, 0);
+            ck_assert(tnn_tensor_data(c)[sizes[i] - 1] ==
+                      (float)(sizes[i] - 1));
+            tnn_tensor *v = tnn_tensor_view_rows(t, 0, 1);
+            ck_assert_ptr_nonnull(v);
+            /* The view outlives its tensor: the storage goes with it. */
+            tnn_tensor_free(t);
+            ck_assert(tnn_tensor_data(v)[0] == 0.0f);
+            tnn_tensor_free(v);
+            tnn_tensor_free(c);
+        }
+    }
+    ck_assert_int_eq(tnn_set_allocator(NULL, NULL, NULL, NULL), TNN_OK);
+}
+END_TEST
+
 /* A wrapped buffer is used in place and stays the caller's. */
 START_TEST(wrap_uses_the_callers_storage)
 {
@@ -541,6 +612,7 @@ Suite *tensor_suite(void)
     tcase_add_test(tc, copy_in_and_out);
     tcase_add_test(tc, fill_clone_reshape);
     tcase_add_test(tc, null_handles);
+    tcase_add_test(tc, data_starts_on_a_cache_line);
     tcase_add_test(tc, random_fill_reproducible);
     tcase_add_test(tc, rand_normal_refuses_overflowing_spread);
     tcase_add_test(tc, rand_uniform_widest_range);
