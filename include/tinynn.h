@@ -518,18 +518,20 @@ TNN_API float tnn_layernorm_eps(const tnn_layer *ln);
  * initialised when the layer is added to a model (or the model is
  * re-seeded, or tnn_layer_init() is called), uniform in [-1/sqrt(hidden),
  * 1/sqrt(hidden)] from the model's generator, as PyTorch does; zero
- * before. Weight decay applies to the two weights. The input samples must be (time,
- * input_features) for any time >= 1: TNN_E_SHAPE otherwise when the layer
- * is added to a model or run. The output is the hidden state of every
- * step, (time, hidden), when return_sequences is 1, or of the last step
- * only, (hidden), when it is 0. The products run over the whole batch:
- * the input's for all steps in one, the recurrent one once per step.
+ * before. Weight decay applies to the two weights. The input samples
+ * must be (time, input_features) for any time >= 1: TNN_E_SHAPE otherwise
+ * when the layer is added to a model or run. The output is the hidden
+ * state of every step, (time, hidden), when return_sequences is 1, or of
+ * the last step only, (hidden), when it is 0. The products run over the
+ * whole batch: the input's for all steps in one, the recurrent one once
+ * per step.
  * input_features and hidden >= 1 with 4 * hidden * (input_features +
  * hidden) weights at most 2^31 - 1, return_sequences 0 or 1: NULL and
  * TNN_E_INVALID otherwise. A batch whose rows times steps, or whose
- * steps times 4 * hidden, exceed 2^31 - 1 is refused with TNN_E_SHAPE. Saved in model
- * files of format version 8; (since 1.11) written to ONNX as an LSTM node
- * between Transpose nodes, as PyTorch writes it (docs/onnx.md). */
+ * steps times 4 * hidden, exceed 2^31 - 1 is refused with TNN_E_SHAPE.
+ * Saved in model files of format version 8; (since 1.11) written to ONNX
+ * as an LSTM node between Transpose nodes, as PyTorch writes it
+ * (docs/onnx.md). */
 TNN_API tnn_layer *tnn_lstm_new(size_t input_features, size_t hidden,
                                 int return_sequences);
 
@@ -803,11 +805,12 @@ TNN_API int tnn_layer_trainable(const tnn_layer *layer);
 TNN_API int tnn_layer_init(tnn_layer *layer, tnn_rng *rng);
 
 /* Run the layer alone on in, (batch, features), (since 1.10) (batch,
- * time, features) or (batch, channels, height, width), into out, batch rows of tnn_layer_out_features() values
- * in any layout. mode is enum tnn_mode; rng is needed in training by
- * dropout layers, attention layers with a dropout rate and residual
- * blocks, and may be NULL otherwise. A layer that takes its shape from
- * its input takes in's on the first successful call. */
+ * time, features) or (batch, channels, height, width), into out, batch
+ * rows of tnn_layer_out_features() values in any layout. mode is enum
+ * tnn_mode; rng is needed in training by dropout layers, attention layers
+ * with a dropout rate and residual blocks, and may be NULL otherwise. A
+ * layer that takes its shape from its input takes in's on the first
+ * successful call. */
 TNN_API int tnn_layer_forward(tnn_layer *layer, const tnn_tensor *in,
                               tnn_tensor *out, int mode, tnn_rng *rng);
 
