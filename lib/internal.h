@@ -793,10 +793,11 @@ void tnn__optim_forget_state(tnn_optim *opt);
 
 /* One update of every trainable parameter of the layers from its
  * gradient, which it then sets to zero; split over the pool's threads
- * (pool may be NULL). tnn__optim_prepare() must have succeeded for the
- * same layers. */
+ * (pool may be NULL) when the parameters are many enough and so are the
+ * rows of the batch the gradients came from (0 when not known).
+ * tnn__optim_prepare() must have succeeded for the same layers. */
 void tnn__optim_step(tnn_optim *opt, tnn_layer *const *layers, size_t count,
-                     struct tnn__pool *pool);
+                     size_t rows, struct tnn__pool *pool);
 
 /* Whether the update tnn__optim_step() would make writes only finite
  * values into the parameters and the optimizer's state; writes nothing.

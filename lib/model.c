@@ -1101,9 +1101,11 @@ static int compute_step(tnn_model *m, const char *func, const float *x,
 /* The optimizer's update from the gradients, which it then zeroes:
  * clipping, the finiteness check when it is on, the step. had_state says
  * whether the optimizer had its state before the step; a failure puts
- * that back, zeroes the gradients and changes nothing else. */
+ * that back, zeroes the gradients and changes nothing else. rows: of the
+ * batch the gradients came from, 0 if not known (it decides whether the
+ * update is worth splitting over the threads). */
 static int apply_step(tnn_model *m, const char *func, bool had_state,
-                      const char *where)
+                      size_t rows, const char *where)
 {
     tnn__optim_clip(m->optim, m->layers, m->num_layers);
     size_t slot = 0;
@@ -1119,7 +1121,7 @@ static int apply_step(tnn_model *m, const char *func, bool had_state,
                          "state non-finite; nothing was changed",
                          where, what);
     }
-    tnn__optim_step(m->optim, m->layers, m->num_layers, m->pool);
+    tnn__optim_step(m->optim, m->layers, m->num_layers, rows, m->pool);
     return TNN_OK;
 }
 
@@ -1140,7 +1142,7 @@ static int train_step(tnn_model *m, const char *func, const float *x,
     const tnn_rng rng_before = *m->rng;
     rc = compute_step(m, func, x, y, n, first_row, f, where);
     if (rc == TNN_OK)
-        rc = apply_step(m, func, had_state, where);
+        rc = apply_step(m, func, had_state, n, where);
     else if (!had_state)
         tnn__optim_forget_state(m->optim);
     if (rc != TNN_OK) {
@@ -1227,7 +1229,7 @@ int tnn_model_apply_gradients(tnn_model *m)
     }
     char where[48];
     snprintf(where, sizeof where, "step %ld", tnn_optim_steps(m->optim) + 1);
-    return apply_step(m, __func__, had_state, where);
+    return apply_step(m, __func__, had_state, 0, where);
 }
 
 int tnn_model_set_allreduce(tnn_model *m, tnn_allreduce_fn fn, void *ctx)

@@ -653,6 +653,15 @@ static void step_part(void *arg, int part, int parts)
  * would take (about 0.35 ns per parameter). The result is the same. */
 #define PARALLEL_MIN_PARAMS ((size_t)1 << 18)
 
+/* Nor is it split when the batch's rows times the parameters (the
+ * multiply-adds of a dense layer's weight-gradient product) stay below
+ * the threshold under which dense_dnnl.c runs a product on the calling
+ * thread: the gradients, and the weights that the forward read, are then
+ * in that thread's caches, and a second thread would first have to fetch
+ * half of them (bench_sweep, width 1024 at batch 1: a step took 2055-2079
+ * us on 2 threads against 1623-1721 us on 1). */
+#define PARALLEL_MIN_MACS ((size_t)1 << 23)
+
 size_t tnn__trainable_values(tnn_layer *const *layers, size_t count)
 {
     size_t total = 0;
@@ -663,9 +672,12 @@ size_t tnn__trainable_values(tnn_layer *const *layers, size_t count)
 }
 
 void tnn__optim_step(tnn_optim *opt, tnn_layer *const *layers, size_t count,
-                     struct tnn__pool *pool)
+                     size_t rows, struct tnn__pool *pool)
 {
-    if (tnn__trainable_values(layers, count) < PARALLEL_MIN_PARAMS)
+    size_t values = tnn__trainable_values(layers, count), macs;
+    if (values < PARALLEL_MIN_PARAMS ||
+        (rows > 0 && tnn__mul_size(rows, values, &macs) &&
+         macs < PARALLEL_MIN_MACS))
         pool = NULL;
     struct step_job job = {.opt = opt,
                            .layers = layers,
