@@ -18,8 +18,12 @@ static size_t count(const tnn_layer *layer, size_t n)
 /* Below this many elements per thread, waking another thread costs more
  * than it saves: 20-80 us when it has gone to sleep, against about 0.15
  * ns a value here (bench_sweep, 2 threads, width 64 at batch 1024: a step
- * took 346 us with ReLU split at 2^15 values a thread, 290 us on one). */
-#define RELU_MIN_PER_THREAD ((size_t)1 << 18)
+ * took 346 us with ReLU split at 2^15 values a thread, 290 us on one).
+ * Above it the values mostly come from a product split over the threads,
+ * half of them in each one's caches: width 64 at batch 4096 (2^18
+ * values), predict took 183-188 us split against 196-200 us on one
+ * thread, a step 726-761 us against 782-794 us, in turns. */
+#define RELU_MIN_PER_THREAD ((size_t)1 << 16)
 
 /* What a ReLU pass reads and writes; each thread takes a range. */
 struct relu_pass {
