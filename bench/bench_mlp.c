@@ -74,7 +74,9 @@ static double gemm_floor_epoch(size_t rows, bool with_update)
     float *m2 = floats(HIDDEN * CLASSES), *v2 = floats(HIDDEN * CLASSES);
     float *o = floats(BATCH * CLASSES);
     fill_operands(x, BATCH, w1, w2);
-    int threads = tnn_get_num_threads();
+    /* Split as the library splits the whole model's update. */
+    const int parts = update_parts((784 + 1) * HIDDEN + (HIDDEN + 1) * CLASSES,
+                                   BATCH, tnn_get_num_threads());
     double best = 1e30;
     for (int rep = 0; rep < 3; rep++) {
         double start = now();
@@ -82,8 +84,8 @@ static double gemm_floor_epoch(size_t rows, bool with_update)
             int n = (int)(rows - done < BATCH ? rows - done : BATCH);
             gemm_step(n, x, w1, h, w2, o, dw1, dw2, dh);
             if (with_update) {
-                adam_pass(w1, dw1, m1, v1, 784 * HIDDEN, threads);
-                adam_pass(w2, dw2, m2, v2, HIDDEN * CLASSES, threads);
+                adam_pass(w1, dw1, m1, v1, 784 * HIDDEN, parts);
+                adam_pass(w2, dw2, m2, v2, HIDDEN * CLASSES, parts);
             }
         }
         double t = now() - start;
@@ -168,7 +170,7 @@ int main(int argc, char **argv)
     size_t steps = (tnn_tensor_dim(x, 0) + BATCH - 1) / BATCH;
     double update = (double)steps *
                     update_floor((784 + 1) * HIDDEN + (HIDDEN + 1) * CLASSES,
-                                 tnn_get_num_threads(), 20);
+                                 BATCH, tnn_get_num_threads(), 20);
     double floor_after = gemm_floor_epoch(tnn_tensor_dim(x, 0), false);
     floor = floor_after < floor ? floor_after : floor;
     double step_after = gemm_floor_epoch(tnn_tensor_dim(x, 0), true);

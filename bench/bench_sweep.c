@@ -152,7 +152,7 @@ static void measure(int w, int n, struct point *p)
             pfloor < p->predict_floor ? pfloor : p->predict_floor;
     }
     /* Two w x w weights and two w biases. */
-    p->update_floor = update_floor(2 * (size_t)w * ((size_t)w + 1),
+    p->update_floor = update_floor(2 * (size_t)w * ((size_t)w + 1), (size_t)n,
                                    tnn_get_num_threads(), REPEATS);
     tnn_tensor_free(x);
     tnn_tensor_free(y);

@@ -107,11 +107,20 @@ adam_range(float *restrict w, float *restrict g, float *restrict m,
     }
 }
 
-void adam_pass(float *w, float *g, float *m, float *v, size_t n, int threads)
+int update_parts(size_t params, size_t rows, int threads)
 {
-    int parts = n >= ((size_t)1 << 18) ? threads : 1;
+    if (params < ((size_t)1 << 18))
+        return 1;
+    if (rows > 0 && (double)rows * (double)params < (double)(1 << 23))
+        return 1;
+    return threads;
+}
+
+void adam_pass(float *w, float *g, float *m, float *v, size_t n, int parts)
+{
 #ifdef _OPENMP
-    /* Halves cut at multiples of 16 floats, as the library cuts them. */
+    /* A contiguous share a thread, cut at multiples of 16 floats, as the
+     * library's runs of slices cut each buffer. */
 #pragma omp parallel for num_threads(parts) if (parts > 1)
     for (int part = 0; part < parts; part++)
         adam_range(
@@ -138,7 +147,7 @@ float *floats(size_t n)
     return p;
 }
 
-double update_floor(size_t n, int threads, int reps)
+double update_floor(size_t n, size_t rows, int threads, int reps)
 {
     /* Four buffers, each on a cache line's boundary: one buffer cut in
      * four would put three of them across lines (n is rarely a multiple
@@ -149,7 +158,7 @@ double update_floor(size_t n, int threads, int reps)
     double best = 1e30;
     for (int r = 0; r < reps; r++) {
         double start = now();
-        adam_pass(w, g, m, v, n, threads);
+        adam_pass(w, g, m, v, n, update_parts(n, rows, threads));
         double t = now() - start;
         best = t < best ? t : best;
     }

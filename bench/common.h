@@ -40,23 +40,29 @@ tnn_tensor *load(const char *dir, const char *name, int flags);
  * pthreads threads)". */
 const char *blas_name(void);
 
+/* The threads the library's update runs on for a model of params
+ * trainable parameters after a batch of rows (0: not known): threads
+ * from 2^18 parameters and 2^23 rows times parameters, else 1. */
+int update_parts(size_t params, size_t rows, int threads);
+
 /* One Adam pass over n parameters as the library makes it (weights,
  * gradients and both moments read, all four written, the gradients
- * zeroed), split over threads threads when n reaches the library's
- * threshold for that (2^18) and the benchmark is built with OpenMP. */
-void adam_pass(float *w, float *g, float *m, float *v, size_t n, int threads);
+ * zeroed), split over parts threads when the benchmark is built with
+ * OpenMP. */
+void adam_pass(float *w, float *g, float *m, float *v, size_t n, int parts);
 
 /* n zeroed floats on a 64-byte boundary (free()); exits when out of
  * memory. */
 float *floats(size_t n);
 
-/* The update floor: the seconds of one adam_pass() over n parameters in
- * four buffers of their own, each on a cache line's boundary, the
+/* The update floor: the seconds of one adam_pass() over n parameters
+ * after a batch of rows (split as update_parts() says) in four buffers
+ * of their own, each on a cache line's boundary, the
  * fastest of reps passes, one after the other (so from the caches when
  * they fit). What a training step costs beyond its products at the
  * least, before the products have passed their own operands through the
  * caches. */
-double update_floor(size_t n, int threads, int reps);
+double update_floor(size_t n, size_t rows, int threads, int reps);
 
 /* The benchmarks' models, seeded 42, with cross-entropy: the seed MLP
  * (784 -> 512 ReLU, dropout 0.2 -> 10 softmax) with Adam 1e-3, and

@@ -41,8 +41,10 @@ void tnn__free(void *ptr);
 void *tnn__calloc(size_t count, size_t size);
 /* The same, starting on a cache line (64 bytes), for the float buffers
  * that the vector loops stream through: tensors' data (parameters and
- * their gradients) and the optimizer's state. Free it with
- * tnn__free_lines() only. */
+ * their gradients) and the optimizer's state (whose second half, Adam's
+ * second moment, starts on a line only when the parameter count is a
+ * multiple of 16: the model files store the two halves as one array).
+ * Free it with tnn__free_lines() only. */
 void *tnn__calloc_lines(size_t count, size_t size);
 void tnn__free_lines(void *ptr);
 
@@ -550,9 +552,8 @@ bool tnn__layer_has_row_state(const tnn_layer *layer);
  * token ids and class labels per step are; TNN_E_INVALID naming the
  * first other one by what it is, its row and step (steps values a
  * row). */
-int tnn__check_indices(const char *func, const char *what,
-                       const float *values, size_t count, size_t steps,
-                       size_t limit);
+int tnn__check_indices(const char *func, const char *what, const float *values,
+                       size_t count, size_t steps, size_t limit);
 
 /* The vocabulary of an embedding layer, 0 for other kinds. */
 size_t tnn__embedding_vocabulary(const tnn_layer *layer);
