@@ -6,10 +6,6 @@
 
 #ifdef TNN_HAVE_DNNL
 
-#include <stdint.h>
-
-#define ALIGN 64
-
 static dnnl_status_t attrs_init(struct tnn__dnnl_base *b)
 {
     TNN__DNNL_TRY(dnnl_primitive_attr_create(&b->attr));
@@ -63,19 +59,18 @@ bool tnn__dnnl_buffer_grow(struct tnn__dnnl_buffer *b, size_t size)
 {
     if (size <= b->size)
         return true;
-    void *raw = size <= SIZE_MAX - ALIGN ? tnn__malloc(size + ALIGN) : NULL;
-    if (!raw)
+    void *data = tnn__calloc_lines(size, 1);
+    if (!data)
         return false;
-    tnn__free(b->raw);
-    b->raw = raw;
-    b->data = (void *)(((uintptr_t)raw + ALIGN - 1) & ~(uintptr_t)(ALIGN - 1));
+    tnn__free_lines(b->data);
+    b->data = data;
     b->size = size;
     return true;
 }
 
 void tnn__dnnl_buffer_free(struct tnn__dnnl_buffer *b)
 {
-    tnn__free(b->raw);
+    tnn__free_lines(b->data);
     *b = (struct tnn__dnnl_buffer){0};
 }
 

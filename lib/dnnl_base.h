@@ -62,11 +62,11 @@ struct tnn__dnnl_caller tnn__dnnl_enter(int threads);
  * kernels may change the mode, MXCSR, of the threads they run on). */
 void tnn__dnnl_leave(struct tnn__dnnl_caller caller);
 
-/* A buffer aligned to a cache line (64 bytes), as oneDNN aligns the
- * buffers it allocates itself: its kernels' vector loads then never
- * straddle two lines. */
+/* A buffer aligned to a cache line (64 bytes, tnn__calloc_lines()), as
+ * oneDNN aligns the buffers it allocates itself: its kernels' vector
+ * loads then never straddle two lines. */
 struct tnn__dnnl_buffer {
-    void *raw, *data;
+    void *data;
     size_t size;
 };
 
