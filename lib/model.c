@@ -1428,12 +1428,36 @@ static void shuffle_indices(tnn_rng *rng, size_t *perm, size_t n)
     }
 }
 
-static void gather(float *dst, const struct rows *src, const size_t *perm,
-                   size_t start, size_t n)
+/* Copying shuffled rows: what a row copy reads comes from memory, in no
+ * order, and two threads' misses overlap (the MNIST MLP's copies: 26-30
+ * ms an epoch on 2 threads, 33-43 ms on 1), from this many values a
+ * thread. */
+#define GATHER_MIN_PER_THREAD ((size_t)1 << 13)
+
+struct gather_pass {
+    float *dst;
+    const struct rows *src;
+    const size_t *perm; /* the batch's first row's entry */
+};
+
+static void gather_range(void *arg, size_t begin, size_t end)
 {
-    for (size_t r = 0; r < n; r++)
-        memcpy(dst + r * src->width, src->data + perm[start + r] * src->width,
-               src->width * sizeof *dst);
+    const struct gather_pass *pass = arg;
+    const size_t width = pass->src->width;
+    for (size_t r = begin; r < end; r++)
+        memcpy(pass->dst + r * width, pass->src->data + pass->perm[r] * width,
+               width * sizeof *pass->dst);
+}
+
+static void gather(tnn_model *m, float *dst, const struct rows *src,
+                   const size_t *perm, size_t start, size_t n)
+{
+    struct gather_pass pass = {dst, src, perm + start};
+    size_t width = src->width ? src->width : 1;
+    struct tnn__pool *before = tnn__pool_enter(m->pool);
+    tnn__parallel_for(n, (GATHER_MIN_PER_THREAD + width - 1) / width,
+                      gather_range, &pass);
+    tnn__pool_leave(before);
 }
 
 static int check_fit_args(tnn_model *m, const char *func, int epochs,
@@ -1524,8 +1548,8 @@ int tnn_model_fit(tnn_model *m, const tnn_tensor *x, const tnn_tensor *y,
             struct rows yb = {yr.data + start * yr.width, n, yr.width,
                               yr.index};
             if (perm) {
-                gather(m->act[0], &xr, perm, start, n);
-                gather(m->labels, &yr, perm, start, n);
+                gather(m, m->act[0], &xr, perm, start, n);
+                gather(m, m->labels, &yr, perm, start, n);
                 xb = m->act[0];
                 yb.data = m->labels;
             }

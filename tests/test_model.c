@@ -279,6 +279,50 @@ START_TEST(worker_threads_give_the_same_bits)
 }
 END_TEST
 
+/* tnn_model_fit copies each shuffled batch's rows on several threads
+ * once a batch holds 2^14 values (here 32 rows of 1024 inputs, in three
+ * ranges on 3 threads): the same bits as the copy on one thread. */
+static float *fit_shuffled_wide(void)
+{
+    const size_t rows = 80, width = 1024;
+    tnn_model *m = tnn_model_new(width);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(width, 3)), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_optim(m, tnn_sgd_new(0.01f)), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_seed(m, 5), TNN_OK);
+    tnn_tensor *x = tnn_tensor_new_2d(rows, width);
+    tnn_tensor *y = tnn_tensor_new_2d(rows, 3);
+    for (size_t i = 0; i < rows * width; i++)
+        tnn_tensor_data(x)[i] = (float)((i * 7919) % 101) / 101.0f - 0.5f;
+    for (size_t i = 0; i < rows * 3; i++)
+        tnn_tensor_data(y)[i] = (float)(i % 4) * 0.25f;
+    ck_assert_int_eq(tnn_model_fit(m, x, y, NULL, NULL, 2, 32, 1, NULL, NULL),
+                     TNN_OK);
+    float *weights = malloc(width * 3 * sizeof *weights);
+    ck_assert_ptr_nonnull(weights);
+    ck_assert_int_eq(
+        tnn_tensor_copy_to(tnn_layer_param(tnn_model_layer(m, 0), 0), weights,
+                           width * 3),
+        TNN_OK);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+    return weights;
+}
+
+START_TEST(shuffled_batches_copied_on_threads_give_the_same_bits)
+{
+    int saved = tnn_get_num_threads();
+    ck_assert_int_eq(tnn_set_num_threads(1), TNN_OK);
+    float *one = fit_shuffled_wide();
+    ck_assert_int_eq(tnn_set_num_threads(3), TNN_OK);
+    float *three = fit_shuffled_wide();
+    ck_assert_int_eq(tnn_set_num_threads(saved), TNN_OK);
+    ck_assert_mem_eq(one, three, 1024 * 3 * sizeof *one);
+    free(one);
+    free(three);
+}
+END_TEST
+
 /* After the first step, training allocates nothing. */
 START_TEST(no_allocation_in_steady_state)
 {
@@ -1229,6 +1273,7 @@ Suite *model_suite(void)
     tcase_add_test(tc, same_seed_bit_identical);
     tcase_add_test(tc, thread_count_does_not_change_results);
     tcase_add_test(tc, worker_threads_give_the_same_bits);
+    tcase_add_test(tc, shuffled_batches_copied_on_threads_give_the_same_bits);
     tcase_add_test(tc, no_allocation_in_steady_state);
     tcase_add_test(tc, frozen_layer_keeps_weights);
     tcase_add_test(tc, summary_and_counts);
