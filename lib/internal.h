@@ -625,6 +625,24 @@ static inline uint64_t tnn__rng_next(tnn_rng *rng)
     return result;
 }
 
+/* ---- sums in lanes ----------------------------------------------------------
+ * Sums that decide results (a layer norm's moments, the MSE, MAE and
+ * Huber losses) run in TNN_SUM_LANES partial sums in double, value j
+ * into lane j % TNN_SUM_LANES, folded in lane order at the end: a fixed
+ * order whatever the thread count or vector width, and independent
+ * chains that stay in a vector register, where one running sum is a
+ * chain of dependent additions, 3-4 cycles each, that took most of the
+ * pass's time. */
+#define TNN_SUM_LANES 8
+
+static inline double tnn__fold_lanes(const double *lane)
+{
+    double sum = 0.0;
+    for (size_t k = 0; k < TNN_SUM_LANES; k++)
+        sum += lane[k];
+    return sum;
+}
+
 /* ---- the floating-point environment ----------------------------------------
  * State that decays towards zero (Adam's moments and SGD's velocities where
  * a gradient stays 0, such as border pixels) passes through the subnormal

@@ -63,36 +63,21 @@ struct ln_pass {
     bool accumulate;
 };
 
-/* A group's sums run in LN_LANES partial sums, lane k taking the values
- * j with j % LN_LANES == k, added in lane order at the end: a fixed order
- * whatever the thread count or vector width, and independent chains that
- * stay in a vector register, where one running sum in double was a chain
- * of dependent additions that took most of the layer's time. */
-#define LN_LANES 8
-
-static double fold_lanes(const double *part)
-{
-    double sum = 0.0;
-    for (size_t k = 0; k < LN_LANES; k++)
-        sum += part[k];
-    return sum;
-}
-
 /* Mean and 1 / sqrt(biased variance + eps) of one group of n values. */
 static inline void group_moments(const float *x, size_t n, double eps,
                                  double *mean, double *inv_std)
 {
-    const size_t whole = n - n % LN_LANES;
-    double part[LN_LANES] = {0};
-    for (size_t j = 0; j < whole; j += LN_LANES)
-        for (size_t k = 0; k < LN_LANES; k++)
+    const size_t whole = n - n % TNN_SUM_LANES;
+    double part[TNN_SUM_LANES] = {0};
+    for (size_t j = 0; j < whole; j += TNN_SUM_LANES)
+        for (size_t k = 0; k < TNN_SUM_LANES; k++)
             part[k] += x[j + k];
     for (size_t j = whole; j < n; j++)
         part[j - whole] += x[j];
-    const double m = fold_lanes(part) / (double)n;
-    double part2[LN_LANES] = {0};
-    for (size_t j = 0; j < whole; j += LN_LANES)
-        for (size_t k = 0; k < LN_LANES; k++) {
+    const double m = tnn__fold_lanes(part) / (double)n;
+    double part2[TNN_SUM_LANES] = {0};
+    for (size_t j = 0; j < whole; j += TNN_SUM_LANES)
+        for (size_t k = 0; k < TNN_SUM_LANES; k++) {
             double d = x[j + k] - m;
             part2[k] += d * d;
         }
@@ -101,7 +86,7 @@ static inline void group_moments(const float *x, size_t n, double eps,
         part2[j - whole] += d * d;
     }
     *mean = m;
-    *inv_std = 1.0 / sqrt(fold_lanes(part2) / (double)n + eps);
+    *inv_std = 1.0 / sqrt(tnn__fold_lanes(part2) / (double)n + eps);
 }
 
 /* The input width must be a positive multiple of the features. */
@@ -216,17 +201,17 @@ static void input_gradient_groups(void *arg, size_t begin, size_t end)
     for (size_t g = begin; g < end; g++) {
         const float *x = p->x + g * f, *dy = p->dout + g * f;
         const double mean = p->stats[2 * g], inv_std = p->stats[2 * g + 1];
-        const size_t whole = f - f % LN_LANES;
-        double part1[LN_LANES] = {0}, part2[LN_LANES] = {0};
-        for (size_t j = 0; j < whole; j += LN_LANES)
-            for (size_t k = 0; k < LN_LANES; k++)
+        const size_t whole = f - f % TNN_SUM_LANES;
+        double part1[TNN_SUM_LANES] = {0}, part2[TNN_SUM_LANES] = {0};
+        for (size_t j = 0; j < whole; j += TNN_SUM_LANES)
+            for (size_t k = 0; k < TNN_SUM_LANES; k++)
                 gradient_terms(p, x, dy, mean, inv_std, j + k, &part1[k],
                                &part2[k]);
         for (size_t j = whole; j < f; j++)
             gradient_terms(p, x, dy, mean, inv_std, j, &part1[j - whole],
                            &part2[j - whole]);
-        const double s1 = fold_lanes(part1) / (double)f;
-        const double s2 = fold_lanes(part2) / (double)f;
+        const double s1 = tnn__fold_lanes(part1) / (double)f;
+        const double s2 = tnn__fold_lanes(part2) / (double)f;
         float *dx = p->y + g * f;
         for (size_t j = 0; j < f; j++) {
             double xhat = (x[j] - mean) * inv_std;

@@ -6,18 +6,39 @@
 
 #include "internal.h"
 
-double tnn__mse(const float *pred, const float *target, size_t n, size_t k,
-                float *grad)
+/* MSE, MAE and Huber sum in lanes (internal.h): with one running sum the
+ * MSE alone was most of a step of a width-64 model at batch 4096, on one
+ * thread while the other waited. */
+
+/* The sum of (p - t)^2 over count values, and (p - t) * inv_n into grad
+ * unless it is NULL. */
+TNN_VECTOR_CLONES
+static double squares(const float *restrict pred, const float *restrict target,
+                      size_t count, float inv_n, float *restrict grad)
 {
-    double sum = 0.0;
-    const float inv_n = 1.0f / (float)n;
-    for (size_t i = 0, c = n * k; i < c; i++) {
+    double lane[TNN_SUM_LANES] = {0};
+    size_t i = 0;
+    for (; i + TNN_SUM_LANES <= count; i += TNN_SUM_LANES)
+        for (size_t l = 0; l < TNN_SUM_LANES; l++) {
+            float diff = pred[i + l] - target[i + l];
+            lane[l] += (double)diff * diff;
+            if (grad)
+                grad[i + l] = diff * inv_n;
+        }
+    for (size_t l = 0; i < count; i++, l++) {
         float diff = pred[i] - target[i];
-        sum += (double)diff * diff;
+        lane[l] += (double)diff * diff;
         if (grad)
             grad[i] = diff * inv_n;
     }
-    return sum / (2.0 * (double)n);
+    return tnn__fold_lanes(lane);
+}
+
+double tnn__mse(const float *pred, const float *target, size_t n, size_t k,
+                float *grad)
+{
+    const float inv_n = 1.0f / (float)n;
+    return squares(pred, target, n * k, inv_n, grad) / (2.0 * (double)n);
 }
 
 static size_t argmax(const float *x, size_t k)
@@ -133,15 +154,15 @@ double tnn__mae(const float *pred, const float *target, size_t n, size_t k,
 {
     const size_t count = n * k;
     const float step = (float)(1.0 / (double)count);
-    double sum = 0.0;
+    double lane[TNN_SUM_LANES] = {0};
     for (size_t i = 0; i < count; i++) {
         double d = (double)pred[i] - (double)target[i];
-        sum += fabs(d);
+        lane[i % TNN_SUM_LANES] += fabs(d);
         /* sign(d): 0 where p = t, and NaN passes as NaN. */
         if (grad)
             grad[i] = d > 0.0 ? step : d < 0.0 ? -step : (float)(d * step);
     }
-    return sum / (double)count;
+    return tnn__fold_lanes(lane) / (double)count;
 }
 
 double tnn__huber(const float *pred, const float *target, size_t n, size_t k,
@@ -149,21 +170,21 @@ double tnn__huber(const float *pred, const float *target, size_t n, size_t k,
 {
     const size_t count = n * k;
     const double inv = 1.0 / (double)count, dl = delta;
-    double sum = 0.0;
+    double lane[TNN_SUM_LANES] = {0};
     for (size_t i = 0; i < count; i++) {
         double d = (double)pred[i] - (double)target[i], a = fabs(d);
         /* A NaN d takes the first branch: NaN loss and gradient. */
         if (!(a > dl)) {
-            sum += 0.5 * d * d;
+            lane[i % TNN_SUM_LANES] += 0.5 * d * d;
             if (grad)
                 grad[i] = (float)(d * inv);
         } else {
-            sum += dl * (a - 0.5 * dl);
+            lane[i % TNN_SUM_LANES] += dl * (a - 0.5 * dl);
             if (grad)
                 grad[i] = (float)((d > 0.0 ? dl : -dl) * inv);
         }
     }
-    return sum * inv;
+    return tnn__fold_lanes(lane) * inv;
 }
 
 int tnn__check_binary_targets(const char *func, const float *targets, size_t n,

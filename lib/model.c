@@ -1029,6 +1029,32 @@ static int check_state_rows(const tnn_model *m, const char *func, size_t count,
     return TNN_OK;
 }
 
+/* Names a step in messages: "epoch 2, step 17", "step 40" or "batch".
+ * Written out only when a message needs it: formatting it at every step
+ * cost as much as a small model's loss. */
+struct step_name {
+    int epoch;   /* from 1; 0 outside tnn_model_fit() */
+    size_t step; /* from 1; 0 for a batch that no update follows */
+};
+
+static const char *step_text(const struct step_name *name, char *buf,
+                             size_t size)
+{
+    if (name->epoch > 0)
+        snprintf(buf, size, "epoch %d, step %zu", name->epoch, name->step);
+    else if (name->step > 0)
+        snprintf(buf, size, "step %zu", name->step);
+    else
+        snprintf(buf, size, "batch");
+    return buf;
+}
+
+/* The name of the coming update's step outside tnn_model_fit(). */
+static struct step_name next_step(const tnn_model *m)
+{
+    return (struct step_name){0, (size_t)tnn_optim_steps(m->optim) + 1};
+}
+
 /* Forward, loss and backward of n rows (first_row the first one's index
  * in the global batch, for keyed random draws): the trainable layers'
  * gradients gain this batch's, summed over the replicas when a hook is
@@ -1037,8 +1063,9 @@ static int check_state_rows(const tnn_model *m, const char *func, size_t count,
  * nothing but the gradients, which are then zero if the backward ran. */
 static int compute_step(tnn_model *m, const char *func, const float *x,
                         const struct rows *y, size_t n, size_t first_row,
-                        struct tnn__figures *f, const char *where)
+                        struct tnn__figures *f, const struct step_name *where)
 {
+    char name[64];
     const tnn_rng rng_before = *m->rng;
     size_t head = head_layers(m);
     if (m->shard_count > 0)
@@ -1079,10 +1106,10 @@ static int compute_step(tnn_model *m, const char *func, const float *x,
             rc = tnn__fail(TNN_E_IO, func,
                            "%s: the allreduce hook failed on batch "
                            "statistics; nothing was changed",
-                           where);
+                           step_text(where, name, sizeof name));
         if (rc == TNN_OK && f->rows == 0.0)
-            rc =
-                tnn__fail(TNN_E_SHAPE, func, "%s: no replica has rows", where);
+            rc = tnn__fail(TNN_E_SHAPE, func, "%s: no replica has rows",
+                           step_text(where, name, sizeof name));
         if (rc != TNN_OK)
             discard_gradients(m);
     }
@@ -1091,7 +1118,8 @@ static int compute_step(tnn_model *m, const char *func, const float *x,
     if (rc == TNN_OK && !isfinite(f->loss)) {
         if (m->allreduce)
             discard_gradients(m);
-        rc = tnn__fail(TNN_E_NUMERIC, func, "%s: loss is %g", where, f->loss);
+        rc = tnn__fail(TNN_E_NUMERIC, func, "%s: loss is %g",
+                       step_text(where, name, sizeof name), f->loss);
     }
     if (rc != TNN_OK)
         *m->rng = rng_before;
@@ -1105,13 +1133,13 @@ static int compute_step(tnn_model *m, const char *func, const float *x,
  * batch the gradients came from, 0 if not known (it decides whether the
  * update is worth splitting over the threads). */
 static int apply_step(tnn_model *m, const char *func, bool had_state,
-                      size_t rows, const char *where)
+                      size_t rows, const struct step_name *where)
 {
     tnn__optim_clip(m->optim, m->layers, m->num_layers);
     size_t slot = 0;
     if (m->check_finite &&
         !tnn__optim_step_finite(m->optim, m->layers, m->num_layers, &slot)) {
-        char what[96];
+        char what[96], name[64];
         describe_slot(m, slot, what, sizeof what);
         discard_gradients(m);
         if (!had_state)
@@ -1119,7 +1147,7 @@ static int apply_step(tnn_model *m, const char *func, bool had_state,
         return tnn__fail(TNN_E_NUMERIC, func,
                          "%s: the update would make %s or its optimizer "
                          "state non-finite; nothing was changed",
-                         where, what);
+                         step_text(where, name, sizeof name), what);
     }
     tnn__optim_step(m->optim, m->layers, m->num_layers, rows, m->pool);
     return TNN_OK;
@@ -1131,7 +1159,7 @@ static int apply_step(tnn_model *m, const char *func, bool had_state,
  * it, and the gradients are zero. */
 static int train_step(tnn_model *m, const char *func, const float *x,
                       const struct rows *y, size_t n, size_t first_row,
-                      struct tnn__figures *f, const char *where)
+                      struct tnn__figures *f, const struct step_name *where)
 {
     /* The optimizer's state is made first: once backward has added into
      * the gradients, the step must not fail for want of memory. */
@@ -1184,9 +1212,8 @@ int tnn_model_train_batch(tnn_model *m, const tnn_tensor *x,
     if (rc != TNN_OK)
         return rc;
     struct tnn__figures f;
-    char where[48];
-    snprintf(where, sizeof where, "step %ld", tnn_optim_steps(m->optim) + 1);
-    rc = train_step(m, __func__, xr.data, &yr, xr.count, 0, &f, where);
+    const struct step_name where = next_step(m);
+    rc = train_step(m, __func__, xr.data, &yr, xr.count, 0, &f, &where);
     if (rc == TNN_OK && loss)
         *loss = f.loss;
     return rc;
@@ -1204,7 +1231,8 @@ int tnn_model_compute_gradients(tnn_model *m, const tnn_tensor *x,
     if (rc != TNN_OK)
         return rc;
     struct tnn__figures f;
-    rc = compute_step(m, __func__, xr.data, &yr, xr.count, 0, &f, "batch");
+    const struct step_name batch = {0, 0};
+    rc = compute_step(m, __func__, xr.data, &yr, xr.count, 0, &f, &batch);
     if (rc != TNN_OK)
         return rc;
     commit_layers(m);
@@ -1227,9 +1255,8 @@ int tnn_model_apply_gradients(tnn_model *m)
             tnn__optim_forget_state(m->optim);
         return rc;
     }
-    char where[48];
-    snprintf(where, sizeof where, "step %ld", tnn_optim_steps(m->optim) + 1);
-    return apply_step(m, __func__, had_state, 0, where);
+    const struct step_name where = next_step(m);
+    return apply_step(m, __func__, had_state, 0, &where);
 }
 
 int tnn_model_set_allreduce(tnn_model *m, tnn_allreduce_fn fn, void *ctx)
@@ -1553,11 +1580,9 @@ int tnn_model_fit(tnn_model *m, const tnn_tensor *x, const tnn_tensor *y,
                 xb = m->act[0];
                 yb.data = m->labels;
             }
-            char where[64];
-            snprintf(where, sizeof where, "epoch %d, step %zu", epoch + 1,
-                     b + 1);
+            const struct step_name where = {epoch + 1, b + 1};
             struct tnn__figures f;
-            rc = train_step(m, __func__, xb, &yb, n, start, &f, where);
+            rc = train_step(m, __func__, xb, &yb, n, start, &f, &where);
             if (rc != TNN_OK)
                 break;
             loss_sum += f.loss_sum;

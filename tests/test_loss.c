@@ -455,6 +455,41 @@ START_TEST(new_losses_hand_values)
 }
 END_TEST
 
+/* Over more values than the sum's lanes (1,073: 134 runs of 8 and 1
+ * left over), with and without the gradient: the double reference's
+ * loss to within its rounding, the same bits both ways, and the
+ * gradient (p - t) / m exactly. */
+START_TEST(mse_many_values_against_double)
+{
+    enum { M = 37, K = 29, N = M * K };
+    tnn_rng *rng = tnn_rng_new(77);
+    tnn_tensor *p = tnn_tensor_new_2d(M, K), *t = tnn_tensor_new_2d(M, K);
+    tnn_tensor *g = tnn_tensor_new_2d(M, K);
+    tnn_tensor_rand_uniform(p, rng, -3, 3);
+    tnn_tensor_rand_uniform(t, rng, -3, 3);
+    double want = 0.0;
+    for (size_t i = 0; i < N; i++) {
+        float d = tnn_tensor_data(p)[i] - tnn_tensor_data(t)[i];
+        want += (double)d * d;
+    }
+    want /= 2.0 * M;
+    double with_grad, without;
+    ck_assert_int_eq(tnn_loss_mse(p, t, &with_grad, g), TNN_OK);
+    ck_assert_int_eq(tnn_loss_mse(p, t, &without, NULL), TNN_OK);
+    ck_assert_msg(fabs(with_grad - want) <= 1e-13 * want,
+                  "loss %a, reference %a", with_grad, want);
+    ck_assert_mem_eq(&with_grad, &without, sizeof without);
+    for (size_t i = 0; i < N; i++) {
+        float d = tnn_tensor_data(p)[i] - tnn_tensor_data(t)[i];
+        ck_assert_float_eq(tnn_tensor_data(g)[i], d * (1.0f / (float)M));
+    }
+    tnn_tensor_free(p);
+    tnn_tensor_free(t);
+    tnn_tensor_free(g);
+    tnn_rng_free(rng);
+}
+END_TEST
+
 /* The loss of each function is the double reference's, and its gradient
  * the reference's central differences (in double: the MAE and Huber
  * references are piecewise linear and quadratic, so the differences are
@@ -1176,6 +1211,7 @@ Suite *loss_suite(void)
     Suite *s = suite_create("loss");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, mse_value_and_gradient);
+    tcase_add_test(tc, mse_many_values_against_double);
     tcase_add_test(tc, cross_entropy_gradients);
     tcase_add_test(tc, cross_entropy_probability_rows);
     tcase_add_test(tc, cross_entropy_unnormalised_rows);
