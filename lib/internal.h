@@ -17,9 +17,11 @@
 #define TNN_PRINTF_LIKE(fmt, args)
 #endif
 
-/* Compile a hot elementwise loop for AVX-512 and AVX2 as well as the
- * baseline, the variant chosen once by the dynamic loader (GNU ifunc).
- * The results do not depend on the variant: the loops are elementwise. */
+/* Compile a hot loop for AVX-512 and AVX2 as well as the baseline, the
+ * variant chosen once by the dynamic loader (GNU ifunc). The results do
+ * not depend on the variant: the loops are elementwise, or sum in lanes
+ * whose order is fixed (TNN_SUM_LANES), and the library is built with
+ * -ffp-contract=off, so that no variant fuses a multiply and an add. */
 #if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) &&         \
     !defined(TNN_NO_CLONES)
 #define TNN_VECTOR_CLONES                                                     \
@@ -625,8 +627,9 @@ static inline uint64_t tnn__rng_next(tnn_rng *rng)
     return result;
 }
 
-/* ---- sums in lanes ----------------------------------------------------------
- * Sums that decide results (a layer norm's moments, the MSE, MAE and
+/* ---- sums in lanes --------------------------------------------------- */
+
+/* Sums that decide results (a layer norm's moments, the MSE, MAE and
  * Huber losses) run in TNN_SUM_LANES partial sums in double, value j
  * into lane j % TNN_SUM_LANES, folded in lane order at the end: a fixed
  * order whatever the thread count or vector width, and independent
@@ -830,6 +833,12 @@ void tnn__optim_destroy(tnn_optim *opt);
 /* Values of the trainable parameters of the layers (what the optimizer
  * updates, and what replicas sum the gradients of). */
 size_t tnn__trainable_values(tnn_layer *const *layers, size_t count);
+
+/* Whether the update of `values` trainable parameters from a batch of
+ * `rows` rows (0: not known) is split over the threads. The threads then
+ * run at every step anyway, so that other passes of the step may be
+ * split too without waking threads that would otherwise sleep. */
+bool tnn__update_splits(size_t rows, size_t values);
 
 /* Clip the trainable gradients of the layers as the optimizer's settings
  * say: each value into [-clip_value, clip_value], then all of them

@@ -13,8 +13,8 @@
 /* The sum of (p - t)^2 over count values, and (p - t) * inv_n into grad
  * unless it is NULL. */
 TNN_VECTOR_CLONES
-static double squares(const float *restrict pred, const float *restrict target,
-                      size_t count, float inv_n, float *restrict grad)
+static double squares(const float *pred, const float *target, size_t count,
+                      float inv_n, float *grad)
 {
     double lane[TNN_SUM_LANES] = {0};
     size_t i = 0;

@@ -1458,7 +1458,9 @@ static void shuffle_indices(tnn_rng *rng, size_t *perm, size_t n)
 /* Copying shuffled rows: what a row copy reads comes from memory, in no
  * order, and two threads' misses overlap (the MNIST MLP's copies: 26-30
  * ms an epoch on 2 threads, 33-43 ms on 1), from this many values a
- * thread. */
+ * thread, in steps whose update is split anyway: in a model whose steps
+ * run on one thread the copy would be the only work waking the others
+ * (slower on a machine whose other core is busy, measured). */
 #define GATHER_MIN_PER_THREAD ((size_t)1 << 13)
 
 struct gather_pass {
@@ -1481,6 +1483,11 @@ static void gather(tnn_model *m, float *dst, const struct rows *src,
 {
     struct gather_pass pass = {dst, src, perm + start};
     size_t width = src->width ? src->width : 1;
+    if (!tnn__update_splits(n,
+                            tnn__trainable_values(m->layers, m->num_layers))) {
+        gather_range(&pass, 0, n);
+        return;
+    }
     struct tnn__pool *before = tnn__pool_enter(m->pool);
     tnn__parallel_for(n, (GATHER_MIN_PER_THREAD + width - 1) / width,
                       gather_range, &pass);

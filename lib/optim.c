@@ -699,13 +699,18 @@ size_t tnn__trainable_values(tnn_layer *const *layers, size_t count)
     return total;
 }
 
+bool tnn__update_splits(size_t rows, size_t values)
+{
+    size_t macs;
+    return values >= PARALLEL_MIN_PARAMS &&
+           !(rows > 0 && tnn__mul_size(rows, values, &macs) &&
+             macs < PARALLEL_MIN_MACS);
+}
+
 void tnn__optim_step(tnn_optim *opt, tnn_layer *const *layers, size_t count,
                      size_t rows, struct tnn__pool *pool)
 {
-    size_t values = tnn__trainable_values(layers, count), macs;
-    if (values < PARALLEL_MIN_PARAMS ||
-        (rows > 0 && tnn__mul_size(rows, values, &macs) &&
-         macs < PARALLEL_MIN_MACS))
+    if (!tnn__update_splits(rows, tnn__trainable_values(layers, count)))
         pool = NULL;
     struct step_job job = {.opt = opt,
                            .layers = layers,
