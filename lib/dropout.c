@@ -2,6 +2,7 @@
  * Inverted dropout: scale the kept units in training so that evaluation is
  * the identity.
  */
+#include <math.h>
 #include <string.h>
 
 #include "internal.h"
@@ -56,18 +57,18 @@ static void keyed_mask(const tnn_layer *layer, size_t n, uint64_t threshold,
     }
 }
 
-static void dropout_forward(tnn_layer *layer, const float *in, float *out,
-                            size_t n, bool training, tnn_rng *rng)
+/* The mask of a training forward of n rows, 1 / (1 - rate) or 0 for
+ * each value; false at rate 0, where the mask is all 1 and the forward
+ * a copy. */
+static bool draw_mask(tnn_layer *layer, size_t n, tnn_rng *rng)
 {
     struct dropout *d = layer->impl;
     size_t count = n * layer->in_features;
-    if (!training || d->rate == 0.0f) {
-        if (out != in)
-            memcpy(out, in, count * sizeof *out);
-        if (training)
-            for (size_t i = 0; i < count; i++)
-                d->mask[i] = 1.0f;
-        return;
+    float *restrict mask = d->mask;
+    if (d->rate == 0.0f) {
+        for (size_t i = 0; i < count; i++)
+            mask[i] = 1.0f;
+        return false;
     }
     /* Each 64-bit draw decides two elements: a 32-bit half at or above
      * rate * 2^32 keeps its element. The generator runs on a local copy,
@@ -78,23 +79,35 @@ static void dropout_forward(tnn_layer *layer, const float *in, float *out,
     const uint64_t threshold = (uint64_t)((double)d->rate * 4294967296.0);
     uint32_t scale_bits;
     memcpy(&scale_bits, &scale, sizeof scale_bits);
-    float *restrict mask = d->mask;
     if (layer->row_key.on) {
         keyed_mask(layer, n, threshold, scale_bits, mask);
-    } else {
-        tnn_rng local = *rng;
-        for (size_t i = 0; i < count; i += 2) {
-            uint64_t bits = tnn__rng_next(&local);
-            mask[i] = keep_or_drop(bits & 0xffffffffu, threshold, scale_bits);
-            if (i + 1 < count)
-                mask[i + 1] = keep_or_drop(bits >> 32, threshold, scale_bits);
-        }
-        *rng = local;
+        return true;
+    }
+    tnn_rng local = *rng;
+    for (size_t i = 0; i < count; i += 2) {
+        uint64_t bits = tnn__rng_next(&local);
+        mask[i] = keep_or_drop(bits & 0xffffffffu, threshold, scale_bits);
+        if (i + 1 < count)
+            mask[i + 1] = keep_or_drop(bits >> 32, threshold, scale_bits);
+    }
+    *rng = local;
+    return true;
+}
+
+static void dropout_forward(tnn_layer *layer, const float *in, float *out,
+                            size_t n, bool training, tnn_rng *rng)
+{
+    const struct dropout *d = layer->impl;
+    size_t count = n * layer->in_features;
+    if (!training || !draw_mask(layer, n, rng)) {
+        if (out != in)
+            memcpy(out, in, count * sizeof *out);
+        return;
     }
     /* A product, not a select: a dropped NaN or infinity gives NaN, not
      * 0, so that a broken input shows in the output whatever the mask. */
     for (size_t i = 0; i < count; i++)
-        out[i] = in[i] * mask[i];
+        out[i] = in[i] * d->mask[i];
 }
 
 static void dropout_backward(tnn_layer *layer, const float *in,
@@ -109,6 +122,78 @@ static void dropout_backward(tnn_layer *layer, const float *in,
     const struct dropout *d = layer->impl;
     for (size_t i = 0, c = n * layer->in_features; i < c; i++)
         din[i] = dout[i] * d->mask[i];
+}
+
+/* ---- ReLU then dropout, fused (model.c) -----------------------------
+ * A dropout after a ReLU reads the ReLU's input and writes the rectified
+ * value times the mask, so that the ReLU's output is never written nor
+ * read back; backward, both layers' gradients come from one pass. Values
+ * and gradients are those of the two layers run one after the other, bit
+ * for bit: relu(x) * mask is the same product, and for y = relu(x), y is
+ * NaN exactly where x is (then y = x) and y > 0 exactly where x > 0. The
+ * passes split over the threads as ReLU's do. */
+#define RELU_DROPOUT_MIN_PER_THREAD ((size_t)1 << 16)
+
+struct relu_dropout_pass {
+    const float *x; /* the ReLU's input */
+    const float *mask;
+    const float *dout;
+    float *y; /* forward: the dropout's output; backward: dx */
+    bool masked;
+};
+
+TNN_VECTOR_CLONES
+static void relu_dropout_forward_range(void *arg, size_t begin, size_t end)
+{
+    const struct relu_dropout_pass *pass = arg;
+    const float *x = pass->x, *mask = pass->mask;
+    float *y = pass->y;
+    if (!pass->masked) {
+        for (size_t i = begin; i < end; i++)
+            y[i] = !(x[i] <= 0.0f) ? x[i] : 0.0f;
+        return;
+    }
+    for (size_t i = begin; i < end; i++)
+        y[i] = (!(x[i] <= 0.0f) ? x[i] : 0.0f) * mask[i];
+}
+
+TNN_VECTOR_CLONES
+static void relu_dropout_backward_range(void *arg, size_t begin, size_t end)
+{
+    const struct relu_dropout_pass *pass = arg;
+    const float *x = pass->x, *mask = pass->mask, *dout = pass->dout;
+    float *dx = pass->y;
+    for (size_t i = begin; i < end; i++) {
+        float pass_on = x[i] > 0.0f ? dout[i] * mask[i] : 0.0f;
+        dx[i] = isnan(x[i]) ? x[i] : pass_on;
+    }
+}
+
+static bool dropout_absorbs(const tnn_layer *dropout, const tnn_layer *prev)
+{
+    (void)dropout;
+    return prev->ops->kind == TNN_LAYER_RELU;
+}
+
+static void relu_dropout_forward(tnn_layer *layer, const float *in, float *out,
+                                 size_t n, bool training, tnn_rng *rng)
+{
+    const struct dropout *d = layer->impl;
+    struct relu_dropout_pass pass = {in, d->mask, NULL, out,
+                                     training && draw_mask(layer, n, rng)};
+    tnn__parallel_for(n * layer->in_features, RELU_DROPOUT_MIN_PER_THREAD,
+                      relu_dropout_forward_range, &pass);
+}
+
+static void relu_dropout_backward(tnn_layer *layer, const float *in,
+                                  const float *out, const float *dout,
+                                  float *din, size_t n)
+{
+    (void)out;
+    const struct dropout *d = layer->impl;
+    struct relu_dropout_pass pass = {in, d->mask, dout, din, true};
+    tnn__parallel_for(n * layer->in_features, RELU_DROPOUT_MIN_PER_THREAD,
+                      relu_dropout_backward_range, &pass);
 }
 
 static size_t dropout_scratch(const tnn_layer *layer)
@@ -145,6 +230,9 @@ const struct tnn__layer_ops tnn__dropout_ops = {
     .reserve = dropout_reserve,
     .forward = dropout_forward,
     .backward = dropout_backward,
+    .absorbs = dropout_absorbs,
+    .forward_absorbing = relu_dropout_forward,
+    .backward_absorbing = relu_dropout_backward,
     .destroy = dropout_destroy,
     .sample_scratch = dropout_scratch,
     .since_format = 1,

@@ -292,9 +292,10 @@ struct tnn__layer_ops {
      * model); NULL for kinds that never do. The passes give the values
      * and gradients of the two layers run one after the other. */
     bool (*absorbs)(const tnn_layer *layer, const tnn_layer *prev);
-    /* out from prev's input in, as prev then the layer would. */
+    /* out from prev's input in, as prev then the layer would (rng: the
+     * model's generator, for a layer that draws, as dropout does). */
     void (*forward_absorbing)(tnn_layer *layer, const float *in, float *out,
-                              size_t n, bool training);
+                              size_t n, bool training, tnn_rng *rng);
     /* din, prev's input gradient, from dout after a training
      * forward_absorbing of the same rows from in to out. */
     void (*backward_absorbing)(tnn_layer *layer, const float *in,

@@ -882,7 +882,7 @@ static const float *forward_layers(tnn_model *m, const float *x, size_t n,
             layer->forward_rows = training ? n : 0;
             layer = m->layers[++i];
             float *out = last_out && i + 1 == count ? last_out : m->act[i + 1];
-            layer->ops->forward_absorbing(layer, in, out, n, training);
+            layer->ops->forward_absorbing(layer, in, out, n, training, m->rng);
             layer->forward_rows = training ? n : 0;
             in = out;
             continue;

@@ -330,8 +330,9 @@ static void relu_maxpool_forward_planes(void *arg, size_t begin, size_t end)
 }
 
 static void relu_maxpool_forward(tnn_layer *pool, const float *in, float *out,
-                                 size_t n, bool training)
+                                 size_t n, bool training, tnn_rng *rng)
 {
+    (void)rng;
     struct pool_pass pass = {pool, in, out, training, NULL, NULL, NULL};
     run_planes(pool, n, relu_maxpool_forward_planes, &pass);
 }
