@@ -857,8 +857,8 @@ static int check_trainable(const tnn_model *m, const char *func)
  */
 
 /* Whether layer i + 1 runs layer i and itself as one pass each way (a
- * ReLU and the max pooling after it). Only inside a model, whose buffers
- * nobody else reads: layer i's output is never written. */
+ * ReLU and the max pooling or the dropout after it). Only inside a model,
+ * whose buffers nobody else reads: layer i's output is never written. */
 static bool absorbed(const tnn_model *m, size_t i)
 {
     if (i + 1 >= m->num_layers)
