@@ -41,10 +41,8 @@ static void relu_forward_range(void *arg, size_t begin, size_t end)
     const struct relu_pass *pass = arg;
     const float *in = pass->x;
     float *out = pass->y;
-    /* Written as "not <= 0" so that a NaN passes: a NaN row must not
-     * become a row of zeros and so a confident prediction. -0 gives +0. */
     for (size_t i = begin; i < end; i++)
-        out[i] = !(in[i] <= 0.0f) ? in[i] : 0.0f;
+        out[i] = tnn__relu(in[i]);
 }
 
 TNN_VECTOR_CLONES
@@ -57,11 +55,8 @@ static void relu_backward_range(void *arg, size_t begin, size_t end)
      * the sign of every element, so that the loop vectorises. Where the
      * output is NaN the derivative is undefined and the gradient NaN;
      * elsewhere at or below 0 nothing passes, not even a NaN dout. */
-    for (size_t i = begin; i < end; i++) {
-        float y = out[i], g = dout[i];
-        float pass_on = y > 0.0f ? g : 0.0f;
-        din[i] = isnan(y) ? y : pass_on;
-    }
+    for (size_t i = begin; i < end; i++)
+        din[i] = tnn__relu_gradient(out[i], dout[i]);
 }
 
 static void relu_forward(tnn_layer *layer, const float *in, float *out,

@@ -150,11 +150,11 @@ static void relu_dropout_forward_range(void *arg, size_t begin, size_t end)
     float *y = pass->y;
     if (!pass->masked) {
         for (size_t i = begin; i < end; i++)
-            y[i] = !(x[i] <= 0.0f) ? x[i] : 0.0f;
+            y[i] = tnn__relu(x[i]);
         return;
     }
     for (size_t i = begin; i < end; i++)
-        y[i] = (!(x[i] <= 0.0f) ? x[i] : 0.0f) * mask[i];
+        y[i] = tnn__relu(x[i]) * mask[i];
 }
 
 TNN_VECTOR_CLONES
@@ -163,10 +163,8 @@ static void relu_dropout_backward_range(void *arg, size_t begin, size_t end)
     const struct relu_dropout_pass *pass = arg;
     const float *x = pass->x, *mask = pass->mask, *dout = pass->dout;
     float *dx = pass->y;
-    for (size_t i = begin; i < end; i++) {
-        float pass_on = x[i] > 0.0f ? dout[i] * mask[i] : 0.0f;
-        dx[i] = isnan(x[i]) ? x[i] : pass_on;
-    }
+    for (size_t i = begin; i < end; i++)
+        dx[i] = tnn__relu_gradient(x[i], dout[i] * mask[i]);
 }
 
 static bool dropout_absorbs(const tnn_layer *dropout, const tnn_layer *prev)

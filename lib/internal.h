@@ -5,6 +5,7 @@
 #ifndef TINYNN_INTERNAL_H
 #define TINYNN_INTERNAL_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -626,6 +627,27 @@ static inline uint64_t tnn__rng_next(tnn_rng *rng)
     s[2] ^= t;
     s[3] = (s[3] << 45) | (s[3] >> 19);
     return result;
+}
+
+/* ---- ReLU's rule ------------------------------------------------------ */
+
+/* ReLU of x, written as "not <= 0" so that a NaN passes: a NaN row must
+ * not become a row of zeros and so a confident prediction. -0 gives +0.
+ * Every ReLU pass uses it (activation.c, and fused with pooling or
+ * dropout in pool2d.c and dropout.c). */
+static inline float tnn__relu(float x)
+{
+    return !(x <= 0.0f) ? x : 0.0f;
+}
+
+/* The gradient through a ReLU whose output or input is y, from the
+ * gradient g after it: g where y > 0, 0 at or below 0 (even for a NaN g),
+ * and y itself where y is NaN (the derivative is undefined there). A
+ * select, not a branch, so that the loops vectorise. */
+static inline float tnn__relu_gradient(float y, float g)
+{
+    float pass_on = y > 0.0f ? g : 0.0f;
+    return isnan(y) ? y : pass_on;
 }
 
 /* ---- sums in lanes --------------------------------------------------- */

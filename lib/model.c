@@ -1478,16 +1478,17 @@ static void gather_range(void *arg, size_t begin, size_t end)
                width * sizeof *pass->dst);
 }
 
-static void gather(tnn_model *m, float *dst, const struct rows *src,
-                   const size_t *perm, size_t start, size_t n)
+/* split: whether the step's update is split (tnn__update_splits()). */
+static void gather(tnn_model *m, bool split, float *dst,
+                   const struct rows *src, const size_t *perm, size_t start,
+                   size_t n)
 {
     struct gather_pass pass = {dst, src, perm + start};
-    size_t width = src->width ? src->width : 1;
-    if (!tnn__update_splits(n,
-                            tnn__trainable_values(m->layers, m->num_layers))) {
+    if (!split) {
         gather_range(&pass, 0, n);
         return;
     }
+    size_t width = src->width ? src->width : 1;
     struct tnn__pool *before = tnn__pool_enter(m->pool);
     tnn__parallel_for(n, (GATHER_MIN_PER_THREAD + width - 1) / width,
                       gather_range, &pass);
@@ -1582,8 +1583,10 @@ int tnn_model_fit(tnn_model *m, const tnn_tensor *x, const tnn_tensor *y,
             struct rows yb = {yr.data + start * yr.width, n, yr.width,
                               yr.index};
             if (perm) {
-                gather(m, m->act[0], &xr, perm, start, n);
-                gather(m, m->labels, &yr, perm, start, n);
+                const bool split = tnn__update_splits(
+                    n, tnn__trainable_values(m->layers, m->num_layers));
+                gather(m, split, m->act[0], &xr, perm, start, n);
+                gather(m, split, m->labels, &yr, perm, start, n);
                 xb = m->act[0];
                 yb.data = m->labels;
             }

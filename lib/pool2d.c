@@ -326,7 +326,7 @@ static void relu_maxpool_forward_planes(void *arg, size_t begin, size_t end)
     const size_t outs = layer->out_shape.dims[1] * layer->out_shape.dims[2];
     maxpool_forward_planes(arg, begin, end);
     for (size_t o = begin * outs; o < end * outs; o++)
-        pass->out[o] = !(pass->out[o] <= 0.0f) ? pass->out[o] : 0.0f;
+        pass->out[o] = tnn__relu(pass->out[o]);
 }
 
 static void relu_maxpool_forward(tnn_layer *pool, const float *in, float *out,
@@ -347,10 +347,8 @@ static void relu_maxpool_backward_nan(const float *in, size_t plane,
 {
     for (size_t i = 0; i < plane; i++)
         din[i] = isnan(in[i]) ? in[i] : 0.0f;
-    for (size_t o = 0; o < outs; o++) {
-        float y = pooled[o], pass_on = y > 0.0f ? dout[o] : 0.0f;
-        din[argmax[o]] = isnan(y) ? y : pass_on;
-    }
+    for (size_t o = 0; o < outs; o++)
+        din[argmax[o]] = tnn__relu_gradient(pooled[o], dout[o]);
 }
 
 TNN_VECTOR_CLONES
