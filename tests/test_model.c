@@ -1247,6 +1247,20 @@ static void assert_same_fused_params(tnn_model *a, tnn_model *b)
         }
 }
 
+/* What a fusion test made: the fused and the unfused model, their
+ * predictions, the data and its generator. */
+static void free_fusion_run(tnn_model *models[2], tnn_tensor *p[2],
+                            tnn_tensor *x, tnn_tensor *y, tnn_rng *rng)
+{
+    for (int i = 0; i < 2; i++) {
+        tnn_tensor_free(p[i]);
+        tnn_model_free(models[i]);
+    }
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_rng_free(rng);
+}
+
 /* A ReLU followed by a 2x2 max pooling runs as one pass each way inside a
  * model; it must give exactly what the two layers give one after the
  * other: predictions and trained parameters bit for bit, on inputs full
@@ -1292,13 +1306,7 @@ START_TEST(relu_pool_fusion_changes_nothing)
         const tnn_tensor *w =
             tnn_layer_param(tnn_model_layer(models[0], 0), 0);
         ck_assert(isnan(tnn_tensor_cdata(w)[0]));
-        for (int i = 0; i < 2; i++) {
-            tnn_tensor_free(p[i]);
-            tnn_model_free(models[i]);
-        }
-        tnn_tensor_free(x);
-        tnn_tensor_free(y);
-        tnn_rng_free(rng);
+        free_fusion_run(models, p, x, y, rng);
     }
 }
 END_TEST
@@ -1355,13 +1363,7 @@ START_TEST(relu_dropout_fusion_changes_nothing)
         tnn_tensor_cdata(tnn_layer_param(tnn_model_layer(models[0], 0), 0));
     ck_assert_float_eq(w[0], 0.0f);
     ck_assert_float_eq(w[8 + 2], 0.0f);
-    for (int i = 0; i < 2; i++) {
-        tnn_tensor_free(p[i]);
-        tnn_model_free(models[i]);
-    }
-    tnn_tensor_free(x);
-    tnn_tensor_free(y);
-    tnn_rng_free(rng);
+    free_fusion_run(models, p, x, y, rng);
 }
 END_TEST
 
