@@ -220,16 +220,29 @@ rc=0
 grep -q 'shift' "$tiny/lstm-shift.err"
 # Training on from a saved model: the MLP's constant-rate Adam carries on
 # with its saved state; the convnet's schedule ended at 0, so it gets a new
-# one for the new run, which must then change the model.
+# one for the new run, which must then train the model. Random labels leave
+# the loss on unseen images where it was to a few 1e-4 either way, so the
+# test set here is the training set: three epochs on it lower its loss
+# (by 0.008 to 0.014 in 24 runs on random images; 0 with a rate of 0).
+seen="$tiny/seen"
+mkdir -p "$seen"
+for f in images-idx3 labels-idx1; do
+    cp "$tiny/train-$f-ubyte" "$seen/train-$f-ubyte"
+    cp "$tiny/train-$f-ubyte" "$seen/t10k-$f-ubyte"
+done
 "$BUILD/mnist_mlp" --data "$tiny" --epochs 1 --batch 32 --load "$tiny/m.tnn" \
     --out "$tiny/more" > "$tiny/more.txt"
 if grep -q 'A new optimizer' "$tiny/more.txt"; then die $LINENO; fi
-"$BUILD/mnist_cnn" --data "$tiny" --epochs 1 --batch 50 --load "$tiny/c.tnn" \
+"$BUILD/mnist_cnn" --data "$seen" --epochs 0 --load "$tiny/c.tnn" \
+    --out "$tiny/cnn3" > "$tiny/cnn-seen.txt"
+"$BUILD/mnist_cnn" --data "$seen" --epochs 3 --batch 50 --load "$tiny/c.tnn" \
     --out "$tiny/cnn3" > "$tiny/cnn-more.txt"
 grep -q "^A new optimizer for this run: the saved one's learning rate has decayed to 0.$" \
     "$tiny/cnn-more.txt"
-[ "$(grep '^Test loss' "$tiny/cnn-more.txt")" != \
-  "$(grep '^Test loss' "$tiny/cnn-eval.txt")" ]
+before=$(sed -n 's/^Test loss: //p' "$tiny/cnn-seen.txt")
+after=$(sed -n 's/^Test loss: //p' "$tiny/cnn-more.txt")
+[ -n "$before" ] && [ -n "$after" ] || die $LINENO
+awk -v b="$before" -v a="$after" 'BEGIN { exit !(a < b) }' || die $LINENO
 # Shifted training images (one fit per epoch, counted as one run) and a
 # validation split taken from the training set.
 "$BUILD/mnist_mlp" --data "$tiny" --epochs 2 --batch 50 --shift 2 \
