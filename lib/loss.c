@@ -8,7 +8,71 @@
 
 /* MSE, MAE and Huber sum in lanes (internal.h): with one running sum the
  * MSE alone was most of a step of a width-64 model at batch 4096, on one
- * thread while the other waited. */
+ * thread while the other waited. Past LOSS_CHUNK values they also sum in
+ * chunks, which the threads share: the lanes still left that pass on the
+ * calling thread, reading 3 MB a step while the other thread waited. */
+
+/* Values of a chunk: each chunk's lanes are folded into its own sum, and
+ * the chunks' sums are added in order. Their bounds follow from the count
+ * alone (a multiple of TNN_SUM_LANES, so that value i stays in lane
+ * i % TNN_SUM_LANES), which gives the same bits on any number of threads;
+ * up to LOSS_CHUNK values the sum is the lanes' fold, as before chunks. */
+#define LOSS_CHUNK ((size_t)1 << 14)
+#define LOSS_MAX_CHUNKS 256
+/* As ReLU's passes (activation.c): below this many values a thread,
+ * waking another one costs more than it saves. */
+#define LOSS_MIN_PER_THREAD ((size_t)1 << 16)
+
+struct sum_pass;
+/* The sum of one chunk, values [begin, end), gradient included. */
+typedef double (*chunk_sum_fn)(const struct sum_pass *p, size_t begin,
+                               size_t end);
+
+struct sum_pass {
+    const float *pred, *target;
+    float *grad;  /* NULL: the value only */
+    double scale; /* of the gradient, as each loss defines it */
+    double delta; /* Huber's */
+    chunk_sum_fn sum;
+    size_t count, chunk;
+    double *chunk_sums;
+};
+
+static size_t chunk_values(size_t count)
+{
+    size_t chunk = LOSS_CHUNK;
+    if (count / LOSS_MAX_CHUNKS >= chunk) {
+        chunk = count / LOSS_MAX_CHUNKS + 1;
+        chunk += (TNN_SUM_LANES - chunk % TNN_SUM_LANES) % TNN_SUM_LANES;
+    }
+    return chunk;
+}
+
+static void sum_chunks(void *arg, size_t begin, size_t end)
+{
+    const struct sum_pass *p = arg;
+    for (size_t c = begin; c < end; c++) {
+        size_t first = c * p->chunk;
+        size_t last =
+            p->count - first < p->chunk ? p->count : first + p->chunk;
+        p->chunk_sums[c] = p->sum(p, first, last);
+    }
+}
+
+/* The sum of p->sum over every chunk of p->count values. */
+static double chunked_sum(struct sum_pass *p)
+{
+    double sums[LOSS_MAX_CHUNKS];
+    p->chunk = chunk_values(p->count);
+    p->chunk_sums = sums;
+    size_t chunks = (p->count + p->chunk - 1) / p->chunk;
+    size_t min_chunks = (LOSS_MIN_PER_THREAD + p->chunk - 1) / p->chunk;
+    tnn__parallel_for(chunks, min_chunks, sum_chunks, p);
+    double total = 0.0;
+    for (size_t c = 0; c < chunks; c++)
+        total += sums[c];
+    return total;
+}
 
 /* The sum of (p - t)^2 over count values, and (p - t) * inv_n into grad
  * unless it is NULL. */
@@ -34,11 +98,23 @@ static double squares(const float *pred, const float *target, size_t count,
     return tnn__fold_lanes(lane);
 }
 
+static double squares_chunk(const struct sum_pass *p, size_t begin, size_t end)
+{
+    return squares(p->pred + begin, p->target + begin, end - begin,
+                   (float)p->scale, p->grad ? p->grad + begin : NULL);
+}
+
 double tnn__mse(const float *pred, const float *target, size_t n, size_t k,
                 float *grad)
 {
     const float inv_n = 1.0f / (float)n;
-    return squares(pred, target, n * k, inv_n, grad) / (2.0 * (double)n);
+    struct sum_pass p = {.pred = pred,
+                         .target = target,
+                         .grad = grad,
+                         .scale = inv_n,
+                         .sum = squares_chunk,
+                         .count = n * k};
+    return chunked_sum(&p) / (2.0 * (double)n);
 }
 
 static size_t argmax(const float *x, size_t k)
@@ -149,42 +225,67 @@ int tnn__cross_entropy(const char *func, const float *logits,
  * more than 2^29 apart, so that the sums see little rounding but their
  * own. */
 
+static double absolutes_chunk(const struct sum_pass *p, size_t begin,
+                              size_t end)
+{
+    const float step = (float)p->scale;
+    double lane[TNN_SUM_LANES] = {0};
+    for (size_t i = begin; i < end; i++) {
+        double d = (double)p->pred[i] - (double)p->target[i];
+        lane[i % TNN_SUM_LANES] += fabs(d);
+        /* sign(d): 0 where p = t, and NaN passes as NaN. */
+        if (p->grad)
+            p->grad[i] = d > 0.0 ? step : d < 0.0 ? -step : (float)(d * step);
+    }
+    return tnn__fold_lanes(lane);
+}
+
 double tnn__mae(const float *pred, const float *target, size_t n, size_t k,
                 float *grad)
 {
     const size_t count = n * k;
-    const float step = (float)(1.0 / (double)count);
+    struct sum_pass p = {.pred = pred,
+                         .target = target,
+                         .grad = grad,
+                         .scale = (float)(1.0 / (double)count),
+                         .sum = absolutes_chunk,
+                         .count = count};
+    return chunked_sum(&p) / (double)count;
+}
+
+static double huber_chunk(const struct sum_pass *p, size_t begin, size_t end)
+{
+    const double inv = p->scale, dl = p->delta;
     double lane[TNN_SUM_LANES] = {0};
-    for (size_t i = 0; i < count; i++) {
-        double d = (double)pred[i] - (double)target[i];
-        lane[i % TNN_SUM_LANES] += fabs(d);
-        /* sign(d): 0 where p = t, and NaN passes as NaN. */
-        if (grad)
-            grad[i] = d > 0.0 ? step : d < 0.0 ? -step : (float)(d * step);
+    for (size_t i = begin; i < end; i++) {
+        double d = (double)p->pred[i] - (double)p->target[i], a = fabs(d);
+        /* A NaN d takes the first branch: NaN loss and gradient. */
+        if (!(a > dl)) {
+            lane[i % TNN_SUM_LANES] += 0.5 * d * d;
+            if (p->grad)
+                p->grad[i] = (float)(d * inv);
+        } else {
+            lane[i % TNN_SUM_LANES] += dl * (a - 0.5 * dl);
+            if (p->grad)
+                p->grad[i] = (float)((d > 0.0 ? dl : -dl) * inv);
+        }
     }
-    return tnn__fold_lanes(lane) / (double)count;
+    return tnn__fold_lanes(lane);
 }
 
 double tnn__huber(const float *pred, const float *target, size_t n, size_t k,
                   float delta, float *grad)
 {
     const size_t count = n * k;
-    const double inv = 1.0 / (double)count, dl = delta;
-    double lane[TNN_SUM_LANES] = {0};
-    for (size_t i = 0; i < count; i++) {
-        double d = (double)pred[i] - (double)target[i], a = fabs(d);
-        /* A NaN d takes the first branch: NaN loss and gradient. */
-        if (!(a > dl)) {
-            lane[i % TNN_SUM_LANES] += 0.5 * d * d;
-            if (grad)
-                grad[i] = (float)(d * inv);
-        } else {
-            lane[i % TNN_SUM_LANES] += dl * (a - 0.5 * dl);
-            if (grad)
-                grad[i] = (float)((d > 0.0 ? dl : -dl) * inv);
-        }
-    }
-    return tnn__fold_lanes(lane) * inv;
+    const double inv = 1.0 / (double)count;
+    struct sum_pass p = {.pred = pred,
+                         .target = target,
+                         .grad = grad,
+                         .scale = inv,
+                         .delta = delta,
+                         .sum = huber_chunk,
+                         .count = count};
+    return chunked_sum(&p) * inv;
 }
 
 int tnn__check_binary_targets(const char *func, const float *targets, size_t n,

@@ -909,15 +909,20 @@ static int compute_loss(const tnn_model *m, const char *func,
     if (m->loss == TNN_LOSS_CROSS_ENTROPY)
         return tnn__cross_entropy(func, head, y->data, y->index, n * steps,
                                   width / steps, grad, loss, correct);
+    if (m->loss == TNN_LOSS_BINARY_CROSS_ENTROPY) {
+        *loss =
+            tnn__binary_cross_entropy(head, y->data, n, width, grad, correct);
+        return TNN_OK;
+    }
+    /* The regression losses split long passes over the threads. */
+    struct tnn__pool *before = tnn__pool_enter(m->pool);
     if (m->loss == TNN_LOSS_MAE)
         *loss = tnn__mae(head, y->data, n, width, grad);
     else if (m->loss == TNN_LOSS_HUBER)
         *loss = tnn__huber(head, y->data, n, width, m->huber_delta, grad);
-    else if (m->loss == TNN_LOSS_BINARY_CROSS_ENTROPY)
-        *loss =
-            tnn__binary_cross_entropy(head, y->data, n, width, grad, correct);
     else
         *loss = tnn__mse(head, y->data, n, width, grad);
+    tnn__pool_leave(before);
     return TNN_OK;
 }
 

@@ -490,6 +490,87 @@ START_TEST(mse_many_values_against_double)
 }
 END_TEST
 
+/* The regression losses over more values than one chunk of their sums
+ * (2^14), and more than the 2^17 that the threads share: against double
+ * references, with the same bits of loss and gradient on 1 and 3 threads
+ * (the chunks' bounds and the order their sums add in follow from the
+ * count alone). Two sizes: 19 chunks of 2^14, and past 256 of them, where
+ * the chunks grow instead. */
+enum { LOSS_MSE, LOSS_MAE, LOSS_HUBER };
+
+static double long_loss(int which, const tnn_tensor *p, const tnn_tensor *t,
+                        tnn_tensor *g)
+{
+    double loss = NAN;
+    int rc = which == LOSS_MSE   ? tnn_loss_mse(p, t, &loss, g)
+             : which == LOSS_MAE ? tnn_loss_mae(p, t, &loss, g)
+                                 : tnn_loss_huber(p, t, 0.5f, &loss, g);
+    ck_assert_int_eq(rc, TNN_OK);
+    return loss;
+}
+
+static double long_loss_reference(int which, const tnn_tensor *p,
+                                  const tnn_tensor *t, size_t rows,
+                                  size_t count)
+{
+    double sum = 0.0;
+    for (size_t i = 0; i < count; i++) {
+        /* The MSE takes its differences in float, the others in double. */
+        float df = tnn_tensor_cdata(p)[i] - tnn_tensor_cdata(t)[i];
+        double d = (double)tnn_tensor_cdata(p)[i] - tnn_tensor_cdata(t)[i];
+        sum += which == LOSS_MSE   ? (double)df * df
+               : which == LOSS_MAE ? fabs(d)
+               : fabs(d) <= 0.5    ? 0.5 * d * d
+                                   : 0.5 * (fabs(d) - 0.25);
+    }
+    return which == LOSS_MSE ? sum / (2.0 * (double)rows)
+                             : sum / (double)count;
+}
+
+static void check_long_losses(size_t rows, size_t cols)
+{
+    const size_t count = rows * cols;
+    tnn_rng *rng = tnn_rng_new(5);
+    tnn_tensor *p = tnn_tensor_new_2d(rows, cols);
+    tnn_tensor *t = tnn_tensor_new_2d(rows, cols);
+    tnn_tensor *g1 = tnn_tensor_new_2d(rows, cols);
+    tnn_tensor *g3 = tnn_tensor_new_2d(rows, cols);
+    ck_assert_ptr_nonnull(g3);
+    tnn_tensor_rand_uniform(p, rng, -2, 2);
+    tnn_tensor_rand_uniform(t, rng, -2, 2);
+    const int saved = tnn_get_num_threads();
+    for (int which = LOSS_MSE; which <= LOSS_HUBER; which++) {
+        ck_assert_int_eq(tnn_set_num_threads(1), TNN_OK);
+        double one = long_loss(which, p, t, g1);
+        ck_assert_int_eq(tnn_set_num_threads(3), TNN_OK);
+        double three = long_loss(which, p, t, g3);
+        double value_only = long_loss(which, p, t, NULL);
+        ck_assert_int_eq(tnn_set_num_threads(saved), TNN_OK);
+        ck_assert_msg(memcmp(&one, &three, sizeof one) == 0,
+                      "loss %d of %zu values: %a on 1 thread, %a on 3", which,
+                      count, one, three);
+        ck_assert_mem_eq(&one, &value_only, sizeof one);
+        ck_assert_mem_eq(tnn_tensor_cdata(g1), tnn_tensor_cdata(g3),
+                         count * sizeof(float));
+        double want = long_loss_reference(which, p, t, rows, count);
+        ck_assert_msg(fabs(one - want) <= 1e-12 * want,
+                      "loss %d of %zu values: %a, reference %a", which, count,
+                      one, want);
+    }
+    tnn_tensor_free(p);
+    tnn_tensor_free(t);
+    tnn_tensor_free(g1);
+    tnn_tensor_free(g3);
+    tnn_rng_free(rng);
+}
+
+START_TEST(long_losses_same_bits_on_any_thread_count)
+{
+    check_long_losses(1201, 256);       /* 307,456 values */
+    check_long_losses(4099, 1024 + 13); /* 4,250,663 values */
+}
+END_TEST
+
 /* The loss of each function is the double reference's, and its gradient
  * the reference's central differences (in double: the MAE and Huber
  * references are piecewise linear and quadratic, so the differences are
@@ -1212,6 +1293,7 @@ Suite *loss_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, mse_value_and_gradient);
     tcase_add_test(tc, mse_many_values_against_double);
+    tcase_add_test(tc, long_losses_same_bits_on_any_thread_count);
     tcase_add_test(tc, cross_entropy_gradients);
     tcase_add_test(tc, cross_entropy_probability_rows);
     tcase_add_test(tc, cross_entropy_unnormalised_rows);

@@ -240,7 +240,9 @@ END_TEST
 
 /* A model large enough for the update to be split over the worker
  * threads (dense 1 -> 2^18: 524,288 parameters, products of depth 1 and
- * 4 that no BLAS splits along their sums): 1 and 3 threads, same bits. */
+ * 4 that no BLAS splits along their sums), and its MSE over 2^20 values:
+ * 1 and 3 threads, same bits. Returns the weights, then the last loss's
+ * bits in two more floats. */
 static float *train_wide(void)
 {
     const size_t wide = (size_t)1 << 18;
@@ -253,12 +255,14 @@ static float *train_wide(void)
         tnn_tensor_data(x)[r] = 0.5f * (float)r - 0.75f;
     for (size_t i = 0; i < 4 * wide; i++)
         tnn_tensor_data(y)[i] = (float)(i % 5) * 0.125f;
+    double loss = 0.0;
     for (int step = 0; step < 3; step++)
-        ck_assert_int_eq(tnn_model_train_batch(m, x, y, NULL), TNN_OK);
-    float *weights = malloc(wide * sizeof *weights);
+        ck_assert_int_eq(tnn_model_train_batch(m, x, y, &loss), TNN_OK);
+    float *weights = malloc((wide + 2) * sizeof *weights);
     ck_assert_ptr_nonnull(weights);
     tnn_tensor_copy_to(tnn_layer_param(tnn_model_layer(m, 0), 0), weights,
                        wide);
+    memcpy(weights + wide, &loss, sizeof loss);
     tnn_tensor_free(x);
     tnn_tensor_free(y);
     tnn_model_free(m);
@@ -282,7 +286,7 @@ static void same_bits_on_1_and_3_threads(float *(*train)(void), size_t count)
 
 START_TEST(worker_threads_give_the_same_bits)
 {
-    same_bits_on_1_and_3_threads(train_wide, (size_t)1 << 18);
+    same_bits_on_1_and_3_threads(train_wide, ((size_t)1 << 18) + 2);
 }
 END_TEST
 
