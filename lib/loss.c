@@ -13,14 +13,18 @@
  * calling thread, reading 3 MB a step while the other thread waited. */
 
 /* Values of a chunk: each chunk's lanes are folded into its own sum, and
- * the chunks' sums are added in order. Their bounds follow from the count
- * alone (a multiple of TNN_SUM_LANES, so that value i stays in lane
- * i % TNN_SUM_LANES), which gives the same bits on any number of threads;
- * up to LOSS_CHUNK values the sum is the lanes' fold, as before chunks. */
+ * the chunks' sums are added in order. The chunks' bounds follow from the
+ * count alone, never from the threads that share them, which gives the
+ * same bits on any number of threads. They are multiples of
+ * TNN_SUM_LANES, so that value i stays in lane i % TNN_SUM_LANES as
+ * internal.h has it, and only the last chunk has a scalar tail; up to
+ * LOSS_CHUNK values the sum is the lanes' fold, as before chunks. */
 #define LOSS_CHUNK ((size_t)1 << 14)
 #define LOSS_MAX_CHUNKS 256
 /* As ReLU's passes (activation.c): below this many values a thread,
- * waking another one costs more than it saves. */
+ * waking another one costs more than it saves. Counted in whole chunks:
+ * the pass splits from 8 chunks on two threads, the last of them maybe
+ * short (from 114,689 values). */
 #define LOSS_MIN_PER_THREAD ((size_t)1 << 16)
 
 struct sum_pass;
@@ -31,21 +35,21 @@ typedef double (*chunk_sum_fn)(const struct sum_pass *p, size_t begin,
 struct sum_pass {
     const float *pred, *target;
     float *grad;  /* NULL: the value only */
-    double scale; /* of the gradient, as each loss defines it */
+    double scale; /* of the gradient: MSE's and MAE's are floats */
     double delta; /* Huber's */
     chunk_sum_fn sum;
     size_t count, chunk;
     double *chunk_sums;
 };
 
-static size_t chunk_values(size_t count)
+/* LOSS_CHUNK, or past LOSS_MAX_CHUNKS of those, the smallest multiple of
+ * TNN_SUM_LANES that makes LOSS_MAX_CHUNKS chunks. */
+static size_t chunk_size(size_t count)
 {
-    size_t chunk = LOSS_CHUNK;
-    if (count / LOSS_MAX_CHUNKS >= chunk) {
-        chunk = count / LOSS_MAX_CHUNKS + 1;
-        chunk += (TNN_SUM_LANES - chunk % TNN_SUM_LANES) % TNN_SUM_LANES;
-    }
-    return chunk;
+    if (count <= LOSS_CHUNK * LOSS_MAX_CHUNKS)
+        return LOSS_CHUNK;
+    size_t chunk = count / LOSS_MAX_CHUNKS + (count % LOSS_MAX_CHUNKS != 0);
+    return chunk + (TNN_SUM_LANES - chunk % TNN_SUM_LANES) % TNN_SUM_LANES;
 }
 
 static void sum_chunks(void *arg, size_t begin, size_t end)
@@ -59,15 +63,25 @@ static void sum_chunks(void *arg, size_t begin, size_t end)
     }
 }
 
-/* The sum of p->sum over every chunk of p->count values. */
-static double chunked_sum(struct sum_pass *p)
+/* The sum of sum() over every chunk of count values, gradients into grad
+ * unless it is NULL; scale and delta are the loss's (sum_pass). */
+static double chunked_sum(chunk_sum_fn sum, const float *pred,
+                          const float *target, size_t count, double scale,
+                          double delta, float *grad)
 {
     double sums[LOSS_MAX_CHUNKS];
-    p->chunk = chunk_values(p->count);
-    p->chunk_sums = sums;
-    size_t chunks = (p->count + p->chunk - 1) / p->chunk;
-    size_t min_chunks = (LOSS_MIN_PER_THREAD + p->chunk - 1) / p->chunk;
-    tnn__parallel_for(chunks, min_chunks, sum_chunks, p);
+    struct sum_pass p = {.pred = pred,
+                         .target = target,
+                         .grad = grad,
+                         .scale = scale,
+                         .delta = delta,
+                         .sum = sum,
+                         .count = count,
+                         .chunk = chunk_size(count),
+                         .chunk_sums = sums};
+    size_t chunks = (count + p.chunk - 1) / p.chunk;
+    size_t min_chunks = (LOSS_MIN_PER_THREAD + p.chunk - 1) / p.chunk;
+    tnn__parallel_for(chunks, min_chunks, sum_chunks, &p);
     double total = 0.0;
     for (size_t c = 0; c < chunks; c++)
         total += sums[c];
@@ -108,13 +122,8 @@ double tnn__mse(const float *pred, const float *target, size_t n, size_t k,
                 float *grad)
 {
     const float inv_n = 1.0f / (float)n;
-    struct sum_pass p = {.pred = pred,
-                         .target = target,
-                         .grad = grad,
-                         .scale = inv_n,
-                         .sum = squares_chunk,
-                         .count = n * k};
-    return chunked_sum(&p) / (2.0 * (double)n);
+    return chunked_sum(squares_chunk, pred, target, n * k, inv_n, 0.0, grad) /
+           (2.0 * (double)n);
 }
 
 static size_t argmax(const float *x, size_t k)
@@ -244,13 +253,9 @@ double tnn__mae(const float *pred, const float *target, size_t n, size_t k,
                 float *grad)
 {
     const size_t count = n * k;
-    struct sum_pass p = {.pred = pred,
-                         .target = target,
-                         .grad = grad,
-                         .scale = (float)(1.0 / (double)count),
-                         .sum = absolutes_chunk,
-                         .count = count};
-    return chunked_sum(&p) / (double)count;
+    const float step = (float)(1.0 / (double)count);
+    return chunked_sum(absolutes_chunk, pred, target, count, step, 0.0, grad) /
+           (double)count;
 }
 
 static double huber_chunk(const struct sum_pass *p, size_t begin, size_t end)
@@ -278,14 +283,8 @@ double tnn__huber(const float *pred, const float *target, size_t n, size_t k,
 {
     const size_t count = n * k;
     const double inv = 1.0 / (double)count;
-    struct sum_pass p = {.pred = pred,
-                         .target = target,
-                         .grad = grad,
-                         .scale = inv,
-                         .delta = delta,
-                         .sum = huber_chunk,
-                         .count = count};
-    return chunked_sum(&p) * inv;
+    return chunked_sum(huber_chunk, pred, target, count, inv, delta, grad) *
+           inv;
 }
 
 int tnn__check_binary_targets(const char *func, const float *targets, size_t n,

@@ -491,11 +491,13 @@ START_TEST(mse_many_values_against_double)
 END_TEST
 
 /* The regression losses over more values than one chunk of their sums
- * (2^14), and more than the 2^17 that the threads share: against double
- * references, with the same bits of loss and gradient on 1 and 3 threads
- * (the chunks' bounds and the order their sums add in follow from the
- * count alone). Two sizes: 19 chunks of 2^14, and past 256 of them, where
- * the chunks grow instead. */
+ * (2^14), and more than the threads share: against double references,
+ * with the same bits of loss and gradient on 1 and 3 threads (the chunks'
+ * bounds and the order their sums add in follow from the count alone).
+ * Outside a model the threads are OpenMP's: in a pthreads build both
+ * runs are serial, and test_model.c's worker_threads_give_the_same_bits
+ * checks a model's loss instead. Two sizes: 19 chunks of 2^14, and past
+ * 256 of them, where the chunks grow instead. */
 enum { LOSS_MSE, LOSS_MAE, LOSS_HUBER };
 
 static double long_loss(int which, const tnn_tensor *p, const tnn_tensor *t,

@@ -262,6 +262,7 @@ static float *train_wide(void)
     ck_assert_ptr_nonnull(weights);
     tnn_tensor_copy_to(tnn_layer_param(tnn_model_layer(m, 0), 0), weights,
                        wide);
+    _Static_assert(sizeof loss == 2 * sizeof *weights, "a double in 2 floats");
     memcpy(weights + wide, &loss, sizeof loss);
     tnn_tensor_free(x);
     tnn_tensor_free(y);
@@ -269,8 +270,8 @@ static float *train_wide(void)
     return weights;
 }
 
-/* The count weights train() returns (malloc'd) are the same bits on 1
- * and on 3 threads. */
+/* The count values train() returns (malloc'd: weights, maybe a loss's
+ * bits after them) are the same bits on 1 and on 3 threads. */
 static void same_bits_on_1_and_3_threads(float *(*train)(void), size_t count)
 {
     int saved = tnn_get_num_threads();
