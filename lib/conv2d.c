@@ -284,6 +284,43 @@ static void conv2d_forward(tnn_layer *layer, const float *in, float *out,
     c->col_is_batch = n <= c->col_images;
 }
 
+const float *tnn__conv2d_forward_blocked(tnn_layer *layer, const float *in,
+                                         size_t n, size_t *block)
+{
+#ifdef TNN_HAVE_DNNL
+    struct conv2d *c = layer->impl;
+    const float *out = c->dnnl ? tnn__dnnl_conv_forward_blocked(
+                                     c->dnnl, in, layer->param[0]->data,
+                                     layer->param[1]->data, n, block)
+                               : NULL;
+    if (out)
+        c->col_is_batch = false;
+    return out;
+#else
+    (void)layer;
+    (void)in;
+    (void)n;
+    (void)block;
+    return NULL;
+#endif
+}
+
+float *tnn__conv2d_blocked_grad(tnn_layer *layer, size_t n, const float **out,
+                                size_t *block)
+{
+#ifdef TNN_HAVE_DNNL
+    struct conv2d *c = layer->impl;
+    return c->dnnl ? tnn__dnnl_conv_blocked_grad(c->dnnl, n, out, block)
+                   : NULL;
+#else
+    (void)layer;
+    (void)n;
+    (void)out;
+    (void)block;
+    return NULL;
+#endif
+}
+
 /* The products' gradients for n <= col_images images. */
 static void backward_images(tnn_layer *layer, const float *in,
                             const float *dout, float *din, size_t n,
@@ -348,6 +385,29 @@ static void conv2d_backward(tnn_layer *layer, const float *in,
      * batch makes the patches again. */
     if (din)
         c->col_is_batch = false;
+}
+
+void tnn__conv2d_backward_blocked(tnn_layer *layer, const float *in,
+                                  size_t block, float *dout, float *din,
+                                  size_t n, bool accumulate)
+{
+#ifdef TNN_HAVE_DNNL
+    struct conv2d *c = layer->impl;
+    if (tnn__dnnl_conv_backward_blocked(
+            c->dnnl, in, layer->param[0]->data, layer->grad[0]->data,
+            layer->grad[1]->data, din, n, accumulate))
+        return;
+    tnn__dnnl_conv_unblock_grad(c->dnnl, n, block, dout);
+    conv2d_backward(layer, in, NULL, dout, din, n, accumulate);
+#else
+    (void)layer;
+    (void)in;
+    (void)block;
+    (void)dout;
+    (void)din;
+    (void)n;
+    (void)accumulate;
+#endif
 }
 
 static void conv2d_init(tnn_layer *layer, tnn_rng *rng)

@@ -78,6 +78,11 @@ struct slot {
      * the forward and the weight gradient already made: no second
      * reorder. */
     bool src_shared, ddst_shared;
+    /* Channels per block when the forward's output and both gradients'
+     * output gradient share a channel-blocked layout of whole blocks,
+     * which a model's ReLU and pooling pass can read and write in place
+     * of NCHW (tnn__dnnl_conv_forward_blocked); 0 otherwise. */
+    size_t block;
 };
 
 struct tnn__dnnl_conv {
@@ -91,6 +96,9 @@ struct tnn__dnnl_conv {
     /* The slot whose last forward left its input reordered in
      * buf[BUF_SRC], for the weight gradient that follows; NULL if none. */
     const struct slot *src_kept;
+    /* The slot whose last forward left its output in buf[BUF_DST] alone,
+     * channel-blocked; NULL if none. */
+    const struct slot *dst_kept;
 };
 
 /* ---- the thread count ----------------------------------------------- */
@@ -321,6 +329,42 @@ static dnnl_status_t data_grad_init(struct tnn__dnnl_conv *d, struct slot *s,
                         false);
 }
 
+/* Whether md is oneDNN's layout of n x channels x h x w values with the
+ * channels in blocks of `block` (aBcd16b, aBcd8b). */
+static bool blocked_as(const dnnl_memory_desc_t *md, size_t n, size_t channels,
+                       size_t h, size_t w, dnnl_format_tag_t tag)
+{
+    dnnl_dims_t dims = {(dnnl_dim_t)n, (dnnl_dim_t)channels, (dnnl_dim_t)h,
+                        (dnnl_dim_t)w};
+    dnnl_memory_desc_t blocked;
+    return dnnl_memory_desc_init_by_tag(&blocked, 4, dims, dnnl_f32, tag) ==
+               dnnl_success &&
+           dnnl_memory_desc_equal(md, &blocked);
+}
+
+/* slot->block (above): the forward's output and the weight gradient's
+ * output gradient in buffers of ours of one blocked layout, which the
+ * input gradient reads too, and the channels whole blocks of it, so that
+ * no padding lanes need keeping at zero. */
+static size_t channel_block(const struct tnn__dnnl_conv *d,
+                            const struct slot *s, size_t n)
+{
+    static const struct {
+        dnnl_format_tag_t tag;
+        size_t block;
+    } layouts[] = {{dnnl_aBcd16b, 16}, {dnnl_aBcd8b, 8}};
+    const struct tnn__conv_shape *sh = &d->shape;
+    if (!s->dst.own || !s->ddst.own || !s->ddst_shared ||
+        !dnnl_memory_desc_equal(operand_md(&s->dst), operand_md(&s->ddst)))
+        return 0;
+    for (size_t i = 0; i < sizeof layouts / sizeof *layouts; i++)
+        if (sh->out_ch % layouts[i].block == 0 &&
+            blocked_as(operand_md(&s->dst), n, sh->out_ch, sh->oh, sh->ow,
+                       layouts[i].tag))
+            return layouts[i].block;
+    return 0;
+}
+
 static dnnl_status_t slot_init(struct tnn__dnnl_conv *d, struct slot *s,
                                size_t n)
 {
@@ -334,6 +378,8 @@ static dnnl_status_t slot_init(struct tnn__dnnl_conv *d, struct slot *s,
         status = weights_grad_init(d, s, pd[1], &l);
     if (status == dnnl_success)
         status = data_grad_init(d, s, pd[2], &l);
+    if (status == dnnl_success)
+        s->block = channel_block(d, s, n);
     for (int i = 0; i < 3; i++)
         if (pd[i])
             dnnl_primitive_desc_destroy(pd[i]);
@@ -379,7 +425,7 @@ static bool grow_buffers(struct tnn__dnnl_conv *d)
         grown |= ok && grows;
     }
     if (grown)
-        d->src_kept = NULL;
+        d->src_kept = d->dst_kept = NULL;
     for (int i = 0; i < SLOTS; i++)
         if (d->slot[i].n)
             bind_slot(d, &d->slot[i]);
@@ -418,6 +464,8 @@ static void slot_clear(struct tnn__dnnl_conv *d, struct slot *s)
     step_clear(&s->bwd_d);
     if (d->src_kept == s)
         d->src_kept = NULL;
+    if (d->dst_kept == s)
+        d->dst_kept = NULL;
     *s = (struct slot){0};
 }
 
@@ -502,34 +550,82 @@ static void use(const struct operand *op, const float *data)
     dnnl_memory_set_data_handle(op->user, (void *)(uintptr_t)data);
 }
 
-bool tnn__dnnl_conv_forward(struct tnn__dnnl_conv *d, const float *in,
-                            const float *w, const float *b, float *out,
-                            size_t n)
+/* The forward into out (NCHW), or, when out is NULL, left blocked in
+ * buf[BUF_DST] if the slot's layout is (slot->block). */
+static bool forward(struct tnn__dnnl_conv *d, const float *in, const float *w,
+                    const float *b, float *out, size_t n)
 {
     int threads = tnn_get_num_threads(), rc;
     struct tnn__dnnl_caller caller = enter(d, threads);
     struct slot *s = slot_for(d, n, threads, &rc);
-    bool ok = s != NULL;
+    bool ok = s != NULL && (out || s->block);
     if (ok) {
         use(&s->src, in);
         use(&s->wei, w);
         use(&s->bias, b);
-        use(&s->dst, out);
+        if (out)
+            use(&s->dst, out);
         dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, mem(&s->src)},
                                    {DNNL_ARG_WEIGHTS, mem(&s->wei)},
                                    {DNNL_ARG_BIAS, s->bias.user},
                                    {DNNL_ARG_DST, mem(&s->dst)}};
         ok = into_own(d, &s->src) && into_own(d, &s->wei) &&
-             run(d, &s->fwd, 4, args) && out_of_own(d, &s->dst) &&
+             run(d, &s->fwd, 4, args) && (!out || out_of_own(d, &s->dst)) &&
              dnnl_stream_wait(d->base.stream) == dnnl_success;
     }
     d->src_kept = ok ? s : NULL;
+    d->dst_kept = ok && !out ? s : NULL;
     tnn__dnnl_leave(caller);
     return ok;
 }
 
+bool tnn__dnnl_conv_forward(struct tnn__dnnl_conv *d, const float *in,
+                            const float *w, const float *b, float *out,
+                            size_t n)
+{
+    return forward(d, in, w, b, out, n);
+}
+
+const float *tnn__dnnl_conv_forward_blocked(struct tnn__dnnl_conv *d,
+                                            const float *in, const float *w,
+                                            const float *b, size_t n,
+                                            size_t *block)
+{
+    if (!forward(d, in, w, b, NULL, n))
+        return NULL;
+    *block = d->dst_kept->block;
+    return d->buf[BUF_DST].data;
+}
+
+float *tnn__dnnl_conv_blocked_grad(struct tnn__dnnl_conv *d, size_t n,
+                                   const float **out, size_t *block)
+{
+    const struct slot *s = d->dst_kept;
+    if (!s || s->n != n)
+        return NULL;
+    *out = d->buf[BUF_DST].data;
+    *block = s->block;
+    return d->buf[BUF_DDST].data;
+}
+
+void tnn__dnnl_conv_unblock_grad(const struct tnn__dnnl_conv *d, size_t n,
+                                 size_t block, float *dout)
+{
+    const struct tnn__conv_shape *sh = &d->shape;
+    const float *from = d->buf[BUF_DDST].data;
+    const size_t plane = sh->oh * sh->ow;
+    for (size_t i = 0; i < n; i++)
+        for (size_t c = 0; c < sh->out_ch; c++)
+            for (size_t p = 0; p < plane; p++)
+                dout[(i * sh->out_ch + c) * plane + p] =
+                    from[((i * sh->out_ch + c - c % block) * plane +
+                          p * block) +
+                         c % block];
+}
+
 /* The weight and bias gradients into buffers of ours. */
-static bool weights_grad(struct tnn__dnnl_conv *d, const struct slot *s)
+static bool weights_grad(struct tnn__dnnl_conv *d, const struct slot *s,
+                         bool ddst_ready)
 {
     const struct operand *src = s->src_shared ? &s->src : &s->bsrc;
     bool kept = s->src_shared && d->src_kept == s;
@@ -537,8 +633,8 @@ static bool weights_grad(struct tnn__dnnl_conv *d, const struct slot *s)
                                {DNNL_ARG_DIFF_DST, mem(&s->ddst)},
                                {DNNL_ARG_DIFF_WEIGHTS, s->dwei.own},
                                {DNNL_ARG_DIFF_BIAS, s->dbias.own}};
-    return (kept || into_own(d, src)) && into_own(d, &s->ddst) &&
-           run(d, &s->bwd_w, 4, args);
+    return (kept || into_own(d, src)) &&
+           (ddst_ready || into_own(d, &s->ddst)) && run(d, &s->bwd_w, 4, args);
 }
 
 static bool data_grad(struct tnn__dnnl_conv *d, const struct slot *s)
@@ -566,23 +662,27 @@ static bool write_grads(struct tnn__dnnl_conv *d, const struct slot *s,
            dnnl_stream_wait(d->base.stream) == dnnl_success;
 }
 
-bool tnn__dnnl_conv_backward(struct tnn__dnnl_conv *d, const float *in,
-                             const float *w, const float *dout, float *dw,
-                             float *db, float *din, size_t n, bool accumulate)
+/* The gradients from dout (NCHW), or, when it is NULL, from the blocked
+ * gradient already in buf[BUF_DDST] (tnn__dnnl_conv_blocked_grad). */
+static bool backward(struct tnn__dnnl_conv *d, const float *in, const float *w,
+                     const float *dout, float *dw, float *db, float *din,
+                     size_t n, bool accumulate)
 {
     int threads = tnn_get_num_threads(), rc;
     struct tnn__dnnl_caller caller = enter(d, threads);
     struct slot *s = slot_for(d, n, threads, &rc);
-    bool ok = s != NULL;
+    bool ok = s != NULL && (dout || s == d->dst_kept);
     if (ok) {
         use(s->src_shared ? &s->src : &s->bsrc, in);
-        use(&s->ddst, dout);
+        if (dout)
+            use(&s->ddst, dout);
         use(&s->dwei, dw);
-        ok = weights_grad(d, s);
+        ok = weights_grad(d, s, dout == NULL);
     }
     if (ok && din) {
         use(&s->bwei, w);
-        use(s->ddst_shared ? &s->ddst : &s->bddst, dout);
+        if (dout)
+            use(s->ddst_shared ? &s->ddst : &s->bddst, dout);
         use(&s->dsrc, din);
         ok = data_grad(d, s);
     }
@@ -592,6 +692,20 @@ bool tnn__dnnl_conv_backward(struct tnn__dnnl_conv *d, const float *in,
          write_grads(d, s, dw, db, din != NULL, accumulate);
     tnn__dnnl_leave(caller);
     return ok;
+}
+
+bool tnn__dnnl_conv_backward(struct tnn__dnnl_conv *d, const float *in,
+                             const float *w, const float *dout, float *dw,
+                             float *db, float *din, size_t n, bool accumulate)
+{
+    return backward(d, in, w, dout, dw, db, din, n, accumulate);
+}
+
+bool tnn__dnnl_conv_backward_blocked(struct tnn__dnnl_conv *d, const float *in,
+                                     const float *w, float *dw, float *db,
+                                     float *din, size_t n, bool accumulate)
+{
+    return backward(d, in, w, NULL, dw, db, din, n, accumulate);
 }
 
 /* ---- life cycle ----------------------------------------------------------

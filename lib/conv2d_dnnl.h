@@ -47,6 +47,37 @@ bool tnn__dnnl_conv_backward(struct tnn__dnnl_conv *conv, const float *in,
                              const float *w, const float *dout, float *dw,
                              float *db, float *din, size_t n, bool accumulate);
 
+/* As tnn__dnnl_conv_forward, but leaving the output in oneDNN's layout
+ * with the channels in blocks of *block (n x out_ch / block x oh x ow x
+ * block): a buffer of conv's, valid until the next forward or a batch
+ * size not seen before, which a model's ReLU and pooling pass reads
+ * instead of an NCHW copy. NULL, having written nothing, when the
+ * primitives for n use no such layout (slot->block in conv2d_dnnl.c) or
+ * could not be made now: the caller runs tnn__dnnl_conv_forward. */
+const float *tnn__dnnl_conv_forward_blocked(struct tnn__dnnl_conv *conv,
+                                            const float *in, const float *w,
+                                            const float *b, size_t n,
+                                            size_t *block);
+
+/* After tnn__dnnl_conv_forward_blocked of n images: the buffer of conv's
+ * that takes the output gradient in the same layout, for
+ * tnn__dnnl_conv_backward_blocked, with the forward's output and block
+ * in *out and *block; NULL if the last forward was another. */
+float *tnn__dnnl_conv_blocked_grad(struct tnn__dnnl_conv *conv, size_t n,
+                                   const float **out, size_t *block);
+
+/* tnn__dnnl_conv_backward with the output gradient already in
+ * tnn__dnnl_conv_blocked_grad()'s buffer. False as it. */
+bool tnn__dnnl_conv_backward_blocked(struct tnn__dnnl_conv *conv,
+                                     const float *in, const float *w,
+                                     float *dw, float *db, float *din,
+                                     size_t n, bool accumulate);
+
+/* That blocked output gradient of n images into dout in NCHW, for
+ * another way to the gradients when the blocked backward fails. */
+void tnn__dnnl_conv_unblock_grad(const struct tnn__dnnl_conv *conv, size_t n,
+                                 size_t block, float *dout);
+
 /* Free everything; NULL does nothing. */
 void tnn__dnnl_conv_free(struct tnn__dnnl_conv *conv);
 

@@ -867,6 +867,18 @@ static bool absorbed(const tnn_model *m, size_t i)
     return next->ops->absorbs && next->ops->absorbs(next, m->layers[i]);
 }
 
+/* Whether layers i, i + 1 and i + 2 are a convolution, a ReLU and a max
+ * pooling that absorbs it, which may run on the convolution's blocked
+ * output (internal.h); like absorbed(), only inside a model: the
+ * convolution's and the ReLU's outputs are never written. */
+static bool conv_relu_pool(const tnn_model *m, size_t i)
+{
+    return i + 2 < m->num_layers &&
+           m->layers[i]->ops->kind == TNN_LAYER_CONV2D &&
+           m->layers[i + 2]->ops->kind == TNN_LAYER_MAXPOOL2D &&
+           absorbed(m, i + 1);
+}
+
 /* Run layers [0, count) on n rows from x; the last one writes into
  * last_out when given (predictions straight into the caller's tensor). */
 static const float *forward_layers(tnn_model *m, const float *x, size_t n,
@@ -877,6 +889,21 @@ static const float *forward_layers(tnn_model *m, const float *x, size_t n,
     struct tnn__pool *before = tnn__pool_enter(m->pool);
     for (size_t i = 0; i < count; i++) {
         tnn_layer *layer = m->layers[i];
+        size_t block;
+        const float *blocked =
+            i + 2 < count && conv_relu_pool(m, i)
+                ? tnn__conv2d_forward_blocked(layer, in, n, &block)
+                : NULL;
+        if (blocked) {
+            float *out = last_out && i + 3 == count ? last_out : m->act[i + 3];
+            tnn__relu_maxpool_forward_blocked(m->layers[i + 2], blocked, block,
+                                              out, n, training);
+            for (size_t k = i; k < i + 3; k++)
+                m->layers[k]->forward_rows = training ? n : 0;
+            i += 2;
+            in = out;
+            continue;
+        }
         if (i + 1 < count && absorbed(m, i)) {
             /* Layer i's output (act[i + 1]) is skipped. */
             layer->forward_rows = training ? n : 0;
@@ -980,6 +1007,23 @@ static void backward_layers(tnn_model *m, const float *x, size_t n,
     struct tnn__pool *before = tnn__pool_enter(m->pool);
     for (size_t i = head; i-- > first;) {
         tnn_layer *layer = m->layers[i];
+        const float *blocked;
+        size_t block;
+        float *dblocked = i >= 2 && i - 2 >= first && conv_relu_pool(m, i - 2)
+                              ? tnn__conv2d_blocked_grad(m->layers[i - 2], n,
+                                                         &blocked, &block)
+                              : NULL;
+        if (dblocked) {
+            tnn_layer *conv = m->layers[i - 2];
+            tnn__relu_maxpool_backward_blocked(layer, blocked, block,
+                                               m->act[i + 1], m->dact[i + 1],
+                                               dblocked, n);
+            tnn__conv2d_backward_blocked(
+                conv, i > 2 ? m->act[i - 2] : x, block, m->dact[i - 1],
+                i - 2 > first ? m->dact[i - 2] : NULL, n, conv->trainable);
+            i -= 2;
+            continue;
+        }
         /* An absorbed layer is past the first layer that learns: it
          * passes a gradient on, into dact[i - 1]. */
         if (i >= 2 && i - 1 > first && absorbed(m, i - 1)) {

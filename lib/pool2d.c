@@ -411,6 +411,223 @@ static void relu_maxpool_backward(tnn_layer *pool, const float *in,
     run_planes(pool, n, relu_maxpool_backward_planes, &pass);
 }
 
+/* ---- the same on a convolution's channel-blocked output (model.c) -----
+ * Image i's value (c, y, x) sits at ((c / B) * h * w + y * w + x) * B +
+ * c % B of its block of B * h * w values (internal.h): one window
+ * position holds B channels side by side, and the passes below work on
+ * all of them at once, a unit being one image's block of B channels. The
+ * rules are window_max()'s and the NCHW passes' above, value for value:
+ * the first of the largest values in row-major order, or the last NaN;
+ * ReLU on the pooled value; the gradient to the maximum's position only,
+ * and NaN inputs' own values where no window or no maximum takes them.
+ * The pooled values and the output gradient stay NCHW, a quarter of the
+ * size, read and written through small transposing buffers. The maxima's
+ * positions are kept in the blocked order (the pooling's argmax buffer,
+ * which only the blocked backward then reads: the model runs the two
+ * together), NO_GRADIENT where ReLU passes nothing, so that the backward
+ * need not read the pooled values unless one of its unit is NaN. */
+#define NO_GRADIENT UINT32_MAX
+
+/* The lane loops below are built once per vector width: inlined into
+ * the TNN_VECTOR_CLONES callers, with the block size a constant there. */
+#if defined(__GNUC__)
+#define TNN_INLINE static inline __attribute__((always_inline))
+#else
+#define TNN_INLINE static inline
+#endif
+
+/* Outputs of one row handled at once: the buffers' size. */
+#define BLOCKED_OUTPUTS 32
+/* Channels in a block at most (AVX-512's 16 floats). */
+#define BLOCK_MAX 16
+
+struct blocked_pass {
+    const tnn_layer *layer;
+    const float *in; /* the convolution's blocked output */
+    size_t block;
+    float *out; /* forward: NCHW */
+    bool training;
+    const float *pooled, *dout; /* backward: NCHW */
+    float *din;                 /* backward: blocked */
+};
+
+/* The maxima of count windows along a row, whose first one starts at
+ * position p0 of the planes (a at its first value); window j's B
+ * channels into value[j * B...], their positions into at[j * B...]
+ * unless at is NULL. */
+TNN_INLINE void max2_blocked(const float *a, size_t w, size_t B, uint32_t p0,
+                             size_t count, float *value, uint32_t *at)
+{
+    for (size_t j = 0; j < count; j++, a += 2 * B, p0 += 2) {
+        const float *b = a + B, *c = a + w * B, *d = c + B;
+        const uint32_t wide = (uint32_t)w;
+        for (size_t l = 0; l < B; l++) {
+            float v = a[l];
+            uint32_t p = p0;
+            /* Strictly greater: of equal values the first stays. */
+            p = b[l] > v ? p0 + 1 : p;
+            v = b[l] > v ? b[l] : v;
+            p = c[l] > v ? p0 + wide : p;
+            v = c[l] > v ? c[l] : v;
+            p = d[l] > v ? p0 + wide + 1 : p;
+            v = d[l] > v ? d[l] : v;
+            /* The last NaN, over whatever came before. */
+            p = a[l] != a[l] ? p0 : p;
+            v = a[l] != a[l] ? a[l] : v;
+            p = b[l] != b[l] ? p0 + 1 : p;
+            v = b[l] != b[l] ? b[l] : v;
+            p = c[l] != c[l] ? p0 + wide : p;
+            v = c[l] != c[l] ? c[l] : v;
+            p = d[l] != d[l] ? p0 + wide + 1 : p;
+            v = d[l] != d[l] ? d[l] : v;
+            value[j * B + l] = tnn__relu(v);
+            if (at)
+                at[j * B + l] = v <= 0.0f ? NO_GRADIENT : p;
+        }
+    }
+}
+
+/* Unit u's pooled values, written plane by plane; B is a constant in
+ * each caller, so that the lane loops unroll into vector operations. */
+TNN_INLINE void relu_max2_blocked_unit(const struct blocked_pass *pass,
+                                       size_t u, size_t B)
+{
+    const tnn_layer *layer = pass->layer;
+    const struct pool2d *p = layer->impl;
+    const size_t h = layer->in_shape.dims[1], w = layer->in_shape.dims[2];
+    const size_t oh = layer->out_shape.dims[1], ow = layer->out_shape.dims[2];
+    const size_t outs = oh * ow;
+    const float *in = pass->in + u * B * h * w;
+    float *out = pass->out + u * B * outs; /* planes u * B... */
+    uint32_t *argmax = pass->training ? p->argmax + u * B * outs : NULL;
+    float value[BLOCKED_OUTPUTS * BLOCK_MAX];
+    for (size_t oy = 0; oy < oh; oy++)
+        for (size_t ox = 0; ox < ow; ox += BLOCKED_OUTPUTS) {
+            size_t count =
+                ow - ox < BLOCKED_OUTPUTS ? ow - ox : BLOCKED_OUTPUTS;
+            size_t p0 = 2 * oy * w + 2 * ox, o = oy * ow + ox;
+            max2_blocked(in + p0 * B, w, B, (uint32_t)p0, count, value,
+                         argmax ? argmax + o * B : NULL);
+            for (size_t l = 0; l < B; l++)
+                for (size_t k = 0; k < count; k++)
+                    out[l * outs + o + k] = value[k * B + l];
+        }
+}
+
+TNN_VECTOR_CLONES
+static void relu_max2_blocked_units(void *arg, size_t begin, size_t end)
+{
+    const struct blocked_pass *pass = arg;
+    for (size_t u = begin; u < end; u++)
+        if (pass->block == 16)
+            relu_max2_blocked_unit(pass, u, 16);
+        else
+            relu_max2_blocked_unit(pass, u, 8);
+}
+
+static void run_blocked_units(const struct blocked_pass *pass, size_t n,
+                              tnn__range_fn body)
+{
+    const tnn_layer *layer = pass->layer;
+    const size_t unit =
+        pass->block * layer->in_shape.dims[1] * layer->in_shape.dims[2];
+    tnn__parallel_for(n * layer->in_shape.dims[0] / pass->block,
+                      POOL_MIN_VALUES_PER_THREAD / unit + 1, body,
+                      (void *)(uintptr_t)pass);
+}
+
+void tnn__relu_maxpool_forward_blocked(tnn_layer *pool, const float *in,
+                                       size_t block, float *out, size_t n,
+                                       bool training)
+{
+    struct blocked_pass pass = {pool,     in,   block, out,
+                                training, NULL, NULL,  NULL};
+    run_blocked_units(&pass, n, relu_max2_blocked_units);
+}
+
+/* NaN inputs keep their value in the gradient where nothing else goes:
+ * 0 elsewhere. */
+TNN_INLINE float nan_or_zero(float x)
+{
+    return x != x ? x : 0.0f;
+}
+
+/* Unit u's input gradient. Unless a pooled value of the unit is NaN, no
+ * input in a window is NaN, the gradient at a maximum is its output
+ * gradient or nothing (NO_GRADIENT), and only the rows and columns no
+ * window covers are read for NaNs. */
+TNN_INLINE void
+relu_max2_blocked_backward_unit(const struct blocked_pass *pass, size_t u,
+                                size_t B)
+{
+    const tnn_layer *layer = pass->layer;
+    const struct pool2d *p = layer->impl;
+    const size_t h = layer->in_shape.dims[1], w = layer->in_shape.dims[2];
+    const size_t oh = layer->out_shape.dims[1], ow = layer->out_shape.dims[2];
+    const size_t outs = oh * ow;
+    const float *in = pass->in + u * B * h * w;
+    float *din = pass->din + u * B * h * w;
+    const float *pooled = pass->pooled + u * B * outs;
+    const float *dout = pass->dout + u * B * outs;
+    const uint32_t *argmax = p->argmax + u * B * outs;
+    const bool nan_free = !any_nan(pooled, B * outs);
+    float g[BLOCKED_OUTPUTS * BLOCK_MAX];
+    for (size_t oy = 0; oy < oh; oy++)
+        for (size_t ox = 0; ox < ow; ox += BLOCKED_OUTPUTS) {
+            size_t count =
+                ow - ox < BLOCKED_OUTPUTS ? ow - ox : BLOCKED_OUTPUTS;
+            const size_t o = oy * ow + ox;
+            for (size_t l = 0; l < B; l++)
+                for (size_t k = 0; k < count; k++) {
+                    size_t at = l * outs + o + k;
+                    g[k * B + l] =
+                        nan_free ? dout[at]
+                                 : tnn__relu_gradient(pooled[at], dout[at]);
+                }
+            for (size_t k = 0; k < count; k++) {
+                const uint32_t *code = argmax + (o + k) * B;
+                const uint32_t p0 = (uint32_t)(2 * oy * w + 2 * (ox + k));
+                const uint32_t q[4] = {p0, p0 + 1, p0 + (uint32_t)w,
+                                       p0 + (uint32_t)w + 1};
+                for (int c = 0; c < 4; c++) {
+                    const float *x = in + q[c] * B;
+                    float *dx = din + q[c] * B;
+                    for (size_t l = 0; l < B; l++) {
+                        float other = nan_free ? 0.0f : nan_or_zero(x[l]);
+                        dx[l] = code[l] == q[c] ? g[k * B + l] : other;
+                    }
+                }
+            }
+        }
+    /* The last row and column when the sides are odd. */
+    for (size_t y = 0; y < h; y++)
+        for (size_t x = y < 2 * oh ? 2 * ow : 0; x < w; x++)
+            for (size_t l = 0; l < B; l++)
+                din[(y * w + x) * B + l] =
+                    nan_or_zero(in[(y * w + x) * B + l]);
+}
+
+TNN_VECTOR_CLONES
+static void relu_max2_blocked_backward_units(void *arg, size_t begin,
+                                             size_t end)
+{
+    const struct blocked_pass *pass = arg;
+    for (size_t u = begin; u < end; u++)
+        if (pass->block == 16)
+            relu_max2_blocked_backward_unit(pass, u, 16);
+        else
+            relu_max2_blocked_backward_unit(pass, u, 8);
+}
+
+void tnn__relu_maxpool_backward_blocked(tnn_layer *pool, const float *in,
+                                        size_t block, const float *out,
+                                        const float *dout, float *din,
+                                        size_t n)
+{
+    struct blocked_pass pass = {pool, in, block, NULL, false, out, dout, din};
+    run_blocked_units(&pass, n, relu_max2_blocked_backward_units);
+}
+
 static void avgpool_forward_planes(void *arg, size_t begin, size_t end)
 {
     const struct pool_pass *pass = arg;

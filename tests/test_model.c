@@ -1316,6 +1316,115 @@ START_TEST(relu_pool_fusion_changes_nothing)
 }
 END_TEST
 
+/* conv 3x3 2 -> 16 [-> identity, which keeps the convolution apart] ->
+ * ReLU -> 2x2 max pooling -> conv 1x1 16 -> 16 [-> identity] -> ReLU ->
+ * 2x2 max pooling -> flatten -> dense 4, Adam, on 2x9x11 images: 16x7x9
+ * (odd sides), 16x3x4, 16x1x2. The second pooling leaves the first one's
+ * last row out. The first convolution starts with zero weights on its
+ * second input channel. */
+static tnn_model *conv_relu_pool_model(bool apart)
+{
+    tnn_model *m = tnn_model_new_image(2, 9, 11);
+    ck_assert_int_eq(tnn_model_set_seed(m, 41), TNN_OK);
+    for (int stage = 0; stage < 2; stage++) {
+        ck_assert_int_eq(
+            tnn_model_add(
+                m, stage ? tnn_conv2d_new(16, 16, 1, 1, 1, TNN_PADDING_VALID)
+                         : tnn_conv2d_new(2, 16, 3, 3, 1, TNN_PADDING_VALID)),
+            TNN_OK);
+        if (apart)
+            ck_assert_int_eq(tnn_model_add(m, tnn_identity_new()), TNN_OK);
+        ck_assert_int_eq(tnn_model_add(m, tnn_relu_new()), TNN_OK);
+        ck_assert_int_eq(tnn_model_add(m, tnn_maxpool2d_new(2, 2)), TNN_OK);
+    }
+    ck_assert_int_eq(tnn_model_add(m, tnn_flatten_new()), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(32, 4)), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_optim(m, tnn_adam_new(0.01f)), TNN_OK);
+    /* The first convolution's weights on input channel 1 (OIHW) at 0. */
+    float *w = tnn_tensor_data(tnn_layer_param(tnn_model_layer(m, 0), 0));
+    for (size_t oc = 0; oc < 16; oc++)
+        for (size_t k = 0; k < 9; k++)
+            w[(oc * 2 + 1) * 9 + k] = 0.0f;
+    return m;
+}
+
+/* A convolution, a ReLU and a 2x2 max pooling: with oneDNN the pooling
+ * reads the convolution's channel-blocked output and writes its gradient
+ * in that layout, which no NCHW copy then sits between; it must give
+ * exactly what the layers give with the convolution kept apart (an
+ * identity after it): predictions and trained parameters bit for bit, on
+ * quantised inputs and a flat image (ties), batches of 6 and of 1, and with
+ * NaNs that do not reach the loss but whose gradients reach the first
+ * convolution's weights: one in the corner that only the output row and column
+ * no window covers read, one in the rows the second pooling leaves out. */
+START_TEST(conv_relu_pool_blocked_changes_nothing)
+{
+    tnn_model *models[2] = {conv_relu_pool_model(false),
+                            conv_relu_pool_model(true)};
+    size_t dims[4] = {6, 2, 9, 11};
+    tnn_tensor *x = tnn_tensor_new(4, dims), *y = tnn_tensor_new_2d(6, 4);
+    tnn_tensor *one = NULL;
+    tnn_rng *rng = tnn_rng_new(12);
+    tnn_tensor_rand_uniform(x, rng, -1.0f, 1.0f);
+    tnn_tensor_rand_uniform(y, rng, -1.0f, 1.0f);
+    float *xv = tnn_tensor_data(x);
+    for (size_t i = 0; i < tnn_tensor_size(x); i++)
+        xv[i] = floorf(xv[i] * 4.0f) / 4.0f;
+    /* Image 0's channel 0 is flat, and the first convolution starts blind
+     * to channel 1: each window of each channel a four-way tie at the
+     * first step, of positive values in about half of the channels, whose
+     * positions still matter (channel 1's patches differ). */
+    for (size_t i = 0; i < 9 * 11; i++)
+        xv[i] = 0.75f;
+    tnn_tensor *p[2] = {tnn_tensor_new_2d(6, 4), tnn_tensor_new_2d(6, 4)};
+    for (int step = 0; step < 4; step++) {
+        for (int i = 0; i < 2; i++) {
+            ck_assert_int_eq(tnn_model_train_batch(models[i], x, y, NULL),
+                             TNN_OK);
+            ck_assert_int_eq(tnn_model_predict(models[i], x, p[i]), TNN_OK);
+        }
+        assert_same_params(models[0], models[1]);
+        ck_assert_mem_eq(tnn_tensor_cdata(p[0]), tnn_tensor_cdata(p[1]),
+                         24 * sizeof(float));
+    }
+    /* One image, as a batch of its own. */
+    one = tnn_tensor_view_rows(x, 2, 1);
+    tnn_tensor *y1 = tnn_tensor_view_rows(y, 2, 1);
+    ck_assert(one && y1);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(tnn_model_train_batch(models[i], one, y1, NULL),
+                         TNN_OK);
+    assert_same_params(models[0], models[1]);
+    /* Image 3, channel 1: the corner (8, 10), which only the first
+     * convolution's output (6, 8) reads; then (6, 1), whose outputs the
+     * first pooling's last row or nothing takes. */
+    const size_t nans[2][2] = {{8, 10}, {6, 1}};
+    for (int c = 0; c < 2; c++) {
+        xv[((3 * 2 + 1) * 9 + nans[c][0]) * 11 + nans[c][1]] = NAN;
+        for (int i = 0; i < 2; i++) {
+            ck_assert_int_eq(tnn_model_train_batch(models[i], x, y, NULL),
+                             TNN_OK);
+            ck_assert_int_eq(tnn_model_predict(models[i], x, p[i]), TNN_OK);
+        }
+        assert_same_params(models[0], models[1]);
+        ck_assert_mem_eq(tnn_tensor_cdata(p[0]), tnn_tensor_cdata(p[1]),
+                         24 * sizeof(float));
+        const tnn_tensor *w =
+            tnn_layer_param(tnn_model_layer(models[0], 0), 0);
+        ck_assert(isnan(tnn_tensor_cdata(w)[0]));
+        xv[((3 * 2 + 1) * 9 + nans[c][0]) * 11 + nans[c][1]] = 0.5f;
+        /* The NaN weights would spread to every output: start again. */
+        for (int i = 0; i < 2; i++) {
+            tnn_model_free(models[i]);
+            models[i] = conv_relu_pool_model(i == 1);
+        }
+    }
+    tnn_tensor_free(one);
+    tnn_tensor_free(y1);
+    free_fusion_run(models, p, x, y, rng);
+}
+END_TEST
+
 /* dense 5 -> 8 -> ReLU [-> identity, which keeps the two apart] ->
  * dropout 0.375 -> dense 3, Adam. Three of the first layer's eight units
  * have zero weights and bias, so that the ReLU's input holds exact zeros
@@ -1408,6 +1517,7 @@ Suite *model_suite(void)
     tcase_add_test(tc, layer_added_after_training_saves);
     tcase_add_test(tc, sample_bound_skips_flatten);
     tcase_add_test(tc, relu_pool_fusion_changes_nothing);
+    tcase_add_test(tc, conv_relu_pool_blocked_changes_nothing);
     tcase_add_test(tc, relu_dropout_fusion_changes_nothing);
     suite_add_tcase(s, tc);
     return s;
