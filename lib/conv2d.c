@@ -285,13 +285,13 @@ static void conv2d_forward(tnn_layer *layer, const float *in, float *out,
 }
 
 const float *tnn__conv2d_forward_blocked(tnn_layer *layer, const float *in,
-                                         size_t n, size_t *block)
+                                         size_t n, float **grad, size_t *block)
 {
 #ifdef TNN_HAVE_DNNL
     struct conv2d *c = layer->impl;
     const float *out = c->dnnl ? tnn__dnnl_conv_forward_blocked(
                                      c->dnnl, in, layer->param[0]->data,
-                                     layer->param[1]->data, n, block)
+                                     layer->param[1]->data, n, grad, block)
                                : NULL;
     if (out)
         c->col_is_batch = false;
@@ -300,22 +300,7 @@ const float *tnn__conv2d_forward_blocked(tnn_layer *layer, const float *in,
     (void)layer;
     (void)in;
     (void)n;
-    (void)block;
-    return NULL;
-#endif
-}
-
-float *tnn__conv2d_blocked_grad(tnn_layer *layer, size_t n, const float **out,
-                                size_t *block)
-{
-#ifdef TNN_HAVE_DNNL
-    struct conv2d *c = layer->impl;
-    return c->dnnl ? tnn__dnnl_conv_blocked_grad(c->dnnl, n, out, block)
-                   : NULL;
-#else
-    (void)layer;
-    (void)n;
-    (void)out;
+    (void)grad;
     (void)block;
     return NULL;
 #endif

@@ -589,23 +589,13 @@ bool tnn__dnnl_conv_forward(struct tnn__dnnl_conv *d, const float *in,
 const float *tnn__dnnl_conv_forward_blocked(struct tnn__dnnl_conv *d,
                                             const float *in, const float *w,
                                             const float *b, size_t n,
-                                            size_t *block)
+                                            float **grad, size_t *block)
 {
     if (!forward(d, in, w, b, NULL, n))
         return NULL;
+    *grad = d->buf[BUF_DDST].data;
     *block = d->dst_kept->block;
     return d->buf[BUF_DST].data;
-}
-
-float *tnn__dnnl_conv_blocked_grad(struct tnn__dnnl_conv *d, size_t n,
-                                   const float **out, size_t *block)
-{
-    const struct slot *s = d->dst_kept;
-    if (!s || s->n != n)
-        return NULL;
-    *out = d->buf[BUF_DST].data;
-    *block = s->block;
-    return d->buf[BUF_DDST].data;
 }
 
 void tnn__dnnl_conv_unblock_grad(const struct tnn__dnnl_conv *d, size_t n,
@@ -663,15 +653,20 @@ static bool write_grads(struct tnn__dnnl_conv *d, const struct slot *s,
 }
 
 /* The gradients from dout (NCHW), or, when it is NULL, from the blocked
- * gradient already in buf[BUF_DDST] (tnn__dnnl_conv_blocked_grad). */
+ * gradient already in buf[BUF_DDST] (tnn__dnnl_conv_forward_blocked). */
 static bool backward(struct tnn__dnnl_conv *d, const float *in, const float *w,
                      const float *dout, float *dw, float *db, float *din,
                      size_t n, bool accumulate)
 {
-    int threads = tnn_get_num_threads(), rc;
+    /* The blocked gradient is in the buffers of the forward's slot: that
+     * slot, at its own thread count, and no other that could move them. */
+    const struct slot *kept = dout ? NULL : d->dst_kept;
+    if (!dout && (!kept || kept->n != n))
+        return false;
+    int threads = kept ? kept->threads : tnn_get_num_threads(), rc;
     struct tnn__dnnl_caller caller = enter(d, threads);
     struct slot *s = slot_for(d, n, threads, &rc);
-    bool ok = s != NULL && (dout || s == d->dst_kept);
+    bool ok = s != NULL && (dout || s == kept);
     if (ok) {
         use(s->src_shared ? &s->src : &s->bsrc, in);
         if (dout)

@@ -49,25 +49,21 @@ bool tnn__dnnl_conv_backward(struct tnn__dnnl_conv *conv, const float *in,
 
 /* As tnn__dnnl_conv_forward, but leaving the output in oneDNN's layout
  * with the channels in blocks of *block (n x out_ch / block x oh x ow x
- * block): a buffer of conv's, valid until the next forward or a batch
- * size not seen before, which a model's ReLU and pooling pass reads
- * instead of an NCHW copy. NULL, having written nothing, when the
- * primitives for n use no such layout (slot->block in conv2d_dnnl.c) or
- * could not be made now: the caller runs tnn__dnnl_conv_forward. */
+ * block) in a buffer of conv's, and *grad the buffer that
+ * tnn__dnnl_conv_backward_blocked reads the output gradient from in the
+ * same layout; both stay valid until the next call on conv. A model's
+ * ReLU and pooling pass reads and writes them instead of NCHW copies.
+ * NULL, having written nothing, when the primitives for n use no such
+ * layout (slot->block in conv2d_dnnl.c) or could not be made now: the
+ * caller runs tnn__dnnl_conv_forward. */
 const float *tnn__dnnl_conv_forward_blocked(struct tnn__dnnl_conv *conv,
                                             const float *in, const float *w,
                                             const float *b, size_t n,
-                                            size_t *block);
+                                            float **grad, size_t *block);
 
-/* After tnn__dnnl_conv_forward_blocked of n images: the buffer of conv's
- * that takes the output gradient in the same layout, for
- * tnn__dnnl_conv_backward_blocked, with the forward's output and block
- * in *out and *block; NULL if the last forward was another. */
-float *tnn__dnnl_conv_blocked_grad(struct tnn__dnnl_conv *conv, size_t n,
-                                   const float **out, size_t *block);
-
-/* tnn__dnnl_conv_backward with the output gradient already in
- * tnn__dnnl_conv_blocked_grad()'s buffer. False as it. */
+/* tnn__dnnl_conv_backward after tnn__dnnl_conv_forward_blocked of the
+ * same n images, with the output gradient in its *grad buffer. False as
+ * tnn__dnnl_conv_backward, the gradient left in place. */
 bool tnn__dnnl_conv_backward_blocked(struct tnn__dnnl_conv *conv,
                                      const float *in, const float *w,
                                      float *dw, float *db, float *din,

@@ -661,37 +661,42 @@ static inline float tnn__relu_gradient(float y, float g)
 
 /* The convolution's output for n images left in its blocked layout
  * (block channels per block, *block set), in a buffer of the layer's
- * that the next forward replaces; NULL, having written nothing, when its
- * products do not run in such a layout (the BLAS, or channels not whole
- * blocks): the caller runs the layer's forward instead (conv2d.c). */
+ * that the next forward replaces, with *grad the buffer that takes its
+ * output gradient in the same layout; NULL, having written nothing, when
+ * its products do not run in such a layout (the BLAS, or channels not
+ * whole blocks): the caller runs the layer's forward instead (conv2d.c). */
 const float *tnn__conv2d_forward_blocked(tnn_layer *conv, const float *in,
-                                         size_t n, size_t *block);
+                                         size_t n, float **grad,
+                                         size_t *block);
 
-/* After tnn__conv2d_forward_blocked() of n images, as the layer's last
- * forward: where its output gradient goes, in the same layout, with that
- * output in *out and the block in *block; NULL otherwise. */
-float *tnn__conv2d_blocked_grad(tnn_layer *conv, size_t n, const float **out,
-                                size_t *block);
-
-/* The layer's backward from that gradient; dout is an NCHW buffer of its
- * output's size, used only should oneDNN fail and the BLAS take over. */
+/* The layer's backward after that forward, from the gradient written
+ * into *grad; dout is an NCHW buffer of its output's size, used only
+ * should oneDNN fail and the BLAS take over. */
 void tnn__conv2d_backward_blocked(tnn_layer *conv, const float *in,
                                   size_t block, float *dout, float *din,
                                   size_t n, bool accumulate);
 
 /* ReLU then a 2 x 2 max pooling at stride 2 that absorbs it (pool2d.c),
  * as forward_absorbing, from the convolution's blocked output in; out in
- * NCHW. */
+ * NCHW. In training the pooling keeps in and grad for its backward, and
+ * its maxima's positions in the blocked order, which only that backward
+ * reads: the model runs no other backward of the layer after it, and
+ * leaves the layer's forward_rows at 0 so that tnn_layer_backward() does
+ * not either. */
 void tnn__relu_maxpool_forward_blocked(tnn_layer *pool, const float *in,
-                                       size_t block, float *out, size_t n,
-                                       bool training);
+                                       float *grad, size_t block, float *out,
+                                       size_t n, bool training);
 
-/* Their backward, as backward_absorbing: din, the convolution's output
- * gradient, in the blocked layout of in. */
-void tnn__relu_maxpool_backward_blocked(tnn_layer *pool, const float *in,
-                                        size_t block, const float *out,
-                                        const float *dout, float *din,
-                                        size_t n);
+/* Whether the pooling's last forward was that one, in training, of n
+ * rows. */
+bool tnn__maxpool_went_blocked(const tnn_layer *pool, size_t n);
+
+/* Its backward, as backward_absorbing: the convolution's output
+ * gradient into the grad buffer the forward was given, which it returns,
+ * with the block in *block. */
+float *tnn__relu_maxpool_backward_blocked(tnn_layer *pool, const float *out,
+                                          const float *dout, size_t n,
+                                          size_t *block);
 
 /* ---- sums in lanes --------------------------------------------------- */
 

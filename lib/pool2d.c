@@ -13,6 +13,13 @@ struct pool2d {
      * position of its maximum within the input plane. */
     uint32_t *argmax;
     size_t argmax_cap;
+    /* Rows of the last training forward if it read a convolution's
+     * blocked output (then argmax is in the blocked order), else 0; that
+     * output, the buffer for its gradient, and the block. */
+    size_t blocked_rows;
+    const float *blocked_in;
+    float *blocked_grad;
+    size_t block;
 };
 
 static int pool_bind(const tnn_layer *layer, const char *func,
@@ -272,6 +279,7 @@ static void maxpool_forward(tnn_layer *layer, const float *in, float *out,
                             size_t n, bool training, tnn_rng *rng)
 {
     (void)rng;
+    ((struct pool2d *)layer->impl)->blocked_rows = 0;
     struct pool_pass pass = {layer, in, out, training, NULL, NULL, NULL};
     run_planes(layer, n, maxpool_forward_planes, &pass);
 }
@@ -333,6 +341,7 @@ static void relu_maxpool_forward(tnn_layer *pool, const float *in, float *out,
                                  size_t n, bool training, tnn_rng *rng)
 {
     (void)rng;
+    ((struct pool2d *)pool->impl)->blocked_rows = 0;
     struct pool_pass pass = {pool, in, out, training, NULL, NULL, NULL};
     run_planes(pool, n, relu_maxpool_forward_planes, &pass);
 }
@@ -537,14 +546,24 @@ static void run_blocked_units(const struct blocked_pass *pass, size_t n,
 }
 
 void tnn__relu_maxpool_forward_blocked(tnn_layer *pool, const float *in,
-                                       size_t block, float *out, size_t n,
-                                       bool training)
+                                       float *grad, size_t block, float *out,
+                                       size_t n, bool training)
 {
+    struct pool2d *p = pool->impl;
     struct blocked_pass pass = {pool,     in,   block, out,
                                 training, NULL, NULL,  NULL};
     run_blocked_units(&pass, n, relu_max2_blocked_units);
+    p->blocked_rows = training ? n : 0;
+    p->blocked_in = in;
+    p->blocked_grad = grad;
+    p->block = block;
 }
 
+bool tnn__maxpool_went_blocked(const tnn_layer *pool, size_t n)
+{
+    const struct pool2d *p = pool->impl;
+    return n > 0 && p->blocked_rows == n;
+}
 /* NaN inputs keep their value in the gradient where nothing else goes:
  * 0 elsewhere. */
 TNN_INLINE float nan_or_zero(float x)
@@ -619,13 +638,17 @@ static void relu_max2_blocked_backward_units(void *arg, size_t begin,
             relu_max2_blocked_backward_unit(pass, u, 8);
 }
 
-void tnn__relu_maxpool_backward_blocked(tnn_layer *pool, const float *in,
-                                        size_t block, const float *out,
-                                        const float *dout, float *din,
-                                        size_t n)
+float *tnn__relu_maxpool_backward_blocked(tnn_layer *pool, const float *out,
+                                          const float *dout, size_t n,
+                                          size_t *block)
 {
-    struct blocked_pass pass = {pool, in, block, NULL, false, out, dout, din};
+    const struct pool2d *p = pool->impl;
+    struct blocked_pass pass = {pool, p->blocked_in,  p->block,
+                                NULL, false,          out,
+                                dout, p->blocked_grad};
     run_blocked_units(&pass, n, relu_max2_blocked_backward_units);
+    *block = p->block;
+    return p->blocked_grad;
 }
 
 static void avgpool_forward_planes(void *arg, size_t begin, size_t end)
@@ -804,7 +827,8 @@ static tnn_layer *pool_new(const char *func, const struct tnn__layer_ops *ops,
     tnn_layer *layer =
         tnn__layer_alloc(func, ops, 0, 0, sizeof(struct pool2d));
     if (layer)
-        *(struct pool2d *)layer->impl = (struct pool2d){k, stride, NULL, 0};
+        *(struct pool2d *)layer->impl =
+            (struct pool2d){.k = k, .stride = stride};
     return layer;
 }
 

@@ -1425,6 +1425,49 @@ START_TEST(conv_relu_pool_blocked_changes_nothing)
 }
 END_TEST
 
+/* conv 3x3 1 -> 16 [-> identity] -> ReLU -> 2x2 max pooling -> flatten
+ * -> dense 2, SGD, on 1x4x71 images: outputs 16x2x69, pooled 16x1x34,
+ * rows longer than the blocked pass's 32 outputs at a time. */
+static tnn_model *wide_rows_model(bool apart)
+{
+    tnn_model *m = tnn_model_new_image(1, 4, 71);
+    ck_assert_int_eq(tnn_model_set_seed(m, 43), TNN_OK);
+    ck_assert_int_eq(
+        tnn_model_add(m, tnn_conv2d_new(1, 16, 3, 3, 1, TNN_PADDING_VALID)),
+        TNN_OK);
+    if (apart)
+        ck_assert_int_eq(tnn_model_add(m, tnn_identity_new()), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_relu_new()), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_maxpool2d_new(2, 2)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_flatten_new()), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(16 * 34, 2)), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_optim(m, tnn_sgd_new(0.05f)), TNN_OK);
+    return m;
+}
+
+START_TEST(conv_relu_pool_blocked_wide_rows)
+{
+    tnn_model *models[2] = {wide_rows_model(false), wide_rows_model(true)};
+    size_t dims[4] = {3, 1, 4, 71};
+    tnn_tensor *x = tnn_tensor_new(4, dims), *y = tnn_tensor_new_2d(3, 2);
+    tnn_rng *rng = tnn_rng_new(14);
+    tnn_tensor_rand_uniform(x, rng, -1.0f, 1.0f);
+    tnn_tensor_rand_uniform(y, rng, -1.0f, 1.0f);
+    tnn_tensor *p[2] = {tnn_tensor_new_2d(3, 2), tnn_tensor_new_2d(3, 2)};
+    for (int step = 0; step < 3; step++) {
+        for (int i = 0; i < 2; i++) {
+            ck_assert_int_eq(tnn_model_train_batch(models[i], x, y, NULL),
+                             TNN_OK);
+            ck_assert_int_eq(tnn_model_predict(models[i], x, p[i]), TNN_OK);
+        }
+        assert_same_params(models[0], models[1]);
+        ck_assert_mem_eq(tnn_tensor_cdata(p[0]), tnn_tensor_cdata(p[1]),
+                         6 * sizeof(float));
+    }
+    free_fusion_run(models, p, x, y, rng);
+}
+END_TEST
+
 /* dense 5 -> 8 -> ReLU [-> identity, which keeps the two apart] ->
  * dropout 0.375 -> dense 3, Adam. Three of the first layer's eight units
  * have zero weights and bias, so that the ReLU's input holds exact zeros
@@ -1518,6 +1561,7 @@ Suite *model_suite(void)
     tcase_add_test(tc, sample_bound_skips_flatten);
     tcase_add_test(tc, relu_pool_fusion_changes_nothing);
     tcase_add_test(tc, conv_relu_pool_blocked_changes_nothing);
+    tcase_add_test(tc, conv_relu_pool_blocked_wide_rows);
     tcase_add_test(tc, relu_dropout_fusion_changes_nothing);
     suite_add_tcase(s, tc);
     return s;
