@@ -460,6 +460,18 @@ struct blocked_pass {
     float *din;                 /* backward: blocked */
 };
 
+/* A plane's sides before and after the pooling. */
+struct unit_shape {
+    size_t h, w, oh, ow;
+};
+
+static struct unit_shape unit_shape(const tnn_layer *layer)
+{
+    return (struct unit_shape){
+        layer->in_shape.dims[1], layer->in_shape.dims[2],
+        layer->out_shape.dims[1], layer->out_shape.dims[2]};
+}
+
 /* The maxima of count windows along a row, whose first one starts at
  * position p0 of the planes (a at its first value); window j's B
  * channels into value[j * B...], their positions into at[j * B...]
@@ -501,12 +513,10 @@ TNN_INLINE void max2_blocked(const float *a, size_t w, size_t B, uint32_t p0,
 TNN_INLINE void relu_max2_blocked_unit(const struct blocked_pass *pass,
                                        size_t u, size_t B)
 {
-    const tnn_layer *layer = pass->layer;
-    const struct pool2d *p = layer->impl;
-    const size_t h = layer->in_shape.dims[1], w = layer->in_shape.dims[2];
-    const size_t oh = layer->out_shape.dims[1], ow = layer->out_shape.dims[2];
-    const size_t outs = oh * ow;
-    const float *in = pass->in + u * B * h * w;
+    const struct pool2d *p = pass->layer->impl;
+    struct unit_shape us = unit_shape(pass->layer);
+    const size_t w = us.w, oh = us.oh, ow = us.ow, outs = oh * ow;
+    const float *in = pass->in + u * B * us.h * w;
     float *out = pass->out + u * B * outs; /* planes u * B... */
     uint32_t *argmax = pass->training ? p->argmax + u * B * outs : NULL;
     float value[BLOCKED_OUTPUTS * BLOCK_MAX];
@@ -579,11 +589,9 @@ TNN_INLINE void
 relu_max2_blocked_backward_unit(const struct blocked_pass *pass, size_t u,
                                 size_t B)
 {
-    const tnn_layer *layer = pass->layer;
-    const struct pool2d *p = layer->impl;
-    const size_t h = layer->in_shape.dims[1], w = layer->in_shape.dims[2];
-    const size_t oh = layer->out_shape.dims[1], ow = layer->out_shape.dims[2];
-    const size_t outs = oh * ow;
+    const struct pool2d *p = pass->layer->impl;
+    struct unit_shape us = unit_shape(pass->layer);
+    const size_t h = us.h, w = us.w, oh = us.oh, ow = us.ow, outs = oh * ow;
     const float *in = pass->in + u * B * h * w;
     float *din = pass->din + u * B * h * w;
     const float *pooled = pass->pooled + u * B * outs;

@@ -631,13 +631,8 @@ END_TEST
 static tnn_model *blocked_route_model(bool apart)
 {
     tnn_model *m = tnn_model_new_image(1, 8, 8);
-    ck_assert_int_eq(
-        tnn_model_add(m, tnn_conv2d_new(1, 16, 3, 3, 1, TNN_PADDING_VALID)),
-        TNN_OK);
-    if (apart)
-        ck_assert_int_eq(tnn_model_add(m, tnn_identity_new()), TNN_OK);
-    ck_assert_int_eq(tnn_model_add(m, tnn_relu_new()), TNN_OK);
-    ck_assert_int_eq(tnn_model_add(m, tnn_maxpool2d_new(2, 2)), TNN_OK);
+    add_conv_relu_pool(m, tnn_conv2d_new(1, 16, 3, 3, 1, TNN_PADDING_VALID),
+                       apart);
     ck_assert_int_eq(tnn_model_add(m, tnn_flatten_new()), TNN_OK);
     ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(16 * 3 * 3, 2)), TNN_OK);
     ck_assert_int_eq(tnn_model_set_optim(m, tnn_sgd_new(0.1f)), TNN_OK);

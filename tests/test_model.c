@@ -1316,6 +1316,21 @@ START_TEST(relu_pool_fusion_changes_nothing)
 }
 END_TEST
 
+/* One training step of both models on x, y, then their predictions of x
+ * into p: parameters and the rows x cols predictions bit for bit. */
+static void step_both_alike(tnn_model *models[2], const tnn_tensor *x,
+                            const tnn_tensor *y, tnn_tensor *p[2],
+                            size_t values)
+{
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(tnn_model_train_batch(models[i], x, y, NULL), TNN_OK);
+        ck_assert_int_eq(tnn_model_predict(models[i], x, p[i]), TNN_OK);
+    }
+    assert_same_params(models[0], models[1]);
+    ck_assert_mem_eq(tnn_tensor_cdata(p[0]), tnn_tensor_cdata(p[1]),
+                     values * sizeof(float));
+}
+
 /* conv 3x3 2 -> 16 [-> identity, which keeps the convolution apart] ->
  * ReLU -> 2x2 max pooling -> conv 1x1 16 -> 16 [-> identity] -> ReLU ->
  * 2x2 max pooling -> flatten -> dense 4, Adam, on 2x9x11 images: 16x7x9
@@ -1326,17 +1341,10 @@ static tnn_model *conv_relu_pool_model(bool apart)
 {
     tnn_model *m = tnn_model_new_image(2, 9, 11);
     ck_assert_int_eq(tnn_model_set_seed(m, 41), TNN_OK);
-    for (int stage = 0; stage < 2; stage++) {
-        ck_assert_int_eq(
-            tnn_model_add(
-                m, stage ? tnn_conv2d_new(16, 16, 1, 1, 1, TNN_PADDING_VALID)
-                         : tnn_conv2d_new(2, 16, 3, 3, 1, TNN_PADDING_VALID)),
-            TNN_OK);
-        if (apart)
-            ck_assert_int_eq(tnn_model_add(m, tnn_identity_new()), TNN_OK);
-        ck_assert_int_eq(tnn_model_add(m, tnn_relu_new()), TNN_OK);
-        ck_assert_int_eq(tnn_model_add(m, tnn_maxpool2d_new(2, 2)), TNN_OK);
-    }
+    add_conv_relu_pool(m, tnn_conv2d_new(2, 16, 3, 3, 1, TNN_PADDING_VALID),
+                       apart);
+    add_conv_relu_pool(m, tnn_conv2d_new(16, 16, 1, 1, 1, TNN_PADDING_VALID),
+                       apart);
     ck_assert_int_eq(tnn_model_add(m, tnn_flatten_new()), TNN_OK);
     ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(32, 4)), TNN_OK);
     ck_assert_int_eq(tnn_model_set_optim(m, tnn_adam_new(0.01f)), TNN_OK);
@@ -1377,16 +1385,8 @@ START_TEST(conv_relu_pool_blocked_changes_nothing)
     for (size_t i = 0; i < 9 * 11; i++)
         xv[i] = 0.75f;
     tnn_tensor *p[2] = {tnn_tensor_new_2d(6, 4), tnn_tensor_new_2d(6, 4)};
-    for (int step = 0; step < 4; step++) {
-        for (int i = 0; i < 2; i++) {
-            ck_assert_int_eq(tnn_model_train_batch(models[i], x, y, NULL),
-                             TNN_OK);
-            ck_assert_int_eq(tnn_model_predict(models[i], x, p[i]), TNN_OK);
-        }
-        assert_same_params(models[0], models[1]);
-        ck_assert_mem_eq(tnn_tensor_cdata(p[0]), tnn_tensor_cdata(p[1]),
-                         24 * sizeof(float));
-    }
+    for (int step = 0; step < 4; step++)
+        step_both_alike(models, x, y, p, 24);
     /* One image, as a batch of its own. */
     one = tnn_tensor_view_rows(x, 2, 1);
     tnn_tensor *y1 = tnn_tensor_view_rows(y, 2, 1);
@@ -1401,14 +1401,7 @@ START_TEST(conv_relu_pool_blocked_changes_nothing)
     const size_t nans[2][2] = {{8, 10}, {6, 1}};
     for (int c = 0; c < 2; c++) {
         xv[((3 * 2 + 1) * 9 + nans[c][0]) * 11 + nans[c][1]] = NAN;
-        for (int i = 0; i < 2; i++) {
-            ck_assert_int_eq(tnn_model_train_batch(models[i], x, y, NULL),
-                             TNN_OK);
-            ck_assert_int_eq(tnn_model_predict(models[i], x, p[i]), TNN_OK);
-        }
-        assert_same_params(models[0], models[1]);
-        ck_assert_mem_eq(tnn_tensor_cdata(p[0]), tnn_tensor_cdata(p[1]),
-                         24 * sizeof(float));
+        step_both_alike(models, x, y, p, 24);
         const tnn_tensor *w =
             tnn_layer_param(tnn_model_layer(models[0], 0), 0);
         ck_assert(isnan(tnn_tensor_cdata(w)[0]));
@@ -1432,13 +1425,8 @@ static tnn_model *wide_rows_model(bool apart)
 {
     tnn_model *m = tnn_model_new_image(1, 4, 71);
     ck_assert_int_eq(tnn_model_set_seed(m, 43), TNN_OK);
-    ck_assert_int_eq(
-        tnn_model_add(m, tnn_conv2d_new(1, 16, 3, 3, 1, TNN_PADDING_VALID)),
-        TNN_OK);
-    if (apart)
-        ck_assert_int_eq(tnn_model_add(m, tnn_identity_new()), TNN_OK);
-    ck_assert_int_eq(tnn_model_add(m, tnn_relu_new()), TNN_OK);
-    ck_assert_int_eq(tnn_model_add(m, tnn_maxpool2d_new(2, 2)), TNN_OK);
+    add_conv_relu_pool(m, tnn_conv2d_new(1, 16, 3, 3, 1, TNN_PADDING_VALID),
+                       apart);
     ck_assert_int_eq(tnn_model_add(m, tnn_flatten_new()), TNN_OK);
     ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(16 * 34, 2)), TNN_OK);
     ck_assert_int_eq(tnn_model_set_optim(m, tnn_sgd_new(0.05f)), TNN_OK);
@@ -1454,16 +1442,8 @@ START_TEST(conv_relu_pool_blocked_wide_rows)
     tnn_tensor_rand_uniform(x, rng, -1.0f, 1.0f);
     tnn_tensor_rand_uniform(y, rng, -1.0f, 1.0f);
     tnn_tensor *p[2] = {tnn_tensor_new_2d(3, 2), tnn_tensor_new_2d(3, 2)};
-    for (int step = 0; step < 3; step++) {
-        for (int i = 0; i < 2; i++) {
-            ck_assert_int_eq(tnn_model_train_batch(models[i], x, y, NULL),
-                             TNN_OK);
-            ck_assert_int_eq(tnn_model_predict(models[i], x, p[i]), TNN_OK);
-        }
-        assert_same_params(models[0], models[1]);
-        ck_assert_mem_eq(tnn_tensor_cdata(p[0]), tnn_tensor_cdata(p[1]),
-                         6 * sizeof(float));
-    }
+    for (int step = 0; step < 3; step++)
+        step_both_alike(models, x, y, p, 6);
     free_fusion_run(models, p, x, y, rng);
 }
 END_TEST

@@ -5,6 +5,7 @@
 #define TINYNN_TESTUTIL_H
 
 #include <check.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,6 +61,19 @@ static inline void counting_install(struct counting_allocator *a, long fail_at)
 static inline void counting_remove(void)
 {
     ck_assert_int_eq(tnn_set_allocator(NULL, NULL, NULL, NULL), TNN_OK);
+}
+
+/* conv [-> identity, which keeps the convolution apart from what follows]
+ * -> ReLU -> 2x2 max pooling at stride 2, appended to m: the stage whose
+ * pooling may read the convolution's blocked output. */
+static inline void add_conv_relu_pool(tnn_model *m, tnn_layer *conv,
+                                      bool apart)
+{
+    ck_assert_int_eq(tnn_model_add(m, conv), TNN_OK);
+    if (apart)
+        ck_assert_int_eq(tnn_model_add(m, tnn_identity_new()), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_relu_new()), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_maxpool2d_new(2, 2)), TNN_OK);
 }
 
 /* Free each of a list of tensors (NULL ones included). */
