@@ -284,25 +284,23 @@ static void conv2d_forward(tnn_layer *layer, const float *in, float *out,
     c->col_is_batch = n <= c->col_images;
 }
 
-const float *tnn__conv2d_forward_blocked(tnn_layer *layer, const float *in,
-                                         size_t n, float **grad, size_t *block)
+bool tnn__conv2d_forward_blocked(tnn_layer *layer, const float *in, size_t n,
+                                 struct tnn__blocked *out)
 {
 #ifdef TNN_HAVE_DNNL
     struct conv2d *c = layer->impl;
-    const float *out = c->dnnl ? tnn__dnnl_conv_forward_blocked(
-                                     c->dnnl, in, layer->param[0]->data,
-                                     layer->param[1]->data, n, grad, block)
-                               : NULL;
-    if (out)
+    bool blocked = c->dnnl && tnn__dnnl_conv_forward_blocked(
+                                  c->dnnl, in, layer->param[0]->data,
+                                  layer->param[1]->data, n, out);
+    if (blocked)
         c->col_is_batch = false;
-    return out;
+    return blocked;
 #else
     (void)layer;
     (void)in;
     (void)n;
-    (void)grad;
-    (void)block;
-    return NULL;
+    (void)out;
+    return false;
 #endif
 }
 
@@ -373,8 +371,8 @@ static void conv2d_backward(tnn_layer *layer, const float *in,
 }
 
 void tnn__conv2d_backward_blocked(tnn_layer *layer, const float *in,
-                                  size_t block, float *dout, float *din,
-                                  size_t n, bool accumulate)
+                                  const struct tnn__blocked *out, float *dout,
+                                  float *din, size_t n, bool accumulate)
 {
 #ifdef TNN_HAVE_DNNL
     struct conv2d *c = layer->impl;
@@ -382,12 +380,12 @@ void tnn__conv2d_backward_blocked(tnn_layer *layer, const float *in,
             c->dnnl, in, layer->param[0]->data, layer->grad[0]->data,
             layer->grad[1]->data, din, n, accumulate))
         return;
-    tnn__dnnl_conv_unblock_grad(c->dnnl, n, block, dout);
+    tnn__dnnl_conv_unblock_grad(c->dnnl, n, out, dout);
     conv2d_backward(layer, in, NULL, dout, din, n, accumulate);
 #else
     (void)layer;
     (void)in;
-    (void)block;
+    (void)out;
     (void)dout;
     (void)din;
     (void)n;

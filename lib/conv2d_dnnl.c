@@ -586,24 +586,40 @@ bool tnn__dnnl_conv_forward(struct tnn__dnnl_conv *d, const float *in,
     return forward(d, in, w, b, out, n);
 }
 
-const float *tnn__dnnl_conv_forward_blocked(struct tnn__dnnl_conv *d,
-                                            const float *in, const float *w,
-                                            const float *b, size_t n,
-                                            float **grad, size_t *block)
+/* The slot already made for n images at this thread count, untouched;
+ * NULL if there is none. */
+static const struct slot *slot_made(const struct tnn__dnnl_conv *d, size_t n,
+                                    int threads)
 {
-    if (!forward(d, in, w, b, NULL, n))
-        return NULL;
-    *grad = d->buf[BUF_DDST].data;
-    *block = d->dst_kept->block;
-    return d->buf[BUF_DST].data;
+    for (int i = 0; i < SLOTS; i++)
+        if (d->slot[i].n == n && d->slot[i].threads == threads)
+            return &d->slot[i];
+    return NULL;
 }
 
+bool tnn__dnnl_conv_forward_blocked(struct tnn__dnnl_conv *d, const float *in,
+                                    const float *w, const float *b, size_t n,
+                                    struct tnn__blocked *out)
+{
+    /* A layout that is not blocked stays so: no need to enter oneDNN's
+     * thread count for that answer at every step. */
+    const struct slot *made = slot_made(d, n, tnn_get_num_threads());
+    if ((made && !made->block) || !forward(d, in, w, b, NULL, n))
+        return false;
+    out->values = d->buf[BUF_DST].data;
+    out->grad = d->buf[BUF_DDST].data;
+    out->block = d->dst_kept->block;
+    return true;
+}
+
+/* Written out rather than a oneDNN reorder: this runs because oneDNN has
+ * just failed, and asks nothing more of it. */
 void tnn__dnnl_conv_unblock_grad(const struct tnn__dnnl_conv *d, size_t n,
-                                 size_t block, float *dout)
+                                 const struct tnn__blocked *out, float *dout)
 {
     const struct tnn__conv_shape *sh = &d->shape;
-    const float *from = d->buf[BUF_DDST].data;
-    const size_t plane = sh->oh * sh->ow;
+    const float *from = out->grad;
+    const size_t plane = sh->oh * sh->ow, block = out->block;
     for (size_t i = 0; i < n; i++)
         for (size_t c = 0; c < sh->out_ch; c++)
             for (size_t p = 0; p < plane; p++)

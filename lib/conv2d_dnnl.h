@@ -47,32 +47,36 @@ bool tnn__dnnl_conv_backward(struct tnn__dnnl_conv *conv, const float *in,
                              const float *w, const float *dout, float *dw,
                              float *db, float *din, size_t n, bool accumulate);
 
+struct tnn__blocked; /* internal.h */
+
 /* As tnn__dnnl_conv_forward, but leaving the output in oneDNN's layout
- * with the channels in blocks of *block (n x out_ch / block x oh x ow x
- * block) in a buffer of conv's, and *grad the buffer that
+ * with the channels in blocks (n x out_ch / block x oh x ow x block) in a
+ * buffer of conv's, *out set; out->grad is the buffer that
  * tnn__dnnl_conv_backward_blocked reads the output gradient from in the
- * same layout; both stay valid until the next call on conv. A model's
+ * same layout. Both stay valid until the next call on conv. A model's
  * ReLU and pooling pass reads and writes them instead of NCHW copies.
- * NULL, having written nothing, when the primitives for n use no such
- * layout (slot->block in conv2d_dnnl.c) or could not be made now: the
- * caller runs tnn__dnnl_conv_forward. */
-const float *tnn__dnnl_conv_forward_blocked(struct tnn__dnnl_conv *conv,
-                                            const float *in, const float *w,
-                                            const float *b, size_t n,
-                                            float **grad, size_t *block);
+ * False, having written nothing, when the primitives for n use no such
+ * layout (slot->block in conv2d_dnnl.c; answered without running anything
+ * once they are made) or could not be made now: the caller runs
+ * tnn__dnnl_conv_forward. */
+bool tnn__dnnl_conv_forward_blocked(struct tnn__dnnl_conv *conv,
+                                    const float *in, const float *w,
+                                    const float *b, size_t n,
+                                    struct tnn__blocked *out);
 
 /* tnn__dnnl_conv_backward after tnn__dnnl_conv_forward_blocked of the
- * same n images, with the output gradient in its *grad buffer. False as
+ * same n images, with the output gradient in its grad buffer. False as
  * tnn__dnnl_conv_backward, the gradient left in place. */
 bool tnn__dnnl_conv_backward_blocked(struct tnn__dnnl_conv *conv,
                                      const float *in, const float *w,
                                      float *dw, float *db, float *din,
                                      size_t n, bool accumulate);
 
-/* That blocked output gradient of n images into dout in NCHW, for
- * another way to the gradients when the blocked backward fails. */
+/* That blocked output gradient of n images (out, as the forward set it)
+ * into dout in NCHW, for another way to the gradients when the blocked
+ * backward fails. */
 void tnn__dnnl_conv_unblock_grad(const struct tnn__dnnl_conv *conv, size_t n,
-                                 size_t block, float *dout);
+                                 const struct tnn__blocked *out, float *dout);
 
 /* Free everything; NULL does nothing. */
 void tnn__dnnl_conv_free(struct tnn__dnnl_conv *conv);

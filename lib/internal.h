@@ -31,6 +31,15 @@
 #define TNN_VECTOR_CLONES
 #endif
 
+/* A helper of such a function built inside each variant: without
+ * always_inline, GCC builds one copy for the default target and every
+ * variant calls that one. */
+#if defined(__GNUC__)
+#define TNN_INLINE static inline __attribute__((always_inline))
+#else
+#define TNN_INLINE static inline
+#endif
+
 /* error.c: record code and a formatted message for tnn_last_error(); return
  * code so that callers can write `return tnn__fail(...)`. */
 int tnn__fail(int code, const char *func, const char *fmt, ...)
@@ -659,44 +668,53 @@ static inline float tnn__relu_gradient(float y, float g)
  * instead (model.c); the values are those of the NCHW passes, bit for
  * bit. */
 
-/* The convolution's output for n images left in its blocked layout
- * (block channels per block, *block set), in a buffer of the layer's
- * that the next forward replaces, with *grad the buffer that takes its
- * output gradient in the same layout; NULL, having written nothing, when
- * its products do not run in such a layout (the BLAS, or channels not
- * whole blocks): the caller runs the layer's forward instead (conv2d.c). */
-const float *tnn__conv2d_forward_blocked(tnn_layer *conv, const float *in,
-                                         size_t n, float **grad,
-                                         size_t *block);
+/* A convolution's output left in that blocked layout: its values (n x
+ * out_ch / block x oh x ow x block), the buffer that takes its gradient
+ * in the same layout, and the channels per block. Both buffers are the
+ * convolution's, and its next forward replaces what they hold; the
+ * pooling keeps this record from its forward to its backward, so that
+ * the backward follows the route the forward took. */
+struct tnn__blocked {
+    const float *values;
+    float *grad;
+    size_t block;
+};
+
+/* The convolution's output for n images left in its blocked layout, *out
+ * set; false, having written nothing, when its products do not run in
+ * such a layout (the BLAS, or channels not whole blocks): the caller runs
+ * the layer's forward instead (conv2d.c). */
+bool tnn__conv2d_forward_blocked(tnn_layer *conv, const float *in, size_t n,
+                                 struct tnn__blocked *out);
 
 /* The layer's backward after that forward, from the gradient written
- * into *grad; dout is an NCHW buffer of its output's size, used only
+ * into out->grad; dout is an NCHW buffer of its output's size, used only
  * should oneDNN fail and the BLAS take over. */
 void tnn__conv2d_backward_blocked(tnn_layer *conv, const float *in,
-                                  size_t block, float *dout, float *din,
-                                  size_t n, bool accumulate);
+                                  const struct tnn__blocked *out, float *dout,
+                                  float *din, size_t n, bool accumulate);
 
 /* ReLU then a 2 x 2 max pooling at stride 2 that absorbs it (pool2d.c),
  * as forward_absorbing, from the convolution's blocked output in; out in
- * NCHW. In training the pooling keeps in and grad for its backward, and
- * its maxima's positions in the blocked order, which only that backward
+ * NCHW. In training the pooling keeps *in for its backward, and its
+ * maxima's positions in the blocked order, which only that backward
  * reads: the model runs no other backward of the layer after it, and
  * leaves the layer's forward_rows at 0 so that tnn_layer_backward() does
  * not either. */
-void tnn__relu_maxpool_forward_blocked(tnn_layer *pool, const float *in,
-                                       float *grad, size_t block, float *out,
-                                       size_t n, bool training);
+void tnn__relu_maxpool_forward_blocked(tnn_layer *pool,
+                                       const struct tnn__blocked *in,
+                                       float *out, size_t n, bool training);
 
 /* Whether the pooling's last forward was that one, in training, of n
  * rows. */
 bool tnn__maxpool_went_blocked(const tnn_layer *pool, size_t n);
 
 /* Its backward, as backward_absorbing: the convolution's output
- * gradient into the grad buffer the forward was given, which it returns,
- * with the block in *block. */
-float *tnn__relu_maxpool_backward_blocked(tnn_layer *pool, const float *out,
-                                          const float *dout, size_t n,
-                                          size_t *block);
+ * gradient into the grad buffer of the record the forward was given,
+ * which it returns. */
+const struct tnn__blocked *
+tnn__relu_maxpool_backward_blocked(tnn_layer *pool, const float *out,
+                                   const float *dout, size_t n);
 
 /* ---- sums in lanes --------------------------------------------------- */
 

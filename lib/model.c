@@ -889,16 +889,12 @@ static const float *forward_layers(tnn_model *m, const float *x, size_t n,
     struct tnn__pool *before = tnn__pool_enter(m->pool);
     for (size_t i = 0; i < count; i++) {
         tnn_layer *layer = m->layers[i];
-        size_t block;
-        float *grad;
-        const float *blocked =
-            i + 2 < count && conv_relu_pool(m, i)
-                ? tnn__conv2d_forward_blocked(layer, in, n, &grad, &block)
-                : NULL;
-        if (blocked) {
+        struct tnn__blocked blocked;
+        if (i + 2 < count && conv_relu_pool(m, i) &&
+            tnn__conv2d_forward_blocked(layer, in, n, &blocked)) {
             float *out = last_out && i + 3 == count ? last_out : m->act[i + 3];
-            tnn__relu_maxpool_forward_blocked(m->layers[i + 2], blocked, grad,
-                                              block, out, n, training);
+            tnn__relu_maxpool_forward_blocked(m->layers[i + 2], &blocked, out,
+                                              n, training);
             /* The pooling's own backward cannot follow this forward. */
             layer->forward_rows = training ? n : 0;
             m->layers[i + 1]->forward_rows = training ? n : 0;
@@ -1016,11 +1012,11 @@ static void backward_layers(tnn_model *m, const float *x, size_t n,
         if (i >= 2 && i - 2 >= first && conv_relu_pool(m, i - 2) &&
             tnn__maxpool_went_blocked(layer, n)) {
             tnn_layer *conv = m->layers[i - 2];
-            size_t block;
-            tnn__relu_maxpool_backward_blocked(layer, m->act[i + 1],
-                                               m->dact[i + 1], n, &block);
+            const struct tnn__blocked *blocked =
+                tnn__relu_maxpool_backward_blocked(layer, m->act[i + 1],
+                                                   m->dact[i + 1], n);
             tnn__conv2d_backward_blocked(
-                conv, i > 2 ? m->act[i - 2] : x, block, m->dact[i - 1],
+                conv, i > 2 ? m->act[i - 2] : x, blocked, m->dact[i - 1],
                 i - 2 > first ? m->dact[i - 2] : NULL, n, conv->trainable);
             i -= 2;
             continue;

@@ -14,12 +14,10 @@ struct pool2d {
     uint32_t *argmax;
     size_t argmax_cap;
     /* Rows of the last training forward if it read a convolution's
-     * blocked output (then argmax is in the blocked order), else 0; that
-     * output, the buffer for its gradient, and the block. */
+     * blocked output (then argmax is in the blocked order), else 0, and
+     * that output. */
     size_t blocked_rows;
-    const float *blocked_in;
-    float *blocked_grad;
-    size_t block;
+    struct tnn__blocked blocked;
 };
 
 static int pool_bind(const tnn_layer *layer, const char *func,
@@ -437,13 +435,9 @@ static void relu_maxpool_backward(tnn_layer *pool, const float *in,
  * need not read the pooled values unless one of its unit is NaN. */
 #define NO_GRADIENT UINT32_MAX
 
-/* The lane loops below are built once per vector width: inlined into
- * the TNN_VECTOR_CLONES callers, with the block size a constant there. */
-#if defined(__GNUC__)
-#define TNN_INLINE static inline __attribute__((always_inline))
-#else
-#define TNN_INLINE static inline
-#endif
+/* The lane loops below are built once per vector width (TNN_INLINE
+ * into the TNN_VECTOR_CLONES callers), with the block size a constant
+ * there. */
 
 /* Outputs of one row handled at once: the buffers' size. */
 #define BLOCKED_OUTPUTS 32
@@ -555,18 +549,16 @@ static void run_blocked_units(const struct blocked_pass *pass, size_t n,
                       (void *)(uintptr_t)pass);
 }
 
-void tnn__relu_maxpool_forward_blocked(tnn_layer *pool, const float *in,
-                                       float *grad, size_t block, float *out,
-                                       size_t n, bool training)
+void tnn__relu_maxpool_forward_blocked(tnn_layer *pool,
+                                       const struct tnn__blocked *in,
+                                       float *out, size_t n, bool training)
 {
     struct pool2d *p = pool->impl;
-    struct blocked_pass pass = {pool,     in,   block, out,
-                                training, NULL, NULL,  NULL};
+    struct blocked_pass pass = {pool,     in->values, in->block, out,
+                                training, NULL,       NULL,      NULL};
     run_blocked_units(&pass, n, relu_max2_blocked_units);
     p->blocked_rows = training ? n : 0;
-    p->blocked_in = in;
-    p->blocked_grad = grad;
-    p->block = block;
+    p->blocked = *in;
 }
 
 bool tnn__maxpool_went_blocked(const tnn_layer *pool, size_t n)
@@ -646,17 +638,16 @@ static void relu_max2_blocked_backward_units(void *arg, size_t begin,
             relu_max2_blocked_backward_unit(pass, u, 8);
 }
 
-float *tnn__relu_maxpool_backward_blocked(tnn_layer *pool, const float *out,
-                                          const float *dout, size_t n,
-                                          size_t *block)
+const struct tnn__blocked *
+tnn__relu_maxpool_backward_blocked(tnn_layer *pool, const float *out,
+                                   const float *dout, size_t n)
 {
     const struct pool2d *p = pool->impl;
-    struct blocked_pass pass = {pool, p->blocked_in,  p->block,
-                                NULL, false,          out,
-                                dout, p->blocked_grad};
+    const struct tnn__blocked *b = &p->blocked;
+    struct blocked_pass pass = {pool,  b->values, b->block, NULL,
+                                false, out,       dout,     b->grad};
     run_blocked_units(&pass, n, relu_max2_blocked_backward_units);
-    *block = p->block;
-    return p->blocked_grad;
+    return b;
 }
 
 static void avgpool_forward_planes(void *arg, size_t begin, size_t end)
