@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
 #include <time.h>
 
 #include <cblas.h>
@@ -95,8 +98,8 @@ const char *blas_name(void)
 __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
 static void
-adam_range(float *restrict w, float *restrict g, float *restrict m,
-           float *restrict v, size_t begin, size_t end)
+adam_loop(float *restrict w, float *restrict g, float *restrict m,
+          float *restrict v, size_t begin, size_t end)
 {
     const float b1 = 0.9f, b2 = 0.999f, eps = 1e-7f, rate = 1e-3f;
     for (size_t i = begin; i < end; i++) {
@@ -105,6 +108,21 @@ adam_range(float *restrict w, float *restrict g, float *restrict m,
         w[i] -= rate * m[i] / (sqrtf(v[i]) + eps);
         g[i] = 0.0f;
     }
+}
+
+/* With subnormals flushed, as the library's update runs: otherwise the
+ * squares of small gradients make the floor slower than the step. */
+static void adam_range(float *w, float *g, float *m, float *v, size_t begin,
+                       size_t end)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned caller = _mm_getcsr();
+    _mm_setcsr(caller | 0x8040); /* flush-to-zero, denormals-are-zero */
+    adam_loop(w, g, m, v, begin, end);
+    _mm_setcsr(caller);
+#else
+    adam_loop(w, g, m, v, begin, end);
+#endif
 }
 
 int update_parts(size_t params, size_t rows, int threads)
@@ -118,6 +136,11 @@ int update_parts(size_t params, size_t rows, int threads)
 
 void adam_pass(float *w, float *g, float *m, float *v, size_t n, int parts)
 {
+    if (parts <= 1) {
+        /* No parallel region, as the library's update on one thread. */
+        adam_range(w, g, m, v, 0, n);
+        return;
+    }
 #ifdef _OPENMP
     /* A contiguous share a thread, cut at multiples of 16 floats, as the
      * library's runs of slices cut each buffer. */
