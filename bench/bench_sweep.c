@@ -6,11 +6,12 @@
  * the time of the same products a step makes (two forward products, the
  * second layer's weight and input gradients, the first layer's weight
  * gradient) on the engine the library's dense layers use (products.c),
- * timed alone in this process on buffers of the same shapes; its floor
- * with the update is those products followed, every step, by an Adam
- * pass over both weight matrices and their moments (the gradients those
- * products just wrote, the arrays coming from wherever the products left
- * them, as in a real step); predict's floor is the two forward products.
+ * timed alone in this process on buffers of the same shapes; its floors
+ * with the update are those products plus one Adam pass over as many
+ * parameters timed on its own, and those products followed, every step,
+ * by an Adam pass over the gradients they just wrote (on weight copies
+ * of its own, so that every floor's products read the same weights);
+ * predict's floor is the two forward products.
  * Each figure is
  * the fastest of a few repetitions, taken in turns with its floor, since
  * this kind of machine's speed drifts from minute to minute.
@@ -32,7 +33,9 @@
 
 struct buffers {
     float *x, *w1, *w2, *h, *o, *dh, *dw1, *dw2;
-    float *m1, *v1, *m2, *v2; /* Adam's moments */
+    /* What the Adam passes of "then upd." update: weights of their own,
+     * so that the products of every floor read fixed weights. */
+    float *uw1, *uw2, *m1, *v1, *m2, *v2;
 };
 
 static float *filled(size_t n, float scale)
@@ -58,6 +61,8 @@ static void buffers_new(struct buffers *b, int n, int w)
     b->w2 = filled(ww, 0.001f);
     b->dw1 = filled(ww, 0.0f);
     b->dw2 = filled(ww, 0.0f);
+    b->uw1 = filled(ww, 0.001f);
+    b->uw2 = filled(ww, 0.001f);
     b->m1 = floats(ww);
     b->v1 = floats(ww);
     b->m2 = floats(ww);
@@ -74,6 +79,8 @@ static void buffers_free(struct buffers *b)
     free(b->w2);
     free(b->dw1);
     free(b->dw2);
+    free(b->uw1);
+    free(b->uw2);
     free(b->m1);
     free(b->v1);
     free(b->m2);
@@ -108,8 +115,8 @@ static void step_then_update(struct buffers *b, int n, int w, int parts)
 {
     size_t ww = (size_t)w * (size_t)w;
     step_products_beta(b, n, w, 1.0f);
-    adam_pass(b->w1, b->dw1, b->m1, b->v1, ww, parts);
-    adam_pass(b->w2, b->dw2, b->m2, b->v2, ww, parts);
+    adam_pass(b->uw1, b->dw1, b->m1, b->v1, ww, parts);
+    adam_pass(b->uw2, b->dw2, b->m2, b->v2, ww, parts);
 }
 
 static tnn_model *build(int w)
@@ -163,6 +170,7 @@ static void measure(int w, int n, struct point *p)
     /* Warm up: buffers, the pool, the BLAS's threads. */
     tnn_model_train_batch(m, x, y, NULL);
     tnn_model_predict(m, x, out);
+    step_products(&b, n, w);
     step_then_update(&b, n, w, parts);
     *p = (struct point){1e30, 1e30, 1e30, 1e30, 1e30, 1e30};
     for (int r = 0; r < REPEATS; r++) {

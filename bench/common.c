@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__SSE__)
 #include <xmmintrin.h>
 #endif
 #include <time.h>
@@ -115,7 +115,7 @@ adam_loop(float *restrict w, float *restrict g, float *restrict m,
 static void adam_range(float *w, float *g, float *m, float *v, size_t begin,
                        size_t end)
 {
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__SSE__)
     unsigned caller = _mm_getcsr();
     _mm_setcsr(caller | 0x8040); /* flush-to-zero, denormals-are-zero */
     adam_loop(w, g, m, v, begin, end);
@@ -144,7 +144,7 @@ void adam_pass(float *w, float *g, float *m, float *v, size_t n, int parts)
 #ifdef _OPENMP
     /* A contiguous share a thread, cut at multiples of 16 floats, as the
      * library's runs of slices cut each buffer. */
-#pragma omp parallel for num_threads(parts) if (parts > 1)
+#pragma omp parallel for num_threads(parts)
     for (int part = 0; part < parts; part++)
         adam_range(
             w, g, m, v, (n * (size_t)part / (size_t)parts) & ~(size_t)15,
