@@ -16,7 +16,27 @@ struct dense {
     float init_value;
     bool want_dnnl;
     struct tnn__dnnl_dense *dnnl;
+    float *bias_parts; /* BIAS_MAX_CHUNKS rows of out; NULL past
+                          BIAS_MAX_WIDTH */
 };
+
+/* The bias gradient's column sums. Up to BIAS_SPLIT_FROM values they add
+ * row by row on the calling thread, as always. Past it, in row chunks
+ * (at most BIAS_MAX_CHUNKS, bounds following from the rows alone), each
+ * chunk's sums into its own row of bias_parts, which are then added in
+ * chunk order: the same bits on any thread count. The threads take the
+ * chunks as ReLU's and the loss's passes take their ranges, so each
+ * mostly reads rows it has just written (width 64 at batch 4096, on one
+ * thread the calling thread read 1 MB a pass that half came from the
+ * other core; split by columns instead, both threads read from both
+ * cores and the step was slower than on one). Past BIAS_MAX_WIDTH the
+ * products, width times the sums' work, leave them nothing to gain. */
+#define BIAS_MAX_CHUNKS ((size_t)16)
+#define BIAS_MAX_WIDTH ((size_t)256)
+/* As ReLU's passes (activation.c): below this many values a thread,
+ * waking another one costs more than it saves. */
+#define BIAS_MIN_PER_THREAD ((size_t)1 << 16)
+#define BIAS_SPLIT_FROM (2 * BIAS_MIN_PER_THREAD)
 
 /* The weights' widths: the layer's own, which its input and output are
  * time times over when it runs on each step of a sequence. */
@@ -67,6 +87,61 @@ static void dense_forward(tnn_layer *layer, const float *in, float *out,
                 in, k, layer->param[0]->data, m, 1.0f, out, m);
 }
 
+/* sums (+)= the column sums of rows [first, last) of x, width wide. */
+TNN_VECTOR_CLONES
+static void column_sums(const float *x, size_t first, size_t last,
+                        size_t width, float *sums)
+{
+    for (size_t r = first; r < last; r++) {
+        const float *row = x + r * width;
+        for (size_t j = 0; j < width; j++)
+            sums[j] += row[j];
+    }
+}
+
+struct bias_pass {
+    const float *dout;
+    float *parts;
+    size_t rows, width, chunk_rows;
+};
+
+static void bias_chunks(void *arg, size_t begin, size_t end)
+{
+    const struct bias_pass *p = arg;
+    for (size_t c = begin; c < end; c++) {
+        float *sums = p->parts + c * p->width;
+        size_t first = c * p->chunk_rows;
+        size_t last =
+            p->rows - first < p->chunk_rows ? p->rows : first + p->chunk_rows;
+        for (size_t j = 0; j < p->width; j++)
+            sums[j] = 0.0f;
+        column_sums(p->dout, first, last, p->width, sums);
+    }
+}
+
+/* db (+)= the column sums of dout, rows x width. */
+static void bias_gradient(const struct dense *d, const float *dout, float *db,
+                          size_t rows, size_t width, bool accumulate)
+{
+    if (!accumulate)
+        for (size_t j = 0; j < width; j++)
+            db[j] = 0.0f;
+    if (!d->bias_parts || rows * width < BIAS_SPLIT_FROM) {
+        column_sums(dout, 0, rows, width, db);
+        return;
+    }
+    struct bias_pass pass = {dout, d->bias_parts, rows, width,
+                             (rows + BIAS_MAX_CHUNKS - 1) / BIAS_MAX_CHUNKS};
+    const size_t chunks = (rows + pass.chunk_rows - 1) / pass.chunk_rows;
+    const size_t chunk_values = pass.chunk_rows * width;
+    tnn__parallel_for(chunks,
+                      (BIAS_MIN_PER_THREAD + chunk_values - 1) / chunk_values,
+                      bias_chunks, &pass);
+    for (size_t c = 0; c < chunks; c++)
+        for (size_t j = 0; j < width; j++)
+            db[j] += d->bias_parts[c * width + j];
+}
+
 static void dense_backward(tnn_layer *layer, const float *in, const float *out,
                            const float *dout, float *din, size_t n,
                            bool accumulate)
@@ -75,13 +150,8 @@ static void dense_backward(tnn_layer *layer, const float *in, const float *out,
     n = dense_rows(layer, n);
     const size_t width = dense_out(layer);
     const int rows = (int)n, k = (int)dense_in(layer), m = (int)width;
-    float *db = layer->grad[1]->data;
-    if (!accumulate)
-        for (size_t j = 0; j < width; j++)
-            db[j] = 0.0f;
-    for (size_t r = 0; r < n; r++)
-        for (size_t j = 0; j < width; j++)
-            db[j] += dout[r * width + j];
+    bias_gradient(layer->impl, dout, layer->grad[1]->data, n, width,
+                  accumulate);
 #ifdef TNN_HAVE_DNNL
     struct dense *d = layer->impl;
     if (d->dnnl &&
@@ -126,6 +196,7 @@ static void dense_destroy(tnn_layer *layer)
 {
     struct dense *d = layer->impl;
     tnn__dnnl_dense_free(d->dnnl);
+    tnn__free(d->bias_parts);
 }
 
 /* ---- model files: init, its constant -------------------------------- */
@@ -249,7 +320,17 @@ tnn_layer *tnn_dense_new(size_t in, size_t out)
                                         sizeof(struct dense));
     if (!layer)
         return NULL;
-    ((struct dense *)layer->impl)->want_dnnl = tnn__want_dnnl();
+    struct dense *d = layer->impl;
+    d->want_dnnl = tnn__want_dnnl();
+    if (out <= BIAS_MAX_WIDTH) {
+        d->bias_parts = tnn__calloc(BIAS_MAX_CHUNKS * out, sizeof(float));
+        if (!d->bias_parts) {
+            tnn__fail(TNN_E_NOMEM, __func__, "cannot allocate %zu floats",
+                      BIAS_MAX_CHUNKS * out);
+            tnn_layer_free(layer);
+            return NULL;
+        }
+    }
     struct tnn__shape in_shape = {1, {in}, 0}, out_shape = {1, {out}, 0};
     tnn__layer_set_shapes(layer, &in_shape, &out_shape);
     size_t wdims[2] = {in, out};

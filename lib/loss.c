@@ -89,20 +89,28 @@ static double chunked_sum(chunk_sum_fn sum, const float *pred,
 }
 
 /* The sum of (p - t)^2 over count values, and (p - t) * inv_n into grad
- * unless it is NULL. */
+ * unless it is NULL. The whole lanes run in a loop for each case: with the
+ * test for grad inside one loop, GCC kept every lane in a scalar register
+ * (0.42 ns a value with the arrays in the caches). */
 TNN_VECTOR_CLONES
 static double squares(const float *pred, const float *target, size_t count,
                       float inv_n, float *grad)
 {
     double lane[TNN_SUM_LANES] = {0};
     size_t i = 0;
-    for (; i + TNN_SUM_LANES <= count; i += TNN_SUM_LANES)
-        for (size_t l = 0; l < TNN_SUM_LANES; l++) {
-            float diff = pred[i + l] - target[i + l];
-            lane[l] += (double)diff * diff;
-            if (grad)
+    if (grad)
+        for (; i + TNN_SUM_LANES <= count; i += TNN_SUM_LANES)
+            for (size_t l = 0; l < TNN_SUM_LANES; l++) {
+                float diff = pred[i + l] - target[i + l];
+                lane[l] += (double)diff * diff;
                 grad[i + l] = diff * inv_n;
-        }
+            }
+    else
+        for (; i + TNN_SUM_LANES <= count; i += TNN_SUM_LANES)
+            for (size_t l = 0; l < TNN_SUM_LANES; l++) {
+                float diff = pred[i + l] - target[i + l];
+                lane[l] += (double)diff * diff;
+            }
     for (size_t l = 0; i < count; i++, l++) {
         float diff = pred[i] - target[i];
         lane[l] += (double)diff * diff;

@@ -226,6 +226,52 @@ START_TEST(dense_forward_by_hand)
 }
 END_TEST
 
+/* The bias gradient of long batches, which the dense layer adds in row
+ * chunks past 2^17 values when it is at most 256 wide (lib/dense.c):
+ * against sums in double, rows that fill the chunks, leave the last one
+ * short and stay below the chunked path; added onto what the gradient
+ * held, as tnn_layer_backward() adds. A chunk left out or added twice is
+ * a whole chunk's sum away. */
+START_TEST(dense_bias_gradient_of_long_batches)
+{
+    const size_t width = 64, rows_of[] = {4096, 4100, 2047};
+    tnn_rng *rng = tnn_rng_new(21);
+    for (size_t t = 0; t < sizeof rows_of / sizeof *rows_of; t++) {
+        const size_t rows = rows_of[t];
+        tnn_layer *dense = tnn_dense_new(width, width);
+        tnn_tensor *x = tnn_tensor_new_2d(rows, width);
+        tnn_tensor *y = tnn_tensor_new_2d(rows, width);
+        tnn_tensor *dy = tnn_tensor_new_2d(rows, width);
+        tnn_tensor_rand_uniform(x, rng, -1.0f, 1.0f);
+        tnn_tensor_rand_uniform(dy, rng, -1.0f, 1.0f);
+        /* Some rows large, so that the order of the sums shows. */
+        for (size_t r = 0; r < rows; r += 97)
+            for (size_t j = 0; j < width; j++)
+                tnn_tensor_data(dy)[r * width + j] *= 1000.0f;
+        ck_assert_int_eq(tnn_layer_forward(dense, x, y, TNN_MODE_TRAIN, rng),
+                         TNN_OK);
+        tnn_tensor_fill(tnn_layer_grad(dense, 1), 0.5f);
+        ck_assert_int_eq(tnn_layer_backward(dense, x, y, dy, NULL), TNN_OK);
+        const float *db = tnn_tensor_data(tnn_layer_grad(dense, 1));
+        for (size_t j = 0; j < width; j++) {
+            double sum = 0.5, size = 0.5;
+            for (size_t r = 0; r < rows; r++) {
+                sum += tnn_tensor_data(dy)[r * width + j];
+                size += fabs(tnn_tensor_data(dy)[r * width + j]);
+            }
+            ck_assert_msg(fabs(db[j] - sum) <= 1e-5 * size,
+                          "rows %zu, db[%zu] is %.9g, expected %.9g", rows, j,
+                          (double)db[j], sum);
+        }
+        tnn_tensor_free(x);
+        tnn_tensor_free(y);
+        tnn_tensor_free(dy);
+        tnn_layer_free(dense);
+    }
+    tnn_rng_free(rng);
+}
+END_TEST
+
 START_TEST(softmax_rows_sum_to_one)
 {
     tnn_layer *sm = tnn_softmax_new();
@@ -2063,6 +2109,7 @@ Suite *layers_suite(void)
     tcase_add_test(tc, dropout_gradients_fixed_mask);
     tcase_add_test(tc, batchnorm_gradients_training);
     tcase_add_test(tc, dense_forward_by_hand);
+    tcase_add_test(tc, dense_bias_gradient_of_long_batches);
     tcase_add_test(tc, softmax_rows_sum_to_one);
     tcase_add_test(tc, dropout_modes);
     tcase_add_test(tc, dropout_mask_follows_generator);

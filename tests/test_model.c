@@ -291,6 +291,47 @@ START_TEST(worker_threads_give_the_same_bits)
 }
 END_TEST
 
+/* Dense 64 -> ReLU -> dense 64 at 4,100 rows: both bias gradients are
+ * past the size where they add in row chunks, which the threads share
+ * (lib/dense.c), the last chunk short. Two SGD steps; returns both biases
+ * and the last loss's bits. */
+static float *train_long_batch(void)
+{
+    const size_t width = 64, rows = 4100;
+    tnn_model *m = tnn_model_new(width);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(width, width)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_relu_new()), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(width, width)), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_optim(m, tnn_sgd_new(0.5f)), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_seed(m, 4), TNN_OK);
+    tnn_tensor *x = tnn_tensor_new_2d(rows, width);
+    tnn_tensor *y = tnn_tensor_new_2d(rows, width);
+    for (size_t i = 0; i < rows * width; i++) {
+        tnn_tensor_data(x)[i] = (float)((i * 7919) % 101) / 101.0f - 0.5f;
+        tnn_tensor_data(y)[i] = (float)((i * 104729) % 7) * 0.25f;
+    }
+    double loss = 0.0;
+    for (int step = 0; step < 2; step++)
+        ck_assert_int_eq(tnn_model_train_batch(m, x, y, &loss), TNN_OK);
+    float *values = malloc((2 * width + 2) * sizeof *values);
+    ck_assert_ptr_nonnull(values);
+    for (int layer = 0; layer < 2; layer++)
+        tnn_tensor_copy_to(
+            tnn_layer_param(tnn_model_layer(m, (size_t)(2 * layer)), 1),
+            values + (size_t)layer * width, width);
+    memcpy(values + 2 * width, &loss, sizeof loss);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+    return values;
+}
+
+START_TEST(long_batch_bias_gradients_same_bits)
+{
+    same_bits_on_1_and_3_threads(train_long_batch, 2 * 64 + 2);
+}
+END_TEST
+
 /* Each batch's running loss, from a tnn_model_fit callback. */
 struct batch_losses {
     double loss[8];
@@ -1515,6 +1556,7 @@ Suite *model_suite(void)
     tcase_add_test(tc, same_seed_bit_identical);
     tcase_add_test(tc, thread_count_does_not_change_results);
     tcase_add_test(tc, worker_threads_give_the_same_bits);
+    tcase_add_test(tc, long_batch_bias_gradients_same_bits);
     tcase_add_test(tc, shuffled_batches_copied_on_threads_give_the_same_rows);
     tcase_add_test(tc, no_allocation_in_steady_state);
     tcase_add_test(tc, frozen_layer_keeps_weights);
