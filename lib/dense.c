@@ -16,21 +16,22 @@ struct dense {
     float init_value;
     bool want_dnnl;
     struct tnn__dnnl_dense *dnnl;
-    float *bias_parts; /* BIAS_MAX_CHUNKS rows of out; NULL past
-                          BIAS_MAX_WIDTH */
+    float *bias_parts; /* BIAS_MAX_CHUNKS rows of out floats; NULL when out
+                          is wider than BIAS_MAX_WIDTH */
 };
 
-/* The bias gradient's column sums. Up to BIAS_SPLIT_FROM values they add
- * row by row on the calling thread, as always. Past it, in row chunks
+/* The bias gradient's column sums. Below BIAS_SPLIT_FROM values they add
+ * row by row on the calling thread, as always. From it, in row chunks
  * (at most BIAS_MAX_CHUNKS, bounds following from the rows alone), each
  * chunk's sums into its own row of bias_parts, which are then added in
  * chunk order: the same bits on any thread count. The threads take the
  * chunks as ReLU's and the loss's passes take their ranges, so each
- * mostly reads rows it has just written (width 64 at batch 4096, on one
- * thread the calling thread read 1 MB a pass that half came from the
- * other core; split by columns instead, both threads read from both
- * cores and the step was slower than on one). Past BIAS_MAX_WIDTH the
- * products, width times the sums' work, leave them nothing to gain. */
+ * mostly reads rows it has just written. Summed on the calling thread
+ * alone (width 64 at batch 4096), half of every 1 MB pass came from the
+ * other core's caches while the other thread waited; split by columns
+ * instead, both threads read from both cores and the step was slower
+ * than on one thread. Wider layers keep no chunk rows (16 x width floats
+ * a layer) and sum row by row: measured at widths 64 to 256 only. */
 #define BIAS_MAX_CHUNKS ((size_t)16)
 #define BIAS_MAX_WIDTH ((size_t)256)
 /* As ReLU's passes (activation.c): below this many values a thread,
@@ -89,8 +90,8 @@ static void dense_forward(tnn_layer *layer, const float *in, float *out,
 
 /* sums (+)= the column sums of rows [first, last) of x, width wide. */
 TNN_VECTOR_CLONES
-static void column_sums(const float *x, size_t first, size_t last,
-                        size_t width, float *sums)
+static void add_column_sums(const float *x, size_t first, size_t last,
+                            size_t width, float *sums)
 {
     for (size_t r = first; r < last; r++) {
         const float *row = x + r * width;
@@ -115,7 +116,7 @@ static void bias_chunks(void *arg, size_t begin, size_t end)
             p->rows - first < p->chunk_rows ? p->rows : first + p->chunk_rows;
         for (size_t j = 0; j < p->width; j++)
             sums[j] = 0.0f;
-        column_sums(p->dout, first, last, p->width, sums);
+        add_column_sums(p->dout, first, last, p->width, sums);
     }
 }
 
@@ -127,11 +128,15 @@ static void bias_gradient(const struct dense *d, const float *dout, float *db,
         for (size_t j = 0; j < width; j++)
             db[j] = 0.0f;
     if (!d->bias_parts || rows * width < BIAS_SPLIT_FROM) {
-        column_sums(dout, 0, rows, width, db);
+        add_column_sums(dout, 0, rows, width, db);
         return;
     }
-    struct bias_pass pass = {dout, d->bias_parts, rows, width,
-                             (rows + BIAS_MAX_CHUNKS - 1) / BIAS_MAX_CHUNKS};
+    struct bias_pass pass = {.dout = dout,
+                             .parts = d->bias_parts,
+                             .rows = rows,
+                             .width = width,
+                             .chunk_rows = (rows + BIAS_MAX_CHUNKS - 1) /
+                                           BIAS_MAX_CHUNKS};
     const size_t chunks = (rows + pass.chunk_rows - 1) / pass.chunk_rows;
     const size_t chunk_values = pass.chunk_rows * width;
     tnn__parallel_for(chunks,
@@ -325,7 +330,8 @@ tnn_layer *tnn_dense_new(size_t in, size_t out)
     if (out <= BIAS_MAX_WIDTH) {
         d->bias_parts = tnn__calloc(BIAS_MAX_CHUNKS * out, sizeof(float));
         if (!d->bias_parts) {
-            tnn__fail(TNN_E_NOMEM, __func__, "cannot allocate %zu floats",
+            tnn__fail(TNN_E_NOMEM, __func__,
+                      "cannot allocate the bias gradient's %zu partial sums",
                       BIAS_MAX_CHUNKS * out);
             tnn_layer_free(layer);
             return NULL;

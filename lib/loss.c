@@ -242,19 +242,47 @@ int tnn__cross_entropy(const char *func, const float *logits,
  * more than 2^29 apart, so that the sums see little rounding but their
  * own. */
 
+/* sign(d) * step: 0 where p = t, and NaN passes as NaN. */
+TNN_INLINE float absolute_slope(double d, float step)
+{
+    return d > 0.0 ? step : d < 0.0 ? -step : (float)(d * step);
+}
+
+/* The sum of |p - t| over count values, and its slopes into grad unless
+ * it is NULL; in whole lanes as squares() runs. */
+TNN_VECTOR_CLONES
+static double absolutes(const float *pred, const float *target, size_t count,
+                        float step, float *grad)
+{
+    double lane[TNN_SUM_LANES] = {0};
+    size_t i = 0;
+    if (grad)
+        for (; i + TNN_SUM_LANES <= count; i += TNN_SUM_LANES)
+            for (size_t l = 0; l < TNN_SUM_LANES; l++) {
+                double d = (double)pred[i + l] - (double)target[i + l];
+                lane[l] += fabs(d);
+                grad[i + l] = absolute_slope(d, step);
+            }
+    else
+        for (; i + TNN_SUM_LANES <= count; i += TNN_SUM_LANES)
+            for (size_t l = 0; l < TNN_SUM_LANES; l++)
+                lane[l] += fabs((double)pred[i + l] - (double)target[i + l]);
+    for (size_t l = 0; i < count; i++, l++) {
+        double d = (double)pred[i] - (double)target[i];
+        lane[l] += fabs(d);
+        if (grad)
+            grad[i] = absolute_slope(d, step);
+    }
+    return tnn__fold_lanes(lane);
+}
+
+/* Chunks start at multiples of TNN_SUM_LANES: value i of the whole count
+ * stays in lane i % TNN_SUM_LANES. */
 static double absolutes_chunk(const struct sum_pass *p, size_t begin,
                               size_t end)
 {
-    const float step = (float)p->scale;
-    double lane[TNN_SUM_LANES] = {0};
-    for (size_t i = begin; i < end; i++) {
-        double d = (double)p->pred[i] - (double)p->target[i];
-        lane[i % TNN_SUM_LANES] += fabs(d);
-        /* sign(d): 0 where p = t, and NaN passes as NaN. */
-        if (p->grad)
-            p->grad[i] = d > 0.0 ? step : d < 0.0 ? -step : (float)(d * step);
-    }
-    return tnn__fold_lanes(lane);
+    return absolutes(p->pred + begin, p->target + begin, end - begin,
+                     (float)p->scale, p->grad ? p->grad + begin : NULL);
 }
 
 double tnn__mae(const float *pred, const float *target, size_t n, size_t k,
@@ -266,24 +294,53 @@ double tnn__mae(const float *pred, const float *target, size_t n, size_t k,
            (double)count;
 }
 
-static double huber_chunk(const struct sum_pass *p, size_t begin, size_t end)
+/* Huber's term of one difference; a NaN d takes the quadratic side: NaN
+ * loss and gradient. */
+TNN_INLINE double huber_term(double d, double dl)
 {
-    const double inv = p->scale, dl = p->delta;
+    double a = fabs(d);
+    return !(a > dl) ? 0.5 * d * d : dl * (a - 0.5 * dl);
+}
+
+TNN_INLINE float huber_slope(double d, double dl, double inv)
+{
+    return !(fabs(d) > dl) ? (float)(d * inv)
+                           : (float)((d > 0.0 ? dl : -dl) * inv);
+}
+
+/* The sum of Huber's terms over count values, and their slopes times inv
+ * into grad unless it is NULL; in whole lanes as squares() runs. */
+TNN_VECTOR_CLONES
+static double hubers(const float *pred, const float *target, size_t count,
+                     double dl, double inv, float *grad)
+{
     double lane[TNN_SUM_LANES] = {0};
-    for (size_t i = begin; i < end; i++) {
-        double d = (double)p->pred[i] - (double)p->target[i], a = fabs(d);
-        /* A NaN d takes the first branch: NaN loss and gradient. */
-        if (!(a > dl)) {
-            lane[i % TNN_SUM_LANES] += 0.5 * d * d;
-            if (p->grad)
-                p->grad[i] = (float)(d * inv);
-        } else {
-            lane[i % TNN_SUM_LANES] += dl * (a - 0.5 * dl);
-            if (p->grad)
-                p->grad[i] = (float)((d > 0.0 ? dl : -dl) * inv);
-        }
+    size_t i = 0;
+    if (grad)
+        for (; i + TNN_SUM_LANES <= count; i += TNN_SUM_LANES)
+            for (size_t l = 0; l < TNN_SUM_LANES; l++) {
+                double d = (double)pred[i + l] - (double)target[i + l];
+                lane[l] += huber_term(d, dl);
+                grad[i + l] = huber_slope(d, dl, inv);
+            }
+    else
+        for (; i + TNN_SUM_LANES <= count; i += TNN_SUM_LANES)
+            for (size_t l = 0; l < TNN_SUM_LANES; l++)
+                lane[l] += huber_term(
+                    (double)pred[i + l] - (double)target[i + l], dl);
+    for (size_t l = 0; i < count; i++, l++) {
+        double d = (double)pred[i] - (double)target[i];
+        lane[l] += huber_term(d, dl);
+        if (grad)
+            grad[i] = huber_slope(d, dl, inv);
     }
     return tnn__fold_lanes(lane);
+}
+
+static double huber_chunk(const struct sum_pass *p, size_t begin, size_t end)
+{
+    return hubers(p->pred + begin, p->target + begin, end - begin, p->delta,
+                  p->scale, p->grad ? p->grad + begin : NULL);
 }
 
 double tnn__huber(const float *pred, const float *target, size_t n, size_t k,

@@ -226,48 +226,95 @@ START_TEST(dense_forward_by_hand)
 }
 END_TEST
 
-/* The bias gradient of long batches, which the dense layer adds in row
- * chunks past 2^17 values when it is at most 256 wide (lib/dense.c):
- * against sums in double, rows that fill the chunks, leave the last one
- * short and stay below the chunked path; added onto what the gradient
- * held, as tnn_layer_backward() adds. A chunk left out or added twice is
- * a whole chunk's sum away. */
+/* Whether two floats have the same bits (tells -0 from +0, and a NaN
+ * from another NaN). */
+static bool same_bits(float a, float b)
+{
+    uint32_t ua, ub;
+    memcpy(&ua, &a, sizeof ua);
+    memcpy(&ub, &b, sizeof ub);
+    return ua == ub;
+}
+
+/* db += the column sums of dy (rows x width, width at most 64) in the
+ * order docs/abi.md gives for a dense layer's bias gradient since 1.12.4:
+ * from 131,072 values in chunks of ceil(rows / 16) rows, each summed
+ * from zero row by row, the chunks' sums added in order; below that row
+ * by row. */
+static void bias_sums_in_order(const float *dy, size_t rows, size_t width,
+                               float *db)
+{
+    size_t chunk = rows * width < 131072 ? rows : (rows + 15) / 16;
+    float part[64];
+    for (size_t first = 0; first < rows; first += chunk) {
+        size_t last = rows - first < chunk ? rows : first + chunk;
+        for (size_t j = 0; j < width; j++)
+            part[j] = chunk == rows ? db[j] : 0.0f;
+        for (size_t r = first; r < last; r++)
+            for (size_t j = 0; j < width; j++)
+                part[j] += dy[r * width + j];
+        for (size_t j = 0; j < width; j++)
+            db[j] = chunk == rows ? part[j] : db[j] + part[j];
+    }
+}
+
+/* The bias gradient of long batches (lib/dense.c): rows below the
+ * chunked sums, at their first size, filling the chunks and leaving the
+ * last one short; the same bits as bias_sums_in_order() on 1 and 3
+ * threads, and within float rounding of sums in double. Two backward
+ * calls add twice, so that chunk sums left from the first call show. */
 START_TEST(dense_bias_gradient_of_long_batches)
 {
-    const size_t width = 64, rows_of[] = {4096, 4100, 2047};
+    const size_t width = 64, rows_of[] = {2047, 2048, 4096, 4100};
+    const int thread_counts[] = {1, 3};
+    int saved = tnn_get_num_threads();
     tnn_rng *rng = tnn_rng_new(21);
-    for (size_t t = 0; t < sizeof rows_of / sizeof *rows_of; t++) {
-        const size_t rows = rows_of[t];
+    for (size_t t = 0; t < 2 * sizeof rows_of / sizeof *rows_of; t++) {
+        const size_t rows = rows_of[t / 2];
+        ck_assert_int_eq(tnn_set_num_threads(thread_counts[t % 2]), TNN_OK);
         tnn_layer *dense = tnn_dense_new(width, width);
         tnn_tensor *x = tnn_tensor_new_2d(rows, width);
         tnn_tensor *y = tnn_tensor_new_2d(rows, width);
         tnn_tensor *dy = tnn_tensor_new_2d(rows, width);
         tnn_tensor_rand_uniform(x, rng, -1.0f, 1.0f);
         tnn_tensor_rand_uniform(dy, rng, -1.0f, 1.0f);
-        /* Some rows large, so that the order of the sums shows. */
+        /* Some rows large, so that the order of the float sums shows. */
         for (size_t r = 0; r < rows; r += 97)
             for (size_t j = 0; j < width; j++)
                 tnn_tensor_data(dy)[r * width + j] *= 1000.0f;
         ck_assert_int_eq(tnn_layer_forward(dense, x, y, TNN_MODE_TRAIN, rng),
                          TNN_OK);
+        float want[64];
+        for (size_t j = 0; j < width; j++)
+            want[j] = 0.5f;
         tnn_tensor_fill(tnn_layer_grad(dense, 1), 0.5f);
-        ck_assert_int_eq(tnn_layer_backward(dense, x, y, dy, NULL), TNN_OK);
         const float *db = tnn_tensor_data(tnn_layer_grad(dense, 1));
-        for (size_t j = 0; j < width; j++) {
-            double sum = 0.5, size = 0.5;
-            for (size_t r = 0; r < rows; r++) {
-                sum += tnn_tensor_data(dy)[r * width + j];
-                size += fabs(tnn_tensor_data(dy)[r * width + j]);
+        for (int call = 0; call < 2; call++) {
+            ck_assert_int_eq(tnn_layer_backward(dense, x, y, dy, NULL),
+                             TNN_OK);
+            bias_sums_in_order(tnn_tensor_data(dy), rows, width, want);
+            for (size_t j = 0; j < width; j++) {
+                double sum = 0.5, size = 0.5;
+                for (size_t r = 0; r < rows; r++) {
+                    double v = tnn_tensor_data(dy)[r * width + j];
+                    sum += (call + 1) * v;
+                    size += (call + 1) * fabs(v);
+                }
+                ck_assert_msg(same_bits(db[j], want[j]),
+                              "rows %zu, call %d: db[%zu] is %.9g, expected "
+                              "%.9g",
+                              rows, call, j, (double)db[j], (double)want[j]);
+                ck_assert_msg(fabs(db[j] - sum) <= 1e-5 * size,
+                              "rows %zu: db[%zu] is %.9g, the sum %.9g", rows,
+                              j, (double)db[j], sum);
             }
-            ck_assert_msg(fabs(db[j] - sum) <= 1e-5 * size,
-                          "rows %zu, db[%zu] is %.9g, expected %.9g", rows, j,
-                          (double)db[j], sum);
         }
         tnn_tensor_free(x);
         tnn_tensor_free(y);
         tnn_tensor_free(dy);
         tnn_layer_free(dense);
     }
+    ck_assert_int_eq(tnn_set_num_threads(saved), TNN_OK);
     tnn_rng_free(rng);
 }
 END_TEST
@@ -1117,16 +1164,6 @@ START_TEST(image_layer_misuse)
     tnn_model_free(m);
 }
 END_TEST
-
-/* Whether two floats have the same bits (tells -0 from +0, and a NaN
- * from another NaN). */
-static bool same_bits(float a, float b)
-{
-    uint32_t ua, ub;
-    memcpy(&ua, &a, sizeof ua);
-    memcpy(&ub, &b, sizeof ub);
-    return ua == ub;
-}
 
 /* Zero padding by hand: one image of 2 channels of 2 x 3, padded by 1 row
  * on top, none below, 2 columns on the left and 1 on the right, gives
