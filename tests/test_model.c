@@ -238,6 +238,51 @@ START_TEST(thread_count_does_not_change_results)
 }
 END_TEST
 
+/* The count values of t, then the bits of loss in two more floats
+ * (malloc'd), for same_bits_on_1_and_3_threads(). */
+static float *values_and_loss(tnn_tensor *t, size_t count, double loss)
+{
+    _Static_assert(sizeof loss == 2 * sizeof(float), "a double in 2 floats");
+    float *values = malloc((count + 2) * sizeof *values);
+    ck_assert_ptr_nonnull(values);
+    ck_assert_int_eq(tnn_tensor_copy_to(t, values, count), TNN_OK);
+    memcpy(values + count, &loss, sizeof loss);
+    return values;
+}
+
+/* A dense layer 1 -> width in a model seeded with seed, run calls times on
+ * rows of four inputs in turn and targets in steps of 1/8: training steps
+ * with Adam (returns the weights) or tnn_model_compute_gradients() (returns
+ * the bias gradient); the last loss's bits after them, values_and_loss(). */
+static float *run_dense_from_1(size_t width, size_t rows, uint64_t seed,
+                               bool train, int calls)
+{
+    tnn_model *m = tnn_model_new(1);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(1, width)), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_seed(m, seed), TNN_OK);
+    if (train)
+        ck_assert_int_eq(tnn_model_set_optim(m, tnn_adam_new(0.01f)), TNN_OK);
+    tnn_tensor *x = tnn_tensor_new_2d(rows, 1);
+    tnn_tensor *y = tnn_tensor_new_2d(rows, width);
+    for (size_t r = 0; r < rows; r++)
+        tnn_tensor_data(x)[r] = 0.5f * (float)(r % 4) - 0.75f;
+    for (size_t i = 0; i < rows * width; i++)
+        tnn_tensor_data(y)[i] = (float)(i % 5) * 0.125f;
+    double loss = 0.0;
+    for (int call = 0; call < calls; call++)
+        ck_assert_int_eq(train ? tnn_model_train_batch(m, x, y, &loss)
+                               : tnn_model_compute_gradients(m, x, y, &loss),
+                         TNN_OK);
+    tnn_layer *dense = tnn_model_layer(m, 0);
+    float *values = values_and_loss(train ? tnn_layer_param(dense, 0)
+                                          : tnn_layer_grad(dense, 1),
+                                    width, loss);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+    return values;
+}
+
 /* A model large enough for the update to be split over the worker
  * threads (dense 1 -> 2^18: 524,288 parameters, products of depth 1 and
  * 4 that no BLAS splits along their sums), and its MSE over 2^20 values:
@@ -245,29 +290,7 @@ END_TEST
  * bits in two more floats. */
 static float *train_wide(void)
 {
-    const size_t wide = (size_t)1 << 18;
-    tnn_model *m = tnn_model_new(1);
-    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(1, wide)), TNN_OK);
-    ck_assert_int_eq(tnn_model_set_optim(m, tnn_adam_new(0.01f)), TNN_OK);
-    ck_assert_int_eq(tnn_model_set_seed(m, 9), TNN_OK);
-    tnn_tensor *x = tnn_tensor_new_2d(4, 1), *y = tnn_tensor_new_2d(4, wide);
-    for (size_t r = 0; r < 4; r++)
-        tnn_tensor_data(x)[r] = 0.5f * (float)r - 0.75f;
-    for (size_t i = 0; i < 4 * wide; i++)
-        tnn_tensor_data(y)[i] = (float)(i % 5) * 0.125f;
-    double loss = 0.0;
-    for (int step = 0; step < 3; step++)
-        ck_assert_int_eq(tnn_model_train_batch(m, x, y, &loss), TNN_OK);
-    float *weights = malloc((wide + 2) * sizeof *weights);
-    ck_assert_ptr_nonnull(weights);
-    tnn_tensor_copy_to(tnn_layer_param(tnn_model_layer(m, 0), 0), weights,
-                       wide);
-    _Static_assert(sizeof loss == 2 * sizeof *weights, "a double in 2 floats");
-    memcpy(weights + wide, &loss, sizeof loss);
-    tnn_tensor_free(x);
-    tnn_tensor_free(y);
-    tnn_model_free(m);
-    return weights;
+    return run_dense_from_1((size_t)1 << 18, 4, 9, true, 3);
 }
 
 /* The count values train() returns (malloc'd: weights, maybe a loss's
@@ -300,28 +323,7 @@ END_TEST
  * returns the bias gradient and the last loss's bits. */
 static float *long_batch_bias_gradient(void)
 {
-    const size_t width = 64, rows = 4100;
-    tnn_model *m = tnn_model_new(1);
-    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(1, width)), TNN_OK);
-    ck_assert_int_eq(tnn_model_set_seed(m, 4), TNN_OK);
-    tnn_tensor *x = tnn_tensor_new_2d(rows, 1);
-    tnn_tensor *y = tnn_tensor_new_2d(rows, width);
-    for (size_t r = 0; r < rows; r++)
-        tnn_tensor_data(x)[r] = (float)((r * 7919) % 101) / 101.0f - 0.5f;
-    for (size_t i = 0; i < rows * width; i++)
-        tnn_tensor_data(y)[i] = (float)((i * 104729) % 7) * 0.25f;
-    double loss = 0.0;
-    for (int call = 0; call < 2; call++)
-        ck_assert_int_eq(tnn_model_compute_gradients(m, x, y, &loss), TNN_OK);
-    float *values = malloc((width + 2) * sizeof *values);
-    ck_assert_ptr_nonnull(values);
-    tnn_tensor_copy_to(tnn_layer_grad(tnn_model_layer(m, 0), 1), values,
-                       width);
-    memcpy(values + width, &loss, sizeof loss);
-    tnn_tensor_free(x);
-    tnn_tensor_free(y);
-    tnn_model_free(m);
-    return values;
+    return run_dense_from_1(64, 4100, 4, false, 2);
 }
 
 START_TEST(long_batch_bias_gradients_same_bits)
