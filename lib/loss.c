@@ -88,42 +88,65 @@ static double chunked_sum(chunk_sum_fn sum, const float *pred,
     return total;
 }
 
-/* The sum of (p - t)^2 over count values, and (p - t) * inv_n into grad
- * unless it is NULL. The whole lanes run in a loop for each case: with the
- * test for grad inside one loop, GCC kept every lane in a scalar register
- * (0.42 ns a value with the arrays in the caches). */
-TNN_VECTOR_CLONES
-static double squares(const float *pred, const float *target, size_t count,
-                      float inv_n, float *grad)
+/* One value's term of a regression loss and its slope (the gradient's
+ * value), from prediction p and target t; scale and delta as sum_pass
+ * holds them. */
+typedef double (*term_fn)(float p, float t, double delta);
+typedef float (*slope_fn)(float p, float t, double scale, double delta);
+
+/* The sum of term() over values [begin, end) of p's arrays, and slope()
+ * into p->grad unless it is NULL, in TNN_SUM_LANES lanes: chunks start at
+ * multiples of TNN_SUM_LANES, so value i stays in lane i % TNN_SUM_LANES.
+ * The whole lanes run in a loop of their own with and without a
+ * gradient: with the test for it inside one loop, GCC kept every lane in
+ * a scalar register (the MSE: 0.42 ns a value in the caches). Built into
+ * each loss's TNN_VECTOR_CLONES pass, where term() and slope() become
+ * that loss's code. */
+TNN_INLINE double lanes_sum(const struct sum_pass *p, size_t begin, size_t end,
+                            term_fn term, slope_fn slope)
 {
+    const float *pred = p->pred + begin, *target = p->target + begin;
+    float *grad = p->grad ? p->grad + begin : NULL;
+    const double scale = p->scale, delta = p->delta;
+    const size_t count = end - begin;
     double lane[TNN_SUM_LANES] = {0};
     size_t i = 0;
     if (grad)
         for (; i + TNN_SUM_LANES <= count; i += TNN_SUM_LANES)
             for (size_t l = 0; l < TNN_SUM_LANES; l++) {
-                float diff = pred[i + l] - target[i + l];
-                lane[l] += (double)diff * diff;
-                grad[i + l] = diff * inv_n;
+                lane[l] += term(pred[i + l], target[i + l], delta);
+                grad[i + l] = slope(pred[i + l], target[i + l], scale, delta);
             }
     else
         for (; i + TNN_SUM_LANES <= count; i += TNN_SUM_LANES)
-            for (size_t l = 0; l < TNN_SUM_LANES; l++) {
-                float diff = pred[i + l] - target[i + l];
-                lane[l] += (double)diff * diff;
-            }
+            for (size_t l = 0; l < TNN_SUM_LANES; l++)
+                lane[l] += term(pred[i + l], target[i + l], delta);
     for (size_t l = 0; i < count; i++, l++) {
-        float diff = pred[i] - target[i];
-        lane[l] += (double)diff * diff;
+        lane[l] += term(pred[i], target[i], delta);
         if (grad)
-            grad[i] = diff * inv_n;
+            grad[i] = slope(pred[i], target[i], scale, delta);
     }
     return tnn__fold_lanes(lane);
 }
 
+/* The MSE: (p - t)^2, and (p - t) times the float 1/n. */
+TNN_INLINE double square_term(float p, float t, double delta)
+{
+    (void)delta;
+    float diff = p - t;
+    return (double)diff * diff;
+}
+
+TNN_INLINE float square_slope(float p, float t, double scale, double delta)
+{
+    (void)delta;
+    return (p - t) * (float)scale;
+}
+
+TNN_VECTOR_CLONES
 static double squares_chunk(const struct sum_pass *p, size_t begin, size_t end)
 {
-    return squares(p->pred + begin, p->target + begin, end - begin,
-                   (float)p->scale, p->grad ? p->grad + begin : NULL);
+    return lanes_sum(p, begin, end, square_term, square_slope);
 }
 
 double tnn__mse(const float *pred, const float *target, size_t n, size_t k,
@@ -242,47 +265,27 @@ int tnn__cross_entropy(const char *func, const float *logits,
  * more than 2^29 apart, so that the sums see little rounding but their
  * own. */
 
-/* sign(d) * step: 0 where p = t, and NaN passes as NaN. */
-TNN_INLINE float absolute_slope(double d, float step)
+/* The MAE: |p - t|, and sign(p - t) times the float 1/count: 0 where
+ * p = t, and NaN passes as NaN. */
+TNN_INLINE double absolute_term(float p, float t, double delta)
 {
+    (void)delta;
+    return fabs((double)p - (double)t);
+}
+
+TNN_INLINE float absolute_slope(float p, float t, double scale, double delta)
+{
+    (void)delta;
+    const float step = (float)scale;
+    double d = (double)p - (double)t;
     return d > 0.0 ? step : d < 0.0 ? -step : (float)(d * step);
 }
 
-/* The sum of |p - t| over count values, and its slopes into grad unless
- * it is NULL; in whole lanes as squares() runs. */
 TNN_VECTOR_CLONES
-static double absolutes(const float *pred, const float *target, size_t count,
-                        float step, float *grad)
-{
-    double lane[TNN_SUM_LANES] = {0};
-    size_t i = 0;
-    if (grad)
-        for (; i + TNN_SUM_LANES <= count; i += TNN_SUM_LANES)
-            for (size_t l = 0; l < TNN_SUM_LANES; l++) {
-                double d = (double)pred[i + l] - (double)target[i + l];
-                lane[l] += fabs(d);
-                grad[i + l] = absolute_slope(d, step);
-            }
-    else
-        for (; i + TNN_SUM_LANES <= count; i += TNN_SUM_LANES)
-            for (size_t l = 0; l < TNN_SUM_LANES; l++)
-                lane[l] += fabs((double)pred[i + l] - (double)target[i + l]);
-    for (size_t l = 0; i < count; i++, l++) {
-        double d = (double)pred[i] - (double)target[i];
-        lane[l] += fabs(d);
-        if (grad)
-            grad[i] = absolute_slope(d, step);
-    }
-    return tnn__fold_lanes(lane);
-}
-
-/* Chunks start at multiples of TNN_SUM_LANES: value i of the whole count
- * stays in lane i % TNN_SUM_LANES. */
 static double absolutes_chunk(const struct sum_pass *p, size_t begin,
                               size_t end)
 {
-    return absolutes(p->pred + begin, p->target + begin, end - begin,
-                     (float)p->scale, p->grad ? p->grad + begin : NULL);
+    return lanes_sum(p, begin, end, absolute_term, absolute_slope);
 }
 
 double tnn__mae(const float *pred, const float *target, size_t n, size_t k,
@@ -294,53 +297,26 @@ double tnn__mae(const float *pred, const float *target, size_t n, size_t k,
            (double)count;
 }
 
-/* Huber's term of one difference; a NaN d takes the quadratic side: NaN
- * loss and gradient. */
-TNN_INLINE double huber_term(double d, double dl)
+/* Huber's loss with delta: quadratic up to |p - t| = delta, linear
+ * beyond, its slope times scale; a NaN difference takes the quadratic
+ * side: NaN loss and gradient. */
+TNN_INLINE double huber_term(float p, float t, double delta)
 {
-    double a = fabs(d);
-    return !(a > dl) ? 0.5 * d * d : dl * (a - 0.5 * dl);
+    double d = (double)p - (double)t, a = fabs(d);
+    return !(a > delta) ? 0.5 * d * d : delta * (a - 0.5 * delta);
 }
 
-TNN_INLINE float huber_slope(double d, double dl, double inv)
+TNN_INLINE float huber_slope(float p, float t, double scale, double delta)
 {
-    return !(fabs(d) > dl) ? (float)(d * inv)
-                           : (float)((d > 0.0 ? dl : -dl) * inv);
+    double d = (double)p - (double)t;
+    return !(fabs(d) > delta) ? (float)(d * scale)
+                              : (float)((d > 0.0 ? delta : -delta) * scale);
 }
 
-/* The sum of Huber's terms over count values, and their slopes times inv
- * into grad unless it is NULL; in whole lanes as squares() runs. */
 TNN_VECTOR_CLONES
-static double hubers(const float *pred, const float *target, size_t count,
-                     double dl, double inv, float *grad)
-{
-    double lane[TNN_SUM_LANES] = {0};
-    size_t i = 0;
-    if (grad)
-        for (; i + TNN_SUM_LANES <= count; i += TNN_SUM_LANES)
-            for (size_t l = 0; l < TNN_SUM_LANES; l++) {
-                double d = (double)pred[i + l] - (double)target[i + l];
-                lane[l] += huber_term(d, dl);
-                grad[i + l] = huber_slope(d, dl, inv);
-            }
-    else
-        for (; i + TNN_SUM_LANES <= count; i += TNN_SUM_LANES)
-            for (size_t l = 0; l < TNN_SUM_LANES; l++)
-                lane[l] += huber_term(
-                    (double)pred[i + l] - (double)target[i + l], dl);
-    for (size_t l = 0; i < count; i++, l++) {
-        double d = (double)pred[i] - (double)target[i];
-        lane[l] += huber_term(d, dl);
-        if (grad)
-            grad[i] = huber_slope(d, dl, inv);
-    }
-    return tnn__fold_lanes(lane);
-}
-
 static double huber_chunk(const struct sum_pass *p, size_t begin, size_t end)
 {
-    return hubers(p->pred + begin, p->target + begin, end - begin, p->delta,
-                  p->scale, p->grad ? p->grad + begin : NULL);
+    return lanes_sum(p, begin, end, huber_term, huber_slope);
 }
 
 double tnn__huber(const float *pred, const float *target, size_t n, size_t k,
