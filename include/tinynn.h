@@ -50,7 +50,7 @@ extern "C" {
 
 #define TNN_VERSION_MAJOR 1
 #define TNN_VERSION_MINOR 12
-#define TNN_VERSION_PATCH 4
+#define TNN_VERSION_PATCH 5
 #define TNN_VERSION_NUMBER                                                    \
     (TNN_VERSION_MAJOR * 10000 + TNN_VERSION_MINOR * 100 + TNN_VERSION_PATCH)
 

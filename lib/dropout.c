@@ -179,7 +179,8 @@ static void relu_dropout_forward(tnn_layer *layer, const float *in, float *out,
     const struct dropout *d = layer->impl;
     struct relu_dropout_pass pass = {in, d->mask, NULL, out,
                                      training && draw_mask(layer, n, rng)};
-    tnn__parallel_for(n * layer->in_features, RELU_DROPOUT_MIN_PER_THREAD,
+    tnn__parallel_for(n * layer->in_features,
+                      tnn__spread_min(RELU_DROPOUT_MIN_PER_THREAD),
                       relu_dropout_forward_range, &pass);
 }
 
@@ -190,7 +191,8 @@ static void relu_dropout_backward(tnn_layer *layer, const float *in,
     (void)out;
     const struct dropout *d = layer->impl;
     struct relu_dropout_pass pass = {in, d->mask, dout, din, true};
-    tnn__parallel_for(n * layer->in_features, RELU_DROPOUT_MIN_PER_THREAD,
+    tnn__parallel_for(n * layer->in_features,
+                      tnn__spread_min(RELU_DROPOUT_MIN_PER_THREAD),
                       relu_dropout_backward_range, &pass);
 }
 

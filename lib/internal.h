@@ -842,6 +842,20 @@ typedef void (*tnn__range_fn)(void *arg, size_t begin, size_t end);
 struct tnn__pool *tnn__pool_enter(struct tnn__pool *pool);
 void tnn__pool_leave(struct tnn__pool *before);
 
+/* Mark the pool's steps (or predictions) as spread: their largest
+ * products ran on the threads (tnn__products_spread()), so that each
+ * thread holds part of every output in its caches and is still awake
+ * when the passes between the products start. A model sets it at each
+ * forward; NULL is ignored. */
+void tnn__pool_set_spread(struct tnn__pool *pool, bool spread);
+
+/* The least items a thread of a pass takes: min_items, or half of it
+ * inside a spread step on OpenMP's threads (tnn__pool_set_spread()), where
+ * splitting costs no waking and saves fetching half the input from the
+ * other threads' caches. For the passes measured so (ReLU, alone or with
+ * the dropout after it, and the regression losses). */
+size_t tnn__spread_min(size_t min_items);
+
 /* Run body over [0, count) split into contiguous ranges, one per thread
  * (tnn_get_num_threads()), when there are at least 2 * min_items items
  * and threads to run them: OpenMP's, or the pool entered on this thread.
@@ -923,11 +937,17 @@ void tnn__optim_destroy(tnn_optim *opt);
  * updates, and what replicas sum the gradients of). */
 size_t tnn__trainable_values(tnn_layer *const *layers, size_t count);
 
-/* Whether the update of `values` trainable parameters from a batch of
+/* Whether a batch of `rows` rows times the largest parameter tensor of
+ * the layers reaches the multiply-adds from which a dense
+ * layer's product runs on the threads (dense_dnnl.c): that layer's
+ * products, forward and backward, were then split. */
+bool tnn__products_spread(size_t rows, tnn_layer *const *layers, size_t count);
+
+/* Whether the update of the layers' trainable parameters after a batch of
  * `rows` rows (0: not known) is split over the threads. The threads then
  * run at every step anyway, so that other passes of the step may be
  * split too without waking threads that would otherwise sleep. */
-bool tnn__update_splits(size_t rows, size_t values);
+bool tnn__update_splits(size_t rows, tnn_layer *const *layers, size_t count);
 
 /* Clip the trainable gradients of the layers as the optimizer's settings
  * say: each value into [-clip_value, clip_value], then all of them

@@ -24,7 +24,8 @@
 /* As ReLU's passes (activation.c): below this many values a thread,
  * waking another one costs more than it saves. Counted in whole chunks:
  * the pass splits from 8 chunks on two threads, the last of them maybe
- * short (from 114,689 values). */
+ * short (from 114,689 values); from 4 chunks in a step whose products ran
+ * on the threads (tnn__spread_min()). */
 #define LOSS_MIN_PER_THREAD ((size_t)1 << 16)
 
 struct sum_pass;
@@ -80,7 +81,8 @@ static double chunked_sum(chunk_sum_fn sum, const float *pred,
                          .chunk = chunk_size(count),
                          .chunk_sums = sums};
     size_t chunks = (count + p.chunk - 1) / p.chunk;
-    size_t min_chunks = (LOSS_MIN_PER_THREAD + p.chunk - 1) / p.chunk;
+    size_t min_chunks =
+        (tnn__spread_min(LOSS_MIN_PER_THREAD) + p.chunk - 1) / p.chunk;
     tnn__parallel_for(chunks, min_chunks, sum_chunks, &p);
     double total = 0.0;
     for (size_t c = 0; c < chunks; c++)

@@ -887,6 +887,9 @@ static const float *forward_layers(tnn_model *m, const float *x, size_t n,
 {
     const float *in = x;
     struct tnn__pool *before = tnn__pool_enter(m->pool);
+    /* For this forward and the loss and backward after it. */
+    tnn__pool_set_spread(m->pool,
+                         tnn__products_spread(n, m->layers, m->num_layers));
     for (size_t i = 0; i < count; i++) {
         tnn_layer *layer = m->layers[i];
         struct tnn__blocked blocked;
@@ -1629,8 +1632,8 @@ int tnn_model_fit(tnn_model *m, const tnn_tensor *x, const tnn_tensor *y,
             struct rows yb = {yr.data + start * yr.width, n, yr.width,
                               yr.index};
             if (perm) {
-                const bool split = tnn__update_splits(
-                    n, tnn__trainable_values(m->layers, m->num_layers));
+                const bool split =
+                    tnn__update_splits(n, m->layers, m->num_layers);
                 gather(m, split, m->act[0], &xr, perm, start, n);
                 gather(m, split, m->labels, &yr, perm, start, n);
                 xb = m->act[0];

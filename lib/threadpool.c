@@ -47,6 +47,7 @@ struct tnn__pool {
     unsigned long generation;
     int pending; /* workers still running the current task */
     bool stop;
+    bool spread; /* tnn__pool_set_spread() */
     tnn__task task;
     void *arg;
 };
@@ -242,6 +243,20 @@ struct tnn__pool *tnn__pool_enter(struct tnn__pool *pool)
 void tnn__pool_leave(struct tnn__pool *before)
 {
     current_pool = before;
+}
+
+void tnn__pool_set_spread(struct tnn__pool *pool, bool spread)
+{
+    if (pool)
+        pool->spread = spread;
+}
+
+/* Only on OpenMP's threads, which spin between regions: a pool's own
+ * workers sleep between tasks, and waking them costs as before. */
+size_t tnn__spread_min(size_t min_items)
+{
+    const struct tnn__pool *pool = current_pool;
+    return pool && pool->spread && !pool->workers ? min_items / 2 : min_items;
 }
 
 /* A range loop as a pool task: part p of the pool takes range p of

@@ -284,13 +284,16 @@ static float *run_dense_from_1(size_t width, size_t rows, uint64_t seed,
 }
 
 /* A model large enough for the update to be split over the worker
- * threads (dense 1 -> 2^18: 524,288 parameters, products of depth 1 and
- * 4 that no BLAS splits along their sums), and its MSE over 2^20 values:
- * 1 and 3 threads, same bits. Returns the weights, then the last loss's
- * bits in two more floats. */
+ * threads (dense 1 -> 2^18: 524,288 parameters, 16 rows: rows times
+ * parameters 2^23, lib/optim.c; products of depth 1 and 16, which no
+ * BLAS splits along their sums), and its MSE over 2^22 values: 1 and 3
+ * threads, same bits. Returns the weights, then the last loss's bits in
+ * two more floats. (With 4 rows, as before 1.12.5, the update no longer
+ * split once it stayed on one thread below 2^23 rows times
+ * parameters.) */
 static float *train_wide(void)
 {
-    return run_dense_from_1((size_t)1 << 18, 4, 9, true, 3);
+    return run_dense_from_1((size_t)1 << 18, 16, 9, true, 3);
 }
 
 /* The count values train() returns (malloc'd: weights, maybe a loss's
@@ -311,6 +314,110 @@ static void same_bits_on_1_and_3_threads(float *(*train)(void), size_t count)
 START_TEST(worker_threads_give_the_same_bits)
 {
     same_bits_on_1_and_3_threads(train_wide, ((size_t)1 << 18) + 2);
+}
+END_TEST
+
+/* A model in the regime where an update of fewer than 262,144 parameters
+ * is split because the step's largest product ran on the threads
+ * (lib/optim.c), and where ReLU's and the MSE's passes split from half
+ * their usual size (tnn__spread_min()): dense 1 -> 32,768 (65,536
+ * parameters) and a ReLU, 256 rows. Weights, biases, inputs and targets
+ * are small multiples of powers of two, so that every value and every sum
+ * over the rows is exact in any order: nothing can depend on how a
+ * product splits its sums. */
+#define SPREAD_WIDTH ((size_t)1 << 15)
+#define SPREAD_ROWS ((size_t)256)
+
+static float spread_x(size_t r)
+{
+    return 0.25f * (float)((int)(r % 8) - 4);
+}
+
+static float spread_y(size_t i)
+{
+    return 0.125f * (float)(i % 5);
+}
+
+static tnn_model *spread_model(tnn_tensor **x, tnn_tensor **y)
+{
+    tnn_model *m = tnn_model_new(1);
+    ck_assert_int_eq(tnn_model_add(m, tnn_dense_new(1, SPREAD_WIDTH)), TNN_OK);
+    ck_assert_int_eq(tnn_model_add(m, tnn_relu_new()), TNN_OK);
+    ck_assert_int_eq(tnn_model_set_optim(m, tnn_adam_new(0.01f)), TNN_OK);
+    tnn_layer *dense = tnn_model_layer(m, 0);
+    float *w = tnn_tensor_data(tnn_layer_param(dense, 0));
+    float *b = tnn_tensor_data(tnn_layer_param(dense, 1));
+    for (size_t j = 0; j < SPREAD_WIDTH; j++) {
+        w[j] = 0.25f * (float)((int)(j % 7) - 3);
+        b[j] = 0.125f * (float)((int)(j % 3) - 1);
+    }
+    *x = tnn_tensor_new_2d(SPREAD_ROWS, 1);
+    *y = tnn_tensor_new_2d(SPREAD_ROWS, SPREAD_WIDTH);
+    for (size_t r = 0; r < SPREAD_ROWS; r++)
+        tnn_tensor_data(*x)[r] = spread_x(r);
+    for (size_t i = 0; i < SPREAD_ROWS * SPREAD_WIDTH; i++)
+        tnn_tensor_data(*y)[i] = spread_y(i);
+    return m;
+}
+
+/* One training step of spread_model(): the weights and the loss's bits. */
+static float *spread_step(void)
+{
+    tnn_tensor *x, *y;
+    tnn_model *m = spread_model(&x, &y);
+    double loss;
+    ck_assert_int_eq(tnn_model_train_batch(m, x, y, &loss), TNN_OK);
+    float *values = values_and_loss(tnn_layer_param(tnn_model_layer(m, 0), 0),
+                                    SPREAD_WIDTH, loss);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
+    return values;
+}
+
+START_TEST(spread_steps_give_the_same_bits)
+{
+    same_bits_on_1_and_3_threads(spread_step, SPREAD_WIDTH + 2);
+}
+END_TEST
+
+/* spread_model()'s loss and gradients on 3 threads (J = 1/(2m) * the
+ * sum of squares, dJ/dp = (p - t) / m), against the same sums in double,
+ * which are exact: equal, bit for bit. */
+START_TEST(spread_gradients_are_exact)
+{
+    int saved = tnn_get_num_threads();
+    ck_assert_int_eq(tnn_set_num_threads(3), TNN_OK);
+    tnn_tensor *x, *y;
+    tnn_model *m = spread_model(&x, &y);
+    double loss;
+    ck_assert_int_eq(tnn_model_compute_gradients(m, x, y, &loss), TNN_OK);
+    tnn_layer *dense = tnn_model_layer(m, 0);
+    const float *w = tnn_tensor_data(tnn_layer_param(dense, 0));
+    const float *b = tnn_tensor_data(tnn_layer_param(dense, 1));
+    const float *dw = tnn_tensor_data(tnn_layer_grad(dense, 0));
+    const float *db = tnn_tensor_data(tnn_layer_grad(dense, 1));
+    const double rows = (double)SPREAD_ROWS;
+    double squares = 0.0;
+    for (size_t j = 0; j < SPREAD_WIDTH; j++) {
+        double gw = 0.0, gb = 0.0;
+        for (size_t r = 0; r < SPREAD_ROWS; r++) {
+            double pre = (double)spread_x(r) * w[j] + b[j];
+            double out = pre > 0.0 ? pre : 0.0;
+            double diff = out - spread_y(r * SPREAD_WIDTH + j);
+            squares += diff * diff;
+            double g = pre > 0.0 ? diff / rows : 0.0;
+            gw += g * spread_x(r);
+            gb += g;
+        }
+        ck_assert_float_eq(dw[j], (float)gw);
+        ck_assert_float_eq(db[j], (float)gb);
+    }
+    ck_assert_double_eq(loss, squares / (2.0 * rows));
+    ck_assert_int_eq(tnn_set_num_threads(saved), TNN_OK);
+    tnn_tensor_free(x);
+    tnn_tensor_free(y);
+    tnn_model_free(m);
 }
 END_TEST
 
@@ -1557,6 +1664,8 @@ Suite *model_suite(void)
     tcase_add_test(tc, thread_count_does_not_change_results);
     tcase_add_test(tc, worker_threads_give_the_same_bits);
     tcase_add_test(tc, long_batch_bias_gradients_same_bits);
+    tcase_add_test(tc, spread_steps_give_the_same_bits);
+    tcase_add_test(tc, spread_gradients_are_exact);
     tcase_add_test(tc, shuffled_batches_copied_on_threads_give_the_same_rows);
     tcase_add_test(tc, no_allocation_in_steady_state);
     tcase_add_test(tc, frozen_layer_keeps_weights);
