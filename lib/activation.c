@@ -23,7 +23,7 @@ static size_t count(const tnn_layer *layer, size_t n)
  * half of them in each one's caches: width 64 at batch 4096 (2^18
  * values), predict took 183-188 us split against 196-200 us on one
  * thread, a step 726-761 us against 782-794 us, in turns. Halved in a
- * step whose products ran on the threads (tnn__spread_min()). */
+ * step whose products ran on OpenMP's threads (tnn__spread_min()). */
 #define RELU_MIN_PER_THREAD ((size_t)1 << 16)
 
 /* What a ReLU pass reads and writes; each thread takes a range. */

@@ -35,7 +35,7 @@ enum product { FORWARD, WEIGHTS, WEIGHTS_ADD, INPUTS, PRODUCTS };
  * (bench_sweep, 2 threads: width 256 at batch 1 took 270 us a step against
  * 86 us on one thread with every product split; at batch 64, 4.2e6
  * multiply-adds a product, 400 us against 280 us). */
-#define PARALLEL_MACS 8388608.0
+#define PARALLEL_MACS ((double)TNN_PARALLEL_MIN_MACS)
 
 /* A product and its operands, whose buffers are set at each call; a
  * serial one is made and run on the calling thread alone. */

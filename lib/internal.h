@@ -842,6 +842,11 @@ typedef void (*tnn__range_fn)(void *arg, size_t begin, size_t end);
 struct tnn__pool *tnn__pool_enter(struct tnn__pool *pool);
 void tnn__pool_leave(struct tnn__pool *before);
 
+/* Multiply-adds from which a dense layer's oneDNN product runs on the
+ * threads (dense_dnnl.c); the update's thread rules and the spread steps
+ * follow it (optim.c). */
+#define TNN_PARALLEL_MIN_MACS ((size_t)1 << 23)
+
 /* Mark the pool's steps (or predictions) as spread: their largest
  * products ran on the threads (tnn__products_spread()), so that each
  * thread holds part of every output in its caches and is still awake
@@ -944,10 +949,11 @@ size_t tnn__trainable_values(tnn_layer *const *layers, size_t count);
 bool tnn__products_spread(size_t rows, tnn_layer *const *layers, size_t count);
 
 /* Whether the update of the layers' trainable parameters after a batch of
- * `rows` rows (0: not known) is split over the threads. The threads then
- * run at every step anyway, so that other passes of the step may be
- * split too without waking threads that would otherwise sleep. */
-bool tnn__update_splits(size_t rows, tnn_layer *const *layers, size_t count);
+ * `rows` rows (0: not known) is split over the threads of pool. The
+ * threads then run at every step anyway, so that other passes of the step
+ * may be split too without waking threads that would otherwise sleep. */
+bool tnn__update_splits(size_t rows, tnn_layer *const *layers, size_t count,
+                        const struct tnn__pool *pool);
 
 /* Clip the trainable gradients of the layers as the optimizer's settings
  * say: each value into [-clip_value, clip_value], then all of them

@@ -24,8 +24,8 @@
 /* As ReLU's passes (activation.c): below this many values a thread,
  * waking another one costs more than it saves. Counted in whole chunks:
  * the pass splits from 8 chunks on two threads, the last of them maybe
- * short (from 114,689 values); from 4 chunks in a step whose products ran
- * on the threads (tnn__spread_min()). */
+ * short (from 114,689 values). Half as many values a thread in a step
+ * whose products ran on OpenMP's threads (tnn__spread_min()). */
 #define LOSS_MIN_PER_THREAD ((size_t)1 << 16)
 
 struct sum_pass;

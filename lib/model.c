@@ -1633,7 +1633,7 @@ int tnn_model_fit(tnn_model *m, const tnn_tensor *x, const tnn_tensor *y,
                               yr.index};
             if (perm) {
                 const bool split =
-                    tnn__update_splits(n, m->layers, m->num_layers);
+                    tnn__update_splits(n, m->layers, m->num_layers, m->pool);
                 gather(m, split, m->act[0], &xr, perm, start, n);
                 gather(m, split, m->labels, &yr, perm, start, n);
                 xb = m->act[0];

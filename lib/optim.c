@@ -688,51 +688,70 @@ static void step_part(void *arg, int part, int parts)
  * 1564-1853 us after, 1583-1960 us on 1 thread). Rows of 0 mean not
  * known (tnn_model_apply_gradients()); a replica whose slice of the
  * batch is empty passes 0 too, and splits, which changes no value. */
-#define PARALLEL_MIN_MACS ((size_t)1 << 23)
+#define PARALLEL_MIN_MACS TNN_PARALLEL_MIN_MACS
+
+/* But from this many parameters the update is split in a step whose
+ * products ran on OpenMP's threads (tnn__products_spread()): their
+ * gradients are then half in each thread's caches, the calling thread
+ * alone would first fetch the other half, and the other threads are
+ * awake (width 256 at batch 256, 131,584 parameters, 2 threads, in
+ * turns: a step took 770-845 us updating on one thread, 720-780 us
+ * split). Not for a pool's own workers, which sleep between tasks. */
+#define SPREAD_MIN_PARAMS ((size_t)1 << 16)
+
+struct param_sizes {
+    size_t trainable; /* values of the trainable parameters */
+    size_t largest;   /* of any parameter tensor, trainable or not */
+};
+
+static struct param_sizes param_sizes(tnn_layer *const *layers, size_t count)
+{
+    struct param_sizes sizes = {0, 0};
+    for (size_t i = 0; i < count; i++)
+        for (int p = 0; p < layers[i]->num_params; p++) {
+            size_t size = layers[i]->param[p]->size;
+            if (layers[i]->trainable)
+                sizes.trainable += size;
+            if (size > sizes.largest)
+                sizes.largest = size;
+        }
+    return sizes;
+}
 
 size_t tnn__trainable_values(tnn_layer *const *layers, size_t count)
 {
-    size_t total = 0;
-    for (size_t i = 0; i < count; i++)
-        for (int p = 0; layers[i]->trainable && p < layers[i]->num_params; p++)
-            total += layers[i]->param[p]->size;
-    return total;
+    return param_sizes(layers, count).trainable;
 }
 
-/* From this many parameters the update is also split in a step whose
- * products ran on the threads (tnn__products_spread()): their gradients
- * are then half in each thread's caches, and the calling thread alone
- * would first fetch the other half (width 256 at batch 256, 131,584
- * parameters, 2 threads, in turns: a step took 770-845 us updating on
- * one thread, 720-780 us split). */
-#define SPREAD_MIN_PARAMS ((size_t)1 << 16)
-
-bool tnn__products_spread(size_t rows, tnn_layer *const *layers, size_t count)
+static bool spread(size_t rows, size_t largest)
 {
-    size_t largest = 0, macs;
-    for (size_t i = 0; i < count; i++)
-        for (int p = 0; p < layers[i]->num_params; p++)
-            if (layers[i]->param[p]->size > largest)
-                largest = layers[i]->param[p]->size;
+    size_t macs;
     return rows > 0 && largest > 0 &&
            (!tnn__mul_size(rows, largest, &macs) || macs >= PARALLEL_MIN_MACS);
 }
 
-bool tnn__update_splits(size_t rows, tnn_layer *const *layers, size_t count)
+bool tnn__products_spread(size_t rows, tnn_layer *const *layers, size_t count)
 {
-    size_t values = tnn__trainable_values(layers, count), macs;
-    if (values >= PARALLEL_MIN_PARAMS &&
-        !(rows > 0 && tnn__mul_size(rows, values, &macs) &&
+    return spread(rows, param_sizes(layers, count).largest);
+}
+
+bool tnn__update_splits(size_t rows, tnn_layer *const *layers, size_t count,
+                        const struct tnn__pool *pool)
+{
+    const struct param_sizes sizes = param_sizes(layers, count);
+    size_t macs;
+    if (sizes.trainable >= PARALLEL_MIN_PARAMS &&
+        !(rows > 0 && tnn__mul_size(rows, sizes.trainable, &macs) &&
           macs < PARALLEL_MIN_MACS))
         return true;
-    return values >= SPREAD_MIN_PARAMS &&
-           tnn__products_spread(rows, layers, count);
+    return sizes.trainable >= SPREAD_MIN_PARAMS && tnn__pool_spins(pool) &&
+           spread(rows, sizes.largest);
 }
 
 void tnn__optim_step(tnn_optim *opt, tnn_layer *const *layers, size_t count,
                      size_t rows, struct tnn__pool *pool)
 {
-    if (!tnn__update_splits(rows, layers, count))
+    if (!tnn__update_splits(rows, layers, count, pool))
         pool = NULL;
     struct step_job job = {.opt = opt,
                            .layers = layers,
